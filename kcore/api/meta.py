@@ -1,0 +1,141 @@
+"""Object metadata and the shapes shared by every kind (meta.k8s.io/v1).
+
+Owns: `Time`/`MicroTime` (simulated seconds since the Unix epoch), the field-naming
+convention the codec reads (`wire(...)`), `ObjectMeta`, `OwnerReference`, `Condition`,
+`Status` with its `StatusReason`, and the `ApiObject` protocol every stored kind satisfies.
+
+Conventions every model module follows (the codec relies on them):
+- classes are `@attrs.frozen(kw_only=True)`; Python names are snake_case, the JSON name is
+  the lowerCamelCase form unless `metadata=wire("podIP")` says otherwise;
+- lists are `tuple[X, ...]` (default `()`), string maps are `PMap[str, X]` (default
+  `pmap()`); an empty collection is omitted on output, as upstream's omitempty;
+- `X | None = None` is an optional (pointer) field; absent on output when None;
+- a plain scalar with a default is always written; a field with no default is required;
+- closed string sets are `enum.Enum` subclasses whose values are the wire strings;
+- `Time` / `MicroTime` fields are RFC 3339 strings on the wire; `Quantity` is its
+  canonical string; `int | str` is IntOrString; `bytes` is base64;
+- a top-level kind declares `KIND: ClassVar[Kind]` and has a `metadata: ObjectMeta` field.
+
+Mirrors k8s.io/apimachinery/pkg/apis/meta/v1/types.go.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, NewType, Protocol
+
+import attrs
+from pyrsistent import pmap, pvector  # noqa: F401  (re-exported for model modules)
+from pyrsistent.typing import PMap
+
+from kcore.api.kinds import Kind
+
+Time = NewType("Time", float)
+"""Seconds since the Unix epoch, simulated; RFC 3339 with second precision on the wire."""
+
+MicroTime = NewType("MicroTime", float)
+"""As `Time`, written with microsecond precision (Lease renewTime, Event eventTime)."""
+
+JSON_NAME: Final = "kcore.json"
+
+
+def wire(json_name: str) -> Mapping[str, Any]:
+    """Field metadata naming the JSON key when lowerCamelCase of the Python name is wrong."""
+    return {JSON_NAME: json_name}
+
+
+@attrs.frozen(kw_only=True)
+class OwnerReference:
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+    controller: bool | None = None
+    block_owner_deletion: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ObjectMeta:
+    """metadata of every object. `resource_version` is an int here, a string on the wire."""
+
+    name: str = ""
+    generate_name: str = ""
+    namespace: str = ""
+    uid: str = ""
+    resource_version: int = 0
+    generation: int = 0
+    creation_timestamp: Time | None = None
+    deletion_timestamp: Time | None = None
+    deletion_grace_period_seconds: int | None = None
+    labels: PMap[str, str] = pmap()
+    annotations: PMap[str, str] = pmap()
+    owner_references: tuple[OwnerReference, ...] = ()
+    finalizers: tuple[str, ...] = ()
+
+
+class ConditionStatus(enum.Enum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ApiObject(Protocol):
+    """What generic code (apiserver, state, codec) may rely on for any stored kind."""
+
+    KIND: ClassVar[Kind]
+
+    @property
+    def metadata(self) -> ObjectMeta: ...
+
+
+class StatusReason(enum.Enum):
+    """metav1.StatusReason values kcore produces."""
+
+    UNKNOWN = ""
+    UNAUTHORIZED = "Unauthorized"
+    FORBIDDEN = "Forbidden"
+    NOT_FOUND = "NotFound"
+    ALREADY_EXISTS = "AlreadyExists"
+    CONFLICT = "Conflict"
+    GONE = "Gone"
+    INVALID = "Invalid"
+    SERVER_TIMEOUT = "ServerTimeout"
+    TIMEOUT = "Timeout"
+    TOO_MANY_REQUESTS = "TooManyRequests"
+    BAD_REQUEST = "BadRequest"
+    METHOD_NOT_ALLOWED = "MethodNotAllowed"
+    NOT_ACCEPTABLE = "NotAcceptable"
+    REQUEST_ENTITY_TOO_LARGE = "RequestEntityTooLarge"
+    UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
+    INTERNAL_ERROR = "InternalError"
+    EXPIRED = "Expired"
+    SERVICE_UNAVAILABLE = "ServiceUnavailable"
+
+
+@attrs.frozen(kw_only=True)
+class StatusCause:
+    reason: str = ""  # a field.ErrorType string such as "FieldValueInvalid"
+    message: str = ""
+    field: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class StatusDetails:
+    name: str = ""
+    group: str = ""
+    kind: str = ""
+    uid: str = ""
+    causes: tuple[StatusCause, ...] = ()
+    retry_after_seconds: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Status:
+    """meta.k8s.io/v1 Status: the body of every failed (and some successful) response."""
+
+    status: str = "Failure"  # "Success" | "Failure"
+    message: str = ""
+    reason: StatusReason = StatusReason.UNKNOWN
+    details: StatusDetails | None = None
+    code: int = 0
