@@ -1,0 +1,1080 @@
+"""Pod and everything a pod spec holds (core/v1), plus the pod-spec defaulting.
+
+Owns: `Pod`, `PodSpec`, `PodTemplateSpec` (embedded by ReplicationController and the apps
+and batch kinds), `PodStatus`, containers, probes, volumes, affinity, tolerations, the
+meta/v1 `LabelSelector` (apps and batch select with it too), and `default` with its
+reusable parts `default_pod_spec` / `default_pod_template`.
+
+Rules: classes follow the conventions of `kcore.api.meta` exactly (the codec walks them
+by their type hints). Static upstream defaults (`+default=` markers, restartPolicy,
+dnsPolicy, terminationGracePeriodSeconds, probe timings, port protocol) are attrs
+defaults; context-dependent ones (imagePullPolicy from the image tag, requests from
+limits, securityContext {}, volume defaultMode, enableServiceLinks, status phase and QoS
+class of a new pod) are applied by `default`, which is idempotent. Maps are read in
+sorted key order only. Knows nothing of the codec, the registry or validation.
+
+Mirrors k8s.io/api/core/v1/types.go (Pod* and Container* types),
+k8s.io/apimachinery/pkg/apis/meta/v1/types.go (LabelSelector),
+pkg/apis/core/v1/defaults.go (SetDefaults_Pod, _PodSpec, _Container, _Probe, _Volume,
+volume sources, _HTTPGetAction, _ObjectFieldSelector) and
+pkg/apis/core/helper/qos/qos.go (the QoS class).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import ClassVar, Final
+
+import attrs
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
+
+from kcore.api.kinds import Kind
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
+from kcore.quantity import Quantity
+
+DEFAULT_SCHEDULER_NAME: Final = "default-scheduler"
+DEFAULT_TERMINATION_MESSAGE_PATH: Final = "/dev/termination-log"
+DEFAULT_VOLUME_MODE: Final = 0o644  # Secret/ConfigMap/DownwardAPI/Projected defaultMode
+
+# PodCondition types (an open set upstream, so plain strings).
+POD_SCHEDULED: Final = "PodScheduled"
+POD_READY_TO_START_CONTAINERS: Final = "PodReadyToStartContainers"
+POD_INITIALIZED: Final = "Initialized"
+CONTAINERS_READY: Final = "ContainersReady"
+POD_READY: Final = "Ready"
+DISRUPTION_TARGET: Final = "DisruptionTarget"
+
+# Resource names the QoS class looks at (qos.go isSupportedQoSComputeResource).
+RESOURCE_CPU: Final = "cpu"
+RESOURCE_MEMORY: Final = "memory"
+
+
+# --- closed string sets ------------------------------------------------------------------
+
+
+class Protocol(enum.Enum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class PullPolicy(enum.Enum):
+    ALWAYS = "Always"
+    NEVER = "Never"
+    IF_NOT_PRESENT = "IfNotPresent"
+
+
+class RestartPolicy(enum.Enum):
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    NEVER = "Never"
+
+
+class ContainerRestartPolicy(enum.Enum):
+    """A container's own restartPolicy: only "Always", which makes an init container a sidecar."""
+
+    ALWAYS = "Always"
+
+
+class DNSPolicy(enum.Enum):
+    CLUSTER_FIRST_WITH_HOST_NET = "ClusterFirstWithHostNet"
+    CLUSTER_FIRST = "ClusterFirst"
+    DEFAULT = "Default"
+    NONE = "None"
+
+
+class TerminationMessagePolicy(enum.Enum):
+    FILE = "File"
+    FALLBACK_TO_LOGS_ON_ERROR = "FallbackToLogsOnError"
+
+
+class URIScheme(enum.Enum):
+    HTTP = "HTTP"
+    HTTPS = "HTTPS"
+
+
+class MountPropagationMode(enum.Enum):
+    NONE = "None"
+    HOST_TO_CONTAINER = "HostToContainer"
+    BIDIRECTIONAL = "Bidirectional"
+
+
+class HostPathType(enum.Enum):
+    UNSET = ""
+    DIRECTORY_OR_CREATE = "DirectoryOrCreate"
+    DIRECTORY = "Directory"
+    FILE_OR_CREATE = "FileOrCreate"
+    FILE = "File"
+    SOCKET = "Socket"
+    CHAR_DEVICE = "CharDevice"
+    BLOCK_DEVICE = "BlockDevice"
+
+
+class LabelSelectorOperator(enum.Enum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+
+
+class NodeSelectorOperator(enum.Enum):
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
+    GT = "Gt"
+    LT = "Lt"
+
+
+class TaintEffect(enum.Enum):
+    NO_SCHEDULE = "NoSchedule"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+    NO_EXECUTE = "NoExecute"
+
+
+class TolerationOperator(enum.Enum):
+    EXISTS = "Exists"
+    EQUAL = "Equal"
+
+
+class UnsatisfiableConstraintAction(enum.Enum):
+    DO_NOT_SCHEDULE = "DoNotSchedule"
+    SCHEDULE_ANYWAY = "ScheduleAnyway"
+
+
+class NodeInclusionPolicy(enum.Enum):
+    IGNORE = "Ignore"
+    HONOR = "Honor"
+
+
+class PreemptionPolicy(enum.Enum):
+    PREEMPT_LOWER_PRIORITY = "PreemptLowerPriority"
+    NEVER = "Never"
+
+
+class SeccompProfileType(enum.Enum):
+    UNCONFINED = "Unconfined"
+    RUNTIME_DEFAULT = "RuntimeDefault"
+    LOCALHOST = "Localhost"
+
+
+class PodFSGroupChangePolicy(enum.Enum):
+    ON_ROOT_MISMATCH = "OnRootMismatch"
+    ALWAYS = "Always"
+
+
+class PodPhase(enum.Enum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+class PodQOSClass(enum.Enum):
+    GUARANTEED = "Guaranteed"
+    BURSTABLE = "Burstable"
+    BEST_EFFORT = "BestEffort"
+
+
+# --- selectors and references ----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class LabelSelectorRequirement:
+    key: str
+    operator: LabelSelectorOperator
+    values: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class LabelSelector:
+    """meta/v1 LabelSelector: both parts ANDed; an empty selector matches everything."""
+
+    match_labels: PMap[str, str] = pmap()
+    match_expressions: tuple[LabelSelectorRequirement, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class LocalObjectReference:
+    name: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ObjectFieldSelector:
+    field_path: str
+    api_version: str = ""  # defaulted to "v1"
+
+
+@attrs.frozen(kw_only=True)
+class ResourceFieldSelector:
+    resource: str
+    container_name: str = ""
+    divisor: Quantity | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConfigMapKeySelector:
+    key: str
+    name: str = ""
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SecretKeySelector:
+    key: str
+    name: str = ""
+    optional: bool | None = None
+
+
+# --- containers ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ContainerPort:
+    container_port: int
+    name: str = ""
+    host_port: int = 0
+    host_ip: str = attrs.field(default="", metadata=wire("hostIP"))
+    protocol: Protocol = Protocol.TCP
+
+
+@attrs.frozen(kw_only=True)
+class EnvVarSource:
+    field_ref: ObjectFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None = None
+    config_map_key_ref: ConfigMapKeySelector | None = None
+    secret_key_ref: SecretKeySelector | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EnvVar:
+    name: str
+    value: str = ""
+    value_from: EnvVarSource | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConfigMapEnvSource:
+    name: str = ""
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SecretEnvSource:
+    name: str = ""
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EnvFromSource:
+    prefix: str = ""
+    config_map_ref: ConfigMapEnvSource | None = None
+    secret_ref: SecretEnvSource | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ResourceRequirements:
+    limits: PMap[str, Quantity] = pmap()
+    requests: PMap[str, Quantity] = pmap()
+
+
+@attrs.frozen(kw_only=True)
+class VolumeMount:
+    name: str
+    mount_path: str
+    read_only: bool = False
+    sub_path: str = ""
+    sub_path_expr: str = ""
+    mount_propagation: MountPropagationMode | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExecAction:
+    command: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class HTTPHeader:
+    name: str
+    value: str
+
+
+@attrs.frozen(kw_only=True)
+class HTTPGetAction:
+    port: int | str
+    path: str = "/"
+    host: str = ""
+    scheme: URIScheme = URIScheme.HTTP
+    http_headers: tuple[HTTPHeader, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class TCPSocketAction:
+    port: int | str
+    host: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class GRPCAction:
+    port: int
+    service: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SleepAction:
+    seconds: int
+
+
+@attrs.frozen(kw_only=True)
+class Probe:
+    """A probe: exactly one handler (validation checks that), then the timing knobs."""
+
+    exec: ExecAction | None = None
+    http_get: HTTPGetAction | None = None
+    tcp_socket: TCPSocketAction | None = None
+    grpc: GRPCAction | None = None
+    initial_delay_seconds: int = 0
+    timeout_seconds: int = 1
+    period_seconds: int = 10
+    success_threshold: int = 1
+    failure_threshold: int = 3
+    termination_grace_period_seconds: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LifecycleHandler:
+    exec: ExecAction | None = None
+    http_get: HTTPGetAction | None = None
+    tcp_socket: TCPSocketAction | None = None
+    sleep: SleepAction | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Lifecycle:
+    post_start: LifecycleHandler | None = None
+    pre_stop: LifecycleHandler | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Capabilities:
+    add: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class SELinuxOptions:
+    user: str = ""
+    role: str = ""
+    type: str = ""
+    level: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class SeccompProfile:
+    type: SeccompProfileType
+    localhost_profile: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SecurityContext:
+    """Container-level securityContext (the subset kcore models)."""
+
+    capabilities: Capabilities | None = None
+    privileged: bool | None = None
+    se_linux_options: SELinuxOptions | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    allow_privilege_escalation: bool | None = None
+    seccomp_profile: SeccompProfile | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Container:
+    """A container of a pod (also the shape of init containers)."""
+
+    name: str
+    image: str = ""
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    working_dir: str = ""
+    ports: tuple[ContainerPort, ...] = ()
+    env_from: tuple[EnvFromSource, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    resources: ResourceRequirements = ResourceRequirements()
+    restart_policy: ContainerRestartPolicy | None = None
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    startup_probe: Probe | None = None
+    lifecycle: Lifecycle | None = None
+    termination_message_path: str = DEFAULT_TERMINATION_MESSAGE_PATH
+    termination_message_policy: TerminationMessagePolicy = TerminationMessagePolicy.FILE
+    image_pull_policy: PullPolicy | None = None  # defaulted from the image tag
+    security_context: SecurityContext | None = None
+    stdin: bool = False
+    stdin_once: bool = False
+    tty: bool = False
+
+
+# --- volumes ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class KeyToPath:
+    key: str
+    path: str
+    mode: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EmptyDirVolumeSource:
+    medium: str = ""  # "", "Memory", "HugePages", "HugePages-<size>"
+    size_limit: Quantity | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConfigMapVolumeSource:
+    name: str = ""
+    items: tuple[KeyToPath, ...] = ()
+    default_mode: int | None = None  # defaulted to 0644
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SecretVolumeSource:
+    secret_name: str = ""
+    items: tuple[KeyToPath, ...] = ()
+    default_mode: int | None = None  # defaulted to 0644
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class HostPathVolumeSource:
+    path: str
+    type: HostPathType = HostPathType.UNSET
+
+
+@attrs.frozen(kw_only=True)
+class PersistentVolumeClaimVolumeSource:
+    claim_name: str
+    read_only: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class DownwardAPIVolumeFile:
+    path: str
+    field_ref: ObjectFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None = None
+    mode: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DownwardAPIVolumeSource:
+    items: tuple[DownwardAPIVolumeFile, ...] = ()
+    default_mode: int | None = None  # defaulted to 0644
+
+
+@attrs.frozen(kw_only=True)
+class DownwardAPIProjection:
+    items: tuple[DownwardAPIVolumeFile, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ConfigMapProjection:
+    name: str = ""
+    items: tuple[KeyToPath, ...] = ()
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SecretProjection:
+    name: str = ""
+    items: tuple[KeyToPath, ...] = ()
+    optional: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ServiceAccountTokenProjection:
+    path: str
+    audience: str = ""
+    expiration_seconds: int | None = None  # defaulted to one hour
+
+
+@attrs.frozen(kw_only=True)
+class VolumeProjection:
+    secret: SecretProjection | None = None
+    downward_api: DownwardAPIProjection | None = attrs.field(
+        default=None, metadata=wire("downwardAPI")
+    )
+    config_map: ConfigMapProjection | None = None
+    service_account_token: ServiceAccountTokenProjection | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ProjectedVolumeSource:
+    sources: tuple[VolumeProjection, ...] = ()
+    default_mode: int | None = None  # defaulted to 0644
+
+
+@attrs.frozen(kw_only=True)
+class Volume:
+    """A pod volume: a name and one source (an absent source defaults to emptyDir)."""
+
+    name: str
+    empty_dir: EmptyDirVolumeSource | None = None
+    config_map: ConfigMapVolumeSource | None = None
+    secret: SecretVolumeSource | None = None
+    host_path: HostPathVolumeSource | None = None
+    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
+    projected: ProjectedVolumeSource | None = None
+    downward_api: DownwardAPIVolumeSource | None = attrs.field(
+        default=None, metadata=wire("downwardAPI")
+    )
+
+
+# --- scheduling constraints ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NodeSelectorRequirement:
+    key: str
+    operator: NodeSelectorOperator
+    values: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class NodeSelectorTerm:
+    match_expressions: tuple[NodeSelectorRequirement, ...] = ()
+    match_fields: tuple[NodeSelectorRequirement, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class NodeSelector:
+    """Terms are ORed; the requirements inside one term are ANDed."""
+
+    node_selector_terms: tuple[NodeSelectorTerm, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PreferredSchedulingTerm:
+    weight: int
+    preference: NodeSelectorTerm
+
+
+@attrs.frozen(kw_only=True)
+class NodeAffinity:
+    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+    preferred_during_scheduling_ignored_during_execution: tuple[PreferredSchedulingTerm, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PodAffinityTerm:
+    topology_key: str
+    label_selector: LabelSelector | None = None
+    namespaces: tuple[str, ...] = ()
+    namespace_selector: LabelSelector | None = None
+    match_label_keys: tuple[str, ...] = ()
+    mismatch_label_keys: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class WeightedPodAffinityTerm:
+    weight: int
+    pod_affinity_term: PodAffinityTerm
+
+
+@attrs.frozen(kw_only=True)
+class PodAffinity:
+    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] = ()
+    preferred_during_scheduling_ignored_during_execution: tuple[WeightedPodAffinityTerm, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PodAntiAffinity:
+    required_during_scheduling_ignored_during_execution: tuple[PodAffinityTerm, ...] = ()
+    preferred_during_scheduling_ignored_during_execution: tuple[WeightedPodAffinityTerm, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Affinity:
+    node_affinity: NodeAffinity | None = None
+    pod_affinity: PodAffinity | None = None
+    pod_anti_affinity: PodAntiAffinity | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Toleration:
+    """An empty key with operator Exists tolerates everything; no effect matches all effects."""
+
+    key: str = ""
+    operator: TolerationOperator = TolerationOperator.EQUAL
+    value: str = ""
+    effect: TaintEffect | None = None
+    toleration_seconds: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TopologySpreadConstraint:
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: UnsatisfiableConstraintAction
+    label_selector: LabelSelector | None = None
+    min_domains: int | None = None
+    node_affinity_policy: NodeInclusionPolicy | None = None
+    node_taints_policy: NodeInclusionPolicy | None = None
+    match_label_keys: tuple[str, ...] = ()
+
+
+# --- pod spec --------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Sysctl:
+    name: str
+    value: str
+
+
+@attrs.frozen(kw_only=True)
+class PodSecurityContext:
+    """Pod-level securityContext (the subset kcore models); defaulted to {}."""
+
+    se_linux_options: SELinuxOptions | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    supplemental_groups: tuple[int, ...] = ()
+    fs_group: int | None = None
+    sysctls: tuple[Sysctl, ...] = ()
+    fs_group_change_policy: PodFSGroupChangePolicy | None = None
+    seccomp_profile: SeccompProfile | None = None
+
+
+@attrs.frozen(kw_only=True)
+class HostAlias:
+    ip: str
+    hostnames: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PodDNSConfigOption:
+    name: str = ""
+    value: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PodDNSConfig:
+    nameservers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: tuple[PodDNSConfigOption, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class PodReadinessGate:
+    condition_type: str
+
+
+@attrs.frozen(kw_only=True)
+class PodSpec:
+    volumes: tuple[Volume, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    containers: tuple[Container, ...] = ()
+    restart_policy: RestartPolicy = RestartPolicy.ALWAYS
+    termination_grace_period_seconds: int = 30
+    active_deadline_seconds: int | None = None
+    dns_policy: DNSPolicy = DNSPolicy.CLUSTER_FIRST
+    node_selector: PMap[str, str] = pmap()
+    service_account_name: str = ""
+    service_account: str = ""  # deprecated alias of service_account_name
+    automount_service_account_token: bool | None = None
+    node_name: str = ""
+    host_network: bool = False
+    host_pid: bool = attrs.field(default=False, metadata=wire("hostPID"))
+    host_ipc: bool = attrs.field(default=False, metadata=wire("hostIPC"))
+    share_process_namespace: bool | None = None
+    security_context: PodSecurityContext | None = None  # defaulted to {}
+    image_pull_secrets: tuple[LocalObjectReference, ...] = ()
+    hostname: str = ""
+    subdomain: str = ""
+    affinity: Affinity | None = None
+    scheduler_name: str = DEFAULT_SCHEDULER_NAME
+    tolerations: tuple[Toleration, ...] = ()
+    host_aliases: tuple[HostAlias, ...] = ()
+    priority_class_name: str = ""
+    priority: int | None = None
+    dns_config: PodDNSConfig | None = None
+    readiness_gates: tuple[PodReadinessGate, ...] = ()
+    runtime_class_name: str | None = None
+    enable_service_links: bool | None = None  # defaulted to true on Pods only
+    preemption_policy: PreemptionPolicy | None = None
+    overhead: PMap[str, Quantity] = pmap()
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    set_hostname_as_fqdn: bool | None = attrs.field(
+        default=None, metadata=wire("setHostnameAsFQDN")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PodTemplateSpec:
+    """The pod a controller stamps out: metadata (labels) and a spec."""
+
+    metadata: ObjectMeta = ObjectMeta()
+    spec: PodSpec = PodSpec()
+
+
+# --- pod status ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PodCondition:
+    type: str
+    status: ConditionStatus
+    last_probe_time: Time | None = None
+    last_transition_time: Time | None = None
+    reason: str = ""
+    message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class PodIP:
+    ip: str
+
+
+@attrs.frozen(kw_only=True)
+class HostIP:
+    ip: str
+
+
+@attrs.frozen(kw_only=True)
+class ContainerStateWaiting:
+    reason: str = ""
+    message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ContainerStateRunning:
+    started_at: Time | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContainerStateTerminated:
+    exit_code: int
+    signal: int = 0
+    reason: str = ""
+    message: str = ""
+    started_at: Time | None = None
+    finished_at: Time | None = None
+    container_id: str = attrs.field(default="", metadata=wire("containerID"))
+
+
+@attrs.frozen(kw_only=True)
+class ContainerState:
+    """At most one of the three is set; none set means waiting (upstream's convention)."""
+
+    waiting: ContainerStateWaiting | None = None
+    running: ContainerStateRunning | None = None
+    terminated: ContainerStateTerminated | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContainerStatus:
+    name: str
+    state: ContainerState = ContainerState()
+    last_state: ContainerState = ContainerState()
+    ready: bool = False
+    restart_count: int = 0
+    image: str = ""
+    image_id: str = attrs.field(default="", metadata=wire("imageID"))
+    container_id: str = attrs.field(default="", metadata=wire("containerID"))
+    started: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PodStatus:
+    phase: PodPhase | None = None
+    conditions: tuple[PodCondition, ...] = ()
+    message: str = ""
+    reason: str = ""
+    nominated_node_name: str = ""
+    host_ip: str = attrs.field(default="", metadata=wire("hostIP"))
+    host_ips: tuple[HostIP, ...] = attrs.field(default=(), metadata=wire("hostIPs"))
+    pod_ip: str = attrs.field(default="", metadata=wire("podIP"))
+    pod_ips: tuple[PodIP, ...] = attrs.field(default=(), metadata=wire("podIPs"))
+    start_time: Time | None = None
+    init_container_statuses: tuple[ContainerStatus, ...] = ()
+    container_statuses: tuple[ContainerStatus, ...] = ()
+    qos_class: PodQOSClass | None = None
+    observed_generation: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Pod:
+    KIND: ClassVar[Kind] = Kind.POD
+
+    metadata: ObjectMeta = ObjectMeta()
+    spec: PodSpec = PodSpec()
+    status: PodStatus = PodStatus()
+
+
+# --- defaulting ------------------------------------------------------------------------
+
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference as upstream's parsers.ParseImageName reads it.
+
+    "latest" when neither a tag nor a digest is given; "" for a digest-only reference.
+    """
+    name, at, _digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.split(":", 1)[1]
+    return "" if at else "latest"
+
+
+def default_pull_policy(image: str) -> PullPolicy:
+    """imagePullPolicy for an unset field: Always for :latest (explicit or implied)."""
+    if image and image_tag(image) == "latest":
+        return PullPolicy.ALWAYS
+    return PullPolicy.IF_NOT_PRESENT
+
+
+def _default_http_get(h: HTTPGetAction | None) -> HTTPGetAction | None:
+    if h is None or h.path:
+        return h
+    return attrs.evolve(h, path="/")
+
+
+def _default_probe(p: Probe | None) -> Probe | None:
+    if p is None:
+        return None
+    # A zero is what an explicit `0` (or Go's zero value) decodes to; upstream replaces it.
+    return attrs.evolve(
+        p,
+        http_get=_default_http_get(p.http_get),
+        timeout_seconds=p.timeout_seconds or 1,
+        period_seconds=p.period_seconds or 10,
+        success_threshold=p.success_threshold or 1,
+        failure_threshold=p.failure_threshold or 3,
+    )
+
+
+def _default_handler(h: LifecycleHandler | None) -> LifecycleHandler | None:
+    if h is None:
+        return None
+    return attrs.evolve(h, http_get=_default_http_get(h.http_get))
+
+
+def _default_field_ref(f: ObjectFieldSelector | None) -> ObjectFieldSelector | None:
+    if f is None or f.api_version:
+        return f
+    return attrs.evolve(f, api_version="v1")
+
+
+def _default_env(e: EnvVar) -> EnvVar:
+    if e.value_from is None:
+        return e
+    return attrs.evolve(
+        e,
+        value_from=attrs.evolve(e.value_from, field_ref=_default_field_ref(e.value_from.field_ref)),
+    )
+
+
+def default_container(c: Container) -> Container:
+    """SetDefaults_Container plus its probes, lifecycle hooks and env field refs."""
+    return attrs.evolve(
+        c,
+        image_pull_policy=c.image_pull_policy or default_pull_policy(c.image),
+        termination_message_path=c.termination_message_path or DEFAULT_TERMINATION_MESSAGE_PATH,
+        env=tuple(_default_env(e) for e in c.env),
+        liveness_probe=_default_probe(c.liveness_probe),
+        readiness_probe=_default_probe(c.readiness_probe),
+        startup_probe=_default_probe(c.startup_probe),
+        lifecycle=(
+            None
+            if c.lifecycle is None
+            else attrs.evolve(
+                c.lifecycle,
+                post_start=_default_handler(c.lifecycle.post_start),
+                pre_stop=_default_handler(c.lifecycle.pre_stop),
+            )
+        ),
+    )
+
+
+def _default_downward_file(f: DownwardAPIVolumeFile) -> DownwardAPIVolumeFile:
+    return attrs.evolve(f, field_ref=_default_field_ref(f.field_ref))
+
+
+def _default_projection(p: VolumeProjection) -> VolumeProjection:
+    d, t = p.downward_api, p.service_account_token
+    return attrs.evolve(
+        p,
+        downward_api=(
+            None
+            if d is None
+            else attrs.evolve(d, items=tuple(_default_downward_file(f) for f in d.items))
+        ),
+        service_account_token=(
+            t
+            if t is None or t.expiration_seconds is not None
+            else attrs.evolve(t, expiration_seconds=3600)
+        ),
+    )
+
+
+def default_volume(v: Volume) -> Volume:
+    """SetDefaults_Volume and the volume-source defaults (defaultMode 0644, emptyDir)."""
+    if all(
+        s is None
+        for s in (
+            v.empty_dir,
+            v.config_map,
+            v.secret,
+            v.host_path,
+            v.persistent_volume_claim,
+            v.projected,
+            v.downward_api,
+        )
+    ):
+        return attrs.evolve(v, empty_dir=EmptyDirVolumeSource())
+    mode = DEFAULT_VOLUME_MODE
+    cm, sec, proj, dapi = v.config_map, v.secret, v.projected, v.downward_api
+    return attrs.evolve(
+        v,
+        config_map=(
+            cm if cm is None or cm.default_mode is not None else attrs.evolve(cm, default_mode=mode)
+        ),
+        secret=(
+            sec
+            if sec is None or sec.default_mode is not None
+            else attrs.evolve(sec, default_mode=mode)
+        ),
+        projected=(
+            None
+            if proj is None
+            else attrs.evolve(
+                proj,
+                default_mode=mode if proj.default_mode is None else proj.default_mode,
+                sources=tuple(_default_projection(s) for s in proj.sources),
+            )
+        ),
+        downward_api=(
+            None
+            if dapi is None
+            else attrs.evolve(
+                dapi,
+                default_mode=mode if dapi.default_mode is None else dapi.default_mode,
+                items=tuple(_default_downward_file(f) for f in dapi.items),
+            )
+        ),
+    )
+
+
+def default_pod_spec(spec: PodSpec) -> PodSpec:
+    """SetDefaults_PodSpec and everything nested: what every pod template gets.
+
+    Idempotent. Pod-only defaults (requests from limits, enableServiceLinks) are not here,
+    as upstream keeps them off templates (kubernetes/kubernetes#69445).
+    """
+    return attrs.evolve(
+        spec,
+        volumes=tuple(default_volume(v) for v in spec.volumes),
+        init_containers=tuple(default_container(c) for c in spec.init_containers),
+        containers=tuple(default_container(c) for c in spec.containers),
+        security_context=spec.security_context or PodSecurityContext(),
+        scheduler_name=spec.scheduler_name or DEFAULT_SCHEDULER_NAME,
+    )
+
+
+def default_pod_template(t: PodTemplateSpec) -> PodTemplateSpec:
+    """Defaults for a pod template embedded in a controller's spec."""
+    return attrs.evolve(t, spec=default_pod_spec(t.spec))
+
+
+def _requests_from_limits(c: Container) -> Container:
+    """SetDefaults_Pod: a resource with a limit and no request is requested at its limit."""
+    limits, requests = c.resources.limits, c.resources.requests
+    missing = sorted(k for k in limits if k not in requests)
+    if not missing:
+        return c
+    e = requests.evolver()
+    for k in missing:
+        e[k] = limits[k]
+    return attrs.evolve(c, resources=attrs.evolve(c.resources, requests=e.persistent()))
+
+
+def _host_network_ports(c: Container) -> Container:
+    """With hostNetwork every container port is also a host port."""
+    if all(p.host_port for p in c.ports):
+        return c
+    ports = tuple(
+        p if p.host_port else attrs.evolve(p, host_port=p.container_port) for p in c.ports
+    )
+    return attrs.evolve(c, ports=ports)
+
+
+def _sum_positive(lists: Iterable[PMap[str, Quantity]]) -> dict[str, int]:
+    """Sum the cpu and memory quantities above zero, in milli-units."""
+    total: dict[str, int] = {}
+    for rl in lists:
+        for name in (RESOURCE_CPU, RESOURCE_MEMORY):
+            q = rl.get(name)
+            if q is not None and q.milli_value() > 0:
+                total[name] = total.get(name, 0) + q.milli_value()
+    return total
+
+
+def qos_class(spec: PodSpec) -> PodQOSClass:
+    """The pod's QoS class from its containers' cpu/memory requests and limits (qos.go)."""
+    containers = spec.containers + spec.init_containers
+    requests = _sum_positive(c.resources.requests for c in containers)
+    limits = _sum_positive(c.resources.limits for c in containers)
+    if not requests and not limits:
+        return PodQOSClass.BEST_EFFORT
+    every_container_limited = all(len(_sum_positive([c.resources.limits])) == 2 for c in containers)
+    if every_container_limited and requests == limits:
+        return PodQOSClass.GUARANTEED
+    return PodQOSClass.BURSTABLE
+
+
+def default_pod(pod: Pod) -> Pod:
+    """SetDefaults_Pod on top of the spec defaults, then the status a new pod starts with.
+
+    The phase (Pending) and qosClass are what upstream's pod strategy sets on create;
+    here they fill only unset fields, so applying this to a stored pod changes nothing.
+    """
+    spec = default_pod_spec(pod.spec)
+    containers = tuple(_requests_from_limits(c) for c in spec.containers)
+    init_containers = tuple(_requests_from_limits(c) for c in spec.init_containers)
+    if spec.host_network:
+        containers = tuple(_host_network_ports(c) for c in containers)
+        init_containers = tuple(_host_network_ports(c) for c in init_containers)
+    spec = attrs.evolve(
+        spec,
+        containers=containers,
+        init_containers=init_containers,
+        enable_service_links=True
+        if spec.enable_service_links is None
+        else spec.enable_service_links,
+    )
+    status = pod.status
+    if status.phase is None or status.qos_class is None:
+        status = attrs.evolve(
+            status,
+            phase=status.phase or PodPhase.PENDING,
+            qos_class=status.qos_class or qos_class(spec),
+        )
+    return attrs.evolve(pod, spec=spec, status=status)
+
+
+def default(obj: ApiObject) -> ApiObject:
+    """Context-dependent defaults of this module's kinds (Pod); other kinds unchanged."""
+    match obj:
+        case Pod():
+            return default_pod(obj)
+        case _:
+            return obj
