@@ -20,7 +20,6 @@ was defaulted; kcore gives it whenever the type is RollingUpdate (a nil rolling 
 partition 0 mean the same thing to the controller).
 """
 
-# ruff: noqa: RUF009  (a frozen instance is an immutable default, shared safely)
 
 from __future__ import annotations
 

@@ -21,7 +21,6 @@ Upstream defaulting (pkg/apis/autoscaling/v2/defaults.go), reproduced by `defaul
 Mirrors k8s.io/api/autoscaling/v2/types.go.
 """
 
-# ruff: noqa: RUF009  (a frozen instance is an immutable default, shared safely)
 
 from __future__ import annotations
 

@@ -18,7 +18,6 @@ Mirrors k8s.io/api/batch/v1/types.go, pkg/apis/batch/v1/defaults.go and the sele
 generation of pkg/registry/batch/job/strategy.go.
 """
 
-# ruff: noqa: RUF009  (a frozen instance is an immutable default, shared safely)
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ has no holder, duration or times. Renew and acquire times are `MicroTime`.
 Mirrors k8s.io/api/coordination/v1/types.go.
 """
 
-# ruff: noqa: RUF009  (a frozen instance is an immutable default, shared safely)
 
 from __future__ import annotations
 

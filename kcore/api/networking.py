@@ -12,7 +12,6 @@ name or a number (0 = unset, as upstream's omitempty int32).
 Mirrors k8s.io/api/networking/v1/types.go.
 """
 
-# ruff: noqa: RUF009  (a frozen instance is an immutable default, shared safely)
 
 from __future__ import annotations
 
