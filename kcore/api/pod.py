@@ -995,16 +995,24 @@ def default_pod_template(t: PodTemplateSpec) -> PodTemplateSpec:
     return attrs.evolve(t, spec=default_pod_spec(t.spec))
 
 
+def fill_missing(base: PMap[str, Quantity], source: PMap[str, Quantity]) -> PMap[str, Quantity]:
+    """`base` plus every entry of `source` whose key `base` lacks (upstream's defaulting loops)."""
+    missing = sorted(k for k in source if k not in base)
+    if not missing:
+        return base
+    e = base.evolver()
+    for k in missing:
+        e[k] = source[k]
+    return e.persistent()
+
+
 def _requests_from_limits(c: Container) -> Container:
     """SetDefaults_Pod: a resource with a limit and no request is requested at its limit."""
-    limits, requests = c.resources.limits, c.resources.requests
-    missing = sorted(k for k in limits if k not in requests)
-    if not missing:
+    r = c.resources
+    requests = fill_missing(r.requests, r.limits)
+    if requests is r.requests:
         return c
-    e = requests.evolver()
-    for k in missing:
-        e[k] = limits[k]
-    return attrs.evolve(c, resources=attrs.evolve(c.resources, requests=e.persistent()))
+    return attrs.evolve(c, resources=attrs.evolve(r, requests=requests))
 
 
 def _host_network_ports(c: Container) -> Container:
