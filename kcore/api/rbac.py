@@ -15,6 +15,7 @@ import attrs
 
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ObjectMeta, wire
+from kcore.api.pod import LabelSelector
 
 GROUP: Final = "rbac.authorization.k8s.io"
 
@@ -32,6 +33,14 @@ class PolicyRule:
     resources: tuple[str, ...] = ()
     resource_names: tuple[str, ...] = ()
     non_resource_urls: tuple[str, ...] = attrs.field(default=(), metadata=wire("nonResourceURLs"))
+
+
+@attrs.frozen(kw_only=True)
+class AggregationRule:
+    """A ClusterRole whose rules are the union of those of every ClusterRole matching
+    any selector (filled in by upstream's clusterrole-aggregation controller)."""
+
+    cluster_role_selectors: tuple[LabelSelector, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -56,21 +65,22 @@ class RoleRef:
 @attrs.frozen(kw_only=True)
 class Role:
     KIND: ClassVar[Kind] = Kind.ROLE
-    metadata: ObjectMeta
+    metadata: ObjectMeta = ObjectMeta()
     rules: tuple[PolicyRule, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
 class ClusterRole:
     KIND: ClassVar[Kind] = Kind.CLUSTER_ROLE
-    metadata: ObjectMeta
+    metadata: ObjectMeta = ObjectMeta()
     rules: tuple[PolicyRule, ...] = ()
+    aggregation_rule: AggregationRule | None = None
 
 
 @attrs.frozen(kw_only=True)
 class RoleBinding:
     KIND: ClassVar[Kind] = Kind.ROLE_BINDING
-    metadata: ObjectMeta
+    metadata: ObjectMeta = ObjectMeta()
     subjects: tuple[Subject, ...] = ()
     role_ref: RoleRef
 
@@ -78,7 +88,7 @@ class RoleBinding:
 @attrs.frozen(kw_only=True)
 class ClusterRoleBinding:
     KIND: ClassVar[Kind] = Kind.CLUSTER_ROLE_BINDING
-    metadata: ObjectMeta
+    metadata: ObjectMeta = ObjectMeta()
     subjects: tuple[Subject, ...] = ()
     role_ref: RoleRef
 
