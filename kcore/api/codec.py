@@ -197,9 +197,7 @@ _EPOCH: Final = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 def format_time(t: float) -> str:
     """metav1.Time on the wire: RFC 3339, whole seconds (fraction truncated), UTC."""
     d = _EPOCH + datetime.timedelta(seconds=math.floor(t))
-    return (
-        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
-    )
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}Z"
 
 
 def format_micro_time(t: float) -> str:
@@ -676,7 +674,7 @@ def _kind_of_data(data: Mapping[str, object], kind: Kind | None) -> Kind:
         raise CodecError("kind", str(e)) from None
     if kind is not None and found is not kind:
         raise CodecError(
-            "kind", f'the body is a {found.value}, but the request is for {kind.value}'
+            "kind", f"the body is a {found.value}, but the request is for {kind.value}"
         )
     return found
 

@@ -28,9 +28,7 @@ from kcore.api.meta import ApiObject
 class ManifestError(ValueError):
     """A manifest that does not load; the message names source, document, object and path."""
 
-    def __init__(
-        self, message: str, *, source: str = "", index: int = 0, path: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, source: str = "", index: int = 0, path: str = "") -> None:
         super().__init__(message)
         self.source = source
         self.index = index
