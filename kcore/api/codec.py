@@ -307,6 +307,14 @@ def _quote(v: object) -> str:
     return f'"{v}"' if isinstance(v, str) else repr(v)
 
 
+# Decoders under which a value of exactly this type decodes to itself (bool is not an int).
+_PASSTHROUGH: Final[Mapping[Decoder, type]] = {
+    _dec_str: str,
+    _dec_int: int,
+    _dec_bool: bool,
+    _dec_float: float,
+}
+
 # --- plans -----------------------------------------------------------------------------------
 
 _NOTHING: Final = object()
@@ -337,6 +345,7 @@ class _Field:
     zero: object  # omit when equal to this; _NOTHING = never by value
     required: bool
     nullable: bool  # None is a legal value (X | None)
+    passthrough: type | None  # input of exactly this type decodes to itself
 
 
 @attrs.define
@@ -348,6 +357,7 @@ class _ClassPlan:
     fields: tuple[_Field, ...] = ()
     by_json: Mapping[str, _Field] = attrs.Factory(dict)
     required: tuple[_Field, ...] = ()
+    required_aliases: frozenset[str] = frozenset()
     silent: frozenset[str] = frozenset()
 
 
@@ -394,6 +404,7 @@ def _compile_class(cls: type, building: dict[type, _ClassPlan]) -> _ClassPlan:
     plan.fields = tuple(fields)
     plan.by_json = {f.json: f for f in fields}
     plan.required = tuple(f for f in fields if f.required)
+    plan.required_aliases = frozenset(f.alias for f in plan.required)
     plan.silent = _SILENT_FIELDS.get(cls, frozenset())
     return plan
 
@@ -433,6 +444,7 @@ def _compile_field(
         zero=zero,
         required=required,
         nullable=_is_optional(tp),
+        passthrough=_PASSTHROUGH.get(dec),
     )
 
 
@@ -532,9 +544,13 @@ def _sequence_codec(
             return list(cast(tuple[JSONValue, ...], items))
         return [item_enc(x) for x in items]
 
+    item_type = _PASSTHROUGH.get(item_dec)
+
     def dec(v: object, path: str, w: list[str]) -> object:
-        if not isinstance(v, list | tuple):
+        if type(v) is not list and not isinstance(v, list | tuple):
             raise _mismatch(path, "array", v)
+        if item_type is not None and all(type(x) is item_type for x in v):
+            return build(list(v))
         return build([item_dec(x, f"{path}[{i}]", w) for i, x in enumerate(v)])
 
     return enc, dec
@@ -554,6 +570,8 @@ def _set_codec(item_enc: Encoder | None, item_dec: Decoder) -> tuple[Encoder, De
 
 
 def _map_codec(val_enc: Encoder | None, val_dec: Decoder) -> tuple[Encoder, Decoder]:
+    val_type = _PASSTHROUGH.get(val_dec)
+
     def enc(v: object) -> JSONValue:
         m = cast(Mapping[str, object], v)
         if val_enc is None:
@@ -561,8 +579,12 @@ def _map_codec(val_enc: Encoder | None, val_dec: Decoder) -> tuple[Encoder, Deco
         return {k: val_enc(m[k]) for k in sorted(m)}
 
     def dec(v: object, path: str, w: list[str]) -> object:
-        if not isinstance(v, Mapping):
+        if type(v) is not dict and not isinstance(v, Mapping):
             raise _mismatch(path, "object", v)
+        if val_type is not None and all(
+            type(k) is str and type(x) is val_type for k, x in v.items()
+        ):
+            return pmap(v)
         out: dict[str, object] = {}
         for k, x in v.items():
             if type(k) is not str:
@@ -599,12 +621,15 @@ def _encode_fields(plan: _ClassPlan, obj: object, out: dict[str, JSONValue]) -> 
 def _decode_fields(
     plan: _ClassPlan, data: object, path: str, warnings: list[str], skip: tuple[str, ...]
 ) -> object:
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise _mismatch(path, "object", data)
     by_json = plan.by_json
     kwargs: dict[str, object] = {}
     for key, raw in data.items():
         f = by_json.get(key)
+        if f is not None and type(raw) is f.passthrough:  # the common scalar: no path needed
+            kwargs[f.alias] = raw
+            continue
         child = f"{path}.{key}" if path else str(key)
         if f is None:
             if key not in skip and key not in plan.silent:
@@ -617,9 +642,9 @@ def _decode_fields(
                 raise CodecError(child, "Required value")
             continue
         kwargs[f.alias] = f.decode(raw, child, warnings)
-    for f in plan.required:
-        if f.alias not in kwargs:
-            raise CodecError(f"{path}.{f.json}" if path else f.json, "Required value")
+    if not plan.required_aliases <= kwargs.keys():
+        missing = next(f for f in plan.required if f.alias not in kwargs)
+        raise CodecError(f"{path}.{missing.json}" if path else missing.json, "Required value")
     try:
         return plan.cls(**kwargs)
     except (TypeError, ValueError) as e:  # a model's own attrs validator refused the value
