@@ -1,0 +1,43 @@
+"""The shape every control-plane component has: a value with two pure functions.
+
+Owns the `Component` protocol. A component (controller, scheduler, kubelet, ...) is a
+value: `name` identifies it in the trace and the store, `watches` names the kinds whose
+watch events it wants, and
+- `init(view, now) -> (S, effects)` builds its state from a fresh LIST (`view` is a
+  `ClusterState` snapshot; sharing it is free). It is called at start and after a crash,
+  exactly as a restarted controller relists; nothing may depend on surviving a restart.
+- `step(S, event) -> (S, effects)` absorbs one event (`kcore.driver.events`) and returns
+  its new state and the effects (`kcore.driver.effects`) the driver should perform.
+
+Both are pure: no I/O, no clock (time arrives as `now`), no randomness. A component
+signals a broken invariant by raising `KcoreBug`; the driver records the crash and
+restarts it. Mirrors the Elm architecture's `update : Msg -> Model -> (Model, Cmd Msg)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from kcore.api.kinds import Kind
+from kcore.api.meta import Time
+from kcore.driver.effects import Effect
+from kcore.driver.events import Event
+
+if TYPE_CHECKING:
+    from kcore.state import ClusterState
+
+S = TypeVar("S")
+
+
+class Component(Protocol[S]):
+    """A pure control-plane component; the driver owns its state value between steps."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def watches(self) -> frozenset[Kind]: ...
+
+    def init(self, view: ClusterState, now: Time) -> tuple[S, tuple[Effect, ...]]: ...
+
+    def step(self, state: S, event: Event) -> tuple[S, tuple[Effect, ...]]: ...

@@ -1,0 +1,60 @@
+"""What a component asks for: the closed union of effects the driver performs.
+
+Owns `Effect`. Effects are data: a component returns them from `init`/`step`, the driver
+performs them in order and reports results back as events (`kcore.driver.events`).
+
+- `CallApi`: send `request` to the apiserver; the response comes back as
+  `ApiAnswered(request_id, ...)`, the writes it made as `WatchDelivered` to watchers.
+- `WakeMeAt`: deliver `TimerFired(key)` at simulated time `at` (or at once if past).
+- `RecordEvent`: record a v1 Event about an object (`kubectl get events`); fire and forget.
+
+Later issues extend the union (runtime calls for the kubelet); every `match` over it ends
+in `assert_never`, so mypy names each place to update.
+Mirrors client-go's clientset calls, workqueue.AddAfter and record.EventRecorder.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from kcore.api.kinds import ObjectKey
+from kcore.api.meta import Time
+from kcore.apiserver.types import Request
+
+
+class EventType(enum.Enum):
+    """v1 Event `type`."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@attrs.frozen(kw_only=True)
+class CallApi:
+    """Send one request to the apiserver; the answer returns tagged with `request_id`."""
+
+    request: Request
+    request_id: str
+
+
+@attrs.frozen(kw_only=True)
+class WakeMeAt:
+    """Ask for `TimerFired(key)` at simulated time `at`."""
+
+    at: Time
+    key: str
+
+
+@attrs.frozen(kw_only=True)
+class RecordEvent:
+    """Record a v1 Event about `involved` (reason is CamelCase, as upstream's)."""
+
+    involved: ObjectKey
+    type: EventType
+    reason: str
+    message: str
+
+
+Effect = CallApi | WakeMeAt | RecordEvent

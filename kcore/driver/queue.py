@@ -1,0 +1,110 @@
+"""The driver's event queue: a persistent priority queue ordered by (time, sequence).
+
+Owns `EventQueue` and `Scheduled`. Every pending delivery (a watch event, an API answer,
+a timer) is a `Scheduled(at, seq, target, event)`; `seq` is assigned by the queue in
+push order, so two deliveries at the same time come out first-in first-out and the order
+never depends on hashing or on the machine.
+
+The queue is an immutable value (a leftist heap of tuples, O(log n) push and pop, shared
+structure), so a driver snapshot that contains it is O(1) and a fork cannot disturb its
+parent. Pure; no kcore imports beyond the event types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import attrs
+
+from kcore.api.meta import Time
+from kcore.driver.events import Event
+
+
+@attrs.frozen(kw_only=True)
+class Scheduled:
+    """One pending delivery of `event` to the component named `target` at time `at`."""
+
+    at: Time
+    seq: int
+    target: str
+    event: Event
+
+
+class _Node(NamedTuple):
+    # A leftist heap node: `rank` is the length of the right spine, kept minimal on the
+    # right so merge walks O(log n) nodes.
+    rank: int
+    item: Scheduled
+    left: _Node | None
+    right: _Node | None
+
+
+def _before(a: Scheduled, b: Scheduled) -> bool:
+    return (a.at, a.seq) < (b.at, b.seq)
+
+
+def _rank(n: _Node | None) -> int:
+    return 0 if n is None else n.rank
+
+
+def _merge(a: _Node | None, b: _Node | None) -> _Node | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if _before(b.item, a.item):
+        a, b = b, a
+    right = _merge(a.right, b)
+    left = a.left
+    if _rank(left) < _rank(right):
+        left, right = right, left
+    return _Node(_rank(right) + 1, a.item, left, right)
+
+
+@attrs.frozen(kw_only=True)
+class EventQueue:
+    """Pending deliveries, earliest (time, seq) first. Every operation returns a new queue."""
+
+    root: _Node | None = None
+    size: int = 0
+    next_seq: int = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def push(self, at: Time, target: str, event: Event) -> EventQueue:
+        """A queue with `event` scheduled for `target` at `at`, after every earlier push."""
+        item = Scheduled(at=at, seq=self.next_seq, target=target, event=event)
+        node = _Node(1, item, None, None)
+        return EventQueue(root=_merge(self.root, node), size=self.size + 1, next_seq=self.next_seq + 1)
+
+    def peek(self) -> Scheduled | None:
+        """The earliest pending delivery, or None when the queue is empty."""
+        return None if self.root is None else self.root.item
+
+    def pop(self) -> tuple[Scheduled, EventQueue]:
+        """The earliest delivery and the queue without it; raises IndexError when empty."""
+        if self.root is None:
+            raise IndexError("pop from an empty EventQueue")
+        rest = _merge(self.root.left, self.root.right)
+        return self.root.item, EventQueue(root=rest, size=self.size - 1, next_seq=self.next_seq)
+
+    def __reduce__(self) -> tuple[object, tuple[tuple[Scheduled, ...], int]]:
+        # A leftist heap's left spine can be as deep as the queue is long; pickle the
+        # items flat so storing a long queue never meets the recursion limit.
+        return (_rebuild, (tuple(self), self.next_seq))
+
+    def __iter__(self) -> Iterator[Scheduled]:
+        """Every pending delivery in delivery order (O(n log n); for traces and tests)."""
+        q = self
+        while q.root is not None:
+            item, q = q.pop()
+            yield item
+
+
+def _rebuild(items: tuple[Scheduled, ...], next_seq: int) -> EventQueue:
+    root: _Node | None = None
+    for item in items:
+        root = _merge(root, _Node(1, item, None, None))
+    return EventQueue(root=root, size=len(items), next_seq=next_seq)
