@@ -7,7 +7,10 @@ scheduler, kubelets as later issues add them); the CLI and the demo build every
 
 from __future__ import annotations
 
-from kcore.driver.cluster import AnyComponent
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kcore.driver.cluster import AnyComponent
 
 
 def default_components() -> tuple[AnyComponent, ...]:
