@@ -1,0 +1,182 @@
+"""ClusterState: tables, indexes kept in step by put/remove, the watch log and compaction."""
+
+from __future__ import annotations
+
+import attrs
+from pyrsistent import pmap
+
+from kcore.api.core import Service, ServicePort, ServiceSpec
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference
+from kcore.apiserver.types import WatchEvent, WatchType
+from kcore.state import (
+    ClusterConfig,
+    ClusterState,
+    cluster_ip_owner,
+    compact,
+    dependents,
+    empty_state,
+    events_since,
+    get,
+    keys_in_namespace,
+    list_objects,
+    node_port_owner,
+    pods_on_node,
+    put,
+    record,
+    remove,
+)
+from tests.builders import a_config_map, a_node, a_pod, key
+
+
+def _owned(obj: ApiObject, uid: str) -> ApiObject:
+    ref = OwnerReference(api_version="apps/v1", kind="ReplicaSet", name="rs", uid=uid)
+    return attrs.evolve(obj, metadata=attrs.evolve(obj.metadata, owner_references=(ref,)))  # type: ignore[misc]
+
+
+def _event(state: ClusterState, obj: ApiObject, type: WatchType = WatchType.ADDED) -> WatchEvent:
+    return WatchEvent(type=type, obj=obj, resource_version=state.revision + 1)
+
+
+def _service(name: str, ip: str, node_port: int) -> Service:
+    return Service(
+        metadata=ObjectMeta(name=name, namespace="default"),
+        spec=ServiceSpec(cluster_ip=ip, cluster_ips=(ip,), ports=(ServicePort(port=80, node_port=node_port),)),
+    )
+
+
+def test_an_empty_state_has_nothing_at_revision_zero() -> None:
+    s = empty_state()
+    assert s.revision == 0
+    assert get(s, key(Kind.POD, "web")) is None
+    assert list_objects(s, Kind.POD) == ()
+    assert s.config == ClusterConfig()
+
+
+def test_put_stores_an_object_under_its_kind_namespace_and_name() -> None:
+    pod = a_pod("web", "prod")
+    s = put(empty_state(), pod)
+    assert get(s, key(Kind.POD, "web", "prod")) == pod
+    assert get(s, key(Kind.POD, "web", "default")) is None
+    assert keys_in_namespace(s, "prod") == (key(Kind.POD, "web", "prod"),)
+
+
+def test_put_leaves_the_previous_value_untouched() -> None:
+    s0 = put(empty_state(), a_pod("a"))
+    s1 = put(s0, a_pod("b"))
+    assert [p.metadata.name for p in list_objects(s0, Kind.POD)] == ["a"]
+    assert [p.metadata.name for p in list_objects(s1, Kind.POD)] == ["a", "b"]
+
+
+def test_list_objects_sorts_by_namespace_then_name_and_filters_by_namespace() -> None:
+    s = empty_state()
+    for ns, name in (("b", "x"), ("a", "z"), ("a", "y"), ("b", "a")):
+        s = put(s, a_pod(name, ns))
+    s = put(s, a_config_map("y", "a"))
+    assert [(p.metadata.namespace, p.metadata.name) for p in list_objects(s, Kind.POD)] == [
+        ("a", "y"),
+        ("a", "z"),
+        ("b", "a"),
+        ("b", "x"),
+    ]
+    assert [p.metadata.name for p in list_objects(s, Kind.POD, "a")] == ["y", "z"]
+    assert list_objects(s, Kind.POD, "c") == ()
+
+
+def test_cluster_scoped_objects_are_not_in_any_namespace_index() -> None:
+    s = put(empty_state(), a_node("node-1"))
+    assert get(s, ObjectKey(kind=Kind.NODE, namespace="", name="node-1")) is not None
+    assert s.keys_by_namespace == pmap()
+
+
+def test_pods_by_node_follows_binding_and_removal() -> None:
+    s = put(empty_state(), a_pod("a"))
+    assert pods_on_node(s, "node-1") == ()
+    s = put(s, a_pod("a", node_name="node-1"))
+    s = put(s, a_pod("b", node_name="node-1"))
+    assert pods_on_node(s, "node-1") == (key(Kind.POD, "a"), key(Kind.POD, "b"))
+    s = put(s, a_pod("b", node_name="node-2"))
+    assert pods_on_node(s, "node-1") == (key(Kind.POD, "a"),)
+    assert pods_on_node(s, "node-2") == (key(Kind.POD, "b"),)
+    s = remove(s, key(Kind.POD, "a"))
+    assert pods_on_node(s, "node-1") == ()
+    assert "node-1" not in s.pods_by_node
+
+
+def test_dependents_index_follows_owner_references() -> None:
+    s = put(empty_state(), _owned(a_pod("a"), "uid-1"))
+    s = put(s, _owned(a_pod("b"), "uid-1"))
+    assert dependents(s, "uid-1") == (key(Kind.POD, "a"), key(Kind.POD, "b"))
+    s = put(s, _owned(a_pod("a"), "uid-2"))
+    assert dependents(s, "uid-1") == (key(Kind.POD, "b"),)
+    assert dependents(s, "uid-2") == (key(Kind.POD, "a"),)
+    s = remove(s, key(Kind.POD, "b"))
+    assert dependents(s, "uid-1") == ()
+
+
+def test_service_ips_and_node_ports_are_held_until_removed_or_changed() -> None:
+    s = put(empty_state(), _service("web", "10.96.0.10", 30080))
+    web = key(Kind.SERVICE, "web")
+    assert cluster_ip_owner(s, "10.96.0.10") == web
+    assert node_port_owner(s, 30080) == web
+    s = put(s, _service("web", "10.96.0.10", 30081))
+    assert node_port_owner(s, 30080) is None
+    assert node_port_owner(s, 30081) == web
+    s = remove(s, web)
+    assert cluster_ip_owner(s, "10.96.0.10") is None
+    assert node_port_owner(s, 30081) is None
+
+
+def test_headless_services_hold_no_cluster_ip() -> None:
+    s = put(empty_state(), _service("db", "None", 0))
+    assert s.service_cluster_ips == pmap()
+    assert s.service_node_ports == pmap()
+
+
+def test_remove_of_an_absent_key_is_a_no_op() -> None:
+    s = put(empty_state(), a_pod("a"))
+    assert remove(s, key(Kind.POD, "zzz")) is s
+    assert remove(s, key(Kind.SERVICE, "a")) is s
+
+
+def test_record_advances_the_revision_and_logs_in_order() -> None:
+    s = empty_state()
+    events = []
+    for name in ("a", "b", "c"):
+        ev = _event(s, a_pod(name))
+        events.append(ev)
+        s = record(put(s, a_pod(name)), (ev,))
+    assert s.revision == 3
+    assert events_since(s, 0) == tuple(events)
+    assert events_since(s, 1) == tuple(events[1:])
+    assert events_since(s, 3) == ()
+
+
+def test_the_log_keeps_only_the_configured_number_of_events() -> None:
+    s = empty_state(ClusterConfig(watch_log_limit=2))
+    for i in range(5):
+        s = record(s, (_event(s, a_pod(f"p{i}")),))
+    assert s.log.compacted_revision == 3
+    assert [e.resource_version for e in events_since(s, 3) or ()] == [4, 5]
+    assert events_since(s, 2) is None
+
+
+def test_a_long_log_is_rebuilt_once_its_dead_prefix_outgrows_it() -> None:
+    s = empty_state(ClusterConfig(watch_log_limit=10))
+    for i in range(3000):
+        s = record(s, (_event(s, a_pod(f"p{i}")),))
+    assert len(s.log) == 10
+    assert len(s.log.events) < 2100
+    assert [e.resource_version for e in events_since(s, 2990) or ()] == list(range(2991, 3001))
+
+
+def test_compact_forgets_events_up_to_a_revision() -> None:
+    s = empty_state()
+    for i in range(4):
+        s = record(s, (_event(s, a_pod(f"p{i}")),))
+    c = compact(s, 2)
+    assert c.log.compacted_revision == 2
+    assert events_since(c, 1) is None
+    assert [e.resource_version for e in events_since(c, 2) or ()] == [3, 4]
+    assert compact(c, 1) is c
+    assert compact(s, 99).log.compacted_revision == 4
