@@ -30,7 +30,7 @@ import attrs
 
 from kcore.api.core import PersistentVolumeClaim
 from kcore.api.kinds import Kind
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
 from kcore.api.pod import LabelSelector, PodTemplateSpec, default_pod_template
 
 DEFAULT_REVISION_HISTORY_LIMIT: Final = 10
@@ -67,7 +67,7 @@ class ReplicaSetSpec:
 
 @attrs.frozen(kw_only=True)
 class ReplicaSetStatus:
-    replicas: int = 0
+    replicas: int = attrs.field(default=0, metadata=wire(always=True))
     fully_labeled_replicas: int = 0
     ready_replicas: int = 0
     available_replicas: int = 0
@@ -195,10 +195,10 @@ class DaemonSetSpec:
 
 @attrs.frozen(kw_only=True)
 class DaemonSetStatus:
-    current_number_scheduled: int = 0
-    number_misscheduled: int = 0
-    desired_number_scheduled: int = 0
-    number_ready: int = 0
+    current_number_scheduled: int = attrs.field(default=0, metadata=wire(always=True))
+    number_misscheduled: int = attrs.field(default=0, metadata=wire(always=True))
+    desired_number_scheduled: int = attrs.field(default=0, metadata=wire(always=True))
+    number_ready: int = attrs.field(default=0, metadata=wire(always=True))
     observed_generation: int = 0
     updated_number_scheduled: int = 0
     number_available: int = 0
@@ -291,7 +291,7 @@ class StatefulSetSpec:
 @attrs.frozen(kw_only=True)
 class StatefulSetStatus:
     observed_generation: int = 0
-    replicas: int = 0
+    replicas: int = attrs.field(default=0, metadata=wire(always=True))
     ready_replicas: int = 0
     current_replicas: int = 0
     updated_replicas: int = 0

@@ -30,7 +30,7 @@ from typing import ClassVar, Final
 import attrs
 
 from kcore.api.kinds import Kind
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
 from kcore.api.pod import RESOURCE_CPU, LabelSelector
 from kcore.quantity import Quantity
 
@@ -236,7 +236,7 @@ class HorizontalPodAutoscalerStatus:
     observed_generation: int | None = None
     last_scale_time: Time | None = None
     current_replicas: int = 0
-    desired_replicas: int = 0
+    desired_replicas: int = attrs.field(default=0, metadata=wire(always=True))
     current_metrics: tuple[MetricStatus, ...] = ()
     conditions: tuple[HorizontalPodAutoscalerCondition, ...] = ()
 

@@ -29,7 +29,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.core import ObjectReference
 from kcore.api.kinds import Kind
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
 from kcore.api.pod import LabelSelector, PodTemplateSpec, default_pod_template
 
 DEFAULT_BACKOFF_LIMIT: Final = 6
@@ -121,7 +121,7 @@ class JobSpec:
     template: PodTemplateSpec = PodTemplateSpec()
     ttl_seconds_after_finished: int | None = None
     completion_mode: CompletionMode = CompletionMode.NON_INDEXED
-    suspend: bool = False
+    suspend: bool = attrs.field(default=False, metadata=wire(always=True))
     pod_replacement_policy: PodReplacementPolicy | None = None
     managed_by: str | None = None
 
@@ -196,7 +196,7 @@ class CronJobSpec:
     time_zone: str | None = None
     starting_deadline_seconds: int | None = None
     concurrency_policy: ConcurrencyPolicy = ConcurrencyPolicy.ALLOW
-    suspend: bool = False
+    suspend: bool = attrs.field(default=False, metadata=wire(always=True))
     job_template: JobTemplateSpec
     successful_jobs_history_limit: int = 3
     failed_jobs_history_limit: int = 1

@@ -13,8 +13,9 @@ Rules of theory of operation:
   call. Plans are immutable once published.
 - Output: apiVersion and kind first for a top-level kind, then the fields in declaration
   order; None is omitted, an empty collection is omitted when its default is empty too;
-  a scalar with a default is always written, except in the meta/v1 structs (ObjectMeta,
-  Status, StatusDetails, StatusCause) where upstream tags every field `omitempty`.
+  a scalar equal to a zero default is omitted (upstream's `omitempty`) unless the field
+  is marked `wire(always=True)`; a non-zero default is always written, so decoding the
+  output gives back the same value.
   `metadata.resourceVersion` is a decimal string on the wire, an int in Python.
   Map keys are written sorted (Go's encoding/json does the same; PMap order is hash order).
 - Input: an unknown field is dropped with a warning worded as upstream's strict decoding
@@ -50,12 +51,11 @@ from pyrsistent import typing as ptyping
 from kcore.api import registry
 from kcore.api.kinds import Kind, UnknownKindError, kind_for_gvk
 from kcore.api.meta import (
+    ALWAYS,
     ApiObject,
     MicroTime,
     ObjectMeta,
     Status,
-    StatusCause,
-    StatusDetails,
     Time,
 )
 from kcore.quantity import Quantity, parse_quantity
@@ -319,10 +319,6 @@ _PASSTHROUGH: Final[Mapping[Decoder, type]] = {
 
 _NOTHING: Final = object()
 
-# The meta/v1 structs whose every field is `omitempty` upstream: a zero scalar is omitted.
-_OMITEMPTY_CLASSES: Final[frozenset[type]] = frozenset(
-    {ObjectMeta, Status, StatusDetails, StatusCause}
-)
 # Per-field wire formats that the type alone does not decide.
 _FIELD_CODECS: Final[Mapping[tuple[type, str], tuple[Encoder, Decoder]]] = {
     (ObjectMeta, "resource_version"): (_enc_resource_version, _dec_resource_version),
@@ -397,10 +393,9 @@ def _compile_class(cls: type, building: dict[type, _ClassPlan]) -> _ClassPlan:
         plan.header = (("apiVersion", kind.info.api_version), ("kind", kind.value))
     elif cls is Status:
         plan.header = (("apiVersion", "v1"), ("kind", "Status"))
-    omitempty = cls in _OMITEMPTY_CLASSES
     fields = []
     for a in attrs.fields(cls):
-        fields.append(_compile_field(cls, a, hints[a.name], omitempty, building))
+        fields.append(_compile_field(cls, a, hints[a.name], building))
     plan.fields = tuple(fields)
     plan.by_json = {f.json: f for f in fields}
     plan.required = tuple(f for f in fields if f.required)
@@ -413,7 +408,6 @@ def _compile_field(
     cls: type,
     a: attrs.Attribute[object],
     tp: object,
-    omitempty: bool,
     building: dict[type, _ClassPlan],
 ) -> _Field:
     where = f"{cls.__qualname__}.{a.name}"
@@ -432,6 +426,7 @@ def _compile_field(
     is_collection = base is tuple or typing.get_origin(base) in _COLLECTION_ORIGINS
     skip_empty = is_collection and not required and _is_empty(default)
     zero: object = _NOTHING
+    omitempty = not a.metadata.get(ALWAYS, False)
     if omitempty and not required and not is_collection and _is_zero(default):
         zero = default
     return _Field(

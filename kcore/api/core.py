@@ -616,7 +616,7 @@ class ReplicationControllerCondition:
 
 @attrs.frozen(kw_only=True)
 class ReplicationControllerStatus:
-    replicas: int = 0
+    replicas: int = attrs.field(default=0, metadata=wire(always=True))
     fully_labeled_replicas: int = 0
     ready_replicas: int = 0
     available_replicas: int = 0

@@ -10,7 +10,9 @@ Conventions every model module follows (the codec relies on them):
 - lists are `tuple[X, ...]` (default `()`), string maps are `PMap[str, X]` (default
   `pmap()`); an empty collection is omitted on output, as upstream's omitempty;
 - `X | None = None` is an optional (pointer) field; absent on output when None;
-- a plain scalar with a default is always written; a field with no default is required;
+- a scalar equal to a zero default ("", 0, False) is omitted on output, as upstream's
+  omitempty; mark the few fields upstream always writes with `wire(always=True)`; a
+  field with no default is required;
 - closed string sets are `enum.Enum` subclasses whose values are the wire strings;
 - `Time` / `MicroTime` fields are RFC 3339 strings on the wire; `Quantity` is its
   canonical string; `int | str` is IntOrString; `bytes` is base64;
@@ -38,11 +40,16 @@ MicroTime = NewType("MicroTime", float)
 """As `Time`, written with microsecond precision (Lease renewTime, Event eventTime)."""
 
 JSON_NAME: Final = "kcore.json"
+ALWAYS: Final = "kcore.always"
 
 
-def wire(json_name: str) -> Mapping[str, Any]:
-    """Field metadata naming the JSON key when lowerCamelCase of the Python name is wrong."""
-    return {JSON_NAME: json_name}
+def wire(json_name: str = "", *, always: bool = False) -> Mapping[str, Any]:
+    """Field metadata: the JSON key when lowerCamelCase of the Python name is wrong, and
+    `always` for a field upstream writes even at its zero value (no `omitempty` tag)."""
+    meta: dict[str, Any] = {JSON_NAME: json_name} if json_name else {}
+    if always:
+        meta[ALWAYS] = True
+    return meta
 
 
 @attrs.frozen(kw_only=True)

@@ -785,10 +785,10 @@ class ContainerStatus:
     name: str
     state: ContainerState = ContainerState()
     last_state: ContainerState = ContainerState()
-    ready: bool = False
-    restart_count: int = 0
-    image: str = ""
-    image_id: str = attrs.field(default="", metadata=wire("imageID"))
+    ready: bool = attrs.field(default=False, metadata=wire(always=True))
+    restart_count: int = attrs.field(default=0, metadata=wire(always=True))
+    image: str = attrs.field(default="", metadata=wire(always=True))
+    image_id: str = attrs.field(default="", metadata=wire("imageID", always=True))
     container_id: str = attrs.field(default="", metadata=wire("containerID"))
     started: bool | None = None
 
