@@ -9,7 +9,9 @@ which creates objects through `handle` (namespaces first) and returns the state.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
+import attrs
 from pyrsistent import pmap
 
 from kcore.api.apps import Deployment, DeploymentSpec, ReplicaSet, ReplicaSetSpec
@@ -37,6 +39,8 @@ from kcore.api.pod import (
 )
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, ClusterState, empty_state
+
+T = TypeVar("T", bound=ApiObject)
 
 T0 = Time(1_700_000_000.0)
 """A fixed simulated 'now' for tests (2023-11-14T22:13:20Z)."""
@@ -244,3 +248,9 @@ def cluster_with(
         if not response.ok:
             raise AssertionError(f"cannot create {obj.KIND.value} {obj.metadata.name}: {response.body}")
     return state
+
+
+def with_meta(obj: T, **changes: Any) -> T:
+    """`obj` with some metadata fields changed."""
+    meta_ = attrs.evolve(obj.metadata, **changes)
+    return attrs.evolve(obj, metadata=meta_)  # type: ignore[misc]  # every kind is an attrs class
