@@ -1,0 +1,439 @@
+"""The `kcore` command: a local cluster driven with kubectl's habits.
+
+Owns `main(argv) -> exit code` and the subcommands `cluster create|delete|info`,
+`apply`, `get`, `delete`, `scale` and `advance`. Each command loads the cluster from
+`$KCORE_HOME` (default `./.kcore`, see `kcore.store.file`), sends requests through the
+apiserver as the local admin identity (`kcore.apiserver.types.ADMIN`, a member of
+system:masters), lets the cluster run until stable (bounded) and stores the new values
+atomically. Reads (`get`, `cluster info`) never write.
+
+Output follows kubectl: `deployment.apps/web created`, `Error from server (NotFound):
+pods "x" not found` on stderr with exit code 1, `No resources found in default
+namespace.` on stderr, `Warning: unknown field "spec.foo"` on stderr.
+Mirrors k8s.io/kubectl/pkg/cmd (apply, get, delete, scale) in the parts kcore serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
+from kcore.api.manifest import Loaded, ManifestError, dump_json, dump_yaml, load_manifests
+from kcore.api.meta import ApiObject, ObjectMeta, Status
+from kcore.apiserver.types import Delete, Get, ListObjects, ObjectList, Response, UpdateScale
+from kcore.driver import default_components
+from kcore.driver.bootstrap import NodeShape, create_cluster
+from kcore.driver.clock import DurationError, format_time, parse_duration
+from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
+from kcore.printers import table
+from kcore.quantity import parse_quantity
+from kcore.state import ClusterConfig
+from kcore.store.file import FileStore, StoreError, home_from_env
+
+MAX_STEPS: Final = 200_000
+"""How many deliveries one command may run before it gives up settling (and says so)."""
+
+MANIFEST_SUFFIXES: Final = (".yaml", ".yml", ".json")
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as `error: <message>`, exit code 1."""
+
+
+# --- shared helpers -------------------------------------------------------------------------
+
+
+def _store() -> FileStore:
+    return FileStore(home_from_env())
+
+
+def _load(store: FileStore) -> Cluster:
+    return Cluster(store.load(), default_components())
+
+
+@contextmanager
+def _mutating() -> Iterator[Cluster]:
+    """Load, lock, yield the cluster, settle it and store it atomically."""
+    _require_cluster()
+    store = _store()
+    with store.lock():
+        cluster = _load(store)
+        yield cluster
+        if not cluster.run_until_stable(MAX_STEPS):
+            print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
+        store.save(cluster.snapshot())
+
+
+def resource_name(kind: Kind) -> str:
+    """kubectl's `deployment.apps` / `pod`: the lowercase kind with its group."""
+    group = kind.info.group
+    return f"{kind.value.lower()}.{group}" if group else kind.value.lower()
+
+
+def _server_error(status: Status, context: str = "") -> str:
+    reason = status.reason.value
+    head = f"Error from server ({reason})" if reason else "Error from server"
+    return f"{head}: {context}{status.message}"
+
+
+def _status_of(resp: Response) -> Status | None:
+    return resp.body if isinstance(resp.body, Status) else None
+
+
+def _parse_kind_and_names(target: str, names: Sequence[str]) -> tuple[Kind, tuple[str, ...]]:
+    if "/" in target:
+        if names:
+            raise CliError("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
+        kind_text, _, name = target.partition("/")
+        if not name:
+            raise CliError(f'arguments in resource/name form must have a single resource and name: "{target}"')
+        return kind_for_name(kind_text), (name,)
+    return kind_for_name(target), tuple(names)
+
+
+def _namespace_for(kind: Kind, args: argparse.Namespace) -> str:
+    return (args.namespace or "default") if kind.info.namespaced else ""
+
+
+def _read_sources(paths: Sequence[str]) -> list[tuple[str, str]]:
+    """(source name, text) of every manifest named by -f: files, directories, `-`."""
+    out: list[tuple[str, str]] = []
+    for p in paths:
+        if p == "-":
+            out.append(("STDIN", sys.stdin.read()))
+            continue
+        path = Path(p)
+        if path.is_dir():
+            files = sorted(f for f in path.iterdir() if f.suffix in MANIFEST_SUFFIXES and f.is_file())
+        elif path.is_file():
+            files = [path]
+        else:
+            raise CliError(f'the path "{p}" does not exist')
+        for f in files:
+            try:
+                out.append((str(f), f.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError) as e:
+                raise CliError(f'cannot read "{f}": {e}') from e
+    return out
+
+
+def _load_all(paths: Sequence[str]) -> list[Loaded]:
+    loaded: list[Loaded] = []
+    for source, text in _read_sources(paths):
+        try:
+            loaded.extend(load_manifests(text, source=source))
+        except ManifestError as e:
+            raise CliError(f"error parsing {source}: {e}") from e
+    if not loaded:
+        raise CliError("no objects passed to apply")
+    return loaded
+
+
+def _with_namespace(obj: ApiObject, args: argparse.Namespace) -> ApiObject:
+    """The object in the namespace kubectl would use, or CliError on a mismatch."""
+    meta = obj.metadata
+    if not obj.KIND.info.namespaced:
+        return obj if not meta.namespace else _set_meta(obj, attrs.evolve(meta, namespace=""))
+    if not meta.namespace:
+        return _set_meta(obj, attrs.evolve(meta, namespace=args.namespace or "default"))
+    if args.namespace and args.namespace != meta.namespace:
+        raise CliError(
+            f'the namespace from the provided object "{meta.namespace}" does not match the namespace '
+            f'"{args.namespace}". You must pass \'--namespace={meta.namespace}\' to perform this operation.'
+        )
+    return obj
+
+
+def _set_meta(obj: ApiObject, meta: ObjectMeta) -> ApiObject:
+    new: ApiObject = attrs.evolve(obj, metadata=meta)  # type: ignore[misc]  # every kind is an attrs class
+    return new
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_cluster_create(args: argparse.Namespace) -> int:
+    store = _store()
+    if store.exists():
+        raise CliError(f"a cluster already exists in {store.home}; run `kcore cluster delete` first")
+    if args.nodes < 0:
+        raise CliError(f"--nodes must be >= 0, got {args.nodes}")
+    if args.pods < 1:
+        raise CliError(f"--pods must be >= 1, got {args.pods}")
+    for flag, text in (("--node-cpu", args.node_cpu), ("--node-memory", args.node_memory)):
+        try:
+            parse_quantity(text)
+        except ValueError as e:
+            raise CliError(f"{flag}: {e}") from e
+    shape = NodeShape(cpu=args.node_cpu, memory=args.node_memory, pods=args.pods)
+    cluster = create_cluster(
+        ClusterConfig(seed=args.seed), nodes=args.nodes, shape=shape, components=default_components()
+    )
+    with store.lock():
+        store.save(cluster.snapshot())
+    print(f"cluster created in {store.home} with {args.nodes} node{'s' if args.nodes != 1 else ''} (seed {args.seed})")
+    return 0
+
+
+def cmd_cluster_delete(args: argparse.Namespace) -> int:
+    store = _store()
+    if not store.delete():
+        raise CliError(f"no cluster in {store.home}")
+    print(f"cluster deleted from {store.home}")
+    return 0
+
+
+def cmd_cluster_info(args: argparse.Namespace) -> int:
+    store = _store()
+    cluster = _load(store)
+    nodes = cluster.request(ListObjects(kind=Kind.NODE))
+    count = len(nodes.body.items) if isinstance(nodes.body, ObjectList) else 0
+    snap = cluster.snapshot()
+    print(f"kcore cluster in {store.home}")
+    print(f"  time:     {format_time(snap.now)}")
+    print(f"  seed:     {snap.seed}")
+    print(f"  revision: {snap.state.revision}")
+    print(f"  nodes:    {count}")
+    return 0
+
+
+def _require_cluster() -> None:
+    store = _store()
+    if not store.exists():
+        store.load()  # raises the clear NoClusterError
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    _require_cluster()
+    loaded = _load_all(args.filename)
+    failed = False
+    with _mutating() as cluster:
+        for item in loaded:
+            for w in item.warnings:
+                print(f"Warning: {w}", file=sys.stderr)
+            try:
+                obj = _with_namespace(item.obj, args)
+            except CliError as e:
+                print(f"error: {e}", file=sys.stderr)
+                failed = True
+                continue
+            (result,) = cluster.apply([obj])
+            failed |= not _report_apply(result, item.source)
+    return 1 if failed else 0
+
+
+def _report_apply(result: Applied, source: str) -> bool:
+    name = f"{resource_name(result.key.kind)}/{result.key.name}"
+    if result.outcome is ApplyOutcome.FAILED:
+        status = result.status
+        message = status.message if status else "unexpected answer"
+        where = f'error when {result.verb} "{source}": ' if source else ""
+        text = _server_error(status, where) if status else f"error: {where}{message}"
+        print(text, file=sys.stderr)
+        return False
+    print(f"{name} {result.outcome.value}")
+    return True
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    kind, names = _parse_kind_and_names(args.kind, args.names)
+    cluster = _load(_store())
+    if names and args.all_namespaces:
+        raise CliError("a resource cannot be retrieved by name across all namespaces")
+    ns = _namespace_for(kind, args)
+    objs: list[ApiObject] = []
+    failed = False
+    for name in names:
+        resp = cluster.request(Get(key=ObjectKey(kind=kind, namespace=ns, name=name)))
+        status = _status_of(resp)
+        if status is not None:
+            print(_server_error(status), file=sys.stderr)
+            failed = True
+        elif not isinstance(resp.body, ObjectList | type(None)):
+            objs.append(resp.body)  # type: ignore[arg-type]  # a Get answers the object
+    if not names:
+        scope = None if args.all_namespaces or not kind.info.namespaced else ns
+        resp = cluster.request(
+            ListObjects(kind=kind, namespace=scope, label_selector=args.selector, field_selector=args.field_selector)
+        )
+        status = _status_of(resp)
+        if status is not None:
+            print(_server_error(status), file=sys.stderr)
+            return 1
+        assert isinstance(resp.body, ObjectList)
+        objs = list(resp.body.items)
+        if not objs:
+            where = f" in {ns} namespace" if scope else ""
+            print(f"No resources found{where}.", file=sys.stderr)
+            return 0
+    _print_objects(objs, kind, cluster, args, single=len(names) == 1)
+    return 1 if failed else 0
+
+
+def _print_objects(
+    objs: Sequence[ApiObject], kind: Kind, cluster: Cluster, args: argparse.Namespace, *, single: bool
+) -> None:
+    if not objs:
+        return
+    out = args.output
+    if out == "json":
+        sys.stdout.write(dump_json(objs[0] if single else objs))
+    elif out == "yaml":
+        sys.stdout.write(dump_yaml(objs[0] if single else objs))
+    elif out == "name":
+        for o in objs:
+            print(f"{resource_name(kind)}/{o.metadata.name}")
+    else:
+        sys.stdout.write(
+            table(objs, kind, cluster.now, wide=out == "wide", all_namespaces=bool(args.all_namespaces))
+        )
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    _require_cluster()
+    if args.filename:
+        if args.kind:
+            raise CliError("specify resources by -f or by KIND NAME, not both")
+        keys = []
+        for item in _load_all(args.filename):
+            obj = _with_namespace(item.obj, args)
+            keys.append(ObjectKey(kind=obj.KIND, namespace=obj.metadata.namespace, name=obj.metadata.name))
+    else:
+        if not args.kind:
+            raise CliError("you must provide one or more resources by argument or filename")
+        kind, names = _parse_kind_and_names(args.kind, args.names)
+        if not names:
+            raise CliError("resource(s) were provided, but no name was specified")
+        keys = [ObjectKey(kind=kind, namespace=_namespace_for(kind, args), name=n) for n in names]
+    failed = False
+    with _mutating() as cluster:
+        for key in keys:
+            resp = cluster.request(Delete(key=key))
+            status = _status_of(resp)
+            if status is not None and not resp.ok:
+                print(_server_error(status), file=sys.stderr)
+                failed = True
+            else:
+                print(f'{resource_name(key.kind)} "{key.name}" deleted')
+    return 1 if failed else 0
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    kind, names = _parse_kind_and_names(args.kind, args.names)
+    if not names:
+        raise CliError("resource(s) were provided, but no name was specified")
+    if args.replicas < 0:
+        raise CliError("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
+    if not kind.info.has_scale:
+        raise CliError(f'the server could not find the requested resource: {kind.info.plural} have no scale subresource')
+    failed = False
+    with _mutating() as cluster:
+        for name in names:
+            key = ObjectKey(kind=kind, namespace=_namespace_for(kind, args), name=name)
+            resp = cluster.request(UpdateScale(key=key, replicas=args.replicas))
+            status = _status_of(resp)
+            if status is not None and not resp.ok:
+                print(_server_error(status), file=sys.stderr)
+                failed = True
+            else:
+                print(f"{resource_name(kind)}/{name} scaled")
+    return 1 if failed else 0
+
+
+def cmd_advance(args: argparse.Namespace) -> int:
+    try:
+        seconds = parse_duration(args.duration)
+    except DurationError as e:
+        raise CliError(str(e)) from e
+    with _mutating() as cluster:
+        if not cluster.advance(seconds, MAX_STEPS):
+            print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
+        print(f"advanced {args.duration}: now {format_time(cluster.now)}")
+    return 0
+
+
+# --- argument parsing ------------------------------------------------------------------------
+
+
+def _ns_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--namespace", default="", help="the namespace (default: default)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kcore", description="A deterministic Kubernetes control plane, kubectl-style.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    cluster = sub.add_parser("cluster", help="create, inspect or delete the local cluster")
+    csub = cluster.add_subparsers(dest="cluster_command", metavar="ACTION")
+    create = csub.add_parser("create", help="create a cluster in $KCORE_HOME")
+    create.add_argument("--nodes", type=int, default=1)
+    create.add_argument("--node-cpu", default="4")
+    create.add_argument("--node-memory", default="16Gi")
+    create.add_argument("--pods", type=int, default=110)
+    create.add_argument("--seed", type=int, default=0)
+    create.set_defaults(func=cmd_cluster_create)
+    csub.add_parser("delete", help="delete the cluster in $KCORE_HOME").set_defaults(func=cmd_cluster_delete)
+    csub.add_parser("info", help="show the cluster's clock, seed and size").set_defaults(func=cmd_cluster_info)
+
+    apply = sub.add_parser("apply", help="create or update objects from manifests")
+    apply.add_argument("-f", "--filename", action="append", required=True, help="file, directory or - (repeatable)")
+    _ns_flags(apply)
+    apply.set_defaults(func=cmd_apply)
+
+    get = sub.add_parser("get", help="list or show objects")
+    get.add_argument("kind", metavar="KIND[/NAME]")
+    get.add_argument("names", nargs="*", metavar="NAME")
+    _ns_flags(get)
+    get.add_argument("-A", "--all-namespaces", action="store_true")
+    get.add_argument("-l", "--selector", default="")
+    get.add_argument("--field-selector", default="")
+    get.add_argument("-o", "--output", choices=("json", "yaml", "wide", "name"), default="")
+    get.set_defaults(func=cmd_get)
+
+    delete = sub.add_parser("delete", help="delete objects by name or manifest")
+    delete.add_argument("kind", nargs="?", default="", metavar="KIND[/NAME]")
+    delete.add_argument("names", nargs="*", metavar="NAME")
+    delete.add_argument("-f", "--filename", action="append", default=[])
+    _ns_flags(delete)
+    delete.set_defaults(func=cmd_delete)
+
+    scale = sub.add_parser("scale", help="set the replicas of a scalable object")
+    scale.add_argument("kind", metavar="KIND[/NAME]")
+    scale.add_argument("names", nargs="*", metavar="NAME")
+    scale.add_argument("--replicas", type=int, required=True)
+    _ns_flags(scale)
+    scale.set_defaults(func=cmd_scale)
+
+    advance = sub.add_parser("advance", help="move the simulated clock (90s, 10m, 1h30m) and reconcile")
+    advance.add_argument("duration")
+    advance.set_defaults(func=cmd_advance)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `kcore` command; returns the process exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse reports usage errors by exiting
+        return e.code if isinstance(e.code, int) else 2
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr if args.command is None else sys.stdout)
+        return 1 if args.command is None else 2
+    try:
+        return func(args)
+    except (CliError, UnknownKindError, StoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

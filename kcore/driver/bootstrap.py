@@ -1,0 +1,150 @@
+"""What a new cluster starts with: system namespaces, the bootstrap RBAC policy, nodes.
+
+Owns `create_cluster` and `node_object`. Everything is created through the apiserver
+(`Cluster.request`), as kubeadm and the kubelets do on a real cluster, so the objects
+carry uids, timestamps and resourceVersions like any other.
+
+Nodes are `node-1..node-N`, Ready, with capacity = allocatable = the given cpu, memory
+and pods; node i has InternalIP `172.18.0.<i+1>` (kind's docker network layout) and
+podCIDR `10.244.<i-1>.0/24` inside the default cluster CIDR. Mirrors kubeadm's
+bootstrap (namespaces, clusterrolebindings) and the kubelet's node registration
+(pkg/kubelet/kubelet_node_status.go).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import attrs
+from pyrsistent import pmap
+
+from kcore.api.core import (
+    Namespace,
+    Node,
+    NodeAddress,
+    NodeCondition,
+    NodeSpec,
+    NodeStatus,
+    NodeSystemInfo,
+)
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
+from kcore.apiserver.auth import bootstrap_policy
+from kcore.apiserver.types import Create, Subresource, Update
+from kcore.driver.cluster import AnyComponent, Cluster
+from kcore.quantity import parse_quantity
+from kcore.state import ClusterConfig, KcoreBug, empty_state
+
+SYSTEM_NAMESPACES: Final = ("default", "kube-node-lease", "kube-public", "kube-system")
+KUBELET_VERSION: Final = "v1.30.0-kcore"
+
+
+@attrs.frozen(kw_only=True)
+class NodeShape:
+    """What every bootstrap node offers."""
+
+    cpu: str = "4"
+    memory: str = "16Gi"
+    pods: int = 110
+
+
+def node_object(index: int, shape: NodeShape, now: Time) -> Node:
+    """Node `node-<index>` as its kubelet registers it: Ready, capacity = allocatable."""
+    name = f"node-{index}"
+    capacity = pmap(
+        {
+            "cpu": parse_quantity(shape.cpu),
+            "memory": parse_quantity(shape.memory),
+            "pods": parse_quantity(str(shape.pods)),
+            "ephemeral-storage": parse_quantity("100Gi"),
+        }
+    )
+
+    def cond(kind: str, status: ConditionStatus, reason: str, message: str) -> NodeCondition:
+        return NodeCondition(
+            type=kind,
+            status=status,
+            last_heartbeat_time=now,
+            last_transition_time=now,
+            reason=reason,
+            message=message,
+        )
+
+    f = ConditionStatus.FALSE
+    return Node(
+        metadata=ObjectMeta(
+            name=name,
+            labels=pmap(
+                {
+                    "kubernetes.io/arch": "amd64",
+                    "kubernetes.io/hostname": name,
+                    "kubernetes.io/os": "linux",
+                }
+            ),
+        ),
+        spec=NodeSpec(pod_cidr=f"10.244.{index - 1}.0/24", pod_cidrs=(f"10.244.{index - 1}.0/24",)),
+        status=NodeStatus(
+            capacity=capacity,
+            allocatable=capacity,
+            conditions=(
+                cond("MemoryPressure", f, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                cond("DiskPressure", f, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                cond("PIDPressure", f, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                cond("Ready", ConditionStatus.TRUE, "KubeletReady", "kubelet is posting ready status"),
+            ),
+            addresses=(
+                NodeAddress(type="InternalIP", address=f"172.18.0.{index + 1}"),
+                NodeAddress(type="Hostname", address=name),
+            ),
+            node_info=NodeSystemInfo(
+                kubelet_version=KUBELET_VERSION,
+                kube_proxy_version=KUBELET_VERSION,
+                container_runtime_version="kcore://0.1.0",
+                os_image="kcore simulated node",
+                kernel_version="6.0.0-kcore",
+                operating_system="linux",
+                architecture="amd64",
+            ),
+        ),
+    )
+
+
+def _must(cluster: Cluster, obj: ApiObject) -> ApiObject:
+    resp = cluster.request(Create(obj=obj))
+    body = resp.body
+    if isinstance(body, Status):
+        if body.reason.value == "AlreadyExists":
+            return obj
+        raise KcoreBug(f"bootstrap object {obj.KIND.value} {obj.metadata.name!r} rejected: {body.message}")
+    return body  # type: ignore[return-value]  # a successful Create answers the object
+
+
+def add_node(cluster: Cluster, index: int, shape: NodeShape) -> None:
+    """Register node `node-<index>` (create, then its status, as a kubelet does)."""
+    node = node_object(index, shape, cluster.now)
+    created = _must(cluster, node)
+    with_status = attrs.evolve(node, metadata=created.metadata)
+    resp = cluster.request(Update(obj=with_status, subresource=Subresource.STATUS))
+    if not resp.ok:
+        msg = resp.body.message if isinstance(resp.body, Status) else "unexpected answer"
+        raise KcoreBug(f"{ObjectKey(kind=Kind.NODE, namespace='', name=node.metadata.name)}: {msg}")
+
+
+def create_cluster(
+    config: ClusterConfig,
+    *,
+    nodes: int = 0,
+    shape: NodeShape = NodeShape(),
+    components: Sequence[AnyComponent] = (),
+) -> Cluster:
+    """A fresh cluster: system namespaces, bootstrap RBAC, `nodes` Ready nodes; settled."""
+    cluster = Cluster.empty(empty_state(config), components, seed=config.seed)
+    for ns in SYSTEM_NAMESPACES:
+        _must(cluster, Namespace(metadata=ObjectMeta(name=ns)))
+    for obj in bootstrap_policy():
+        _must(cluster, obj)
+    for i in range(1, nodes + 1):
+        add_node(cluster, i, shape)
+    cluster.run_until_stable()
+    return cluster

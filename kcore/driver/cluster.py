@@ -1,0 +1,465 @@
+"""The `Cluster` facade: the one imperative shell object around the pure core.
+
+Owns `Cluster`, its immutable `Snapshot` and the trace entry types. A `Cluster` holds the
+current values (the `ClusterState`, the simulated clock, the seed, every component's
+state, the event queue, the trace), performs effects and delivers events; it decides
+nothing. Every decision is made by `kcore.apiserver.handle` or a component's `step`.
+
+Theory of operation:
+- A request (from a caller, or a component's `CallApi`) is handed to `handle` at the
+  current simulated time; its watch events are queued, in revision order, for every
+  component that watches the kind; a component's answer is queued as `ApiAnswered`.
+- `step()` delivers the earliest queued event that is due (time <= now) and performs the
+  effects the component returns, in order. `run_until_stable` steps until nothing is due;
+  `advance(seconds)` walks the clock through every due timer to `now + seconds`.
+- Ties are broken by queue sequence (first queued, first delivered), so one seed and one
+  input give the same trace, bit for bit.
+- A component that raises `KcoreBug` is restarted (`init` on the current state, then
+  `Started`), exactly as a crashed controller restarts and relists; the crash is traced.
+- `snapshot()` returns the current `Snapshot` value (O(1)); `fork()` is a new `Cluster`
+  on the same value: the two then evolve independently, sharing structure.
+
+Mirrors, loosely, the role of kube-controller-manager + client-go informers + the
+apiserver's HTTP layer, collapsed into one deterministic loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import gc
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, assert_never
+
+import attrs
+from pyrsistent import pmap, pvector
+from pyrsistent.typing import PMap, PVector
+
+from kcore.api.codec import JSONValue, from_dict, to_dict
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, Status, Time
+from kcore.apiserver import errors as api_errors
+from kcore.apiserver import handle
+from kcore.apiserver.types import (
+    Create,
+    Get,
+    ObjectList,
+    Request,
+    Response,
+    Scale,
+    Update,
+    WatchEvent,
+)
+from kcore.driver.clock import EPOCH, format_time
+from kcore.driver.component import Component
+from kcore.driver.effects import CallApi, Effect, RecordEvent, WakeMeAt
+from kcore.driver.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
+from kcore.driver.queue import EventQueue
+from kcore.state import ClusterState, KcoreBug
+
+CLIENT: Final = "client"
+"""The trace name of requests made through `Cluster.request` / `apply` (the CLI, tests)."""
+
+DEFAULT_MAX_STEPS: Final = 1_000_000
+
+LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+
+# DESIGN.md performance notes: the cyclic GC, not the data structures, is the first wall
+# when tables grow past ~20k objects; raising the thresholds is the shell's job.
+GC_THRESHOLDS: Final = (100_000, 50, 1000)
+
+AnyComponent = Component[Any]  # each component's state type is its own; the driver only stores it
+
+
+# --- trace --------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Delivered:
+    """The driver delivered `event` to `component` at simulated time `at`."""
+
+    at: Time
+    component: str
+    event: Event
+
+
+@attrs.frozen(kw_only=True)
+class Performed:
+    """The driver performed `effect` on behalf of `component` (or `CLIENT`)."""
+
+    at: Time
+    component: str
+    effect: Effect
+
+
+@attrs.frozen(kw_only=True)
+class Crashed:
+    """`component` raised `KcoreBug`; the driver restarted it."""
+
+    at: Time
+    component: str
+    error: str
+
+
+TraceEntry = Delivered | Performed | Crashed
+
+
+@attrs.frozen(kw_only=True)
+class Snapshot:
+    """Every value the driver holds; immutable, so taking one is O(1)."""
+
+    state: ClusterState
+    now: Time = EPOCH
+    seed: int = 0
+    components: PMap[str, Any] = pmap()
+    queue: EventQueue = EventQueue()
+    counter: int = 0  # request ids and recorded Event names
+    trace: PVector[TraceEntry] = pvector()
+
+
+# --- apply --------------------------------------------------------------------------------
+
+
+class ApplyOutcome(enum.Enum):
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@attrs.frozen(kw_only=True)
+class Applied:
+    """What `Cluster.apply` did with one object; `response` is the apiserver's last answer."""
+
+    key: ObjectKey
+    outcome: ApplyOutcome
+    response: Response
+    verb: str  # "creating" | "updating": what failed, for kubectl's error wording
+
+    @property
+    def status(self) -> Status | None:
+        body = self.response.body
+        return body if isinstance(body, Status) else None
+
+
+_SERVER_OWNED_META: Final = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "finalizers",
+)
+_MANIFEST_MAY_SET: Final = frozenset({"ownerReferences", "finalizers"})
+
+
+def _three_way(current: JSONValue, desired: JSONValue, original: JSONValue) -> JSONValue:
+    """`desired` over `current`, dropping what the last apply (`original`) set and the
+    manifest no longer has: kubectl's three-way merge, with lists of objects of equal
+    length merged element by element and other lists replaced.
+
+    Keys neither applied before nor in the manifest keep their live value (fields the
+    server or a controller set: spec.clusterIP, spec.nodeName, annotations), and an empty
+    string in the (defaulted) manifest does not wipe a live value.
+    """
+    if isinstance(current, dict) and isinstance(desired, dict):
+        orig = original if isinstance(original, dict) else {}
+        out = {k: v for k, v in current.items() if k in desired or k not in orig}
+        for k, v in desired.items():
+            out[k] = _three_way(current[k], v, orig.get(k)) if k in current else v
+        return out
+    if (
+        isinstance(current, list)
+        and isinstance(desired, list)
+        and len(current) == len(desired)
+        and all(isinstance(d, dict) for d in desired)
+    ):
+        origs = original if isinstance(original, list) and len(original) == len(desired) else [None] * len(desired)
+        return [_three_way(c, d, o) for c, d, o in zip(current, desired, origs, strict=True)]
+    if desired == "" and current != "":
+        return current
+    return desired
+
+
+def _applied_config(desired: ApiObject) -> dict[str, JSONValue]:
+    data = to_dict(desired)
+    data.pop("status", None)
+    meta = data.get("metadata")
+    if isinstance(meta, dict):
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            annotations.pop(LAST_APPLIED, None)
+            if not annotations:
+                del meta["annotations"]
+    return data
+
+
+def with_last_applied(desired: ApiObject) -> ApiObject:
+    """`desired` carrying kubectl's last-applied-configuration annotation (compact JSON)."""
+    text = json.dumps(_applied_config(desired), sort_keys=True, separators=(",", ":")) + "\n"
+    meta = desired.metadata
+    new_meta = attrs.evolve(meta, annotations=meta.annotations.set(LAST_APPLIED, text))
+    obj: ApiObject = attrs.evolve(desired, metadata=new_meta)  # type: ignore[misc]  # every kind is an attrs class
+    return obj
+
+
+def _last_applied(current: ApiObject) -> JSONValue:
+    text = current.metadata.annotations.get(LAST_APPLIED)
+    if text is None:
+        return None
+    try:
+        loaded: JSONValue = json.loads(text)
+    except ValueError:
+        return None
+    return loaded
+
+
+def merged_for_apply(current: ApiObject, desired: ApiObject) -> dict[str, JSONValue]:
+    """The object `apply` stores when `desired` meets the live `current` (wire shape)."""
+    cur = to_dict(current)
+    want = to_dict(with_last_applied(desired))
+    want.pop("status", None)
+    merged = _three_way(cur, want, _last_applied(current))
+    assert isinstance(merged, dict)
+    meta, cur_meta = merged.get("metadata"), cur.get("metadata")
+    if isinstance(meta, dict) and isinstance(cur_meta, dict):
+        for field in _SERVER_OWNED_META:
+            manifest_wins = field in _MANIFEST_MAY_SET and field in want.get("metadata", {})  # type: ignore[operator]
+            if field in cur_meta and not manifest_wins:
+                meta[field] = cur_meta[field]
+    return merged
+
+
+def object_key(obj: ApiObject) -> ObjectKey:
+    m = obj.metadata
+    return ObjectKey(kind=obj.KIND, namespace=m.namespace, name=m.name)
+
+
+# --- the facade ---------------------------------------------------------------------------
+
+
+class Cluster:
+    """The imperative shell: holds the values, performs effects, delivers events."""
+
+    def __init__(self, snapshot: Snapshot, components: Sequence[AnyComponent] = ()) -> None:
+        gc.set_threshold(*GC_THRESHOLDS)
+        names = [c.name for c in components]
+        if len(set(names)) != len(names) or CLIENT in names:
+            raise ValueError(f"component names must be unique and not {CLIENT!r}: {names}")
+        self._snap = snapshot
+        self._components: tuple[AnyComponent, ...] = tuple(components)
+        self._by_name: Mapping[str, AnyComponent] = {c.name: c for c in components}
+        for c in self._components:
+            if c.name not in self._snap.components:
+                self._start(c)
+
+    @classmethod
+    def empty(
+        cls, state: ClusterState, components: Sequence[AnyComponent] = (), *, seed: int = 0
+    ) -> Cluster:
+        """A cluster over `state` at the epoch, with fresh components."""
+        return cls(Snapshot(state=state, now=EPOCH, seed=seed), components)
+
+    # -- values
+
+    @property
+    def state(self) -> ClusterState:
+        return self._snap.state
+
+    @property
+    def now(self) -> Time:
+        return self._snap.now
+
+    @property
+    def seed(self) -> int:
+        return self._snap.seed
+
+    @property
+    def trace(self) -> PVector[TraceEntry]:
+        return self._snap.trace
+
+    @property
+    def components(self) -> tuple[AnyComponent, ...]:
+        return self._components
+
+    def component_state(self, name: str) -> Any:
+        return self._snap.components[name]
+
+    def snapshot(self) -> Snapshot:
+        """The current values; O(1), and never changed by later steps."""
+        return self._snap
+
+    def fork(self) -> Cluster:
+        """An independent cluster starting from the same values (shared structure)."""
+        return Cluster(self._snap, self._components)
+
+    def pending(self) -> int:
+        """Events queued, due now or later."""
+        return len(self._snap.queue)
+
+    # -- requests
+
+    def request(self, req: Request) -> Response:
+        """Send one request to the apiserver now, as the local client; queue its watch events."""
+        rid = self._next_id()
+        self._trace(Performed(at=self.now, component=CLIENT, effect=CallApi(request=req, request_id=rid)))
+        return self._call(req)
+
+    def apply(self, objs: Iterable[ApiObject]) -> tuple[Applied, ...]:
+        """Create each object, or update it as `kubectl apply` would when it exists."""
+        return tuple(self._apply_one(o) for o in objs)
+
+    def _apply_one(self, obj: ApiObject) -> Applied:
+        key = object_key(obj)
+        if not key.name:
+            status = api_errors.bad_request("resource name may not be empty (generateName cannot be used with apply)")
+            return Applied(key=key, outcome=ApplyOutcome.FAILED, response=Response(code=400, body=status), verb="creating")
+        resp = self.request(Create(obj=with_last_applied(obj)))
+        if resp.ok:
+            return Applied(key=key, outcome=ApplyOutcome.CREATED, response=resp, verb="creating")
+        body = resp.body
+        if not (isinstance(body, Status) and body.reason.value == "AlreadyExists"):
+            return Applied(key=key, outcome=ApplyOutcome.FAILED, response=resp, verb="creating")
+        got = self.request(Get(key=key))
+        current = got.body
+        if not got.ok or isinstance(current, Status | ObjectList | Scale):
+            return Applied(key=key, outcome=ApplyOutcome.FAILED, response=got, verb="updating")
+        merged = merged_for_apply(current, obj)
+        if merged == to_dict(current):
+            return Applied(key=key, outcome=ApplyOutcome.UNCHANGED, response=got, verb="updating")
+        resp = self.request(Update(obj=from_dict(merged).obj))
+        if not resp.ok:
+            return Applied(key=key, outcome=ApplyOutcome.FAILED, response=resp, verb="updating")
+        return Applied(key=key, outcome=ApplyOutcome.CONFIGURED, response=resp, verb="updating")
+
+    # -- running
+
+    def step(self) -> bool:
+        """Deliver the earliest due event and perform its effects; False when none is due."""
+        head = self._snap.queue.peek()
+        if head is None or head.at > self.now:
+            return False
+        item, rest = self._snap.queue.pop()
+        self._snap = attrs.evolve(self._snap, queue=rest)
+        comp = self._by_name.get(item.target)
+        if comp is None:  # a component no longer run by this cluster: drop its mail
+            return True
+        self._trace(Delivered(at=self.now, component=comp.name, event=item.event))
+        try:
+            new_state, effects = comp.step(self._snap.components[comp.name], item.event)
+        except KcoreBug as bug:
+            self._trace(Crashed(at=self.now, component=comp.name, error=str(bug)))
+            self._start(comp)
+            return True
+        self._snap = attrs.evolve(self._snap, components=self._snap.components.set(comp.name, new_state))
+        self._perform_all(comp.name, effects)
+        return True
+
+    def run_until_stable(self, max_steps: int = DEFAULT_MAX_STEPS) -> bool:
+        """Step until nothing is due now; False if `max_steps` ran out first."""
+        for _ in range(max_steps):
+            if not self.step():
+                return True
+        return not self._due()
+
+    def advance(self, seconds: float, max_steps: int = DEFAULT_MAX_STEPS) -> bool:
+        """Move the clock `seconds` ahead, firing each due timer at its own time; then settle."""
+        if seconds < 0:
+            raise ValueError(f"cannot move the clock backwards ({seconds}s)")
+        target = Time(self.now + seconds)
+        if not self.run_until_stable(max_steps):
+            return False
+        while (head := self._snap.queue.peek()) is not None and head.at <= target:
+            self._snap = attrs.evolve(self._snap, now=Time(max(self.now, head.at)))
+            if not self.run_until_stable(max_steps):
+                return False
+        self._snap = attrs.evolve(self._snap, now=target)
+        return self.run_until_stable(max_steps)
+
+    # -- internals
+
+    def _due(self) -> bool:
+        head = self._snap.queue.peek()
+        return head is not None and head.at <= self.now
+
+    def _next_id(self) -> str:
+        n = self._snap.counter
+        self._snap = attrs.evolve(self._snap, counter=n + 1)
+        return f"r{n}"
+
+    def _trace(self, entry: TraceEntry) -> None:
+        self._snap = attrs.evolve(self._snap, trace=self._snap.trace.append(entry))
+
+    def _push(self, at: Time, target: str, event: Event) -> None:
+        self._snap = attrs.evolve(self._snap, queue=self._snap.queue.push(at, target, event))
+
+    def _start(self, comp: AnyComponent) -> None:
+        state, effects = comp.init(self.state, self.now)
+        self._snap = attrs.evolve(self._snap, components=self._snap.components.set(comp.name, state))
+        self._push(self.now, comp.name, Started(now=self.now))
+        self._perform_all(comp.name, effects)
+
+    def _call(self, req: Request, answer: tuple[str, str] | None = None) -> Response:
+        """Hand `req` to the apiserver; queue the answer (to `answer` = (component, id)) first,
+        then the watch events, as a client sees its response before the informer's event."""
+        state, resp, events = handle(self.state, req, self.now)
+        self._snap = attrs.evolve(self._snap, state=state)
+        if answer is not None:
+            name, rid = answer
+            self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
+        self._fan_out(events)
+        return resp
+
+    def _fan_out(self, events: tuple[WatchEvent, ...]) -> None:
+        for ev in events:
+            kind: Kind = ev.obj.KIND
+            for comp in self._components:
+                if kind in comp.watches:
+                    self._push(self.now, comp.name, WatchDelivered(event=ev, now=self.now))
+
+    def _perform_all(self, name: str, effects: tuple[Effect, ...]) -> None:
+        for effect in effects:
+            self._trace(Performed(at=self.now, component=name, effect=effect))
+            self._perform(name, effect)
+
+    def _perform(self, name: str, effect: Effect) -> None:
+        match effect:
+            case CallApi(request=req, request_id=rid):
+                self._call(req, answer=(name, rid))
+            case WakeMeAt(at=at, key=key):
+                self._push(Time(max(at, self.now)), name, TimerFired(key=key, now=Time(max(at, self.now))))
+            case RecordEvent():
+                self._call(Create(obj=self._event_object(name, effect)))
+            case _:
+                assert_never(effect)
+
+    def _event_object(self, source: str, rec: RecordEvent) -> ApiObject:
+        n = self._snap.counter
+        self._snap = attrs.evolve(self._snap, counter=n + 1)
+        inv = rec.involved
+        stamp = format_time(self.now)
+        data: dict[str, JSONValue] = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                # upstream: <object>.<hex nanoseconds>; the counter keeps same-second names apart
+                "name": f"{inv.name}.{int(self.now * 1e9) + n:x}",
+                "namespace": inv.namespace or "default",
+            },
+            "involvedObject": {
+                "apiVersion": inv.kind.info.api_version,
+                "kind": inv.kind.value,
+                "namespace": inv.namespace,
+                "name": inv.name,
+            },
+            "reason": rec.reason,
+            "message": rec.message,
+            "type": rec.type.value,
+            "count": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "source": {"component": source},
+        }
+        return from_dict(data).obj
