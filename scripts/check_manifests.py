@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.extend(check_file(path, label, validate))
     for r in results:
         if not (args.quiet and r.status == "OK"):
-            print(f"{r.status:7} {r.where}: {r.detail}")
+            print(f"{r.status:7} {r.where}: {' '.join(r.detail.split())}")
     counts = {s: sum(1 for r in results if r.status == s) for s in ("OK", "WARN", "SKIPPED", "FAIL")}
     files = sum(len(manifest_files(root)) for root in args.dirs)
     print(
