@@ -1,0 +1,854 @@
+"""The admission chain: what happens to an object between authorization and storage.
+
+Owns `admit(state, op, obj, old, now) -> Admitted | Status`, the `Operation` enum and the
+plugins, each a small pure function `(request, obj) -> obj | Status` run in a fixed order:
+
+1. ServiceAllocatedValues  an update that omits a Service's allocated clusterIP or
+                           nodePorts keeps them (upstream's patchAllocatedValues)
+   PodServerSetValues      likewise a pod's nodeName and admission-set fields
+2. NamespaceLifecycle      the namespace exists and is not terminating; the system
+                           namespaces cannot be deleted
+3. LimitRanger             container requests/limits from LimitRange defaults; min, max
+                           and maxLimitRequestRatio for Container and Pod
+4. ServiceAccount          pods run as "default" unless they name an account
+5. Priority                priority from priorityClassName (the two system classes)
+6. DefaultTolerationSeconds  pods tolerate not-ready/unreachable for 300s
+7. Validation              `validation.validate(obj, old)`; any error is 422 Invalid
+8. ResourceQuota           object counts and compute resources against every quota
+9. ServiceAllocation       ClusterIP from the service CIDR, NodePorts from the range
+
+Rules: pure; a plugin returns the (possibly changed) object or the Status that ends the
+request. Choices upstream makes at random (which free ClusterIP / NodePort) are a hash of
+(seed, namespace/name) as the first probe, then the next free one, so one seed gives one
+answer. Quota usage is computed from the stored objects of the namespace (kcore keeps no
+separately maintained `status.used`). Validation runs before ResourceQuota, as upstream
+runs object validation before validating admission.
+
+Mirrors plugin/pkg/admission/{namespace/lifecycle, limitranger, serviceaccount, priority,
+defaulttolerationseconds, resourcequota} and the allocators of
+pkg/registry/core/service (ipallocator, portallocator, storage/alloc.go).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import ipaddress
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final
+
+import attrs
+
+from kcore.api.core import (
+    IPFamily,
+    IPFamilyPolicy,
+    LimitRange,
+    LimitRangeItem,
+    LimitType,
+    Namespace,
+    NamespacePhase,
+    PersistentVolumeClaim,
+    ResourceQuota,
+    ResourceQuotaScope,
+    Service,
+    ServicePort,
+    ServiceType,
+)
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, Status, Time
+from kcore.api.pod import (
+    Container,
+    Pod,
+    PodPhase,
+    PodQOSClass,
+    PreemptionPolicy,
+    TaintEffect,
+    Toleration,
+    TolerationOperator,
+    qos_class,
+)
+from kcore.apiserver import errors
+from kcore.apiserver.validation import validate
+from kcore.apiserver.validation.meta import invalid_rendered
+from kcore.quantity import Quantity
+from kcore.state import ClusterState, get
+from kcore.validation import FieldError, child, index, invalid
+
+
+class Operation(enum.Enum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+@attrs.frozen(kw_only=True)
+class Admitted:
+    """The object to store: the input as the mutating plugins left it."""
+
+    obj: ApiObject
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """What every plugin may look at besides the object itself."""
+
+    state: ClusterState
+    op: Operation
+    old: ApiObject | None
+    now: Time
+
+
+Plugin = Callable[[Request, ApiObject], ApiObject | Status]
+
+IMMORTAL_NAMESPACES: Final = frozenset(("default", "kube-system", "kube-public"))
+DEFAULT_SERVICE_ACCOUNT: Final = "default"
+MIRROR_POD_ANNOTATION: Final = "kubernetes.io/config.mirror"
+LIMIT_RANGER_ANNOTATION: Final = "kubernetes.io/limit-ranger"
+SYSTEM_PRIORITY_CLASSES: Final[Mapping[str, int]] = {
+    "system-node-critical": 2_000_001_000,
+    "system-cluster-critical": 2_000_000_000,
+}
+TAINT_NOT_READY: Final = "node.kubernetes.io/not-ready"
+TAINT_UNREACHABLE: Final = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS: Final = 300
+# Resources for which every container must state a value once a quota constrains them
+# (upstream's "backward compatibility requirement" in the pod quota evaluator).
+QUOTA_CONTAINER_RESOURCES: Final = frozenset(
+    ("cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+)
+ONE: Final = Quantity.from_int(1)
+
+
+def admit(
+    state: ClusterState, op: Operation, obj: ApiObject, old: ApiObject | None, now: Time
+) -> Admitted | Status:
+    """Run every admission plugin in order; the first Status ends the request."""
+    request = Request(state=state, op=op, old=old, now=now)
+    for plugin in PLUGINS:
+        result = plugin(request, obj)
+        if isinstance(result, Status):
+            return result
+        obj = result
+    return Admitted(obj=obj)
+
+
+def _key(obj: ApiObject) -> ObjectKey:
+    return ObjectKey(kind=obj.KIND, namespace=obj.metadata.namespace, name=obj.metadata.name)
+
+
+def _namespaced(state: ClusterState, kind: Kind, namespace: str) -> tuple[ApiObject, ...]:
+    """Objects of a kind with few instances (quotas, limit ranges) in `namespace`, by name.
+
+    Reads the kind's own table rather than the namespace index: the namespace may hold
+    many thousands of pods, the cluster only a handful of quotas.
+    """
+    table = state.tables.get(kind)
+    if table is None:
+        return ()
+    return tuple(table[k] for k in sorted(k for k in table if k[0] == namespace))
+
+
+# ---- ServiceAllocatedValues --------------------------------------------------------------
+
+
+def _needs_cluster_ip(svc: Service) -> bool:
+    return svc.spec.type is not ServiceType.EXTERNAL_NAME
+
+
+def _needs_node_ports(svc: Service) -> bool:
+    t = svc.spec.type
+    if t is ServiceType.NODE_PORT:
+        return True
+    return (
+        t is ServiceType.LOAD_BALANCER and svc.spec.allocate_load_balancer_node_ports is not False
+    )
+
+
+def service_allocated_values(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """On update, values the user left out that the server allocated stay as they were."""
+    old = req.old
+    if (
+        req.op is not Operation.UPDATE
+        or not isinstance(obj, Service)
+        or not isinstance(old, Service)
+    ):
+        return obj
+    spec = obj.spec
+    if _needs_cluster_ip(obj) and _needs_cluster_ip(old) and not spec.cluster_ip:
+        spec = attrs.evolve(spec, cluster_ip=old.spec.cluster_ip, cluster_ips=old.spec.cluster_ips)
+    if _needs_node_ports(obj) and _needs_node_ports(old):
+        used = {p.node_port for p in old.spec.ports} & {p.node_port for p in spec.ports}
+        by_name = {p.name: p.node_port for p in old.spec.ports}
+        ports = tuple(
+            attrs.evolve(p, node_port=by_name[p.name])
+            if p.node_port == 0 and p.name in by_name and by_name[p.name] not in used
+            else p
+            for p in spec.ports
+        )
+        spec = attrs.evolve(spec, ports=ports)
+    return obj if spec == obj.spec else attrs.evolve(obj, spec=spec)
+
+
+def pod_server_set_values(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """On update, pod fields the server set (binding, admission) and the new object leaves
+    unset keep their stored values.
+
+    Deviation: upstream keeps them only through kubectl's patches; a PUT of the original
+    manifest is rejected there as a forbidden pod-spec change. kcore lets a re-submitted
+    manifest through, as `kcore apply` replaces whole objects.
+    """
+    old = req.old
+    if req.op is not Operation.UPDATE or not isinstance(obj, Pod) or not isinstance(old, Pod):
+        return obj
+    spec, was = obj.spec, old.spec
+    defaults = tuple(
+        t
+        for t in was.tolerations
+        if t.key in (TAINT_NOT_READY, TAINT_UNREACHABLE)
+        and t.toleration_seconds == DEFAULT_TOLERATION_SECONDS
+        and not _tolerates(spec.tolerations, t.key)
+    )
+    old_containers = {c.name: c for c in (*was.containers, *was.init_containers)}
+    new_spec = attrs.evolve(
+        spec,
+        node_name=spec.node_name or was.node_name,
+        service_account_name=spec.service_account_name or was.service_account_name,
+        service_account=spec.service_account or was.service_account,
+        priority=was.priority if spec.priority is None else spec.priority,
+        preemption_policy=spec.preemption_policy or was.preemption_policy,
+        tolerations=spec.tolerations + defaults,
+        containers=tuple(_keep_resources(c, old_containers.get(c.name)) for c in spec.containers),
+        init_containers=tuple(
+            _keep_resources(c, old_containers.get(c.name)) for c in spec.init_containers
+        ),
+    )
+    return obj if new_spec == spec else attrs.evolve(obj, spec=new_spec)
+
+
+def _keep_resources(c: Container, old: Container | None) -> Container:
+    if old is None or old.resources == c.resources:
+        return c
+    res = c.resources
+    limits, requests = res.limits.evolver(), res.requests.evolver()
+    for k in sorted(old.resources.limits):
+        if k not in res.limits:
+            limits[k] = old.resources.limits[k]
+    for k in sorted(old.resources.requests):
+        if k not in res.requests:
+            requests[k] = old.resources.requests[k]
+    merged = attrs.evolve(res, limits=limits.persistent(), requests=requests.persistent())
+    return c if merged == res else attrs.evolve(c, resources=merged)
+
+
+# ---- NamespaceLifecycle ----------------------------------------------------------------
+
+
+def namespace_lifecycle(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Creates need a live namespace; the system namespaces are immortal."""
+    m = obj.metadata
+    if req.op is Operation.DELETE:
+        if obj.KIND is Kind.NAMESPACE and m.name in IMMORTAL_NAMESPACES:
+            return errors.forbidden(Kind.NAMESPACE, m.name, "this namespace may not be deleted")
+        return obj
+    if req.op is not Operation.CREATE or not obj.KIND.info.namespaced or not m.namespace:
+        return obj
+    ns = get(req.state, ObjectKey(kind=Kind.NAMESPACE, namespace="", name=m.namespace))
+    if not isinstance(ns, Namespace):
+        return errors.not_found(ObjectKey(kind=Kind.NAMESPACE, namespace="", name=m.namespace))
+    if ns.status.phase is NamespacePhase.TERMINATING or ns.metadata.deletion_timestamp is not None:
+        return errors.forbidden(
+            obj.KIND,
+            m.name,
+            f"unable to create new content in namespace {m.namespace} because it is being terminated",
+        )
+    return obj
+
+
+# ---- LimitRanger -----------------------------------------------------------------------------
+
+
+def limit_ranger(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Default container resources from the namespace's LimitRanges, then enforce them."""
+    if req.op is not Operation.CREATE or not isinstance(obj, Pod):
+        return obj
+    ranges = [
+        lr
+        for lr in _namespaced(req.state, Kind.LIMIT_RANGE, obj.metadata.namespace)
+        if isinstance(lr, LimitRange)
+    ]
+    if not ranges:
+        return obj
+    pod = obj
+    for lr in ranges:
+        pod = _default_pod_resources(pod, lr)
+    problems = [p for lr in ranges for p in _limit_problems(pod, lr)]
+    if problems:
+        why = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
+        return errors.forbidden(Kind.POD, pod.metadata.name, why)
+    if pod.spec != obj.spec:
+        pod = attrs.evolve(pod, status=attrs.evolve(pod.status, qos_class=qos_class(pod.spec)))
+    return pod
+
+
+def _default_pod_resources(pod: Pod, lr: LimitRange) -> Pod:
+    limits: dict[str, Quantity] = {}
+    requests: dict[str, Quantity] = {}
+    for item in lr.spec.limits:
+        if item.type is LimitType.CONTAINER:
+            limits.update(item.default)
+            requests.update(item.default_request)
+    if not limits and not requests:
+        return pod
+    notes: list[str] = []
+    containers = tuple(_merge(c, limits, requests, "container", notes) for c in pod.spec.containers)
+    inits = tuple(
+        _merge(c, limits, requests, "init container", notes) for c in pod.spec.init_containers
+    )
+    if not notes:
+        return pod
+    annotations = pod.metadata.annotations.set(
+        LIMIT_RANGER_ANNOTATION, "LimitRanger plugin set: " + "; ".join(notes)
+    )
+    return attrs.evolve(
+        pod,
+        metadata=attrs.evolve(pod.metadata, annotations=annotations),
+        spec=attrs.evolve(pod.spec, containers=containers, init_containers=inits),
+    )
+
+
+def _merge(
+    c: Container,
+    limits: Mapping[str, Quantity],
+    requests: Mapping[str, Quantity],
+    what: str,
+    notes: list[str],
+) -> Container:
+    res = c.resources
+    set_limits = sorted(k for k in limits if k not in res.limits)
+    set_requests = sorted(k for k in requests if k not in res.requests)
+    if set_requests:
+        notes.append(", ".join(set_requests) + f" request for {what} {c.name}")
+    if set_limits:
+        notes.append(", ".join(set_limits) + f" limit for {what} {c.name}")
+    if not set_limits and not set_requests:
+        return c
+    new_limits, new_requests = res.limits.evolver(), res.requests.evolver()
+    for k in set_limits:
+        new_limits[k] = limits[k]
+    for k in set_requests:
+        new_requests[k] = requests[k]
+    return attrs.evolve(
+        c,
+        resources=attrs.evolve(
+            res, limits=new_limits.persistent(), requests=new_requests.persistent()
+        ),
+    )
+
+
+def _limit_problems(pod: Pod, lr: LimitRange) -> list[str]:
+    problems: list[str] = []
+    for item in lr.spec.limits:
+        if item.type is LimitType.CONTAINER:
+            for c in (*pod.spec.containers, *pod.spec.init_containers):
+                problems.extend(
+                    _constraints(item, "Container", c.resources.requests, c.resources.limits)
+                )
+        elif item.type is LimitType.POD:
+            requests, limits = _pod_totals(pod, "requests"), _pod_totals(pod, "limits")
+            problems.extend(_constraints(item, "Pod", requests, limits))
+    return problems
+
+
+def _pod_totals(pod: Pod, which: str) -> dict[str, Quantity]:
+    """Sum over containers, at least the largest init container (upstream podRequests)."""
+    total: dict[str, Quantity] = {}
+    for c in pod.spec.containers:
+        values = getattr(c.resources, which)
+        for k in sorted(values):
+            total[k] = total.get(k, Quantity(nanos=0)) + values[k]
+    for c in pod.spec.init_containers:
+        values = getattr(c.resources, which)
+        for k in sorted(values):
+            if k not in total or values[k] > total[k]:
+                total[k] = values[k]
+    return total
+
+
+def _constraints(
+    item: LimitRangeItem,
+    kind: str,
+    requests: Mapping[str, Quantity],
+    limits: Mapping[str, Quantity],
+) -> list[str]:
+    problems: list[str] = []
+    for name in sorted(item.min):
+        enforced, req, lim = item.min[name], requests.get(name), limits.get(name)
+        if req is None:
+            problems.append(
+                f"minimum {name} usage per {kind} is {enforced}.  No request is specified"
+            )
+        elif req < enforced:
+            problems.append(f"minimum {name} usage per {kind} is {enforced}, but request is {req}")
+        elif lim is not None and lim < enforced:
+            problems.append(f"minimum {name} usage per {kind} is {enforced}, but limit is {lim}")
+    for name in sorted(item.max):
+        enforced, req, lim = item.max[name], requests.get(name), limits.get(name)
+        if lim is None:
+            problems.append(
+                f"maximum {name} usage per {kind} is {enforced}.  No limit is specified"
+            )
+        elif lim > enforced:
+            problems.append(f"maximum {name} usage per {kind} is {enforced}, but limit is {lim}")
+        elif req is not None and req > enforced:
+            problems.append(f"maximum {name} usage per {kind} is {enforced}, but request is {req}")
+    for name in sorted(item.max_limit_request_ratio):
+        enforced, req, lim = (
+            item.max_limit_request_ratio[name],
+            requests.get(name),
+            limits.get(name),
+        )
+        if req is None or req.is_zero():
+            problems.append(
+                f"{name} max limit to request ratio per {kind} is {enforced}, "
+                "but no request is specified or request is 0"
+            )
+        elif lim is None or lim.is_zero():
+            problems.append(
+                f"{name} max limit to request ratio per {kind} is {enforced}, "
+                "but no limit is specified or limit is 0"
+            )
+        else:
+            ratio = lim.as_fraction() / req.as_fraction()
+            if ratio > enforced.as_fraction():
+                problems.append(
+                    f"{name} max limit to request ratio per {kind} is {enforced}, "
+                    f"but provided ratio is {float(ratio):f}"
+                )
+    return problems
+
+
+# ---- ServiceAccount, Priority, DefaultTolerationSeconds ------------------------------------
+
+
+def service_account(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Pods that name no service account run as "default" (mirror pods excepted)."""
+    if req.op is not Operation.CREATE or not isinstance(obj, Pod):
+        return obj
+    if obj.spec.service_account_name or MIRROR_POD_ANNOTATION in obj.metadata.annotations:
+        return obj
+    name = obj.spec.service_account or DEFAULT_SERVICE_ACCOUNT
+    return attrs.evolve(
+        obj, spec=attrs.evolve(obj.spec, service_account_name=name, service_account=name)
+    )
+
+
+def priority(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """spec.priority from priorityClassName; only the system classes are known."""
+    if req.op is not Operation.CREATE or not isinstance(obj, Pod):
+        return obj
+    spec = obj.spec
+    value = SYSTEM_PRIORITY_CLASSES.get(spec.priority_class_name, 0)
+    if spec.priority is not None and spec.priority != value:
+        return errors.forbidden(
+            Kind.POD,
+            obj.metadata.name,
+            f"the integer value of priority ({spec.priority}) must not be provided in pod spec; "
+            f"priority admission controller computed {value} from the given PriorityClass name",
+        )
+    policy = spec.preemption_policy or PreemptionPolicy.PREEMPT_LOWER_PRIORITY
+    if spec.priority == value and spec.preemption_policy is policy:
+        return obj
+    return attrs.evolve(obj, spec=attrs.evolve(spec, priority=value, preemption_policy=policy))
+
+
+def _tolerates(tolerations: Iterable[Toleration], taint_key: str) -> bool:
+    return any(
+        (t.key == taint_key or not t.key)
+        and (t.effect is TaintEffect.NO_EXECUTE or t.effect is None)
+        for t in tolerations
+    )
+
+
+def default_toleration_seconds(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Pods tolerate NoExecute not-ready/unreachable taints for 300s unless they say otherwise."""
+    if req.op is not Operation.CREATE or not isinstance(obj, Pod):
+        return obj
+    added = tuple(
+        Toleration(
+            key=taint,
+            operator=TolerationOperator.EXISTS,
+            effect=TaintEffect.NO_EXECUTE,
+            toleration_seconds=DEFAULT_TOLERATION_SECONDS,
+        )
+        for taint in (TAINT_NOT_READY, TAINT_UNREACHABLE)
+        if not _tolerates(obj.spec.tolerations, taint)
+    )
+    if not added:
+        return obj
+    return attrs.evolve(obj, spec=attrs.evolve(obj.spec, tolerations=obj.spec.tolerations + added))
+
+
+# ---- Validation ----------------------------------------------------------------------------
+
+
+def validation(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Object validation of every kind: any FieldError answers 422 Invalid."""
+    if req.op is Operation.DELETE:
+        return obj
+    found = validate(obj, req.old)
+    if found:
+        return errors.invalid(obj.KIND, obj.metadata.name, found)
+    return obj
+
+
+# ---- ResourceQuota ---------------------------------------------------------------------------
+
+
+_COUNTED: Final[Mapping[Kind, str]] = {
+    Kind.POD: "pods",
+    Kind.SERVICE: "services",
+    Kind.CONFIG_MAP: "configmaps",
+    Kind.SECRET: "secrets",
+    Kind.REPLICATION_CONTROLLER: "replicationcontrollers",
+    Kind.RESOURCE_QUOTA: "resourcequotas",
+    Kind.PERSISTENT_VOLUME_CLAIM: "persistentvolumeclaims",
+}
+
+
+def _count_name(kind: Kind) -> str:
+    info = kind.info
+    return f"count/{info.plural}.{info.group}" if info.group else f"count/{info.plural}"
+
+
+def _pod_counts(pod: Pod, now: Time) -> bool:
+    """Terminal pods, and pods past their deletion grace period, use no quota."""
+    if pod.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
+        return False
+    m = pod.metadata
+    if m.deletion_timestamp is not None and m.deletion_grace_period_seconds is not None:
+        return not now > m.deletion_timestamp + m.deletion_grace_period_seconds
+    return True
+
+
+def _container_usage(c: Container) -> dict[str, Quantity]:
+    """podComputeUsageHelper for one container."""
+    usage: dict[str, Quantity] = {}
+    requests, limits = c.resources.requests, c.resources.limits
+    for name in sorted(requests):
+        usage[f"requests.{name}"] = requests[name]
+        if name in ("cpu", "memory", "ephemeral-storage"):
+            usage[name] = requests[name]
+    for name in sorted(limits):
+        usage[f"limits.{name}"] = limits[name]
+    return usage
+
+
+def usage(obj: ApiObject, now: Time) -> dict[str, Quantity]:
+    """What one object charges against a quota (upstream's evaluators' Usage)."""
+    result: dict[str, Quantity] = {_count_name(obj.KIND): ONE}
+    counted = _COUNTED.get(obj.KIND)
+    if counted is not None:
+        result[counted] = ONE
+    match obj:
+        case Pod():
+            if not _pod_counts(obj, now):
+                return {}
+            for c in obj.spec.containers:
+                for k, v in _container_usage(c).items():
+                    result[k] = result.get(k, Quantity(nanos=0)) + v
+            for c in obj.spec.init_containers:
+                for k, v in _container_usage(c).items():
+                    if k not in result or v > result[k]:
+                        result[k] = v
+        case Service():
+            if obj.spec.type is ServiceType.LOAD_BALANCER:
+                result["services.loadbalancers"] = ONE
+            if obj.spec.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+                result["services.nodeports"] = Quantity.from_int(len(obj.spec.ports))
+        case PersistentVolumeClaim():
+            storage = obj.spec.resources.requests.get("storage")
+            if storage is not None:
+                result["requests.storage"] = storage
+        case _:
+            pass
+    return result
+
+
+def _quota_matches(quota: ResourceQuota, obj: ApiObject) -> bool:
+    """Scopes narrow a quota to some pods; a scoped quota ignores every other kind."""
+    scopes = set(quota.spec.scopes)
+    if quota.spec.scope_selector is not None:
+        scopes.update(r.scope_name for r in quota.spec.scope_selector.match_expressions)
+    if not scopes:
+        return True
+    if not isinstance(obj, Pod):
+        return False
+    best_effort = qos_class(obj.spec) is PodQOSClass.BEST_EFFORT
+    terminating = obj.spec.active_deadline_seconds is not None
+    verdicts = {
+        ResourceQuotaScope.TERMINATING: terminating,
+        ResourceQuotaScope.NOT_TERMINATING: not terminating,
+        ResourceQuotaScope.BEST_EFFORT: best_effort,
+        ResourceQuotaScope.NOT_BEST_EFFORT: not best_effort,
+    }
+    return all(verdicts.get(scope, False) for scope in scopes)
+
+
+def _missing_container_values(pod: Pod, required: frozenset[str]) -> str | None:
+    """The pod quota evaluator's Constraints: every container states each constrained value."""
+    missing: dict[str, set[str]] = {}
+    for c in (*pod.spec.containers, *pod.spec.init_containers):
+        have = _container_usage(c)
+        for name in required - set(have):
+            missing.setdefault(name, set()).add(c.name)
+    if not missing:
+        return None
+    parts = [f"{name} for: {','.join(sorted(missing[name]))}" for name in sorted(missing)]
+    return "must specify " + "; ".join(parts)
+
+
+def _pretty(values: Mapping[str, Quantity]) -> str:
+    return ",".join(f"{k}={values[k]}" for k in sorted(values))
+
+
+def resource_quota(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Refuse a create (or a growing update) that would exceed a quota of its namespace."""
+    if req.op is Operation.DELETE or not obj.KIND.info.namespaced:
+        return obj
+    ns = obj.metadata.namespace
+    quotas = [
+        q
+        for q in _namespaced(req.state, Kind.RESOURCE_QUOTA, ns)
+        if isinstance(q, ResourceQuota) and _quota_matches(q, obj)
+    ]
+    if not quotas:
+        return obj
+    delta = usage(obj, req.now)
+    if req.old is not None:
+        before = usage(req.old, req.now)
+        delta = {k: v - before.get(k, Quantity(nanos=0)) for k, v in delta.items()}
+        delta = {k: v for k, v in delta.items() if v.sign() > 0}
+    if not delta:
+        return obj
+    for quota in quotas:
+        hard = quota.spec.hard
+        if isinstance(obj, Pod) and req.op is Operation.CREATE:
+            missing = _missing_container_values(obj, frozenset(hard) & QUOTA_CONTAINER_RESOURCES)
+            if missing is not None:
+                return errors.forbidden(
+                    obj.KIND, obj.metadata.name, f"failed quota: {quota.metadata.name}: {missing}"
+                )
+        requested = {k: v for k, v in delta.items() if k in hard}
+        if not requested:
+            continue
+        used = _used(req, quota, frozenset(requested))
+        exceeded = sorted(k for k in requested if used[k] + requested[k] > hard[k])
+        if exceeded:
+            return errors.forbidden(
+                obj.KIND,
+                obj.metadata.name,
+                f"exceeded quota: {quota.metadata.name}, "
+                f"requested: {_pretty({k: requested[k] for k in exceeded})}, "
+                f"used: {_pretty({k: used[k] for k in exceeded})}, "
+                f"limited: {_pretty({k: hard[k] for k in exceeded})}",
+            )
+    return obj
+
+
+def _kinds_charging(names: frozenset[str]) -> tuple[Kind, ...]:
+    kinds = {k for k, counted in _COUNTED.items() if counted in names}
+    kinds.update(k for k in Kind if _count_name(k) in names)
+    if any(
+        n.startswith(("requests.", "limits.")) or n in ("cpu", "memory", "ephemeral-storage")
+        for n in names
+    ):
+        kinds.update((Kind.POD, Kind.PERSISTENT_VOLUME_CLAIM))
+    if names & {"services.nodeports", "services.loadbalancers"}:
+        kinds.add(Kind.SERVICE)
+    return tuple(sorted(kinds, key=lambda k: k.value))
+
+
+def _used(req: Request, quota: ResourceQuota, names: frozenset[str]) -> dict[str, Quantity]:
+    """Current usage of `names` by the stored objects the quota covers."""
+    used = {n: Quantity(nanos=0) for n in names}
+    ns = quota.metadata.namespace
+    for kind in _kinds_charging(names):
+        table = req.state.tables.get(kind)
+        if table is None:
+            continue
+        for k in sorted(k for k in table if k[0] == ns):
+            stored = table[k]
+            if not _quota_matches(quota, stored):
+                continue
+            for n, v in usage(stored, req.now).items():
+                if n in used:
+                    used[n] = used[n] + v
+    return used
+
+
+# ---- ClusterIP and NodePort allocation -------------------------------------------------------
+
+
+def _probe_start(seed: int, what: str, size: int) -> int:
+    digest = hashlib.sha256(f"{seed}/{what}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % size
+
+
+def _canonical_ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
+
+
+def _allocate_cluster_ip(req: Request, svc: Service) -> Service | Status:
+    spec = svc.spec
+    if not _needs_cluster_ip(svc):
+        return svc
+    key = _key(svc)
+    network = ipaddress.ip_network(req.state.config.service_cidr, strict=False)
+    owners = req.state.service_cluster_ips
+    if spec.cluster_ip == "None":
+        ip = "None"
+    elif spec.cluster_ip:
+        ip = _canonical_ip(spec.cluster_ip)
+        old = req.old
+        unchanged = isinstance(old, Service) and _canonical_ip(old.spec.cluster_ip) == ip
+        if not unchanged:
+            problem = _explicit_ip_problem(ip, network, owners.get(ip), key)
+            if problem is not None:
+                shown = "[]string{" + f'"{spec.cluster_ip}"' + "}"
+                error = invalid_rendered(
+                    "spec.clusterIPs", shown, f"failed to allocate IP {spec.cluster_ip}: {problem}"
+                )
+                return errors.invalid(Kind.SERVICE, svc.metadata.name, (error,))
+    else:
+        found = _free_ip(network, owners, req.state.config.seed, f"{key.namespace}/{key.name}")
+        if found is None:
+            return errors.internal_error(
+                f"failed to allocate a serviceIP: range is full ({req.state.config.service_cidr})"
+            )
+        ip = found
+    new_spec = attrs.evolve(
+        spec,
+        cluster_ip=ip,
+        cluster_ips=(ip,),
+        ip_families=spec.ip_families or (IPFamily.IPV4 if network.version == 4 else IPFamily.IPV6,),
+        ip_family_policy=spec.ip_family_policy or IPFamilyPolicy.SINGLE_STACK,
+    )
+    return attrs.evolve(svc, spec=new_spec)
+
+
+def _explicit_ip_problem(
+    ip: str,
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    owner: ObjectKey | None,
+    key: ObjectKey,
+) -> str | None:
+    address = ipaddress.ip_address(ip)
+    if address not in network or address in (network.network_address, network.broadcast_address):
+        return f"provided IP ({ip}) is not in the valid range. The range of valid IPs is {network}"
+    if owner is not None and owner != key:
+        return "provided IP is already allocated"
+    return None
+
+
+def _free_ip(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    owners: Mapping[str, ObjectKey],
+    seed: int,
+    what: str,
+) -> str | None:
+    """A free address: never the network, broadcast or first address (the kubernetes
+    service's); the probe starts at a hash of (seed, namespace/name)."""
+    first = int(network.network_address) + 2
+    size = min(network.num_addresses - 3, 1 << 20)
+    if size <= 0:
+        return None
+    start = _probe_start(seed, what, size)
+    for step in range(size):
+        candidate = str(ipaddress.ip_address(first + (start + step) % size))
+        if candidate not in owners:
+            return candidate
+    return None
+
+
+def _allocate_node_ports(req: Request, svc: Service) -> Service | Status:
+    if not _needs_node_ports(svc):
+        return svc
+    key = _key(svc)
+    low, high = req.state.config.node_port_range
+    owners = req.state.service_node_ports
+    old_ports = {p.node_port for p in req.old.spec.ports} if isinstance(req.old, Service) else set()
+    taken: set[int] = set()
+    problems: list[FieldError] = []
+    for i, port in enumerate(svc.spec.ports):
+        if not port.node_port or port.node_port in old_ports or port.node_port in taken:
+            taken.add(port.node_port)
+            continue
+        taken.add(port.node_port)
+        path = child(index("spec.ports", i), "nodePort")
+        if not low <= port.node_port <= high:
+            problems.append(
+                invalid(
+                    path,
+                    port.node_port,
+                    "provided port is not in the valid range. "
+                    f"The range of valid ports is {low}-{high}",
+                )
+            )
+        elif owners.get(port.node_port, key) != key:
+            problems.append(invalid(path, port.node_port, "provided port is already allocated"))
+    if problems:
+        return errors.invalid(Kind.SERVICE, svc.metadata.name, problems)
+    result: list[ServicePort] = []
+    for i, port in enumerate(svc.spec.ports):
+        if port.node_port:
+            result.append(port)
+            continue
+        what = f"{key.namespace}/{key.name}/{i}"
+        found = _free_port(low, high, owners, taken, req.state.config.seed, what)
+        if found is None:
+            return errors.internal_error(
+                f"failed to allocate a nodePort: range is full ({low}-{high})"
+            )
+        taken.add(found)
+        result.append(attrs.evolve(port, node_port=found))
+    return attrs.evolve(svc, spec=attrs.evolve(svc.spec, ports=tuple(result)))
+
+
+def _free_port(
+    low: int, high: int, owners: Mapping[int, ObjectKey], taken: set[int], seed: int, what: str
+) -> int | None:
+    size = high - low + 1
+    start = _probe_start(seed, what, size)
+    for step in range(size):
+        candidate = low + (start + step) % size
+        if candidate not in owners and candidate not in taken:
+            return candidate
+    return None
+
+
+def service_allocation(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """ClusterIP then NodePorts for a Service that needs them and has none."""
+    if req.op is Operation.DELETE or not isinstance(obj, Service):
+        return obj
+    with_ip = _allocate_cluster_ip(req, obj)
+    if isinstance(with_ip, Status):
+        return with_ip
+    return _allocate_node_ports(req, with_ip)
+
+
+PLUGINS: Final[tuple[Plugin, ...]] = (
+    service_allocated_values,
+    pod_server_set_values,
+    namespace_lifecycle,
+    limit_ranger,
+    service_account,
+    priority,
+    default_toleration_seconds,
+    validation,
+    resource_quota,
+    service_allocation,
+)
+"""The chain, in the order upstream runs the equivalent steps."""

@@ -1,0 +1,303 @@
+"""Validation of what every kind shares: ObjectMeta, labels, annotations, selectors.
+
+Owns `validate_object_meta` (create) and `validate_object_meta_update` (update), the
+name rules per kind (`NameRule`), label/annotation/finalizer/ownerReference checks and
+the meta/v1 LabelSelector check that the workload kinds reuse, plus the small path and
+immutability helpers every validation module uses.
+
+Rules: pure functions from values to a tuple of `FieldError` (empty = valid), in the order
+upstream reports them; field paths are upstream's (`metadata.labels`, `spec.ports[0]`).
+Maps are read in sorted key order so the errors are deterministic.
+
+Mirrors k8s.io/apimachinery/pkg/api/validation/objectmeta.go, generic.go,
+k8s.io/apimachinery/pkg/apis/meta/v1/validation/validation.go and the name functions of
+pkg/apis/core/validation/validation.go.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Final
+
+from kcore import labels
+from kcore.api.meta import ObjectMeta, OwnerReference
+from kcore.api.pod import LabelSelector
+from kcore.labels import validate_labels
+from kcore.validation import (
+    NEGATIVE_ERROR_MSG,
+    ErrorType,
+    FieldError,
+    child,
+    forbidden,
+    go_quote,
+    invalid,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_qualified_name,
+    required,
+    too_long,
+)
+
+Errors = tuple[FieldError, ...]
+
+TOTAL_ANNOTATION_SIZE_LIMIT_B: Final = 256 * (1 << 10)  # 256 KiB
+
+
+# ---- names ---------------------------------------------------------------------------
+
+
+class NameRule(enum.Enum):
+    """How a kind's metadata.name is checked (upstream's ValidateNameFunc per kind)."""
+
+    DNS1123_SUBDOMAIN = "subdomain"
+    DNS1123_LABEL = "label"
+    DNS1035_LABEL = "dns1035"
+    PATH_SEGMENT = "path"  # RBAC objects: any name that is a valid path segment
+
+
+def _mask_trailing_dash(name: str) -> str:
+    # generateName "web-" is checked as "web" (upstream maskTrailingDash).
+    return name[:-1] + "a" if len(name) > 1 and name.endswith("-") else name
+
+
+def _path_segment_errors(name: str) -> tuple[str, ...]:
+    # k8s.io/apimachinery/pkg/api/validation/path/name.go IsValidPathSegmentName
+    if name in (".", ".."):
+        return (f"may not be '{name}'",)
+    return tuple(f"may not contain '{c}'" for c in ("/", "%") if c in name)
+
+
+def name_errors(rule: NameRule, name: str, prefix: bool = False) -> tuple[str, ...]:
+    """The messages for a bad name under `rule`; `prefix` for a generateName."""
+    value = _mask_trailing_dash(name) if prefix else name
+    match rule:
+        case NameRule.DNS1123_SUBDOMAIN:
+            return tuple(is_dns1123_subdomain(value))
+        case NameRule.DNS1123_LABEL:
+            return tuple(is_dns1123_label(value))
+        case NameRule.DNS1035_LABEL:
+            return tuple(is_dns1035_label(value))
+        case NameRule.PATH_SEGMENT:
+            return _path_segment_errors(value)
+
+
+def dns1123_label(value: str, path: str) -> Errors:
+    """Upstream ValidateDNS1123Label."""
+    return tuple(invalid(path, value, m) for m in is_dns1123_label(value))
+
+
+def dns1123_subdomain(value: str, path: str) -> Errors:
+    """Upstream ValidateDNS1123Subdomain."""
+    return tuple(invalid(path, value, m) for m in is_dns1123_subdomain(value))
+
+
+# ---- generic field helpers ---------------------------------------------------------------
+
+
+def immutable(new: object, old: object, path: str) -> Errors:
+    """Upstream ValidateImmutableField: `field is immutable` when the value changed."""
+    if new == old:
+        return ()
+    return (invalid(path, new, "field is immutable"),)
+
+
+def non_negative(value: int | None, path: str) -> Errors:
+    """Upstream ValidateNonnegativeField."""
+    if value is None or value >= 0:
+        return ()
+    return (invalid(path, value, NEGATIVE_ERROR_MSG),)
+
+
+def positive(value: int | None, path: str) -> Errors:
+    """A value that must be > 0 when set."""
+    if value is None or value > 0:
+        return ()
+    return (invalid(path, value, "must be greater than 0"),)
+
+
+# ---- labels, annotations, selectors -------------------------------------------------------
+
+
+def validate_annotations(annotations: Mapping[str, str], path: str) -> Errors:
+    """Upstream ValidateAnnotations: qualified keys, total size at most 256 KiB."""
+    errors: list[FieldError] = []
+    total = 0
+    for k in sorted(annotations):
+        errors.extend(invalid(path, k, m) for m in is_qualified_name(k.lower()))
+        total += len(k.encode()) + len(annotations[k].encode())
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT_B:
+        errors.append(too_long(path, "", TOTAL_ANNOTATION_SIZE_LIMIT_B))
+    return tuple(errors)
+
+
+def validate_label_selector(selector: LabelSelector, path: str) -> Errors:
+    """meta/v1 ValidateLabelSelector on a model LabelSelector."""
+    return labels.validate_label_selector(selector.match_labels, _expressions(selector), path)
+
+
+def _expressions(selector: LabelSelector) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    return tuple((r.key, r.operator.value, r.values) for r in selector.match_expressions)
+
+
+def selector_matches(selector: LabelSelector, target: Mapping[str, str]) -> bool | None:
+    """Whether `selector` selects `target`; None when the selector itself is malformed."""
+    try:
+        parsed = labels.selector_from_label_selector(selector.match_labels, _expressions(selector))
+    except labels.SelectorParseError:
+        return None
+    return parsed.matches(target)
+
+
+def selector_is_empty(selector: LabelSelector) -> bool:
+    return not selector.match_labels and not selector.match_expressions
+
+
+# ---- ObjectMeta ------------------------------------------------------------------------
+
+
+def validate_object_meta(
+    meta: ObjectMeta, *, namespaced: bool, rule: NameRule, path: str = "metadata"
+) -> Errors:
+    """Upstream ValidateObjectMeta for a create (also run again on every update)."""
+    errors: list[FieldError] = []
+    if meta.generate_name:
+        errors.extend(
+            invalid(child(path, "generateName"), meta.generate_name, m)
+            for m in name_errors(rule, meta.generate_name, prefix=True)
+        )
+    if not meta.name:
+        if not meta.generate_name:
+            errors.append(required(child(path, "name"), "name or generateName is required"))
+    else:
+        errors.extend(
+            invalid(child(path, "name"), meta.name, m) for m in name_errors(rule, meta.name)
+        )
+    if namespaced:
+        if not meta.namespace:
+            errors.append(required(child(path, "namespace"), ""))
+        else:
+            errors.extend(
+                invalid(child(path, "namespace"), meta.namespace, m)
+                for m in is_dns1123_label(meta.namespace)
+            )
+    elif meta.namespace:
+        errors.append(forbidden(child(path, "namespace"), "not allowed on this type"))
+    errors.extend(non_negative(meta.generation, child(path, "generation")))
+    errors.extend(validate_labels(meta.labels, child(path, "labels")))
+    errors.extend(validate_annotations(meta.annotations, child(path, "annotations")))
+    errors.extend(validate_owner_references(meta.owner_references, child(path, "ownerReferences")))
+    errors.extend(validate_finalizers(meta.finalizers, child(path, "finalizers")))
+    return tuple(errors)
+
+
+def validate_owner_references(refs: tuple[OwnerReference, ...], path: str) -> Errors:
+    """Upstream ValidateOwnerReferences: every part set; at most one controller."""
+    errors: list[FieldError] = []
+    for ref in refs:
+        for name, value, what in (
+            ("apiVersion", ref.api_version, "version"),
+            ("kind", ref.kind, "kind"),
+            ("name", ref.name, "name"),
+            ("uid", ref.uid, "uid"),
+        ):
+            if not value:
+                errors.append(invalid(child(path, name), value, f"{what} must not be empty"))
+    controllers = [f"{r.kind}/{r.name}" for r in refs if r.controller]
+    if len(controllers) > 1:
+        errors.append(
+            invalid(
+                path,
+                str(controllers),
+                'Only one reference can have Controller set to true. Found "true" in references for '
+                + " and ".join(controllers),
+            )
+        )
+    return tuple(errors)
+
+
+def validate_finalizers(finalizers: tuple[str, ...], path: str) -> Errors:
+    """ValidateFinalizers: qualified names; not both orphan and foregroundDeletion."""
+    errors = [invalid(path, name, m) for name in finalizers for m in is_qualified_name(name)]
+    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        errors.append(
+            invalid_rendered(
+                path,
+                "[]string{" + ", ".join(go_quote(f) for f in finalizers) + "}",
+                "finalizer orphan and foregroundDeletion cannot be both set",
+            )
+        )
+    return tuple(errors)
+
+
+def validate_object_meta_update(new: ObjectMeta, old: ObjectMeta, path: str = "metadata") -> Errors:
+    """Upstream ValidateObjectMetaUpdate: identity fields never change.
+
+    An empty uid or creationTimestamp on the new object means "unchanged" (the REST layer
+    copies them from the stored object, as upstream's BeforeUpdate does).
+    """
+    errors: list[FieldError] = []
+    if old.deletion_timestamp is not None:
+        added = sorted(set(new.finalizers) - set(old.finalizers))
+        if added:
+            shown = "[]string{" + ", ".join(f'"{f}"' for f in added) + "}"
+            errors.append(
+                forbidden(
+                    child(path, "finalizers"),
+                    "no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers {shown}",
+                )
+            )
+    if new.generation < old.generation:
+        errors.append(invalid(child(path, "generation"), new.generation, "must not be decremented"))
+    errors.extend(immutable(new.name, old.name, child(path, "name")))
+    errors.extend(immutable(new.namespace, old.namespace, child(path, "namespace")))
+    if new.uid:
+        errors.extend(immutable(new.uid, old.uid, child(path, "uid")))
+    if new.creation_timestamp is not None:
+        errors.extend(
+            immutable(
+                new.creation_timestamp, old.creation_timestamp, child(path, "creationTimestamp")
+            )
+        )
+    return tuple(errors)
+
+
+# ---- values as upstream prints them ----------------------------------------------------------
+
+
+def go_string_map(values: Mapping[str, str]) -> str:
+    """`map[string]string{"a":"b"}`: how upstream's %#v prints a label map."""
+    body = ", ".join(f"{go_quote(k)}:{go_quote(values[k])}" for k in sorted(values))
+    return "map[string]string{" + body + "}"
+
+
+def go_label_selector(selector: LabelSelector) -> str:
+    """How upstream prints a *metav1.LabelSelector (its generated String())."""
+    labels = go_string_map(selector.match_labels).replace(", ", ",")
+    exprs = ",".join(
+        f"LabelSelectorRequirement{{Key:{r.key},Operator:{r.operator.value},"
+        f"Values:[{' '.join(r.values)}],}}"
+        for r in selector.match_expressions
+    )
+    return f"&LabelSelector{{MatchLabels:{labels},MatchExpressions:[]LabelSelectorRequirement{{{exprs}}},}}"
+
+
+def invalid_rendered(path: str, rendered: str, detail: str) -> FieldError:
+    """An Invalid error whose bad value is already rendered the upstream way."""
+    return FieldError(path=path, reason=ErrorType.INVALID, detail=detail, bad_value=rendered)
+
+
+def selector_mismatch(labels: Mapping[str, str], path: str) -> FieldError:
+    """The error every workload kind gives when its selector misses its template labels."""
+    return invalid_rendered(
+        path, go_string_map(labels), "`selector` does not match template `labels`"
+    )
+
+
+def immutable_selector(new: LabelSelector, old: LabelSelector, path: str) -> Errors:
+    """apps/v1: spec.selector never changes after creation."""
+    if new == old:
+        return ()
+    return (invalid_rendered(path, go_label_selector(new), "field is immutable"),)
