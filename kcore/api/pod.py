@@ -137,6 +137,9 @@ class TaintEffect(enum.Enum):
 class TolerationOperator(enum.Enum):
     EXISTS = "Exists"
     EQUAL = "Equal"
+    # Numeric comparison of the taint value (upstream TaintTolerationComparisonOperators).
+    GT = "Gt"
+    LT = "Lt"
 
 
 class UnsatisfiableConstraintAction(enum.Enum):
@@ -406,6 +409,7 @@ class Container:
     env_from: tuple[EnvFromSource, ...] = ()
     env: tuple[EnvVar, ...] = ()
     resources: ResourceRequirements = ResourceRequirements()
+    resize_policy: tuple[ContainerResizePolicy, ...] = ()
     restart_policy: ContainerRestartPolicy | None = None
     volume_mounts: tuple[VolumeMount, ...] = ()
     liveness_probe: Probe | None = None
@@ -679,6 +683,19 @@ class PodReadinessGate:
 
 
 @attrs.frozen(kw_only=True)
+class PodSchedulingGate:
+    """A gate that keeps a pod out of scheduling until removed (spec.schedulingGates)."""
+
+    name: str
+
+
+@attrs.frozen(kw_only=True)
+class ContainerResizePolicy:
+    resource_name: str
+    restart_policy: str = "NotRequired"
+
+
+@attrs.frozen(kw_only=True)
 class PodSpec:
     volumes: tuple[Volume, ...] = ()
     init_containers: tuple[Container, ...] = ()
@@ -713,6 +730,8 @@ class PodSpec:
     preemption_policy: PreemptionPolicy | None = None
     overhead: PMap[str, Quantity] = pmap()
     topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    scheduling_gates: tuple[PodSchedulingGate, ...] = ()
+    resources: ResourceRequirements | None = None  # pod-level requests/limits
     set_hostname_as_fqdn: bool | None = attrs.field(
         default=None, metadata=wire("setHostnameAsFQDN")
     )
