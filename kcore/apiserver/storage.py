@@ -1,0 +1,356 @@
+"""The generic registry: create, update and delete semantics for every kind.
+
+Owns what upstream's generic `Store` and the per-kind REST strategies decide once a
+request is authorized: names (generateName), uids, creationTimestamp, generation, the
+resourceVersion (the new global revision), optimistic concurrency, the main resource vs
+the /status subresource, no-op updates, graceful deletion, finalizers and deletion
+propagation. Every write that changes the state produces exactly one watch event at one
+new revision; a rejected or no-op request returns the input state and no event.
+
+Rules:
+- Work only on typed objects: no codec on the create/update path.
+- Defaulting and admission (`kcore.apiserver.admission.admit`) run on every create and on
+  every update that changes something; admission may return a changed object (LimitRange
+  defaults, allocated ClusterIPs), which is what is stored.
+- Deletion (k8s.io/apiserver/pkg/registry/rest/delete.go BeforeDelete and store.go
+  Delete/updateForGracefulDeletionAndFinalizers): only pods delete gracefully; the
+  propagation policy becomes the `orphan`/`foregroundDeletion` finalizers; an object with
+  finalizers gets deletionTimestamp (grace 0) and stays until an update removes the last
+  one; a second delete may only shorten a pending grace period. kcore writes one DELETED
+  event where upstream writes a MODIFIED then a DELETED for a graceless pod delete.
+
+Must not know: request dispatch and authorization (server.py), patch formats, the
+watch log's layout (kcore.state).
+
+Mirrors k8s.io/apiserver/pkg/registry/generic/registry/store.go, pkg/registry/rest
+(create.go, update.go, delete.go) and the PrepareForCreate/PrepareForUpdate strategies of
+pkg/registry/*.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from kcore.api.core import Namespace, NamespacePhase, NamespaceStatus
+from kcore.api.defaults import apply_defaults
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ObjectMeta, Status, Time
+from kcore.api.pod import Pod, PodPhase, PodStatus, qos_class
+from kcore.apiserver import errors
+from kcore.apiserver.admission import Operation, admit
+from kcore.apiserver.naming import generated_name, uid_for
+from kcore.apiserver.types import PropagationPolicy, Response, Subresource, WatchEvent, WatchType
+from kcore.state import ClusterState, get, key_of, put, record, remove
+
+Outcome = tuple[ClusterState, Response, tuple[WatchEvent, ...]]
+
+FINALIZER_ORPHAN: Final = "orphan"
+FINALIZER_FOREGROUND: Final = "foregroundDeletion"
+_GENERATE_ATTEMPTS: Final = 8
+
+
+def fail(state: ClusterState, status: Status) -> Outcome:
+    """A rejected request: the state unchanged, the Status as the body, no event."""
+    return state, Response(code=status.code, body=status), ()
+
+
+def with_meta(obj: ApiObject, meta: ObjectMeta) -> ApiObject:
+    """`obj` with its metadata replaced."""
+    return attrs.evolve(obj, metadata=meta)  # type: ignore[misc]  # every kind is an attrs class
+
+
+def whole_seconds(now: Time) -> Time:
+    """Timestamps are stored with the wire's precision (RFC 3339 seconds)."""
+    return Time(float(int(now)))
+
+
+def commit(state: ClusterState, obj: ApiObject, change: WatchType) -> tuple[ClusterState, ApiObject, WatchEvent]:
+    """Store `obj` at the next revision (ADDED or MODIFIED) and log its watch event."""
+    rev = state.revision + 1
+    stored = obj
+    if obj.metadata.resource_version != rev:  # a create stamps it already
+        stored = with_meta(obj, attrs.evolve(obj.metadata, resource_version=rev))
+    event = WatchEvent(type=change, obj=stored, resource_version=rev)
+    return record(put(state, stored), (event,)), stored, event
+
+
+def commit_delete(state: ClusterState, obj: ApiObject) -> tuple[ClusterState, ApiObject, WatchEvent]:
+    """Remove `obj` at the next revision; the DELETED event carries it at that revision."""
+    rev = state.revision + 1
+    final = with_meta(obj, attrs.evolve(obj.metadata, resource_version=rev))
+    event = WatchEvent(type=WatchType.DELETED, obj=final, resource_version=rev)
+    return record(remove(state, key_of(obj)), (event,)), final, event
+
+
+def scoped_key(obj: ApiObject) -> ObjectKey | Status:
+    """The key `obj` is stored under: namespaced kinds need a namespace, others have none."""
+    kind = obj.KIND
+    m = obj.metadata
+    if not kind.info.namespaced:
+        return ObjectKey(kind=kind, namespace="", name=m.name)
+    if not m.namespace:
+        return errors.bad_request("namespace is required")
+    return ObjectKey(kind=kind, namespace=m.namespace, name=m.name)
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def create(state: ClusterState, obj: ApiObject, now: Time) -> Outcome:
+    """POST: default, name, stamp, admit, store at a new revision; 201 with the object."""
+    key = scoped_key(obj)
+    if isinstance(key, Status):
+        return fail(state, key)
+    rev = state.revision + 1
+    seed = state.config.seed
+    obj = apply_defaults(obj)
+    m = obj.metadata
+    name = m.name
+    if not name and m.generate_name:
+        name = _free_name(state, key, seed, rev, m.generate_name)
+    meta = attrs.evolve(
+        m,
+        name=name,
+        namespace=key.namespace,
+        uid=uid_for(seed, rev),
+        resource_version=rev,
+        generation=1,
+        creation_timestamp=whole_seconds(now),
+        deletion_timestamp=None,
+        deletion_grace_period_seconds=None,
+    )
+    obj = _prepare_for_create(with_meta(obj, meta))
+    admitted = admit(state, Operation.CREATE, obj, None, now)
+    if isinstance(admitted, Status):
+        return fail(state, admitted)
+    obj = admitted.obj
+    key = key_of(obj)
+    if get(state, key) is not None:
+        return fail(state, errors.already_exists(key))
+    state, stored, event = commit(state, obj, WatchType.ADDED)
+    return state, Response(code=201, body=stored), (event,)
+
+
+def _free_name(state: ClusterState, key: ObjectKey, seed: int, rev: int, base: str) -> str:
+    # Upstream retries a taken generated name a few times before giving up; so does kcore,
+    # with each attempt a different hash so the answer stays a function of the inputs.
+    name = generated_name(seed, rev, base)
+    for attempt in range(1, _GENERATE_ATTEMPTS):
+        if get(state, attrs.evolve(key, name=name)) is None:
+            break
+        name = generated_name(seed, rev, base, attempt)
+    return name
+
+
+def _prepare_for_create(obj: ApiObject) -> ApiObject:
+    """The strategies' PrepareForCreate: users cannot create status (Nodes excepted)."""
+    if not obj.KIND.info.has_status or obj.KIND is Kind.NODE or not has_status_field(obj):
+        return obj
+    if isinstance(obj, Pod):
+        status = PodStatus(phase=PodPhase.PENDING, qos_class=qos_class(obj.spec))
+        return attrs.evolve(obj, status=status)
+    if isinstance(obj, Namespace):
+        return attrs.evolve(obj, status=NamespaceStatus(phase=NamespacePhase.ACTIVE))
+    blank = type(obj.status)()  # type: ignore[attr-defined]  # checked above; statuses default every field
+    return attrs.evolve(obj, status=blank)  # type: ignore[misc]  # every kind is an attrs class
+
+
+def has_status_field(obj: ApiObject) -> bool:
+    return hasattr(obj, "status")
+
+
+# --- update ----------------------------------------------------------------------------------
+
+
+def update(state: ClusterState, obj: ApiObject, subresource: Subresource, now: Time) -> Outcome:
+    """PUT of the main resource or of /status, with optimistic concurrency."""
+    key = scoped_key(obj)
+    if isinstance(key, Status):
+        return fail(state, key)
+    old = get(state, key)
+    if old is None:
+        return fail(state, errors.not_found(key))
+    m = obj.metadata
+    om = old.metadata
+    if m.resource_version and m.resource_version != om.resource_version:
+        return fail(state, errors.stale(key))
+    if m.uid and m.uid != om.uid:
+        return fail(
+            state,
+            errors.conflict(
+                key, f"Precondition failed: UID in precondition: {m.uid}, UID in object meta: {om.uid}"
+            ),
+        )
+    return write_update(state, old, prepare_update(old, apply_defaults(obj), subresource), now)
+
+
+def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> ApiObject:
+    """What the request may change: /status only the status, the main resource all but it.
+
+    Fields the server owns (uid, creationTimestamp, deletion stamps, generateName,
+    generation) are kept from the stored object.
+    """
+    if subresource is Subresource.STATUS:
+        if not has_status_field(old):
+            return old
+        return attrs.evolve(old, status=new.status)  # type: ignore[attr-defined, misc]  # checked above
+    om = old.metadata
+    meta = attrs.evolve(
+        new.metadata,
+        namespace=om.namespace,
+        uid=om.uid,
+        resource_version=om.resource_version,
+        creation_timestamp=om.creation_timestamp,
+        deletion_timestamp=om.deletion_timestamp,
+        deletion_grace_period_seconds=om.deletion_grace_period_seconds,
+        generate_name=om.generate_name,
+        generation=om.generation,
+    )
+    new = with_meta(new, meta)
+    if old.KIND.info.has_status and has_status_field(old):
+        new = attrs.evolve(new, status=old.status)  # type: ignore[attr-defined, misc]  # checked above
+    # A Namespace's spec.finalizers change only through the namespace controller's
+    # finalize step, which kcore folds into updates of a terminating namespace.
+    live = old.metadata.deletion_timestamp is None
+    if isinstance(old, Namespace) and isinstance(new, Namespace) and live:
+        new = attrs.evolve(new, spec=old.spec)
+    return new
+
+
+def write_update(state: ClusterState, old: ApiObject, new: ApiObject, now: Time) -> Outcome:
+    """Store a prepared update: no-op, admit, bump generation, commit or finish a delete."""
+    if new == old:
+        return state, Response(code=200, body=old), ()
+    admitted = admit(state, Operation.UPDATE, new, old, now)
+    if isinstance(admitted, Status):
+        return fail(state, admitted)
+    new = admitted.obj
+    if spec_changed(old, new):
+        new = with_meta(new, attrs.evolve(new.metadata, generation=old.metadata.generation + 1))
+    if new == old:
+        return state, Response(code=200, body=old), ()
+    nm = new.metadata
+    if (
+        nm.deletion_timestamp is not None
+        and nm.deletion_grace_period_seconds in (None, 0)
+        and not pending_finalizers(new)
+    ):
+        state, final, event = commit_delete(state, new)
+        return state, Response(code=200, body=final), (event,)
+    state, stored, event = commit(state, new, WatchType.MODIFIED)
+    return state, Response(code=200, body=stored), (event,)
+
+
+def spec_changed(old: ApiObject, new: ApiObject) -> bool:
+    """Whether anything but metadata and status differs: what bumps metadata.generation."""
+    if type(old) is not type(new):
+        return True
+    aligned = with_meta(new, old.metadata)
+    if has_status_field(old):
+        aligned = attrs.evolve(aligned, status=old.status)  # type: ignore[attr-defined, misc]  # checked above
+    return aligned != old
+
+
+def pending_finalizers(obj: ApiObject) -> bool:
+    """Finalizers that keep a deleted object stored (a Namespace's spec ones too)."""
+    if obj.metadata.finalizers:
+        return True
+    return isinstance(obj, Namespace) and bool(obj.spec.finalizers)
+
+
+# --- delete ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class DeleteOptions:
+    propagation: PropagationPolicy | None = None
+    grace_period_seconds: int | None = None
+    precondition_uid: str = ""
+    precondition_resource_version: int = 0
+
+
+def delete(state: ClusterState, key: ObjectKey, options: DeleteOptions, now: Time) -> Outcome:
+    """DELETE: preconditions, graceful deletion, finalizers; 200 with the object or Success."""
+    obj = get(state, key)
+    if obj is None:
+        return fail(state, errors.not_found(key))
+    m = obj.metadata
+    if options.precondition_uid and options.precondition_uid != m.uid:
+        why = f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in object meta: {m.uid}"
+        return fail(state, errors.conflict(key, why))
+    want_rv = options.precondition_resource_version
+    if want_rv and want_rv != m.resource_version:
+        why = (
+            f"Precondition failed: ResourceVersion in precondition: {want_rv}, "
+            f"ResourceVersion in object meta: {m.resource_version}"
+        )
+        return fail(state, errors.conflict(key, why))
+    # Delete admission sees the stored object as both object and old object.
+    admitted = admit(state, Operation.DELETE, obj, obj, now)
+    if isinstance(admitted, Status):
+        return fail(state, admitted)
+    marked = _before_delete(obj, options.grace_period_seconds, now)
+    if marked is None:  # a graceful deletion is already pending: nothing to change
+        return state, Response(code=200, body=obj), ()
+    graceful, obj = marked
+    obj = with_meta(obj, attrs.evolve(obj.metadata, finalizers=_gc_finalizers(obj.metadata, options.propagation)))
+    grace = obj.metadata.deletion_grace_period_seconds or 0
+    if pending_finalizers(obj) or (graceful and grace > 0):
+        if not graceful:
+            obj = _mark_as_deleting(obj, now)
+        if obj == get(state, key):
+            return state, Response(code=200, body=obj), ()
+        state, stored, event = commit(state, obj, WatchType.MODIFIED)
+        return state, Response(code=200, body=stored), (event,)
+    state, final, event = commit_delete(state, obj)
+    return state, Response(code=200, body=errors.success(key.kind, key.name, final.metadata.uid)), (event,)
+
+
+def _before_delete(obj: ApiObject, grace: int | None, now: Time) -> tuple[bool, ApiObject] | None:
+    """rest.BeforeDelete: (graceful, object with deletion stamps), None when already pending."""
+    m = obj.metadata
+    if m.deletion_timestamp is not None:
+        current = m.deletion_grace_period_seconds
+        if not current:
+            return False, obj
+        if grace is None or grace >= current:
+            return None
+        ts = Time(m.deletion_timestamp - current + grace)
+        return True, with_meta(obj, attrs.evolve(m, deletion_timestamp=ts, deletion_grace_period_seconds=grace))
+    if not isinstance(obj, Pod):
+        return False, obj
+    period = grace if grace is not None else obj.spec.termination_grace_period_seconds
+    if not obj.spec.node_name or obj.status.phase in (PodPhase.FAILED, PodPhase.SUCCEEDED):
+        period = 0  # nothing runs it, or nothing runs any more: no one to wait for
+    period = max(period, 0)
+    meta = attrs.evolve(
+        m,
+        deletion_timestamp=Time(whole_seconds(now) + period),
+        deletion_grace_period_seconds=period,
+        generation=m.generation + 1 if m.generation > 0 else m.generation,
+    )
+    return True, with_meta(obj, meta)
+
+
+def _gc_finalizers(m: ObjectMeta, policy: PropagationPolicy | None) -> tuple[str, ...]:
+    """deletionFinalizersForGarbageCollection: the propagation policy as finalizers."""
+    if policy is None:
+        return m.finalizers  # an existing orphan/foreground finalizer stands
+    kept = tuple(f for f in m.finalizers if f not in (FINALIZER_ORPHAN, FINALIZER_FOREGROUND))
+    if policy is PropagationPolicy.ORPHAN:
+        return (*kept, FINALIZER_ORPHAN)
+    if policy is PropagationPolicy.FOREGROUND:
+        return (*kept, FINALIZER_FOREGROUND)
+    return kept
+
+
+def _mark_as_deleting(obj: ApiObject, now: Time) -> ApiObject:
+    """markAsDeleting: deletionTimestamp (kept if set) and a zero grace period."""
+    m = obj.metadata
+    ts = m.deletion_timestamp if m.deletion_timestamp is not None else whole_seconds(now)
+    obj = with_meta(obj, attrs.evolve(m, deletion_timestamp=ts, deletion_grace_period_seconds=0))
+    if isinstance(obj, Namespace):
+        obj = attrs.evolve(obj, status=attrs.evolve(obj.status, phase=NamespacePhase.TERMINATING))
+    return obj
