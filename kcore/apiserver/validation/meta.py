@@ -234,8 +234,8 @@ def validate_finalizers(finalizers: tuple[str, ...], path: str) -> Errors:
 def validate_object_meta_update(new: ObjectMeta, old: ObjectMeta, path: str = "metadata") -> Errors:
     """Upstream ValidateObjectMetaUpdate: identity fields never change.
 
-    An empty uid or creationTimestamp on the new object means "unchanged" (the REST layer
-    copies them from the stored object, as upstream's BeforeUpdate does).
+    An empty uid, creationTimestamp or generation on the new object means "unchanged" (the
+    REST layer copies them from the stored object, as upstream's BeforeUpdate does).
     """
     errors: list[FieldError] = []
     if old.deletion_timestamp is not None:
@@ -249,7 +249,7 @@ def validate_object_meta_update(new: ObjectMeta, old: ObjectMeta, path: str = "m
                     f"found new finalizers {shown}",
                 )
             )
-    if new.generation < old.generation:
+    if new.generation and new.generation < old.generation:
         errors.append(invalid(child(path, "generation"), new.generation, "must not be decremented"))
     errors.extend(immutable(new.name, old.name, child(path, "name")))
     errors.extend(immutable(new.namespace, old.namespace, child(path, "namespace")))
