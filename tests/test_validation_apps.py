@@ -214,3 +214,27 @@ def test_a_stateful_set_partition_is_non_negative() -> None:
     assert texts(validate(bad, None)) == [
         "spec.updateStrategy.rollingUpdate.partition: Invalid value: -1: must be greater than or equal to 0"
     ]
+
+
+def test_stateful_set_mounts_may_name_volume_claim_templates() -> None:
+    from kcore.api.core import PersistentVolumeClaim
+    from kcore.api.meta import ObjectMeta
+    from kcore.api.pod import VolumeMount
+
+    sts = stateful_set()
+    c = attrs.evolve(
+        sts.spec.template.spec.containers[0],
+        volume_mounts=(VolumeMount(name="www", mount_path="/www"),),
+    )
+    template = attrs.evolve(
+        sts.spec.template, spec=attrs.evolve(sts.spec.template.spec, containers=(c,))
+    )
+    unclaimed = attrs.evolve(sts, spec=attrs.evolve(sts.spec, template=template))
+    assert texts(validate(unclaimed, None)) == [
+        'spec.template.spec.containers[0].volumeMounts[0].name: Not found: "www"'
+    ]
+    claim = PersistentVolumeClaim(metadata=ObjectMeta(name="www"))
+    claimed = attrs.evolve(
+        unclaimed, spec=attrs.evolve(unclaimed.spec, volume_claim_templates=(claim,))
+    )
+    assert validate(claimed, None) == ()

@@ -79,7 +79,9 @@ def test_container_names_are_unique_across_init_and_app_containers() -> None:
 
 
 def test_a_container_image_is_required() -> None:
-    assert errors_of(pod_with(a_container(image=""))) == ["spec.containers[0].image: Required value"]
+    assert errors_of(pod_with(a_container(image=""))) == [
+        "spec.containers[0].image: Required value"
+    ]
 
 
 def test_container_ports_are_in_range_with_unique_iana_names() -> None:
@@ -175,7 +177,11 @@ def test_extended_resources_need_equal_limits() -> None:
 def test_volume_names_are_unique_and_have_one_source() -> None:
     vols = (
         Volume(name="data", empty_dir=EmptyDirVolumeSource()),
-        Volume(name="data", empty_dir=EmptyDirVolumeSource(), secret=SecretVolumeSource(secret_name="s")),
+        Volume(
+            name="data",
+            empty_dir=EmptyDirVolumeSource(),
+            secret=SecretVolumeSource(secret_name="s"),
+        ),
     )
     assert errors_of(pod_with(volumes=vols)) == [
         "spec.volumes[1].secret: Forbidden: may not specify more than 1 volume type",
@@ -197,7 +203,9 @@ def test_a_probe_has_exactly_one_handler() -> None:
     ]
     two = attrs.evolve(
         a_container(),
-        readiness_probe=Probe(exec=ExecAction(command=("true",)), tcp_socket=TCPSocketAction(port=80)),
+        readiness_probe=Probe(
+            exec=ExecAction(command=("true",)), tcp_socket=TCPSocketAction(port=80)
+        ),
     )
     assert errors_of(pod_with(two)) == [
         "spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type"
@@ -206,7 +214,8 @@ def test_a_probe_has_exactly_one_handler() -> None:
 
 def test_probe_timings_are_non_negative() -> None:
     c = attrs.evolve(
-        a_container(), readiness_probe=Probe(http_get=HTTPGetAction(port=80), initial_delay_seconds=-1)
+        a_container(),
+        readiness_probe=Probe(http_get=HTTPGetAction(port=80), initial_delay_seconds=-1),
     )
     assert errors_of(pod_with(c)) == [
         "spec.containers[0].readinessProbe.initialDelaySeconds: Invalid value: -1: must be greater than or equal to 0"
@@ -243,7 +252,9 @@ def test_node_affinity_requirements_are_well_formed() -> None:
     )
     affinity = Affinity(
         node_affinity=NodeAffinity(
-            required_during_scheduling_ignored_during_execution=NodeSelector(node_selector_terms=(term,))
+            required_during_scheduling_ignored_during_execution=NodeSelector(
+                node_selector_terms=(term,)
+            )
         )
     )
     assert errors_of(pod_with(affinity=affinity)) == [
@@ -291,7 +302,9 @@ def test_an_empty_toleration_key_needs_operator_exists() -> None:
 
 def test_topology_spread_max_skew_is_positive_and_pairs_unique() -> None:
     c = TopologySpreadConstraint(
-        max_skew=0, topology_key="zone", when_unsatisfiable=UnsatisfiableConstraintAction.DO_NOT_SCHEDULE
+        max_skew=0,
+        topology_key="zone",
+        when_unsatisfiable=UnsatisfiableConstraintAction.DO_NOT_SCHEDULE,
     )
     assert errors_of(pod_with(topology_spread_constraints=(c, attrs.evolve(c, max_skew=1)))) == [
         "spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0: must be greater than zero",
@@ -348,7 +361,9 @@ def test_a_pod_update_may_only_add_tolerations() -> None:
     assert texts(validate(removed, old)) == [
         "spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds"
     ]
-    added = attrs.evolve(old, spec=attrs.evolve(old.spec, tolerations=(t, attrs.evolve(t, key="j"))))
+    added = attrs.evolve(
+        old, spec=attrs.evolve(old.spec, tolerations=(t, attrs.evolve(t, key="j")))
+    )
     assert validate(added, old) == ()
 
 
@@ -360,3 +375,13 @@ def test_active_deadline_seconds_may_only_decrease() -> None:
     ]
     shorter = attrs.evolve(old, spec=attrs.evolve(old.spec, active_deadline_seconds=50))
     assert validate(shorter, old) == ()
+
+
+def test_numeric_toleration_operators_need_an_integer_value() -> None:
+    t = Toleration(
+        key="k", operator=TolerationOperator.GT, value="x", effect=TaintEffect.NO_SCHEDULE
+    )
+    assert errors_of(pod_with(tolerations=(t,))) == [
+        'spec.tolerations[0].value: Invalid value: "x": value must be a valid integer for numeric comparison operators'
+    ]
+    assert errors_of(pod_with(tolerations=(attrs.evolve(t, value="900"),))) == []

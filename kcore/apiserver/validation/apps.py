@@ -68,6 +68,7 @@ def _selector_and_template(
     template: PodTemplateSpec,
     what: str,
     kind_name: str,
+    claim_names: frozenset[str] = frozenset(),
 ) -> Errors:
     """The shared part: a valid non-empty selector that matches a valid template."""
     errors: list[FieldError] = list(validate_label_selector(selector, "spec.selector"))
@@ -81,7 +82,7 @@ def _selector_and_template(
         )
     elif selector_matches(selector, template.metadata.labels) is False:
         errors.append(selector_mismatch(template.metadata.labels, "spec.template.metadata.labels"))
-    errors.extend(validate_pod_template(template, "spec.template"))
+    errors.extend(validate_pod_template(template, "spec.template", claim_names))
     errors.extend(
         template_restart_always(template.spec.restart_policy, "spec.template.spec.restartPolicy")
     )
@@ -288,8 +289,9 @@ def validate_stateful_set(sts: StatefulSet) -> Errors:
         errors.extend(non_negative(spec.ordinals.start, "spec.ordinals.start"))
     errors.extend(non_negative(spec.replicas, "spec.replicas"))
     errors.extend(non_negative(spec.min_ready_seconds, "spec.minReadySeconds"))
+    claims = frozenset(c.metadata.name for c in spec.volume_claim_templates)
     errors.extend(
-        _selector_and_template(spec.selector, spec.template, "statefulset", "StatefulSet")
+        _selector_and_template(spec.selector, spec.template, "statefulset", "StatefulSet", claims)
     )
     errors.extend(non_negative(spec.revision_history_limit, "spec.revisionHistoryLimit"))
     return tuple(errors)

@@ -17,6 +17,7 @@ ValidatePodTemplateSpec).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -109,19 +110,27 @@ def validate_pod(pod: Pod) -> Errors:
     )
 
 
-def validate_pod_template(template: PodTemplateSpec, path: str) -> Errors:
-    """ValidatePodTemplateSpec: template labels and annotations, then the pod spec."""
+def validate_pod_template(
+    template: PodTemplateSpec, path: str, claim_names: frozenset[str] = frozenset()
+) -> Errors:
+    """ValidatePodTemplateSpec: template labels and annotations, then the pod spec.
+
+    `claim_names` are volumes the controller adds (a StatefulSet's volumeClaimTemplates):
+    mounts may name them.
+    """
     meta = child(path, "metadata")
     return (
         *validate_labels(template.metadata.labels, child(meta, "labels")),
         *validate_annotations(template.metadata.annotations, child(meta, "annotations")),
-        *validate_pod_spec(template.spec, child(path, "spec")),
+        *validate_pod_spec(template.spec, child(path, "spec"), claim_names),
     )
 
 
-def validate_pod_spec(spec: PodSpec, path: str) -> Errors:
+def validate_pod_spec(
+    spec: PodSpec, path: str, claim_names: frozenset[str] = frozenset()
+) -> Errors:
     """ValidatePodSpec: every rule on a pod spec that does not depend on an old object."""
-    volume_names = frozenset(v.name for v in spec.volumes)
+    volume_names = frozenset(v.name for v in spec.volumes) | claim_names
     errors: list[FieldError] = [
         *validate_volumes(spec.volumes, child(path, "volumes")),
         *validate_containers(spec.containers, volume_names, child(path, "containers")),
@@ -775,10 +784,21 @@ def validate_tolerations(tolerations: tuple[Toleration, ...], path: str) -> Erro
             messages = is_valid_label_value(t.value)
             if messages:
                 errors.append(invalid(child(p, "operator"), t.value, ";".join(messages)))
-        elif t.value:
+        elif t.operator is TolerationOperator.EXISTS:
+            if t.value:
+                errors.append(
+                    invalid(
+                        child(p, "operator"),
+                        t.value,
+                        "value must be empty when `operator` is 'Exists'",
+                    )
+                )
+        elif re.fullmatch(r"[+-]?[0-9]+", t.value) is None:
             errors.append(
                 invalid(
-                    child(p, "operator"), t.value, "value must be empty when `operator` is 'Exists'"
+                    child(p, "value"),
+                    t.value,
+                    "value must be a valid integer for numeric comparison operators",
                 )
             )
     return tuple(errors)
