@@ -410,3 +410,21 @@ def test_namespaces_and_nodes_are_cluster_scoped() -> None:
     _, response, _ = handle(s, Get(key=key(Kind.NAMESPACE, "a", "ignored")), NOW)
     assert isinstance(response.body, type(a_namespace("a")))
     assert response.body.metadata.namespace == ""
+
+
+def test_a_job_without_a_selector_gets_the_generated_controller_uid_selector() -> None:
+    from kcore.api.batch import CONTROLLER_UID_LABEL, JOB_NAME_LABEL, Job, JobSpec
+    from kcore.api.pod import PodTemplateSpec, RestartPolicy
+
+    template = PodTemplateSpec(
+        spec=attrs.evolve(a_pod(name="x").spec, restart_policy=RestartPolicy.NEVER)
+    )
+    job = Job(metadata=ObjectMeta(name="pi", namespace="default"), spec=JobSpec(template=template))
+    state, response, _ = handle(cluster_with(), Create(obj=job), T0)
+    assert response.code == 201
+    stored = response.body
+    assert isinstance(stored, Job) and stored.spec.selector is not None
+    uid = stored.metadata.uid
+    assert dict(stored.spec.selector.match_labels) == {CONTROLLER_UID_LABEL: uid}
+    labels = stored.spec.template.metadata.labels
+    assert labels[CONTROLLER_UID_LABEL] == uid and labels[JOB_NAME_LABEL] == "pi"

@@ -33,6 +33,7 @@ from typing import Final
 
 import attrs
 
+from kcore.api.batch import Job, generate_selector
 from kcore.api.core import Namespace, NamespacePhase, NamespaceStatus
 from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
@@ -145,7 +146,10 @@ def _free_name(state: ClusterState, key: ObjectKey, seed: int, rev: int, base: s
 
 
 def _prepare_for_create(obj: ApiObject) -> ApiObject:
-    """The strategies' PrepareForCreate: users cannot create status (Nodes excepted)."""
+    """The strategies' PrepareForCreate: users cannot create status (Nodes excepted); a
+    Job gets its generated selector once it has a uid (pkg/registry/batch/job/strategy.go)."""
+    if isinstance(obj, Job):
+        obj = generate_selector(obj)
     if not obj.KIND.info.has_status or obj.KIND is Kind.NODE or not has_status_field(obj):
         return obj
     if isinstance(obj, Pod):
