@@ -420,7 +420,7 @@ def test_a_job_without_a_selector_gets_the_generated_controller_uid_selector() -
         spec=attrs.evolve(a_pod(name="x").spec, restart_policy=RestartPolicy.NEVER)
     )
     job = Job(metadata=ObjectMeta(name="pi", namespace="default"), spec=JobSpec(template=template))
-    state, response, _ = handle(cluster_with(), Create(obj=job), T0)
+    _, response, _ = handle(cluster_with(), Create(obj=job), T0)
     assert response.code == 201
     stored = response.body
     assert isinstance(stored, Job) and stored.spec.selector is not None
