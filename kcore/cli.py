@@ -128,7 +128,7 @@ def _load_all(paths: Sequence[str]) -> list[Loaded]:
     loaded: list[Loaded] = []
     for source, text in _read_sources(paths):
         try:
-            loaded.extend(load_manifests(text, source=source))
+            loaded.extend(load_manifests(text, source=source, defaults=False))
         except ManifestError as e:
             raise CliError(f"error parsing {source}: {e}") from e
     if not loaded:

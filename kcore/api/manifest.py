@@ -92,8 +92,11 @@ def _describe_object(data: Mapping[str, object]) -> str:
     return f'{kind} "{name}": ' if isinstance(name, str) and name else f"{kind}: "
 
 
-def load_manifests(text: str, *, source: str = "") -> tuple[Loaded, ...]:
+def load_manifests(text: str, *, source: str = "", defaults: bool = True) -> tuple[Loaded, ...]:
     """Load every object of a YAML/JSON stream, decoded and defaulted, in stream order.
+
+    `defaults=False` keeps the objects as written: what `kubectl apply` sends and records
+    in its last-applied-configuration annotation (the apiserver defaults them anyway).
 
     Raises `ManifestError` for unparsable text, a document that is not an object, an
     unknown kind, a wrong type or a missing required field.
@@ -112,7 +115,7 @@ def load_manifests(text: str, *, source: str = "") -> tuple[Loaded, ...]:
                 index=index,
             )
         for item_path, item in _flatten(doc, where, source, index):
-            out.append(_load_one(item, item_path, where, source, index))
+            out.append(_load_one(item, item_path, where, source, index, defaults))
     return tuple(out)
 
 
@@ -141,7 +144,12 @@ def _flatten(
 
 
 def _load_one(
-    data: Mapping[str, object], item_path: str, where: str, source: str, index: int
+    data: Mapping[str, object],
+    item_path: str,
+    where: str,
+    source: str,
+    index: int,
+    defaults: bool,
 ) -> Loaded:
     try:
         decoded = from_dict(data)
@@ -153,9 +161,8 @@ def _load_one(
             index=index,
             path=e.path,
         ) from None
-    return Loaded(
-        obj=apply_defaults(decoded.obj), warnings=decoded.warnings, source=source, index=index
-    )
+    obj = apply_defaults(decoded.obj) if defaults else decoded.obj
+    return Loaded(obj=obj, warnings=decoded.warnings, source=source, index=index)
 
 
 # --- output ------------------------------------------------------------------------------
