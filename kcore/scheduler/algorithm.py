@@ -1,0 +1,247 @@
+"""One scheduling decision: `schedule_one(snapshot, pod, config, seed, start_index)`.
+
+Rules (schedule_one.go): run every plugin's PreFilter once; walk the nodes round-robin
+from `start_index`, filtering until `num_feasible_nodes_to_find` feasible nodes are found
+(each node stops at its first failing plugin); the next start index moves past every node
+looked at. One feasible node is taken without scoring. Otherwise each score plugin scores
+the feasible nodes, normalizes, and is weighted; the highest total wins, ties broken by a
+seeded hash of (seed, pod, node) instead of upstream's reservoir sampling. With no
+feasible node the result is `Unschedulable` with a per-node diagnosis, after preemption
+(the PostFilter) had its say, and the FailedScheduling message built as FitError.Error.
+
+Must not know: the queue, binding, events, the apiserver.
+
+Mirrors pkg/scheduler/schedule_one.go (schedulePod, findNodesThatFitPod,
+findNodesThatPassFilters, numFeasibleNodesToFind, prioritizeNodes, selectHost) and
+pkg/scheduler/framework/types.go (FitError.Error).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+import attrs
+
+from kcore.api.kinds import ObjectKey
+from kcore.api.pod import Pod
+from kcore.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot, pod_info
+from kcore.scheduler.plugins import FILTERS, SCORERS
+from kcore.scheduler.plugins.framework import Code, Cycle, FilterFn, SchedulerConfig, Status
+
+MIN_FEASIBLE_NODES_TO_FIND: Final = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: Final = 5
+NO_NODES_AVAILABLE: Final = "no nodes available to schedule pods"
+
+
+@attrs.frozen(kw_only=True)
+class Diagnosis:
+    """Why nodes failed: each evaluated node's status, sorted by node name."""
+
+    node_to_status: tuple[tuple[str, Status], ...] = ()
+    unschedulable_plugins: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Nomination:
+    """Preemption's outcome: the node the pod is nominated to, after deleting `victims`."""
+
+    node_name: str
+    victims: tuple[ObjectKey, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Success:
+    node_name: str
+    evaluated_nodes: int
+    feasible_nodes: int
+    next_start_index: int
+
+
+@attrs.frozen(kw_only=True)
+class Unschedulable:
+    diagnosis: Diagnosis
+    message: str
+    next_start_index: int
+    nomination: Nomination | None = None
+
+
+ScheduleResult = Success | Unschedulable
+
+
+def num_feasible_nodes_to_find(percentage: int | None, num_all_nodes: int) -> int:
+    """numFeasibleNodesToFind: all nodes below 100; else the percentage (adaptive
+    `50 - nodes/125`, at least 5%) of the nodes, but at least 100."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    pct = percentage or 0
+    if pct == 0:
+        pct = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    return max(num_all_nodes * pct // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def prepare_filters(cycle: Cycle) -> tuple[FilterFn, ...]:
+    """Every enabled plugin's filter for this pod, in order (skipped plugins left out)."""
+    out: list[FilterFn] = []
+    for _name, prefilter in FILTERS:
+        fn = prefilter(cycle)
+        if fn is not None:
+            out.append(fn)
+    return tuple(out)
+
+
+def run_filters(filters: Sequence[FilterFn], ni: NodeInfo) -> Status | None:
+    """RunFilterPlugins: the first failure, or None when the node fits."""
+    for f in filters:
+        status = f(ni)
+        if status is not None:
+            return status
+    return None
+
+
+def score_nodes(cycle: Cycle, feasible: Sequence[NodeInfo]) -> list[int]:
+    """prioritizeNodes: each plugin's normalized scores times its weight, summed."""
+    totals = [0] * len(feasible)
+    weights = cycle.config.score_weights
+    for name, prescore in SCORERS:
+        weight = weights.get(name, 0)
+        if weight == 0:
+            continue
+        plan = prescore(cycle, feasible)
+        if plan is None:
+            continue
+        raw = [plan.score(ni) for ni in feasible]
+        for i, s in enumerate(plan.normalize(feasible, raw)):
+            totals[i] += s * weight
+    return totals
+
+
+def tie_key(seed: int, pod: PodInfo, node: str) -> bytes:
+    """The seeded tie-breaker: a hash of the seed, the pod's identity and the node."""
+    text = f"{seed}\x00{pod.uid}\x00{pod.namespace}\x00{pod.key.name}\x00{node}"
+    return hashlib.sha256(text.encode()).digest()
+
+
+def select_host(
+    feasible: Sequence[NodeInfo], scores: Sequence[int], seed: int, pod: PodInfo
+) -> str:
+    """selectHost: the highest total; among equals, the smallest seeded hash."""
+    best = max(scores)
+    tied = [ni.name for ni, s in zip(feasible, scores, strict=True) if s == best]
+    return min(tied, key=lambda n: tie_key(seed, pod, n))
+
+
+def fit_error_message(num_all_nodes: int, statuses: Iterable[Status], post_filter_msg: str) -> str:
+    """FitError.Error: `0/N nodes are available: <count reason>, .... <postfilter>`
+
+    Reasons are counted over nodes and the "<count> <reason>" strings sorted as strings,
+    exactly as upstream's sortReasonsHistogram.
+    """
+    histogram: dict[str, int] = {}
+    for status in statuses:
+        for reason in status.reasons:
+            histogram[reason] = histogram.get(reason, 0) + 1
+    msg = f"0/{num_all_nodes} nodes are available:"
+    parts = sorted(f"{count} {reason}" for reason, count in histogram.items())
+    if parts:
+        msg += f" {', '.join(parts)}."
+    if post_filter_msg:
+        msg += f" {post_filter_msg}"
+    return msg
+
+
+def find_feasible(
+    cycle: Cycle, filters: Sequence[FilterFn], start_index: int
+) -> tuple[list[NodeInfo], list[tuple[str, Status]], int]:
+    """findNodesThatPassFilters, sequentially: (feasible, failures, next start index)."""
+    nodes = cycle.snapshot.node_order
+    n = len(nodes)
+    to_find = n if not filters else num_feasible_nodes_to_find(
+        cycle.config.percentage_of_nodes_to_score, n
+    )
+    infos = cycle.snapshot.infos
+    feasible: list[NodeInfo] = []
+    failed: list[tuple[str, Status]] = []
+    start = start_index % n
+    for i in range(n):
+        ni = infos[nodes[(start + i) % n]]
+        status = run_filters(filters, ni)
+        if status is None:
+            feasible.append(ni)
+            if len(feasible) >= to_find:
+                break
+        else:
+            failed.append((ni.name, status))
+    processed = len(feasible) + len(failed)
+    return feasible, failed, (start + processed) % n
+
+
+def schedule_one(
+    snapshot: Snapshot,
+    pod: Pod,
+    config: SchedulerConfig | None = None,
+    seed: int = 0,
+    start_index: int = 0,
+) -> ScheduleResult:
+    """schedulePod for one pod against one snapshot (the pod is not yet in it)."""
+    from kcore.scheduler import preemption  # late: preemption re-runs this module's filters
+
+    cfg = config if config is not None else SchedulerConfig()
+    if not snapshot.node_order:
+        return Unschedulable(
+            diagnosis=Diagnosis(), message=NO_NODES_AVAILABLE, next_start_index=start_index
+        )
+    cycle = Cycle(snapshot=snapshot, pod=pod_info(pod), config=cfg)
+    filters = prepare_filters(cycle)
+    feasible, failed, next_start = find_feasible(cycle, filters, start_index)
+    if not feasible:
+        diagnosis = Diagnosis(
+            node_to_status=tuple(sorted(failed, key=lambda f: f[0])),
+            unschedulable_plugins=tuple(sorted({s.plugin for _, s in failed})),
+        )
+        outcome = preemption.preempt(cycle, diagnosis, seed)
+        post_msg = outcome if isinstance(outcome, str) else ""
+        message = fit_error_message(
+            len(snapshot.node_order), (s for _, s in diagnosis.node_to_status), post_msg
+        )
+        return Unschedulable(
+            diagnosis=diagnosis,
+            message=message,
+            next_start_index=next_start,
+            nomination=None if isinstance(outcome, str) else outcome,
+        )
+    evaluated = len(feasible) + len(failed)
+    if len(feasible) == 1:
+        return Success(
+            node_name=feasible[0].name,
+            evaluated_nodes=evaluated,
+            feasible_nodes=1,
+            next_start_index=next_start,
+        )
+    scores = score_nodes(cycle, feasible)
+    return Success(
+        node_name=select_host(feasible, scores, seed, cycle.pod),
+        evaluated_nodes=evaluated,
+        feasible_nodes=len(feasible),
+        next_start_index=next_start,
+    )
+
+
+def fits(cycle: Cycle, ni: NodeInfo) -> Status | None:
+    """All filters on one node, prefilters computed from `cycle` (preemption's dry run)."""
+    return run_filters(prepare_filters(cycle), ni)
+
+
+__all__ = [
+    "Code",
+    "Diagnosis",
+    "Nomination",
+    "ScheduleResult",
+    "Success",
+    "Unschedulable",
+    "fit_error_message",
+    "fits",
+    "num_feasible_nodes_to_find",
+    "schedule_one",
+]

@@ -1,0 +1,98 @@
+"""TaintToleration: NoSchedule/NoExecute taints need a toleration (filter); untolerated
+PreferNoSchedule taints count against a node (score, reversed on normalizing).
+
+Mirrors pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go and
+k8s.io/api/core/v1/toleration.go (ToleratesTaint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from kcore.api.pod import TaintEffect, Toleration, TolerationOperator
+from kcore.scheduler.nodeinfo import NodeInfo
+from kcore.scheduler.plugins.framework import (
+    Cycle,
+    FilterFn,
+    ScorePlan,
+    Status,
+    default_normalize,
+    unresolvable,
+)
+
+NAME: Final = "TaintToleration"
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def tolerates(t: Toleration, key: str, value: str, effect: TaintEffect) -> bool:
+    """Toleration.ToleratesTaint: effect and key (when set) equal, then the operator."""
+    if t.effect is not None and t.effect is not effect:
+        return False
+    if t.key and t.key != key:
+        return False
+    op = t.operator
+    if op is TolerationOperator.EXISTS:
+        return True
+    if op is TolerationOperator.EQUAL:
+        return t.value == value
+    have, limit = _int(value), _int(t.value)
+    if have is None or limit is None:
+        return False
+    return have > limit if op is TolerationOperator.GT else have < limit
+
+
+def _tolerated(tolerations: Sequence[Toleration], key: str, value: str, effect: TaintEffect) -> bool:
+    return any(tolerates(t, key, value, effect) for t in tolerations)
+
+
+def prefilter(cycle: Cycle) -> FilterFn | None:
+    """The first NoSchedule/NoExecute taint without a toleration fails the node."""
+    tolerations = cycle.pod.pod.spec.tolerations
+
+    def check(ni: NodeInfo) -> Status | None:
+        if ni.node is None:
+            return None
+        for taint in ni.node.spec.taints:
+            if taint.effect is TaintEffect.PREFER_NO_SCHEDULE:
+                continue
+            if not _tolerated(tolerations, taint.key, taint.value, taint.effect):
+                return unresolvable(
+                    NAME, f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"
+                )
+        return None
+
+    return check
+
+
+def prescore(cycle: Cycle, feasible: Sequence[NodeInfo]) -> ScorePlan | None:
+    """Score = untolerated PreferNoSchedule taints; normalized in reverse (fewer is better).
+
+    Only tolerations with no effect or PreferNoSchedule count (getAllTolerationPreferNoSchedule).
+    """
+    tolerations = tuple(
+        t
+        for t in cycle.pod.pod.spec.tolerations
+        if t.effect is None or t.effect is TaintEffect.PREFER_NO_SCHEDULE
+    )
+
+    def score(ni: NodeInfo) -> int:
+        if ni.node is None:
+            return 0
+        return sum(
+            1
+            for taint in ni.node.spec.taints
+            if taint.effect is TaintEffect.PREFER_NO_SCHEDULE
+            and not _tolerated(tolerations, taint.key, taint.value, taint.effect)
+        )
+
+    def normalize(_nodes: Sequence[NodeInfo], scores: list[int]) -> list[int]:
+        return default_normalize(scores, reverse=True)
+
+    return ScorePlan(score=score, normalize=normalize)
