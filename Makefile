@@ -20,7 +20,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m kcore.demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check kcore tests properties benchmarks
+	$(BIN)/ruff check kcore tests properties $(wildcard benchmarks scripts)
 	$(BIN)/mypy --strict kcore
 	$(BIN)/pytest tests properties
 
