@@ -1,0 +1,213 @@
+"""Run every benchmark and print the results as Markdown: `python -m benchmarks.run [--quick]`.
+
+`make bench` calls this. `--quick` uses smaller sizes (under a minute); the full run
+measures creates at 1k/10k/100k existing pods and forks of a 150,000-pod state (a few
+minutes). The report starts with the machine (CPU model, cores, Python) and the command,
+so it can be pasted into docs/benchmarks.md as is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from importlib import metadata
+
+import attrs
+
+from benchmarks import GC_THRESHOLDS, tune_gc
+from benchmarks import bench_apiserver as api
+from benchmarks import bench_fork as fork
+from kcore.state import ClusterState
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """Sizes of one run."""
+
+    existing: tuple[int, ...]  # stored pods before the measured requests
+    ops: int  # requests per measurement
+    repeats: int
+    profile_existing: int
+    profile_ops: int
+    fork_sizes: tuple[int, ...]
+    quota_budget: int  # existing pods x creates, for creates into a namespace with a quota
+
+
+FULL: Plan = Plan(
+    existing=(1_000, 10_000, 100_000),
+    ops=10_000,
+    repeats=3,
+    profile_existing=10_000,
+    profile_ops=5_000,
+    fork_sizes=fork.FULL_SIZES,
+    quota_budget=200_000,
+)
+QUICK: Plan = Plan(
+    existing=(1_000, 10_000),
+    ops=2_000,
+    repeats=2,
+    profile_existing=1_000,
+    profile_ops=1_000,
+    fork_sizes=fork.QUICK_SIZES,
+    quota_budget=100_000,
+)
+TARGET_CREATES_PER_SECOND = 10_000
+TARGET_FORK_SECONDS = 10e-6
+
+
+def cpu_model() -> str:
+    """`lscpu`'s "Model name" (read from /proc/cpuinfo; the platform string elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    versions = ", ".join(f"{p} {_version(p)}" for p in ("attrs", "pyrsistent"))
+    return (
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores (one used)\n"
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), {versions}\n"
+        f"- gc thresholds {GC_THRESHOLDS} (as the driver sets them)"
+    )
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def quota_ops(plan: Plan, existing: int) -> int:
+    """Creates measured in a namespace with a quota: admission there scans every stored
+    pod per create (see docs/benchmarks.md), so the count shrinks as the state grows."""
+    return max(2, min(plan.ops, plan.quota_budget // max(existing, 1)))
+
+
+def apiserver_section(plan: Plan, out: list[str]) -> None:
+    out.append("## Apiserver: requests per second through `handle` (one core)\n")
+    out.append(
+        f"{plan.ops:,} requests per measurement (creates into a namespace with a quota: "
+        f"fewer, see the last column's note), fastest of {plan.repeats}. "
+        f"Target: >= {TARGET_CREATES_PER_SECOND:,} creates/s.\n"
+    )
+    out.append("| existing pods | operation | namespace holds | requests/s | µs/request |")
+    out.append("|---:|---|---|---:|---:|")
+    for existing in plan.existing:
+        rows: list[api.Measured] = []
+        for scenario in (api.BARE, api.LIMITED, api.FULL_CHAIN):
+            start = time.perf_counter()
+            base = api.base_state(existing, scenario)
+            _log(f"setup of {existing:,} pods ({scenario.name}): {time.perf_counter() - start:.1f} s")
+            label = f"create|{scenario.name}"
+            if scenario.quota:
+                n = quota_ops(plan, existing)
+                rows.append(api.measure_creates(base, n, 1, operation=label))
+                rows.append(api.measure_updates(base, plan.ops, plan.repeats))
+                rows.append(api.measure_status_updates(base, plan.ops, plan.repeats))
+            else:
+                rows.append(api.measure_creates(base, plan.ops, plan.repeats, operation=label))
+        for m in rows:
+            operation, _, holds = m.operation.partition("|")
+            holds = holds or api.FULL_CHAIN.name
+            out.append(
+                f"| {existing:,} | {operation} | {holds} | {m.per_second:,.0f} | {m.micros_per_op:.1f} |"
+            )
+            _log(f"{existing:,} existing: {m.operation}: {m.per_second:,.0f}/s ({m.ops:,} ops)")
+    out.append("")
+    profile_section(
+        "LimitRange", api.base_state(plan.profile_existing, api.LIMITED), plan.profile_ops, 20, out
+    )
+    quota_existing = plan.profile_existing
+    profile_section(
+        "LimitRange + ResourceQuota",
+        api.base_state(quota_existing, api.FULL_CHAIN),
+        quota_ops(plan, quota_existing),
+        8,
+        out,
+    )
+
+
+def profile_section(
+    holds: str, base: ClusterState, ops: int, top: int, out: list[str]
+) -> None:
+    prof = api.profile_creates(base, ops, top)
+    out.append(
+        f"### Where a create's time goes: namespace with {holds} "
+        f"(cProfile, {prof.ops:,} creates on {prof.existing:,} pods)\n"
+    )
+    out.append("Stages (time including callees, share of the create loop):\n")
+    out.append("| stage | calls | share |")
+    out.append("|---|---:|---:|")
+    for line in prof.stages:
+        out.append(f"| `{line.function}` | {line.calls:,} | {line.total_share:.1%} |")
+    out.append("\nTop functions by own time (share of all profiled time):\n")
+    out.append("| function | calls | own | incl. callees |")
+    out.append("|---|---:|---:|---:|")
+    for line in prof.top:
+        out.append(
+            f"| `{line.function}` | {line.calls:,} | {line.own_share:.1%} | {line.total_share:.1%} |"
+        )
+    out.append("")
+
+
+def _log(text: str) -> None:
+    print("  " + text, file=sys.stderr, flush=True)
+
+
+def fork_section(plan: Plan, out: list[str]) -> None:
+    out.append("## Snapshot / fork vs `copy.deepcopy` of the same pods as JSON dicts\n")
+    out.append(f"Target: independent of size, under {TARGET_FORK_SECONDS * 1e6:.0f} µs.\n")
+    out.append(
+        "| pods | share the value | `Cluster.snapshot()` | `Cluster.fork()` "
+        "| fork + 1 create | `copy.deepcopy` (JSON dicts) | deepcopy / fork |"
+    )
+    out.append("|---:|---:|---:|---:|---:|---:|---:|")
+    for pods in plan.fork_sizes:
+        t = fork.measure(pods)
+        ratio = t.deepcopy / t.fork if t.fork > 0 else float("inf")
+        out.append(
+            f"| {pods:,} | {_fmt_time(t.share)} | {_fmt_time(t.snapshot)} | {_fmt_time(t.fork)} "
+            f"| {_fmt_time(t.fork_and_create)} | {_fmt_time(t.deepcopy)} | {ratio:,.0f}x |"
+        )
+        _log(f"fork of {pods:,} pods: {_fmt_time(t.fork)}; deepcopy {_fmt_time(t.deepcopy)}")
+    out.append("")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
+    args = parser.parse_args(argv)
+    tune_gc()
+    plan = QUICK if args.quick else FULL
+    command = "python -m benchmarks.run" + (" --quick" if args.quick else "")
+    out = [f"# kcore benchmarks (`{command}`)\n", machine(), ""]
+    start = time.perf_counter()
+    apiserver_section(plan, out)
+    fork_section(plan, out)
+    out.append(f"Whole run: {time.perf_counter() - start:.0f} s.")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
