@@ -5,7 +5,7 @@ from `start_index`, filtering until `num_feasible_nodes_to_find` feasible nodes 
 (each node stops at its first failing plugin); the next start index moves past every node
 looked at. One feasible node is taken without scoring. Otherwise each score plugin scores
 the feasible nodes, normalizes, and is weighted; the highest total wins, ties broken by a
-seeded hash of (seed, pod, node) instead of upstream's reservoir sampling. With no
+seeded hash of (seed, pod) over the tied names sorted, instead of upstream's reservoir sampling. With no
 feasible node the result is `Unschedulable` with a per-node diagnosis, after preemption
 (the PostFilter) had its say, and the FailedScheduling message built as FitError.Error.
 
@@ -19,6 +19,7 @@ pkg/scheduler/framework/types.go (FitError.Error).
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -117,19 +118,22 @@ def score_nodes(cycle: Cycle, feasible: Sequence[NodeInfo]) -> list[int]:
     return totals
 
 
-def tie_key(seed: int, pod: PodInfo, node: str) -> bytes:
-    """The seeded tie-breaker: a hash of the seed, the pod's identity and the node."""
-    text = f"{seed}\x00{pod.uid}\x00{pod.namespace}\x00{pod.key.name}\x00{node}"
+def tie_key(seed: int, pod: PodInfo) -> bytes:
+    """The seeded tie-breaker: a hash of the seed and the pod's identity."""
+    text = f"{seed}\x00{pod.uid}\x00{pod.namespace}\x00{pod.key.name}"
     return hashlib.sha256(text.encode()).digest()
 
 
 def select_host(
     feasible: Sequence[NodeInfo], scores: Sequence[int], seed: int, pod: PodInfo
 ) -> str:
-    """selectHost: the highest total; among equals, the smallest seeded hash."""
+    """selectHost: the highest total; among equals (sorted by name), the one a seeded hash
+    of the pod picks, so the choice does not depend on where the node walk started."""
     best = max(scores)
-    tied = [ni.name for ni, s in zip(feasible, scores, strict=True) if s == best]
-    return min(tied, key=lambda n: tie_key(seed, pod, n))
+    tied = sorted(ni.name for ni, s in zip(feasible, scores, strict=True) if s == best)
+    if len(tied) == 1:
+        return tied[0]
+    return tied[int.from_bytes(tie_key(seed, pod)[:8], "big") % len(tied)]
 
 
 def fit_error_message(num_all_nodes: int, statuses: Iterable[Status], post_filter_msg: str) -> str:
@@ -160,19 +164,21 @@ def find_feasible(
     to_find = n if not filters else num_feasible_nodes_to_find(
         cycle.config.percentage_of_nodes_to_score, n
     )
-    infos = cycle.snapshot.infos
+    infos = cycle.snapshot.nodes
     feasible: list[NodeInfo] = []
     failed: list[tuple[str, Status]] = []
     start = start_index % n
-    for i in range(n):
-        ni = infos[nodes[(start + i) % n]]
-        status = run_filters(filters, ni)
-        if status is None:
+    for ni in itertools.chain(infos[start:], infos[:start]):
+        status = None
+        for f in filters:
+            status = f(ni)
+            if status is not None:
+                failed.append((ni.name, status))
+                break
+        else:
             feasible.append(ni)
             if len(feasible) >= to_find:
                 break
-        else:
-            failed.append((ni.name, status))
     processed = len(feasible) + len(failed)
     return feasible, failed, (start + processed) % n
 

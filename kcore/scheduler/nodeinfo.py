@@ -18,7 +18,7 @@ Rules:
   resources replace the container sums for cpu/memory when set. Scoring's non-zero
   requests default a missing cpu request to 100m and memory to 200Mi per container.
 - Node order (`Snapshot.node_order`) is node names sorted; the round-robin start index of
-  the algorithm walks it.
+  the algorithm walks it. Adding or removing a node re-lays that order (O(nodes), rare).
 
 Must not know: the plugins, the algorithm, requests to the apiserver.
 
@@ -29,13 +29,12 @@ Resource), pkg/scheduler/backend/cache/snapshot.go, component-helpers resource h
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Mapping
 from typing import Final
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pmap, pset, pvector
+from pyrsistent.typing import PMap, PSet, PVector
 
 from kcore.api.core import Namespace, Node
 from kcore.api.kinds import Kind, ObjectKey
@@ -465,32 +464,41 @@ def node_without_pod(ni: NodeInfo, key: ObjectKey) -> NodeInfo:
 class Snapshot:
     """Every NodeInfo plus the indexes the plugins need.
 
-    - `infos`: NodeInfo by node name, including node-less ones holding orphan pods;
-    - `node_order`: names of the real nodes, sorted (what the algorithm walks);
+    - `node_order`: names of the real nodes, sorted (what the algorithm walks), and
+      `nodes`: their NodeInfos at the same positions (a PVector: O(1) reads, O(log n)
+      writes), found by name through `node_index`;
+    - `ghosts`: node-less NodeInfos holding pods bound to nodes not (yet) known;
     - `pod_nodes`: where each counted pod is;
-    - `with_affinity` / `with_required_anti_affinity`: nodes having such pods (upstream's
-      HavePodsWithAffinityList / HavePodsWithRequiredAntiAffinityList);
+    - `with_affinity` / `with_required_anti_affinity`: how many such pods each node has
+      (upstream's HavePodsWithAffinityList / HavePodsWithRequiredAntiAffinityList);
     - `pods_by_namespace`: counted pods per namespace, for selector counting that only
       looks where matching pods can be;
     - `namespace_labels`: for affinity terms' namespaceSelector.
     """
 
-    infos: PMap[str, NodeInfo] = pmap()
     node_order: tuple[str, ...] = ()
+    nodes: PVector[NodeInfo] = pvector()
+    node_index: PMap[str, int] = pmap()
+    ghosts: PMap[str, NodeInfo] = pmap()
     pod_nodes: PMap[ObjectKey, str] = pmap()
     with_affinity: PMap[str, int] = pmap()
     with_required_anti_affinity: PMap[str, int] = pmap()
     pods_by_namespace: PMap[str, PSet[ObjectKey]] = pmap()
     namespace_labels: PMap[str, PMap[str, str]] = pmap()
 
-    def node_infos(self) -> tuple[NodeInfo, ...]:
+    def node_infos(self) -> PVector[NodeInfo]:
         """The real nodes' NodeInfos in `node_order`."""
-        return tuple(self.infos[n] for n in self.node_order)
+        return self.nodes
 
     def get(self, name: str) -> NodeInfo | None:
         """The NodeInfo of a real node, or None."""
-        ni = self.infos.get(name)
-        return ni if ni is not None and ni.node is not None else None
+        i = self.node_index.get(name)
+        return None if i is None else self.nodes[i]
+
+    def info(self, name: str) -> NodeInfo:
+        """The NodeInfo holding pods of `name`, real or ghost (the name must be known)."""
+        i = self.node_index.get(name)
+        return self.ghosts[name] if i is None else self.nodes[i]
 
     def ns_labels(self, namespace: str) -> PMap[str, str]:
         return self.namespace_labels.get(namespace, pmap())
@@ -498,7 +506,7 @@ class Snapshot:
     def pod(self, key: ObjectKey) -> PodInfo | None:
         """A counted pod by key."""
         node = self.pod_nodes.get(key)
-        return None if node is None else self.infos[node].pods.get(key)
+        return None if node is None else self.info(node).pods.get(key)
 
 
 def _bump(counts: PMap[str, int], name: str, delta: int) -> PMap[str, int]:
@@ -506,17 +514,13 @@ def _bump(counts: PMap[str, int], name: str, delta: int) -> PMap[str, int]:
     return counts.discard(name) if n <= 0 else counts.set(name, n)
 
 
-def _insert_sorted(order: tuple[str, ...], name: str) -> tuple[str, ...]:
-    i = bisect.bisect_left(order, name)
-    if i < len(order) and order[i] == name:
-        return order
-    return (*order[:i], name, *order[i:])
-
-
 def _set_info(s: Snapshot, ni: NodeInfo) -> Snapshot:
-    if ni.node is None and not ni.pods:
-        return attrs.evolve(s, infos=s.infos.discard(ni.name))
-    return attrs.evolve(s, infos=s.infos.set(ni.name, ni))
+    i = s.node_index.get(ni.name)
+    if i is not None:
+        return attrs.evolve(s, nodes=s.nodes.set(i, ni))
+    if not ni.pods:
+        return attrs.evolve(s, ghosts=s.ghosts.discard(ni.name))
+    return attrs.evolve(s, ghosts=s.ghosts.set(ni.name, ni))
 
 
 def add_pod(s: Snapshot, pod: Pod) -> Snapshot:
@@ -529,7 +533,8 @@ def add_pod(s: Snapshot, pod: Pod) -> Snapshot:
     if not counts_on_node(pod):
         return s
     name = pod.spec.node_name
-    ni = s.infos.get(name) or new_node_info(name, None)
+    i = s.node_index.get(name)
+    ni = s.nodes[i] if i is not None else s.ghosts.get(name) or new_node_info(name, None)
     s = _set_info(s, node_with_pod(ni, p))
     by_ns = s.pods_by_namespace.get(p.namespace, pset())
     return attrs.evolve(
@@ -548,7 +553,7 @@ def remove_pod(s: Snapshot, key: ObjectKey) -> Snapshot:
     name = s.pod_nodes.get(key)
     if name is None:
         return s
-    ni = s.infos[name]
+    ni = s.info(name)
     p = ni.pods[key]
     s = _set_info(s, node_without_pod(ni, key))
     by_ns = s.pods_by_namespace[key.namespace].discard(key)
@@ -565,28 +570,43 @@ def remove_pod(s: Snapshot, key: ObjectKey) -> Snapshot:
     )
 
 
+def _with_nodes(s: Snapshot, infos: Iterable[NodeInfo]) -> Snapshot:
+    """Re-lay the node vector and index (a node was added or removed: rare, O(nodes))."""
+    ordered = sorted(infos, key=lambda ni: ni.name)
+    return attrs.evolve(
+        s,
+        node_order=tuple(ni.name for ni in ordered),
+        nodes=pvector(ordered),
+        node_index=pmap({ni.name: i for i, ni in enumerate(ordered)}),
+    )
+
+
 def update_node(s: Snapshot, node: Node) -> Snapshot:
     """The snapshot with `node` added or replaced; its pods stay."""
     name = node.metadata.name
-    old = s.infos.get(name)
     allocatable, allowed = _allocatable(node)
-    if old is None:
+    i = s.node_index.get(name)
+    if i is not None:
+        ni = attrs.evolve(s.nodes[i], node=node, allocatable=allocatable, allowed_pods=allowed)
+        return attrs.evolve(s, nodes=s.nodes.set(i, ni))
+    ghost = s.ghosts.get(name)
+    if ghost is None:
         ni = new_node_info(name, node)
     else:
-        ni = attrs.evolve(old, node=node, allocatable=allocatable, allowed_pods=allowed)
-    return attrs.evolve(
-        s, infos=s.infos.set(name, ni), node_order=_insert_sorted(s.node_order, name)
-    )
+        ni = attrs.evolve(ghost, node=node, allocatable=allocatable, allowed_pods=allowed)
+    s = attrs.evolve(s, ghosts=s.ghosts.discard(name))
+    return _with_nodes(s, (*s.nodes, ni))
 
 
 def remove_node(s: Snapshot, name: str) -> Snapshot:
     """The snapshot without the node `name`; pods still bound to it are kept node-less."""
-    old = s.infos.get(name)
-    if old is None or old.node is None:
+    i = s.node_index.get(name)
+    if i is None:
         return s
-    order = tuple(n for n in s.node_order if n != name)
-    ni = attrs.evolve(old, node=None, allocatable=ZERO, allowed_pods=0)
-    return attrs.evolve(_set_info(s, ni), node_order=order)
+    old = s.nodes[i]
+    s = _with_nodes(s, (ni for ni in s.nodes if ni.name != name))
+    ghost = attrs.evolve(old, node=None, allocatable=ZERO, allowed_pods=0)
+    return _set_info(s, ghost)
 
 
 def update_namespace(s: Snapshot, namespace: Namespace) -> Snapshot:
@@ -595,15 +615,13 @@ def update_namespace(s: Snapshot, namespace: Namespace) -> Snapshot:
     return attrs.evolve(s, namespace_labels=s.namespace_labels.set(m.name, m.labels))
 
 
-def snapshot_of(nodes: Iterable[Node], pods: Iterable[Pod], namespaces: Iterable[Namespace] = ()) -> Snapshot:
+def snapshot_of(
+    nodes: Iterable[Node], pods: Iterable[Pod], namespaces: Iterable[Namespace] = ()
+) -> Snapshot:
     """A snapshot built from scratch."""
-    infos: dict[str, NodeInfo] = {}
-    for node in nodes:
-        infos[node.metadata.name] = new_node_info(node.metadata.name, node)
-    s = Snapshot(
-        infos=pmap(infos),
-        node_order=tuple(sorted(infos)),
-        namespace_labels=pmap({n.metadata.name: n.metadata.labels for n in namespaces}),
+    s = _with_nodes(Snapshot(), (new_node_info(n.metadata.name, n) for n in nodes))
+    s = attrs.evolve(
+        s, namespace_labels=pmap({n.metadata.name: n.metadata.labels for n in namespaces})
     )
     for pod in pods:
         if counts_on_node(pod):

@@ -68,13 +68,13 @@ def select_victims(cycle: Cycle, ni: NodeInfo) -> tuple[PodInfo, ...] | Status:
     if not lower:
         return unresolvable(NAME, NO_VICTIMS)
     s = _without(cycle.snapshot, lower)
-    status = fits(attrs.evolve(cycle, snapshot=s), s.infos[ni.name])
+    status = fits(attrs.evolve(cycle, snapshot=s), s.info(ni.name))
     if status is not None:
         return status
     victims: list[PodInfo] = []
     for p in lower:
         trial = snapshot_add_pod(s, p.pod)
-        if fits(attrs.evolve(cycle, snapshot=trial), trial.infos[ni.name]) is None:
+        if fits(attrs.evolve(cycle, snapshot=trial), trial.info(ni.name)) is None:
             s = trial
         else:
             victims.append(p)
@@ -128,7 +128,7 @@ def preempt(cycle: Cycle, diagnosis: Diagnosis, seed: int) -> Nomination | str:
         offset, wanted = _offset(seed, pod, len(potential)), num_candidates(len(potential))
         for i in range(len(potential)):
             name = potential[(offset + i) % len(potential)]
-            outcome = select_victims(cycle, s.infos[name])
+            outcome = select_victims(cycle, s.info(name))
             if isinstance(outcome, Status):
                 statuses[name] = outcome
                 continue

@@ -59,7 +59,7 @@ def existing_anti_affinity_counts(s: Snapshot, pod: PodInfo) -> dict[Pair, int]:
     counts: dict[Pair, int] = {}
     ns_labels = s.ns_labels(pod.namespace)
     for name in sorted(s.with_required_anti_affinity):
-        ni = s.infos[name]
+        ni = s.info(name)
         if ni.node is None:
             continue
         for key in ni.pods_with_required_anti_affinity:
@@ -79,7 +79,7 @@ def _candidate_pods(s: Snapshot, terms: Iterable[AffinityTerm]) -> Iterable[PodI
         namespaces = sorted({ns for t in terms for ns in t.namespaces})
     for ns in namespaces:
         for key in s.pods_by_namespace.get(ns, ()):
-            yield s.infos[s.pod_nodes[key]].pods[key]
+            yield s.info(s.pod_nodes[key]).pods[key]
 
 
 def incoming_counts(s: Snapshot, pod: PodInfo) -> tuple[dict[Pair, int], dict[Pair, int]]:
@@ -89,7 +89,7 @@ def incoming_counts(s: Snapshot, pod: PodInfo) -> tuple[dict[Pair, int], dict[Pa
     if not pod.required_affinity and not pod.required_anti_affinity:
         return affinity, anti
     for p in _candidate_pods(s, pod.required_affinity + pod.required_anti_affinity):
-        ni = s.infos[s.pod_nodes[p.key]]
+        ni = s.info(s.pod_nodes[p.key])
         if ni.node is None:
             continue
         if _matches_all(pod.required_affinity, p, s):
@@ -161,7 +161,7 @@ def prescore(cycle: Cycle, feasible: Sequence[NodeInfo]) -> ScorePlan | None:
     names = s.node_order if has_constraints else tuple(sorted(s.with_affinity))
     scores: dict[Pair, int] = {}
     for name in names:
-        ni = s.infos[name]
+        ni = s.info(name)
         if ni.node is None or not ni.labels:
             continue
         keys = sorted(ni.pods) if has_constraints else sorted(ni.pods_with_affinity)

@@ -24,6 +24,7 @@ from kcore.scheduler.plugins.framework import (
     Code,
     Cycle,
     FilterFn,
+    ScoreFn,
     ScorePlan,
     Status,
 )
@@ -46,7 +47,7 @@ def insufficient(pod: PodInfo, ni: NodeInfo) -> tuple[tuple[str, bool], ...]:
         out.append(("Insufficient memory", r.memory > alloc.memory))
     if r.ephemeral_storage > 0 and r.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage:
         out.append(("Insufficient ephemeral-storage", r.ephemeral_storage > alloc.ephemeral_storage))
-    for name in sorted(r.scalar):
+    for name in sorted(r.scalar) if r.scalar else ():
         want = r.scalar[name]
         have = alloc.scalar.get(name, 0)
         if want != 0 and want > have - used.scalar.get(name, 0):
@@ -57,17 +58,38 @@ def insufficient(pod: PodInfo, ni: NodeInfo) -> tuple[tuple[str, bool], ...]:
 def prefilter(cycle: Cycle) -> FilterFn:
     """Every node checks the pod's requests against what it has left."""
     pod = cycle.pod
+    r = pod.requests
+    if not (r.ephemeral_storage or r.scalar):
+        return _check_cpu_memory(pod)
 
     def check(ni: NodeInfo) -> Status | None:
-        short = insufficient(pod, ni)
-        if not short:
+        return _status(pod, ni)
+
+    return check
+
+
+def _status(pod: PodInfo, ni: NodeInfo) -> Status | None:
+    short = insufficient(pod, ni)
+    if not short:
+        return None
+    code = Code.UNSCHEDULABLE_AND_UNRESOLVABLE if any(u for _, u in short) else Code.UNSCHEDULABLE
+    return Status(code=code, reasons=tuple(reason for reason, _ in short), plugin=NAME)
+
+
+def _check_cpu_memory(pod: PodInfo) -> FilterFn:
+    """The filter for a pod asking only for cpu and memory: a cheap test first, the full
+    `insufficient` only on a node that fails it."""
+    cpu, mem = pod.requests.milli_cpu, pod.requests.memory
+
+    def check(ni: NodeInfo) -> Status | None:
+        alloc, used = ni.allocatable, ni.requested
+        if (
+            len(ni.pods) < ni.allowed_pods
+            and cpu <= alloc.milli_cpu - used.milli_cpu
+            and mem <= alloc.memory - used.memory
+        ):
             return None
-        code = (
-            Code.UNSCHEDULABLE_AND_UNRESOLVABLE
-            if any(u for _, u in short)
-            else Code.UNSCHEDULABLE
-        )
-        return Status(code=code, reasons=tuple(reason for reason, _ in short), plugin=NAME)
+        return _status(pod, ni)
 
     return check
 
@@ -107,6 +129,8 @@ def _fit_pairs(
 def prescore_least_allocated(cycle: Cycle, feasible: Sequence[NodeInfo]) -> ScorePlan:
     """LeastAllocated: weighted mean of each resource's free fraction after placing the pod."""
     pod, resources = cycle.pod, cycle.config.fit_resources
+    if tuple(name for name, _ in resources) == (CPU, MEMORY):
+        return ScorePlan(score=_least_allocated_cpu_memory(pod, resources[0][1], resources[1][1]))
 
     def score(ni: NodeInfo) -> int:
         total = weights = 0
@@ -118,6 +142,30 @@ def prescore_least_allocated(cycle: Cycle, feasible: Sequence[NodeInfo]) -> Scor
         return total // weights if weights else 0
 
     return ScorePlan(score=score)
+
+
+def _least_allocated_cpu_memory(pod: PodInfo, w_cpu: int, w_mem: int) -> ScoreFn:
+    """LeastAllocated over cpu and memory only (the default), without the generic loop."""
+    cpu, mem = pod.non_zero_cpu, pod.non_zero_memory
+
+    def score(ni: NodeInfo) -> int:
+        alloc = ni.allocatable
+        cap_cpu, cap_mem = alloc.milli_cpu, alloc.memory
+        if cap_cpu and cap_mem:
+            req_cpu, req_mem = ni.non_zero_cpu + cpu, ni.non_zero_memory + mem
+            s_cpu = 0 if req_cpu > cap_cpu else (cap_cpu - req_cpu) * MAX_NODE_SCORE // cap_cpu
+            s_mem = 0 if req_mem > cap_mem else (cap_mem - req_mem) * MAX_NODE_SCORE // cap_mem
+            return (s_cpu * w_cpu + s_mem * w_mem) // (w_cpu + w_mem)
+        total = weights = 0
+        if cap_cpu:
+            total += least_requested(ni.non_zero_cpu + cpu, cap_cpu) * w_cpu
+            weights += w_cpu
+        if cap_mem:
+            total += least_requested(ni.non_zero_memory + mem, cap_mem) * w_mem
+            weights += w_mem
+        return total // weights if weights else 0
+
+    return score
 
 
 def balanced_score(fractions: Sequence[float]) -> int:
@@ -137,6 +185,9 @@ def prescore_balanced(cycle: Cycle, feasible: Sequence[NodeInfo]) -> ScorePlan |
     if all(pod.requests.get(name) == 0 for name, _ in resources):
         return None
 
+    if tuple(name for name, _ in resources) == (CPU, MEMORY):
+        return ScorePlan(score=_balanced_cpu_memory(pod))
+
     def score(ni: NodeInfo) -> int:
         fractions = [
             min(requested / allocatable, 1.0)
@@ -146,3 +197,24 @@ def prescore_balanced(cycle: Cycle, feasible: Sequence[NodeInfo]) -> ScorePlan |
         return balanced_score(fractions)
 
     return ScorePlan(score=score)
+
+
+def _balanced_cpu_memory(pod: PodInfo) -> ScoreFn:
+    """BalancedAllocation over cpu and memory only (the default): |f_cpu - f_mem| / 2."""
+    cpu, mem = pod.requests.milli_cpu, pod.requests.memory
+
+    def score(ni: NodeInfo) -> int:
+        alloc, used = ni.allocatable, ni.requested
+        cap_cpu, cap_mem = alloc.milli_cpu, alloc.memory
+        if cap_cpu and cap_mem:
+            f_cpu = (used.milli_cpu + cpu) / cap_cpu
+            f_mem = (used.memory + mem) / cap_mem
+            if f_cpu > 1.0:
+                f_cpu = 1.0
+            if f_mem > 1.0:
+                f_mem = 1.0
+            diff = f_cpu - f_mem if f_cpu >= f_mem else f_mem - f_cpu
+            return int((1 - diff / 2) * MAX_NODE_SCORE)
+        return MAX_NODE_SCORE
+
+    return score

@@ -110,7 +110,7 @@ def matching_per_node(s: Snapshot, namespace: str, selector: Selector) -> dict[s
     counts: dict[str, int] = {}
     for key in s.pods_by_namespace.get(namespace, ()):
         node = s.pod_nodes[key]
-        p = s.infos[node].pods[key]
+        p = s.info(node).pods[key]
         if not p.terminating and selector.matches(p.labels):
             counts[node] = counts.get(node, 0) + 1
     return counts

@@ -75,7 +75,16 @@ def prescore(cycle: Cycle, feasible: Sequence[NodeInfo]) -> ScorePlan | None:
     """Score = untolerated PreferNoSchedule taints; normalized in reverse (fewer is better).
 
     Only tolerations with no effect or PreferNoSchedule count (getAllTolerationPreferNoSchedule).
+    Skipped when no feasible node has a PreferNoSchedule taint: every node would score
+    the same 100 after normalizing, which changes no choice.
     """
+    if not any(
+        t.effect is TaintEffect.PREFER_NO_SCHEDULE
+        for ni in feasible
+        if ni.node is not None and ni.node.spec.taints
+        for t in ni.node.spec.taints
+    ):
+        return None
     tolerations = tuple(
         t
         for t in cycle.pod.pod.spec.tolerations
