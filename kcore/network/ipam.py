@@ -12,7 +12,7 @@ Rules:
   - a sandbox gets the lowest free host address of the podCIDR.
   Upstream rotates instead (cidrset.go `nextCandidate`, host-local's "last reserved IP"
   file): they avoid reusing a just-freed address/subnet; kcore prefers reproducibility.
-  docs/semantics.md records the difference.
+  docs/runtime.md ("Pod IPs") records the difference.
 - Addresses skipped in a podCIDR, as CNI host-local with the bridge plugin does: the
   network address (x.x.x.0), the gateway (the first host, x.x.x.1, held by the node's
   bridge `cni0`) and the broadcast address (x.x.x.255). A /24 therefore holds 253 pods,
