@@ -68,7 +68,7 @@ from kcore.runtime.runtime import (
     sandboxes_of,
     set_pod_cidr,
 )
-from kcore.runtime.script import Behaviour, Script
+from kcore.runtime.script import Behaviour, Script, behaviour_for, parse_script
 from kcore.state import KcoreBug
 from kcore.validation import forbidden, invalid
 from tests.builders import a_container, a_pod, with_meta
@@ -817,3 +817,67 @@ def test_container_config_for_tells_init_sidecar_and_app_apart() -> None:
         ContainerConfig(name="c", image="busybox", role=ContainerRole.SIDECAR, mounts=("v",)),
         ContainerConfig(name="c", image="busybox", role=ContainerRole.APP, mounts=("v",)),
     ]
+
+
+# --- the script --------------------------------------------------------------------------
+
+
+def test_parse_script_reads_pod_wide_and_per_container_values() -> None:
+    script, warnings = parse_script(
+        {
+            "kcore.io/exit-code": "4",
+            "kcore.io/run-seconds.app": "3s",
+            "kcore.io/fail-image-pull.app": "false",
+            "kcore.io/ready-after": " 2.5 ",
+        }
+    )
+    assert (script, warnings) == (
+        Script(
+            pod=Behaviour(exit_code=4, ready_after=2.5),
+            containers=pmap({"app": Behaviour(run_seconds=3.0, fail_image_pull=0)}),
+        ),
+        (),
+    )
+
+
+def test_parse_script_ignores_other_annotations_and_unknown_kcore_names() -> None:
+    assert parse_script({"app": "x", "kcore.io/unknown": "1", "example.com/exit-code": "1"}) == (
+        Script(),
+        (),
+    )
+
+
+def test_parse_script_warns_on_each_bad_value_in_name_order() -> None:
+    _, warnings = parse_script(
+        {
+            "kcore.io/run-seconds": "-1",
+            "kcore.io/exit-code": "256",
+            "kcore.io/fail-image-pull": "maybe",
+            "kcore.io/oom-after": "inf",
+        }
+    )
+    seconds = 'must be a number of seconds >= 0 (e.g. "3", "2.5" or "3s")'
+    assert warnings == (
+        invalid(
+            "metadata.annotations[kcore.io/exit-code]",
+            "256",
+            "must be an integer exit code between 0 and 255",
+        ),
+        invalid(
+            "metadata.annotations[kcore.io/fail-image-pull]",
+            "maybe",
+            '"true", "false" or how many pulls fail (an integer >= 0)',
+        ),
+        invalid("metadata.annotations[kcore.io/oom-after]", "inf", seconds),
+        invalid("metadata.annotations[kcore.io/run-seconds]", "-1", seconds),
+    )
+
+
+def test_a_containers_behaviour_falls_back_to_the_pod_wide_values_field_by_field() -> None:
+    script, _ = parse_script(
+        {"kcore.io/exit-code": "4", "kcore.io/crash-after": "9", "kcore.io/crash-after.app": "2"}
+    )
+    assert (behaviour_for(script, "app"), behaviour_for(script, "other")) == (
+        Behaviour(exit_code=4, crash_after=2.0),
+        Behaviour(exit_code=4, crash_after=9.0),
+    )
