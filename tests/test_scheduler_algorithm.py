@@ -7,6 +7,7 @@ import attrs
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import PreemptionPolicy
 from kcore.scheduler import (
+    Diagnosis,
     SchedulerConfig,
     Success,
     Unschedulable,
@@ -82,7 +83,7 @@ def test_diagnosis_lists_each_node_status_sorted() -> None:
 def test_no_nodes_message() -> None:
     got = schedule_one(snapshot_of([], []), pod())
     assert got == Unschedulable(
-        diagnosis=got.diagnosis, message="no nodes available to schedule pods", next_start_index=0
+        diagnosis=Diagnosis(), message="no nodes available to schedule pods", next_start_index=0
     )
 
 
