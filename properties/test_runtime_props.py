@@ -251,6 +251,8 @@ class RuntimeMachine(RuleBasedStateMachine):
 
     @invariant()
     def containers_only_move_forward(self) -> None:
+        # A removed container is forgotten: re-creating the same attempt reuses its id.
+        self.seen = {c: p for c, p in self.seen.items() if c in self.state.containers}
         for cid in self._containers():
             record = self.state.containers[cid]
             previous = self.seen.get(cid)
