@@ -23,6 +23,7 @@ Each measurement restarts from the same base state (a value), keeps the fastest 
 from __future__ import annotations
 
 import cProfile
+import gc
 import pstats
 import time
 from collections.abc import Callable, Sequence
@@ -254,6 +255,7 @@ def run_status_updates(state: ClusterState, keys: Sequence[ObjectKey], ops: int)
 def _best(operation: str, existing: int, ops: int, repeats: int, run: Callable[[], ClusterState]) -> Measured:
     best: Measured | None = None
     for _ in range(max(1, repeats)):
+        gc.collect()  # no pause for an earlier run's garbage inside this one
         start = time.perf_counter()
         final = run()
         seconds = time.perf_counter() - start
@@ -336,6 +338,7 @@ def profile_creates(base: ClusterState, ops: int, top: int = 20) -> CreateProfil
     existing = count(base, Kind.POD)
     requests = create_requests(ops)
     profiler = cProfile.Profile()
+    gc.collect()
     profiler.enable()
     final = run_creates(base, requests)
     profiler.disable()
