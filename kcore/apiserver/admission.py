@@ -693,17 +693,19 @@ def _used(req: Request, quota: ResourceQuota, names: frozenset[str]) -> dict[str
     """Current usage of `names` by the stored objects the quota covers."""
     used = {n: Quantity(nanos=0) for n in names}
     ns = quota.metadata.namespace
-    for kind in _kinds_charging(names):
-        table = req.state.tables.get(kind)
-        if table is None:
+    charging = frozenset(_kinds_charging(names))
+    # The namespace index bounds the walk by the namespace's own objects, not the cluster's.
+    # Still O(objects in the namespace) per quota-checked write: an incremental per-namespace
+    # usage index would make it O(1). Unsorted is safe here: the sums are exact.
+    for key in req.state.keys_by_namespace.get(ns, ()):
+        if key.kind not in charging:
             continue
-        for k in sorted(k for k in table if k[0] == ns):
-            stored = table[k]
-            if not _quota_matches(quota, stored):
-                continue
-            for n, v in usage(stored, req.now).items():
-                if n in used:
-                    used[n] = used[n] + v
+        stored = get(req.state, key)
+        if stored is None or not _quota_matches(quota, stored):
+            continue
+        for n, v in usage(stored, req.now).items():
+            if n in used:
+                used[n] = used[n] + v
     return used
 
 
