@@ -177,9 +177,11 @@ def kind_for_gvk(api_version: str, kind: str) -> Kind:
         ) from None
 
 
-@attrs.frozen(kw_only=True, order=True)
+@attrs.frozen(kw_only=True, order=True, cache_hash=True)
 class ObjectKey:
-    """Identity of a stored object. `namespace` is "" for cluster-scoped kinds."""
+    """Identity of a stored object. `namespace` is "" for cluster-scoped kinds.
+
+    The hash is cached: keys are hashed several times per write (tables and indexes)."""
 
     kind: Kind = attrs.field(order=lambda k: k.value)
     namespace: str
