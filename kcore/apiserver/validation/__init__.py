@@ -13,6 +13,7 @@ Mirrors the Validate/ValidateUpdate methods of the strategies in pkg/registry/*.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from kcore.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
@@ -51,6 +52,18 @@ def _old(old: ApiObject | None, cls: type[T]) -> T | None:
     return old if isinstance(old, cls) else None
 
 
+def _either(
+    obj: T,
+    old: ApiObject | None,
+    cls: type[T],
+    create: Callable[[T], Errors],
+    update: Callable[[T, T], Errors],
+) -> Errors:
+    """The create rules when there is no stored object of the same kind, else the update rules."""
+    stored = _old(old, cls)
+    return create(obj) if stored is None else update(obj, stored)
+
+
 def _with_meta_update(errors: Errors, obj: ApiObject, old: ApiObject | None) -> Errors:
     """Kinds without update rules of their own: the metadata rules, then the create rules."""
     if old is None:
@@ -62,68 +75,31 @@ def validate(obj: ApiObject, old: ApiObject | None) -> tuple[FieldError, ...]:
     """Every validation error of `obj` (a create when `old` is None, else an update)."""
     match obj:
         case Pod():
-            o_pod = _old(old, Pod)
-            return pod.validate_pod(obj) if o_pod is None else pod.validate_pod_update(obj, o_pod)
+            return _either(obj, old, Pod, pod.validate_pod, pod.validate_pod_update)
         case Service():
-            o_svc = _old(old, Service)
-            if o_svc is None:
-                return core.validate_service(obj)
-            return core.validate_service_update(obj, o_svc)
+            return _either(obj, old, Service, core.validate_service, core.validate_service_update)
         case ConfigMap():
-            o_cm = _old(old, ConfigMap)
-            if o_cm is None:
-                return core.validate_config_map(obj)
-            return core.validate_config_map_update(obj, o_cm)
+            return _either(obj, old, ConfigMap, core.validate_config_map, core.validate_config_map_update)
         case Secret():
-            o_sec = _old(old, Secret)
-            return (
-                core.validate_secret(obj)
-                if o_sec is None
-                else core.validate_secret_update(obj, o_sec)
-            )
+            return _either(obj, old, Secret, core.validate_secret, core.validate_secret_update)
         case PersistentVolumeClaim():
-            o_pvc = _old(old, PersistentVolumeClaim)
-            return core.validate_pvc(obj) if o_pvc is None else core.validate_pvc_update(obj, o_pvc)
+            return _either(obj, old, PersistentVolumeClaim, core.validate_pvc, core.validate_pvc_update)
         case ReplicaSet():
-            o_rs = _old(old, ReplicaSet)
-            if o_rs is None:
-                return apps.validate_replica_set(obj)
-            return apps.validate_replica_set_update(obj, o_rs)
+            return _either(obj, old, ReplicaSet, apps.validate_replica_set, apps.validate_replica_set_update)
         case Deployment():
-            o_d = _old(old, Deployment)
-            if o_d is None:
-                return apps.validate_deployment(obj)
-            return apps.validate_deployment_update(obj, o_d)
+            return _either(obj, old, Deployment, apps.validate_deployment, apps.validate_deployment_update)
         case DaemonSet():
-            o_ds = _old(old, DaemonSet)
-            if o_ds is None:
-                return apps.validate_daemon_set(obj)
-            return apps.validate_daemon_set_update(obj, o_ds)
+            return _either(obj, old, DaemonSet, apps.validate_daemon_set, apps.validate_daemon_set_update)
         case StatefulSet():
-            o_sts = _old(old, StatefulSet)
-            if o_sts is None:
-                return apps.validate_stateful_set(obj)
-            return apps.validate_stateful_set_update(obj, o_sts)
+            return _either(obj, old, StatefulSet, apps.validate_stateful_set, apps.validate_stateful_set_update)
         case Job():
-            o_job = _old(old, Job)
-            return (
-                batch.validate_job(obj) if o_job is None else batch.validate_job_update(obj, o_job)
-            )
+            return _either(obj, old, Job, batch.validate_job, batch.validate_job_update)
         case CronJob():
-            o_cj = _old(old, CronJob)
-            if o_cj is None:
-                return batch.validate_cron_job(obj)
-            return batch.validate_cron_job_update(obj, o_cj)
+            return _either(obj, old, CronJob, batch.validate_cron_job, batch.validate_cron_job_update)
         case RoleBinding():
-            o_rb = _old(old, RoleBinding)
-            if o_rb is None:
-                return other.validate_role_binding(obj)
-            return other.validate_role_binding_update(obj, o_rb)
+            return _either(obj, old, RoleBinding, other.validate_role_binding, other.validate_role_binding_update)
         case ClusterRoleBinding():
-            o_crb = _old(old, ClusterRoleBinding)
-            if o_crb is None:
-                return other.validate_cluster_role_binding(obj)
-            return other.validate_cluster_role_binding_update(obj, o_crb)
+            return _either(obj, old, ClusterRoleBinding, other.validate_cluster_role_binding, other.validate_cluster_role_binding_update)
         case Namespace():
             return _with_meta_update(core.validate_namespace(obj), obj, old)
         case Node():
