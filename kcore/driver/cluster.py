@@ -32,12 +32,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, assert_never
 
 import attrs
-from pyrsistent import pmap, pvector
-from pyrsistent.typing import PMap, PVector
+from pyrsistent import pmap, pset, pvector
+from pyrsistent.typing import PMap, PSet, PVector
 
 from kcore.api.codec import JSONValue, from_dict, to_dict
+from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, Status, Time
+from kcore.api.meta import ApiObject, Status, StatusReason, Time
+from kcore.api.pod import Pod
 from kcore.apiserver import errors as api_errors
 from kcore.apiserver import handle
 from kcore.apiserver.types import (
@@ -52,10 +54,36 @@ from kcore.apiserver.types import (
 )
 from kcore.driver.clock import EPOCH, format_time
 from kcore.driver.component import Component
-from kcore.driver.effects import CallApi, Effect, RecordEvent, WakeMeAt
-from kcore.driver.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
-from kcore.driver.queue import EventQueue
+from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.faults import (
+    CrashComponent,
+    CrashNode,
+    FailImagePull,
+    Fault,
+    FaultAt,
+    HealPartition,
+    KillContainer,
+    PartitionNode,
+    PauseComponent,
+    RestartNode,
+    ResumeComponent,
+)
+from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue
+from kcore.runtime import runtime as cri_runtime
+from kcore.runtime.cri import ContainerPhase, RuntimeCall
+from kcore.runtime.runtime import RuntimeState
 from kcore.state import ClusterState, KcoreBug
+from kcore.state import get as state_get
 
 CLIENT: Final = "client"
 """The trace name of requests made through `Cluster.request` / `apply` (the CLI, tests)."""
@@ -101,7 +129,26 @@ class Crashed:
     error: str
 
 
-TraceEntry = Delivered | Performed | Crashed
+@attrs.frozen(kw_only=True)
+class Injected:
+    """The driver injected `fault` at simulated time `at`."""
+
+    at: Time
+    fault: Fault
+
+
+TraceEntry = Delivered | Performed | Crashed | Injected
+
+
+def node_component_name(component: str, node: str) -> str:
+    """The name of a per-node component (`kubelet/node-1`): node faults reach it by name."""
+    return f"{component}/{node}"
+
+
+def node_of_component(name: str) -> str | None:
+    """The node a per-node component runs on (`kubelet/node-1` -> `node-1`), else None."""
+    _, sep, node = name.partition("/")
+    return node if sep else None
 
 
 @attrs.frozen(kw_only=True)
@@ -115,6 +162,12 @@ class Snapshot:
     queue: EventQueue = EventQueue()
     counter: int = 0  # request ids and recorded Event names
     trace: PVector[TraceEntry] = pvector()
+    runtimes: PMap[str, RuntimeState] = pmap()  # node -> its container runtime
+    boots: PMap[str, int] = pmap()  # node -> crashes so far (voids older runtime callbacks)
+    down_nodes: PSet[str] = pset()
+    partitioned: PSet[str] = pset()
+    paused: PSet[str] = pset()  # component names
+    held: PVector[tuple[str, Deliverable]] = pvector()  # paused components' mail, in order
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -343,19 +396,29 @@ class Cluster:
             return False
         item, rest = self._snap.queue.pop()
         self._snap = attrs.evolve(self._snap, queue=rest)
-        comp = self._by_name.get(item.target)
-        if comp is None:  # a component no longer run by this cluster: drop its mail
+        event = item.event
+        if isinstance(event, RuntimeDue):
+            self._fire_runtime(item.target, event)
             return True
-        self._trace(Delivered(at=self.now, component=comp.name, event=item.event))
+        comp = self._by_name.get(item.target)
+        if comp is None or not self._running(comp.name):  # gone or down: its mail is lost
+            return True
+        if comp.name in self._snap.paused:
+            self._snap = attrs.evolve(self._snap, held=self._snap.held.append((comp.name, event)))
+            return True
+        self._deliver(comp, event)
+        return True
+
+    def _deliver(self, comp: AnyComponent, event: Event) -> None:
+        self._trace(Delivered(at=self.now, component=comp.name, event=event))
         try:
-            new_state, effects = comp.step(self._snap.components[comp.name], item.event)
+            new_state, effects = comp.step(self._snap.components[comp.name], event)
         except KcoreBug as bug:
             self._trace(Crashed(at=self.now, component=comp.name, error=str(bug)))
-            self._start(comp)
-            return True
+            self._restart(comp)
+            return
         self._snap = attrs.evolve(self._snap, components=self._snap.components.set(comp.name, new_state))
         self._perform_all(comp.name, effects)
-        return True
 
     def run_until_stable(self, max_steps: int = DEFAULT_MAX_STEPS) -> bool:
         """Step until nothing is due now; False if `max_steps` ran out first."""
@@ -392,7 +455,7 @@ class Cluster:
     def _trace(self, entry: TraceEntry) -> None:
         self._snap = attrs.evolve(self._snap, trace=self._snap.trace.append(entry))
 
-    def _push(self, at: Time, target: str, event: Event) -> None:
+    def _push(self, at: Time, target: str, event: Deliverable) -> None:
         self._snap = attrs.evolve(self._snap, queue=self._snap.queue.push(at, target, event))
 
     def _start(self, comp: AnyComponent) -> None:
@@ -401,9 +464,28 @@ class Cluster:
         self._push(self.now, comp.name, Started(now=self.now))
         self._perform_all(comp.name, effects)
 
+    def _restart(self, comp: AnyComponent) -> None:
+        """A fresh incarnation: the old one's mail (answers, timers, events) is lost."""
+        self._snap = attrs.evolve(self._snap, queue=self._snap.queue.without(frozenset({comp.name})))
+        self._start(comp)
+
+    def _running(self, name: str) -> bool:
+        node = node_of_component(name)
+        return node is None or node not in self._snap.down_nodes
+
+    def _cut_off(self, name: str) -> bool:
+        """Whether `name` cannot reach the apiserver (its node is partitioned)."""
+        node = node_of_component(name)
+        return node is not None and node in self._snap.partitioned
+
     def _call(self, req: Request, answer: tuple[str, str] | None = None) -> Response:
         """Hand `req` to the apiserver; queue the answer (to `answer` = (component, id)) first,
         then the watch events, as a client sees its response before the informer's event."""
+        if answer is not None and self._cut_off(answer[0]):
+            name, rid = answer
+            resp = Response(code=504, body=_timeout_status())
+            self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
+            return resp
         state, resp, events = handle(self.state, req, self.now)
         self._snap = attrs.evolve(self._snap, state=state)
         if answer is not None:
@@ -416,7 +498,7 @@ class Cluster:
         for ev in events:
             kind: Kind = ev.obj.KIND
             for comp in self._components:
-                if kind in comp.watches:
+                if kind in comp.watches and self._running(comp.name) and not self._cut_off(comp.name):
                     self._push(self.now, comp.name, WatchDelivered(event=ev, now=self.now))
 
     def _perform_all(self, name: str, effects: tuple[Effect, ...]) -> None:
@@ -431,9 +513,132 @@ class Cluster:
             case WakeMeAt(at=at, key=key):
                 self._push(Time(max(at, self.now)), name, TimerFired(key=key, now=Time(max(at, self.now))))
             case RecordEvent():
-                self._call(Create(obj=self._event_object(name, effect)))
+                if not self._cut_off(name):
+                    self._call(Create(obj=self._event_object(name, effect)))
+            case CallRuntime(node=node, call=call, request_id=rid):
+                self._call_runtime(name, node, call, rid)
             case _:
                 assert_never(effect)
+
+    # -- the container runtimes
+
+    def runtime(self, node: str) -> RuntimeState:
+        """Node `node`'s container runtime (a fresh one if it never ran or was wiped)."""
+        rt = self._snap.runtimes.get(node)
+        if rt is not None:
+            return rt
+        made = cri_runtime.new_runtime(node, _node_ip(self.state, node))
+        if not isinstance(made, RuntimeState):  # new_runtime without a CIDR cannot fail
+            raise KcoreBug(f"new runtime for node {node!r}: {made}")
+        return made
+
+    def _set_runtime(self, node: str, rt: RuntimeState) -> None:
+        self._snap = attrs.evolve(self._snap, runtimes=self._snap.runtimes.set(node, rt))
+
+    def _call_runtime(self, name: str, node: str, call: RuntimeCall, rid: str) -> None:
+        rt, result, scheduled = cri_runtime.apply(self.runtime(node), call, self.now)
+        self._set_runtime(node, rt)
+        self._push(self.now, name, RuntimeAnswered(request_id=rid, result=result, now=self.now))
+        boot = self._snap.boots.get(node, 0)
+        for sc in scheduled:
+            self._push(Time(max(sc.at, self.now)), name, RuntimeDue(node=node, boot=boot, callback=sc))
+
+    def _fire_runtime(self, target: str, due: RuntimeDue) -> None:
+        if due.boot != self._snap.boots.get(due.node, 0) or due.node in self._snap.down_nodes:
+            return  # the machine crashed since: the callback died with it
+        rt, events = cri_runtime.fire(self.runtime(due.node), due.callback, self.now)
+        self._set_runtime(due.node, rt)
+        for ev in events:
+            self._push(self.now, target, RuntimeNotified(node=due.node, event=ev, now=self.now))
+
+    # -- faults
+
+    def inject(self, fault: Fault) -> None:
+        """Perform one fault now (see `kcore.driver.faults` for what each one means)."""
+        self._trace(Injected(at=self.now, fault=fault))
+        snap = self._snap
+        match fault:
+            case CrashNode(node=node):
+                if node in snap.down_nodes:
+                    return
+                victims = frozenset(c.name for c in self._on_node(node))
+                self._snap = attrs.evolve(
+                    snap,
+                    down_nodes=snap.down_nodes.add(node),
+                    runtimes=snap.runtimes.discard(node),
+                    boots=snap.boots.set(node, snap.boots.get(node, 0) + 1),
+                    queue=snap.queue.without(victims),
+                    paused=snap.paused.difference(victims),
+                    held=pvector(h for h in snap.held if h[0] not in victims),
+                )
+            case RestartNode(node=node):
+                if node not in snap.down_nodes:
+                    return
+                self._snap = attrs.evolve(snap, down_nodes=snap.down_nodes.discard(node))
+                for comp in self._on_node(node):
+                    self._start(comp)
+            case PartitionNode(node=node):
+                self._snap = attrs.evolve(snap, partitioned=snap.partitioned.add(node))
+            case HealPartition(node=node):
+                if node not in snap.partitioned:
+                    return
+                self._snap = attrs.evolve(snap, partitioned=snap.partitioned.discard(node))
+                for comp in self._on_node(node):
+                    if self._running(comp.name):
+                        self._push(self.now, comp.name, Resynced(view=self.state, now=self.now))
+            case KillContainer(node=node, pod=pod, container=container, oom=oom):
+                self._kill_container(node, pod, container, oom=oom)
+            case FailImagePull(node=node, image=image, count=n):
+                self._set_runtime(node, cri_runtime.fail_image_pulls(self.runtime(node), image, n))
+            case PauseComponent(name=name):
+                self._snap = attrs.evolve(snap, paused=snap.paused.add(name))
+            case ResumeComponent(name=name):
+                if name not in snap.paused:
+                    return
+                mine = [ev for who, ev in snap.held if who == name]
+                self._snap = attrs.evolve(
+                    snap,
+                    paused=snap.paused.discard(name),
+                    held=pvector(h for h in snap.held if h[0] != name),
+                )
+                for ev in mine:
+                    self._push(self.now, name, ev)
+            case CrashComponent(name=name):
+                victim = self._by_name.get(name)
+                if victim is not None and self._running(name):
+                    self._trace(Crashed(at=self.now, component=name, error="injected crash"))
+                    self._restart(victim)
+            case _:
+                assert_never(fault)
+
+    def run_plan(self, plan: Sequence[FaultAt], until: float, max_steps: int = DEFAULT_MAX_STEPS) -> bool:
+        """Advance the clock to `now + until`, injecting each planned fault at its offset."""
+        start = self.now
+        for item in sorted(plan, key=lambda f: f.after):
+            if item.after > until:
+                break
+            if not self.advance(max(0.0, start + item.after - self.now), max_steps):
+                return False
+            self.inject(item.fault)
+        return self.advance(max(0.0, start + until - self.now), max_steps)
+
+    def _on_node(self, node: str) -> tuple[AnyComponent, ...]:
+        return tuple(c for c in self._components if node_of_component(c.name) == node)
+
+    def _kill_container(self, node: str, pod_key: ObjectKey, container: str, *, oom: bool) -> None:
+        pod = state_get(self.state, pod_key)
+        if not isinstance(pod, Pod) or node in self._snap.down_nodes:
+            return
+        rt = self.runtime(node)
+        for box in reversed(cri_runtime.sandboxes_of(rt, pod.metadata.uid)):
+            for rec in reversed(cri_runtime.containers_in(rt, box.id)):
+                if rec.name == container and rec.phase is ContainerPhase.RUNNING:
+                    rt, events = cri_runtime.kill_container(rt, rec.id, self.now, oom=oom)
+                    self._set_runtime(node, rt)
+                    owner = node_component_name("kubelet", node)
+                    for ev in events:
+                        self._push(self.now, owner, RuntimeNotified(node=node, event=ev, now=self.now))
+                    return
 
     def _event_object(self, source: str, rec: RecordEvent) -> ApiObject:
         n = self._snap.counter
@@ -463,3 +668,21 @@ class Cluster:
             "source": {"component": source},
         }
         return from_dict(data).obj
+
+
+def _timeout_status() -> Status:
+    return Status(
+        status="Failure",
+        message="the server was unable to return a response in the time allotted (the node is partitioned from the apiserver)",
+        reason=StatusReason.TIMEOUT,
+        code=504,
+    )
+
+
+def _node_ip(state: ClusterState, node: str) -> str:
+    obj = state_get(state, ObjectKey(kind=Kind.NODE, namespace="", name=node))
+    if isinstance(obj, Node) and obj.status is not None:
+        for addr in obj.status.addresses:
+            if addr.type == "InternalIP":
+                return addr.address
+    return ""

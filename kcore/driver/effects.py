@@ -7,9 +7,11 @@ performs them in order and reports results back as events (`kcore.driver.events`
   `ApiAnswered(request_id, ...)`, the writes it made as `WatchDelivered` to watchers.
 - `WakeMeAt`: deliver `TimerFired(key)` at simulated time `at` (or at once if past).
 - `RecordEvent`: record a v1 Event about an object (`kubectl get events`); fire and forget.
+- `CallRuntime`: perform one CRI call on node `node`'s simulated container runtime
+  (kubelet only); the result comes back as `RuntimeAnswered(request_id, ...)`, and the
+  work it set in motion (a pull finishing, a container exiting) later as `RuntimeNotified`.
 
-Later issues extend the union (runtime calls for the kubelet); every `match` over it ends
-in `assert_never`, so mypy names each place to update.
+Every `match` over the union ends in `assert_never`, so mypy names each place to update.
 Mirrors client-go's clientset calls, workqueue.AddAfter and record.EventRecorder.
 """
 
@@ -22,6 +24,7 @@ import attrs
 from kcore.api.kinds import ObjectKey
 from kcore.api.meta import Time
 from kcore.apiserver.types import Request
+from kcore.runtime.cri import RuntimeCall
 
 
 class EventType(enum.Enum):
@@ -57,4 +60,13 @@ class RecordEvent:
     message: str
 
 
-Effect = CallApi | WakeMeAt | RecordEvent
+@attrs.frozen(kw_only=True)
+class CallRuntime:
+    """Perform `call` on the container runtime of `node`; answered by `RuntimeAnswered`."""
+
+    node: str
+    call: RuntimeCall
+    request_id: str
+
+
+Effect = CallApi | WakeMeAt | RecordEvent | CallRuntime

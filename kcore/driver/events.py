@@ -8,6 +8,11 @@ tense); a component answers with effects (`kcore.driver.effects`).
 - `WatchDelivered`: one change from the apiserver's watch log, in revision order.
 - `ApiAnswered`: the response to the component's own `CallApi` effect.
 - `TimerFired`: a `WakeMeAt` the component asked for came due.
+- `Resynced`: the component's watch stream was cut (a partition) and is back: `view` is a
+  fresh LIST; replace the informer view with it and resync every key (client-go's relist).
+- `RuntimeAnswered`: the result of the component's own `CallRuntime` (kubelet only).
+- `RuntimeNotified`: something the runtime had in motion happened (an image pull ended,
+  a container exited); delivered to the component whose call set it in motion.
 
 Must not know: how the queue orders them, or which component gets what.
 Mirrors the informer event handlers and workqueue callbacks of client-go.
@@ -17,8 +22,14 @@ from __future__ import annotations
 
 import attrs
 
+from typing import TYPE_CHECKING
+
 from kcore.api.meta import Time
 from kcore.apiserver.types import Response, WatchEvent
+from kcore.runtime.cri import RuntimeEvent, RuntimeResult
+
+if TYPE_CHECKING:
+    from kcore.state import ClusterState
 
 
 @attrs.frozen(kw_only=True)
@@ -53,4 +64,31 @@ class TimerFired:
     now: Time
 
 
-Event = Started | WatchDelivered | ApiAnswered | TimerFired
+@attrs.frozen(kw_only=True)
+class Resynced:
+    """The watch stream is back after a gap; `view` is a fresh LIST of the whole cluster."""
+
+    view: ClusterState
+    now: Time
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeAnswered:
+    """The container runtime answered the component's `CallRuntime` with `request_id`."""
+
+    request_id: str
+    result: RuntimeResult
+    now: Time
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeNotified:
+    """A runtime callback of node `node` happened (ImagePulled, ImagePullFailed,
+    ContainerExited), at `now`."""
+
+    node: str
+    event: RuntimeEvent
+    now: Time
+
+
+Event = Started | WatchDelivered | ApiAnswered | TimerFired | Resynced | RuntimeAnswered | RuntimeNotified

@@ -19,6 +19,20 @@ import attrs
 
 from kcore.api.meta import Time
 from kcore.driver.events import Event
+from kcore.runtime import cri
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeDue:
+    """Driver-internal: runtime callback `callback` of node `node` comes due. `boot` is the
+    node's boot count when it was set in motion: a crash since then makes it void."""
+
+    node: str
+    boot: int
+    callback: cri.Scheduled
+
+
+Deliverable = Event | RuntimeDue
 
 
 @attrs.frozen(kw_only=True)
@@ -28,7 +42,7 @@ class Scheduled:
     at: Time
     seq: int
     target: str
-    event: Event
+    event: Deliverable
 
 
 class _Node(NamedTuple):
@@ -73,7 +87,7 @@ class EventQueue:
     def __len__(self) -> int:
         return self.size
 
-    def push(self, at: Time, target: str, event: Event) -> EventQueue:
+    def push(self, at: Time, target: str, event: Deliverable) -> EventQueue:
         """A queue with `event` scheduled for `target` at `at`, after every earlier push."""
         item = Scheduled(at=at, seq=self.next_seq, target=target, event=event)
         node = _Node(1, item, None, None)
@@ -94,6 +108,13 @@ class EventQueue:
         # A leftist heap's left spine can be as deep as the queue is long; pickle the
         # items flat so storing a long queue never meets the recursion limit.
         return (_rebuild, (tuple(self), self.next_seq))
+
+    def without(self, targets: frozenset[str]) -> EventQueue:
+        """The queue minus every delivery to `targets` (a crashed component's mail); O(n log n).
+
+        Runtime callbacks stay: the containers did not crash with the component."""
+        kept = tuple(i for i in self if i.target not in targets or isinstance(i.event, RuntimeDue))
+        return _rebuild(kept, self.next_seq)
 
     def __iter__(self) -> Iterator[Scheduled]:
         """Every pending delivery in delivery order (O(n log n); for traces and tests)."""

@@ -186,8 +186,18 @@ class ExecProbe:
     kind: ProbeKind
 
 
+@attrs.frozen(kw_only=True)
+class UpdateRuntimeConfig:
+    """The kubelet hands the runtime its node's podCIDR (CRI UpdateRuntimeConfig): the pod
+    network becomes ready. Same CIDR again is a no-op; a different one while addresses are
+    in use is refused."""
+
+    pod_cidr: str
+
+
 RuntimeCall = (
-    RunPodSandbox
+    UpdateRuntimeConfig
+    | RunPodSandbox
     | PullImage
     | CreateContainer
     | StartContainer
@@ -269,8 +279,16 @@ class CallFailed:
     message: str
 
 
+@attrs.frozen(kw_only=True)
+class RuntimeConfigured:
+    """UpdateRuntimeConfig succeeded: sandboxes get IPs from `pod_cidr`."""
+
+    pod_cidr: str
+
+
 RuntimeResult = (
-    SandboxReady
+    RuntimeConfigured
+    | SandboxReady
     | PullStarted
     | ContainerCreated
     | ContainerStarted

@@ -65,6 +65,7 @@ from kcore.runtime.cri import (
     RemovePodSandbox,
     RunPodSandbox,
     RuntimeCall,
+    RuntimeConfigured,
     RuntimeEvent,
     RuntimeResult,
     SandboxReady,
@@ -73,6 +74,7 @@ from kcore.runtime.cri import (
     StartContainer,
     StopAccepted,
     StopContainer,
+    UpdateRuntimeConfig,
     container_id,
     sandbox_id,
 )
@@ -236,6 +238,11 @@ def apply(state: RuntimeState, call: RuntimeCall, now: Time) -> Outcome:
     and the callbacks it set in motion, each to be passed to `fire` at its `at`.
     """
     match call:
+        case UpdateRuntimeConfig(pod_cidr=cidr):
+            configured = set_pod_cidr(state, cidr)
+            if isinstance(configured, FieldError):
+                return _failed(state, ErrorCode.INVALID_ARGUMENT, str(configured))
+            return configured, RuntimeConfigured(pod_cidr=cidr), ()
         case RunPodSandbox():
             return _run_pod_sandbox(state, call, now)
         case PullImage():
