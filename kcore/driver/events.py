@@ -20,9 +20,9 @@ Mirrors the informer event handlers and workqueue callbacks of client-go.
 
 from __future__ import annotations
 
-import attrs
-
 from typing import TYPE_CHECKING
+
+import attrs
 
 from kcore.api.meta import Time
 from kcore.apiserver.types import Response, WatchEvent
