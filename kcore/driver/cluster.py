@@ -163,6 +163,7 @@ class Snapshot:
     counter: int = 0  # request ids and recorded Event names
     trace: PVector[TraceEntry] = pvector()
     runtimes: PMap[str, RuntimeState] = pmap()  # node -> its container runtime
+    runtime_users: PMap[str, str] = pmap()  # node -> the component that calls its runtime
     boots: PMap[str, int] = pmap()  # node -> crashes so far (voids older runtime callbacks)
     down_nodes: PSet[str] = pset()
     partitioned: PSet[str] = pset()
@@ -538,6 +539,8 @@ class Cluster:
     def _call_runtime(self, name: str, node: str, call: RuntimeCall, rid: str) -> None:
         rt, result, scheduled = cri_runtime.apply(self.runtime(node), call, self.now)
         self._set_runtime(node, rt)
+        if self._snap.runtime_users.get(node) != name:
+            self._snap = attrs.evolve(self._snap, runtime_users=self._snap.runtime_users.set(node, name))
         self._push(self.now, name, RuntimeAnswered(request_id=rid, result=result, now=self.now))
         boot = self._snap.boots.get(node, 0)
         for sc in scheduled:
@@ -635,7 +638,7 @@ class Cluster:
                 if rec.name == container and rec.phase is ContainerPhase.RUNNING:
                     rt, events = cri_runtime.kill_container(rt, rec.id, self.now, oom=oom)
                     self._set_runtime(node, rt)
-                    owner = node_component_name("kubelet", node)
+                    owner = self._snap.runtime_users.get(node, node_component_name("kubelet", node))
                     for ev in events:
                         self._push(self.now, owner, RuntimeNotified(node=node, event=ev, now=self.now))
                     return
