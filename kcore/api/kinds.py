@@ -47,6 +47,7 @@ class Kind(enum.Enum):
     CLUSTER_ROLE = "ClusterRole"
     CLUSTER_ROLE_BINDING = "ClusterRoleBinding"
     LEASE = "Lease"
+    POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
 
     @property
     def info(self) -> KindInfo:
@@ -134,6 +135,7 @@ KIND_INFO: Final[Mapping[Kind, KindInfo]] = MappingProxyType(
                 status=False,
             ),
             _info(Kind.LEASE, "coordination.k8s.io", "v1", "leases", status=False),
+            _info(Kind.POD_DISRUPTION_BUDGET, "policy", "v1", "poddisruptionbudgets", "pdb"),
         )
     }
 )
