@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from pyrsistent import pmap
+from pyrsistent import pmap, pvector
 
-from kcore.api.core import ConfigMap
+from kcore.api.core import ConfigMap, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod
-from kcore.apiserver.types import Create, Get
+from kcore.apiserver.types import Create, Get, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Crashed, Injected, node_component_name, node_of_component
 from kcore.driver.effects import CallApi, CallRuntime, Effect
@@ -265,3 +265,47 @@ def test_undoing_what_never_happened_is_a_no_op(fault: object) -> None:
     c.inject(fault)  # type: ignore[arg-type]
     c.run_until_stable()
     assert seen(c) == before
+
+
+@attrs.frozen
+class PodAgent:
+    """A per-node component watching Pods and Nodes: it must see only its own node's."""
+
+    name: str = node_component_name("agent", NODE)
+    watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
+
+    def init(self, view: ClusterState, now: Time) -> tuple[tuple[str, ...], tuple[Effect, ...]]:
+        return (), ()
+
+    def step(self, s: tuple[str, ...], ev: Event) -> tuple[tuple[str, ...], tuple[Effect, ...]]:
+        if isinstance(ev, WatchDelivered):
+            return (*s, f"{ev.event.obj.KIND.value}:{ev.event.obj.metadata.name}"), ()
+        return s, ()
+
+
+def test_per_node_components_see_only_their_nodes_pods_and_node() -> None:
+    base = create_cluster(ClusterConfig(seed=7), nodes=2)
+    c = Cluster(base.snapshot(), [PodAgent()])
+    for name, node in (("mine", "node-1"), ("theirs", "node-2"), ("unbound", "")):
+        spec = attrs.evolve(a_pod_spec(), node_name=node)
+        assert c.request(Create(obj=Pod(metadata=ObjectMeta(name=name, namespace="default"), spec=spec))).ok
+    for node in ("node-1", "node-2"):
+        got = c.request(Get(key=ObjectKey(kind=Kind.NODE, namespace="", name=node)))
+        node_obj = got.body
+        assert isinstance(node_obj, Node)
+        labels = node_obj.metadata.labels.set("touched", "yes")
+        assert c.request(Update(obj=attrs.evolve(node_obj, metadata=attrs.evolve(node_obj.metadata, labels=labels)))).ok
+    c.run_until_stable()
+    assert c.component_state(PodAgent().name) == ("Pod:mine", "Node:node-1")
+
+
+def test_the_trace_keeps_only_the_newest_entries() -> None:
+    base = create_cluster(ClusterConfig(seed=7), nodes=0)
+    c = Cluster(attrs.evolve(base.snapshot(), trace=pvector(), trace_limit=10, trace_dropped=0))
+    for i in range(50):
+        c.request(Create(obj=ConfigMap(metadata=ObjectMeta(name=f"c{i}", namespace="default"))))
+    snap = c.snapshot()
+    assert 10 <= len(snap.trace) <= 20
+    assert snap.trace_dropped + len(snap.trace) == 50
+    last = snap.trace[-1]
+    assert isinstance(last.effect, CallApi) and last.effect.request.obj.metadata.name == "c49"  # type: ignore[union-attr]

@@ -90,6 +90,9 @@ CLIENT: Final = "client"
 
 DEFAULT_MAX_STEPS: Final = 1_000_000
 
+DEFAULT_TRACE_LIMIT: Final = 100_000
+"""Trace entries a `Cluster` keeps by default: the newest, so memory stays bounded."""
+
 LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 
 # DESIGN.md performance notes: the cyclic GC, not the data structures, is the first wall
@@ -162,6 +165,8 @@ class Snapshot:
     queue: EventQueue = EventQueue()
     counter: int = 0  # request ids and recorded Event names
     trace: PVector[TraceEntry] = pvector()
+    trace_limit: int = DEFAULT_TRACE_LIMIT  # newest entries kept; 0 keeps none
+    trace_dropped: int = 0  # entries forgotten so far (the trace's first index)
     runtimes: PMap[str, RuntimeState] = pmap()  # node -> its container runtime
     runtime_users: PMap[str, str] = pmap()  # node -> the component that calls its runtime
     boots: PMap[str, int] = pmap()  # node -> crashes so far (voids older runtime callbacks)
@@ -305,6 +310,18 @@ class Cluster:
         self._snap = snapshot
         self._components: tuple[AnyComponent, ...] = tuple(components)
         self._by_name: Mapping[str, AnyComponent] = {c.name: c for c in components}
+        self._order: Mapping[str, int] = {c.name: i for i, c in enumerate(components)}
+        # who watches what, computed once: per-node components see only their node's
+        # Pods and Node (the kubelet's spec.nodeName / metadata.name field selectors)
+        self._watchers: dict[Kind, list[AnyComponent]] = {}
+        self._node_watchers: dict[tuple[str, Kind], list[AnyComponent]] = {}
+        for c in self._components:
+            node = node_of_component(c.name)
+            for kind in sorted(c.watches, key=lambda k: k.value):
+                if node is not None and kind in _NODE_SCOPED:
+                    self._node_watchers.setdefault((node, kind), []).append(c)
+                else:
+                    self._watchers.setdefault(kind, []).append(c)
         for c in self._components:
             if c.name not in self._snap.components:
                 self._start(c)
@@ -454,7 +471,20 @@ class Cluster:
         return f"r{n}"
 
     def _trace(self, entry: TraceEntry) -> None:
-        self._snap = attrs.evolve(self._snap, trace=self._snap.trace.append(entry))
+        snap = self._snap
+        limit = snap.trace_limit
+        if limit <= 0:
+            self._snap = attrs.evolve(snap, trace_dropped=snap.trace_dropped + 1)
+            return
+        trace = snap.trace.append(entry)
+        if len(trace) <= 2 * limit:
+            self._snap = attrs.evolve(snap, trace=trace)
+            return
+        # amortised O(1): forget the older half once the trace is twice the limit
+        dropped = len(trace) - limit
+        self._snap = attrs.evolve(
+            snap, trace=pvector(trace[dropped:]), trace_dropped=snap.trace_dropped + dropped
+        )
 
     def _push(self, at: Time, target: str, event: Deliverable) -> None:
         self._snap = attrs.evolve(self._snap, queue=self._snap.queue.push(at, target, event))
@@ -498,8 +528,13 @@ class Cluster:
     def _fan_out(self, events: tuple[WatchEvent, ...]) -> None:
         for ev in events:
             kind: Kind = ev.obj.KIND
-            for comp in self._components:
-                if kind in comp.watches and self._running(comp.name) and not self._cut_off(comp.name):
+            targets = self._watchers.get(kind, [])
+            if kind in _NODE_SCOPED and self._node_watchers:
+                scoped = self._node_watchers.get((_scope_node(ev.obj), kind))
+                if scoped:  # keep the components' own order: delivery order is part of the trace
+                    targets = sorted([*targets, *scoped], key=lambda c: self._order[c.name])
+            for comp in targets:
+                if self._running(comp.name) and not self._cut_off(comp.name):
                     self._push(self.now, comp.name, WatchDelivered(event=ev, now=self.now))
 
     def _perform_all(self, name: str, effects: tuple[Effect, ...]) -> None:
@@ -671,6 +706,16 @@ class Cluster:
             "source": {"component": source},
         }
         return from_dict(data).obj
+
+
+_NODE_SCOPED: Final = frozenset({Kind.POD, Kind.NODE})
+
+
+def _scope_node(obj: ApiObject) -> str:
+    """The node a Pod is bound to, or a Node's own name: what per-node components filter on."""
+    if isinstance(obj, Pod):
+        return obj.spec.node_name
+    return obj.metadata.name
 
 
 def _timeout_status() -> Status:
