@@ -12,7 +12,17 @@ from collections.abc import Iterable, Mapping
 import attrs
 from pyrsistent import pmap
 
-from kcore.api.core import Node, Taint
+from kcore.api.coordination import Lease, LeaseSpec
+from kcore.api.core import (
+    DaemonEndpoint,
+    Node,
+    NodeAddress,
+    NodeCondition,
+    NodeDaemonEndpoints,
+    Taint,
+)
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, OwnerReference, Status, Time
 from kcore.api.pod import (
     Affinity,
     Container,
@@ -31,11 +41,23 @@ from kcore.api.pod import (
     Toleration,
     TolerationOperator,
 )
+from kcore.apiserver import handle
+from kcore.apiserver.types import (
+    Create,
+    Delete,
+    ObjectList,
+    Request,
+    Scale,
+    Subresource,
+    Update,
+)
+from kcore.driver.bootstrap import create_cluster
 from kcore.kubelet.admission import Rejection, admit_pod
 from kcore.kubelet.config import KubeletConfig
+from kcore.kubelet.node_status import lease_request, node_status_request
 from kcore.quantity import parse_quantity
-from kcore.state import ClusterState
-from tests.builders import a_container, a_node, a_pod, cluster_with
+from kcore.state import ClusterConfig, ClusterState, get
+from tests.builders import T0, a_container, a_node, a_pod, cluster_with
 
 CONFIG = KubeletConfig(node_name="node-1")
 
@@ -281,3 +303,210 @@ def test_container_without_requests_only_counts_as_a_pod() -> None:
     view = _node_view()
     bare = a_pod("a", containers=(Container(name="c", image="busybox"),), node_name="node-1")
     assert admit_pod(view, CONFIG, bare, [_pod("b", cpu="4")]) is None
+
+
+# --- node status -------------------------------------------------------------------------
+
+
+def _cluster_state(nodes: int = 2) -> tuple[ClusterState, Time]:
+    cluster = create_cluster(ClusterConfig(), nodes=nodes)
+    return cluster.state, cluster.now
+
+
+def _node(state: ClusterState, name: str = "node-1") -> Node:
+    node = get(state, ObjectKey(kind=Kind.NODE, namespace="", name=name))
+    assert isinstance(node, Node)
+    return node
+
+
+def _serve(state: ClusterState, req: Request, now: Time) -> tuple[ClusterState, ApiObject]:
+    state, resp, _ = handle(state, req, now)
+    assert resp.ok, resp.body
+    assert not isinstance(resp.body, (Status, ObjectList, Scale))
+    return state, resp.body
+
+
+def _condition(node: Node, kind: str) -> NodeCondition:
+    return next(c for c in node.status.conditions if c.type == kind)
+
+
+def test_first_status_sync_after_bootstrap_adds_daemon_endpoints_and_is_accepted() -> None:
+    state, t0 = _cluster_state()
+    now = Time(t0 + 10)
+    req = node_status_request(state, CONFIG, now)
+    assert isinstance(req, Update) and req.subresource is Subresource.STATUS
+    state, stored = _serve(state, req, now)
+    assert isinstance(stored, Node)
+    assert stored.status.daemon_endpoints == NodeDaemonEndpoints(
+        kubelet_endpoint=DaemonEndpoint(port=10250)
+    )
+    assert stored.status.addresses == (
+        NodeAddress(type="InternalIP", address="172.18.0.2"),
+        NodeAddress(type="Hostname", address="node-1"),
+    )
+    assert stored.status.capacity == _node(state).status.capacity
+    assert [c.type for c in stored.status.conditions] == [
+        "MemoryPressure",
+        "DiskPressure",
+        "PIDPressure",
+        "Ready",
+    ]
+    ready = _condition(stored, "Ready")
+    assert ready == NodeCondition(
+        type="Ready",
+        status=ConditionStatus.TRUE,
+        last_heartbeat_time=now,
+        last_transition_time=ready.last_transition_time,
+        reason="KubeletReady",
+        message="kubelet is posting ready status",
+    )
+    assert ready.last_transition_time is not None and ready.last_transition_time < now
+    info = stored.status.node_info
+    assert info is not None and info.kubelet_version.startswith("v1.")
+    assert info.container_runtime_version.startswith("kcore://")
+    assert (info.operating_system, info.architecture) == ("linux", "amd64")
+
+
+def test_unchanged_status_is_not_sent_until_the_report_frequency_passes() -> None:
+    state, t0 = _cluster_state()
+    now = Time(t0 + 10)
+    state, _ = _serve(state, node_status_request_or_fail(state, now), now)
+    assert node_status_request(state, CONFIG, Time(now + 10)) is None
+    assert node_status_request(state, CONFIG, Time(now + 299)) is None
+    later = Time(now + 300)
+    req = node_status_request(state, CONFIG, later)
+    assert isinstance(req, Update)
+    state, stored = _serve(state, req, later)
+    assert isinstance(stored, Node)
+    assert {c.last_heartbeat_time for c in stored.status.conditions} == {later}
+    memory = _condition(stored, "MemoryPressure")
+    assert (memory.status, memory.reason, memory.message) == (
+        ConditionStatus.FALSE,
+        "KubeletHasSufficientMemory",
+        "kubelet has sufficient memory available",
+    )
+
+
+def node_status_request_or_fail(state: ClusterState, now: Time) -> Request:
+    req = node_status_request(state, CONFIG, now)
+    assert req is not None
+    return req
+
+
+def test_a_flipped_ready_condition_is_reported_at_once_with_a_new_transition_time() -> None:
+    state, t0 = _cluster_state()
+    now = Time(t0 + 10)
+    state, _ = _serve(state, node_status_request_or_fail(state, now), now)
+    node = _node(state)
+    unknown = tuple(
+        attrs.evolve(c, status=ConditionStatus.UNKNOWN, reason="NodeStatusUnknown")
+        if c.type == "Ready"
+        else c
+        for c in node.status.conditions
+    )
+    lost = attrs.evolve(node, status=attrs.evolve(node.status, conditions=unknown))
+    state, _ = _serve(state, Update(obj=lost, subresource=Subresource.STATUS), Time(now + 1))
+    back = Time(now + 20)
+    req = node_status_request(state, CONFIG, back)
+    assert isinstance(req, Update)
+    _, stored = _serve(state, req, back)
+    assert isinstance(stored, Node)
+    ready = _condition(stored, "Ready")
+    assert (ready.status, ready.reason, ready.last_transition_time) == (
+        ConditionStatus.TRUE,
+        "KubeletReady",
+        back,
+    )
+    disk = _condition(stored, "DiskPressure")
+    assert disk.last_transition_time == _condition(node, "DiskPressure").last_transition_time
+
+
+def test_conditions_owned_by_others_are_kept() -> None:
+    state, t0 = _cluster_state()
+    node = _node(state)
+    extra = NodeCondition(
+        type="NetworkUnavailable", status=ConditionStatus.FALSE, reason="RouteCreated"
+    )
+    node = attrs.evolve(
+        node, status=attrs.evolve(node.status, conditions=(extra, *node.status.conditions))
+    )
+    state, _ = _serve(state, Update(obj=node, subresource=Subresource.STATUS), t0)
+    req = node_status_request_or_fail(state, Time(t0 + 10))
+    assert isinstance(req, Update) and isinstance(req.obj, Node)
+    assert req.obj.status.conditions[0] == extra
+
+
+def test_the_update_carries_the_views_resource_version_so_a_stale_view_conflicts() -> None:
+    state, t0 = _cluster_state()
+    stale = state
+    now = Time(t0 + 10)
+    state, _ = _serve(state, node_status_request_or_fail(state, now), now)
+    req = node_status_request(stale, CONFIG, Time(now + 1))
+    assert isinstance(req, Update)
+    _, resp, _ = handle(state, req, Time(now + 1))
+    assert resp.code == 409
+
+
+def test_a_deleted_node_registers_again_with_default_labels() -> None:
+    state, t0 = _cluster_state()
+    now = Time(t0 + 10)
+    state, _, _ = handle(state, Delete(key=ObjectKey(kind=Kind.NODE, namespace="", name="node-1")), now)
+    req = node_status_request(state, CONFIG, now)
+    assert isinstance(req, Create)
+    state, stored = _serve(state, req, now)
+    assert isinstance(stored, Node)
+    assert dict(stored.metadata.labels) == {
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": "node-1",
+        "kubernetes.io/os": "linux",
+    }
+    assert stored.status.capacity["cpu"] == parse_quantity("4")
+    assert stored.status.allocatable == stored.status.capacity
+    assert stored.status.addresses[0] == NodeAddress(type="InternalIP", address="172.18.0.2")
+    assert _condition(stored, "Ready").status is ConditionStatus.TRUE
+    assert node_status_request(state, CONFIG, Time(now + 10)) is None
+
+
+def test_a_node_with_another_naming_registers_with_only_its_hostname() -> None:
+    req = node_status_request(cluster_with(), KubeletConfig(node_name="worker-a"), T0)
+    assert isinstance(req, Create) and isinstance(req.obj, Node)
+    assert req.obj.status.addresses == (NodeAddress(type="Hostname", address="worker-a"),)
+
+
+# --- lease -------------------------------------------------------------------------------
+
+
+def test_the_first_lease_request_creates_a_lease_owned_by_the_node() -> None:
+    state, t0 = _cluster_state()
+    now = Time(t0 + 1)
+    req = lease_request(state, CONFIG, now)
+    assert isinstance(req, Create)
+    state, stored = _serve(state, req, now)
+    assert isinstance(stored, Lease)
+    node = _node(state)
+    assert stored.metadata.namespace == "kube-node-lease" and stored.metadata.name == "node-1"
+    assert stored.metadata.owner_references == (
+        OwnerReference(api_version="v1", kind="Node", name="node-1", uid=node.metadata.uid),
+    )
+    assert stored.spec == LeaseSpec(
+        holder_identity="node-1", lease_duration_seconds=40, renew_time=MicroTime(now)
+    )
+
+
+def test_renewing_updates_renew_time_and_keeps_the_resource_version() -> None:
+    state, t0 = _cluster_state()
+    state, created = _serve(state, lease_request(state, CONFIG, Time(t0 + 1)), Time(t0 + 1))
+    later = Time(t0 + 11)
+    req = lease_request(state, CONFIG, later)
+    assert isinstance(req, Update) and isinstance(req.obj, Lease)
+    assert req.obj.metadata.resource_version == created.metadata.resource_version
+    state, renewed = _serve(state, req, later)
+    assert isinstance(renewed, Lease) and renewed.spec.renew_time == MicroTime(later)
+    assert renewed.metadata.resource_version > created.metadata.resource_version
+    _, resp, _ = handle(state, req, Time(later + 1))
+    assert resp.code == 409
+
+
+def test_a_lease_without_a_node_in_view_has_no_owner() -> None:
+    req = lease_request(cluster_with(namespaces=("kube-node-lease",)), CONFIG, T0)
+    assert isinstance(req, Create) and req.obj.metadata.owner_references == ()
