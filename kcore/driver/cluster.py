@@ -52,7 +52,8 @@ from kcore.apiserver.types import (
     Update,
     WatchEvent,
 )
-from kcore.driver.clock import EPOCH, format_time
+from kcore.driver import recorder
+from kcore.driver.clock import EPOCH
 from kcore.driver.component import Component
 from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
 from kcore.driver.events import (
@@ -165,6 +166,7 @@ class Snapshot:
     queue: EventQueue = EventQueue()
     counter: int = 0  # request ids and recorded Event names
     trace: PVector[TraceEntry] = pvector()
+    recorder: recorder.RecorderCache = recorder.RecorderCache()
     trace_limit: int = DEFAULT_TRACE_LIMIT  # newest entries kept; 0 keeps none
     trace_dropped: int = 0  # entries forgotten so far (the trace's first index)
     runtimes: PMap[str, RuntimeState] = pmap()  # node -> its container runtime
@@ -550,7 +552,7 @@ class Cluster:
                 self._push(Time(max(at, self.now)), name, TimerFired(key=key, now=Time(max(at, self.now))))
             case RecordEvent():
                 if not self._cut_off(name):
-                    self._call(Create(obj=self._event_object(name, effect)))
+                    self._record(name, effect)
             case CallRuntime(node=node, call=call, request_id=rid):
                 self._call_runtime(name, node, call, rid)
             case _:
@@ -678,34 +680,13 @@ class Cluster:
                         self._push(self.now, owner, RuntimeNotified(node=node, event=ev, now=self.now))
                     return
 
-    def _event_object(self, source: str, rec: RecordEvent) -> ApiObject:
+    def _record(self, source: str, rec: RecordEvent) -> None:
         n = self._snap.counter
-        self._snap = attrs.evolve(self._snap, counter=n + 1)
-        inv = rec.involved
-        stamp = format_time(self.now)
-        data: dict[str, JSONValue] = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {
-                # upstream: <object>.<hex nanoseconds>; the counter keeps same-second names apart
-                "name": f"{inv.name}.{int(self.now * 1e9) + n:x}",
-                "namespace": inv.namespace or "default",
-            },
-            "involvedObject": {
-                "apiVersion": inv.kind.info.api_version,
-                "kind": inv.kind.value,
-                "namespace": inv.namespace,
-                "name": inv.name,
-            },
-            "reason": rec.reason,
-            "message": rec.message,
-            "type": rec.type.value,
-            "count": 1,
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "source": {"component": source},
-        }
-        return from_dict(data).obj
+        cache, req = recorder.record(self._snap.recorder, source, rec, self.now, n)
+        self._snap = attrs.evolve(self._snap, counter=n + 1, recorder=cache)
+        resp = self._call(req)
+        if isinstance(req, Update) and resp.code == 404:  # the earlier Event was deleted
+            self._call(Create(obj=req.obj))
 
 
 _NODE_SCOPED: Final = frozenset({Kind.POD, Kind.NODE})

@@ -1,0 +1,96 @@
+"""The event recorder: turns `RecordEvent` effects into v1 Event writes, deduplicated and
+aggregated as client-go's EventCorrelator does.
+
+Owns `RecorderCache` and `record(cache, source, effect, now, n) -> (cache, request)`.
+
+Rules (client-go tools/record/events_cache.go):
+- Dedup: an event identical to one seen before (same source, involved object, type,
+  reason and message) is not a new object: the earlier Event is rewritten with
+  `count + 1` and `lastTimestamp = now`, keeping its name and `firstTimestamp`.
+- Aggregation: once `MAX_SIMILAR` (10) events with the same source, object, type and
+  reason but different messages arrive within `SIMILAR_WINDOW` (10 min), further ones are
+  folded into one Event whose message is "(combined from similar events): <message>".
+- The cache forgets everything once it holds `CACHE_SIZE` keys (upstream: an LRU of 4096).
+- Names are `<object>.<hex of now in ns + n>`, `n` a driver counter, as upstream's
+  `<name>.<UnixNano hex>`.
+
+Pure: the driver passes `now` and `n` and performs the returned request. Must not know the
+queue or the components.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
+
+from kcore.api.core import Event, EventSource, ObjectReference
+from kcore.api.meta import ObjectMeta, Time
+from kcore.apiserver.types import Create, Request, Update
+from kcore.driver.effects import RecordEvent
+
+MAX_SIMILAR: Final = 10
+SIMILAR_WINDOW: Final = 600.0
+CACHE_SIZE: Final = 4096
+COMBINED_PREFIX: Final = "(combined from similar events): "
+
+_Key = tuple[str, str, str, str, str, str, str]  # source, kind, ns, name, type, reason, message
+
+
+@attrs.frozen(kw_only=True)
+class _Seen:
+    name: str
+    namespace: str
+    count: int
+    first: Time
+
+
+@attrs.frozen(kw_only=True)
+class RecorderCache:
+    seen: PMap[_Key, _Seen] = pmap()
+    similar: PMap[_Key, PMap[str, Time]] = pmap()  # aggregate key (message "") -> message -> last seen
+
+
+def record(
+    cache: RecorderCache, source: str, rec: RecordEvent, now: Time, n: int
+) -> tuple[RecorderCache, Request]:
+    """The write that records `rec` from component `source` at `now`, and the new cache."""
+    inv = rec.involved
+    agg_key: _Key = (source, inv.kind.value, inv.namespace, inv.name, rec.type.value, rec.reason, "")
+    recent = pmap({m: t for m, t in cache.similar.get(agg_key, pmap()).items() if now - t <= SIMILAR_WINDOW})
+    recent = recent.set(rec.message, now)
+    message = rec.message
+    if len(recent) >= MAX_SIMILAR:
+        message = COMBINED_PREFIX + rec.message
+        key = agg_key
+    else:
+        key = (*agg_key[:6], rec.message)
+    if len(cache.seen) >= CACHE_SIZE or len(cache.similar) >= CACHE_SIZE:
+        cache = RecorderCache()
+    similar = cache.similar.set(agg_key, recent)
+    prev = cache.seen.get(key)
+    if prev is None:
+        name = f"{inv.name}.{int(now * 1e9) + n:x}"
+        seen = _Seen(name=name, namespace=inv.namespace or "default", count=1, first=now)
+    else:
+        seen = attrs.evolve(prev, count=prev.count + 1)
+    event = Event(
+        metadata=ObjectMeta(name=seen.name, namespace=seen.namespace),
+        involved_object=ObjectReference(
+            api_version=inv.kind.info.api_version,
+            kind=inv.kind.value,
+            namespace=inv.namespace,
+            name=inv.name,
+        ),
+        reason=rec.reason,
+        message=message,
+        type=rec.type.value,
+        count=seen.count,
+        first_timestamp=seen.first,
+        last_timestamp=now,
+        source=EventSource(component=source),
+    )
+    new = RecorderCache(seen=cache.seen.set(key, seen), similar=similar)
+    return new, (Create(obj=event) if prev is None else Update(obj=event))
