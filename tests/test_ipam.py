@@ -5,15 +5,21 @@ from __future__ import annotations
 from pyrsistent import pmap
 
 from kcore.network.ipam import (
+    CidrSet,
     Exhausted,
     PodCidrAllocation,
     PodIPAllocator,
     allocate,
+    allocate_next,
     allocate_pod_cidrs,
     allocated,
+    cidr_of,
+    cidr_set,
     ip_of,
+    occupy,
     pod_ip_allocator,
     release,
+    release_node,
     reserve,
 )
 from kcore.validation import ErrorType, FieldError, invalid
@@ -200,3 +206,54 @@ def test_a_pool_over_an_ipv6_or_tiny_cidr_is_an_error_naming_the_field() -> None
         "10.0.0.0/31",
         "must hold at least one pod address (prefix length at most /30)",
     )
+
+
+# --- CidrSet: the node IPAM controller's incremental subnets ------------------------------
+
+
+def _set(cidr: str = "10.244.0.0/22") -> CidrSet:
+    made = cidr_set(cidr)
+    assert isinstance(made, CidrSet)
+    return made
+
+
+def test_cidr_set_allocates_lowest_free_skipping_occupied() -> None:
+    cs = occupy(_set(), "boot", "10.244.0.0/24")
+    got = allocate_next(cs, "a")
+    assert not isinstance(got, Exhausted)
+    cs, cidr = got
+    assert cidr == "10.244.1.0/24"
+    assert cidr_of(cs, "boot") == "10.244.0.0/24"
+    assert allocate_next(cs, "a") == (cs, "10.244.1.0/24")
+
+
+def test_cidr_set_release_frees_the_subnet_for_the_next_node() -> None:
+    cs = occupy(occupy(_set(), "x", "10.244.0.0/24"), "y", "10.244.1.0/24")
+    cs = release_node(cs, "x")
+    got = allocate_next(cs, "z")
+    assert not isinstance(got, Exhausted) and got[1] == "10.244.0.0/24"
+    assert release_node(cs, "nobody") == cs
+
+
+def test_cidr_set_exhausted_after_every_subnet_is_held() -> None:
+    cs = _set("10.244.0.0/23")
+    for n in ("a", "b"):
+        got = allocate_next(cs, n)
+        assert not isinstance(got, Exhausted)
+        cs = got[0]
+    assert allocate_next(cs, "c") == Exhausted(message="no remaining /24 in cluster CIDR 10.244.0.0/23")
+
+
+def test_cidr_set_occupy_ignores_foreign_sizes_and_held_subnets() -> None:
+    cs = occupy(_set(), "a", "10.244.0.0/24")
+    assert occupy(cs, "b", "10.244.0.0/24") == cs  # held by a: stays with a
+    assert occupy(cs, "b", "10.0.0.0/24") == cs  # outside the cluster CIDR
+    assert occupy(cs, "b", "10.244.1.0/25") == cs  # another size
+    assert occupy(cs, "b", "junk") == cs
+
+
+def test_cidr_set_rejects_a_bad_cluster_cidr_naming_the_field() -> None:
+    err = cidr_set("10.244.0.0/33")
+    assert isinstance(err, FieldError) and err.path == "clusterCIDR"
+    err = cidr_set("10.244.0.0/16", 8)
+    assert isinstance(err, FieldError) and err.path == "nodeCIDRMaskSize"

@@ -1,7 +1,8 @@
 """IP address management: node podCIDRs from the cluster CIDR, pod IPs from a podCIDR.
 
 Owns: `allocate_pod_cidrs` (what the node IPAM controller decides: one /24 per node out
-of the cluster CIDR) and `PodIPAllocator` (what the CNI plugin's host-local IPAM does on
+of the cluster CIDR, in one batch), `CidrSet` (the same subnets kept incrementally by the
+node IPAM controller: occupy, allocate next, release) and `PodIPAllocator` (what the CNI plugin's host-local IPAM does on
 one node: hand out addresses of the node's podCIDR to sandboxes and take them back).
 
 Rules:
@@ -248,3 +249,89 @@ def _take(alloc: PodIPAllocator, owner: str, offset: int) -> PodIPAllocator:
         by_owner=alloc.by_owner.set(owner, offset),
         by_offset=alloc.by_offset.set(offset, owner),
     )
+
+
+# --- the node IPAM controller's set of node subnets -------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CidrSet:
+    """The /`mask` subnets of one cluster CIDR and which node holds each (cidr_set.go).
+
+    Subnets are numbered 0..`count`-1 from the cluster CIDR's first address; `by_index`
+    and `by_node` are the same relation both ways. Build one with `cidr_set`; change it
+    only through `occupy`, `allocate_next` and `release_node`.
+    """
+
+    cluster: str
+    mask: int
+    base: int  # the cluster CIDR's first address >> (32 - mask)
+    count: int
+    by_index: PMap[int, str] = pmap()
+    by_node: PMap[str, int] = pmap()
+
+
+def cidr_set(cluster_cidr: str, node_mask_size: int = DEFAULT_NODE_MASK_SIZE) -> CidrSet | FieldError:
+    """An empty set of the /`node_mask_size` subnets of `cluster_cidr`, or the error naming it."""
+    cluster = parse_ipv4_cidr(cluster_cidr, "clusterCIDR")
+    if isinstance(cluster, FieldError):
+        return cluster
+    if not cluster.prefixlen <= node_mask_size <= 30:
+        detail = f"must be between {cluster.prefixlen} (the cluster CIDR's) and 30, inclusive"
+        return invalid("nodeCIDRMaskSize", node_mask_size, detail)
+    return CidrSet(
+        cluster=str(cluster),
+        mask=node_mask_size,
+        base=int(cluster.network_address) >> (32 - node_mask_size),
+        count=1 << (node_mask_size - cluster.prefixlen),
+    )
+
+
+def _subnet(cs: CidrSet, index: int) -> str:
+    return str(ipaddress.IPv4Network(((cs.base + index) << (32 - cs.mask), cs.mask)))
+
+
+def cidr_of(cs: CidrSet, node: str) -> str | None:
+    """The subnet `node` holds in the set, if any."""
+    index = cs.by_node.get(node)
+    return None if index is None else _subnet(cs, index)
+
+
+def occupy(cs: CidrSet, node: str, cidr: str) -> CidrSet:
+    """Record that `node` already has `cidr` (set before, e.g. by bootstrap: Occupy).
+
+    A CIDR that is malformed, of another size or outside the cluster CIDR occupies nothing
+    (upstream logs and skips it); one held by another node stays with that node.
+    """
+    net = parse_ipv4_cidr(cidr, "spec.podCIDR")
+    if isinstance(net, FieldError) or net.prefixlen != cs.mask:
+        return cs
+    index = (int(net.network_address) >> (32 - cs.mask)) - cs.base
+    if not 0 <= index < cs.count or cs.by_index.get(index, node) != node:
+        return cs
+    return _hold(release_node(cs, node), node, index)
+
+
+def allocate_next(cs: CidrSet, node: str) -> tuple[CidrSet, str] | Exhausted:
+    """The lowest free subnet for `node` (its current one if it holds one): AllocateNext."""
+    held = cidr_of(cs, node)
+    if held is not None:
+        return cs, held
+    index = 0
+    while index in cs.by_index:  # at most len(by_index) steps
+        index += 1
+    if index >= cs.count:
+        return Exhausted(message=f"no remaining /{cs.mask} in cluster CIDR {cs.cluster}")
+    return _hold(cs, node, index), _subnet(cs, index)
+
+
+def release_node(cs: CidrSet, node: str) -> CidrSet:
+    """Free `node`'s subnet (its Node is gone); a no-op when it holds none."""
+    index = cs.by_node.get(node)
+    if index is None:
+        return cs
+    return attrs.evolve(cs, by_index=cs.by_index.remove(index), by_node=cs.by_node.remove(node))
+
+
+def _hold(cs: CidrSet, node: str, index: int) -> CidrSet:
+    return attrs.evolve(cs, by_index=cs.by_index.set(index, node), by_node=cs.by_node.set(node, index))
