@@ -1,8 +1,7 @@
 """kube-scheduler's framework, pure: per-node accounting (`nodeinfo`), the default
-plugins (`plugins`), one scheduling decision (`algorithm.schedule_one`) and preemption.
-
-The queue and the component step that binds through pods/binding live beside these once
-the driver lands; everything here is a function of (snapshot, pod, config, seed).
+plugins (`plugins`), one scheduling decision (`algorithm.schedule_one`), preemption,
+the scheduling queue (`queue`) and the `Scheduler` component that binds through
+pods/binding (`component`). Everything is a function of its inputs and the seed.
 """
 
 from kcore.scheduler.algorithm import (
@@ -14,6 +13,7 @@ from kcore.scheduler.algorithm import (
     num_feasible_nodes_to_find,
     schedule_one,
 )
+from kcore.scheduler.component import Scheduler, SchedulerState
 from kcore.scheduler.nodeinfo import (
     NodeInfo,
     PodInfo,
@@ -26,14 +26,19 @@ from kcore.scheduler.nodeinfo import (
     update_node,
 )
 from kcore.scheduler.plugins.framework import SchedulerConfig, Status
+from kcore.scheduler.queue import QueuedPod, SchedulingQueue
 
 __all__ = [
     "Diagnosis",
     "NodeInfo",
     "Nomination",
     "PodInfo",
+    "QueuedPod",
     "ScheduleResult",
+    "Scheduler",
     "SchedulerConfig",
+    "SchedulerState",
+    "SchedulingQueue",
     "Snapshot",
     "Status",
     "Success",

@@ -1,0 +1,416 @@
+"""The kube-scheduler as a pure component: informer view, queue, assume cache, binding.
+
+Owns `Scheduler` (the component value, name "scheduler"), its state `SchedulerState` and
+the step that turns watch events into scheduling cycles and API requests.
+
+Theory of operation:
+- `init` takes the LIST: bound pods are accounted in the nodeinfo `Snapshot`, pending pods
+  this scheduler is responsible for (spec.schedulerName "default-scheduler", no
+  nodeName, not being deleted, no scheduling gates) enter the `SchedulingQueue`.
+- `step` folds each watch event into the informer view and the Snapshot incrementally
+  (one pod or one node per event; only `Resynced` rebuilds), files the pod in the queue,
+  and moves the unschedulable pods when the event may make them fit (simplified
+  queueing hints: a Node added, or updated in a property scheduling reads; an assigned
+  pod deleted or turned terminal).
+- Then it pops up to `batch` pods from activeQ, one scheduling cycle each
+  (`algorithm.schedule_one` with the cluster seed and the round-robin start index); more
+  waiting pods get a `WakeMeAt(now)` so other events interleave. Backoff ends and the
+  5-minute unschedulable flush are `WakeMeAt` timers.
+- Success: the pod is assumed into the Snapshot at once (so the next cycle sees it) and
+  bound with `CallApi(Bind)`. The answer: 2xx records the Normal "Scheduled" event; an
+  error forgets the assumed pod, moves the unschedulable pods (the space is free again),
+  records FailedScheduling and re-queues the pod with backoff. An assumed pod stays
+  assumed until its bound version arrives by watch (or it is deleted).
+- Unschedulable: a Warning FailedScheduling event with the algorithm's message and a
+  status update (PodScheduled=False, reason Unschedulable, same message) when that
+  condition or the nomination changed; the pod waits in the unschedulable pods.
+  A `Nomination` also sets status.nominatedNodeName and deletes each victim with a Normal
+  "Preempted" event on it; the preemptor is retried once a victim is gone.
+- Status updates carry the viewed resourceVersion: a stale view gets 409 and nothing is
+  clobbered (the next attempt writes the condition again).
+
+Must not know: the driver's queue, other components. Pure: time arrives in events, the
+tie-breaking seed is the cluster's (`view.config.seed`).
+
+Mirrors pkg/scheduler/schedule_one.go (scheduleOne, bindingCycle, handleSchedulingFailure,
+updatePod), pkg/scheduler/eventhandlers.go, pkg/scheduler/backend/cache (assume/forget)
+and pkg/scheduler/framework/preemption/preemption.go (prepareCandidate).
+"""
+
+from __future__ import annotations
+
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
+
+from kcore.api.core import Namespace, Node
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ConditionStatus, Status, Time
+from kcore.api.pod import DEFAULT_SCHEDULER_NAME, Pod, PodCondition
+from kcore.apiserver.types import Bind, Delete, Subresource, Update, WatchEvent, WatchType
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.scheduler import queue as sq
+from kcore.scheduler.algorithm import Nomination, Success, Unschedulable, schedule_one
+from kcore.scheduler.nodeinfo import (
+    Snapshot,
+    add_pod,
+    counts_on_node,
+    from_state,
+    remove_node,
+    remove_pod,
+    update_namespace,
+    update_node,
+)
+from kcore.scheduler.plugins.framework import SchedulerConfig
+from kcore.state import ClusterState, get, list_objects
+
+NAME: Final = "scheduler"
+DEFAULT_BATCH: Final = 100
+FLUSH_TIMER: Final = "flush"
+CONTINUE_TIMER: Final = "schedule"
+POD_SCHEDULED: Final = "PodScheduled"
+REASON_UNSCHEDULABLE: Final = "Unschedulable"
+REASON_SCHEDULER_ERROR: Final = "SchedulerError"
+
+
+@attrs.frozen(kw_only=True)
+class BindCall:
+    """A binding in flight: the queued pod (for its attempts) and the chosen node."""
+
+    queued: sq.QueuedPod
+    node: str
+
+
+@attrs.frozen(kw_only=True)
+class SchedulerState:
+    """The scheduler's own state; `snapshot` includes the assumed pods."""
+
+    view: ClusterState
+    snapshot: Snapshot
+    queue: sq.SchedulingQueue = sq.SchedulingQueue()
+    assumed: PMap[ObjectKey, str] = pmap()  # pod -> node, until its bound version is seen
+    binds: PMap[str, BindCall] = pmap()  # request id -> the binding it asked for
+    counter: int = 0
+    next_start: int = 0
+    wake_at: Time | None = None  # the earliest flush timer asked for and not yet fired
+    continuing: bool = False  # a CONTINUE_TIMER is pending
+
+
+Out = tuple[SchedulerState, tuple[Effect, ...]]
+
+
+def responsible(pod: Pod) -> bool:
+    """Whether the pod waits for this scheduler (eventhandlers.go responsibleForPod and
+    the queue's PreEnqueue: scheduling gates keep a pod out)."""
+    return (
+        not pod.spec.node_name
+        and pod.spec.scheduler_name == DEFAULT_SCHEDULER_NAME
+        and pod.metadata.deletion_timestamp is None
+        and not pod.spec.scheduling_gates
+    )
+
+
+def _pod_key(pod: Pod) -> ObjectKey:
+    return ObjectKey(kind=Kind.POD, namespace=pod.metadata.namespace, name=pod.metadata.name)
+
+
+def _conditions(node: Node) -> tuple[tuple[str, ConditionStatus], ...]:
+    return tuple((c.type, c.status) for c in node.status.conditions)
+
+
+def node_may_help(old: Node | None, new: Node) -> bool:
+    """nodeSchedulingPropertiesChange: added, or a property the plugins read changed
+    (unschedulable, allocatable, labels, taints, condition statuses); heartbeats do not."""
+    if old is None:
+        return True
+    return (
+        old.spec.unschedulable != new.spec.unschedulable
+        or old.spec.taints != new.spec.taints
+        or old.metadata.labels != new.metadata.labels
+        or old.status.allocatable != new.status.allocatable
+        or _conditions(old) != _conditions(new)
+    )
+
+
+# --- absorbing watch events --------------------------------------------------------------
+
+
+def _absorb_pod(s: SchedulerState, ev: WatchEvent, pod: Pod, now: Time) -> SchedulerState:
+    key = _pod_key(pod)
+    was_counted = key in s.snapshot.pod_nodes
+    snap, q, assumed = s.snapshot, s.queue, s.assumed
+    if ev.type is WatchType.DELETED:
+        snap, q, assumed = remove_pod(snap, key), sq.delete(q, key), assumed.discard(key)
+        if was_counted:
+            q = sq.move_all(q, now)  # AssignedPodDelete
+        return attrs.evolve(s, snapshot=snap, queue=q, assumed=assumed)
+    if counts_on_node(pod):
+        snap, assumed = add_pod(snap, pod), assumed.discard(key)
+    elif key not in assumed:
+        snap = remove_pod(snap, key)
+        if was_counted:
+            q = sq.move_all(q, now)  # an assigned pod turned terminal: its space is free
+    waits = responsible(pod) and key not in assumed
+    q = sq.update(q, pod, now) if waits else sq.delete(q, key)
+    return attrs.evolve(s, snapshot=snap, queue=q, assumed=assumed)
+
+
+def absorb(s: SchedulerState, ev: WatchEvent, now: Time) -> SchedulerState:
+    """Fold one watch event into the view, the Snapshot and the queue."""
+    old = get(s.view, ev.key)
+    s = attrs.evolve(s, view=observe(s.view, ev))
+    obj = ev.obj
+    if ev.type is WatchType.ERROR:
+        return s
+    if isinstance(obj, Pod):
+        return _absorb_pod(s, ev, obj, now)
+    if isinstance(obj, Node):
+        if ev.type is WatchType.DELETED:
+            return attrs.evolve(s, snapshot=remove_node(s.snapshot, obj.metadata.name))
+        snap = update_node(s.snapshot, obj)
+        prev = old if isinstance(old, Node) else None
+        q = sq.move_all(s.queue, now) if node_may_help(prev, obj) else s.queue
+        return attrs.evolve(s, snapshot=snap, queue=q)
+    if isinstance(obj, Namespace) and ev.type is not WatchType.DELETED:
+        return attrs.evolve(s, snapshot=update_namespace(s.snapshot, obj))
+    return s
+
+
+# --- one scheduling cycle ----------------------------------------------------------------
+
+
+def _next_id(s: SchedulerState, verb: str) -> tuple[SchedulerState, str]:
+    return attrs.evolve(s, counter=s.counter + 1), f"{NAME}-{verb}-{s.counter}"
+
+
+def _unschedulable_status(pod: Pod, reason: str, message: str, nominated: str | None, now: Time) -> Pod | None:
+    """updatePod: the pod with PodScheduled=False (and the nomination), None if unchanged."""
+    status = pod.status
+    old = next((c for c in status.conditions if c.type == POD_SCHEDULED), None)
+    nominated_name = status.nominated_node_name if nominated is None else nominated
+    same = (
+        old is not None
+        and old.status is ConditionStatus.FALSE
+        and old.reason == reason
+        and old.message == message
+    )
+    if same and nominated_name == status.nominated_node_name:
+        return None
+    stamp = Time(float(int(now)))
+    changed_status = old is None or old.status is not ConditionStatus.FALSE
+    cond = PodCondition(
+        type=POD_SCHEDULED,
+        status=ConditionStatus.FALSE,
+        reason=reason,
+        message=message,
+        last_transition_time=stamp if changed_status or old is None else old.last_transition_time,
+    )
+    conditions = (*(c for c in status.conditions if c.type != POD_SCHEDULED), cond)
+    new_status = attrs.evolve(status, conditions=conditions, nominated_node_name=nominated_name)
+    return attrs.evolve(pod, status=new_status)
+
+
+def _failure_effects(
+    s: SchedulerState, pod: Pod, reason: str, message: str, nominated: str | None, now: Time
+) -> tuple[SchedulerState, tuple[Effect, ...]]:
+    """handleSchedulingFailure: the FailedScheduling event and the status update."""
+    key = _pod_key(pod)
+    effects: list[Effect] = [
+        RecordEvent(involved=key, type=EventType.WARNING, reason="FailedScheduling", message=message)
+    ]
+    current = get(s.view, key)
+    updated = _unschedulable_status(current if isinstance(current, Pod) else pod, reason, message, nominated, now)
+    if updated is not None:
+        s, rid = _next_id(s, "status")
+        effects.append(CallApi(request=Update(obj=updated, subresource=Subresource.STATUS), request_id=rid))
+    return s, tuple(effects)
+
+
+def _preempt(s: SchedulerState, pod: Pod, nomination: Nomination) -> tuple[SchedulerState, tuple[Effect, ...]]:
+    """prepareCandidate: delete each victim, with a Preempted event on it."""
+    effects: list[Effect] = []
+    message = f"Preempted by pod {pod.metadata.uid} on node {nomination.node_name}"
+    for victim in nomination.victims:
+        s, rid = _next_id(s, "preempt")
+        effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason="Preempted", message=message))
+        effects.append(CallApi(request=Delete(key=victim), request_id=rid))
+    return s, tuple(effects)
+
+
+def schedule_cycle(s: SchedulerState, qp: sq.QueuedPod, config: SchedulerConfig, now: Time) -> Out:
+    """scheduleOne for one popped pod: assume and bind, or record why not and re-queue."""
+    pod = qp.pod
+    result = schedule_one(s.snapshot, pod, config, s.view.config.seed, s.next_start)
+    s = attrs.evolve(s, next_start=result.next_start_index)
+    match result:
+        case Success(node_name=node):
+            bound = attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name=node))
+            s, rid = _next_id(s, "bind")
+            s = attrs.evolve(
+                s,
+                snapshot=add_pod(s.snapshot, bound),
+                assumed=s.assumed.set(qp.key, node),
+                binds=s.binds.set(rid, BindCall(queued=qp, node=node)),
+            )
+            return s, (CallApi(request=Bind(key=qp.key, node_name=node), request_id=rid),)
+        case Unschedulable(message=message, nomination=nomination):
+            preempted: tuple[Effect, ...] = ()
+            if nomination is not None:
+                s, preempted = _preempt(s, pod, nomination)
+            nominated = nomination.node_name if nomination is not None else None
+            s, failed = _failure_effects(s, pod, REASON_UNSCHEDULABLE, message, nominated, now)
+            s = attrs.evolve(s, queue=sq.add_unschedulable(s.queue, qp, now))
+            return s, (*preempted, *failed)
+        case _:
+            assert_never(result)
+
+
+# --- answers -----------------------------------------------------------------------------
+
+
+def _forget(s: SchedulerState, key: ObjectKey) -> SchedulerState:
+    """ForgetPod: drop the assumed pod; the view's version of it counts if it is bound."""
+    snap = remove_pod(s.snapshot, key)
+    current = get(s.view, key)
+    if isinstance(current, Pod) and counts_on_node(current):
+        snap = add_pod(snap, current)
+    return attrs.evolve(s, snapshot=snap, assumed=s.assumed.discard(key))
+
+
+def answered(s: SchedulerState, rid: str, ok: bool, message: str, now: Time) -> Out:
+    """A binding's answer: the Scheduled event, or forget, move, record and back off."""
+    call = s.binds.get(rid)
+    if call is None:
+        return s, ()  # status updates and victim deletions: the next attempt repairs either
+    s = attrs.evolve(s, binds=s.binds.discard(rid))
+    qp = call.queued
+    key = qp.key
+    if ok:
+        text = f"Successfully assigned {key.namespace}/{key.name} to {call.node}"
+        return s, (RecordEvent(involved=key, type=EventType.NORMAL, reason="Scheduled", message=text),)
+    s = _forget(s, key)
+    s = attrs.evolve(s, queue=sq.move_all(s.queue, now))
+    current = get(s.view, key)
+    if not isinstance(current, Pod) or not responsible(current):
+        return s, ()
+    why = f'running Bind plugin "DefaultBinder": {message}'
+    s, effects = _failure_effects(s, current, REASON_SCHEDULER_ERROR, why, None, now)
+    q = sq.add_backoff(s.queue, attrs.evolve(qp, pod=current), now)
+    return attrs.evolve(s, queue=q), effects
+
+
+# --- the component -----------------------------------------------------------------------
+
+
+def initial_state(view: ClusterState, now: Time) -> SchedulerState:
+    """The state a LIST gives: bound pods counted, pending pods queued in key order."""
+    q = sq.SchedulingQueue()
+    for obj in list_objects(view, Kind.POD):
+        if isinstance(obj, Pod) and responsible(obj):
+            q = sq.add(q, obj, now)
+    return SchedulerState(view=view, snapshot=from_state(view), queue=q)
+
+
+def resync(s: SchedulerState, view: ClusterState, now: Time) -> SchedulerState:
+    """Relist: a fresh view and Snapshot (built once); assumed pods still unbound stay
+    assumed, the queue keeps its pods that still wait and gains the new ones."""
+    snap = from_state(view)
+    assumed = s.assumed
+    for key in sorted(assumed):
+        current = get(view, key)
+        if isinstance(current, Pod) and responsible(current):
+            node = assumed[key]
+            snap = add_pod(snap, attrs.evolve(current, spec=attrs.evolve(current.spec, node_name=node)))
+        else:
+            assumed = assumed.discard(key)
+    q = s.queue
+    for key in sorted(q.pods):
+        if not isinstance(get(view, key), Pod):
+            q = sq.delete(q, key)
+    for obj in list_objects(view, Kind.POD):
+        if isinstance(obj, Pod):
+            key = _pod_key(obj)
+            if responsible(obj) and key not in assumed:
+                q = sq.update(q, obj, now)
+            else:
+                q = sq.delete(q, key)
+    q = sq.move_all(q, now)
+    return attrs.evolve(s, view=view, snapshot=snap, assumed=assumed, queue=q)
+
+
+@attrs.frozen(kw_only=True)
+class Scheduler:
+    """kube-scheduler: one default profile, watching pods, nodes and namespaces."""
+
+    name: str = NAME
+    watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE, Kind.NAMESPACE})
+    config: SchedulerConfig = SchedulerConfig()
+    batch: int = DEFAULT_BATCH
+
+    def init(self, view: ClusterState, now: Time) -> Out:
+        """Build the state from a fresh LIST; scheduling starts on `Started`."""
+        return initial_state(view, now), ()
+
+    def step(self, state: SchedulerState, event: Event) -> Out:
+        """Absorb `event`, then run scheduling cycles and ask for the timers needed.
+
+        Handles every driver event (runtime events do not concern it); emits `CallApi`
+        (Bind, status Update, victim Delete), `RecordEvent` and `WakeMeAt`."""
+        s, now = state, event.now
+        effects: tuple[Effect, ...] = ()
+        match event:
+            case Started():
+                pass
+            case WatchDelivered(event=ev):
+                s = absorb(s, ev, now)
+            case ApiAnswered(request_id=rid, response=resp):
+                body = resp.body
+                message = body.message if isinstance(body, Status) else ""
+                s, effects = answered(s, rid, resp.ok, message, now)
+            case TimerFired(key=key):
+                if key == CONTINUE_TIMER:
+                    s = attrs.evolve(s, continuing=False)
+                elif s.wake_at is not None and now >= s.wake_at:
+                    s = attrs.evolve(s, wake_at=None)
+            case Resynced(view=view):
+                s = resync(s, view, now)
+            case RuntimeAnswered() | RuntimeNotified():
+                return state, ()
+            case _:
+                assert_never(event)
+        s, more = self.run(s, now)
+        return s, (*effects, *more)
+
+    def run(self, s: SchedulerState, now: Time) -> Out:
+        """Flush due backoffs, schedule up to `batch` pods, then ask for the next wake-ups."""
+        s = attrs.evolve(s, queue=sq.prune(sq.flush(s.queue, now)))
+        effects: list[Effect] = []
+        for _ in range(self.batch):
+            q, qp = sq.pop(s.queue)
+            if qp is None:
+                break
+            s, out = schedule_cycle(attrs.evolve(s, queue=q), qp, self.config, now)
+            effects.extend(out)
+        q = sq.prune(s.queue)
+        s = attrs.evolve(s, queue=q)
+        if sq.has_active(q) and not s.continuing:
+            s = attrs.evolve(s, continuing=True)
+            effects.append(WakeMeAt(at=now, key=CONTINUE_TIMER))
+        wake = sq.next_wake(q)
+        if wake is not None and (s.wake_at is None or wake < s.wake_at):
+            s = attrs.evolve(s, wake_at=wake)
+            effects.append(WakeMeAt(at=wake, key=FLUSH_TIMER))
+        return s, tuple(effects)
