@@ -55,6 +55,7 @@ from kcore.driver.bootstrap import create_cluster
 from kcore.kubelet.admission import Rejection, admit_pod
 from kcore.kubelet.config import KubeletConfig
 from kcore.kubelet.node_status import lease_request, node_status_request
+from kcore.kubelet.static_pods import is_mirror_pod, is_static_pod, mirror_pod, static_pods
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, ClusterState, get
 from tests.builders import T0, a_container, a_node, a_pod, cluster_with
@@ -510,3 +511,139 @@ def test_renewing_updates_renew_time_and_keeps_the_resource_version() -> None:
 def test_a_lease_without_a_node_in_view_has_no_owner() -> None:
     req = lease_request(cluster_with(namespaces=("kube-node-lease",)), CONFIG, T0)
     assert isinstance(req, Create) and req.obj.metadata.owner_references == ()
+
+
+# --- static pods -------------------------------------------------------------------------
+
+ETCD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: kube-system
+  labels: {component: etcd}
+spec:
+  containers:
+  - name: etcd
+    image: registry.k8s.io/etcd:3.5.15-0
+"""
+
+WEB = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.25
+"""
+
+
+def _static_config(*files: tuple[str, str], node: str = "node-1") -> KubeletConfig:
+    return KubeletConfig(node_name=node, static_manifests=files)
+
+
+def test_static_pods_get_upstream_defaults_and_come_sorted() -> None:
+    pods, errors = static_pods(_static_config(("web.yaml", WEB), ("etcd.yaml", ETCD)))
+    assert errors == ()
+    assert [(p.metadata.namespace, p.metadata.name) for p in pods] == [
+        ("default", "web-node-1"),
+        ("kube-system", "etcd-node-1"),
+    ]
+    web = pods[0]
+    uid = web.metadata.uid
+    assert len(uid) == 32 and int(uid, 16) >= 0
+    assert dict(web.metadata.annotations) == {
+        "kubernetes.io/config.hash": uid,
+        "kubernetes.io/config.source": "file",
+    }
+    assert web.spec.node_name == "node-1"
+    assert web.spec.tolerations == (
+        Toleration(operator=TolerationOperator.EXISTS, effect=TaintEffect.NO_EXECUTE),
+    )
+    assert web.status.phase is PodPhase.PENDING
+    assert is_static_pod(web) and not is_mirror_pod(web)
+
+
+def test_the_config_hash_depends_on_content_node_and_file() -> None:
+    def uid(cfg: KubeletConfig) -> str:
+        pods, _ = static_pods(cfg)
+        return pods[0].metadata.uid
+
+    base = uid(_static_config(("web.yaml", WEB)))
+    assert base == uid(_static_config(("web.yaml", WEB)))
+    assert base != uid(_static_config(("web.yaml", WEB), node="node-2"))
+    assert base != uid(_static_config(("other.yaml", WEB)))
+    assert base != uid(_static_config(("web.yaml", WEB.replace("nginx:1.25", "nginx:1.26"))))
+
+
+def test_seen_time_is_recorded_when_given() -> None:
+    pods, _ = static_pods(_static_config(("web.yaml", WEB)), seen=T0)
+    assert pods[0].metadata.annotations["kubernetes.io/config.seen"] == "2023-11-14T22:13:20Z"
+
+
+def test_an_existing_no_execute_toleration_is_not_doubled() -> None:
+    text = WEB + "  tolerations:\n  - operator: Exists\n    effect: NoExecute\n"
+    pods, errors = static_pods(_static_config(("web.yaml", text)))
+    assert errors == () and len(pods[0].spec.tolerations) == 1
+
+
+def test_bad_manifests_give_errors_naming_the_file_and_the_others_still_run() -> None:
+    service = "apiVersion: v1\nkind: Service\nmetadata: {name: svc}\nspec:\n  ports: [{port: 80}]\n"
+    no_containers = "apiVersion: v1\nkind: Pod\nmetadata: {name: empty}\nspec: {containers: []}\n"
+    wrong_type = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec: {containers: 3}\n"
+    pods, errors = static_pods(
+        _static_config(
+            ("svc.yaml", service),
+            ("empty.yaml", no_containers),
+            ("broken.yaml", "kind: [unclosed"),
+            ("bad.yaml", wrong_type),
+            ("web.yaml", WEB),
+        )
+    )
+    assert [p.metadata.name for p in pods] == ["web-node-1"]
+    assert len(errors) == 4
+    assert errors[0] == (
+        "svc.yaml: document 1: Service 'svc': kind: a static pod manifest must hold Pods"
+    )
+    assert errors[1].startswith("empty.yaml: pod 'empty': invalid pod: spec.containers: Required value")
+    assert errors[2].startswith("broken.yaml: ")
+    assert errors[3].startswith("bad.yaml: ") and "spec.containers" in errors[3]
+
+
+def test_a_duplicate_static_pod_name_is_an_error() -> None:
+    pods, errors = static_pods(_static_config(("a.yaml", WEB), ("b.yaml", WEB)))
+    assert len(pods) == 1 and pods[0].metadata.annotations["kubernetes.io/config.hash"]
+    assert errors == (
+        "b.yaml: pod default/web-node-1 duplicates another static pod with the same name",
+    )
+
+
+def test_mirror_pod_is_controlled_by_the_node_and_created_through_the_apiserver() -> None:
+    state, t0 = _cluster_state()
+    node = _node(state)
+    (static, *_), _ = static_pods(_static_config(("etcd.yaml", ETCD)))
+    mirror = mirror_pod(static, node)
+    assert mirror.metadata.uid == "" and mirror.metadata.resource_version == 0
+    assert mirror.metadata.annotations["kubernetes.io/config.mirror"] == static.metadata.uid
+    assert mirror.metadata.owner_references == (
+        OwnerReference(
+            api_version="v1", kind="Node", name="node-1", uid=node.metadata.uid, controller=True
+        ),
+    )
+    assert is_mirror_pod(mirror) and not is_mirror_pod(static)
+    _, stored = _serve(state, Create(obj=mirror), Time(t0 + 1))
+    assert isinstance(stored, Pod)
+    assert stored.metadata.uid != static.metadata.uid
+    assert stored.spec.node_name == "node-1"
+    assert is_mirror_pod(stored)
+
+
+def test_api_pods_are_neither_static_nor_mirrors() -> None:
+    pod = _pod("a")
+    assert not is_static_pod(pod) and not is_mirror_pod(pod)
+    api = attrs.evolve(
+        pod, metadata=attrs.evolve(pod.metadata, annotations=pmap({"kubernetes.io/config.source": "api"}))
+    )
+    assert not is_static_pod(api)

@@ -41,6 +41,7 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import Container, Pod, PodPhase, TaintEffect
 from kcore.kubelet.config import KubeletConfig
+from kcore.kubelet.static_pods import is_static_pod
 from kcore.scheduler.nodeinfo import (
     CPU,
     EPHEMERAL_STORAGE,
@@ -59,8 +60,6 @@ from kcore.state import ClusterState, get
 
 NODE_OS: Final = "linux"
 LABEL_OS: Final = "kubernetes.io/os"
-CONFIG_SOURCE_ANNOTATION: Final = "kubernetes.io/config.source"
-API_SOURCE: Final = "api"
 
 INVALID_NODE_INFO: Final = "InvalidNodeInfo"
 OS_SELECTOR_MISMATCH: Final = "PodOSSelectorNodeLabelDoesNotMatch"
@@ -104,7 +103,7 @@ def admit_pod(
         )
         or _predicate(NODE_PORTS, NODE_PORTS_REASON, _ports_free(pod, others))
     )
-    if rejection is None and not _is_static(pod):
+    if rejection is None and not is_static_pod(pod):
         rejection = _predicate(TAINT_TOLERATION, TAINT_REASON, _no_execute_tolerated(pod, node))
     return rejection
 
@@ -125,12 +124,6 @@ def _key(pod: Pod) -> ObjectKey:
 
 def _predicate(name: str, reason: str, ok: bool) -> Rejection | None:
     return None if ok else Rejection(reason=name, message=f"Predicate {name} failed: {reason}")
-
-
-def _is_static(pod: Pod) -> bool:
-    """types.IsStaticPod: a pod whose config source is not the apiserver."""
-    source = pod.metadata.annotations.get(CONFIG_SOURCE_ANNOTATION)
-    return source is not None and source != API_SOURCE
 
 
 # --- resources ---------------------------------------------------------------------------
