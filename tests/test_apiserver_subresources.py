@@ -134,19 +134,31 @@ def test_binding_a_missing_pod_is_not_found() -> None:
 # --- eviction -------------------------------------------------------------------------------
 
 
-def test_evicting_a_bound_pod_starts_its_graceful_deletion() -> None:
+def test_evicting_a_bound_pod_marks_it_a_disruption_target_then_starts_its_graceful_deletion() -> None:
     s0 = cluster_with(a_pod(node_name="node-1", grace=30))
     s1, response, events = handle(s0, Evict(key=POD), NOW)
-    m = _stored(s1, POD).metadata
+    pod = _stored(s1, POD)
+    assert isinstance(pod, Pod)
+    m = pod.metadata
     assert response == Response(code=201, body=Status(status="Success", code=201))
     assert (m.deletion_timestamp, m.deletion_grace_period_seconds) == (Time(NOW + 30), 30)
-    assert [e.type for e in events] == [WatchType.MODIFIED]
+    assert pod.status.conditions[-1] == PodCondition(
+        type="DisruptionTarget",
+        status=ConditionStatus.TRUE,
+        reason="EvictionByEvictionAPI",
+        message="Eviction API: evicting",
+        last_transition_time=NOW,
+    )
+    assert [(e.type, e.resource_version) for e in events] == [
+        (WatchType.MODIFIED, s0.revision + 1),
+        (WatchType.MODIFIED, s0.revision + 2),
+    ]
 
 
 def test_evicting_an_unbound_pod_deletes_it() -> None:
     s0 = cluster_with(a_pod())
     s1, response, events = handle(s0, Evict(key=POD), NOW)
-    assert response.code == 201 and [e.type for e in events] == [WatchType.DELETED]
+    assert response.code == 201 and [e.type for e in events] == [WatchType.MODIFIED, WatchType.DELETED]
     assert get(s1, POD) is None
 
 

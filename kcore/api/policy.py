@@ -1,7 +1,9 @@
 """The policy/v1 group: PodDisruptionBudget.
 
 Owns the `PodDisruptionBudget` value class (spec, status, the meta/v1 `Condition` its
-status carries) and `default`. A budget says how many of the pods its selector picks may
+status carries), `default`, and the helpers the eviction subresource and the disruption
+controller share: `selects` (which pods a budget covers), `set_condition` (meta/v1
+SetStatusCondition) and `with_disruption_allowed_condition`. A budget says how many of the pods its selector picks may
 be down at once, as `minAvailable` or `maxUnavailable` (an int or a percentage; at most
 one is set, which validation enforces). The status is written by the disruption
 controller (counts, `DisruptionAllowed` condition) and by the eviction subresource (one
@@ -16,13 +18,15 @@ Rules (see kcore/api/meta.py for the conventions the codec reads):
 
 Knows nothing of controllers, validation or the apiserver.
 
-Mirrors k8s.io/api/policy/v1/types.go and k8s.io/apimachinery/pkg/apis/meta/v1/types.go
-(Condition).
+Mirrors k8s.io/api/policy/v1/types.go, k8s.io/apimachinery/pkg/apis/meta/v1/types.go
+(Condition), k8s.io/apimachinery/pkg/api/meta/conditions.go (SetStatusCondition) and
+k8s.io/component-helpers/apps/poddisruptionbudget/helpers.go.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import ClassVar, Final
 
 import attrs
@@ -32,6 +36,7 @@ from pyrsistent.typing import PMap
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
 from kcore.api.pod import LabelSelector
+from kcore.labels import SelectorParseError, selector_from_label_selector
 
 DISRUPTION_ALLOWED: Final = "DisruptionAllowed"
 """The status condition type the controller and the eviction subresource maintain."""
@@ -92,3 +97,45 @@ class PodDisruptionBudget:
 def default(obj: ApiObject) -> ApiObject:
     """policy/v1 has no defaulting: every object is returned unchanged."""
     return obj
+
+
+def selects(pdb: PodDisruptionBudget, labels: Mapping[str, str]) -> bool:
+    """Whether the budget covers a pod with `labels` (same namespace assumed).
+
+    A nil selector selects nothing and an empty one everything (policy/v1); a selector
+    that does not parse selects nothing, as upstream's eviction handler skips it."""
+    selector = pdb.spec.selector
+    if selector is None:
+        return False
+    exprs = tuple((e.key, e.operator.value, e.values) for e in selector.match_expressions)
+    try:
+        return selector_from_label_selector(selector.match_labels, exprs).matches(labels)
+    except SelectorParseError:
+        return False
+
+
+def set_condition(conditions: tuple[Condition, ...], new: Condition, now: Time) -> tuple[Condition, ...]:
+    """meta.SetStatusCondition: add or replace the condition of `new.type`; the transition
+    time moves (to `now`, in whole seconds) only when the status changes."""
+    stamp = Time(float(int(now)))
+    for i, old in enumerate(conditions):
+        if old.type != new.type:
+            continue
+        moved = old.status != new.status
+        updated = attrs.evolve(new, last_transition_time=stamp if moved else old.last_transition_time)
+        return (*conditions[:i], updated, *conditions[i + 1 :])
+    return (*conditions, attrs.evolve(new, last_transition_time=stamp))
+
+
+def with_disruption_allowed_condition(status: PodDisruptionBudgetStatus, now: Time) -> PodDisruptionBudgetStatus:
+    """UpdateDisruptionAllowedCondition: True/SufficientPods while disruptions are
+    allowed, else False/InsufficientPods."""
+    allowed = status.disruptions_allowed > 0
+    cond = Condition(
+        type=DISRUPTION_ALLOWED,
+        status=ConditionStatus.TRUE if allowed else ConditionStatus.FALSE,
+        reason=SUFFICIENT_PODS if allowed else INSUFFICIENT_PODS,
+        observed_generation=status.observed_generation,
+        last_transition_time=Time(float(int(now))),
+    )
+    return attrs.evolve(status, conditions=set_condition(status.conditions, cond, now))
