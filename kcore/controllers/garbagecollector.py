@@ -1,0 +1,249 @@
+"""The garbage collector: ownerReferences as a graph, deletion propagated along it.
+
+Owns `GarbageCollector` (component "garbage-collector") and its pure `sync`.
+
+Theory of operation (level-triggered; read pkg/controller/garbagecollector/garbagecollector.go):
+- Every object with ownerReferences is checked whenever it or one of its owners changes.
+  Each reference is *solid* (the owner exists with that uid and is not waiting for its
+  dependents), *dangling* (no object of that kind/name with that uid) or *waiting* (the
+  owner is being deleted in the foreground).
+- attemptToDeleteItem: with a solid owner, dangling and waiting references are removed;
+  with none, the dependent is deleted: in the foreground when an owner waits for it and
+  it has dependents of its own, else as its own finalizers say (Background by default).
+- An owner deleted with propagationPolicy=Orphan carries the `orphan` finalizer: its
+  dependents lose their references to it, then the finalizer goes (orphanDependents).
+- An owner deleted in the Foreground carries `foregroundDeletion`: its dependents are
+  deleted (themselves in the foreground), and the finalizer goes once no dependent with
+  blockOwnerDeletion=true remains (processDeletingDependentsItem).
+- Background deletion needs nothing here but the first rule: the owner is gone at once
+  and its dependents' references dangle.
+
+Rules: one request in flight per key (in-flight keys wait for their answer); a failed
+write (Conflict, NotFound) re-syncs the key from the view; keys sync in sorted order.
+Must not know: any particular workload kind. Mirrors garbagecollector.go and graph.go,
+without the graph cache: the view's `dependents_by_owner_uid` index is the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import attrs
+from pyrsistent import pset
+from pyrsistent.typing import PSet
+
+from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
+from kcore.api.meta import ApiObject, OwnerReference, Time
+from kcore.apiserver.storage import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
+from kcore.apiserver.types import Delete, PropagationPolicy, Request, Update, WatchType
+from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.state import ClusterState, dependents, get, list_objects
+
+NAME: Final = "garbage-collector"
+RETRY_AFTER: Final = 1.0  # seconds before a failed write is tried again
+_WATCHED: Final = frozenset(k for k in Kind if k is not Kind.EVENT)
+
+
+@attrs.frozen(kw_only=True)
+class GCState:
+    view: ClusterState
+    in_flight: PSet[ObjectKey] = pset()  # a request for this key awaits its answer
+    retry: PSet[ObjectKey] = pset()  # failed writes, synced again at the next "retry" timer
+    counter: int = 0
+
+
+@attrs.frozen
+class GarbageCollector:
+    name: str = NAME
+    watches: frozenset[Kind] = _WATCHED
+
+    def init(self, view: ClusterState, now: Time) -> tuple[GCState, tuple[Effect, ...]]:
+        return GCState(view=view), ()
+
+    def step(self, s: GCState, ev: Event) -> tuple[GCState, tuple[Effect, ...]]:
+        match ev:
+            case Started() | Resynced():
+                if isinstance(ev, Resynced):
+                    s = attrs.evolve(s, view=ev.view, in_flight=pset())
+                return _sync_keys(s, _all_interesting(s.view))
+            case WatchDelivered(event=w):
+                old = get(s.view, w.key)
+                s = attrs.evolve(s, view=observe(s.view, w))
+                keys = {w.key, *dependents(s.view, w.obj.metadata.uid)}
+                keys.update(_owner_keys(w.obj))  # a foreground owner waits on this one
+                if old is not None:
+                    keys.update(_owner_keys(old))
+                if w.type is WatchType.DELETED:
+                    keys.discard(w.key)
+                return _sync_keys(s, keys)
+            case ApiAnswered(request_id=rid):
+                # success or not, look again once the write's own watch event is in the view
+                key = _key_of_request(rid)
+                s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
+                first = not s.retry
+                s = attrs.evolve(s, retry=s.retry.add(key))
+                wake = WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry")
+                return s, ((wake,) if first else ())
+            case TimerFired(key="retry"):
+                keys = set(s.retry)
+                return _sync_keys(attrs.evolve(s, retry=pset()), keys)
+            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+                return s, ()
+
+
+def _all_interesting(view: ClusterState) -> set[ObjectKey]:
+    keys: set[ObjectKey] = set()
+    for kind in sorted(_WATCHED, key=lambda k: k.value):
+        for obj in list_objects(view, kind):
+            m = obj.metadata
+            if m.owner_references or (m.deletion_timestamp is not None and _gc_finalizer(m.finalizers)):
+                keys.add(ObjectKey(kind=kind, namespace=m.namespace, name=m.name))
+    return keys
+
+
+def _gc_finalizer(finalizers: Sequence[str]) -> bool:
+    return FINALIZER_ORPHAN in finalizers or FINALIZER_FOREGROUND in finalizers
+
+
+def _sync_keys(s: GCState, keys: set[ObjectKey]) -> tuple[GCState, tuple[Effect, ...]]:
+    effects: list[Effect] = []
+    for key in sorted(keys):
+        if key in s.in_flight:
+            continue
+        req = sync(s.view, key)
+        if req is None:
+            continue
+        rid = f"{s.counter}|{key.kind.value}|{key.namespace}|{key.name}"
+        s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
+        effects.append(CallApi(request=req, request_id=rid))
+    return s, tuple(effects)
+
+
+def _key_of_request(rid: str) -> ObjectKey:
+    _, kind, namespace, name = rid.split("|", 3)
+    return ObjectKey(kind=Kind(kind), namespace=namespace, name=name)
+
+
+# --- the decision -------------------------------------------------------------------------
+
+
+def sync(view: ClusterState, key: ObjectKey) -> Request | None:
+    """The one write the collector makes for `key` now, or None when it is at rest."""
+    obj = get(view, key)
+    if obj is None:
+        return None
+    m = obj.metadata
+    if m.deletion_timestamp is not None:
+        if FINALIZER_ORPHAN in m.finalizers:
+            return _orphan_dependents(view, obj)
+        if FINALIZER_FOREGROUND in m.finalizers:
+            return _delete_dependents(view, obj)
+        return None  # being deleted already: nothing to add
+    if not m.owner_references:
+        return None
+    solid, dangling, waiting = _classify(view, obj)
+    if solid:
+        gone = {r.uid for r in (*dangling, *waiting)}
+        if not gone:
+            return None
+        return _without_refs(obj, gone)
+    if waiting and dependents(view, m.uid):
+        return _delete(obj, PropagationPolicy.FOREGROUND)
+    return _delete(obj, PropagationPolicy.BACKGROUND)
+
+
+def _owner_keys(obj: ApiObject) -> set[ObjectKey]:
+    keys = (_owner_key(obj, r) for r in obj.metadata.owner_references)
+    return {k for k in keys if k is not None}
+
+
+def _owner_key(obj: ApiObject, ref: OwnerReference) -> ObjectKey | None:
+    try:
+        kind = kind_for_gvk(ref.api_version, ref.kind)
+    except UnknownKindError:
+        return None
+    ns = obj.metadata.namespace if kind.info.namespaced else ""
+    return ObjectKey(kind=kind, namespace=ns, name=ref.name)
+
+
+def _classify(
+    view: ClusterState, obj: ApiObject
+) -> tuple[list[OwnerReference], list[OwnerReference], list[OwnerReference]]:
+    solid: list[OwnerReference] = []
+    dangling: list[OwnerReference] = []
+    waiting: list[OwnerReference] = []
+    for ref in obj.metadata.owner_references:
+        okey = _owner_key(obj, ref)
+        owner = None if okey is None else get(view, okey)
+        if owner is None or owner.metadata.uid != ref.uid:
+            dangling.append(ref)
+        elif owner.metadata.deletion_timestamp is not None and FINALIZER_FOREGROUND in owner.metadata.finalizers:
+            waiting.append(ref)
+        else:
+            solid.append(ref)
+    return solid, dangling, waiting
+
+
+def _without_refs(obj: ApiObject, uids: set[str]) -> Request:
+    m = obj.metadata
+    refs = tuple(r for r in m.owner_references if r.uid not in uids)
+    new: ApiObject = attrs.evolve(obj, metadata=attrs.evolve(m, owner_references=refs))  # type: ignore[misc]  # every kind is an attrs class
+    return Update(obj=new)
+
+
+def _without_finalizer(obj: ApiObject, finalizer: str) -> Request:
+    m = obj.metadata
+    kept = tuple(f for f in m.finalizers if f != finalizer)
+    new: ApiObject = attrs.evolve(obj, metadata=attrs.evolve(m, finalizers=kept))  # type: ignore[misc]  # every kind is an attrs class
+    return Update(obj=new)
+
+
+def _delete(obj: ApiObject, policy: PropagationPolicy) -> Request:
+    m = obj.metadata
+    key = ObjectKey(kind=obj.KIND, namespace=m.namespace, name=m.name)
+    if FINALIZER_ORPHAN in m.finalizers:
+        policy = PropagationPolicy.ORPHAN
+    elif FINALIZER_FOREGROUND in m.finalizers:
+        policy = PropagationPolicy.FOREGROUND
+    return Delete(key=key, propagation=policy, precondition_uid=m.uid)
+
+
+def _orphan_dependents(view: ClusterState, owner: ApiObject) -> Request:
+    uid = owner.metadata.uid
+    for dkey in dependents(view, uid):
+        dep = get(view, dkey)
+        if dep is not None and any(r.uid == uid for r in dep.metadata.owner_references):
+            return _without_refs(dep, {uid})
+    return _without_finalizer(owner, FINALIZER_ORPHAN)
+
+
+def _delete_dependents(view: ClusterState, owner: ApiObject) -> Request | None:
+    uid = owner.metadata.uid
+    blocking = False
+    for dkey in dependents(view, uid):
+        dep = get(view, dkey)
+        if dep is None:
+            continue
+        refs = [r for r in dep.metadata.owner_references if r.uid == uid]
+        if not refs:
+            continue
+        if dep.metadata.deletion_timestamp is None:
+            own = PropagationPolicy.FOREGROUND if dependents(view, dep.metadata.uid) else PropagationPolicy.BACKGROUND
+            return _delete(dep, own)
+        if any(r.block_owner_deletion for r in refs):
+            blocking = True
+    if blocking:
+        return None
+    return _without_finalizer(owner, FINALIZER_FOREGROUND)
