@@ -103,13 +103,28 @@ def with_pod_status(state: ClusterState, name: str, phase: PodPhase, ready: bool
     return _ok(state, Update(obj=attrs.evolve(pod, status=status), subresource=Subresource.STATUS))
 
 
-def with_budget_status(state: ClusterState, name: str = "web-pdb", **fields: int) -> ClusterState:
+def with_budget_status(
+    state: ClusterState,
+    name: str = "web-pdb",
+    *,
+    observed_generation: int | None = None,
+    disruptions_allowed: int = 0,
+    current_healthy: int = 0,
+    desired_healthy: int = 0,
+    expected_pods: int = 0,
+) -> ClusterState:
     """The budget's status as the disruption controller would write it (observedGeneration
     current unless given)."""
     pdb = _stored(state, key(Kind.POD_DISRUPTION_BUDGET, name))
     assert isinstance(pdb, PodDisruptionBudget)
-    fields.setdefault("observed_generation", pdb.metadata.generation)
-    status = attrs.evolve(pdb.status, **fields)
+    status = attrs.evolve(
+        pdb.status,
+        observed_generation=pdb.metadata.generation if observed_generation is None else observed_generation,
+        disruptions_allowed=disruptions_allowed,
+        current_healthy=current_healthy,
+        desired_healthy=desired_healthy,
+        expected_pods=expected_pods,
+    )
     return _ok(state, Update(obj=attrs.evolve(pdb, status=status), subresource=Subresource.STATUS))
 
 
