@@ -112,12 +112,14 @@ def _diff(a: object, b: object, path: str = "") -> str:
 def as_created(obj: ApiObject) -> ApiObject:
     """`obj` as the apiserver's create path validates it, not as the file spells it.
 
-    kubectl sends a namespaced object without a namespace to "default", and the apiserver
-    stamps a uid before validating (which lets a Job's selector be generated), so the
-    manifest is not blamed for what the request path supplies.
+    kubectl sends a namespaced object without a namespace to "default"; the apiserver
+    clears the namespace of a cluster-scoped object (upstream rest.BeforeCreate, as
+    kcore's storage.create does) and stamps a uid before validating (which lets a Job's
+    selector be generated), so the manifest is not blamed for what the request path
+    supplies.
     """
     m = obj.metadata
-    namespace = m.namespace or ("default" if obj.KIND.info.namespaced else "")
+    namespace = (m.namespace or "default") if obj.KIND.info.namespaced else ""
     meta = attrs.evolve(m, namespace=namespace, uid=m.uid or PLACEHOLDER_UID)
     return apply_defaults(attrs.evolve(obj, metadata=meta))  # type: ignore[misc]  # every kind is an attrs class
 

@@ -37,14 +37,19 @@ from kcore.api.core import (
     ServiceAccount,
 )
 from kcore.api.defaults import apply_defaults
-from kcore.api.kinds import Kind
+from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import Loaded, load_manifests
-from kcore.api.meta import ApiObject
+from kcore.api.meta import ApiObject, Time
 from kcore.api.networking import Ingress
 from kcore.api.pod import Pod
+from kcore.api.policy import PodDisruptionBudget
 from kcore.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from kcore.apiserver import handle
+from kcore.apiserver.types import Create
 from kcore.apiserver.validation import validate
 from kcore.quantity import parse_quantity
+from kcore.state import get
+from tests.builders import cluster_with
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "manifests"
@@ -65,8 +70,10 @@ def only(name: str, cls: type[T], index: int = 0) -> T:
 
 
 def as_created(obj: ApiObject) -> ApiObject:
-    # The apiserver stamps a uid before validating; a Job's selector is generated from it.
-    meta = attrs.evolve(obj.metadata, uid="00000000-0000-0000-0000-000000000001")
+    # The apiserver stamps a uid before validating (a Job's selector is generated from it)
+    # and clears the namespace of a cluster-scoped object (upstream rest.BeforeCreate).
+    namespace = obj.metadata.namespace if obj.KIND.info.namespaced else ""
+    meta = attrs.evolve(obj.metadata, uid="00000000-0000-0000-0000-000000000001", namespace=namespace)
     return apply_defaults(attrs.evolve(obj, metadata=meta))  # type: ignore[misc]  # every kind is an attrs class
 
 
@@ -315,6 +322,53 @@ def test_node_lease_endpoints_and_event() -> None:
     ev = only("cluster.yaml", Event, 3)
     assert (ev.reason, ev.type, ev.count) == ("ScalingReplicaSet", "Normal", 1)
     assert ev.involved_object.name == "catalog"
+
+
+def test_pod_resource_claims_and_container_claims() -> None:
+    p = only("dra-claims.yaml", Pod)
+    assert [(c.name, c.resource_claim_name, c.resource_claim_template_name) for c in p.spec.resource_claims] == [
+        ("accelerator", "shared-fpga", None),
+        ("scratch-gpu", None, "one-gpu"),
+    ]
+    train, monitor = p.spec.containers
+    assert [(c.name, c.request) for c in train.resources.claims] == [("scratch-gpu", "gpu"), ("accelerator", "")]
+    assert train.resources.requests["cpu"] == parse_quantity("2")
+    assert [c.name for c in monitor.resources.claims] == ["accelerator"]
+    spec = to_dict(p)["spec"]
+    assert isinstance(spec, dict)
+    assert spec["resourceClaims"] == [
+        {"name": "accelerator", "resourceClaimName": "shared-fpga"},
+        {"name": "scratch-gpu", "resourceClaimTemplateName": "one-gpu"},
+    ]
+    containers = spec["containers"]
+    assert isinstance(containers, list) and isinstance(containers[1], dict)
+    assert containers[1]["resources"] == {"claims": [{"name": "accelerator"}]}
+
+
+def test_cluster_scoped_objects_with_a_namespace_are_stored_without_it() -> None:
+    role = only("cluster-scoped-with-namespace.yaml", ClusterRole, 0)
+    assert role.metadata.namespace == "plugins"  # kept as written until the apiserver sees it
+    state = cluster_with()
+    for item in load("cluster-scoped-with-namespace.yaml"):
+        state, response, _ = handle(state, Create(obj=item.obj), Time(1_767_225_600.0))
+        assert response.code == 201, response.body
+    stored_role = get(state, ObjectKey(kind=Kind.CLUSTER_ROLE, namespace="", name="device-plugin"))
+    stored_binding = get(state, ObjectKey(kind=Kind.CLUSTER_ROLE_BINDING, namespace="", name="device-plugin"))
+    assert stored_role is not None and stored_role.metadata.namespace == ""
+    assert isinstance(stored_binding, ClusterRoleBinding)
+    assert stored_binding.metadata.namespace == ""
+    assert [(s.kind, s.namespace) for s in stored_binding.subjects] == [("ServiceAccount", "plugins")]
+
+
+def test_disruption_budgets_by_count_and_percentage() -> None:
+    quorum = only("disruption-budgets.yaml", PodDisruptionBudget, 0)
+    assert (quorum.spec.max_unavailable, quorum.spec.min_available) == (1, None)
+    assert quorum.spec.selector is not None
+    assert dict(quorum.spec.selector.match_labels) == {"app.kubernetes.io/name": "ledger"}
+    web = only("disruption-budgets.yaml", PodDisruptionBudget, 1)
+    assert (web.spec.min_available, web.spec.max_unavailable) == ("60%", None)
+    assert web.spec.unhealthy_pod_eviction_policy is not None
+    assert web.spec.unhealthy_pod_eviction_policy.value == "AlwaysAllow"
 
 
 # --- the checker script ----------------------------------------------------------------------

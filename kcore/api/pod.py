@@ -279,9 +279,22 @@ class EnvFromSource:
 
 
 @attrs.frozen(kw_only=True)
+class ContainerResourceClaim:
+    """A container's use of one of the pod's resource claims (upstream core/v1 ResourceClaim).
+
+    `name` names an entry of `spec.resourceClaims`; `request`, when set, picks one request
+    of that claim (dynamic resource allocation).
+    """
+
+    name: str
+    request: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class ResourceRequirements:
     limits: PMap[str, Quantity] = pmap()
     requests: PMap[str, Quantity] = pmap()
+    claims: tuple[ContainerResourceClaim, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -690,6 +703,19 @@ class PodSchedulingGate:
 
 
 @attrs.frozen(kw_only=True)
+class PodResourceClaim:
+    """A pod-level reference to a ResourceClaim or a ResourceClaimTemplate (spec.resourceClaims).
+
+    Exactly one of the two sources should be set; upstream validation says so, the model
+    keeps what the manifest gives.
+    """
+
+    name: str
+    resource_claim_name: str | None = None
+    resource_claim_template_name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ContainerResizePolicy:
     resource_name: str
     restart_policy: str = "NotRequired"
@@ -731,6 +757,7 @@ class PodSpec:
     overhead: PMap[str, Quantity] = pmap()
     topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
     scheduling_gates: tuple[PodSchedulingGate, ...] = ()
+    resource_claims: tuple[PodResourceClaim, ...] = ()
     resources: ResourceRequirements | None = None  # pod-level requests/limits
     set_hostname_as_fqdn: bool | None = attrs.field(
         default=None, metadata=wire("setHostnameAsFQDN")
