@@ -262,3 +262,23 @@ def test_active_queue_pops_higher_priority_first_then_earlier() -> None:
             break
         order.append((qp.key.name, qp.attempts))
     assert order == [("high", 1), ("early-low", 1), ("late-low", 1)]
+
+
+def test_preemptor_waits_while_its_victims_terminate_instead_of_preempting_again() -> None:
+    cluster = cluster_of([node("only", cpu="4")])
+    create(cluster, a_pod("low", "kube-system", containers=[a_container(cpu="3")], grace=30))
+    cluster.run_until_stable()
+    critical = a_pod("high", "kube-system", containers=[a_container(cpu="2")])
+    create(cluster, attrs.evolve(critical, spec=attrs.evolve(critical.spec, priority_class_name="system-cluster-critical")))
+    cluster.run_until_stable()
+    assert pod_named(cluster, "low", "kube-system").metadata.deletion_timestamp is not None
+    cluster.advance(2)
+    touch(cluster, "only", 1)
+    cluster.run_until_stable()
+    assert len(events(cluster, "Preempted")) == 1
+    assert events(cluster, "FailedScheduling")[-1] == (
+        "high",
+        "0/1 nodes are available: 1 Insufficient cpu. "
+        "preemption: not eligible due to a terminating pod on the nominated node.",
+    )
+    assert pod_named(cluster, "high", "kube-system").spec.node_name == ""

@@ -2,7 +2,9 @@
 lower-priority pods makes it fit, with as few and as unimportant victims as possible.
 
 Rules (default_preemption.go, preemption.go):
-- a pod with preemptionPolicy Never is not eligible;
+- a pod with preemptionPolicy Never is not eligible, nor is a pod whose nominated node
+  still has a terminating lower-priority pod (its earlier victims are on their way out),
+  unless the filters found that node UnschedulableAndUnresolvable;
 - only nodes that failed with a resolvable status (Unschedulable) are candidates; the
   others are "Preemption is not helpful for scheduling";
 - on a candidate node every pod of lower priority is removed; if the pod still does not
@@ -40,6 +42,7 @@ NAME: Final = "DefaultPreemption"
 NOT_HELPFUL: Final = "Preemption is not helpful for scheduling"
 NO_VICTIMS: Final = "No preemption victims found for incoming pod"
 NOT_ELIGIBLE_NEVER: Final = "not eligible due to preemptionPolicy=Never."
+NOT_ELIGIBLE_TERMINATING: Final = "not eligible due to a terminating pod on the nominated node."
 MIN_CANDIDATE_NODES_PERCENTAGE: Final = 10
 MIN_CANDIDATE_NODES_ABSOLUTE: Final = 100
 
@@ -114,6 +117,22 @@ def pick_one(candidates: Sequence[Candidate]) -> Candidate:
     return next(c for c in candidates if key(c) == best)
 
 
+def victims_terminating(cycle: Cycle, by_node: dict[str, Status]) -> bool:
+    """PodEligibleToPreemptOthers' second rule: a lower-priority pod is terminating on the
+    pod's nominated node (and the filters did not rule that node out for good)."""
+    pod = cycle.pod
+    nominated = pod.pod.status.nominated_node_name
+    if not nominated:
+        return False
+    status = by_node.get(nominated)
+    if status is not None and status.code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+        return False
+    ni = cycle.snapshot.get(nominated)
+    return ni is not None and any(
+        p.terminating and p.priority < pod.priority for p in ni.pods.values()
+    )
+
+
 def preempt(cycle: Cycle, diagnosis: Diagnosis, seed: int) -> Nomination | str:
     """The PostFilter: a nomination with its victims, or the "preemption: ..." message."""
     pod = cycle.pod
@@ -121,6 +140,8 @@ def preempt(cycle: Cycle, diagnosis: Diagnosis, seed: int) -> Nomination | str:
         return f"preemption: {NOT_ELIGIBLE_NEVER}"
     s = cycle.snapshot
     by_node = dict(diagnosis.node_to_status)
+    if victims_terminating(cycle, by_node):
+        return f"preemption: {NOT_ELIGIBLE_TERMINATING}"
     potential = [n for n in s.node_order if n in by_node and by_node[n].code is Code.UNSCHEDULABLE]
     statuses: dict[str, Status] = {}
     candidates: list[Candidate] = []
