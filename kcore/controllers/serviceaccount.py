@@ -1,0 +1,95 @@
+"""The service account controller: every active namespace has a `default` ServiceAccount.
+
+Owns `ServiceAccountController` (component "serviceaccount-controller"). Level-triggered:
+any Namespace or ServiceAccount change re-checks that namespace; a missing `default` (never
+made, or deleted) is created, never in a terminating namespace. An AlreadyExists answer
+means someone else made it: nothing to do. Mirrors
+pkg/controller/serviceaccount/serviceaccounts_controller.go.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+from pyrsistent import pset
+from pyrsistent.typing import PSet
+
+from kcore.api.core import Namespace, NamespacePhase, ServiceAccount
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ObjectMeta, Time
+from kcore.apiserver.types import Create
+from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.state import ClusterState, get, list_objects
+
+NAME: Final = "serviceaccount-controller"
+DEFAULT: Final = "default"
+RETRY_AFTER: Final = 1.0
+
+
+@attrs.frozen(kw_only=True)
+class ServiceAccountControllerState:
+    view: ClusterState
+    in_flight: PSet[str] = pset()  # namespaces whose `default` create awaits its answer
+
+
+@attrs.frozen
+class ServiceAccountController:
+    name: str = NAME
+    watches: frozenset[Kind] = frozenset({Kind.NAMESPACE, Kind.SERVICE_ACCOUNT})
+
+    def init(self, view: ClusterState, now: Time) -> tuple[ServiceAccountControllerState, tuple[Effect, ...]]:
+        return ServiceAccountControllerState(view=view), ()
+
+    def step(
+        self, s: ServiceAccountControllerState, ev: Event
+    ) -> tuple[ServiceAccountControllerState, tuple[Effect, ...]]:
+        match ev:
+            case Started() | Resynced() | TimerFired(key="retry"):
+                if isinstance(ev, Resynced):
+                    s = attrs.evolve(s, view=ev.view, in_flight=pset())
+                return _sync(s, [n.metadata.name for n in list_objects(s.view, Kind.NAMESPACE)])
+            case WatchDelivered(event=w):
+                s = attrs.evolve(s, view=observe(s.view, w))
+                ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
+                return _sync(s, [ns])
+            case ApiAnswered(request_id=ns, response=resp):
+                s = attrs.evolve(s, in_flight=s.in_flight.discard(ns))
+                if resp.ok or resp.code == 409:
+                    return s, ()
+                return s, (WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry"),)
+            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+                return s, ()
+
+
+def _sync(s: ServiceAccountControllerState, names: list[str]) -> tuple[ServiceAccountControllerState, tuple[Effect, ...]]:
+    effects: list[Effect] = []
+    for ns in sorted(names):
+        if ns in s.in_flight or not needs_default(s.view, ns):
+            continue
+        sa = ServiceAccount(metadata=ObjectMeta(name=DEFAULT, namespace=ns))
+        s = attrs.evolve(s, in_flight=s.in_flight.add(ns))
+        effects.append(CallApi(request=Create(obj=sa), request_id=ns))
+    return s, tuple(effects)
+
+
+def needs_default(view: ClusterState, namespace: str) -> bool:
+    """Whether `namespace` is active and has no `default` ServiceAccount."""
+    ns = get(view, ObjectKey(kind=Kind.NAMESPACE, namespace="", name=namespace))
+    if not isinstance(ns, Namespace) or ns.metadata.deletion_timestamp is not None:
+        return False
+    if ns.status.phase is not NamespacePhase.ACTIVE:
+        return False
+    key = ObjectKey(kind=Kind.SERVICE_ACCOUNT, namespace=namespace, name=DEFAULT)
+    return get(view, key) is None
