@@ -1,0 +1,103 @@
+"""Controller expectations: the creates and deletes a controller has in flight, as data.
+
+Owns `Expectations` (per owner: how many creations it still waits to observe, which pod
+keys it waits to see deleted, and since when) and the pure functions that raise and lower
+them. A controller that acted on its informer view must not act again on the same owner
+until the watch shows what it did, or the stale view would make it create or delete twice;
+`satisfied` says when it may act.
+
+Rules:
+- `expect_creations` / `expect_deletions` replace the owner's record (upstream's
+  SetExpectations): a controller only raises expectations when the old ones are satisfied.
+- Creations are counted (any observed pod controlled by the owner lowers the count);
+  deletions are tracked by pod key, so a pod seen deleted twice (terminating, then gone)
+  lowers them once (upstream's UIDTrackingControllerExpectations).
+- A record older than `EXPECTATIONS_TIMEOUT` simulated seconds counts as satisfied, so a
+  lost watch event cannot wedge an owner forever. Time is `now` from the caller.
+
+Must not know: pods, the apiserver, the driver. Usable by any controller that creates or
+deletes dependents (ReplicaSet, Job, DaemonSet, ...).
+
+Mirrors pkg/controller/controller_utils.go (ControllerExpectations,
+UIDTrackingControllerExpectations, ExpectationsTimeout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
+
+from kcore.api.kinds import ObjectKey
+from kcore.api.meta import Time
+
+EXPECTATIONS_TIMEOUT: Final = 5 * 60.0
+"""Seconds after which unfulfilled expectations no longer block a sync (upstream: 5 min)."""
+
+
+@attrs.frozen(kw_only=True)
+class Expectation:
+    """What one owner waits to observe: `add` more creations and the deletion of `deletes`."""
+
+    add: int = 0
+    deletes: PSet[ObjectKey] = pset()
+    since: Time
+
+    def fulfilled(self) -> bool:
+        return self.add <= 0 and not self.deletes
+
+
+@attrs.frozen(kw_only=True)
+class Expectations:
+    """Every owner's `Expectation`, keyed by the owner's key."""
+
+    by_owner: PMap[ObjectKey, Expectation] = pmap()
+
+
+NO_EXPECTATIONS: Final = Expectations()
+
+
+def satisfied(exp: Expectations, owner: ObjectKey, now: Time) -> bool:
+    """SatisfiedExpectations: no record, every expectation observed, or the record expired."""
+    rec = exp.by_owner.get(owner)
+    if rec is None:
+        return True
+    return rec.fulfilled() or now - rec.since > EXPECTATIONS_TIMEOUT
+
+
+def expect_creations(exp: Expectations, owner: ObjectKey, count: int, now: Time) -> Expectations:
+    """ExpectCreations: the owner waits to observe `count` new dependents."""
+    return Expectations(by_owner=exp.by_owner.set(owner, Expectation(add=count, since=now)))
+
+
+def expect_deletions(
+    exp: Expectations, owner: ObjectKey, pods: Iterable[ObjectKey], now: Time
+) -> Expectations:
+    """ExpectDeletions: the owner waits to observe each of `pods` deleted."""
+    return Expectations(by_owner=exp.by_owner.set(owner, Expectation(deletes=pset(pods), since=now)))
+
+
+def creation_observed(exp: Expectations, owner: ObjectKey, count: int = 1) -> Expectations:
+    """CreationObserved (or a create that failed / was skipped): `count` fewer to wait for."""
+    rec = exp.by_owner.get(owner)
+    if rec is None or rec.add <= 0:
+        return exp
+    return Expectations(by_owner=exp.by_owner.set(owner, attrs.evolve(rec, add=max(0, rec.add - count))))
+
+
+def deletion_observed(exp: Expectations, owner: ObjectKey, pod: ObjectKey) -> Expectations:
+    """DeletionObserved: `pod` is gone (or terminating, or its delete failed); idempotent."""
+    rec = exp.by_owner.get(owner)
+    if rec is None or pod not in rec.deletes:
+        return exp
+    return Expectations(by_owner=exp.by_owner.set(owner, attrs.evolve(rec, deletes=rec.deletes.discard(pod))))
+
+
+def forget(exp: Expectations, owner: ObjectKey) -> Expectations:
+    """DeleteExpectations: the owner is gone; drop its record."""
+    if owner not in exp.by_owner:
+        return exp
+    return Expectations(by_owner=exp.by_owner.discard(owner))

@@ -1,0 +1,394 @@
+"""What controllers that own pods share: pod stamping, ranking, ownership claims, slow start.
+
+Owns, as pure functions over API values:
+- controller references: `controller_ref(owner)` (controller=true, blockOwnerDeletion=true)
+  and `controller_of(meta)`;
+- `pod_from_template(template, owner)`: the pod a controller creates (labels, annotations,
+  finalizers and spec from the template, generateName `<owner>-`, the controllerRef);
+- pod predicates: `is_pod_active`, `is_pod_ready`, `is_pod_available`, `available_at`;
+- victim choice: `pods_to_delete(pods, count, ranks, now)` in upstream's ActivePodsWithRanks
+  order, with `co_location_ranks` for the "doubled up" criterion;
+- ownership claims: `claim(...)` decides which candidates an owner keeps, adopts or
+  releases (ControllerRefManager.ClaimObject), and `adopt_request` / `release_request`
+  build the strategic merge patches upstream sends;
+- slow start: `SlowStart`, the state of a creation burst sent in batches 1, 2, 4, ... that
+  stops at the first failed batch (upstream slowStartBatch); `retry_delay(failures)` is the
+  per-key backoff of a failed sync (workqueue's exponential failure rate limiter).
+
+Rules: nothing here emits effects or reads a clock; callers pass `now`. Every tuple that
+leaves a function is in a deterministic order (ties keep the caller's order, which callers
+sort by name). Usable by the ReplicaSet, Job, DaemonSet and StatefulSet controllers.
+
+Must not know: any particular owner kind, the driver, component state.
+
+Mirrors pkg/controller/controller_utils.go (GetPodFromTemplate, getPodsPrefix,
+FilterActivePods, IsPodActive, ActivePodsWithRanks, SlowStartInitialBatchSize),
+pkg/controller/controller_ref_manager.go (ClaimObject, adopt/release patches),
+pkg/controller/replicaset/replica_set.go (slowStartBatch, getPodsToDelete,
+getPodsRankedByRelatedPodsOnSameNode) and k8s.io/kubernetes/pkg/api/v1/pod (IsPodReady,
+IsPodAvailable).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Final
+
+import attrs
+
+from kcore.api.kinds import ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
+from kcore.api.pod import ContainerRestartPolicy, Pod, PodPhase, PodTemplateSpec
+from kcore.apiserver.types import Patch, PatchType
+
+BURST_REPLICAS: Final = 500
+"""At most this many creates or deletes per sync of one owner (upstream BurstReplicas)."""
+
+SLOW_START_INITIAL_BATCH: Final = 1
+"""The first batch of a creation burst (upstream SlowStartInitialBatchSize)."""
+
+DELETION_COST_ANNOTATION: Final = "controller.kubernetes.io/pod-deletion-cost"
+
+RETRY_BASE: Final = 0.005
+RETRY_MAX: Final = 1000.0
+
+
+# --- controller references ------------------------------------------------------------------
+
+
+def controller_ref(owner: ApiObject) -> OwnerReference:
+    """metav1.NewControllerRef: an ownerReference marking `owner` as the controller."""
+    return OwnerReference(
+        api_version=owner.KIND.info.api_version,
+        kind=owner.KIND.value,
+        name=owner.metadata.name,
+        uid=owner.metadata.uid,
+        controller=True,
+        block_owner_deletion=True,
+    )
+
+
+def controller_of(meta: ObjectMeta) -> OwnerReference | None:
+    """metav1.GetControllerOf: the ownerReference with controller=true, if any."""
+    for ref in meta.owner_references:
+        if ref.controller:
+            return ref
+    return None
+
+
+def key_of(obj: ApiObject) -> ObjectKey:
+    m = obj.metadata
+    return ObjectKey(kind=obj.KIND, namespace=m.namespace, name=m.name)
+
+
+# --- stamping pods --------------------------------------------------------------------------
+
+
+def pod_name_prefix(owner_name: str) -> str:
+    """getPodsPrefix: `<owner>-`, or the bare name when the dash would make it too long."""
+    prefix = f"{owner_name}-"
+    return prefix if len(prefix) <= 253 else owner_name
+
+
+def pod_from_template(template: PodTemplateSpec, owner: ApiObject) -> Pod:
+    """GetPodFromTemplate: the pod to create for `owner` (the apiserver picks the name)."""
+    t = template.metadata
+    meta = ObjectMeta(
+        generate_name=pod_name_prefix(owner.metadata.name),
+        namespace=owner.metadata.namespace,
+        labels=t.labels,
+        annotations=t.annotations,
+        finalizers=t.finalizers,
+        owner_references=(controller_ref(owner),),
+    )
+    return Pod(metadata=meta, spec=template.spec)
+
+
+# --- pod predicates -------------------------------------------------------------------------
+
+
+def is_pod_active(pod: Pod) -> bool:
+    """IsPodActive: not Succeeded, not Failed, not being deleted."""
+    return (
+        pod.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED)
+        and pod.metadata.deletion_timestamp is None
+    )
+
+
+def pod_ready_time(pod: Pod) -> Time | None:
+    """When the Ready condition last turned True (None if not ready or never stamped)."""
+    for c in pod.status.conditions:
+        if c.type == "Ready" and c.status is ConditionStatus.TRUE:
+            return c.last_transition_time
+    return None
+
+
+def is_pod_ready(pod: Pod) -> bool:
+    """IsPodReady: the Ready condition is True."""
+    return any(c.type == "Ready" and c.status is ConditionStatus.TRUE for c in pod.status.conditions)
+
+
+def available_at(pod: Pod, min_ready_seconds: int) -> Time | None:
+    """The instant after which a ready pod counts as available (None: not ready)."""
+    if not is_pod_ready(pod):
+        return None
+    since = pod_ready_time(pod)
+    return Time((since or 0.0) + min_ready_seconds)
+
+
+def is_pod_available(pod: Pod, min_ready_seconds: int, now: Time) -> bool:
+    """IsPodAvailable: ready, and (minReadySeconds 0 or ready since strictly before now - min)."""
+    if not is_pod_ready(pod):
+        return False
+    if min_ready_seconds == 0:
+        return True
+    since = pod_ready_time(pod)
+    return since is not None and since + min_ready_seconds < now
+
+
+# --- victims --------------------------------------------------------------------------------
+
+_PHASE_ORDINAL: Final[Mapping[PodPhase | None, int]] = {
+    PodPhase.PENDING: 0,
+    PodPhase.UNKNOWN: 1,
+    PodPhase.RUNNING: 2,
+}
+
+
+def _deletion_cost(pod: Pod) -> int:
+    """GetDeletionCostFromPodAnnotations: an int32, 0 when absent or malformed."""
+    text = pod.metadata.annotations.get(DELETION_COST_ANNOTATION, "")
+    try:
+        cost = int(text.strip()) if text.strip() == text else 0
+    except ValueError:
+        return 0
+    return cost if -(2**31) <= cost < 2**31 else 0
+
+
+def _max_restarts(pod: Pod) -> tuple[int, int]:
+    """maxContainerRestarts: (regular containers, restartable init containers = sidecars)."""
+    sidecars = {c.name for c in pod.spec.init_containers if c.restart_policy is ContainerRestartPolicy.ALWAYS}
+    regular = max((s.restart_count for s in pod.status.container_statuses), default=0)
+    side = max((s.restart_count for s in pod.status.init_container_statuses if s.name in sidecars), default=0)
+    return regular, side
+
+
+def _log_rank(t: Time, now: Time) -> int:
+    """The log2 bucket of how long ago `t` was, in nanoseconds (upstream logarithmicRankDiff)."""
+    d = round((now - t) * 1e9)
+    return int(math.log2(d)) if d > 0 else -1
+
+
+def _newer_first(ti: Time | None, tj: Time | None, ui: str, uj: str, now: Time) -> bool | None:
+    """LogarithmicScaleDown: a zero time first, then the younger log2 bucket, then by uid."""
+    if ti == tj:
+        return None
+    if ti is None or tj is None:
+        return ti is None
+    diff = _log_rank(ti, now) - _log_rank(tj, now)
+    if diff == 0:
+        return None if ui == uj else ui < uj
+    return diff < 0
+
+
+def _less(a: tuple[Pod, int], b: tuple[Pod, int], now: Time) -> bool | None:
+    """ActivePodsWithRanks.Less: True if `a` goes first, None when neither does."""
+    pi, ri = a
+    pj, rj = b
+    ni, nj = pi.spec.node_name, pj.spec.node_name
+    if ni != nj and (not ni or not nj):
+        return not ni
+    oi, oj = _PHASE_ORDINAL.get(pi.status.phase, 0), _PHASE_ORDINAL.get(pj.status.phase, 0)
+    if oi != oj:
+        return oi < oj
+    ready_i, ready_j = is_pod_ready(pi), is_pod_ready(pj)
+    if ready_i != ready_j:
+        return not ready_i
+    ci, cj = _deletion_cost(pi), _deletion_cost(pj)
+    if ci != cj:
+        return ci < cj
+    if ri != rj:
+        return ri > rj
+    ui, uj = pi.metadata.uid, pj.metadata.uid
+    if ready_i and ready_j:
+        verdict = _newer_first(pod_ready_time(pi), pod_ready_time(pj), ui, uj, now)
+        if verdict is not None:
+            return verdict
+    (regular_i, side_i), (regular_j, side_j) = _max_restarts(pi), _max_restarts(pj)
+    if side_i != side_j:
+        return side_i > side_j
+    if regular_i != regular_j:
+        return regular_i > regular_j
+    return _newer_first(pi.metadata.creation_timestamp, pj.metadata.creation_timestamp, ui, uj, now)
+
+
+def _compare(a: tuple[Pod, int], b: tuple[Pod, int], now: Time) -> int:
+    if _less(a, b, now):
+        return -1
+    if _less(b, a, now):
+        return 1
+    return 0
+
+
+def co_location_ranks(pods: Sequence[Pod], related: Iterable[Pod]) -> tuple[int, ...]:
+    """getPodsRankedByRelatedPodsOnSameNode: per pod, the active related pods on its node."""
+    on_node: dict[str, int] = {}
+    for p in related:
+        if is_pod_active(p):
+            on_node[p.spec.node_name] = on_node.get(p.spec.node_name, 0) + 1
+    return tuple(on_node.get(p.spec.node_name, 0) for p in pods)
+
+
+def pods_to_delete(pods: Sequence[Pod], count: int, ranks: Sequence[int], now: Time) -> tuple[Pod, ...]:
+    """getPodsToDelete: the first `count` of `pods` in deletion order (ties keep input order).
+
+    Order (ActivePodsWithRanks, LogarithmicScaleDown and PodDeletionCost on, as upstream's
+    defaults): unassigned < assigned; Pending < Unknown < Running; not ready < ready; lower
+    deletion cost; more related pods on the same node; ready for less time (log2 buckets,
+    then uid); more sidecar, then container restarts; created more recently (log2 buckets,
+    then uid).
+    """
+    if count >= len(pods):
+        return tuple(pods)
+    def cmp(a: tuple[Pod, int], b: tuple[Pod, int]) -> int:
+        return _compare(a, b, now)
+
+    ranked = sorted(zip(pods, ranks, strict=True), key=functools.cmp_to_key(cmp))
+    return tuple(p for p, _ in ranked[:count])
+
+
+# --- claiming (ControllerRefManager) --------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Claim:
+    """What an owner does with its candidates: keep `owned`, `adopt` orphans, `release` pods."""
+
+    owned: tuple[ApiObject, ...] = ()
+    adopt: tuple[ApiObject, ...] = ()
+    release: tuple[ApiObject, ...] = ()
+
+
+def claim(
+    owner: ApiObject, candidates: Sequence[ApiObject], matches: Callable[[ApiObject], bool]
+) -> Claim:
+    """ClaimObject over `candidates` for `owner`.
+
+    Owned by another controller: ignored. Owned by `owner`: kept while `matches`, else
+    released (unless the owner is being deleted). Orphans: adopted when they match, live,
+    share the owner's namespace and the owner is not being deleted. Adopted objects count
+    as owned by the caller, as upstream counts a successful adoption.
+    """
+    uid = owner.metadata.uid
+    deleting = owner.metadata.deletion_timestamp is not None
+    owned: list[ApiObject] = []
+    adopt: list[ApiObject] = []
+    release: list[ApiObject] = []
+    for obj in candidates:
+        ref = controller_of(obj.metadata)
+        if ref is not None:
+            if ref.uid != uid:
+                continue
+            if matches(obj):
+                owned.append(obj)
+            elif not deleting:
+                release.append(obj)
+            continue
+        if (
+            deleting
+            or not matches(obj)
+            or obj.metadata.deletion_timestamp is not None
+            or obj.metadata.namespace != owner.metadata.namespace
+        ):
+            continue
+        adopt.append(obj)
+    return Claim(owned=tuple(owned), adopt=tuple(adopt), release=tuple(release))
+
+
+def _patch(obj: ApiObject, refs: list[dict[str, object]]) -> Patch:
+    body = {"metadata": {"ownerReferences": refs, "uid": obj.metadata.uid}}
+    return Patch(key=key_of(obj), patch_type=PatchType.STRATEGIC, patch=json.dumps(body, sort_keys=True))
+
+
+def adopt_request(obj: ApiObject, owner: ApiObject) -> Patch:
+    """The strategic merge patch adding `owner`'s controllerRef (the uid guards a re-created object)."""
+    ref = controller_ref(owner)
+    return _patch(
+        obj,
+        [
+            {
+                "apiVersion": ref.api_version,
+                "kind": ref.kind,
+                "name": ref.name,
+                "uid": ref.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    )
+
+
+def release_request(obj: ApiObject, owner_uid: str) -> Patch:
+    """The strategic merge patch deleting the ownerReference to `owner_uid`."""
+    return _patch(obj, [{"$patch": "delete", "uid": owner_uid}])
+
+
+# --- slow start -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SlowStart:
+    """A creation burst in flight: `remaining` not yet sent, `in_flight` request ids of the
+    current batch, `batch` its size, `succeeded` so far, and the first `error` seen."""
+
+    remaining: int
+    batch: int = 0
+    in_flight: frozenset[str] = frozenset()
+    succeeded: int = 0
+    error: str = ""
+
+    @property
+    def done(self) -> bool:
+        return not self.in_flight and (self.remaining == 0 or bool(self.error))
+
+
+def slow_start(count: int) -> tuple[SlowStart, int]:
+    """Begin a burst of `count` creations: the state and the size of the first batch."""
+    first = min(count, SLOW_START_INITIAL_BATCH)
+    return SlowStart(remaining=count - first, batch=first), first
+
+
+def batch_sent(ss: SlowStart, request_ids: Iterable[str]) -> SlowStart:
+    """Record the request ids of the batch just sent."""
+    return attrs.evolve(ss, in_flight=ss.in_flight | frozenset(request_ids))
+
+
+def batch_answered(ss: SlowStart, request_id: str, error: str) -> tuple[SlowStart, int]:
+    """One create of the batch answered (`error` "" on success): the new state and the size
+    of the next batch to send now (0 while the batch is still out, or when done)."""
+    ss = attrs.evolve(
+        ss,
+        in_flight=ss.in_flight - {request_id},
+        succeeded=ss.succeeded + (0 if error else 1),
+        error=ss.error or error,
+    )
+    if ss.in_flight or ss.error or ss.remaining == 0:
+        return ss, 0
+    size = min(2 * ss.batch, ss.remaining)
+    return attrs.evolve(ss, remaining=ss.remaining - size, batch=size), size
+
+
+def skipped(ss: SlowStart) -> int:
+    """Creations never sent because a batch failed (their expectations must be lowered)."""
+    return ss.remaining if ss.error else 0
+
+
+def retry_delay(failures: int) -> float:
+    """ItemExponentialFailureRateLimiter(5ms, 1000s): the wait before retry number `failures`."""
+    if failures <= 0:
+        return 0.0
+    return min(RETRY_BASE * float(2 ** min(failures - 1, 40)), RETRY_MAX)
+

@@ -1,0 +1,752 @@
+"""The ReplicaSet and ReplicationController controller: one implementation, two kinds.
+
+Owns `ReplicaController` (parameterised by the owner `Kind`), its two instances
+`ReplicaSetController` ("replicaset-controller") and `ReplicationControllerController`
+("replicationcontroller-controller"), the component state `ReplicaSetState`, and the pure
+helpers `compute_status`, `as_owner`, `with_status`.
+
+Theory of operation (level-triggered, as upstream's syncReplicaSet):
+- `step` folds the event into the informer view, maps it to owner keys (a pod to its
+  controller, or an orphan to every owner whose selector matches it), then syncs those
+  keys in sorted order.
+- `sync` observes (the owner's active pods: those it controls plus matching orphans),
+  claims (adopt matching orphans, release owned pods that stopped matching, ignore pods
+  of other controllers or being deleted), and, only when the owner's expectations are
+  satisfied, no creation burst is in flight and no failure backoff is pending, manages:
+  too few pods -> create `min(missing, 500)` from the template in slow-start batches
+  1, 2, 4, ... (the next batch goes when the previous one is all answered; a failed
+  create ends the burst); too many -> delete the first `min(extra, 500)` in
+  ActivePodsWithRanks order. Then it writes status through the status subresource when
+  the computed status differs from the view's (and from a write still in flight).
+- In-flight requests are data: `expectations` (cleared by the watch events that show the
+  pods created or deleted, expired after 5 simulated minutes), `in_flight` (request id ->
+  what it was for), `bursts`, `claiming`, `status_writes`. A stale view therefore never
+  acts twice.
+- A failed create or delete records a `Failure`: status carries the ReplicaFailure
+  condition (FailedCreate / FailedDelete) until a later manage succeeds, and the owner is
+  not managed again before `retry_at` (5 ms doubling to 1000 s, a `WakeMeAt`).
+- minReadySeconds: a ready but not yet available pod asks for a `WakeMeAt` one second
+  after it becomes available (upstream requeues after minReadySeconds + 1 s).
+
+Differences from upstream: the ReplicaFailure condition lasts from the failed burst to the
+next successful manage (upstream decides it per sync); an adoption counts as owned while
+its patch is in flight (upstream patches synchronously); canAdopt reads the view, not a
+fresh quorum GET.
+
+Must not know: the driver's queue, other controllers, the kubelet or scheduler.
+Mirrors pkg/controller/replicaset/replica_set.go and pkg/controller/replication
+(which runs the same code over ReplicationControllers through a conversion).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
+
+from kcore.api.apps import (
+    ReplicaSet,
+    ReplicaSetCondition,
+    ReplicaSetConditionType,
+    ReplicaSetStatus,
+)
+from kcore.api.core import (
+    ReplicationController,
+    ReplicationControllerCondition,
+    ReplicationControllerStatus,
+)
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
+from kcore.api.pod import Pod, PodTemplateSpec
+from kcore.apiserver.types import (
+    Create,
+    Delete,
+    Patch,
+    Response,
+    Subresource,
+    Update,
+    WatchEvent,
+    WatchType,
+)
+from kcore.controllers import expectations as exps
+from kcore.controllers.expectations import Expectations
+from kcore.controllers.podcontrol import (
+    BURST_REPLICAS,
+    SlowStart,
+    adopt_request,
+    batch_answered,
+    batch_sent,
+    claim,
+    co_location_ranks,
+    controller_of,
+    is_pod_active,
+    is_pod_available,
+    is_pod_ready,
+    key_of,
+    pod_from_template,
+    pod_ready_time,
+    pods_to_delete,
+    release_request,
+    retry_delay,
+    skipped,
+    slow_start,
+)
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.labels import (
+    Selector,
+    SelectorParseError,
+    selector_from_label_selector,
+    selector_from_set,
+)
+from kcore.state import ClusterState, dependents, get, list_objects
+
+CLAIM_RETRY: Final = 1.0
+"""Seconds before an owner whose adopt/release patch failed is synced again."""
+
+STATUS_RETRY: Final = 1.0
+"""Seconds before retrying a status write that failed other than by a conflict."""
+
+_TIMER_PREFIX: Final = "sync "
+
+
+# --- owners of either kind ------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Owner:
+    """A ReplicaSet or ReplicationController seen through one shape (upstream converts the
+    RC into a ReplicaSet the same way)."""
+
+    obj: ApiObject
+    replicas: int
+    min_ready_seconds: int
+    selector: Selector
+    template: PodTemplateSpec | None
+    status: ReplicaSetStatus
+
+    @property
+    def key(self) -> ObjectKey:
+        return key_of(self.obj)
+
+
+def _rc_status_as_rs(st: ReplicationControllerStatus) -> ReplicaSetStatus:
+    conds = tuple(
+        ReplicaSetCondition(
+            type=ReplicaSetConditionType.REPLICA_FAILURE,
+            status=c.status,
+            last_transition_time=c.last_transition_time,
+            reason=c.reason,
+            message=c.message,
+        )
+        for c in st.conditions
+        if c.type == ReplicaSetConditionType.REPLICA_FAILURE.value
+    )
+    return ReplicaSetStatus(
+        replicas=st.replicas,
+        fully_labeled_replicas=st.fully_labeled_replicas,
+        ready_replicas=st.ready_replicas,
+        available_replicas=st.available_replicas,
+        observed_generation=st.observed_generation,
+        conditions=conds,
+    )
+
+
+def as_owner(obj: ApiObject) -> Owner | None:
+    """The uniform view of a ReplicaSet or RC; None for another kind or a selector that
+    does not parse (upstream logs it and skips the sync)."""
+    match obj:
+        case ReplicaSet(spec=spec, status=st):
+            sel = spec.selector
+            try:
+                selector = selector_from_label_selector(
+                    sel.match_labels,
+                    tuple((r.key, r.operator.value, r.values) for r in sel.match_expressions),
+                )
+            except SelectorParseError:
+                return None
+            return Owner(
+                obj=obj,
+                replicas=spec.replicas,
+                min_ready_seconds=spec.min_ready_seconds,
+                selector=selector,
+                template=spec.template,
+                status=st,
+            )
+        case ReplicationController(spec=rc_spec, status=rc_st):
+            return Owner(
+                obj=obj,
+                replicas=1 if rc_spec.replicas is None else rc_spec.replicas,
+                min_ready_seconds=rc_spec.min_ready_seconds,
+                selector=selector_from_set(rc_spec.selector),
+                template=rc_spec.template,
+                status=_rc_status_as_rs(rc_st),
+            )
+        case _:
+            return None
+
+
+def with_status(obj: ApiObject, status: ReplicaSetStatus) -> ApiObject:
+    """`obj` (a ReplicaSet or RC) carrying `status`, converted to the RC's shape if needed."""
+    match obj:
+        case ReplicaSet():
+            return attrs.evolve(obj, status=status)
+        case ReplicationController():
+            rc_status = ReplicationControllerStatus(
+                replicas=status.replicas,
+                fully_labeled_replicas=status.fully_labeled_replicas,
+                ready_replicas=status.ready_replicas,
+                available_replicas=status.available_replicas,
+                observed_generation=status.observed_generation,
+                conditions=tuple(
+                    ReplicationControllerCondition(
+                        type=c.type.value,
+                        status=c.status,
+                        last_transition_time=c.last_transition_time,
+                        reason=c.reason,
+                        message=c.message,
+                    )
+                    for c in status.conditions
+                ),
+            )
+            return attrs.evolve(obj, status=rc_status)
+        case _:
+            return obj
+
+
+# --- component state ------------------------------------------------------------------------
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    DELETE = "delete"
+    ADOPT = "adopt"
+    RELEASE = "release"
+    STATUS = "status"
+
+
+@attrs.frozen(kw_only=True)
+class InFlight:
+    """What one outstanding request was for."""
+
+    owner: ObjectKey
+    action: Action
+    pod: ObjectKey | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Burst:
+    """A creation burst of one owner: the slow-start progress and the pod it stamps."""
+
+    progress: SlowStart
+    pod: Pod
+
+
+@attrs.frozen(kw_only=True)
+class StatusWrite:
+    """A status update sent (`written_rv` 0 until answered) and not yet seen in the view."""
+
+    status: ReplicaSetStatus
+    written_rv: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Failure:
+    """The last failed manage of an owner: condition reason/message and retry backoff."""
+
+    reason: str
+    message: str
+    count: int
+    retry_at: Time
+
+
+@attrs.frozen(kw_only=True)
+class ReplicaSetState:
+    """The controller's own state (never the cluster's)."""
+
+    view: ClusterState
+    expectations: Expectations = exps.NO_EXPECTATIONS
+    in_flight: PMap[str, InFlight] = pmap()
+    bursts: PMap[ObjectKey, Burst] = pmap()
+    claiming: PSet[ObjectKey] = pset()  # pods with an adopt/release patch in flight
+    status_writes: PMap[ObjectKey, StatusWrite] = pmap()
+    failures: PMap[ObjectKey, Failure] = pmap()
+    wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per owner
+    orphans: PMap[str, PSet[ObjectKey]] = pmap()  # namespace -> pods with no controller
+    next_id: int = 0
+
+
+def _orphan_index(view: ClusterState) -> PMap[str, PSet[ObjectKey]]:
+    index: dict[str, PSet[ObjectKey]] = {}
+    for obj in list_objects(view, Kind.POD):
+        if controller_of(obj.metadata) is None:
+            ns = obj.metadata.namespace
+            index[ns] = index.get(ns, pset()).add(key_of(obj))
+    return pmap(index)
+
+
+def _reindex_orphan(
+    orphans: PMap[str, PSet[ObjectKey]], key: ObjectKey, pod: ApiObject | None
+) -> PMap[str, PSet[ObjectKey]]:
+    ns = key.namespace
+    current = orphans.get(ns, pset())
+    updated = current.add(key) if pod is not None and controller_of(pod.metadata) is None else current.discard(key)
+    if updated is current:
+        return orphans
+    return orphans.set(ns, updated) if updated else orphans.discard(ns)
+
+
+def _message(resp: Response) -> str:
+    body = resp.body
+    return body.message if isinstance(body, Status) else f"unexpected response code {resp.code}"
+
+
+def compute_status(
+    owner: Owner, pods: Iterable[Pod], failure: Failure | None, now: Time
+) -> ReplicaSetStatus:
+    """calculateStatus: counts over the owner's active pods, observedGeneration, and the
+    ReplicaFailure condition (added while a failure stands, removed once it is cleared)."""
+    pods = tuple(pods)
+    labels = owner.template.metadata.labels if owner.template is not None else pmap()
+    template_sel = selector_from_set(labels)
+    existing = tuple(c for c in owner.status.conditions if c.type is ReplicaSetConditionType.REPLICA_FAILURE)
+    others = tuple(c for c in owner.status.conditions if c.type is not ReplicaSetConditionType.REPLICA_FAILURE)
+    conditions = owner.status.conditions
+    if failure is not None and not existing:
+        cond = ReplicaSetCondition(
+            type=ReplicaSetConditionType.REPLICA_FAILURE,
+            status=ConditionStatus.TRUE,
+            last_transition_time=Time(float(math.floor(now))),
+            reason=failure.reason,
+            message=failure.message,
+        )
+        conditions = (*others, cond)
+    elif failure is None and existing:
+        conditions = others
+    return ReplicaSetStatus(
+        replicas=len(pods),
+        fully_labeled_replicas=sum(1 for p in pods if template_sel.matches(p.metadata.labels)),
+        ready_replicas=sum(1 for p in pods if is_pod_ready(p)),
+        available_replicas=sum(1 for p in pods if is_pod_available(p, owner.min_ready_seconds, now)),
+        observed_generation=owner.obj.metadata.generation,
+        conditions=conditions,
+    )
+
+
+def timer_key(owner: ObjectKey) -> str:
+    """The `WakeMeAt` key that resyncs `owner`."""
+    return f"{_TIMER_PREFIX}{owner.namespace}/{owner.name}"
+
+
+# --- the component --------------------------------------------------------------------------
+
+Effects = list[Effect]
+
+
+@attrs.frozen(kw_only=True)
+class ReplicaController:
+    """The controller of `kind` (ReplicaSet or ReplicationController) and their pods."""
+
+    kind: Kind
+    name: str
+
+    @property
+    def watches(self) -> frozenset[Kind]:
+        return frozenset({self.kind, Kind.POD})
+
+    def init(self, view: ClusterState, now: Time) -> tuple[ReplicaSetState, tuple[Effect, ...]]:
+        """A fresh state over a fresh LIST; the `Started` event then syncs every owner."""
+        return ReplicaSetState(view=view, orphans=_orphan_index(view)), ()
+
+    def step(self, state: ReplicaSetState, event: Event) -> tuple[ReplicaSetState, tuple[Effect, ...]]:
+        """Absorb one event, then sync every owner it concerns, in key order.
+
+        Handles Started/Resynced (sync all), WatchDelivered (owners and pods), ApiAnswered
+        (creates, deletes, adopt/release patches, status writes), TimerFired (resync one).
+        May emit CallApi (Create/Delete/Patch pods, Update status), RecordEvent, WakeMeAt.
+        """
+        s = state
+        now = event.now
+        keys: set[ObjectKey] = set()
+        effects: Effects = []
+        match event:
+            case Started():
+                keys = self._all_owners(s.view)
+            case WatchDelivered(event=we):
+                s, keys = self._absorb(s, we)
+            case ApiAnswered():
+                s, keys = self._answered(s, event, effects)
+            case TimerFired(key=tkey):
+                s, keys = self._timer(s, tkey, now)
+            case Resynced(view=view):
+                s = self._relisted(s, view)
+                keys = self._all_owners(view)
+            case RuntimeAnswered() | RuntimeNotified():
+                pass
+            case _:
+                assert_never(event)
+        for key in sorted(keys):
+            s = self.sync(s, key, now, effects)
+        return s, tuple(effects)
+
+    # -- absorbing events
+
+    def _all_owners(self, view: ClusterState) -> set[ObjectKey]:
+        return {key_of(o) for o in list_objects(view, self.kind)}
+
+    def _resolve(self, view: ClusterState, pod: ApiObject) -> ObjectKey | None:
+        """resolveControllerRef: the owner of our kind controlling `pod`, if in the view."""
+        ref = controller_of(pod.metadata)
+        if ref is None or ref.kind != self.kind.value:
+            return None
+        key = ObjectKey(kind=self.kind, namespace=pod.metadata.namespace, name=ref.name)
+        owner = get(view, key)
+        return key if owner is not None and owner.metadata.uid == ref.uid else None
+
+    def _interested(self, view: ClusterState, pod: ApiObject | None) -> set[ObjectKey]:
+        """Owners to sync for `pod`: its controller, or (an orphan) every owner selecting it."""
+        if pod is None:
+            return set()
+        if controller_of(pod.metadata) is not None:
+            key = self._resolve(view, pod)
+            return {key} if key is not None else set()
+        out: set[ObjectKey] = set()
+        for obj in list_objects(view, self.kind, pod.metadata.namespace):
+            owner = as_owner(obj)
+            if owner is not None and owner.selector.matches(pod.metadata.labels):
+                out.add(owner.key)
+        return out
+
+    def _absorb(self, s: ReplicaSetState, we: WatchEvent) -> tuple[ReplicaSetState, set[ObjectKey]]:
+        key = we.key
+        if key.kind is self.kind:
+            s = attrs.evolve(s, view=observe(s.view, we))
+            if we.type is WatchType.DELETED:
+                s = attrs.evolve(s, expectations=exps.forget(s.expectations, key))
+            return s, {key}
+        if key.kind is not Kind.POD:
+            return attrs.evolve(s, view=observe(s.view, we)), set()
+        old = get(s.view, key)
+        view = observe(s.view, we)
+        new = None if we.type is WatchType.DELETED else we.obj
+        keys = self._interested(s.view, old) | self._interested(view, new)
+        s = attrs.evolve(s, view=view, orphans=_reindex_orphan(s.orphans, key, new))
+        owner = self._resolve(view, we.obj) or (self._resolve(s.view, old) if old is not None else None)
+        if owner is not None:
+            gone = we.type is WatchType.DELETED or we.obj.metadata.deletion_timestamp is not None
+            if gone:
+                s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, owner, key))
+            elif we.type is WatchType.ADDED:
+                s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+        return s, keys
+
+    def _relisted(self, s: ReplicaSetState, view: ClusterState) -> ReplicaSetState:
+        """A relist shows every answered write: only owners with requests still out keep
+        their expectations (the events that would have lowered the rest were never sent)."""
+        busy = {op.owner for op in s.in_flight.values()}
+        kept = pmap({k: v for k, v in s.expectations.by_owner.items() if k in busy})
+        return attrs.evolve(
+            s, view=view, orphans=_orphan_index(view), expectations=Expectations(by_owner=kept)
+        )
+
+    def _timer(self, s: ReplicaSetState, tkey: str, now: Time) -> tuple[ReplicaSetState, set[ObjectKey]]:
+        if not tkey.startswith(_TIMER_PREFIX):
+            return s, set()
+        namespace, _, name = tkey[len(_TIMER_PREFIX) :].partition("/")
+        key = ObjectKey(kind=self.kind, namespace=namespace, name=name)
+        due = s.wakeups.get(key)
+        if due is not None and due <= now:
+            s = attrs.evolve(s, wakeups=s.wakeups.discard(key))
+        return s, {key}
+
+    # -- answers
+
+    def _answered(
+        self, s: ReplicaSetState, ev: ApiAnswered, effects: Effects
+    ) -> tuple[ReplicaSetState, set[ObjectKey]]:
+        op = s.in_flight.get(ev.request_id)
+        if op is None:
+            return s, set()
+        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id))
+        resp, owner, now = ev.response, op.owner, ev.now
+        match op.action:
+            case Action.CREATE:
+                return self._created(s, ev.request_id, owner, resp, now, effects)
+            case Action.DELETE:
+                return self._deleted(s, op, resp, now, effects)
+            case Action.ADOPT | Action.RELEASE:
+                s = attrs.evolve(s, claiming=s.claiming.discard(op.pod) if op.pod else s.claiming)
+                if not resp.ok:
+                    s = self._wake(s, owner, Time(now + CLAIM_RETRY), effects)
+                return s, {owner}
+            case Action.STATUS:
+                pending = s.status_writes.get(owner)
+                if resp.ok and pending is not None and isinstance(resp.body, ReplicaSet | ReplicationController):
+                    written = attrs.evolve(pending, written_rv=resp.body.metadata.resource_version)
+                    return attrs.evolve(s, status_writes=s.status_writes.set(owner, written)), set()
+                s = attrs.evolve(s, status_writes=s.status_writes.discard(owner))
+                if resp.ok or resp.code == 409:  # a conflict: the view has, or soon gets, a newer version
+                    return s, {owner}
+                return self._wake(s, owner, Time(now + STATUS_RETRY), effects), set()
+            case _:
+                assert_never(op.action)
+
+    def _created(
+        self, s: ReplicaSetState, rid: str, owner: ObjectKey, resp: Response, now: Time, effects: Effects
+    ) -> tuple[ReplicaSetState, set[ObjectKey]]:
+        error = "" if resp.ok else _message(resp)
+        if resp.ok:
+            name = resp.body.metadata.name if isinstance(resp.body, Pod) else ""
+            effects.append(RecordEvent(involved=owner, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {name}"))
+        else:
+            effects.append(RecordEvent(involved=owner, type=EventType.WARNING, reason="FailedCreate", message=f"Error creating: {error}"))
+            s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+        burst = s.bursts.get(owner)
+        if burst is None:
+            return s, {owner}
+        progress, size = batch_answered(burst.progress, rid, error)
+        s = attrs.evolve(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
+        if size:
+            return self._send_creates(s, owner, size, effects), set()
+        if not progress.done:
+            return s, set()
+        s = attrs.evolve(
+            s,
+            bursts=s.bursts.discard(owner),
+            expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
+        )
+        if progress.error:
+            s = self._fail(s, owner, "FailedCreate", progress.error, now, effects)
+        else:
+            s = attrs.evolve(s, failures=s.failures.discard(owner))
+        return s, {owner}
+
+    def _deleted(
+        self, s: ReplicaSetState, op: InFlight, resp: Response, now: Time, effects: Effects
+    ) -> tuple[ReplicaSetState, set[ObjectKey]]:
+        pod, owner = op.pod, op.owner
+        if pod is None:
+            return s, {owner}
+        if resp.ok:
+            effects.append(RecordEvent(involved=owner, type=EventType.NORMAL, reason="SuccessfulDelete", message=f"Deleted pod: {pod.name}"))
+            return s, set()
+        # the informer will not observe this deletion: stop waiting for it
+        s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, owner, pod))
+        if resp.code == 404:
+            return s, {owner}
+        error = _message(resp)
+        effects.append(RecordEvent(involved=owner, type=EventType.WARNING, reason="FailedDelete", message=f"Error deleting: {error}"))
+        return self._fail(s, owner, "FailedDelete", error, now, effects), {owner}
+
+    def _fail(
+        self, s: ReplicaSetState, owner: ObjectKey, reason: str, message: str, now: Time, effects: Effects
+    ) -> ReplicaSetState:
+        prior = s.failures.get(owner)
+        count = 1 if prior is None else prior.count + 1
+        retry_at = Time(now + retry_delay(count))
+        failure = Failure(reason=reason, message=message, count=count, retry_at=retry_at)
+        s = attrs.evolve(s, failures=s.failures.set(owner, failure))
+        return self._wake(s, owner, retry_at, effects)
+
+    def _wake(self, s: ReplicaSetState, owner: ObjectKey, at: Time, effects: Effects) -> ReplicaSetState:
+        """Ask for a resync of `owner` at `at`, unless one is already due no later."""
+        pending = s.wakeups.get(owner)
+        if pending is not None and pending <= at:
+            return s
+        effects.append(WakeMeAt(at=at, key=timer_key(owner)))
+        return attrs.evolve(s, wakeups=s.wakeups.set(owner, at))
+
+    def _request_id(self, s: ReplicaSetState) -> tuple[ReplicaSetState, str]:
+        return attrs.evolve(s, next_id=s.next_id + 1), f"{self.kind.info.short_names[0]}-{s.next_id}"
+
+    def _send_creates(self, s: ReplicaSetState, owner: ObjectKey, size: int, effects: Effects) -> ReplicaSetState:
+        burst = s.bursts[owner]
+        rids: list[str] = []
+        in_flight = s.in_flight
+        for _ in range(size):
+            s, rid = self._request_id(s)
+            rids.append(rid)
+            in_flight = in_flight.set(rid, InFlight(owner=owner, action=Action.CREATE))
+            effects.append(CallApi(request=Create(obj=burst.pod), request_id=rid))
+        burst = attrs.evolve(burst, progress=batch_sent(burst.progress, rids))
+        return attrs.evolve(s, in_flight=in_flight, bursts=s.bursts.set(owner, burst))
+
+    def _send(
+        self, s: ReplicaSetState, call: Create | Delete | Update, op: InFlight, effects: Effects
+    ) -> ReplicaSetState:
+        s, rid = self._request_id(s)
+        effects.append(CallApi(request=call, request_id=rid))
+        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op))
+
+    # -- sync
+
+    def sync(self, s: ReplicaSetState, key: ObjectKey, now: Time, effects: Effects) -> ReplicaSetState:
+        """syncReplicaSet for `key`: claim, manage (if expectations allow), write status.
+
+        Appends its effects to `effects`; returns the new state.
+        """
+        obj = get(s.view, key)
+        if obj is None:
+            return attrs.evolve(
+                s,
+                expectations=exps.forget(s.expectations, key),
+                status_writes=s.status_writes.discard(key),
+                failures=s.failures.discard(key),
+            )
+        owner = as_owner(obj)
+        if owner is None:
+            return s
+        s, pods = self._claim(s, owner, effects)
+        failure = s.failures.get(key)
+        if (
+            exps.satisfied(s.expectations, key, now)
+            and obj.metadata.deletion_timestamp is None
+            and key not in s.bursts
+            and (failure is None or now >= failure.retry_at)
+        ):
+            s = self._manage(s, owner, pods, now, effects)
+        status = compute_status(owner, pods, s.failures.get(key), now)
+        s = self._write_status(s, owner, status, effects)
+        return self._wake_for_availability(s, owner, pods, now, effects)
+
+    def _candidates(self, s: ReplicaSetState, owner: Owner) -> tuple[Pod, ...]:
+        """Active pods that could be the owner's: those naming its uid, and the orphans of
+        its namespace (pods of other controllers are never looked at)."""
+        keys = {k for k in dependents(s.view, owner.obj.metadata.uid) if k.kind is Kind.POD}
+        keys.update(s.orphans.get(owner.key.namespace, pset()))
+        pods = (get(s.view, k) for k in sorted(keys))
+        return tuple(p for p in pods if isinstance(p, Pod) and is_pod_active(p))
+
+    def _claim(self, s: ReplicaSetState, owner: Owner, effects: Effects) -> tuple[ReplicaSetState, tuple[Pod, ...]]:
+        """claimPods: adopt and release (one patch in flight per pod); the claimed pods."""
+        result = claim(owner.obj, self._candidates(s, owner), lambda p: owner.selector.matches(p.metadata.labels))
+        for pod in result.adopt:
+            pk = key_of(pod)
+            if pk not in s.claiming:
+                s = self._send_patch(s, adopt_request(pod, owner.obj), owner.key, Action.ADOPT, pk, effects)
+        for pod in result.release:
+            pk = key_of(pod)
+            if pk not in s.claiming:
+                s = self._send_patch(s, release_request(pod, owner.obj.metadata.uid), owner.key, Action.RELEASE, pk, effects)
+        claimed = sorted((*result.owned, *result.adopt), key=lambda p: p.metadata.name)
+        return s, tuple(p for p in claimed if isinstance(p, Pod))
+
+    def _send_patch(
+        self, s: ReplicaSetState, patch: Patch, owner: ObjectKey, action: Action, pod: ObjectKey, effects: Effects
+    ) -> ReplicaSetState:
+        s, rid = self._request_id(s)
+        effects.append(CallApi(request=patch, request_id=rid))
+        op = InFlight(owner=owner, action=action, pod=pod)
+        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.add(pod))
+
+    def _manage(
+        self, s: ReplicaSetState, owner: Owner, pods: tuple[Pod, ...], now: Time, effects: Effects
+    ) -> ReplicaSetState:
+        """manageReplicas: start a creation burst or delete the ranked extras."""
+        key = owner.key
+        diff = len(pods) - owner.replicas
+        if diff < 0:
+            if owner.template is None:
+                return s
+            count = min(-diff, BURST_REPLICAS)
+            progress, size = slow_start(count)
+            burst = Burst(progress=progress, pod=pod_from_template(owner.template, owner.obj))
+            s = attrs.evolve(
+                s,
+                expectations=exps.expect_creations(s.expectations, key, count, now),
+                bursts=s.bursts.set(key, burst),
+            )
+            return self._send_creates(s, key, size, effects)
+        if diff > 0:
+            count = min(diff, BURST_REPLICAS)
+            ranks = co_location_ranks(pods, self._related_pods(s.view, owner))
+            victims = pods_to_delete(pods, count, ranks, now)
+            s = attrs.evolve(
+                s, expectations=exps.expect_deletions(s.expectations, key, (key_of(p) for p in victims), now)
+            )
+            for pod in victims:
+                pk = key_of(pod)
+                s = self._send(s, Delete(key=pk), InFlight(owner=key, action=Action.DELETE, pod=pk), effects)
+            return s
+        return attrs.evolve(s, failures=s.failures.discard(key))
+
+    def _related_pods(self, view: ClusterState, owner: Owner) -> tuple[Pod, ...]:
+        """getIndirectlyRelatedPods: pods selected by any owner sharing this owner's
+        controller (a Deployment's ReplicaSets); none for an owner with no controller."""
+        ctrl = controller_of(owner.obj.metadata)
+        if ctrl is None:
+            return ()
+        siblings = [as_owner(o) for k in dependents(view, ctrl.uid) if k.kind is self.kind and (o := get(view, k)) is not None]
+        selectors = [
+            o.selector for o in siblings if o is not None and (c := controller_of(o.obj.metadata)) is not None and c.uid == ctrl.uid
+        ]
+        return tuple(
+            p
+            for p in list_objects(view, Kind.POD, owner.key.namespace)
+            if isinstance(p, Pod) and any(sel.matches(p.metadata.labels) for sel in selectors)
+        )
+
+    def _write_status(
+        self, s: ReplicaSetState, owner: Owner, status: ReplicaSetStatus, effects: Effects
+    ) -> ReplicaSetState:
+        """updateReplicaSetStatus, only when the status changed, and with at most one write
+        per owner in flight (until the view shows it), so writes never race each other."""
+        key = owner.key
+        pending = s.status_writes.get(key)
+        if pending is not None and pending.written_rv and owner.obj.metadata.resource_version >= pending.written_rv:
+            s = attrs.evolve(s, status_writes=s.status_writes.discard(key))
+            pending = None
+        if status == owner.status or pending is not None:
+            return s  # one write at a time: the next sync after it lands writes what changed
+        update = Update(obj=with_status(owner.obj, status), subresource=Subresource.STATUS)
+        s = self._send(s, update, InFlight(owner=key, action=Action.STATUS), effects)
+        return attrs.evolve(s, status_writes=s.status_writes.set(key, StatusWrite(status=status)))
+
+    def _wake_for_availability(
+        self, s: ReplicaSetState, owner: Owner, pods: tuple[Pod, ...], now: Time, effects: Effects
+    ) -> ReplicaSetState:
+        """A ready pod not yet available becomes so minReadySeconds after it turned ready:
+        resync one second after (upstream: AddAfter minReadySeconds + 1 s)."""
+        if owner.min_ready_seconds <= 0:
+            return s
+        times = [
+            t
+            for p in pods
+            if is_pod_ready(p) and not is_pod_available(p, owner.min_ready_seconds, now)
+            for t in (pod_ready_time(p),)
+            if t is not None
+        ]
+        if not times:
+            return s
+        return self._wake(s, owner.key, Time(min(times) + owner.min_ready_seconds + 1.0), effects)
+
+
+@attrs.frozen(kw_only=True)
+class ReplicaSetController(ReplicaController):
+    """The ReplicaSet controller (apps/v1 ReplicaSet, set-based selector)."""
+
+    kind: Kind = Kind.REPLICA_SET
+    name: str = "replicaset-controller"
+
+
+@attrs.frozen(kw_only=True)
+class ReplicationControllerController(ReplicaController):
+    """The ReplicationController controller (v1 RC, equality-based selector map)."""
+
+    kind: Kind = Kind.REPLICATION_CONTROLLER
+    name: str = "replicationcontroller-controller"
