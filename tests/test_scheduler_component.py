@@ -282,3 +282,11 @@ def test_preemptor_waits_while_its_victims_terminate_instead_of_preempting_again
         "preemption: not eligible due to a terminating pod on the nominated node.",
     )
     assert pod_named(cluster, "high", "kube-system").spec.node_name == ""
+
+
+def test_benchmark_binds_every_pod_at_a_tiny_size() -> None:
+    from benchmarks import bench_scheduler_component as bench
+
+    r = bench.run(3, 12)
+    assert (r.nodes, r.pods) == (3, 12)
+    assert r.steps == 4 * 12 + 1  # per pod: bind, its answer, the Scheduled event, the watch event
