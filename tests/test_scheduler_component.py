@@ -290,3 +290,37 @@ def test_benchmark_binds_every_pod_at_a_tiny_size() -> None:
     r = bench.run(3, 12)
     assert (r.nodes, r.pods) == (3, 12)
     assert r.steps == 4 * 12 + 1  # per pod: bind, its answer, the Scheduled event, the watch event
+
+
+def test_restarted_scheduler_relists_and_binds_what_is_still_pending() -> None:
+    from kcore.driver.faults import CrashComponent
+
+    cluster = cluster_of([node("n1"), node("n2")])
+    create(cluster, cpu_pod("before", "1"))
+    cluster.run_until_stable()
+    cluster.inject(PauseComponent(name="scheduler"))
+    create(cluster, cpu_pod("during", "1"))
+    cluster.inject(CrashComponent(name="scheduler"))
+    cluster.inject(ResumeComponent(name="scheduler"))
+    cluster.run_until_stable()
+    assert pod_named(cluster, "before").spec.node_name in {"n1", "n2"}
+    assert pod_named(cluster, "during").spec.node_name in {"n1", "n2"}
+    state: SchedulerState = cluster.component_state("scheduler")
+    assert len(state.queue) == 0 and state.assumed == pmap()
+    assert len(state.snapshot.pod_nodes) == 2
+
+
+def test_resync_replaces_the_view_and_queues_pods_it_had_missed() -> None:
+    from kcore.driver.events import Resynced
+
+    sched = Scheduler()
+    s, _ = sched.init(cluster_with(node("n1")), Time(100.0))
+    s, effects = sched.step(s, Started(now=Time(100.0)))
+    assert effects == ()
+    fresh = cluster_with(node("n1"), cpu_pod("missed", "1"), cpu_pod("bound", "1", node_name="n1"))
+    s, effects = sched.step(s, Resynced(view=fresh, now=Time(101.0)))
+    missed = ObjectKey(kind=Kind.POD, namespace="default", name="missed")
+    bound = ObjectKey(kind=Kind.POD, namespace="default", name="bound")
+    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), request_id="scheduler-bind-0"),)
+    assert s.view is fresh
+    assert dict(s.snapshot.pod_nodes) == {bound: "n1", missed: "n1"}
