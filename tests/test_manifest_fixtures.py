@@ -371,6 +371,22 @@ def test_disruption_budgets_by_count_and_percentage() -> None:
     assert web.spec.unhealthy_pod_eviction_policy.value == "AlwaysAllow"
 
 
+def test_pod_hardening_apparmor_and_supplemental_groups_policy() -> None:
+    p = only("pod-hardening.yaml", Pod)
+    psc = p.spec.security_context
+    assert psc is not None and psc.app_armor_profile is not None
+    assert (psc.app_armor_profile.type.value, psc.app_armor_profile.localhost_profile) == ("RuntimeDefault", None)
+    assert psc.supplemental_groups_policy is not None and psc.supplemental_groups_policy.value == "Strict"
+    assert psc.supplemental_groups == (4000,)
+    (c,) = p.spec.containers
+    csc = c.security_context
+    assert csc is not None and csc.app_armor_profile is not None
+    assert (csc.app_armor_profile.type.value, csc.app_armor_profile.localhost_profile) == (
+        "Localhost",
+        "shop-app-restricted",
+    )
+
+
 # --- the checker script ----------------------------------------------------------------------
 
 

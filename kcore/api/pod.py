@@ -163,6 +163,17 @@ class SeccompProfileType(enum.Enum):
     LOCALHOST = "Localhost"
 
 
+class AppArmorProfileType(enum.Enum):
+    UNCONFINED = "Unconfined"
+    RUNTIME_DEFAULT = "RuntimeDefault"
+    LOCALHOST = "Localhost"
+
+
+class SupplementalGroupsPolicy(enum.Enum):
+    MERGE = "Merge"
+    STRICT = "Strict"
+
+
 class PodFSGroupChangePolicy(enum.Enum):
     ON_ROOT_MISMATCH = "OnRootMismatch"
     ALWAYS = "Always"
@@ -395,6 +406,14 @@ class SeccompProfile:
 
 
 @attrs.frozen(kw_only=True)
+class AppArmorProfile:
+    """securityContext.appArmorProfile (GA in 1.30; replaced the container.apparmor annotations)."""
+
+    type: AppArmorProfileType
+    localhost_profile: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class SecurityContext:
     """Container-level securityContext (the subset kcore models)."""
 
@@ -407,6 +426,7 @@ class SecurityContext:
     read_only_root_filesystem: bool | None = None
     allow_privilege_escalation: bool | None = None
     seccomp_profile: SeccompProfile | None = None
+    app_armor_profile: AppArmorProfile | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -669,6 +689,8 @@ class PodSecurityContext:
     sysctls: tuple[Sysctl, ...] = ()
     fs_group_change_policy: PodFSGroupChangePolicy | None = None
     seccomp_profile: SeccompProfile | None = None
+    supplemental_groups_policy: SupplementalGroupsPolicy | None = None
+    app_armor_profile: AppArmorProfile | None = None
 
 
 @attrs.frozen(kw_only=True)
