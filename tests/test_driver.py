@@ -331,3 +331,17 @@ def test_the_client_request_goes_through_the_apiserver() -> None:
 def test_duplicate_component_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
         Cluster.empty(empty_state(), [Mirror(), Mirror()])
+
+
+def test_node_addresses_and_pod_cidrs_scale_past_256_nodes() -> None:
+    from kcore.driver.bootstrap import node_internal_ip, node_pod_cidr
+
+    assert node_internal_ip(1) == "172.18.0.2"
+    assert node_internal_ip(300) == "172.18.1.45"
+    assert node_pod_cidr(1) == "10.244.0.0/24"
+    assert node_pod_cidr(256) == "10.244.255.0/24"
+    assert node_pod_cidr(5000, "10.224.0.0/11") == "10.243.135.0/24"
+    with pytest.raises(ValueError, match="holds 256 node podCIDRs"):
+        node_pod_cidr(257)
+    with pytest.raises(ValueError, match="holds 256 node podCIDRs"):
+        create_cluster(ClusterConfig(), nodes=300)

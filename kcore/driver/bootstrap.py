@@ -5,14 +5,17 @@ Owns `create_cluster` and `node_object`. Everything is created through the apise
 carry uids, timestamps and resourceVersions like any other.
 
 Nodes are `node-1..node-N`, Ready, with capacity = allocatable = the given cpu, memory
-and pods; node i has InternalIP `172.18.0.<i+1>` (kind's docker network layout) and
-podCIDR `10.244.<i-1>.0/24` inside the default cluster CIDR. Mirrors kubeadm's
+and pods; node i has InternalIP `172.18.0.<i+1>` (kind's docker network layout, continuing
+through 172.18.0.0/16) and podCIDR the i-th /24 of the cluster CIDR (`10.244.<i-1>.0/24`
+with the default 10.244.0.0/16, which holds 256 nodes; a larger cluster needs a larger
+`ClusterConfig.cluster_cidr`, and `create_cluster` says so before creating anything). Mirrors kubeadm's
 bootstrap (namespaces, clusterrolebindings) and the kubelet's node registration
 (pkg/kubelet/kubelet_node_status.go).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Final
 
@@ -33,8 +36,11 @@ from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
 from kcore.apiserver.auth import bootstrap_policy
 from kcore.apiserver.types import Create, Subresource, Update
 from kcore.driver.cluster import AnyComponent, Cluster
+from kcore.kubelet.node_status import node_ip
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, KcoreBug, empty_state
+
+DEFAULT_CLUSTER_CIDR: Final = ClusterConfig().cluster_cidr
 
 SYSTEM_NAMESPACES: Final = ("default", "kube-node-lease", "kube-public", "kube-system")
 KUBELET_VERSION: Final = "v1.30.0-kcore"
@@ -49,9 +55,35 @@ class NodeShape:
     pods: int = 110
 
 
-def node_object(index: int, shape: NodeShape, now: Time) -> Node:
+def node_internal_ip(index: int) -> str:
+    """The InternalIP of `node-<index>`: 172.18.0.<index+1> for the first 253 (kind's
+    layout), then on through 172.18.0.0/16."""
+    ip = node_ip(f"node-{index}")
+    if ip is None:
+        raise ValueError(f"node index {index} is outside 1..65000")
+    return ip
+
+
+def node_pod_cidr(index: int, cluster_cidr: str = DEFAULT_CLUSTER_CIDR) -> str:
+    """The /24 podCIDR of `node-<index>`: the index-th /24 of `cluster_cidr`.
+
+    Raises ValueError when the cluster CIDR holds fewer /24s (a /16 holds 256 nodes)."""
+    net = ipaddress.ip_network(cluster_cidr, strict=False)
+    if net.prefixlen > 24:
+        raise ValueError(f"cluster CIDR {cluster_cidr} is smaller than one /24 node podCIDR")
+    room = 1 << (24 - net.prefixlen)
+    if not 1 <= index <= room:
+        raise ValueError(
+            f"cluster CIDR {cluster_cidr} holds {room} node podCIDRs of /24; node-{index} needs a larger one"
+        )
+    base = int(net.network_address) + ((index - 1) << 8)
+    return f"{ipaddress.IPv4Address(base)}/24"
+
+
+def node_object(index: int, shape: NodeShape, now: Time, cluster_cidr: str = DEFAULT_CLUSTER_CIDR) -> Node:
     """Node `node-<index>` as its kubelet registers it: Ready, capacity = allocatable."""
     name = f"node-{index}"
+    pod_cidr = node_pod_cidr(index, cluster_cidr)
     capacity = pmap(
         {
             "cpu": parse_quantity(shape.cpu),
@@ -83,7 +115,7 @@ def node_object(index: int, shape: NodeShape, now: Time) -> Node:
                 }
             ),
         ),
-        spec=NodeSpec(pod_cidr=f"10.244.{index - 1}.0/24", pod_cidrs=(f"10.244.{index - 1}.0/24",)),
+        spec=NodeSpec(pod_cidr=pod_cidr, pod_cidrs=(pod_cidr,)),
         status=NodeStatus(
             capacity=capacity,
             allocatable=capacity,
@@ -94,7 +126,7 @@ def node_object(index: int, shape: NodeShape, now: Time) -> Node:
                 cond("Ready", ConditionStatus.TRUE, "KubeletReady", "kubelet is posting ready status"),
             ),
             addresses=(
-                NodeAddress(type="InternalIP", address=f"172.18.0.{index + 1}"),
+                NodeAddress(type="InternalIP", address=node_internal_ip(index)),
                 NodeAddress(type="Hostname", address=name),
             ),
             node_info=NodeSystemInfo(
@@ -122,7 +154,7 @@ def _must(cluster: Cluster, obj: ApiObject) -> ApiObject:
 
 def add_node(cluster: Cluster, index: int, shape: NodeShape) -> None:
     """Register node `node-<index>` (create, then its status, as a kubelet does)."""
-    node = node_object(index, shape, cluster.now)
+    node = node_object(index, shape, cluster.now, cluster.state.config.cluster_cidr)
     created = _must(cluster, node)
     with_status = attrs.evolve(node, metadata=created.metadata)
     resp = cluster.request(Update(obj=with_status, subresource=Subresource.STATUS))
@@ -138,7 +170,11 @@ def create_cluster(
     shape: NodeShape = NodeShape(),
     components: Sequence[AnyComponent] = (),
 ) -> Cluster:
-    """A fresh cluster: system namespaces, bootstrap RBAC, `nodes` Ready nodes; settled."""
+    """A fresh cluster: system namespaces, bootstrap RBAC, `nodes` Ready nodes; settled.
+
+    Raises ValueError when the cluster CIDR cannot give every node a /24."""
+    if nodes:
+        node_pod_cidr(nodes, config.cluster_cidr)
     cluster = Cluster.empty(empty_state(config), components, seed=config.seed)
     for ns in SYSTEM_NAMESPACES:
         _must(cluster, Namespace(metadata=ObjectMeta(name=ns)))

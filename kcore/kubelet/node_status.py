@@ -162,12 +162,12 @@ def initial_node(config: KubeletConfig, now: Time) -> Node:
 
 
 def node_ip(name: str) -> str | None:
-    """The InternalIP kcore's bootstrap gives `node-<i>` (172.18.0.<i+1>, kind's layout);
-    None for any other name or an index outside the /24."""
+    """The InternalIP kcore's bootstrap gives `node-<i>` (`bootstrap.node_internal_ip`);
+    None for any other name."""
     m = _NODE_INDEX.fullmatch(name)
-    if m is None or not 1 <= int(m.group(1)) <= 253:
+    if m is None or not 1 <= int(m.group(1)) <= 65_000:
         return None
-    return f"172.18.0.{int(m.group(1)) + 1}"
+    return f"172.18.{(int(m.group(1)) + 1) // 256}.{(int(m.group(1)) + 1) % 256}"
 
 
 def node_status(node: Node, now: Time) -> NodeStatus:
