@@ -283,7 +283,9 @@ class ReplicaSetState:
     expectations: Expectations = exps.NO_EXPECTATIONS
     in_flight: PMap[str, InFlight] = pmap()
     bursts: PMap[ObjectKey, Burst] = pmap()
-    claiming: PSet[ObjectKey] = pset()  # pods with an adopt/release patch in flight
+    # pods with an adopt/release patch out: 0 while unanswered, else the revision it made,
+    # kept until the view has seen that revision (or a later one)
+    claiming: PMap[ObjectKey, int] = pmap()
     status_writes: PMap[ObjectKey, StatusWrite] = pmap()
     failures: PMap[ObjectKey, Failure] = pmap()
     wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per owner
@@ -446,6 +448,9 @@ class ReplicaController:
         new = None if we.type is WatchType.DELETED else we.obj
         keys = self._interested(s.view, old) | self._interested(view, new)
         s = attrs.evolve(s, view=view, orphans=_reindex_orphan(s.orphans, key, new))
+        landed = s.claiming.get(key)
+        if landed is not None and (new is None or 0 < landed <= we.resource_version):
+            s = attrs.evolve(s, claiming=s.claiming.discard(key))
         owner = self._resolve(view, we.obj) or (self._resolve(s.view, old) if old is not None else None)
         if owner is not None:
             gone = we.type is WatchType.DELETED or we.obj.metadata.deletion_timestamp is not None
@@ -490,10 +495,13 @@ class ReplicaController:
             case Action.DELETE:
                 return self._deleted(s, op, resp, now, effects)
             case Action.ADOPT | Action.RELEASE:
-                s = attrs.evolve(s, claiming=s.claiming.discard(op.pod) if op.pod else s.claiming)
-                if not resp.ok:
-                    s = self._wake(s, owner, Time(now + CLAIM_RETRY), effects)
-                return s, {owner}
+                if op.pod is None:
+                    return s, {owner}
+                if resp.ok and isinstance(resp.body, Pod):
+                    rv = resp.body.metadata.resource_version
+                    return attrs.evolve(s, claiming=s.claiming.set(op.pod, rv)), set()
+                s = attrs.evolve(s, claiming=s.claiming.discard(op.pod))
+                return self._wake(s, owner, Time(now + CLAIM_RETRY), effects), {owner}
             case Action.STATUS:
                 pending = s.status_writes.get(owner)
                 if resp.ok and pending is not None and isinstance(resp.body, ReplicaSet | ReplicationController):
@@ -652,7 +660,7 @@ class ReplicaController:
         s, rid = self._request_id(s)
         effects.append(CallApi(request=patch, request_id=rid))
         op = InFlight(owner=owner, action=action, pod=pod)
-        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.add(pod))
+        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, 0))
 
     def _manage(
         self, s: ReplicaSetState, owner: Owner, pods: tuple[Pod, ...], now: Time, effects: Effects

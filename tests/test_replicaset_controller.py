@@ -1,0 +1,688 @@
+"""The ReplicaSet / ReplicationController controller: exact effects of scripted scenarios.
+
+Most tests drive the component by hand (`Rig`): events go to `step`, requests it emits are
+performed against the real apiserver `handle`, and the test decides when (if ever) the
+watch events reach the controller, so staleness is explicit. A few run it in a `Cluster`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+import pytest
+from pyrsistent import pmap
+
+from kcore.api.apps import (
+    ReplicaSet,
+    ReplicaSetCondition,
+    ReplicaSetConditionType,
+    ReplicaSetStatus,
+)
+from kcore.api.core import (
+    ReplicationController,
+    ReplicationControllerSpec,
+    ResourceQuota,
+    ResourceQuotaSpec,
+)
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, StatusReason, Time
+from kcore.api.pod import (
+    ContainerStatus,
+    LabelSelector,
+    LabelSelectorOperator,
+    LabelSelectorRequirement,
+    Pod,
+    PodCondition,
+    PodPhase,
+    PodStatus,
+)
+from kcore.apiserver import handle
+from kcore.apiserver.types import (
+    Bind,
+    Create,
+    Delete,
+    Patch,
+    PatchType,
+    Response,
+    Subresource,
+    Update,
+    UpdateScale,
+    WatchEvent,
+)
+from kcore.controllers import expectations as exps
+from kcore.controllers.podcontrol import (
+    Claim,
+    batch_answered,
+    batch_sent,
+    claim,
+    controller_ref,
+    pod_from_template,
+    pods_to_delete,
+    retry_delay,
+    slow_start,
+)
+from kcore.controllers.replicaset import (
+    ReplicaController,
+    ReplicaSetController,
+    ReplicaSetState,
+    ReplicationControllerController,
+    timer_key,
+    with_status,
+)
+from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.driver.events import ApiAnswered, Event, Resynced, Started, TimerFired, WatchDelivered
+from kcore.driver.faults import PauseComponent, ResumeComponent
+from kcore.quantity import parse_quantity
+from kcore.state import ClusterState, get, list_objects
+from tests.builders import (
+    T0,
+    a_node,
+    a_pod,
+    a_replica_set,
+    a_template,
+    cluster_with,
+    key,
+    meta,
+    owner_ref,
+)
+
+RS_KEY = key(Kind.REPLICA_SET, "web")
+
+
+class Rig:
+    """A controller driven by hand against the real apiserver; watch events wait in
+    `inbox` until `deliver_watches` hands them over."""
+
+    def __init__(self, *objects: ApiObject, controller: ReplicaController | None = None) -> None:
+        self.comp = controller or ReplicaSetController()
+        self.state: ClusterState = cluster_with(a_node(), *objects)
+        self.now = T0
+        self.s: ReplicaSetState
+        self.s, effects = self.comp.init(self.state, self.now)
+        assert effects == ()
+        self.inbox: list[WatchEvent] = []
+
+    def restart(self) -> None:
+        """The controller restarts: a fresh LIST, nothing in flight, the inbox dropped."""
+        self.s, effects = self.comp.init(self.state, self.now)
+        assert effects == ()
+        self.inbox.clear()
+
+    def step(self, event: Event) -> tuple[Effect, ...]:
+        self.s, effects = self.comp.step(self.s, event)
+        return effects
+
+    def start(self) -> tuple[Effect, ...]:
+        return self.step(Started(now=self.now))
+
+    def request(self, req: object) -> Response:
+        """A client request: performed now; its watch events join the inbox."""
+        self.state, resp, events = handle(self.state, req, self.now)  # type: ignore[arg-type]  # tests pass Requests
+        self.inbox.extend(e for e in events if e.obj.KIND in self.comp.watches)
+        return resp
+
+    def perform(self, effect: Effect) -> ApiAnswered:
+        assert isinstance(effect, CallApi), effect
+        return ApiAnswered(request_id=effect.request_id, response=self.request(effect.request), now=self.now)
+
+    def answer(self, effect: Effect) -> tuple[Effect, ...]:
+        """Perform one CallApi and deliver its answer (not its watch events)."""
+        return self.step(self.perform(effect))
+
+    def deliver_watches(self) -> tuple[Effect, ...]:
+        out: list[Effect] = []
+        while self.inbox:
+            out.extend(self.step(WatchDelivered(event=self.inbox.pop(0), now=self.now)))
+        return tuple(out)
+
+    def settle(self, effects: tuple[Effect, ...], limit: int = 200) -> None:
+        """Perform every effect and deliver every answer and watch event until quiet."""
+        todo = list(effects)
+        for _ in range(limit):
+            if todo:
+                eff = todo.pop(0)
+                if isinstance(eff, CallApi):
+                    todo.extend(self.answer(eff))
+                continue
+            if not self.inbox:
+                return
+            todo.extend(self.deliver_watches())
+        raise AssertionError("did not settle")
+
+    def get(self, k: ObjectKey) -> ApiObject:
+        obj = get(self.state, k)
+        assert obj is not None, k
+        return obj
+
+    def pods(self) -> tuple[Pod, ...]:
+        return tuple(p for p in list_objects(self.state, Kind.POD) if isinstance(p, Pod))
+
+
+def created(name: str) -> RecordEvent:
+    return RecordEvent(involved=RS_KEY, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {name}")
+
+
+def deleted(name: str, owner: ObjectKey = RS_KEY) -> RecordEvent:
+    return RecordEvent(involved=owner, type=EventType.NORMAL, reason="SuccessfulDelete", message=f"Deleted pod: {name}")
+
+
+def status_update(obj: ApiObject, rid: str, **fields: object) -> CallApi:
+    status = ReplicaSetStatus(**fields)  # type: ignore[arg-type]  # fields are ReplicaSetStatus's
+    return CallApi(request=Update(obj=with_status(obj, status), subresource=Subresource.STATUS), request_id=rid)
+
+
+def run_pod(rig: Rig, name: str, *, since: Time | None = None, restarts: int = 0, phase: PodPhase = PodPhase.RUNNING) -> None:
+    """Bind pod `name` to node-1 and give it a status (Ready since `since` when given)."""
+    pk = key(Kind.POD, name)
+    assert rig.request(Bind(key=pk, node_name="node-1")).ok
+    pod = rig.get(pk)
+    assert isinstance(pod, Pod)
+    conds = () if since is None else (PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=since),)
+    status = PodStatus(
+        phase=phase,
+        conditions=conds,
+        container_statuses=(ContainerStatus(name="app", ready=since is not None, restart_count=restarts),),
+    )
+    assert rig.request(Update(obj=attrs.evolve(pod, status=status), subresource=Subresource.STATUS)).ok
+
+
+def scale(rig: Rig, replicas: int) -> None:
+    assert rig.request(UpdateScale(key=RS_KEY, replicas=replicas)).ok
+
+
+# --- pod control -----------------------------------------------------------------------------
+
+
+def test_a_pod_from_the_template_carries_its_labels_annotations_spec_and_a_controller_ref() -> None:
+    rs = with_uid(a_replica_set("web", replicas=1), "u-1")
+    template = attrs.evolve(
+        rs.spec.template,
+        metadata=ObjectMeta(labels=pmap({"app": "web"}), annotations=pmap({"note": "x"}), finalizers=("f/x",)),
+    )
+    pod = pod_from_template(template, rs)
+    assert pod == Pod(
+        metadata=ObjectMeta(
+            generate_name="web-",
+            namespace="default",
+            labels=pmap({"app": "web"}),
+            annotations=pmap({"note": "x"}),
+            finalizers=("f/x",),
+            owner_references=(controller_ref(rs),),
+        ),
+        spec=template.spec,
+    )
+    ref = controller_ref(rs)
+    assert (ref.api_version, ref.kind, ref.name, ref.uid, ref.controller, ref.block_owner_deletion) == (
+        "apps/v1", "ReplicaSet", "web", "u-1", True, True,
+    )
+
+
+def with_uid(rs: ReplicaSet, uid: str) -> ReplicaSet:
+    return attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, uid=uid))
+
+
+def test_slow_start_sends_batches_of_1_2_4_then_the_rest() -> None:
+    ss, first = slow_start(10)
+    seen = [first]
+    ids = ["a0"]
+    count = 1
+    ss = batch_sent(ss, ids)
+    while True:
+        nxt = 0
+        for rid in ids:
+            ss, nxt = batch_answered(ss, rid, "")
+        if not nxt:
+            break
+        seen.append(nxt)
+        ids = [f"a{count + i}" for i in range(nxt)]
+        count += nxt
+        ss = batch_sent(ss, ids)
+    assert seen == [1, 2, 4, 3]
+    assert ss.done and ss.succeeded == 10 and not ss.error
+
+
+def test_a_failed_create_ends_the_burst_after_its_batch() -> None:
+    ss, _ = slow_start(7)
+    ss = batch_sent(ss, ["a"])
+    ss, nxt = batch_answered(ss, "a", "")
+    assert nxt == 2
+    ss = batch_sent(ss, ["b", "c"])
+    ss, nxt = batch_answered(ss, "b", "quota exceeded")
+    assert (nxt, ss.done) == (0, False)
+    ss, nxt = batch_answered(ss, "c", "")
+    assert (nxt, ss.done, ss.succeeded, ss.error, ss.remaining) == (0, True, 2, "quota exceeded", 4)
+
+
+def test_retry_delay_doubles_from_five_milliseconds_up_to_1000_seconds() -> None:
+    assert [retry_delay(n) for n in (0, 1, 2, 3)] == [0.0, 0.005, 0.01, 0.02]
+    assert retry_delay(60) == 1000.0
+
+
+def pod_at(
+    name: str,
+    *,
+    node: str = "node-1",
+    phase: PodPhase | None = PodPhase.RUNNING,
+    ready_since: Time | None = None,
+    restarts: int = 0,
+    created: float = 0.0,
+    cost: str | None = None,
+) -> Pod:
+    conds = () if ready_since is None else (PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=ready_since),)
+    pod = a_pod(name, node_name=node, annotations={} if cost is None else {"controller.kubernetes.io/pod-deletion-cost": cost})
+    return attrs.evolve(
+        pod,
+        metadata=attrs.evolve(pod.metadata, uid=f"uid-{name}", creation_timestamp=Time(T0 + created)),
+        status=PodStatus(
+            phase=phase,
+            conditions=conds,
+            container_statuses=(ContainerStatus(name="app", restart_count=restarts),),
+        ),
+    )
+
+
+NOW = Time(T0 + 100_000)
+
+
+def victims(pods: list[Pod], count: int, ranks: tuple[int, ...] | None = None) -> list[str]:
+    chosen = pods_to_delete(pods, count, ranks if ranks is not None else (0,) * len(pods), NOW)
+    return [p.metadata.name for p in chosen]
+
+
+def test_victims_unassigned_before_assigned_then_pending_unknown_running() -> None:
+    pods = [
+        pod_at("running"),
+        pod_at("unknown", phase=PodPhase.UNKNOWN),
+        pod_at("pending", phase=PodPhase.PENDING),
+        pod_at("unassigned", node="", phase=PodPhase.PENDING),
+    ]
+    assert victims(pods, 3) == ["unassigned", "pending", "unknown"]
+
+
+def test_victims_not_ready_before_ready_and_lower_deletion_cost_first() -> None:
+    pods = [pod_at("ready", ready_since=T0), pod_at("not-ready")]
+    assert victims(pods, 1) == ["not-ready"]
+    costly = [pod_at("cheap-but-later", cost="-5", created=10), pod_at("dear", cost="100")]
+    assert victims(list(reversed(costly)), 1) == ["cheap-but-later"]
+
+
+def test_victims_doubled_up_on_a_node_first() -> None:
+    pods = [pod_at("alone", node="node-2"), pod_at("crowded", node="node-1")]
+    assert victims(pods, 1, ranks=(1, 3)) == ["crowded"]
+
+
+def test_victims_ready_for_less_time_first_in_log2_buckets() -> None:
+    # ready 10 s vs 10_000 s before NOW: different log2 buckets, the younger goes
+    pods = [pod_at("old-ready", ready_since=Time(NOW - 10_000)), pod_at("new-ready", ready_since=Time(NOW - 10))]
+    assert victims(pods, 1) == ["new-ready"]
+
+
+def test_victims_more_restarts_first_then_newer_creation() -> None:
+    pods = [pod_at("calm"), pod_at("flappy", restarts=7)]
+    assert victims(pods, 1) == ["flappy"]
+    pods = [pod_at("older", created=0), pod_at("newer", created=99_000)]
+    assert victims(pods, 1) == ["newer"]
+
+
+def test_victims_all_of_them_when_count_covers_every_pod() -> None:
+    pods = [pod_at("b"), pod_at("a", node="")]
+    assert victims(pods, 5) == ["b", "a"]
+
+
+def test_claim_keeps_owned_adopts_matching_orphans_releases_mismatches_ignores_others() -> None:
+    rs = with_uid(a_replica_set("web"), "u-rs")
+    other = with_uid(a_replica_set("other"), "u-other")
+    mine = a_pod("mine", labels={"app": "web"}, owners=[controller_ref(rs)])
+    strayed = a_pod("strayed", labels={"app": "db"}, owners=[controller_ref(rs)])
+    orphan = a_pod("orphan", labels={"app": "web"})
+    foreign = a_pod("foreign", labels={"app": "web"}, owners=[controller_ref(other)])
+    stranger = a_pod("stranger", labels={"app": "db"})
+    dying = attrs.evolve(orphan, metadata=attrs.evolve(orphan.metadata, name="dying", deletion_timestamp=T0))
+    got = claim(rs, [mine, strayed, orphan, foreign, stranger, dying], lambda p: p.metadata.labels.get("app") == "web")
+    assert got == Claim(owned=(mine,), adopt=(orphan,), release=(strayed,))
+
+
+def test_an_owner_being_deleted_neither_adopts_nor_releases() -> None:
+    rs = with_uid(a_replica_set("web"), "u-rs")
+    rs = attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, deletion_timestamp=T0))
+    strayed = a_pod("strayed", labels={"app": "db"}, owners=[controller_ref(rs)])
+    orphan = a_pod("orphan", labels={"app": "web"})
+    assert claim(rs, [strayed, orphan], lambda p: p.metadata.labels.get("app") == "web") == Claim()
+
+
+def test_expectations_track_creations_by_count_and_deletions_by_key() -> None:
+    e = exps.expect_creations(exps.NO_EXPECTATIONS, RS_KEY, 2, T0)
+    assert not exps.satisfied(e, RS_KEY, T0)
+    e = exps.creation_observed(exps.creation_observed(e, RS_KEY), RS_KEY)
+    assert exps.satisfied(e, RS_KEY, T0)
+    a, b = key(Kind.POD, "a"), key(Kind.POD, "b")
+    e = exps.expect_deletions(e, RS_KEY, [a, b], T0)
+    e = exps.deletion_observed(exps.deletion_observed(e, RS_KEY, a), RS_KEY, a)
+    assert not exps.satisfied(e, RS_KEY, T0)
+    assert exps.satisfied(e, RS_KEY, Time(T0 + 300.5))  # expired after 5 minutes
+    assert exps.satisfied(exps.deletion_observed(e, RS_KEY, b), RS_KEY, T0)
+    assert exps.forget(e, RS_KEY) == exps.NO_EXPECTATIONS
+
+
+# --- the controller, driven by hand -----------------------------------------------------------
+
+
+def test_creating_three_pods_goes_in_batches_of_one_then_two() -> None:
+    rig = Rig(a_replica_set("web", replicas=3))
+    rs = rig.get(RS_KEY)
+    assert isinstance(rs, ReplicaSet)
+    pod = pod_from_template(rs.spec.template, rs)
+    first = rig.start()
+    assert first == (
+        CallApi(request=Create(obj=pod), request_id="rs-0"),
+        status_update(rs, "rs-1", observed_generation=1),
+    )
+    second = rig.answer(first[0])
+    [p0] = [p.metadata.name for p in rig.pods()]
+    assert second == (
+        created(p0),
+        CallApi(request=Create(obj=pod), request_id="rs-2"),
+        CallApi(request=Create(obj=pod), request_id="rs-3"),
+    )
+    for eff in second[1:]:
+        before = {p.metadata.name for p in rig.pods()}
+        out = rig.answer(eff)
+        [new] = [p.metadata.name for p in rig.pods() if p.metadata.name not in before]
+        assert out == (created(new),)
+    assert len(rig.pods()) == 3
+    assert all(p.metadata.owner_references == (controller_ref(rs),) for p in rig.pods())
+
+
+def test_a_stale_view_never_creates_twice() -> None:
+    rig = Rig(a_replica_set("web", replicas=3))
+    first = rig.start()
+    second = rig.answer(first[0])
+    for eff in second[1:]:
+        rig.answer(eff)
+    assert len(rig.pods()) == 3
+    # the view still shows no pods (no watch event delivered): a resync must not create
+    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)) == ()
+    assert rig.step(Resynced(view=rig.s.view, now=rig.now)) == ()
+    rig.settle(rig.deliver_watches())
+    assert len(rig.pods()) == 3
+
+
+def test_unobserved_creations_stop_blocking_after_five_minutes() -> None:
+    rig = Rig(a_replica_set("web", replicas=1))
+    rig.answer(rig.start()[0])
+    assert len(rig.pods()) == 1
+    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=Time(T0 + 299))) == ()
+    later = rig.step(TimerFired(key=timer_key(RS_KEY), now=Time(T0 + 301)))
+    assert [type(e.request).__name__ for e in later if isinstance(e, CallApi)] == ["Create"]
+
+
+def test_scale_down_deletes_the_ranked_victims_and_waits_for_their_deletion() -> None:
+    rig = Rig(a_replica_set("web", replicas=5))
+    rig.settle(rig.start())
+    names = sorted(p.metadata.name for p in rig.pods())
+    # two ready for long, one running not ready, one flapping, one left unscheduled
+    run_pod(rig, names[0], since=T0)
+    run_pod(rig, names[1], since=T0)
+    run_pod(rig, names[2])
+    run_pod(rig, names[3], since=T0, restarts=9)
+    rig.settle(rig.deliver_watches())
+    scale(rig, 2)
+    effects = rig.deliver_watches()
+    deletes = [e for e in effects if isinstance(e, CallApi) and isinstance(e.request, Delete)]
+    assert [d.request.key.name for d in deletes if isinstance(d.request, Delete)] == [names[4], names[2], names[3]]
+    # a resync before the deletions are observed deletes nothing more
+    for d in deletes:
+        assert rig.answer(d) == (deleted(d.request.key.name if isinstance(d.request, Delete) else ""),)
+    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)) == ()
+    rig.settle(rig.deliver_watches())
+    # bound pods terminate gracefully (no kubelet here to finish them); none is replaced
+    assert sorted(p.metadata.name for p in rig.pods() if p.metadata.deletion_timestamp is None) == names[:2]
+    assert sorted(p.metadata.name for p in rig.pods()) == sorted([*names[:4]])
+
+
+def test_matching_orphans_are_adopted_with_a_strategic_merge_patch() -> None:
+    rig = Rig(a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=1))
+    rs = rig.get(RS_KEY)
+    stray = rig.get(key(Kind.POD, "stray"))
+    effects = rig.start()
+    patch = (
+        '{"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "blockOwnerDeletion": true, '
+        f'"controller": true, "kind": "ReplicaSet", "name": "web", "uid": "{rs.metadata.uid}"}}], '
+        f'"uid": "{stray.metadata.uid}"}}}}'
+    )
+    assert effects == (
+        CallApi(request=Patch(key=key(Kind.POD, "stray"), patch_type=PatchType.STRATEGIC, patch=patch), request_id="rs-0"),
+        status_update(rs, "rs-1", replicas=1, fully_labeled_replicas=1, observed_generation=1),
+    )
+    rig.settle(effects)
+    [pod] = rig.pods()
+    assert pod.metadata.owner_references == (controller_ref(rs),)
+
+
+def test_owned_pods_whose_labels_stop_matching_are_released_and_replaced() -> None:
+    rig = Rig(a_replica_set("web", replicas=1))
+    rig.settle(rig.start())
+    [pod] = rig.pods()
+    rs = rig.get(RS_KEY)
+    relabeled = attrs.evolve(pod, metadata=attrs.evolve(pod.metadata, labels=pmap({"app": "debug"})))
+    assert rig.request(Update(obj=relabeled)).ok
+    effects = rig.deliver_watches()
+    release = (
+        '{"metadata": {"ownerReferences": [{"$patch": "delete", '
+        f'"uid": "{rs.metadata.uid}"}}], "uid": "{pod.metadata.uid}"}}}}'
+    )
+    assert effects[0] == CallApi(
+        request=Patch(key=key(Kind.POD, pod.metadata.name), patch_type=PatchType.STRATEGIC, patch=release),
+        request_id=effects[0].request_id if isinstance(effects[0], CallApi) else "",
+    )
+    assert isinstance(effects[1], CallApi) and isinstance(effects[1].request, Create)
+    rig.settle(effects)
+    by_name = {p.metadata.name: p for p in rig.pods()}
+    assert by_name[pod.metadata.name].metadata.owner_references == ()
+    assert len(by_name) == 2
+
+
+def test_pods_of_another_controller_and_terminating_orphans_are_left_alone() -> None:
+    other = a_replica_set("other", labels={"app": "web"}, replicas=1)  # selects web's pods too
+    rig = Rig(other)
+    other_stored = rig.get(key(Kind.REPLICA_SET, "other"))
+    taken = a_pod("taken", labels={"app": "web"}, owners=[owner_ref(other_stored)])
+    assert rig.request(Create(obj=taken)).ok
+    assert rig.request(Create(obj=a_pod("leaving", labels={"app": "web"}, finalizers=["x/y"]))).ok
+    assert rig.request(Delete(key=key(Kind.POD, "leaving"))).ok
+    assert rig.request(Create(obj=a_replica_set("web", replicas=0))).ok
+    rig.restart()  # a fresh LIST: "leaving" is first seen terminating
+    rig.settle(rig.start())
+    assert {p.metadata.name: p.metadata.owner_references for p in rig.pods()} == {
+        "leaving": (),
+        "taken": (owner_ref(other_stored),),
+    }
+
+
+def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() -> None:
+    rig = Rig(a_replica_set("web", replicas=2))
+    first = rig.start()
+    denied = Response(code=403, body=Status(message="exceeded quota: q", reason=StatusReason.FORBIDDEN, code=403))
+    effects = rig.step(ApiAnswered(request_id="rs-0", response=denied, now=rig.now))
+    rs = rig.get(RS_KEY)
+    assert effects == (
+        RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedCreate", message="Error creating: exceeded quota: q"),
+        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY)),
+    )
+    assert exps.satisfied(rig.s.expectations, RS_KEY, rig.now)
+    rig.answer(first[1])  # the first status write lands
+    on_watch = rig.deliver_watches()
+    rs = rig.get(RS_KEY)
+    cond = ReplicaSetCondition(
+        type=ReplicaSetConditionType.REPLICA_FAILURE,
+        status=ConditionStatus.TRUE,
+        last_transition_time=T0,
+        reason="FailedCreate",
+        message="exceeded quota: q",
+    )
+    assert on_watch == (status_update(rs, "rs-2", observed_generation=1, conditions=(cond,)),)
+    # the retry at the backoff time succeeds and the condition goes
+    rig.answer(on_watch[0])
+    rig.deliver_watches()
+    retry = rig.step(TimerFired(key=timer_key(RS_KEY), now=Time(T0 + 0.005)))
+    assert [type(e.request).__name__ for e in retry if isinstance(e, CallApi)] == ["Create"]
+    rig.now = Time(T0 + 0.005)
+    rig.settle(retry)
+    final = rig.get(RS_KEY)
+    assert isinstance(final, ReplicaSet)
+    assert final.status == ReplicaSetStatus(replicas=2, fully_labeled_replicas=2, observed_generation=1)
+
+
+def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> None:
+    rig = Rig(a_replica_set("web", replicas=2))
+    rig.settle(rig.start())
+    scale(rig, 0)
+    effects = rig.deliver_watches()
+    deletes = [e for e in effects if isinstance(e, CallApi) and isinstance(e.request, Delete)]
+    assert len(deletes) == 2
+    gone = Response(code=404, body=Status(message="not found", reason=StatusReason.NOT_FOUND, code=404))
+    boom = Response(code=500, body=Status(message="etcd down", reason=StatusReason.INTERNAL_ERROR, code=500))
+    assert rig.step(ApiAnswered(request_id=deletes[0].request_id, response=gone, now=rig.now)) == ()
+    out = rig.step(ApiAnswered(request_id=deletes[1].request_id, response=boom, now=rig.now))
+    assert out == (
+        RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedDelete", message="Error deleting: etcd down"),
+        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY)),
+    )
+    assert rig.s.failures[RS_KEY].reason == "FailedDelete"
+    assert exps.satisfied(rig.s.expectations, RS_KEY, rig.now)
+
+
+def test_status_counts_ready_and_available_after_min_ready_seconds() -> None:
+    rs = a_replica_set("web", replicas=3)
+    rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, min_ready_seconds=10))
+    rig = Rig(rs)
+    rig.settle(rig.start())
+    names = sorted(p.metadata.name for p in rig.pods())
+    for n in names:
+        run_pod(rig, n, since=T0)
+    effects = rig.deliver_watches()
+    assert WakeMeAt(at=Time(T0 + 11), key=timer_key(RS_KEY)) in effects
+    rig.settle(effects)
+    stored = rig.get(RS_KEY)
+    assert isinstance(stored, ReplicaSet)
+    assert stored.status == ReplicaSetStatus(replicas=3, fully_labeled_replicas=3, ready_replicas=3, observed_generation=1)
+    rig.now = Time(T0 + 11)
+    rig.settle(rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)))
+    stored = rig.get(RS_KEY)
+    assert isinstance(stored, ReplicaSet)
+    assert stored.status.available_replicas == 3
+
+
+def test_fully_labeled_counts_pods_carrying_every_template_label() -> None:
+    rs = a_replica_set("web", replicas=2)
+    rs = attrs.evolve(
+        rs, spec=attrs.evolve(rs.spec, template=a_template({"app": "web", "tier": "front"}))
+    )
+    rig = Rig(a_pod("half", labels={"app": "web"}), rs)
+    rig.settle(rig.start())
+    stored = rig.get(RS_KEY)
+    assert isinstance(stored, ReplicaSet)
+    assert (stored.status.replicas, stored.status.fully_labeled_replicas) == (2, 1)
+
+
+def test_set_based_selectors_select_by_expression() -> None:
+    rs = a_replica_set("web", replicas=1)
+    sel = LabelSelector(
+        match_expressions=(LabelSelectorRequirement(key="app", operator=LabelSelectorOperator.IN, values=("web", "www")),)
+    )
+    rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, selector=sel))
+    rig = Rig(a_pod("www", labels={"app": "www"}), rs)
+    rig.settle(rig.start())
+    assert [p.metadata.name for p in rig.pods()] == ["www"]
+
+
+def test_replication_controllers_use_their_equality_selector_and_v1_owner_refs() -> None:
+    rc = ReplicationController(
+        metadata=meta("db", labels={"app": "db"}),
+        spec=ReplicationControllerSpec(replicas=2, selector=pmap({"app": "db"}), template=a_template({"app": "db"})),
+    )
+    rig = Rig(a_pod("orphan", labels={"app": "db"}), rc, controller=ReplicationControllerController())
+    rig.settle(rig.start())
+    stored = rig.get(key(Kind.REPLICATION_CONTROLLER, "db"))
+    assert isinstance(stored, ReplicationController)
+    refs = {p.metadata.name: p.metadata.owner_references for p in rig.pods()}
+    assert len(refs) == 2 and "orphan" in refs
+    for r in refs.values():
+        assert [(o.api_version, o.kind, o.name, o.controller) for o in r] == [("v1", "ReplicationController", "db", True)]
+    assert (stored.status.replicas, stored.status.fully_labeled_replicas, stored.status.observed_generation) == (2, 2, 1)
+
+
+def test_a_fixed_point_emits_nothing() -> None:
+    rig = Rig(a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=3))
+    rig.settle(rig.start())
+    assert rig.step(Resynced(view=rig.state, now=rig.now)) == ()
+    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)) == ()
+
+
+# --- in a Cluster ------------------------------------------------------------------------------
+
+
+def _cluster(*objs: ApiObject) -> Cluster:
+    return Cluster.empty(cluster_with(a_node(), *objs), [ReplicaSetController(), ReplicationControllerController()])
+
+
+def _rs_effects(c: Cluster) -> list[Effect]:
+    return [e.effect for e in c.trace if isinstance(e, Performed) and e.component == "replicaset-controller"]
+
+
+def _creates(c: Cluster) -> int:
+    return sum(1 for e in _rs_effects(c) if isinstance(e, CallApi) and isinstance(e.request, Create))
+
+
+def test_in_a_cluster_a_paused_controller_catches_up_without_double_work() -> None:
+    c = _cluster()
+    assert c.request(Create(obj=a_replica_set("web", replicas=3))).ok
+    c.run_until_stable()
+    assert _creates(c) == 3
+    c.inject(PauseComponent(name="replicaset-controller"))
+    pods = [p for p in list_objects(c.state, Kind.POD)]
+    for p in pods[:2]:
+        assert c.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="default", name=p.metadata.name))).ok
+    assert c.request(UpdateScale(key=RS_KEY, replicas=4)).ok
+    c.run_until_stable()
+    c.inject(ResumeComponent(name="replicaset-controller"))
+    c.run_until_stable()
+    assert len(list_objects(c.state, Kind.POD)) == 4
+    assert _creates(c) == 6
+
+
+def test_in_a_cluster_quota_failures_back_off_and_converge_when_quota_grows() -> None:
+    quota = ResourceQuota(metadata=meta("q"), spec=ResourceQuotaSpec(hard=pmap({"pods": parse_quantity("2")})))
+    c = _cluster(quota)
+    assert c.request(Create(obj=a_replica_set("web", replicas=3))).ok
+    c.advance(1.0)
+    rs = get(c.state, RS_KEY)
+    assert isinstance(rs, ReplicaSet)
+    assert len(list_objects(c.state, Kind.POD)) == 2
+    assert [(x.reason, x.status) for x in rs.status.conditions] == [("FailedCreate", ConditionStatus.TRUE)]
+    failed = [e for e in _rs_effects(c) if isinstance(e, RecordEvent) and e.reason == "FailedCreate"]
+    assert 1 <= len(failed) <= 10  # backoff: 5 ms doubling, never a hot loop
+    stored_q = get(c.state, key(Kind.RESOURCE_QUOTA, "q"))
+    assert stored_q is not None
+    assert isinstance(stored_q, ResourceQuota)
+    bigger = attrs.evolve(stored_q, spec=ResourceQuotaSpec(hard=pmap({"pods": parse_quantity("5")})))
+    assert c.request(Update(obj=bigger)).ok
+    c.advance(60.0)
+    rs = get(c.state, RS_KEY)
+    assert isinstance(rs, ReplicaSet)
+    assert len(list_objects(c.state, Kind.POD)) == 3
+    assert rs.status.conditions == ()
+
+
+@pytest.mark.parametrize("labels", [{"app": "web"}, {"app": "web", "extra": "1"}])
+def test_in_a_cluster_deleting_the_owner_stops_management(labels: Mapping[str, str]) -> None:
+    c = _cluster()
+    assert c.request(Create(obj=a_replica_set("web", replicas=2, labels=labels))).ok
+    c.run_until_stable()
+    assert c.request(Delete(key=RS_KEY)).ok
+    c.run_until_stable()
+    state = c.component_state("replicaset-controller")
+    assert isinstance(state, ReplicaSetState)
+    assert RS_KEY not in state.expectations.by_owner
