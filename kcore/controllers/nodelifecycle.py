@@ -1,0 +1,711 @@
+"""The node lifecycle controller: node health, condition taints and taint-based eviction.
+
+Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node,
+Lease and Pod) and its state `NodeLifecycleState`. Three jobs, as upstream's
+kube-controller-manager runs them:
+
+1. Health monitor (every `NODE_MONITOR_PERIOD`, a `WakeMeAt`): for each Node, the
+   probe timestamp moves to `now` whenever its Ready condition's lastHeartbeatTime or
+   its Lease's renewTime (kube-node-lease/<node>) changed since the last pass (upstream's
+   nodeHealthData; a Node seen for the first time counts as probed now). When
+   `now > probe + NODE_MONITOR_GRACE_PERIOD` (`NODE_STARTUP_GRACE_PERIOD` for a Node that
+   never posted Ready), Ready, MemoryPressure, DiskPressure and PIDPressure become Unknown
+   ("NodeStatusUnknown", "Kubelet stopped posting node status.") through a status update;
+   then a "NodeNotReady" Event, and the Node's pods get Ready=False (MarkPodsNotReady).
+2. Taints: NoSchedule taints follow the conditions on every Node change
+   (TaintNodesByCondition: not-ready / unreachable / memory-, disk-, pid-pressure,
+   network-unavailable, unschedulable). NoExecute taints follow what the monitor
+   observed: Ready=False -> node.kubernetes.io/not-ready, Ready=Unknown ->
+   node.kubernetes.io/unreachable (with timeAdded), both removed once Ready=True. New
+   NoExecute taints go through a per-zone queue with a token bucket (`EVICTION_QPS`,
+   burst 1; `SECONDARY_EVICTION_QPS` for a zone of more than `LARGE_CLUSTER_THRESHOLD`
+   nodes in partial disruption (>= 55% not Ready and more than 2), none for a smaller
+   one); when every zone is fully disrupted all NoExecute taints are removed and tainting
+   stops (the master-disruption mode); swapping not-ready <-> unreachable is immediate.
+3. Taint eviction: a pod on a Node with NoExecute taints it does not tolerate is deleted
+   at once; one that tolerates them all for a while is deleted when the shortest
+   tolerationSeconds since the taint was seen runs out (a `WakeMeAt` per pod); tolerating
+   forever, or the taint going away, cancels it. Each deletion records a Normal
+   "TaintManagerEviction" Event "Marking for deletion Pod <ns>/<name>".
+
+Rules: writes carry the view's resourceVersion (a stale one answers 409, and the next
+pass or event retries with the newer object); one write per object in flight; an
+answered object is folded into the view at once. Everything is level-triggered and
+iterates in sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
+
+Mirrors pkg/controller/nodelifecycle/node_lifecycle_controller.go (monitorNodeHealth,
+tryUpdateNodeHealth, processTaintBaseEviction, doNoScheduleTaintingPass,
+doNoExecuteTaintingPass, handleDisruption, ComputeZoneState),
+pkg/controller/nodelifecycle/scheduler/rate_limited_queue.go,
+pkg/controller/util/node/controller_utils.go (MarkPodsNotReady) and
+pkg/controller/tainteviction/taint_eviction.go (processPodOnNode, getMinTolerationTime).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
+
+from kcore.api.coordination import Lease
+from kcore.api.core import Node, NodeCondition, Taint
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, Time
+from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration
+from kcore.apiserver.types import Delete, Request, Response, Subresource, Update, WatchType
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.scheduler.plugins.tainttoleration import tolerates
+from kcore.state import ClusterState, get, list_objects, pods_on_node, put
+
+NAME: Final = "node-lifecycle-controller"
+NODE_MONITOR_PERIOD: Final = 5.0
+NODE_MONITOR_GRACE_PERIOD: Final = 40.0
+NODE_STARTUP_GRACE_PERIOD: Final = 60.0
+EVICTION_QPS: Final = 0.1
+"""--node-eviction-rate: NoExecute taints added per second per zone."""
+SECONDARY_EVICTION_QPS: Final = 0.01
+LARGE_CLUSTER_THRESHOLD: Final = 50
+UNHEALTHY_ZONE_THRESHOLD: Final = 0.55
+RETRY_SECONDS: Final = 1.0
+
+LEASE_NAMESPACE: Final = "kube-node-lease"
+TAINT_NOT_READY: Final = "node.kubernetes.io/not-ready"
+TAINT_UNREACHABLE: Final = "node.kubernetes.io/unreachable"
+TAINT_UNSCHEDULABLE: Final = "node.kubernetes.io/unschedulable"
+LABEL_ZONE: Final = "topology.kubernetes.io/zone"
+LABEL_REGION: Final = "topology.kubernetes.io/region"
+LABEL_EXCLUDE_DISRUPTION: Final = "node.kubernetes.io/exclude-disruption"
+
+READY: Final = "Ready"
+UNKNOWN_CONDITIONS: Final = (READY, "MemoryPressure", "DiskPressure", "PIDPressure")
+"""What goes Unknown when the kubelet is silent (NetworkUnavailable is the cloud's)."""
+
+CONDITION_TAINTS: Final[dict[tuple[str, ConditionStatus], str]] = {
+    (READY, ConditionStatus.FALSE): TAINT_NOT_READY,
+    (READY, ConditionStatus.UNKNOWN): TAINT_UNREACHABLE,
+    ("MemoryPressure", ConditionStatus.TRUE): "node.kubernetes.io/memory-pressure",
+    ("DiskPressure", ConditionStatus.TRUE): "node.kubernetes.io/disk-pressure",
+    ("NetworkUnavailable", ConditionStatus.TRUE): "node.kubernetes.io/network-unavailable",
+    ("PIDPressure", ConditionStatus.TRUE): "node.kubernetes.io/pid-pressure",
+}
+NO_SCHEDULE_KEYS: Final = frozenset({*CONDITION_TAINTS.values(), TAINT_UNSCHEDULABLE})
+
+MONITOR: Final = "monitor"
+TAINT_PASS: Final = "taint"
+EVICT_PREFIX: Final = "evict/"
+
+Effects = tuple[Effect, ...]
+
+
+class ZoneState(enum.Enum):
+    INITIAL = "Initial"
+    NORMAL = "Normal"
+    FULL_DISRUPTION = "FullDisruption"
+    PARTIAL_DISRUPTION = "PartialDisruption"
+
+
+class Purpose(enum.Enum):
+    NODE = "node"
+    POD_STATUS = "pod-status"
+    POD_DELETE = "pod-delete"
+
+
+@attrs.frozen(kw_only=True)
+class NodeHealth:
+    """nodeHealthData: when the Node was last heard from, and what was heard."""
+
+    probe_timestamp: Time
+    ready_transition_timestamp: Time
+    heartbeat: Time | None = None  # the saved Ready condition's lastHeartbeatTime
+    transition: Time | None = None  # ... and lastTransitionTime
+    has_ready: bool = False
+    lease_renew: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TokenBucket:
+    """flowcontrol's token bucket with burst 1; `qps <= 0` never accepts."""
+
+    qps: float
+    tokens: float = 1.0
+    last: Time = Time(0.0)
+
+
+@attrs.frozen(kw_only=True)
+class Zone:
+    """One zone's disruption state, tainting limiter and queue (node -> when queued)."""
+
+    state: ZoneState = ZoneState.INITIAL
+    limiter: TokenBucket = TokenBucket(qps=EVICTION_QPS)
+    queue: PMap[str, Time] = pmap()
+
+
+@attrs.frozen(kw_only=True)
+class Eviction:
+    """A pod's scheduled deletion (a TimedWorker); `done` once the delete was sent."""
+
+    uid: str
+    created_at: Time
+    fire_at: Time
+    done: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Pending:
+    purpose: Purpose
+    key: ObjectKey
+
+
+@attrs.frozen(kw_only=True)
+class NodeLifecycleState:
+    view: ClusterState
+    health: PMap[str, NodeHealth] = pmap()
+    zones: PMap[str, Zone] = pmap()
+    evictions: PMap[ObjectKey, Eviction] = pmap()
+    noexecute: PMap[str, tuple[Taint, ...]] = pmap()  # node -> NoExecute taints last seen
+    in_flight: PMap[str, Pending] = pmap()
+    busy: PSet[ObjectKey] = pset()
+    retry_pods: PSet[str] = pset()  # nodes whose MarkPodsNotReady failed
+    seq: int = 0
+
+
+# --- small pure helpers -------------------------------------------------------------------
+
+
+def node_key(name: str) -> ObjectKey:
+    return ObjectKey(kind=Kind.NODE, namespace="", name=name)
+
+
+def zone_of(node: Node) -> str:
+    """nodetopology.GetZoneKey: region and zone, "" when neither label is set."""
+    labels = node.metadata.labels
+    region, zone = labels.get(LABEL_REGION, ""), labels.get(LABEL_ZONE, "")
+    return f"{region}:\x00:{zone}" if region or zone else ""
+
+
+def condition(node: Node, kind: str) -> NodeCondition | None:
+    return next((c for c in node.status.conditions if c.type == kind), None)
+
+
+def _has_taint(node: Node, key: str, effect: TaintEffect) -> bool:
+    return any(t.key == key and t.effect is effect for t in node.spec.taints)
+
+
+def noexecute_taints(node: Node) -> tuple[Taint, ...]:
+    return tuple(t for t in node.spec.taints if t.effect is TaintEffect.NO_EXECUTE)
+
+
+def try_accept(bucket: TokenBucket, now: Time) -> tuple[TokenBucket, bool]:
+    """TryAccept: refill at `qps` (burst 1), then take a token if one is there."""
+    if bucket.qps <= 0:
+        return bucket, False
+    tokens = min(1.0, bucket.tokens + max(0.0, now - bucket.last) * bucket.qps)
+    if tokens >= 1.0:
+        return TokenBucket(qps=bucket.qps, tokens=tokens - 1.0, last=now), True
+    return TokenBucket(qps=bucket.qps, tokens=tokens, last=now), False
+
+
+def next_token_at(bucket: TokenBucket) -> Time | None:
+    if bucket.qps <= 0:
+        return None
+    return Time(bucket.last + (1.0 - bucket.tokens) / bucket.qps)
+
+
+def compute_zone_state(ready: Iterable[NodeCondition | None]) -> ZoneState:
+    """ComputeZoneState: full when none is Ready, partial at >= 55% not Ready (and > 2)."""
+    statuses = [c is not None and c.status is ConditionStatus.TRUE for c in ready]
+    ready_n = sum(statuses)
+    not_ready = len(statuses) - ready_n
+    if ready_n == 0 and not_ready > 0:
+        return ZoneState.FULL_DISRUPTION
+    if not_ready > 2 and not_ready / (not_ready + ready_n) >= UNHEALTHY_ZONE_THRESHOLD:
+        return ZoneState.PARTIAL_DISRUPTION
+    return ZoneState.NORMAL
+
+
+def zone_qps(state: ZoneState, size: int) -> float:
+    """setLimiterInZone: the tainting rate a zone gets in `state`."""
+    if state is ZoneState.PARTIAL_DISRUPTION:
+        return SECONDARY_EVICTION_QPS if size > LARGE_CLUSTER_THRESHOLD else 0.0
+    return EVICTION_QPS
+
+
+def min_toleration_seconds(taints: tuple[Taint, ...], tolerations: tuple[Toleration, ...]) -> float | None:
+    """How long `tolerations` let the pod stay under `taints` (NoExecute): 0 = evict now,
+    None = forever (GetMatchingTolerations + getMinTolerationTime)."""
+    used: list[Toleration] = []
+    for taint in taints:
+        match = next((t for t in tolerations if tolerates(t, taint.key, taint.value, taint.effect)), None)
+        if match is None:
+            return 0.0
+        used.append(match)
+    if not used:
+        return 0.0
+    seconds = [t.toleration_seconds for t in used if t.toleration_seconds is not None]
+    if not seconds:
+        return None
+    return float(max(0, min(seconds)))
+
+
+def _remember(view: ClusterState, obj: ApiObject) -> ClusterState:
+    """`view` with an answered object, unless the view already holds a newer one."""
+    held = get(view, ObjectKey(kind=obj.KIND, namespace=obj.metadata.namespace, name=obj.metadata.name))
+    if held is not None and held.metadata.resource_version >= obj.metadata.resource_version:
+        return view
+    return put(view, obj)
+
+
+def _with_taints(node: Node, add: Iterable[Taint], remove: Iterable[tuple[str, TaintEffect]]) -> Node:
+    gone = set(remove)
+    kept = tuple(t for t in node.spec.taints if (t.key, t.effect) not in gone)
+    have = {(t.key, t.effect) for t in kept}
+    new = tuple(t for t in add if (t.key, t.effect) not in have)
+    return attrs.evolve(node, spec=attrs.evolve(node.spec, taints=kept + new))
+
+
+# --- the component ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NodeLifecycleController:
+    """The component: `init` keeps the listed view; `Started` runs the first monitor pass."""
+
+    name: str = NAME
+    watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.LEASE, Kind.POD})
+
+    def init(self, view: ClusterState, now: Time) -> tuple[NodeLifecycleState, Effects]:
+        """Relist: health is unknown, so every Node counts as probed at its first pass."""
+        return NodeLifecycleState(view=view), ()
+
+    def step(self, state: NodeLifecycleState, event: Event) -> tuple[NodeLifecycleState, Effects]:
+        """Absorb one event; may emit Node/Pod writes, Events and timers (see the module)."""
+        match event:
+            case Started(now=now) | TimerFired(key="monitor", now=now):
+                return _monitor(state, now)
+            case TimerFired(key="taint", now=now):
+                return _taint_pass(state, now)
+            case TimerFired(key=k, now=now) if k.startswith(EVICT_PREFIX):
+                ns, _, name = k.removeprefix(EVICT_PREFIX).partition("/")
+                return _fire_eviction(state, ObjectKey(kind=Kind.POD, namespace=ns, name=name), now)
+            case WatchDelivered(event=ev, now=now):
+                state = attrs.evolve(state, view=observe(state.view, ev))
+                if isinstance(ev.obj, Node):
+                    return _node_changed(state, ev.obj.metadata.name, now)
+                if isinstance(ev.obj, Pod):
+                    return _pod_changed(state, ev.key, ev.type is WatchType.DELETED, now)
+                return state, ()
+            case ApiAnswered(request_id=rid, response=resp, now=now):
+                return _answered(state, rid, resp, now)
+            case Resynced(view=view, now=now):
+                state = attrs.evolve(state, view=view)
+                out: list[Effect] = []
+                for obj in list_objects(view, Kind.NODE):
+                    state, effects = _node_changed(state, obj.metadata.name, now)
+                    out.extend(effects)
+                for key in sorted(state.evictions):
+                    if get(view, key) is None:
+                        state, effects = _pod_changed(state, key, True, now)
+                        out.extend(effects)
+                return state, tuple(out)
+            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+                return state, ()
+            case _:
+                assert_never(event)
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+def _call(state: NodeLifecycleState, purpose: Purpose, key: ObjectKey, req: Request) -> tuple[NodeLifecycleState, Effects]:
+    """One write about `key`, unless one is already in flight (then the answer re-syncs)."""
+    if key in state.busy:
+        return state, ()
+    rid = f"nlc-{state.seq}"
+    state = attrs.evolve(
+        state,
+        seq=state.seq + 1,
+        in_flight=state.in_flight.set(rid, Pending(purpose=purpose, key=key)),
+        busy=state.busy.add(key),
+    )
+    return state, (CallApi(request=req, request_id=rid),)
+
+
+def _write_node(state: NodeLifecycleState, node: Node, new: Node, status: bool = False) -> tuple[NodeLifecycleState, Effects]:
+    if new == node:
+        return state, ()
+    sub = Subresource.STATUS if status else Subresource.NONE
+    return _call(state, Purpose.NODE, node_key(node.metadata.name), Update(obj=new, subresource=sub))
+
+
+def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    pending = state.in_flight.get(rid)
+    if pending is None:
+        return state, ()
+    state = attrs.evolve(state, in_flight=state.in_flight.remove(rid), busy=state.busy.discard(pending.key))
+    body = resp.body
+    if resp.ok and isinstance(body, Node | Pod):
+        state = attrs.evolve(state, view=_remember(state.view, body))
+    match pending.purpose:
+        case Purpose.NODE:
+            return _node_changed(state, pending.key.name, now)
+        case Purpose.POD_STATUS:
+            if resp.ok or resp.code == 404:
+                return state, ()
+            pod = get(state.view, pending.key)
+            node = pod.spec.node_name if isinstance(pod, Pod) else ""
+            return attrs.evolve(state, retry_pods=state.retry_pods.add(node) if node else state.retry_pods), ()
+        case Purpose.POD_DELETE:
+            ev = state.evictions.get(pending.key)
+            if resp.ok or resp.code in (404, 409) or ev is None:
+                return state, ()
+            retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS), done=False)
+            state = attrs.evolve(state, evictions=state.evictions.set(pending.key, retry))
+            return state, (WakeMeAt(at=retry.fire_at, key=_evict_timer(pending.key)),)
+        case _:
+            assert_never(pending.purpose)
+
+
+# --- 1. the health monitor ----------------------------------------------------------------
+
+
+def observe_health(saved: NodeHealth | None, node: Node, lease: Lease | None, now: Time) -> NodeHealth:
+    """tryUpdateNodeHealth's bookkeeping: move the probe to `now` when a heartbeat or a
+    lease renewal is new since the last pass."""
+    ready = condition(node, READY)
+    hb = ready.last_heartbeat_time if ready else None
+    tr = ready.last_transition_time if ready else None
+    if saved is None or (not saved.has_ready and ready is not None):
+        h = NodeHealth(probe_timestamp=now, ready_transition_timestamp=now, heartbeat=hb, transition=tr, has_ready=ready is not None)
+    elif saved.has_ready and ready is None:
+        h = attrs.evolve(saved, ready_transition_timestamp=now, has_ready=False, heartbeat=None, transition=None)
+    elif ready is not None and saved.heartbeat != hb:
+        moved = now if saved.transition != tr else saved.ready_transition_timestamp
+        h = attrs.evolve(saved, probe_timestamp=now, ready_transition_timestamp=moved, heartbeat=hb, transition=tr)
+    else:
+        h = saved
+    renew = lease.spec.renew_time if lease is not None else None
+    if renew is not None and (h.lease_renew is None or h.lease_renew < renew):
+        h = attrs.evolve(h, lease_renew=renew, probe_timestamp=now)
+    return h
+
+
+def unknown_status(node: Node, now: Time) -> Node:
+    """The Node with every kubelet-owned condition Unknown (never-posted ones added)."""
+    conds = list(node.status.conditions)
+    for kind in UNKNOWN_CONDITIONS:
+        i = next((j for j, c in enumerate(conds) if c.type == kind), None)
+        if i is None:
+            conds.append(
+                NodeCondition(
+                    type=kind,
+                    status=ConditionStatus.UNKNOWN,
+                    reason="NodeStatusNeverUpdated",
+                    message="Kubelet never posted node status.",
+                    last_heartbeat_time=node.metadata.creation_timestamp,
+                    last_transition_time=now,
+                )
+            )
+        elif conds[i].status is not ConditionStatus.UNKNOWN:
+            conds[i] = attrs.evolve(
+                conds[i],
+                status=ConditionStatus.UNKNOWN,
+                reason="NodeStatusUnknown",
+                message="Kubelet stopped posting node status.",
+                last_transition_time=now,
+            )
+    return attrs.evolve(node, status=attrs.evolve(node.status, conditions=tuple(conds)))
+
+
+def _monitor(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """monitorNodeHealth: one pass over every Node, then the zones, then the taint queue."""
+    out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=MONITOR)]
+    nodes = [n for n in list_objects(state.view, Kind.NODE) if isinstance(n, Node)]
+    names = {n.metadata.name for n in nodes}
+    state = attrs.evolve(state, health=pmap({k: v for k, v in state.health.items() if k in names}))
+    by_zone: dict[str, list[NodeCondition | None]] = {}
+    for node in nodes:
+        state, current, effects = _monitor_node(state, node, now)
+        out.extend(effects)
+        if LABEL_EXCLUDE_DISRUPTION not in node.metadata.labels:
+            by_zone.setdefault(zone_of(node), []).append(current)
+    state, effects = _handle_disruption(state, by_zone, nodes, now)
+    out.extend(effects)
+    state, effects = _taint_pass(state, now)
+    return state, (*out, *effects)
+
+
+def _monitor_node(state: NodeLifecycleState, node: Node, now: Time) -> tuple[NodeLifecycleState, NodeCondition | None, Effects]:
+    name = node.metadata.name
+    lease = get(state.view, ObjectKey(kind=Kind.LEASE, namespace=LEASE_NAMESPACE, name=name))
+    saved = state.health.get(name)
+    health = observe_health(saved, node, lease if isinstance(lease, Lease) else None, now)
+    state = attrs.evolve(state, health=state.health.set(name, health))
+    observed = condition(node, READY)
+    observed_status = observed.status if observed is not None else ConditionStatus.UNKNOWN
+    grace = NODE_MONITOR_GRACE_PERIOD if observed is not None else NODE_STARTUP_GRACE_PERIOD
+    current = observed
+    out: list[Effect] = []
+    if now > health.probe_timestamp + grace:
+        updated = unknown_status(node, now)
+        current = condition(updated, READY)
+        if current != observed:
+            state, effects = _write_node(state, node, updated, status=True)
+            out.extend(effects)
+            state = attrs.evolve(state, health=state.health.set(name, attrs.evolve(health, ready_transition_timestamp=now)))
+    if current is None:
+        return state, current, tuple(out)
+    state, effects = _taint_for_condition(state, node, observed_status, now)
+    out.extend(effects)
+    went_down = current.status is not ConditionStatus.TRUE and observed_status is ConditionStatus.TRUE
+    if went_down:
+        out.append(RecordEvent(involved=node_key(name), type=EventType.NORMAL, reason="NodeNotReady", message=f"Node {name} status is now: NodeNotReady"))
+    if went_down or (name in state.retry_pods and observed_status is not ConditionStatus.TRUE):
+        state, effects = _mark_pods_not_ready(attrs.evolve(state, retry_pods=state.retry_pods.discard(name)), name, now)
+        out.extend(effects)
+    return state, current, tuple(out)
+
+
+def _mark_pods_not_ready(state: NodeLifecycleState, node: str, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """MarkPodsNotReady: Ready=False on each pod of the Node that has a Ready condition."""
+    out: list[Effect] = []
+    for key in pods_on_node(state.view, node):
+        pod = get(state.view, key)
+        if not isinstance(pod, Pod):
+            continue
+        conds = pod.status.conditions
+        i = next((j for j, c in enumerate(conds) if c.type == READY), None)
+        if i is None or conds[i].status is ConditionStatus.FALSE:
+            continue
+        cond: PodCondition = attrs.evolve(conds[i], status=ConditionStatus.FALSE, last_transition_time=now)
+        new = attrs.evolve(pod, status=attrs.evolve(pod.status, conditions=(*conds[:i], cond, *conds[i + 1 :])))
+        state, effects = _call(state, Purpose.POD_STATUS, key, Update(obj=new, subresource=Subresource.STATUS))
+        out.extend(effects)
+        if effects:
+            out.append(RecordEvent(involved=key, type=EventType.WARNING, reason="NodeNotReady", message="Node is not ready"))
+    return state, tuple(out)
+
+
+# --- 2. taints ----------------------------------------------------------------------------
+
+
+def _zone(state: NodeLifecycleState, zone: str) -> Zone:
+    return state.zones.get(zone, Zone())
+
+
+def _set_zone(state: NodeLifecycleState, zone: str, z: Zone) -> NodeLifecycleState:
+    return attrs.evolve(state, zones=state.zones.set(zone, z))
+
+
+def _taint_for_condition(state: NodeLifecycleState, node: Node, observed: ConditionStatus, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """processTaintBaseEviction: swap at once, queue a new taint, or clear on Ready."""
+    zone, name = zone_of(node), node.metadata.name
+    z = _zone(state, zone)
+    want = {ConditionStatus.FALSE: TAINT_NOT_READY, ConditionStatus.UNKNOWN: TAINT_UNREACHABLE}.get(observed)
+    if want is None:  # Ready again: markNodeAsReachable
+        state = _set_zone(state, zone, attrs.evolve(z, queue=z.queue.discard(name)))
+        gone = ((TAINT_NOT_READY, TaintEffect.NO_EXECUTE), (TAINT_UNREACHABLE, TaintEffect.NO_EXECUTE))
+        return _write_node(state, node, _with_taints(node, (), gone))
+    opposite = TAINT_UNREACHABLE if want == TAINT_NOT_READY else TAINT_NOT_READY
+    if _has_taint(node, opposite, TaintEffect.NO_EXECUTE):
+        return _write_node(state, node, _swap_noexecute(node, want, opposite, now))
+    if not _has_taint(node, want, TaintEffect.NO_EXECUTE) and name not in z.queue:
+        state = _set_zone(state, zone, attrs.evolve(z, queue=z.queue.set(name, now)))
+    return state, ()
+
+
+def _swap_noexecute(node: Node, add: str, remove: str, now: Time) -> Node:
+    taint = Taint(key=add, effect=TaintEffect.NO_EXECUTE, time_added=now)
+    return _with_taints(node, (taint,), ((remove, TaintEffect.NO_EXECUTE),))
+
+
+def _taint_pass(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """doNoExecuteTaintingPass: each zone's queue, oldest first, while its limiter lets."""
+    out: list[Effect] = []
+    wake: Time | None = None
+    for zone in sorted(state.zones):
+        z = state.zones[zone]
+        for name in sorted(z.queue, key=lambda n: (z.queue[n], n)):
+            node = get(state.view, node_key(name))
+            ready = condition(node, READY) if isinstance(node, Node) else None
+            if not isinstance(node, Node) or ready is None or ready.status is ConditionStatus.TRUE:
+                z = attrs.evolve(z, queue=z.queue.discard(name))
+                continue
+            want = TAINT_NOT_READY if ready.status is ConditionStatus.FALSE else TAINT_UNREACHABLE
+            opposite = TAINT_UNREACHABLE if want == TAINT_NOT_READY else TAINT_NOT_READY
+            new = _swap_noexecute(node, want, opposite, now)
+            if _has_taint(node, want, TaintEffect.NO_EXECUTE) and not _has_taint(node, opposite, TaintEffect.NO_EXECUTE):
+                z = attrs.evolve(z, queue=z.queue.discard(name))
+                continue
+            if node_key(name) in state.busy:
+                continue
+            limiter, ok = try_accept(z.limiter, now)
+            z = attrs.evolve(z, limiter=limiter)
+            if not ok:
+                at = next_token_at(limiter)
+                wake = at if wake is None or (at is not None and at < wake) else wake
+                break
+            state = _set_zone(state, zone, z)
+            state, effects = _write_node(state, node, new)
+            out.extend(effects)
+            z = state.zones[zone]
+        state = _set_zone(state, zone, z)
+    if wake is not None:
+        out.append(WakeMeAt(at=wake, key=TAINT_PASS))
+    return state, tuple(out)
+
+
+def _handle_disruption(
+    state: NodeLifecycleState, by_zone: dict[str, list[NodeCondition | None]], nodes: list[Node], now: Time
+) -> tuple[NodeLifecycleState, Effects]:
+    """handleDisruption: per-zone tainting rates; stop and untaint when all zones are down."""
+    new_states = {zone: compute_zone_state(conds) for zone, conds in by_zone.items()}
+    all_are_down = all(s is ZoneState.FULL_DISRUPTION for s in new_states.values())
+    zones = pmap({k: v for k, v in state.zones.items() if k in by_zone})
+    for zone in by_zone:
+        if zone not in zones:
+            zones = zones.set(zone, Zone())
+    all_were_down = bool(zones) and all(z.state is ZoneState.FULL_DISRUPTION for z in zones.values())
+    state = attrs.evolve(state, zones=zones)
+    if not new_states:
+        return state, ()
+    out: list[Effect] = []
+    if all_are_down:  # master disruption: no NoExecute taint anywhere, no tainting
+        gone = ((TAINT_NOT_READY, TaintEffect.NO_EXECUTE), (TAINT_UNREACHABLE, TaintEffect.NO_EXECUTE))
+        for node in nodes:
+            state, effects = _write_node(state, node, _with_taints(node, (), gone))
+            out.extend(effects)
+        for zone in sorted(state.zones):
+            z = state.zones[zone]
+            state = _set_zone(state, zone, attrs.evolve(z, state=ZoneState.FULL_DISRUPTION, limiter=TokenBucket(qps=0.0), queue=pmap()))
+        return state, tuple(out)
+    if all_were_down:  # leaving master disruption: every Node gets a fresh grace period
+        state = attrs.evolve(
+            state,
+            health=pmap({k: attrs.evolve(v, probe_timestamp=now, ready_transition_timestamp=now) for k, v in state.health.items()}),
+        )
+    for zone in sorted(state.zones):
+        z, new = state.zones[zone], new_states[zone]
+        if z.state is new and not all_were_down:
+            continue
+        qps = zone_qps(new, len(by_zone[zone]))
+        limiter = z.limiter if z.limiter.qps == qps else TokenBucket(qps=qps, last=now)
+        state = _set_zone(state, zone, attrs.evolve(z, state=new, limiter=limiter))
+    return state, tuple(out)
+
+
+def _no_schedule_pass(state: NodeLifecycleState, node: Node, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """doNoScheduleTaintingPass: the NoSchedule condition taints follow the conditions."""
+    want = {
+        CONDITION_TAINTS[(c.type, c.status)]
+        for c in node.status.conditions
+        if (c.type, c.status) in CONDITION_TAINTS
+    }
+    if node.spec.unschedulable:
+        want.add(TAINT_UNSCHEDULABLE)
+    have = {t.key for t in node.spec.taints if t.effect is TaintEffect.NO_SCHEDULE and t.key in NO_SCHEDULE_KEYS}
+    if want == have:
+        return state, ()
+    add = tuple(Taint(key=k, effect=TaintEffect.NO_SCHEDULE, time_added=now) for k in sorted(want - have))
+    remove = tuple((k, TaintEffect.NO_SCHEDULE) for k in sorted(have - want))
+    return _write_node(state, node, _with_taints(node, add, remove))
+
+
+def _node_changed(state: NodeLifecycleState, name: str, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """A Node was written or answered: NoSchedule taints, then its pods' evictions."""
+    node = get(state.view, node_key(name))
+    if not isinstance(node, Node):
+        taints: tuple[Taint, ...] = ()
+        effects: Effects = ()
+        state = attrs.evolve(state, health=state.health.discard(name), retry_pods=state.retry_pods.discard(name))
+        state = attrs.evolve(state, zones=pmap({k: attrs.evolve(z, queue=z.queue.discard(name)) for k, z in state.zones.items()}))
+    else:
+        state, effects = _no_schedule_pass(state, node, now)
+        taints = noexecute_taints(node)
+    if state.noexecute.get(name, ()) == taints:
+        return state, effects
+    state = attrs.evolve(state, noexecute=state.noexecute.set(name, taints) if taints else state.noexecute.discard(name))
+    out = list(effects)
+    for key in pods_on_node(state.view, name):
+        state, more = _pod_changed(state, key, False, now)
+        out.extend(more)
+    return state, tuple(out)
+
+
+# --- 3. taint eviction --------------------------------------------------------------------
+
+
+def _evict_timer(key: ObjectKey) -> str:
+    return f"{EVICT_PREFIX}{key.namespace}/{key.name}"
+
+
+def _cancel(state: NodeLifecycleState, key: ObjectKey) -> tuple[NodeLifecycleState, Effects]:
+    """cancelWorkWithEvent: drop the pod's work; an Event only when it had not fired yet."""
+    ev = state.evictions.get(key)
+    if ev is None:
+        return state, ()
+    state = attrs.evolve(state, evictions=state.evictions.remove(key))
+    if ev.done:
+        return state, ()
+    msg = f"Cancelling deletion of Pod {key.namespace}/{key.name}"
+    return state, (RecordEvent(involved=key, type=EventType.NORMAL, reason="TaintManagerEviction", message=msg),)
+
+
+def _pod_changed(state: NodeLifecycleState, key: ObjectKey, deleted: bool, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """processPodOnNode: schedule, keep, or cancel the pod's deletion."""
+    pod = None if deleted else get(state.view, key)
+    if not isinstance(pod, Pod) or not pod.spec.node_name:
+        return _cancel(state, key)
+    ev = state.evictions.get(key)
+    if ev is not None and ev.uid != pod.metadata.uid:  # a new pod under the old name
+        state, _ = _cancel(state, key)
+        ev = None
+    if pod.metadata.deletion_timestamp is not None:
+        return state, ()  # already going; another delete would change nothing
+    taints = state.noexecute.get(pod.spec.node_name, ())
+    if not taints:
+        return _cancel(state, key)
+    seconds = min_toleration_seconds(taints, pod.spec.tolerations)
+    if seconds is None:
+        return _cancel(state, key)
+    if ev is not None and ev.done:
+        return state, ()  # fired already: upstream keeps the finished worker until a cancel
+    if ev is not None and seconds > 0:
+        return state, ()  # keeps its first start time (upstream: CreatedAt + min < now + min)
+    if ev is not None:  # a new untolerated taint: cancel the countdown, evict now
+        state, cancelled = _cancel(state, key)
+        state, fired = _pod_changed(state, key, False, now)
+        return state, (*cancelled, *fired)
+    work = Eviction(uid=pod.metadata.uid, created_at=now, fire_at=Time(now + seconds))
+    state = attrs.evolve(state, evictions=state.evictions.set(key, work))
+    if seconds <= 0:
+        return _fire_eviction(state, key, now)
+    return state, (WakeMeAt(at=work.fire_at, key=_evict_timer(key)),)
+
+
+def _fire_eviction(state: NodeLifecycleState, key: ObjectKey, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    """The pod's time is up: delete it (uid precondition) and record TaintManagerEviction."""
+    ev = state.evictions.get(key)
+    if ev is None or ev.done or ev.fire_at > now:
+        return state, ()  # cancelled, fired, or rescheduled since this timer was set
+    state = attrs.evolve(state, evictions=state.evictions.set(key, attrs.evolve(ev, done=True)))
+    state, effects = _call(state, Purpose.POD_DELETE, key, Delete(key=key, precondition_uid=ev.uid))
+    if not effects:  # a status write is in flight: try again shortly
+        retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS))
+        return attrs.evolve(state, evictions=state.evictions.set(key, retry)), (WakeMeAt(at=retry.fire_at, key=_evict_timer(key)),)
+    msg = f"Marking for deletion Pod {key.namespace}/{key.name}"
+    return state, (*effects, RecordEvent(involved=key, type=EventType.NORMAL, reason="TaintManagerEviction", message=msg))
