@@ -1,0 +1,456 @@
+"""The kubelet of one node as a pure component: pods through the runtime, status to the API.
+
+Owns `Kubelet` (the `Component`: name `kubelet/<node>`, watches Pods, Nodes and Leases)
+and its state value `KubeletState`.
+
+Theory of operation:
+- The informer view holds the cluster as seen; the kubelet cares for the pods whose
+  spec.nodeName is its node (plus its static pods, which it runs from its own
+  manifests, never from the API) through one `PodWorker` each, keyed by pod uid.
+- Every event marks pods to sync; a sync is level-triggered: `pod_worker.plan` says which
+  runtime calls to make, `pod_status.compute_status` what status the pod has. Runtime
+  calls go out as `CallRuntime` with a fresh request id remembered in `pending`, so the
+  answer finds its pod and purpose again; runtime callbacks find their pod by sandbox id.
+- Status goes to the API by `Update(pod, subresource=status)` only when it changed, one
+  write in flight per pod, from the newest status known (our last acknowledged write or
+  the watched pod, whichever is newer): a stale status never overwrites a newer one.
+  A 409 waits for the watch to bring the newer pod and writes again on top of it.
+- A pod with deletionTimestamp is torn down (containers stopped with the grace period,
+  sandbox removed), its final status written, then deleted for good with
+  `Delete(grace_period_seconds=0, precondition_uid=uid)`, as upstream's status manager.
+  A pod that vanished from the API is torn down without status.
+- Admission (`kcore.kubelet.admission.admit_pod`) runs once per new pod that has not
+  started anywhere yet: a rejected pod is Failed with the rejection's reason and never runs.
+- Node status and the Lease are renewed on the "heartbeat" timer every
+  `node_status_update_frequency` seconds (`kcore.kubelet.node_status`); UpdateRuntimeConfig
+  hands the runtime the node's podCIDR at start and whenever it changes.
+- `init` rebuilds everything from the LIST: restart counts and the phase floor come from
+  the pods' API status, the runtime is asked afresh (a node crash wiped it; after a crash
+  of the kubelet alone a leftover sandbox is discarded and replaced, see pod_worker).
+
+Must not know: the driver's queue, the runtime's internals (only CRI calls and answers).
+Mirrors pkg/kubelet/kubelet.go (syncLoop, HandlePod*), pod_workers.go and
+pkg/kubelet/status/status_manager.go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
+
+from kcore.api.core import Node
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import Status, StatusReason, Time
+from kcore.api.pod import Pod, PodPhase, PodStatus
+from kcore.apiserver.types import Create, Delete, Request, Subresource, Update
+from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.kubelet import pod_worker as pw
+from kcore.kubelet.admission import admit_pod
+from kcore.kubelet.config import KubeletConfig
+from kcore.kubelet.node_status import lease_request, node_status_request
+from kcore.kubelet.pod_status import compute_status, later_phase, pod_phase
+from kcore.kubelet.static_pods import is_mirror_pod, mirror_pod, static_pods
+from kcore.runtime.cri import (
+    ContainerExited,
+    ImagePulled,
+    ImagePullFailed,
+    RuntimeConfigured,
+    RuntimeEvent,
+    RuntimeResult,
+    UpdateRuntimeConfig,
+)
+from kcore.state import ClusterState, get, pods_on_node
+
+HEARTBEAT: Final = "heartbeat"
+STATUS_RETRY_SECONDS: Final = 1.0
+API_RETRY_SECONDS: Final = 5.0
+
+
+@attrs.frozen(kw_only=True)
+class Reported:
+    """What the API holds of a pod's status as far as the kubelet knows."""
+
+    status: PodStatus = PodStatus()
+    rv: int = 0
+    busy: bool = False  # a status write is in flight
+    sent: PodStatus | None = None  # the last status written (not re-sent while unchanged)
+    delete_sent: bool = False
+    mirror_sent: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ApiPurpose:
+    uid: str  # "" for node status and lease
+    what: str  # "status" | "delete" | "mirror" | "node" | "lease"
+
+
+@attrs.frozen(kw_only=True)
+class KubeletState:
+    view: ClusterState
+    now: Time
+    workers: PMap[str, pw.PodWorker] = pmap()  # pod uid -> worker
+    reported: PMap[str, Reported] = pmap()
+    pending: PMap[str, pw.Purpose] = pmap()  # runtime request id -> purpose
+    api_pending: PMap[str, ApiPurpose] = pmap()
+    counter: int = 0
+    images: PSet[str] = pset()
+    pod_cidr: str = ""
+    statics: tuple[Pod, ...] = ()
+
+
+def _node(view: ClusterState, config: KubeletConfig) -> Node | None:
+    obj = get(view, ObjectKey(kind=Kind.NODE, namespace="", name=config.node_name))
+    return obj if isinstance(obj, Node) else None
+
+
+def _node_ip(view: ClusterState, config: KubeletConfig) -> str:
+    node = _node(view, config)
+    if node is None:
+        return ""
+    for addr in node.status.addresses:
+        if addr.type == "InternalIP":
+            return addr.address
+    return ""
+
+
+@attrs.frozen(kw_only=True)
+class Kubelet:
+    """The kubelet of `config.node_name` (see the module docstring)."""
+
+    config: KubeletConfig
+
+    @property
+    def name(self) -> str:
+        return self.config.component_name
+
+    @property
+    def watches(self) -> frozenset[Kind]:
+        return frozenset({Kind.POD, Kind.NODE, Kind.LEASE})
+
+    # -- init
+
+    def init(self, view: ClusterState, now: Time) -> tuple[KubeletState, tuple[Effect, ...]]:
+        """Rebuild from a fresh LIST; configure the runtime's pod network; start heartbeats."""
+        pods, _errors = static_pods(self.config)
+        s = KubeletState(view=view, now=now, statics=pods)
+        for pod in pods:
+            s = _put_worker(s, pw.new_worker(pod, self.config, static=True))
+        for key in pods_on_node(view, self.config.node_name):
+            s = self._adopt(s, key)
+        effects: list[Effect] = [WakeMeAt(at=now, key=HEARTBEAT)]
+        s, more = self._configure_network(s)
+        effects.extend(more)
+        return s, tuple(effects)
+
+    # -- step
+
+    def step(self, s: KubeletState, event: Event) -> tuple[KubeletState, tuple[Effect, ...]]:
+        """Absorb one event, then sync the pods it touched (in uid order)."""
+        s = attrs.evolve(s, now=event.now)
+        effects: list[Effect] = []
+        touched: Iterable[str]
+        match event:
+            case Started():
+                touched = sorted(s.workers)
+            case WatchDelivered(event=wev):
+                s = attrs.evolve(s, view=observe(s.view, wev))
+                touched = ()
+                if isinstance(wev.obj, Pod):
+                    s, touched = self._pod_changed(s, wev.key)
+                elif isinstance(wev.obj, Node) and wev.obj.metadata.name == self.config.node_name:
+                    s, more = self._configure_network(s)
+                    effects.extend(more)
+                    touched = sorted(s.workers)
+            case Resynced(view=view):
+                s = attrs.evolve(s, view=view)
+                for key in pods_on_node(view, self.config.node_name):
+                    s = self._adopt(s, key)
+                s, more = self._configure_network(s)
+                effects.extend(more)
+                touched = sorted(s.workers)
+            case ApiAnswered():
+                s, touched, more = self._api_answered(s, event)
+                effects.extend(more)
+            case TimerFired(key=key):
+                if key == HEARTBEAT:
+                    s, more = self._heartbeat(s)
+                    effects.extend(more)
+                    touched = ()
+                else:
+                    touched = (key.removeprefix("pod/"),)
+            case RuntimeAnswered(request_id=rid, result=result):
+                s, touched, more = self._runtime_answered(s, rid, result)
+                effects.extend(more)
+            case RuntimeNotified(event=rev):
+                s, touched, more = self._runtime_notified(s, rev)
+                effects.extend(more)
+            case _:
+                assert_never(event)
+        for uid in sorted(set(touched)):
+            s, more = self._sync(s, uid)
+            effects.extend(more)
+        return s, tuple(effects)
+
+    # -- pods from the API
+
+    def _adopt(self, s: KubeletState, key: ObjectKey) -> KubeletState:
+        pod = get(s.view, key)
+        if not isinstance(pod, Pod) or pod.spec.node_name != self.config.node_name or is_mirror_pod(pod):
+            return s
+        uid = pod.metadata.uid
+        if uid in s.workers:
+            return s
+        rejection = None
+        fresh = not pod.status.container_statuses and not pod.status.init_container_statuses
+        if fresh and not pw.is_terminal(pod.status.phase or PodPhase.PENDING) and pod.metadata.deletion_timestamp is None:
+            admitted = [w.pod for w in s.workers.values() if w.rejection is None and not w.deleting]
+            admitted.sort(key=lambda p: (p.metadata.namespace, p.metadata.name))
+            rejection = admit_pod(s.view, self.config, pod, admitted)
+        worker = pw.new_worker(pod, self.config, rejection=rejection)
+        s = _put_worker(s, worker)
+        return attrs.evolve(
+            s, reported=s.reported.set(uid, Reported(status=pod.status, rv=pod.metadata.resource_version))
+        )
+
+    def _pod_changed(self, s: KubeletState, key: ObjectKey) -> tuple[KubeletState, tuple[str, ...]]:
+        s = self._adopt(s, key)
+        touched = tuple(uid for uid, w in s.workers.items() if w.key == key)
+        return s, touched
+
+    # -- sync one pod
+
+    def _sync(self, s: KubeletState, uid: str) -> tuple[KubeletState, tuple[Effect, ...]]:
+        w = s.workers.get(uid)
+        if w is None:
+            return s, ()
+        w = attrs.evolve(w, wakes=pset(t for t in w.wakes if t > s.now))
+        api_pod = self._api_pod(s, w)
+        if not w.static:
+            if api_pod is None:
+                w = attrs.evolve(w, deleting=True, gone_from_api=True)
+            else:
+                w = attrs.evolve(w, pod=api_pod, deleting=w.deleting or api_pod.metadata.deletion_timestamp is not None)
+        rep = s.reported.get(uid, Reported())
+        if api_pod is not None and api_pod.metadata.resource_version > rep.rv:
+            rep = attrs.evolve(rep, status=api_pod.status, rv=api_pod.metadata.resource_version)
+        if rep.status.phase is not None:
+            w = attrs.evolve(w, floor=later_phase(w.floor, rep.status.phase))
+        env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
+        w, outs = pw.plan(w, env, pod_phase(w))
+        if w.torn_down and not w.sandbox_busy:
+            w, more_outs = pw.plan(w, env, pod_phase(w))
+            outs = outs + more_outs
+        s, effects = self._perform(s, w, outs)
+        w = s.workers[uid]
+        s, more = self._write_status(s, w, rep, api_pod, env.node_ip)
+        return s, (*effects, *more)
+
+    def _api_pod(self, s: KubeletState, w: pw.PodWorker) -> Pod | None:
+        pod = get(s.view, w.key)
+        if not isinstance(pod, Pod):
+            return None
+        if w.static:
+            return pod if is_mirror_pod(pod) else None
+        return pod if pod.metadata.uid == w.uid else None
+
+    def _perform(
+        self, s: KubeletState, w: pw.PodWorker, outs: tuple[pw.Out, ...]
+    ) -> tuple[KubeletState, tuple[Effect, ...]]:
+        effects: list[Effect] = []
+        pending = s.pending
+        counter = s.counter
+        wakes = w.wakes
+        for out in outs:
+            match out:
+                case pw.Ask(call=call, purpose=purpose):
+                    rid = f"rt{counter}"
+                    counter += 1
+                    pending = pending.set(rid, purpose)
+                    effects.append(CallRuntime(node=self.config.node_name, call=call, request_id=rid))
+                case RecordEvent():
+                    effects.append(out)
+                case pw.Wake(at=at):
+                    if at not in wakes:
+                        wakes = wakes.add(at)
+                        effects.append(WakeMeAt(at=at, key=f"pod/{w.uid}"))
+                case _:
+                    assert_never(out)
+        w = attrs.evolve(w, wakes=wakes)
+        return attrs.evolve(s, pending=pending, counter=counter, workers=s.workers.set(w.uid, w)), tuple(effects)
+
+    def _write_status(
+        self, s: KubeletState, w: pw.PodWorker, rep: Reported, api_pod: Pod | None, node_ip: str
+    ) -> tuple[KubeletState, tuple[Effect, ...]]:
+        uid = w.uid
+        effects: list[Effect] = []
+        if w.gone_from_api:
+            if w.torn_down and not w.static:
+                return _drop_worker(s, uid), ()
+            s = attrs.evolve(s, reported=s.reported.set(uid, rep))
+            return s, ()
+        if api_pod is None:  # a static pod without its mirror yet
+            s = attrs.evolve(s, reported=s.reported.set(uid, rep))
+            return self._ensure_mirror(s, w, rep)
+        desired = compute_status(w, rep.status, node_ip, s.now)
+        if desired.phase is not None and desired.phase != w.floor:
+            w = attrs.evolve(w, floor=desired.phase)
+            s = attrs.evolve(s, workers=s.workers.set(uid, w))
+        if rep.busy:
+            pass
+        elif desired != rep.status and desired != rep.sent:
+            obj = attrs.evolve(
+                api_pod,
+                metadata=attrs.evolve(api_pod.metadata, resource_version=rep.rv),
+                status=desired,
+            )
+            s, rid = _api_id(s, ApiPurpose(uid=uid, what="status"))
+            effects.append(CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), request_id=rid))
+            rep = attrs.evolve(rep, busy=True, sent=desired)
+        elif w.deleting and w.torn_down and not rep.delete_sent and not w.static and desired == rep.status:
+            s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
+            req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=uid)
+            effects.append(CallApi(request=req, request_id=rid))
+            rep = attrs.evolve(rep, delete_sent=True)
+        return attrs.evolve(s, reported=s.reported.set(uid, rep)), tuple(effects)
+
+    def _ensure_mirror(self, s: KubeletState, w: pw.PodWorker, rep: Reported) -> tuple[KubeletState, tuple[Effect, ...]]:
+        node = _node(s.view, self.config)
+        if rep.mirror_sent or node is None or not node.metadata.uid:
+            return s, ()
+        s, rid = _api_id(s, ApiPurpose(uid=w.uid, what="mirror"))
+        rep = attrs.evolve(rep, mirror_sent=True)
+        s = attrs.evolve(s, reported=s.reported.set(w.uid, rep))
+        return s, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), request_id=rid),)
+
+    # -- answers
+
+    def _api_answered(
+        self, s: KubeletState, ev: ApiAnswered
+    ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
+        purpose = s.api_pending.get(ev.request_id)
+        if purpose is None:
+            return s, (), ()
+        s = attrs.evolve(s, api_pending=s.api_pending.discard(ev.request_id))
+        resp = ev.response
+        uid = purpose.uid
+        rep = s.reported.get(uid)
+        if rep is None:
+            return s, (), ()
+        body = resp.body
+        retry = WakeMeAt(at=Time(s.now + API_RETRY_SECONDS), key=f"pod/{uid}")
+        match purpose.what:
+            case "status":
+                if resp.ok and isinstance(body, Pod):
+                    rep = attrs.evolve(rep, busy=False, status=body.status, rv=max(rep.rv, body.metadata.resource_version))
+                    s = attrs.evolve(s, reported=s.reported.set(uid, rep))
+                    return s, (uid,), ()
+                rep = attrs.evolve(rep, busy=False, sent=None)
+                s = attrs.evolve(s, reported=s.reported.set(uid, rep))
+                if _reason(body) is StatusReason.NOT_FOUND:
+                    return s, (uid,), ()
+                wait = STATUS_RETRY_SECONDS if resp.code == 409 else API_RETRY_SECONDS
+                return s, (), (WakeMeAt(at=Time(s.now + wait), key=f"pod/{uid}"),)
+            case "delete":
+                if resp.ok or _reason(body) is StatusReason.NOT_FOUND or resp.code == 409:
+                    return s, (uid,), ()
+                s = attrs.evolve(s, reported=s.reported.set(uid, attrs.evolve(rep, delete_sent=False)))
+                return s, (), (retry,)
+            case "mirror":
+                if resp.ok or _reason(body) is StatusReason.ALREADY_EXISTS:
+                    return s, (uid,), ()
+                s = attrs.evolve(s, reported=s.reported.set(uid, attrs.evolve(rep, mirror_sent=False)))
+                return s, (), (retry,)
+            case _:
+                return s, (), ()
+
+    def _runtime_answered(
+        self, s: KubeletState, rid: str, result: RuntimeResult
+    ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
+        purpose = s.pending.get(rid)
+        s = attrs.evolve(s, pending=s.pending.discard(rid))
+        if isinstance(result, RuntimeConfigured):
+            return s, tuple(sorted(s.workers)), ()
+        if purpose is None:
+            return s, (), ()
+        w = s.workers.get(purpose.uid)
+        if w is None:
+            return s, (), ()
+        env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
+        w, outs = pw.on_answer(w, purpose, result, env)
+        s, effects = self._perform(s, w, outs)
+        return s, (w.uid,), effects
+
+    def _runtime_notified(
+        self, s: KubeletState, ev: RuntimeEvent
+    ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
+        if isinstance(ev, ImagePulled):
+            s = attrs.evolve(s, images=s.images.add(ev.image))
+        match ev:
+            case ImagePulled(sandbox_id=sid) | ImagePullFailed(sandbox_id=sid) | ContainerExited(sandbox_id=sid):
+                pass
+            case _:
+                assert_never(ev)
+        owner = next((w for _, w in sorted(s.workers.items()) if pw.owns_sandbox(w, sid)), None)
+        if owner is None:
+            return s, (), ()
+        env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
+        w, outs = pw.on_runtime_event(owner, ev, env)
+        s, effects = self._perform(s, w, outs)
+        return s, (w.uid,), effects
+
+    # -- node
+
+    def _configure_network(self, s: KubeletState) -> tuple[KubeletState, tuple[Effect, ...]]:
+        node = _node(s.view, self.config)
+        cidr = node.spec.pod_cidr if node is not None else ""
+        if not cidr or cidr == s.pod_cidr:
+            return s, ()
+        rid = f"rt{s.counter}"
+        s = attrs.evolve(s, pod_cidr=cidr, counter=s.counter + 1)
+        return s, (CallRuntime(node=self.config.node_name, call=UpdateRuntimeConfig(pod_cidr=cidr), request_id=rid),)
+
+    def _heartbeat(self, s: KubeletState) -> tuple[KubeletState, tuple[Effect, ...]]:
+        effects: list[Effect] = []
+        requests: list[tuple[str, Request]] = []
+        status_req = node_status_request(s.view, self.config, s.now)
+        if status_req is not None:
+            requests.append(("node", status_req))
+        requests.append(("lease", lease_request(s.view, self.config, s.now)))
+        for what, req in requests:
+            s, rid = _api_id(s, ApiPurpose(uid="", what=what))
+            effects.append(CallApi(request=req, request_id=rid))
+        at = Time(s.now + self.config.node_status_update_frequency)
+        effects.append(WakeMeAt(at=at, key=HEARTBEAT))
+        return s, tuple(effects)
+
+
+def _reason(body: object) -> StatusReason | None:
+    return body.reason if isinstance(body, Status) else None
+
+
+def _api_id(s: KubeletState, purpose: ApiPurpose) -> tuple[KubeletState, str]:
+    rid = f"api{s.counter}"
+    return attrs.evolve(s, counter=s.counter + 1, api_pending=s.api_pending.set(rid, purpose)), rid
+
+
+def _put_worker(s: KubeletState, w: pw.PodWorker) -> KubeletState:
+    return attrs.evolve(s, workers=s.workers.set(w.uid, w))
+
+
+def _drop_worker(s: KubeletState, uid: str) -> KubeletState:
+    return attrs.evolve(s, workers=s.workers.discard(uid), reported=s.reported.discard(uid))

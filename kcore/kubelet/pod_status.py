@@ -1,0 +1,267 @@
+"""The pod status the kubelet reports: phase, conditions and container statuses.
+
+Owns `pod_phase(worker)` and `compute_status(worker, previous, node_ip, now)`, pure
+functions of a `PodWorker` (what the kubelet knows) and the status last reported.
+
+Rules (upstream's):
+- Phase (kubelet_pods.go getPhase): Pending while an init container has not completed or
+  an app container never started; Running once all started and one runs; with none
+  running: Always -> Running (restarting), all exited 0 -> Succeeded, Never -> Failed,
+  OnFailure -> Running. A failed init container under Never fails the pod. A pod whose
+  teardown is done after deletion is terminal: Succeeded if every container exited 0,
+  else Failed. A rejected pod is Failed. The phase never moves backwards: the worker's
+  `floor` (the newest phase reported) wins over an earlier one.
+- Conditions (status/generate.go) in upstream's order: PodReadyToStartContainers,
+  Initialized, Ready, ContainersReady, PodScheduled; lastTransitionTime kept while the
+  status stays the same.
+- Container statuses: running / terminated / waiting (with the reason the worker knows:
+  ContainerCreating, PodInitializing, ErrImagePull, ImagePullBackOff, CrashLoopBackOff ...);
+  lastState is the previous run's termination; restartCount, ready, started,
+  image/imageID/containerID (containerd:// ids).
+
+Must not know: the runtime calls, the API server. Mirrors pkg/kubelet/kubelet_pods.go
+(generateAPIPodStatus, getPhase, convertToAPIContainerStatuses) and
+pkg/kubelet/status/generate.go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+import attrs
+
+from kcore.api.meta import ConditionStatus, Time
+from kcore.api.pod import (
+    ContainerState,
+    ContainerStateRunning,
+    ContainerStateTerminated,
+    ContainerStateWaiting,
+    ContainerStatus,
+    HostIP,
+    PodCondition,
+    PodIP,
+    PodPhase,
+    PodStatus,
+    RestartPolicy,
+    qos_class,
+)
+from kcore.kubelet.pod_worker import (
+    CONTAINER_CREATING,
+    ContainerRun,
+    Exit,
+    PodWorker,
+    Stage,
+    is_terminal,
+    ordered_runs,
+    spec_of,
+)
+from kcore.runtime.cri import ProbeKind
+
+POD_READY_TO_START: Final = "PodReadyToStartContainers"
+INITIALIZED: Final = "Initialized"
+READY: Final = "Ready"
+CONTAINERS_READY: Final = "ContainersReady"
+POD_SCHEDULED: Final = "PodScheduled"
+
+_RANK: Final = {PodPhase.PENDING: 0, PodPhase.UNKNOWN: 0, PodPhase.RUNNING: 1, PodPhase.SUCCEEDED: 2, PodPhase.FAILED: 2}
+
+
+def _raw_phase(w: PodWorker) -> PodPhase:
+    if w.rejection is not None:
+        return PodPhase.FAILED
+    policy = w.pod.spec.restart_policy
+    runs = ordered_runs(w)
+    for run in runs:
+        never = run.init and not run.sidecar and policy is RestartPolicy.NEVER
+        if never and run.stage is Stage.EXITED and run.exit is not None and run.exit.exit_code != 0:
+            return PodPhase.FAILED
+    pending_init = any(r.init and not r.sidecar and not _ever_succeeded(r) for r in runs)
+    running = stopped = succeeded = waiting = 0
+    for run in runs:
+        if run.init:
+            continue
+        if run.stage in (Stage.RUNNING, Stage.STOPPING):
+            running += 1
+        elif run.stage is Stage.EXITED and run.exit is not None:
+            stopped += 1
+            succeeded += run.exit.exit_code == 0
+        elif run.last_exit is not None:
+            stopped += 1
+            succeeded += run.last_exit.exit_code == 0
+        else:
+            waiting += 1
+    terminal = w.torn_down and w.deleting
+    if terminal and running == 0:
+        return PodPhase.SUCCEEDED if waiting == 0 and stopped == succeeded else PodPhase.FAILED
+    if pending_init or waiting > 0:
+        return PodPhase.PENDING
+    if running > 0:
+        return PodPhase.RUNNING
+    if stopped > 0:
+        if policy is RestartPolicy.ALWAYS:
+            return PodPhase.RUNNING
+        if stopped == succeeded:
+            return PodPhase.SUCCEEDED
+        if policy is RestartPolicy.NEVER:
+            return PodPhase.FAILED
+        return PodPhase.RUNNING
+    return PodPhase.PENDING
+
+
+def _ever_succeeded(run: ContainerRun) -> bool:
+    return run.succeeded
+
+
+def later_phase(a: PodPhase, b: PodPhase) -> PodPhase:
+    """The later of two phases (Pending < Running < Succeeded/Failed; the first terminal wins)."""
+    if is_terminal(a):
+        return a
+    return b if _RANK[b] > _RANK[a] else a
+
+
+def pod_phase(w: PodWorker) -> PodPhase:
+    """The phase to report: getPhase, never behind the worker's floor."""
+    phase = _raw_phase(w)
+    if is_terminal(w.floor):
+        return w.floor
+    return phase if _RANK[phase] >= _RANK[w.floor] else w.floor
+
+
+def _terminated(e: Exit) -> ContainerStateTerminated:
+    return ContainerStateTerminated(
+        exit_code=e.exit_code,
+        reason=e.reason,
+        started_at=e.started_at,
+        finished_at=e.finished_at,
+        container_id=_cid(e.container_id),
+    )
+
+
+def _cid(raw: str) -> str:
+    return f"containerd://{raw}" if raw else ""
+
+
+def image_id(image: str) -> str:
+    """The simulated image digest of `image` (stable, as the registry's would be)."""
+    digest = hashlib.sha256(image.encode("utf-8")).hexdigest()
+    name = image.split("@", 1)[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{name}@sha256:{digest}"
+
+
+def _ready(run: ContainerRun) -> bool:
+    if run.stage is not Stage.RUNNING or not run.started:
+        return False
+    track = run.probes.get(ProbeKind.READINESS)
+    return track is None or track.passing
+
+
+def container_status(w: PodWorker, run: ContainerRun) -> ContainerStatus:
+    spec = spec_of(w, run.name)
+    image = spec.image if spec is not None else ""
+    last = ContainerState() if run.last_exit is None else ContainerState(terminated=_terminated(run.last_exit))
+    cid = run.container_id
+    if run.stage in (Stage.RUNNING, Stage.STOPPING):
+        state = ContainerState(running=ContainerStateRunning(started_at=run.started_at))
+    elif run.stage is Stage.EXITED and run.exit is not None and not run.waiting_reason:
+        state = ContainerState(terminated=_terminated(run.exit))
+    elif run.stage is Stage.EXITED and run.exit is not None:
+        state = ContainerState(waiting=ContainerStateWaiting(reason=run.waiting_reason, message=run.waiting_message))
+        last = ContainerState(terminated=_terminated(run.exit))
+    else:
+        reason = run.waiting_reason or CONTAINER_CREATING
+        state = ContainerState(waiting=ContainerStateWaiting(reason=reason, message=run.waiting_message))
+        cid = run.last_exit.container_id if run.last_exit is not None else ""
+    if run.stage is Stage.EXITED and run.exit is not None:
+        cid = run.exit.container_id
+    shown_image = image_id(image) if cid else ""
+    return ContainerStatus(
+        name=run.name,
+        state=state,
+        last_state=last,
+        ready=_ready(run),
+        restart_count=run.restart_count,
+        image=image,
+        image_id=shown_image,
+        container_id=_cid(cid),
+        started=run.started,
+    )
+
+
+def _condition(
+    previous: PodStatus, type_: str, ok: bool, now: Time, reason: str = "", message: str = ""
+) -> PodCondition:
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    since = now
+    for c in previous.conditions:
+        if c.type == type_ and c.status is status and c.last_transition_time is not None:
+            since = c.last_transition_time
+    return PodCondition(type=type_, status=status, last_transition_time=since, reason=reason, message=message)
+
+
+def _names(runs: list[ContainerRun]) -> str:
+    return "[" + " ".join(r.name for r in runs) + "]"
+
+
+def conditions(w: PodWorker, previous: PodStatus, phase: PodPhase, now: Time) -> tuple[PodCondition, ...]:
+    runs = ordered_runs(w)
+    completed = phase is PodPhase.SUCCEEDED
+    sandbox_ready = bool(w.pod_ip) and not w.torn_down
+    incomplete = [r for r in runs if r.init and not (r.succeeded or (r.sidecar and r.started))]
+    if phase is PodPhase.SUCCEEDED or (phase is PodPhase.FAILED and not incomplete):
+        incomplete = []
+    unready = [r for r in runs if not r.init and not _ready(r)]
+    ready_gates_ok = True  # readiness gates are other components' conditions
+    out = [
+        _condition(previous, POD_READY_TO_START, sandbox_ready, now),
+        _condition(
+            previous,
+            INITIALIZED,
+            not incomplete,
+            now,
+            "" if not incomplete else "ContainersNotInitialized",
+            "" if not incomplete else f"containers with incomplete status: {_names(incomplete)}",
+        ),
+    ]
+    if completed:
+        reason, message, ok = "PodCompleted", "", False
+    elif unready:
+        reason, message, ok = "ContainersNotReady", f"containers with unready status: {_names(unready)}", False
+    else:
+        reason, message, ok = "", "", True
+    out.append(_condition(previous, READY, ok and ready_gates_ok, now, reason, message))
+    out.append(_condition(previous, CONTAINERS_READY, ok, now, reason, message))
+    scheduled = next((c for c in previous.conditions if c.type == POD_SCHEDULED), None)
+    out.append(scheduled or _condition(previous, POD_SCHEDULED, True, now))
+    known = {c.type for c in out}
+    out.extend(c for c in previous.conditions if c.type not in known)
+    return tuple(out)
+
+
+def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -> PodStatus:
+    """The status to report for the worker's pod, given the status last reported."""
+    phase = pod_phase(w)
+    if w.rejection is not None:
+        return attrs.evolve(
+            previous,
+            phase=PodPhase.FAILED,
+            reason=w.rejection.reason,
+            message=w.rejection.message,
+            qos_class=qos_class(w.pod.spec),
+            start_time=previous.start_time or now,
+        )
+    runs = ordered_runs(w)
+    ip = w.pod_ip
+    return attrs.evolve(
+        previous,
+        phase=phase,
+        conditions=conditions(w, previous, phase, now),
+        host_ip=node_ip,
+        host_ips=(HostIP(ip=node_ip),) if node_ip else (),
+        pod_ip=ip,
+        pod_ips=(PodIP(ip=ip),) if ip else (),
+        start_time=w.start_time or previous.start_time,
+        init_container_statuses=tuple(container_status(w, r) for r in runs if r.init),
+        container_statuses=tuple(container_status(w, r) for r in runs if not r.init),
+        qos_class=qos_class(w.pod.spec),
+    )
