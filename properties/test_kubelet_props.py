@@ -31,7 +31,7 @@ NODES: Final = ("node-1", "node-2")
 CIDRS: Final = {"node-1": "10.244.0.0/24", "node-2": "10.244.1.0/24"}
 RANK: Final = {PodPhase.PENDING: 0, PodPhase.RUNNING: 1, PodPhase.SUCCEEDED: 2, PodPhase.FAILED: 2}
 
-SCRIPTS: Final = (
+SCRIPTS: Final[tuple[dict[str, str], ...]] = (
     {},
     {"kcore.io/crash-after": "3"},
     {"kcore.io/exit-code": "1"},
