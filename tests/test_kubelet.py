@@ -29,7 +29,7 @@ from kcore.apiserver.types import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Performed
 from kcore.driver.effects import CallApi, RecordEvent
-from kcore.driver.faults import CrashComponent, CrashNode, RestartNode
+from kcore.driver.faults import CrashComponent, CrashNode, HealPartition, PartitionNode, RestartNode
 from kcore.kubelet.component import Kubelet
 from kcore.kubelet.config import KubeletConfig
 from kcore.quantity import parse_quantity
@@ -528,3 +528,47 @@ def test_every_node_runs_only_its_own_pods() -> None:
     c.advance(5)
     assert pod_of(c, "a").status.pod_ip == "10.244.0.2"
     assert pod_of(c, "b").status.pod_ip == "10.244.1.2"
+
+
+STATIC_MANIFEST = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: kube-system
+spec:
+  containers:
+  - name: etcd
+    image: registry.k8s.io/etcd:3.5.12-0
+"""
+
+
+def test_a_static_pod_runs_from_the_manifest_and_is_mirrored_in_the_api() -> None:
+    kubelet = Kubelet(config=KubeletConfig(node_name=NODE, static_manifests=(("etcd.yaml", STATIC_MANIFEST),)))
+    c = create_cluster(ClusterConfig(), nodes=1, components=[kubelet])
+    c.advance(5)
+    mirror = get(c.state, ObjectKey(kind=Kind.POD, namespace="kube-system", name=f"etcd-{NODE}"))
+    assert isinstance(mirror, Pod)
+    assert "kubernetes.io/config.mirror" in mirror.metadata.annotations
+    assert mirror.status.phase is PodPhase.RUNNING
+    assert mirror.status.container_statuses[0].ready
+    c.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="kube-system", name=f"etcd-{NODE}")))
+    c.advance(15)
+    again = get(c.state, ObjectKey(kind=Kind.POD, namespace="kube-system", name=f"etcd-{NODE}"))
+    assert isinstance(again, Pod) and again.metadata.uid != mirror.metadata.uid  # recreated
+    assert again.status.phase is PodPhase.RUNNING
+
+
+def test_a_partitioned_kubelet_catches_up_after_the_heal() -> None:
+    c = a_cluster()
+    created = run_pod(c)
+    c.advance(5)
+    c.inject(PartitionNode(node=NODE))
+    c.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="default", name="web")))
+    c.advance(10)
+    assert pod_of(c).metadata.deletion_timestamp is not None  # nobody told the kubelet
+    assert len(rt.sandboxes_of(c.runtime(NODE), created.metadata.uid)) == 1
+    c.inject(HealPartition(node=NODE))
+    c.advance(5)
+    assert get(c.state, ObjectKey(kind=Kind.POD, namespace="default", name="web")) is None
+    assert rt.sandboxes_of(c.runtime(NODE), created.metadata.uid) == ()

@@ -247,7 +247,13 @@ class Kubelet:
                 w = attrs.evolve(w, pod=api_pod, deleting=w.deleting or api_pod.metadata.deletion_timestamp is not None)
         rep = s.reported.get(uid, Reported())
         if api_pod is not None and api_pod.metadata.resource_version > rep.rv:
-            rep = attrs.evolve(rep, status=api_pod.status, rv=api_pod.metadata.resource_version)
+            # someone else wrote after our last write: build on theirs, and write again
+            # even what we sent before (a recreated mirror pod starts with no status)
+            rep = attrs.evolve(rep, status=api_pod.status, rv=api_pod.metadata.resource_version, sent=None)
+        if w.static and api_pod is not None and rep.mirror_sent:
+            rep = attrs.evolve(rep, mirror_sent=False)
+        if w.static and api_pod is None and rep.delete_sent:
+            rep = attrs.evolve(rep, delete_sent=False)
         if rep.status.phase is not None:
             w = attrs.evolve(w, floor=later_phase(w.floor, rep.status.phase))
         env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
@@ -306,6 +312,15 @@ class Kubelet:
         if api_pod is None:  # a static pod without its mirror yet
             s = attrs.evolve(s, reported=s.reported.set(uid, rep))
             return self._ensure_mirror(s, w, rep)
+        if w.static and api_pod.metadata.deletion_timestamp is not None:
+            # someone deletes the mirror: finish the deletion, the next sync recreates it
+            # (upstream: the kubelet deletes and recreates an outdated or deleted mirror)
+            if rep.delete_sent:
+                return attrs.evolve(s, reported=s.reported.set(uid, rep)), ()
+            s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
+            req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=api_pod.metadata.uid)
+            rep = attrs.evolve(rep, delete_sent=True)
+            return attrs.evolve(s, reported=s.reported.set(uid, rep)), (CallApi(request=req, request_id=rid),)
         desired = compute_status(w, rep.status, node_ip, s.now)
         if desired.phase is not None and desired.phase != w.floor:
             w = attrs.evolve(w, floor=desired.phase)
