@@ -1,7 +1,7 @@
 """The `kcore` command: a local cluster driven with kubectl's habits.
 
 Owns `main(argv) -> exit code` and the subcommands `cluster create|delete|info`,
-`apply`, `get`, `delete`, `scale` and `advance`. Each command loads the cluster from
+`apply`, `get`, `delete`, `scale`, `advance`, `cordon`, `uncordon` and `drain`. Each command loads the cluster from
 `$KCORE_HOME` (default `./.kcore`, see `kcore.store.file`), sends requests through the
 apiserver as the local admin identity (`kcore.apiserver.types.ADMIN`, a member of
 system:masters), lets the cluster run until stable (bounded) and stores the new values
@@ -10,7 +10,12 @@ atomically. Reads (`get`, `cluster info`) never write.
 Output follows kubectl: `deployment.apps/web created`, `Error from server (NotFound):
 pods "x" not found` on stderr with exit code 1, `No resources found in default
 namespace.` on stderr, `Warning: unknown field "spec.foo"` on stderr.
-Mirrors k8s.io/kubectl/pkg/cmd (apply, get, delete, scale) in the parts kcore serves.
+`drain` cordons, filters the node's pods as kubectl's drain filters do (DaemonSet, mirror,
+emptyDir, unmanaged; kubectl's error wording), evicts each through pods/eviction (a 429
+from a disruption budget is retried every 5 s) and waits for them to go, all in simulated
+time bounded by --timeout.
+Mirrors k8s.io/kubectl/pkg/cmd (apply, get, delete, scale, drain) and
+k8s.io/kubectl/pkg/drain (filters.go, drain.go, cordon.go) in the parts kcore serves.
 """
 
 from __future__ import annotations
@@ -24,10 +29,21 @@ from typing import Final
 
 import attrs
 
+from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
 from kcore.api.manifest import Loaded, ManifestError, dump_json, dump_yaml, load_manifests
-from kcore.api.meta import ApiObject, ObjectMeta, Status
-from kcore.apiserver.types import Delete, Get, ListObjects, ObjectList, Response, UpdateScale
+from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference, Status
+from kcore.api.pod import Pod, PodPhase
+from kcore.apiserver.types import (
+    Delete,
+    Evict,
+    Get,
+    ListObjects,
+    ObjectList,
+    Response,
+    Update,
+    UpdateScale,
+)
 from kcore.driver import default_components
 from kcore.driver.bootstrap import NodeShape, create_cluster
 from kcore.driver.clock import DurationError, format_time, parse_duration
@@ -359,6 +375,233 @@ def cmd_advance(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- cordon, uncordon, drain ------------------------------------------------------------------
+
+DAEMON_SET_FATAL: Final = "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"
+DAEMON_SET_WARNING: Final = "ignoring DaemonSet-managed Pods"
+LOCAL_STORAGE_FATAL: Final = "Pods with local storage (use --delete-emptydir-data to override)"
+LOCAL_STORAGE_WARNING: Final = "deleting Pods with local storage"
+UNMANAGED_FATAL: Final = "cannot delete Pods that declare no controller (use --force to override)"
+UNMANAGED_WARNING: Final = "deleting Pods that declare no controller"
+MIRROR_ANNOTATION: Final = "kubernetes.io/config.mirror"
+EVICTION_RETRY_SECONDS: Final = 5.0
+DRAIN_POLL_SECONDS: Final = 1.0
+UNBOUNDED_DRAIN_SECONDS: Final = 86_400.0
+"""--timeout=0 means "no limit" to kubectl; kcore stops waiting after a simulated day."""
+
+
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration.String() for whole seconds: 30s, 1m0s, 1h30m0s."""
+    total = int(seconds)
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h{m}m{s}s"
+    if m:
+        return f"{m}m{s}s"
+    return f"{s}s"
+
+
+def _node_key(name: str) -> ObjectKey:
+    return ObjectKey(kind=Kind.NODE, namespace="", name=name)
+
+
+def _cordon(cluster: Cluster, name: str, desired: bool) -> bool:
+    """Set spec.unschedulable; print kubectl's `node/x cordoned` (or `already cordoned`)."""
+    verb = "cordoned" if desired else "uncordoned"
+    for _ in range(5):  # a 409 means someone wrote the Node in between: read it again
+        got = cluster.request(Get(key=_node_key(name)))
+        node = got.body
+        if not isinstance(node, Node):
+            status = _status_of(got)
+            print(_server_error(status) if status else f"error: node {name!r}: unexpected answer", file=sys.stderr)
+            return False
+        if node.spec.unschedulable == desired:
+            print(f"node/{name} already {verb}")
+            return True
+        resp = cluster.request(Update(obj=attrs.evolve(node, spec=attrs.evolve(node.spec, unschedulable=desired))))
+        if resp.ok:
+            print(f"node/{name} {verb}")
+            return True
+        status = _status_of(resp)
+        if resp.code != 409:
+            print(_server_error(status) if status else f"error: node {name!r}: unexpected answer", file=sys.stderr)
+            return False
+    print(f"error: node {name!r} kept changing; try again", file=sys.stderr)
+    return False
+
+
+def cmd_cordon(args: argparse.Namespace) -> int:
+    with _mutating() as cluster:
+        return 0 if _cordon(cluster, args.node, True) else 1
+
+
+def cmd_uncordon(args: argparse.Namespace) -> int:
+    with _mutating() as cluster:
+        return 0 if _cordon(cluster, args.node, False) else 1
+
+
+@attrs.frozen(kw_only=True)
+class PodDeleteStatus:
+    """drain's PodDeleteStatus: whether to evict, and a Warning or Error message."""
+
+    delete: bool
+    reason: str = "Okay"  # Okay | Skip | Warning | Error
+    message: str = ""
+
+
+def _controller_of(pod: Pod) -> OwnerReference | None:
+    return next((o for o in pod.metadata.owner_references if o.controller), None)
+
+
+def _finished(pod: Pod) -> bool:
+    return pod.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED)
+
+
+def drain_filter(cluster: Cluster, pod: Pod, args: argparse.Namespace) -> PodDeleteStatus:
+    """kubectl's filters in order (daemonSet, mirror, localStorage, unreplicated); the
+    first that keeps the pod decides, else the last one's warning stands."""
+    status = PodDeleteStatus(delete=True)
+    ref = _controller_of(pod)
+    if ref is not None and ref.kind == "DaemonSet" and not _finished(pod):
+        got = cluster.request(Get(key=ObjectKey(kind=Kind.DAEMON_SET, namespace=pod.metadata.namespace, name=ref.name)))
+        gone = _status_of(got)
+        if gone is not None:
+            if got.code == 404 and args.force:
+                status = PodDeleteStatus(delete=True, reason="Warning", message=gone.message)
+            else:
+                return PodDeleteStatus(delete=False, reason="Error", message=gone.message)
+        elif not args.ignore_daemonsets:
+            return PodDeleteStatus(delete=False, reason="Error", message=DAEMON_SET_FATAL)
+        else:
+            return PodDeleteStatus(delete=False, reason="Warning", message=DAEMON_SET_WARNING)
+    if MIRROR_ANNOTATION in pod.metadata.annotations:
+        return PodDeleteStatus(delete=False, reason="Skip")
+    if any(v.empty_dir is not None for v in pod.spec.volumes) and not _finished(pod):
+        if not args.delete_emptydir_data:
+            return PodDeleteStatus(delete=False, reason="Error", message=LOCAL_STORAGE_FATAL)
+        status = PodDeleteStatus(delete=True, reason="Warning", message=LOCAL_STORAGE_WARNING)
+    if not _finished(pod) and ref is None:
+        if not args.force:
+            return PodDeleteStatus(delete=False, reason="Error", message=UNMANAGED_FATAL)
+        status = PodDeleteStatus(delete=True, reason="Warning", message=UNMANAGED_WARNING)
+    return status
+
+
+def _pods_for_deletion(cluster: Cluster, node: str, args: argparse.Namespace) -> tuple[list[Pod], list[str], list[str]]:
+    """GetPodsForDeletion: (pods to evict, warning lines, error lines)."""
+    resp = cluster.request(ListObjects(kind=Kind.POD, field_selector=f"spec.nodeName={node}"))
+    if not isinstance(resp.body, ObjectList):
+        status = _status_of(resp)
+        return [], [], [status.message if status else "cannot list pods"]
+    pods: list[Pod] = []
+    warned: dict[str, list[str]] = {}
+    failed: dict[str, list[str]] = {}
+    for pod in resp.body.items:
+        if not isinstance(pod, Pod):
+            continue
+        st = drain_filter(cluster, pod, args)
+        name = f"{pod.metadata.namespace}/{pod.metadata.name}"
+        if st.delete:
+            pods.append(pod)
+        if st.reason == "Warning":
+            warned.setdefault(st.message, []).append(name)
+        elif st.reason == "Error":
+            failed.setdefault(st.message, []).append(name)
+    warnings = [f"{msg}: {', '.join(names)}" for msg, names in warned.items()]
+    errors = [
+        f"{msg}: {', '.join(names)}" if msg.lower().startswith("cannot delete") else f"cannot delete {msg}: {', '.join(names)}"
+        for msg, names in failed.items()
+    ]
+    return pods, warnings, errors
+
+
+def _aggregate(errors: Sequence[str]) -> str:
+    """utilerrors.Aggregate.Error(): one message as is, several in brackets."""
+    return errors[0] if len(errors) == 1 else f"[{', '.join(errors)}]"
+
+
+def _evict_all(cluster: Cluster, pods: Sequence[Pod], args: argparse.Namespace, timeout: float) -> list[str]:
+    """Evict every pod (a 429 is retried after 5 s) and wait for each to go, in simulated
+    time, until `timeout`; the error lines of the pods that did not make it."""
+    grace = args.grace_period if args.grace_period >= 0 else None
+    deadline = cluster.now + timeout
+    to_evict: dict[ObjectKey, tuple[Pod, float]] = {}
+    for p in pods:
+        to_evict[ObjectKey(kind=Kind.POD, namespace=p.metadata.namespace, name=p.metadata.name)] = (p, cluster.now)
+    waiting: dict[ObjectKey, Pod] = {}
+    errors: list[str] = []
+    while to_evict or waiting:
+        for key in [k for k, (_, due) in to_evict.items() if due <= cluster.now]:
+            pod, _ = to_evict.pop(key)
+            print(f"evicting pod {key.namespace}/{key.name}")
+            resp = cluster.request(Evict(key=key, grace_period_seconds=grace))
+            status = _status_of(resp)
+            if resp.ok:
+                waiting[key] = pod
+            elif resp.code == 404:
+                continue
+            elif resp.code == 429:
+                msg = status.message if status else "Too Many Requests"
+                print(f'error when evicting pods/"{key.name}" -n "{key.namespace}" (will retry after 5s): {msg}', file=sys.stderr)
+                to_evict[key] = (pod, cluster.now + EVICTION_RETRY_SECONDS)
+            else:
+                msg = status.message if status else f"unexpected answer {resp.code}"
+                errors.append(f'error when evicting pods/"{key.name}" -n "{key.namespace}": {msg}')
+        cluster.run_until_stable(MAX_STEPS)
+        for key, pod in list(waiting.items()):
+            now_there = cluster.request(Get(key=key)).body
+            if not isinstance(now_there, Pod) or now_there.metadata.uid != pod.metadata.uid:
+                del waiting[key]
+                print(f"pod/{key.name} evicted")
+        if not to_evict and not waiting:
+            break
+        if cluster.now >= deadline:
+            limit = go_duration(timeout)
+            errors += [f'error when evicting pods/"{k.name}" -n "{k.namespace}": global timeout reached: {limit}' for k in to_evict]
+            errors += [
+                f'error when waiting for pod "{k.name}" in namespace "{k.namespace}" to terminate: global timeout reached: {limit}'
+                for k in waiting
+            ]
+            break
+        cluster.advance(min(DRAIN_POLL_SECONDS, deadline - cluster.now), MAX_STEPS)
+    return errors
+
+
+def cmd_drain(args: argparse.Namespace) -> int:
+    try:
+        timeout = parse_duration(args.timeout) if args.timeout else 0.0
+    except DurationError as e:
+        raise CliError(str(e)) from e
+    node = args.node
+    with _mutating() as cluster:
+        if not _cordon(cluster, node, True):
+            return 1
+        pods, warnings, errors = _pods_for_deletion(cluster, node, args)
+        if not errors:
+            if warnings:
+                print(f"Warning: {'; '.join(warnings)}", file=sys.stderr)
+            failed = _evict_all(cluster, pods, args, timeout or UNBOUNDED_DRAIN_SECONDS)
+            if not failed:
+                print(f"node/{node} drained")
+                return 0
+            pending, _, _ = _pods_for_deletion(cluster, node, args)
+            if pending:
+                print(f'There are pending pods in node "{node}" when an error occurred: {_aggregate(failed)}', file=sys.stderr)
+                for p in pending:
+                    print(f"pod/{p.metadata.name}", file=sys.stderr)
+            errors = failed
+        print(f'error: unable to drain node "{node}" due to error: {_aggregate(errors)}, continuing command...', file=sys.stderr)
+        print("There are pending nodes to be drained:", file=sys.stderr)
+        print(f" {node}", file=sys.stderr)
+        if len(errors) == 1:
+            print(f"error: {errors[0]}", file=sys.stderr)
+        else:
+            for line in errors:
+                print(line, file=sys.stderr)
+        return 1
+
+
 # --- argument parsing ------------------------------------------------------------------------
 
 
@@ -410,6 +653,21 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--replicas", type=int, required=True)
     _ns_flags(scale)
     scale.set_defaults(func=cmd_scale)
+
+    cordon = sub.add_parser("cordon", help="mark a node unschedulable")
+    cordon.add_argument("node", metavar="NODE")
+    cordon.set_defaults(func=cmd_cordon)
+    uncordon = sub.add_parser("uncordon", help="mark a node schedulable again")
+    uncordon.add_argument("node", metavar="NODE")
+    uncordon.set_defaults(func=cmd_uncordon)
+    drain = sub.add_parser("drain", help="cordon a node and evict its pods (eviction API)")
+    drain.add_argument("node", metavar="NODE")
+    drain.add_argument("--ignore-daemonsets", action="store_true", help="ignore DaemonSet-managed pods")
+    drain.add_argument("--delete-emptydir-data", action="store_true", help="evict pods using emptyDir too")
+    drain.add_argument("--force", action="store_true", help="evict pods that declare no controller too")
+    drain.add_argument("--grace-period", type=int, default=-1, help="seconds for each pod to stop (-1: its own)")
+    drain.add_argument("--timeout", default="0s", help="give up after this simulated time (0s: a simulated day)")
+    drain.set_defaults(func=cmd_drain)
 
     advance = sub.add_parser("advance", help="move the simulated clock (90s, 10m, 1h30m) and reconcile")
     advance.add_argument("duration")

@@ -1,0 +1,244 @@
+"""`kcore cordon`, `uncordon` and `drain`, run in-process against a cluster in a temporary
+KCORE_HOME. Objects the CLI cannot make by itself (pods owned by a DaemonSet uid) are
+created through the same file store, as another client would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+import pytest
+from pyrsistent import pmap
+
+from kcore.api.apps import DaemonSet, DaemonSetSpec
+from kcore.api.core import Node
+from kcore.api.kinds import Kind
+from kcore.api.meta import ApiObject, Status, StatusReason
+from kcore.api.pod import EmptyDirVolumeSource, LabelSelector, Volume
+from kcore.apiserver.types import Create, Evict, Request, Response
+from kcore.cli import go_duration, main
+from kcore.driver import default_components
+from kcore.driver.cluster import Cluster
+from kcore.state import get
+from kcore.store.file import FileStore
+from tests.builders import a_pod, a_replica_set, a_template, key, owner_ref
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+    h = tmp_path / "home"
+    monkeypatch.setenv("KCORE_HOME", str(h))
+    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    capsys.readouterr()
+    return h
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _edit(home: Path, fn: Callable[[Cluster], None]) -> Cluster:
+    store = FileStore(home)
+    with store.lock():
+        cluster = Cluster(store.load(), default_components())
+        fn(cluster)
+        cluster.run_until_stable()
+        store.save(cluster.snapshot())
+    return cluster
+
+
+def _create(home: Path, *objs: ApiObject) -> list[ApiObject]:
+    made: list[ApiObject] = []
+
+    def go(c: Cluster) -> None:
+        for obj in objs:
+            resp = c.request(Create(obj=obj))
+            assert resp.ok, resp.body
+            assert not isinstance(resp.body, Status)
+            made.append(resp.body)  # type: ignore[arg-type]  # a Create answers the object
+
+    _edit(home, go)
+    return made
+
+
+def _state(home: Path) -> Cluster:
+    return Cluster(FileStore(home).load(), default_components())
+
+
+def _node(home: Path, name: str = "node-1") -> Node:
+    node = get(_state(home).state, key(Kind.NODE, name))
+    assert isinstance(node, Node)
+    return node
+
+
+def _pod_exists(home: Path, name: str, namespace: str = "default") -> bool:
+    return get(_state(home).state, key(Kind.POD, name, namespace)) is not None
+
+
+def _managed_pod(home: Path, name: str, node: str = "node-1") -> None:
+    (rs,) = _create(home, a_replica_set("web", replicas=0))
+    _create(home, a_pod(name, node_name=node, grace=0, owners=(owner_ref(rs),)))
+
+
+# --- cordon / uncordon --------------------------------------------------------------------
+
+
+def test_cordon_and_uncordon_flip_unschedulable_with_kubectls_output(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "cordon", "node-1") == (0, "node/node-1 cordoned\n", "")
+    assert _node(home).spec.unschedulable is True
+    assert run(capsys, "cordon", "node-1") == (0, "node/node-1 already cordoned\n", "")
+    assert run(capsys, "uncordon", "node-1") == (0, "node/node-1 uncordoned\n", "")
+    assert _node(home).spec.unschedulable is False
+    assert run(capsys, "uncordon", "node-1") == (0, "node/node-1 already uncordoned\n", "")
+
+
+def test_cordon_of_an_unknown_node_is_a_server_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "cordon", "nope")
+    assert (code, out) == (1, "")
+    assert err == 'Error from server (NotFound): nodes "nope" not found\n'
+
+
+# --- drain refusals -----------------------------------------------------------------------
+
+
+def test_drain_refuses_a_pod_without_controller_unless_forced(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _create(home, a_pod("x", node_name="node-1", grace=0))
+    code, out, err = run(capsys, "drain", "node-1")
+    assert code == 1
+    assert out == "node/node-1 cordoned\n"
+    msg = "cannot delete Pods that declare no controller (use --force to override): default/x"
+    assert err == (
+        f'error: unable to drain node "node-1" due to error: {msg}, continuing command...\n'
+        "There are pending nodes to be drained:\n node-1\n"
+        f"error: {msg}\n"
+    )
+    assert _pod_exists(home, "x")
+    assert _node(home).spec.unschedulable is True
+
+
+def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ds,) = _create(
+        home,
+        DaemonSet(
+            metadata=attrs.evolve(a_pod("agent").metadata, labels=pmap({"app": "agent"})),
+            spec=DaemonSetSpec(selector=LabelSelector(match_labels=pmap({"app": "agent"})), template=a_template({"app": "agent"})),
+        ),
+    )
+    agent = a_pod("agent-abc", node_name="node-1", grace=0, owners=(owner_ref(ds),))
+    (rs,) = _create(home, a_replica_set("cache", replicas=0))
+    scratch = a_pod("cache-1", node_name="node-1", grace=0, owners=(owner_ref(rs),))
+    scratch = attrs.evolve(scratch, spec=attrs.evolve(scratch.spec, volumes=(Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),)))
+    _create(home, agent, scratch)
+    code, out, err = run(capsys, "drain", "node-1")
+    assert code == 1
+    ds_msg = "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/agent-abc"
+    local_msg = "cannot delete Pods with local storage (use --delete-emptydir-data to override): default/cache-1"
+    assert err == (
+        f'error: unable to drain node "node-1" due to error: [{ds_msg}, {local_msg}], continuing command...\n'
+        "There are pending nodes to be drained:\n node-1\n"
+        f"{ds_msg}\n{local_msg}\n"
+    )
+    code, out, err = run(capsys, "drain", "node-1", "--ignore-daemonsets", "--delete-emptydir-data")
+    assert code == 0, err
+    assert out == (
+        "node/node-1 already cordoned\n"
+        "evicting pod default/cache-1\n"
+        "pod/cache-1 evicted\n"
+        "node/node-1 drained\n"
+    )
+    assert err == "Warning: ignoring DaemonSet-managed Pods: default/agent-abc; deleting Pods with local storage: default/cache-1\n"
+    assert _pod_exists(home, "agent-abc")
+    assert not _pod_exists(home, "cache-1")
+
+
+# --- drain evictions ----------------------------------------------------------------------
+
+
+def test_drain_evicts_managed_and_forced_pods_and_leaves_other_nodes_alone(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _managed_pod(home, "web-1")
+    _create(home, a_pod("solo", node_name="node-1", grace=0), a_pod("elsewhere", node_name="node-2", grace=0))
+    code, out, err = run(capsys, "drain", "node-1", "--force")
+    assert code == 0, err
+    assert out == (
+        "node/node-1 cordoned\n"
+        "evicting pod default/solo\n"
+        "evicting pod default/web-1\n"
+        "pod/solo evicted\n"
+        "pod/web-1 evicted\n"
+        "node/node-1 drained\n"
+    )
+    assert err == "Warning: deleting Pods that declare no controller: default/solo\n"
+    assert not _pod_exists(home, "web-1") and not _pod_exists(home, "solo")
+    assert _pod_exists(home, "elsewhere")
+
+
+def test_drain_of_an_empty_node_only_cordons(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "drain", "node-2") == (0, "node/node-2 cordoned\nnode/node-2 drained\n", "")
+
+
+def test_drain_waits_for_terminating_pods_until_the_timeout(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (rs,) = _create(home, a_replica_set("slow", replicas=0))
+    _create(home, a_pod("slow-1", node_name="node-1", grace=30, owners=(owner_ref(rs),)))
+    before = _state(home).now
+    code, out, err = run(capsys, "drain", "node-1", "--timeout", "10s")
+    assert code == 1
+    assert out == "node/node-1 cordoned\nevicting pod default/slow-1\n"
+    failure = 'error when waiting for pod "slow-1" in namespace "default" to terminate: global timeout reached: 10s'
+    assert err == (
+        f'There are pending pods in node "node-1" when an error occurred: {failure}\npod/slow-1\n'
+        f'error: unable to drain node "node-1" due to error: {failure}, continuing command...\n'
+        "There are pending nodes to be drained:\n node-1\n"
+        f"error: {failure}\n"
+    )
+    assert _state(home).now == before + 10
+
+
+def test_drain_with_grace_period_zero_deletes_at_once(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (rs,) = _create(home, a_replica_set("slow", replicas=0))
+    _create(home, a_pod("slow-1", node_name="node-1", grace=30, owners=(owner_ref(rs),)))
+    code, out, _ = run(capsys, "drain", "node-1", "--grace-period", "0")
+    assert code == 0
+    assert out.endswith("pod/slow-1 evicted\nnode/node-1 drained\n")
+
+
+def test_drain_retries_an_eviction_refused_by_a_disruption_budget_every_5s(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _managed_pod(home, "web-1")
+    refusals = [2]
+    original = Cluster.request
+
+    def budgeted(self: Cluster, req: Request) -> Response:
+        if isinstance(req, Evict) and refusals[0] > 0:
+            refusals[0] -= 1
+            status = Status(
+                message="Cannot evict pod as it would violate the pod's disruption budget.",
+                reason=StatusReason.TOO_MANY_REQUESTS,
+                code=429,
+            )
+            return Response(code=429, body=status)
+        return original(self, req)
+
+    monkeypatch.setattr(Cluster, "request", budgeted)
+    before = _state(home).now
+    code, out, err = run(capsys, "drain", "node-1")
+    assert code == 0
+    assert out == "node/node-1 cordoned\n" + "evicting pod default/web-1\n" * 3 + "pod/web-1 evicted\nnode/node-1 drained\n"
+    line = 'error when evicting pods/"web-1" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.\n'
+    assert err == line * 2
+    assert _state(home).now == before + 10
+
+
+def test_drain_rejects_a_bad_timeout(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "drain", "node-1", "--timeout", "soon")
+    assert code == 1
+    assert err.startswith('error: invalid duration "soon"')
+
+
+def test_go_duration_matches_gos_string_form() -> None:
+    assert [go_duration(s) for s in (0, 10, 60, 90, 3600, 5400)] == ["0s", "10s", "1m0s", "1m30s", "1h0m0s", "1h30m0s"]
+
+
