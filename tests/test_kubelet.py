@@ -572,3 +572,21 @@ def test_a_partitioned_kubelet_catches_up_after_the_heal() -> None:
     c.advance(5)
     assert get(c.state, ObjectKey(kind=Kind.POD, namespace="default", name="web")) is None
     assert rt.sandboxes_of(c.runtime(NODE), created.metadata.uid) == ()
+
+
+def test_a_pod_past_its_active_deadline_fails_and_stops() -> None:
+    c = a_cluster()
+    created = run_pod(c)
+    pod = attrs.evolve(created, spec=attrs.evolve(created.spec, active_deadline_seconds=30))
+    assert c.request(Update(obj=pod)).ok
+    c.advance(29)
+    assert pod_of(c).status.phase is PodPhase.RUNNING
+    c.advance(2)
+    pod = pod_of(c)
+    assert pod.status.phase is PodPhase.FAILED
+    assert (pod.status.reason, pod.status.message) == (
+        "DeadlineExceeded",
+        "Pod was active on the node longer than the specified deadline",
+    )
+    assert pod.status.container_statuses[0].state.terminated is not None
+    assert rt.sandboxes_of(c.runtime(NODE), created.metadata.uid) == ()

@@ -241,7 +241,7 @@ def conditions(w: PodWorker, previous: PodStatus, phase: PodPhase, now: Time) ->
 def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -> PodStatus:
     """The status to report for the worker's pod, given the status last reported."""
     phase = pod_phase(w)
-    if w.rejection is not None:
+    if w.rejection is not None and not w.sandbox_id:  # rejected at admission: never ran
         return attrs.evolve(
             previous,
             phase=PodPhase.FAILED,
@@ -251,6 +251,7 @@ def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -
             start_time=previous.start_time or now,
         )
     runs = ordered_runs(w)
+    failure = w.rejection
     ip = w.pod_ip
     return attrs.evolve(
         previous,
@@ -264,4 +265,6 @@ def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -
         init_container_statuses=tuple(container_status(w, r) for r in runs if r.init),
         container_statuses=tuple(container_status(w, r) for r in runs if not r.init),
         qos_class=qos_class(w.pod.spec),
+        reason=failure.reason if failure is not None else previous.reason,
+        message=failure.message if failure is not None else previous.message,
     )

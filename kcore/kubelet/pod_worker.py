@@ -90,6 +90,9 @@ RETRY_SECONDS = 10.0
 ERR_IMAGE_PULL_SHOWN_SECONDS = 1.0
 """How long ErrImagePull shows before ImagePullBackOff: upstream's next pod sync."""
 
+DEADLINE_EXCEEDED = "DeadlineExceeded"
+DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+
 # waiting reasons (pkg/kubelet/container/sync_result.go, images/types.go, kubelet_pods.go)
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"
@@ -333,9 +336,22 @@ def ordered_runs(w: PodWorker) -> tuple[ContainerRun, ...]:
 def plan(w: PodWorker, env: Env, phase: PodPhase) -> tuple[PodWorker, tuple[Out, ...]]:
     """What to do for the pod now, given its computed `phase` (see module docstring)."""
     if w.rejection is not None:
-        return w, ()
-    if w.start_time is None:
-        w = attrs.evolve(w, start_time=env.now)
+        return _tear_down(w, env)
+    start = w.start_time if w.start_time is not None else env.now
+    w = attrs.evolve(w, start_time=start)
+    deadline = w.pod.spec.active_deadline_seconds
+    if deadline is not None and not is_terminal(phase) and not is_terminal(w.floor):
+        # kubelet_pods.go pastActiveDeadline: the pod fails and everything in it stops
+        ends = Time(start + deadline)
+        if env.now >= ends:
+            rejection = Rejection(reason=DEADLINE_EXCEEDED, message=DEADLINE_MESSAGE)
+            return _tear_down(attrs.evolve(w, rejection=rejection), env)
+        w, done = _plan_live(w, env, phase)
+        return w, (*done, Wake(at=ends))
+    return _plan_live(w, env, phase)
+
+
+def _plan_live(w: PodWorker, env: Env, phase: PodPhase) -> tuple[PodWorker, tuple[Out, ...]]:
     if w.deleting or is_terminal(phase) or is_terminal(w.floor):
         return _tear_down(w, env)
     match w.sandbox:
