@@ -175,7 +175,7 @@ class Snapshot:
     down_nodes: PSet[str] = pset()
     partitioned: PSet[str] = pset()
     paused: PSet[str] = pset()  # component names
-    held: PVector[tuple[str, Deliverable]] = pvector()  # paused components' mail, in order
+    held: PVector[tuple[str, Event]] = pvector()  # paused components' mail, in order
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -641,8 +641,8 @@ class Cluster:
                     paused=snap.paused.discard(name),
                     held=pvector(h for h in snap.held if h[0] != name),
                 )
-                for ev in mine:
-                    self._push(self.now, name, ev)
+                for ev in mine:  # delivered now, so each carries the time it is delivered
+                    self._push(self.now, name, attrs.evolve(ev, now=self.now))
             case CrashComponent(name=name):
                 victim = self._by_name.get(name)
                 if victim is not None and self._running(name):
