@@ -590,3 +590,17 @@ def test_a_pod_past_its_active_deadline_fails_and_stops() -> None:
     )
     assert pod.status.container_statuses[0].state.terminated is not None
     assert rt.sandboxes_of(c.runtime(NODE), created.metadata.uid) == ()
+
+
+def test_a_kubelet_that_crashed_during_a_deletion_still_frees_the_sandbox() -> None:
+    c = a_cluster()
+    created = run_pod(c, annotations={"kcore.io/stop-seconds": "3600"}, grace=10)
+    c.advance(5)
+    c.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="default", name="web")))
+    c.advance(1)
+    c.inject(CrashComponent(name="kubelet/node-1"))
+    c.advance(2)
+    assert get(c.state, ObjectKey(kind=Kind.POD, namespace="default", name="web")) is None
+    assert rt.sandboxes_of(c.runtime(NODE), created.metadata.uid) == ()
+    pool = c.runtime(NODE).pod_ips
+    assert pool is not None and not pool.by_owner

@@ -559,6 +559,13 @@ def _tear_down(w: PodWorker, env: Env) -> tuple[PodWorker, tuple[Out, ...]]:
     if w.sandbox is SandboxStage.READY:
         w = attrs.evolve(w, sandbox=SandboxStage.REMOVING, sandbox_busy=True)
         return w, (*outs, _ask(w, Op.REMOVE_SANDBOX, RemovePodSandbox(sandbox_id=w.sandbox_id)))
+    if w.sandbox is SandboxStage.NONE:
+        # this incarnation never ran a sandbox, but an earlier one (before a crash of
+        # the kubelet alone) may have: remove those, as upstream finds them by listing
+        # (RemovePodSandbox of an unknown id is a no-op)
+        w = attrs.evolve(w, sandbox=SandboxStage.GONE)
+        for attempt in range(w.sandbox_attempt + 1):
+            outs.append(_ask(w, Op.DISCARD_SANDBOX, RemovePodSandbox(sandbox_id=sandbox_id(w.uid, attempt))))
     if not w.torn_down:
         w = attrs.evolve(w, torn_down=True)
     return w, tuple(outs)
