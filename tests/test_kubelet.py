@@ -30,10 +30,13 @@ from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Performed
 from kcore.driver.effects import CallApi, RecordEvent
 from kcore.driver.faults import CrashComponent, CrashNode, HealPartition, PartitionNode, RestartNode
+from kcore.kubelet import backoff as bo
+from kcore.kubelet import probes
 from kcore.kubelet.component import Kubelet
 from kcore.kubelet.config import KubeletConfig
 from kcore.quantity import parse_quantity
 from kcore.runtime import runtime as rt
+from kcore.runtime.cri import ProbeKind
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container, a_pod
 
@@ -604,3 +607,43 @@ def test_a_kubelet_that_crashed_during_a_deletion_still_frees_the_sandbox() -> N
     assert rt.sandboxes_of(c.runtime(NODE), created.metadata.uid) == ()
     pool = c.runtime(NODE).pod_ips
     assert pool is not None and not pool.by_owner
+
+
+# --- the pure parts ---------------------------------------------------------------------------
+
+
+def test_backoff_doubles_caps_and_starts_over_as_flowcontrol() -> None:
+    b = bo.Backoff(initial=10, maximum=300, reset_after=600)
+    t = Time(0)
+    delays = []
+    for _ in range(7):
+        b = bo.next_backoff(b, "k", t)
+        delays.append(bo.delay_of(b, "k"))
+    assert delays == [10, 20, 40, 80, 160, 300, 300]
+    assert bo.in_backoff_since(b, "k", Time(0), Time(299))
+    assert not bo.in_backoff_since(b, "k", Time(0), Time(300))
+    assert bo.next_backoff(b, "k", Time(601)).entries["k"] == bo.BackoffEntry(delay=10, last_update=Time(601))
+    assert not bo.in_backoff_since_update(b, "k", Time(601))
+    assert [bo.format_delay(d) for d in (10, 160, 300)] == ["10s", "2m40s", "5m0s"]
+
+
+def test_probe_ticks_follow_the_period_grid_past_the_initial_delay() -> None:
+    probe = Probe(exec=ExecAction(command=("true",)), initial_delay_seconds=12, period_seconds=5)
+    track = probes.new_track(ProbeKind.READINESS, probe, Time(100))
+    assert track == probes.ProbeTrack(kind=ProbeKind.READINESS, origin=Time(100), next_at=Time(115), passing=False)
+    track = probes.record(track, probe, True, Time(115))
+    assert (track.passing, track.next_at, track.successes) == (True, Time(120), 1)
+
+
+def test_probe_results_flip_only_at_their_thresholds() -> None:
+    probe = Probe(exec=ExecAction(command=("true",)), success_threshold=2, failure_threshold=3)
+    track = probes.new_track(ProbeKind.LIVENESS, probe, Time(0))
+    for t in (0, 10):
+        track = probes.record(track, probe, False, Time(t))
+    assert track.passing and track.failures == 2
+    track = probes.record(track, probe, False, Time(20))
+    assert not track.passing
+    track = probes.record(track, probe, True, Time(30))
+    assert not track.passing
+    track = probes.record(track, probe, True, Time(40))
+    assert track.passing and track.next_at == Time(50)
