@@ -21,6 +21,7 @@ k8s.io/kubectl/pkg/drain (filters.go, drain.go, cordon.go) in the parts kcore se
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -71,7 +72,8 @@ def _store() -> FileStore:
 
 
 def _load(store: FileStore) -> Cluster:
-    return Cluster(store.load(), default_components())
+    snap = store.load()
+    return Cluster(snap, default_components(snap.state))
 
 
 @contextmanager
@@ -175,6 +177,15 @@ def _set_meta(obj: ApiObject, meta: ObjectMeta) -> ApiObject:
 # --- commands -------------------------------------------------------------------------------
 
 
+def default_cluster_cidr(nodes: int) -> str:
+    """10.244.0.0/16 (kind's pod network), or the smallest block around it that gives
+    `nodes` nodes a /24 each (10.244.0.0/14 for 1,024, 10.240.0.0/12 for 4,096, ...)."""
+    prefix = 16
+    while (1 << (24 - prefix)) < nodes and prefix > 9:
+        prefix -= 1
+    return str(ipaddress.ip_network(f"10.244.0.0/{prefix}", strict=False))
+
+
 def cmd_cluster_create(args: argparse.Namespace) -> int:
     store = _store()
     if store.exists():
@@ -189,9 +200,14 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise CliError(f"{flag}: {e}") from e
     shape = NodeShape(cpu=args.node_cpu, memory=args.node_memory, pods=args.pods)
-    cluster = create_cluster(
-        ClusterConfig(seed=args.seed), nodes=args.nodes, shape=shape, components=default_components()
-    )
+    cidr = args.cluster_cidr or default_cluster_cidr(args.nodes)
+    try:
+        base = create_cluster(ClusterConfig(seed=args.seed, cluster_cidr=cidr), nodes=args.nodes, shape=shape)
+    except ValueError as e:
+        raise CliError(f"--cluster-cidr: {e}") from e
+    # the control plane and one kubelet per node start on the bootstrapped state
+    cluster = Cluster(base.snapshot(), default_components(base.state))
+    cluster.run_until_stable(MAX_STEPS)
     with store.lock():
         store.save(cluster.snapshot())
     print(f"cluster created in {store.home} with {args.nodes} node{'s' if args.nodes != 1 else ''} (seed {args.seed})")
@@ -621,6 +637,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--node-memory", default="16Gi")
     create.add_argument("--pods", type=int, default=110)
     create.add_argument("--seed", type=int, default=0)
+    create.add_argument(
+        "--cluster-cidr",
+        default="",
+        help="pod network, a /24 per node (default 10.244.0.0/16, widened for more than 256 nodes)",
+    )
     create.set_defaults(func=cmd_cluster_create)
     csub.add_parser("delete", help="delete the cluster in $KCORE_HOME").set_defaults(func=cmd_cluster_delete)
     csub.add_parser("info", help="show the cluster's clock, seed and size").set_defaults(func=cmd_cluster_info)

@@ -20,7 +20,7 @@ from kcore.apiserver.types import Create, Evict, Request, Response
 from kcore.cli import go_duration, main
 from kcore.driver import default_components
 from kcore.driver.cluster import Cluster
-from kcore.state import get
+from kcore.state import get, list_objects
 from kcore.store.file import FileStore
 from tests.builders import a_pod, a_replica_set, a_template, key, owner_ref
 
@@ -43,7 +43,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def _edit(home: Path, fn: Callable[[Cluster], None]) -> Cluster:
     store = FileStore(home)
     with store.lock():
-        cluster = Cluster(store.load(), default_components())
+        snap = store.load()
+        cluster = Cluster(snap, default_components(snap.state))
         fn(cluster)
         cluster.run_until_stable()
         store.save(cluster.snapshot())
@@ -65,7 +66,8 @@ def _create(home: Path, *objs: ApiObject) -> list[ApiObject]:
 
 
 def _state(home: Path) -> Cluster:
-    return Cluster(FileStore(home).load(), default_components())
+    snap = FileStore(home).load()
+    return Cluster(snap, default_components(snap.state))
 
 
 def _node(home: Path, name: str = "node-1") -> Node:
@@ -78,9 +80,16 @@ def _pod_exists(home: Path, name: str, namespace: str = "default") -> bool:
     return get(_state(home).state, key(Kind.POD, name, namespace)) is not None
 
 
-def _managed_pod(home: Path, name: str, node: str = "node-1") -> None:
-    (rs,) = _create(home, a_replica_set("web", replicas=0))
-    _create(home, a_pod(name, node_name=node, grace=0, owners=(owner_ref(rs),)))
+def _managed_pod(
+    home: Path, name: str, node: str = "node-1", *, rs: str = "web", grace: int = 0, stop_seconds: int = 0
+) -> None:
+    """Pod `name` on `node`, adopted by a one-replica ReplicaSet `rs` (so it keeps it);
+    its container takes `stop_seconds` to stop after SIGTERM (the runtime script)."""
+    notes = {"kcore.io/stop-seconds": str(stop_seconds)} if stop_seconds else {}
+    _create(home, a_pod(name, node_name=node, grace=grace, labels={"app": rs}, annotations=notes))
+    _create(home, a_replica_set(rs, replicas=1))
+    pod = get(_state(home).state, key(Kind.POD, name))
+    assert pod is not None and [r.name for r in pod.metadata.owner_references] == [rs]
 
 
 # --- cordon / uncordon --------------------------------------------------------------------
@@ -128,14 +137,22 @@ def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixt
         ),
     )
     agent = a_pod("agent-abc", node_name="node-1", grace=0, owners=(owner_ref(ds),))
-    (rs,) = _create(home, a_replica_set("cache", replicas=0))
-    scratch = a_pod("cache-1", node_name="node-1", grace=0, owners=(owner_ref(rs),))
-    scratch = attrs.evolve(scratch, spec=attrs.evolve(scratch.spec, volumes=(Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),)))
-    _create(home, agent, scratch)
+    _create(home, agent)
+    # a ReplicaSet-managed pod with an emptyDir on node-1 (the controller names it)
+    rs = a_replica_set("cache", replicas=1)
+    spec = attrs.evolve(
+        rs.spec.template.spec,
+        node_name="node-1",
+        termination_grace_period_seconds=0,
+        volumes=(Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),),
+    )
+    rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, template=attrs.evolve(rs.spec.template, spec=spec)))
+    _create(home, rs)
+    [cache] = [p.metadata.name for p in list_objects(_state(home).state, Kind.POD, "default") if p.metadata.labels.get("app") == "cache"]
     code, out, err = run(capsys, "drain", "node-1")
     assert code == 1
     ds_msg = "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/agent-abc"
-    local_msg = "cannot delete Pods with local storage (use --delete-emptydir-data to override): default/cache-1"
+    local_msg = f"cannot delete Pods with local storage (use --delete-emptydir-data to override): default/{cache}"
     assert err == (
         f'error: unable to drain node "node-1" due to error: [{ds_msg}, {local_msg}], continuing command...\n'
         "There are pending nodes to be drained:\n node-1\n"
@@ -145,13 +162,13 @@ def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixt
     assert code == 0, err
     assert out == (
         "node/node-1 already cordoned\n"
-        "evicting pod default/cache-1\n"
-        "pod/cache-1 evicted\n"
+        f"evicting pod default/{cache}\n"
+        f"pod/{cache} evicted\n"
         "node/node-1 drained\n"
     )
-    assert err == "Warning: ignoring DaemonSet-managed Pods: default/agent-abc; deleting Pods with local storage: default/cache-1\n"
+    assert err == f"Warning: ignoring DaemonSet-managed Pods: default/agent-abc; deleting Pods with local storage: default/{cache}\n"
     assert _pod_exists(home, "agent-abc")
-    assert not _pod_exists(home, "cache-1")
+    assert not _pod_exists(home, cache)  # the ReplicaSet makes a new one
 
 
 # --- drain evictions ----------------------------------------------------------------------
@@ -180,8 +197,8 @@ def test_drain_of_an_empty_node_only_cordons(home: Path, capsys: pytest.CaptureF
 
 
 def test_drain_waits_for_terminating_pods_until_the_timeout(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (rs,) = _create(home, a_replica_set("slow", replicas=0))
-    _create(home, a_pod("slow-1", node_name="node-1", grace=30, owners=(owner_ref(rs),)))
+    _managed_pod(home, "slow-1", rs="slow", grace=30, stop_seconds=25)
+    assert run(capsys, "advance", "1m")[0] == 0  # the kubelet starts it: now stopping takes time
     before = _state(home).now
     code, out, err = run(capsys, "drain", "node-1", "--timeout", "10s")
     assert code == 1
@@ -197,8 +214,7 @@ def test_drain_waits_for_terminating_pods_until_the_timeout(home: Path, capsys: 
 
 
 def test_drain_with_grace_period_zero_deletes_at_once(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (rs,) = _create(home, a_replica_set("slow", replicas=0))
-    _create(home, a_pod("slow-1", node_name="node-1", grace=30, owners=(owner_ref(rs),)))
+    _managed_pod(home, "slow-1", rs="slow", grace=30, stop_seconds=25)
     code, out, _ = run(capsys, "drain", "node-1", "--grace-period", "0")
     assert code == 0
     assert out.endswith("pod/slow-1 evicted\nnode/node-1 drained\n")

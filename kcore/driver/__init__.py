@@ -1,8 +1,9 @@
 """The imperative shell around the pure core: clock, event queue, effects, the `Cluster`.
 
-`default_components()` is the set of components a `kcore` cluster runs (controllers,
-scheduler, kubelets as later issues add them); the CLI and the demo build every
-`Cluster` with it, so adding a component is adding it here.
+`default_components(state)` is the set of components a `kcore` cluster runs: the
+control plane (kube-controller-manager's controllers and kube-scheduler) and one kubelet
+per Node in `state`. The CLI and the demo build every `Cluster` with it, so adding a
+component is adding it here.
 """
 
 from __future__ import annotations
@@ -11,8 +12,45 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kcore.driver.cluster import AnyComponent
+    from kcore.state import ClusterState
 
 
-def default_components() -> tuple[AnyComponent, ...]:
-    """The components every `kcore` cluster runs, in delivery order."""
-    return ()
+def control_plane() -> tuple[AnyComponent, ...]:
+    """kube-controller-manager's controllers and kube-scheduler, in delivery order."""
+    from kcore.controllers.cronjob import CronJobController
+    from kcore.controllers.disruption import DisruptionController
+    from kcore.controllers.garbagecollector import GarbageCollector
+    from kcore.controllers.namespace import NamespaceController
+    from kcore.controllers.nodeipam import NodeIpamController
+    from kcore.controllers.nodelifecycle import NodeLifecycleController
+    from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
+    from kcore.controllers.serviceaccount import ServiceAccountController
+    from kcore.scheduler.component import Scheduler
+
+    return (
+        NamespaceController(),
+        ServiceAccountController(),
+        GarbageCollector(),
+        NodeIpamController(),
+        NodeLifecycleController(),
+        ReplicaSetController(),
+        ReplicationControllerController(),
+        CronJobController(),
+        DisruptionController(),
+        Scheduler(),
+    )
+
+
+def kubelets(state: ClusterState) -> tuple[AnyComponent, ...]:
+    """One kubelet per Node in `state`, in node name order."""
+    from kcore.api.kinds import Kind
+    from kcore.kubelet.component import Kubelet
+    from kcore.kubelet.config import KubeletConfig
+    from kcore.state import list_objects
+
+    return tuple(Kubelet(config=KubeletConfig(node_name=n.metadata.name)) for n in list_objects(state, Kind.NODE))
+
+
+def default_components(state: ClusterState) -> tuple[AnyComponent, ...]:
+    """The components every `kcore` cluster over `state` runs, in delivery order."""
+    return (*control_plane(), *kubelets(state))
