@@ -1,0 +1,175 @@
+"""The TTL-after-finished controller: deletes finished Jobs once their TTL has run out.
+
+Owns `TTLAfterFinishedController` ("ttl-after-finished-controller", watches Job), its
+state `TTLState` and the pure helpers `finish_time(job)` and `expire_at(job)`.
+
+Theory of operation (as upstream's processJob):
+- a Job needs cleanup when `spec.ttlSecondsAfterFinished` is set and a Complete or Failed
+  condition is True; it expires at that condition's lastTransitionTime + TTL;
+- before then: `WakeMeAt(expire_at)`; at or after: a fresh GET (the view may hold a stale
+  TTL), and if the fresh Job has expired too, DELETE with propagation Foreground and a uid
+  precondition, so the Job's pods go first and a re-created Job is never hit;
+- a Job being deleted, unfinished, or without a TTL is left alone. One request per Job
+  is in flight at a time; failures retry after `RETRY` seconds.
+
+Must not know: the Job controller, the garbage collector, the driver.
+Mirrors pkg/controller/ttlafterfinished/ttlafterfinished_controller.go.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
+
+from kcore.api.batch import Job, JobConditionType
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ConditionStatus, Time
+from kcore.apiserver.types import Delete, Get, PropagationPolicy
+from kcore.controllers.podcontrol import key_of
+from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.state import ClusterState, get, list_objects
+
+NAME: Final = "ttl-after-finished-controller"
+RETRY: Final = 1.0
+_TIMER: Final = "ttl "
+
+
+class Step(enum.Enum):
+    GET = "get"
+    DELETE = "delete"
+
+
+@attrs.frozen(kw_only=True)
+class TTLState:
+    view: ClusterState
+    in_flight: PMap[str, tuple[ObjectKey, Step]] = pmap()
+    busy: PMap[ObjectKey, str] = pmap()  # job -> its request id
+    next_id: int = 0
+
+
+def finish_time(job: Job) -> Time | None:
+    """jobFinishTime: lastTransitionTime of the True Complete/Failed condition."""
+    for c in job.status.conditions:
+        if c.type in (JobConditionType.COMPLETE, JobConditionType.FAILED) and c.status is ConditionStatus.TRUE:
+            return c.last_transition_time
+    return None
+
+
+def expire_at(job: Job) -> Time | None:
+    """When a finished Job with a TTL expires (None: no cleanup needed, or no finish time)."""
+    ttl = job.spec.ttl_seconds_after_finished
+    done = finish_time(job)
+    if ttl is None or done is None:
+        return None
+    return Time(done + ttl)
+
+
+@attrs.frozen(kw_only=True)
+class TTLAfterFinishedController:
+    """Deletes finished Jobs after `ttlSecondsAfterFinished`."""
+
+    name: str = NAME
+
+    @property
+    def watches(self) -> frozenset[Kind]:
+        return frozenset({Kind.JOB})
+
+    def init(self, view: ClusterState, now: Time) -> tuple[TTLState, tuple[Effect, ...]]:
+        return TTLState(view=view), ()
+
+    def step(self, state: TTLState, event: Event) -> tuple[TTLState, tuple[Effect, ...]]:
+        """Handles Started/Resynced (every Job), WatchDelivered (Jobs), TimerFired, ApiAnswered
+        (the fresh GET, the DELETE). May emit CallApi (Get, Delete) and WakeMeAt."""
+        s, now = state, event.now
+        effects: list[Effect] = []
+        keys: set[ObjectKey] = set()
+        match event:
+            case Started():
+                keys = {key_of(j) for j in list_objects(s.view, Kind.JOB)}
+            case Resynced(view=view):
+                s = attrs.evolve(s, view=view)
+                keys = {key_of(j) for j in list_objects(view, Kind.JOB)}
+            case WatchDelivered(event=we):
+                if we.key.kind is Kind.JOB:
+                    s = attrs.evolve(s, view=observe(s.view, we))
+                    keys = {we.key}
+            case TimerFired(key=tkey):
+                if tkey.startswith(_TIMER):
+                    namespace, _, name = tkey[len(_TIMER) :].partition("/")
+                    keys = {ObjectKey(kind=Kind.JOB, namespace=namespace, name=name)}
+            case ApiAnswered():
+                s = self._answered(s, event, effects)
+            case RuntimeAnswered() | RuntimeNotified():
+                pass
+            case _:
+                assert_never(event)
+        for key in sorted(keys):
+            s = self._sync(s, key, now, effects)
+        return s, tuple(effects)
+
+    def _expired(self, job: Job, now: Time, effects: list[Effect]) -> bool:
+        """processTTL: True when expired; otherwise a wake-up at expiry when there is one."""
+        if job.metadata.deletion_timestamp is not None:
+            return False
+        at = expire_at(job)
+        if at is None:
+            return False
+        if now >= at:
+            return True
+        effects.append(WakeMeAt(at=at, key=f"{_TIMER}{job.metadata.namespace}/{job.metadata.name}"))
+        return False
+
+    def _send(self, s: TTLState, key: ObjectKey, call: Get | Delete, step: Step, effects: list[Effect]) -> TTLState:
+        rid = f"ttl-{s.next_id}"
+        effects.append(CallApi(request=call, request_id=rid))
+        return attrs.evolve(
+            s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, (key, step)), busy=s.busy.set(key, rid)
+        )
+
+    def _sync(self, s: TTLState, key: ObjectKey, now: Time, effects: list[Effect]) -> TTLState:
+        job = get(s.view, key)
+        if not isinstance(job, Job) or key in s.busy or not self._expired(job, now, effects):
+            return s
+        return self._send(s, key, Get(key=key), Step.GET, effects)
+
+    def _answered(self, s: TTLState, ev: ApiAnswered, effects: list[Effect]) -> TTLState:
+        entry = s.in_flight.get(ev.request_id)
+        if entry is None:
+            return s
+        key, step = entry
+        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id), busy=s.busy.discard(key))
+        resp = ev.response
+        retry = WakeMeAt(at=Time(ev.now + RETRY), key=f"{_TIMER}{key.namespace}/{key.name}")
+        match step:
+            case Step.GET:
+                fresh = resp.body
+                if resp.code == 404:
+                    return s
+                if not resp.ok or not isinstance(fresh, Job):
+                    effects.append(retry)
+                    return s
+                if not self._expired(fresh, ev.now, effects):
+                    return s
+                call = Delete(key=key, propagation=PropagationPolicy.FOREGROUND, precondition_uid=fresh.metadata.uid)
+                return self._send(s, key, call, Step.DELETE, effects)
+            case Step.DELETE:
+                if not resp.ok and resp.code not in (404, 409):
+                    effects.append(retry)
+                return s
+            case _:
+                assert_never(step)
