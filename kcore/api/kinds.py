@@ -48,6 +48,7 @@ class Kind(enum.Enum):
     CLUSTER_ROLE_BINDING = "ClusterRoleBinding"
     LEASE = "Lease"
     POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
+    POD_METRICS = "PodMetrics"
 
     @property
     def info(self) -> KindInfo:
@@ -136,16 +137,23 @@ KIND_INFO: Final[Mapping[Kind, KindInfo]] = MappingProxyType(
             ),
             _info(Kind.LEASE, "coordination.k8s.io", "v1", "leases", status=False),
             _info(Kind.POD_DISRUPTION_BUDGET, "policy", "v1", "poddisruptionbudgets", "pdb"),
+            # metrics.k8s.io serves PodMetrics under the resource name "pods", as the
+            # metrics-server's aggregated API does: the bare name stays the core Pod's
+            # (see _build_name_index); "pods.metrics.k8s.io" and "PodMetrics" name this one.
+            _info(Kind.POD_METRICS, "metrics.k8s.io", "v1beta1", "pods", status=False),
         )
     }
 )
 
 
 def _build_name_index() -> Mapping[str, Kind]:
+    """Every name kubectl accepts. A bare name two groups share (metrics.k8s.io's "pods")
+    stays with the kind registered first, the core group's, as kubectl prefers the core
+    group; the group-qualified form ("pods.metrics.k8s.io") reaches the other."""
     names: dict[str, Kind] = {}
     for info in KIND_INFO.values():
         for name in (info.plural, info.singular, info.kind.value, *info.short_names):
-            names[name.lower()] = info.kind
+            names.setdefault(name.lower(), info.kind)
             if info.group:
                 names[f"{name.lower()}.{info.group}"] = info.kind
     return MappingProxyType(names)

@@ -16,7 +16,18 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Final
 
-from kcore.api import apps, autoscaling, batch, coordination, core, networking, pod, policy, rbac
+from kcore.api import (
+    apps,
+    autoscaling,
+    batch,
+    coordination,
+    core,
+    metrics,
+    networking,
+    pod,
+    policy,
+    rbac,
+)
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject
 
@@ -32,6 +43,7 @@ _GROUP_MODULES: Final[tuple[ModuleType, ...]] = (
     rbac,
     coordination,
     policy,
+    metrics,
 )
 
 

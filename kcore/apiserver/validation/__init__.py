@@ -35,11 +35,12 @@ from kcore.api.core import (
     ServiceAccount,
 )
 from kcore.api.meta import ApiObject
+from kcore.api.metrics import PodMetrics
 from kcore.api.networking import Ingress
 from kcore.api.pod import Pod
 from kcore.api.policy import PodDisruptionBudget
 from kcore.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
-from kcore.apiserver.validation import apps, batch, core, other, pod, policy
+from kcore.apiserver.validation import apps, batch, core, metrics, other, pod, policy
 from kcore.apiserver.validation.meta import Errors, validate_object_meta_update
 from kcore.state import KcoreBug
 from kcore.validation import FieldError
@@ -129,5 +130,7 @@ def validate(obj: ApiObject, old: ApiObject | None) -> tuple[FieldError, ...]:
             return _with_meta_update(other.validate_lease(obj), obj, old)
         case PodDisruptionBudget():
             return _either(obj, old, PodDisruptionBudget, policy.validate_pdb, policy.validate_pdb_update)
+        case PodMetrics():
+            return _with_meta_update(metrics.validate_pod_metrics(obj), obj, old)
         case _:
             raise KcoreBug(f"no validation for {type(obj).__name__}")
