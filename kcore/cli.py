@@ -45,8 +45,8 @@ from kcore.apiserver.types import (
     Update,
     UpdateScale,
 )
-from kcore.driver import default_components
-from kcore.driver.bootstrap import NodeShape, create_cluster
+from kcore.driver import default_components, new_cluster
+from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
 from kcore.printers import table
@@ -202,12 +202,9 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
     shape = NodeShape(cpu=args.node_cpu, memory=args.node_memory, pods=args.pods)
     cidr = args.cluster_cidr or default_cluster_cidr(args.nodes)
     try:
-        base = create_cluster(ClusterConfig(seed=args.seed, cluster_cidr=cidr), nodes=args.nodes, shape=shape)
+        cluster = new_cluster(ClusterConfig(seed=args.seed, cluster_cidr=cidr), nodes=args.nodes, shape=shape)
     except ValueError as e:
         raise CliError(f"--cluster-cidr: {e}") from e
-    # the control plane and one kubelet per node start on the bootstrapped state
-    cluster = Cluster(base.snapshot(), default_components(base.state))
-    cluster.run_until_stable(MAX_STEPS)
     with store.lock():
         store.save(cluster.snapshot())
     print(f"cluster created in {store.home} with {args.nodes} node{'s' if args.nodes != 1 else ''} (seed {args.seed})")

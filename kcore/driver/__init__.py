@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kcore.driver.cluster import AnyComponent
-    from kcore.state import ClusterState
+    from kcore.driver.bootstrap import NodeShape
+    from kcore.driver.cluster import AnyComponent, Cluster
+    from kcore.state import ClusterConfig, ClusterState
 
 
 def control_plane() -> tuple[AnyComponent, ...]:
@@ -54,3 +55,16 @@ def kubelets(state: ClusterState) -> tuple[AnyComponent, ...]:
 def default_components(state: ClusterState) -> tuple[AnyComponent, ...]:
     """The components every `kcore` cluster over `state` runs, in delivery order."""
     return (*control_plane(), *kubelets(state))
+
+
+def new_cluster(config: ClusterConfig | None = None, *, nodes: int = 3, shape: NodeShape | None = None) -> Cluster:
+    """A bootstrapped cluster (system namespaces, RBAC, `nodes` Ready nodes) running
+    `default_components`, settled: what `kcore cluster create` makes, as a value."""
+    from kcore.driver.bootstrap import NodeShape, create_cluster
+    from kcore.driver.cluster import Cluster
+    from kcore.state import ClusterConfig
+
+    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape())
+    cluster = Cluster(base.snapshot(), default_components(base.state))
+    cluster.run_until_stable()
+    return cluster
