@@ -23,7 +23,6 @@ pkg/apis/core/helper/qos/qos.go (the QoS class).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from typing import ClassVar, Final
 
 import attrs
@@ -99,6 +98,26 @@ class MountPropagationMode(enum.Enum):
     NONE = "None"
     HOST_TO_CONTAINER = "HostToContainer"
     BIDIRECTIONAL = "Bidirectional"
+
+
+class RecursiveReadOnlyMode(enum.Enum):
+    """volumeMounts[].recursiveReadOnly (1.30+)."""
+
+    DISABLED = "Disabled"
+    IF_POSSIBLE = "IfPossible"
+    ENABLED = "Enabled"
+
+
+class ContainerRestartRuleAction(enum.Enum):
+    """restartPolicyRules[].action: Restart (1.34); RestartAllContainers (1.35, alpha)."""
+
+    RESTART = "Restart"
+    RESTART_ALL_CONTAINERS = "RestartAllContainers"
+
+
+class ContainerRestartRuleOnExitCodesOperator(enum.Enum):
+    IN = "In"
+    NOT_IN = "NotIn"
 
 
 class HostPathType(enum.Enum):
@@ -313,6 +332,7 @@ class VolumeMount:
     name: str
     mount_path: str
     read_only: bool = False
+    recursive_read_only: RecursiveReadOnlyMode | None = None
     sub_path: str = ""
     sub_path_expr: str = ""
     mount_propagation: MountPropagationMode | None = None
@@ -414,6 +434,40 @@ class AppArmorProfile:
 
 
 @attrs.frozen(kw_only=True)
+class WindowsSecurityContextOptions:
+    """securityContext.windowsOptions (pod and container level)."""
+
+    gmsa_credential_spec_name: str | None = attrs.field(
+        default=None, metadata=wire("gmsaCredentialSpecName")
+    )
+    gmsa_credential_spec: str | None = attrs.field(
+        default=None, metadata=wire("gmsaCredentialSpec")
+    )
+    run_as_user_name: str | None = None
+    host_process: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContainerRestartRuleOnExitCodes:
+    """The exit codes a restart rule matches: `operator` In/NotIn over `values`."""
+
+    operator: ContainerRestartRuleOnExitCodesOperator
+    values: tuple[int, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ContainerRestartRule:
+    """One of a container's restartPolicyRules (upstream core/v1 ContainerRestartRule).
+
+    Upstream marks `action` required and `exitCodes` the (only) member of a one-of;
+    validation reports a rule without exit codes.
+    """
+
+    action: ContainerRestartRuleAction
+    exit_codes: ContainerRestartRuleOnExitCodes | None = None
+
+
+@attrs.frozen(kw_only=True)
 class SecurityContext:
     """Container-level securityContext (the subset kcore models)."""
 
@@ -427,6 +481,7 @@ class SecurityContext:
     allow_privilege_escalation: bool | None = None
     seccomp_profile: SeccompProfile | None = None
     app_armor_profile: AppArmorProfile | None = None
+    windows_options: WindowsSecurityContextOptions | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -444,6 +499,7 @@ class Container:
     resources: ResourceRequirements = ResourceRequirements()
     resize_policy: tuple[ContainerResizePolicy, ...] = ()
     restart_policy: ContainerRestartPolicy | None = None
+    restart_policy_rules: tuple[ContainerRestartRule, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     liveness_probe: Probe | None = None
     readiness_probe: Probe | None = None
@@ -543,6 +599,34 @@ class ServiceAccountTokenProjection:
 
 
 @attrs.frozen(kw_only=True)
+class ClusterTrustBundleProjection:
+    """A ClusterTrustBundle (by name, or by signer name and label selector) as one file."""
+
+    path: str
+    name: str | None = None
+    signer_name: str | None = None
+    label_selector: LabelSelector | None = None
+    optional: bool | None = None
+
+
+# SetDefaults_PodCertificateProjection: a day, when the pod does not say.
+DEFAULT_POD_CERTIFICATE_MAX_EXPIRATION: Final = 86400
+
+
+@attrs.frozen(kw_only=True)
+class PodCertificateProjection:
+    """A kubelet-generated key and a certificate from `signerName` (1.34+, alpha)."""
+
+    signer_name: str
+    key_type: str  # RSA3072, RSA4096, ECDSAP256, ECDSAP384, ECDSAP521, ED25519
+    max_expiration_seconds: int | None = None  # defaulted to a day
+    credential_bundle_path: str = ""
+    key_path: str = ""
+    certificate_chain_path: str = ""
+    user_annotations: PMap[str, str] = pmap()
+
+
+@attrs.frozen(kw_only=True)
 class VolumeProjection:
     secret: SecretProjection | None = None
     downward_api: DownwardAPIProjection | None = attrs.field(
@@ -550,12 +634,22 @@ class VolumeProjection:
     )
     config_map: ConfigMapProjection | None = None
     service_account_token: ServiceAccountTokenProjection | None = None
+    cluster_trust_bundle: ClusterTrustBundleProjection | None = None
+    pod_certificate: PodCertificateProjection | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ProjectedVolumeSource:
     sources: tuple[VolumeProjection, ...] = ()
     default_mode: int | None = None  # defaulted to 0644
+
+
+@attrs.frozen(kw_only=True)
+class ImageVolumeSource:
+    """An OCI image or artifact mounted read-only (1.31+); pullPolicy defaulted from the tag."""
+
+    reference: str = ""
+    pull_policy: PullPolicy | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -572,6 +666,7 @@ class Volume:
     downward_api: DownwardAPIVolumeSource | None = attrs.field(
         default=None, metadata=wire("downwardAPI")
     )
+    image: ImageVolumeSource | None = None
 
 
 # --- scheduling constraints ------------------------------------------------------------
@@ -691,6 +786,7 @@ class PodSecurityContext:
     seccomp_profile: SeccompProfile | None = None
     supplemental_groups_policy: SupplementalGroupsPolicy | None = None
     app_armor_profile: AppArmorProfile | None = None
+    windows_options: WindowsSecurityContextOptions | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -761,6 +857,7 @@ class PodSpec:
     host_pid: bool = attrs.field(default=False, metadata=wire("hostPID"))
     host_ipc: bool = attrs.field(default=False, metadata=wire("hostIPC"))
     share_process_namespace: bool | None = None
+    host_users: bool | None = None  # false: a user namespace for the pod
     security_context: PodSecurityContext | None = None  # defaulted to {}
     image_pull_secrets: tuple[LocalObjectReference, ...] = ()
     hostname: str = ""
@@ -978,7 +1075,9 @@ def _default_downward_file(f: DownwardAPIVolumeFile) -> DownwardAPIVolumeFile:
 
 
 def _default_projection(p: VolumeProjection) -> VolumeProjection:
-    d, t = p.downward_api, p.service_account_token
+    d, t, c = p.downward_api, p.service_account_token, p.pod_certificate
+    if c is not None and c.max_expiration_seconds is None:
+        c = attrs.evolve(c, max_expiration_seconds=DEFAULT_POD_CERTIFICATE_MAX_EXPIRATION)
     return attrs.evolve(
         p,
         downward_api=(
@@ -991,6 +1090,7 @@ def _default_projection(p: VolumeProjection) -> VolumeProjection:
             if t is None or t.expiration_seconds is not None
             else attrs.evolve(t, expiration_seconds=3600)
         ),
+        pod_certificate=c,
     )
 
 
@@ -1006,13 +1106,19 @@ def default_volume(v: Volume) -> Volume:
             v.persistent_volume_claim,
             v.projected,
             v.downward_api,
+            v.image,
         )
     ):
         return attrs.evolve(v, empty_dir=EmptyDirVolumeSource())
     mode = DEFAULT_VOLUME_MODE
-    cm, sec, proj, dapi = v.config_map, v.secret, v.projected, v.downward_api
+    cm, sec, proj, dapi, img = v.config_map, v.secret, v.projected, v.downward_api, v.image
     return attrs.evolve(
         v,
+        image=(
+            img
+            if img is None or img.pull_policy is not None
+            else attrs.evolve(img, pull_policy=default_pull_policy(img.reference))
+        ),
         config_map=(
             cm if cm is None or cm.default_mode is not None else attrs.evolve(cm, default_mode=mode)
         ),
@@ -1042,20 +1148,30 @@ def default_volume(v: Volume) -> Volume:
     )
 
 
+_QOS_RESOURCES: Final = (RESOURCE_CPU, RESOURCE_MEMORY)
+_EMPTY_SECURITY_CONTEXT: Final = PodSecurityContext()
+
+
 def default_pod_spec(spec: PodSpec) -> PodSpec:
     """SetDefaults_PodSpec and everything nested: what every pod template gets.
 
     Idempotent. Pod-only defaults (requests from limits, enableServiceLinks) are not here,
     as upstream keeps them off templates (kubernetes/kubernetes#69445).
     """
-    return attrs.evolve(
-        spec,
-        volumes=tuple(default_volume(v) for v in spec.volumes),
-        init_containers=tuple(default_container(c) for c in spec.init_containers),
-        containers=tuple(default_container(c) for c in spec.containers),
-        security_context=spec.security_context or PodSecurityContext(),
-        scheduler_name=spec.scheduler_name or DEFAULT_SCHEDULER_NAME,
-    )
+    return attrs.evolve(spec, **_spec_defaults(spec))  # type: ignore[arg-type]  # keys are PodSpec fields
+
+
+def _spec_defaults(spec: PodSpec) -> dict[str, object]:
+    """The fields `default_pod_spec` sets, as evolve arguments (one copy for all of them)."""
+    return {
+        "volumes": tuple(default_volume(v) for v in spec.volumes) if spec.volumes else (),
+        "init_containers": tuple(default_container(c) for c in spec.init_containers)
+        if spec.init_containers
+        else (),
+        "containers": tuple(default_container(c) for c in spec.containers),
+        "security_context": spec.security_context or _EMPTY_SECURITY_CONTEXT,
+        "scheduler_name": spec.scheduler_name or DEFAULT_SCHEDULER_NAME,
+    }
 
 
 def default_pod_template(t: PodTemplateSpec) -> PodTemplateSpec:
@@ -1093,28 +1209,40 @@ def _host_network_ports(c: Container) -> Container:
     return attrs.evolve(c, ports=ports)
 
 
-def _sum_positive(lists: Iterable[PMap[str, Quantity]]) -> dict[str, int]:
-    """Sum the cpu and memory quantities above zero, in milli-units."""
-    total: dict[str, int] = {}
-    for rl in lists:
-        for name in (RESOURCE_CPU, RESOURCE_MEMORY):
+def _add_positive(total: dict[str, int], rl: PMap[str, Quantity]) -> int:
+    """Add the cpu and memory quantities above zero to `total` (milli-units); how many."""
+    found = 0
+    if rl:
+        for name in _QOS_RESOURCES:
             q = rl.get(name)
-            if q is not None and q.milli_value() > 0:
+            if q is not None and q.nanos > 0:
                 total[name] = total.get(name, 0) + q.milli_value()
-    return total
+                found += 1
+    return found
 
 
 def qos_class(spec: PodSpec) -> PodQOSClass:
     """The pod's QoS class from its containers' cpu/memory requests and limits (qos.go)."""
-    containers = spec.containers + spec.init_containers
-    requests = _sum_positive(c.resources.requests for c in containers)
-    limits = _sum_positive(c.resources.limits for c in containers)
+    requests: dict[str, int] = {}
+    limits: dict[str, int] = {}
+    every_container_limited = True
+    for containers in (spec.containers, spec.init_containers):
+        for c in containers:
+            res = c.resources
+            _add_positive(requests, res.requests)
+            if _add_positive(limits, res.limits) != len(_QOS_RESOURCES):
+                every_container_limited = False
     if not requests and not limits:
         return PodQOSClass.BEST_EFFORT
-    every_container_limited = all(len(_sum_positive([c.resources.limits])) == 2 for c in containers)
     if every_container_limited and requests == limits:
         return PodQOSClass.GUARANTEED
     return PodQOSClass.BURSTABLE
+
+
+def _pod_container(c: Container, host_network: bool) -> Container:
+    """SetDefaults_Pod for one (already spec-defaulted) container."""
+    c = _requests_from_limits(c)
+    return _host_network_ports(c) if host_network else c
 
 
 def default_pod(pod: Pod) -> Pod:
@@ -1122,21 +1250,19 @@ def default_pod(pod: Pod) -> Pod:
 
     The phase (Pending) and qosClass are what upstream's pod strategy sets on create;
     here they fill only unset fields, so applying this to a stored pod changes nothing.
+    The spec is copied once for every default it gets.
     """
-    spec = default_pod_spec(pod.spec)
-    containers = tuple(_requests_from_limits(c) for c in spec.containers)
-    init_containers = tuple(_requests_from_limits(c) for c in spec.init_containers)
-    if spec.host_network:
-        containers = tuple(_host_network_ports(c) for c in containers)
-        init_containers = tuple(_host_network_ports(c) for c in init_containers)
-    spec = attrs.evolve(
-        spec,
-        containers=containers,
-        init_containers=init_containers,
-        enable_service_links=True
-        if spec.enable_service_links is None
-        else spec.enable_service_links,
-    )
+    spec = pod.spec
+    changes = _spec_defaults(spec)
+    host_network = spec.host_network
+    containers: tuple[Container, ...] = changes["containers"]  # type: ignore[assignment]  # set by _spec_defaults
+    inits: tuple[Container, ...] = changes["init_containers"]  # type: ignore[assignment]  # set by _spec_defaults
+    changes["containers"] = tuple(_pod_container(c, host_network) for c in containers)
+    if inits:
+        changes["init_containers"] = tuple(_pod_container(c, host_network) for c in inits)
+    if spec.enable_service_links is None:
+        changes["enable_service_links"] = True
+    spec = attrs.evolve(spec, **changes)  # type: ignore[arg-type]  # keys are PodSpec fields
     status = pod.status
     if status.phase is None or status.qos_class is None:
         status = attrs.evolve(
