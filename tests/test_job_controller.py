@@ -35,12 +35,7 @@ from kcore.api.pod import (
     RestartPolicy,
 )
 from kcore.apiserver.types import Create, Delete, Subresource, Update
-from kcore.controllers.job import (
-    JOB_TRACKING_FINALIZER,
-    JobController,
-    ensure_condition,
-    is_pod_failed,
-)
+from kcore.controllers.job import JobController
 from kcore.controllers.job_backoff import (
     BackoffRecord,
     backoff_duration,
@@ -54,6 +49,7 @@ from kcore.controllers.job_indexes import (
     parse_indexes,
     with_indexes,
 )
+from kcore.controllers.job_rules import JOB_TRACKING_FINALIZER, ensure_condition, is_pod_failed
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Performed
 from kcore.driver.effects import RecordEvent

@@ -1,8 +1,8 @@
 """The Job controller: pods for a Job until enough succeed, or the Job fails.
 
-Owns `JobController` ("job-controller", watches Job and Pod), its state `JobState`, the
-tracking finalizer `JOB_TRACKING_FINALIZER` and the pure helpers `is_job_finished`,
-`is_pod_failed`, `past_backoff_limit_on_failure`.
+Owns `JobController` ("job-controller", watches Job and Pod) and its state `JobState`.
+The pure rules (tracking finalizer, failed pods, conditions) live in `job_rules`, Indexed
+helpers in `job_indexes`, pod failure backoff in `job_backoff`.
 
 Theory of operation (level-triggered, as upstream's syncJob):
 - observe: the Job's pods (controller uid = the Job's), the active ones, the terminating
@@ -43,8 +43,6 @@ trackJobStatusAndRemoveFinalizers, pastBackoffLimitOnFailure, pastActiveDeadline
 from __future__ import annotations
 
 import enum
-import json
-import math
 from collections.abc import Sequence
 from typing import Final, assert_never
 
@@ -58,18 +56,15 @@ from kcore.api.batch import (
     JobCondition,
     JobConditionType,
     JobStatus,
-    PodReplacementPolicy,
     UncountedTerminatedPods,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
-from kcore.api.pod import Pod, PodPhase, PodTemplateSpec, RestartPolicy
+from kcore.api.meta import ApiObject, ConditionStatus, Time
+from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
 from kcore.apiserver.types import (
     Create,
     Delete,
     Patch,
-    PatchType,
-    Response,
     Subresource,
     Update,
     WatchEvent,
@@ -83,6 +78,24 @@ from kcore.controllers.job_backoff import (
     BackoffRecord,
     new_backoff_record,
     remaining_backoff,
+)
+from kcore.controllers.job_rules import (
+    _SYNC,
+    JOB_TRACKING_FINALIZER,
+    backoff_limit,
+    completions_of,
+    ensure_condition,
+    find_condition,
+    has_tracking_finalizer,
+    is_job_finished,
+    is_pod_failed,
+    message_of,
+    new_condition,
+    only_replace_failed,
+    past_backoff_limit_on_failure,
+    remove_finalizer_patch,
+    seconds,
+    timer_key,
 )
 from kcore.controllers.podcontrol import (
     controller_of,
@@ -107,14 +120,12 @@ from kcore.driver.informer import observe
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "job-controller"
-JOB_TRACKING_FINALIZER: Final = "batch.kubernetes.io/job-tracking"
 MAX_POD_CREATE_DELETE_PER_SYNC: Final = 500
 MAX_UNCOUNTED_PODS: Final = 500
 RETRY: Final = 1.0
 """Seconds before a Job whose request failed (or conflicted) is synced again."""
 MIN_DELAY: Final = 1.0  # syncJobBatchPeriod: the least delay of a requeue
 
-_SYNC: Final = "sync "
 _ORPHAN: Final = "orphan "
 
 Effects = list[Effect]
@@ -153,104 +164,6 @@ class JobState:
     backoff: PMap[ObjectKey, BackoffRecord] = pmap()
     wakeups: PMap[ObjectKey, Time] = pmap()
     next_id: int = 0
-
-
-# --- pure helpers -------------------------------------------------------------------------
-
-
-def _seconds(now: Time) -> Time:
-    return Time(float(math.floor(now)))
-
-
-def is_job_finished(job: Job) -> bool:
-    """IsJobFinished: a Complete or Failed condition is True."""
-    return any(
-        c.type in (JobConditionType.COMPLETE, JobConditionType.FAILED) and c.status is ConditionStatus.TRUE
-        for c in job.status.conditions
-    )
-
-
-def has_tracking_finalizer(pod: ApiObject) -> bool:
-    return JOB_TRACKING_FINALIZER in pod.metadata.finalizers
-
-
-def _only_replace_failed(job: Job) -> bool:
-    return job.spec.pod_replacement_policy is PodReplacementPolicy.FAILED
-
-
-def is_pod_failed(pod: Pod, job: Job) -> bool:
-    """isPodFailed: phase Failed, or (unless only failed pods are replaced) being deleted
-    without having succeeded."""
-    if pod.status.phase is PodPhase.FAILED:
-        return True
-    if _only_replace_failed(job):
-        return False
-    return pod.metadata.deletion_timestamp is not None and pod.status.phase is not PodPhase.SUCCEEDED
-
-
-def past_backoff_limit_on_failure(job: Job, pods: Sequence[Pod]) -> bool:
-    """pastBackoffLimitOnFailure: restartPolicy OnFailure and the container restarts of
-    pending/running pods reach backoffLimit (exceed it when the limit is 0)."""
-    if job.spec.template.spec.restart_policy is not RestartPolicy.ON_FAILURE:
-        return False
-    restarts = sum(
-        s.restart_count
-        for p in pods
-        if p.status.phase in (PodPhase.RUNNING, PodPhase.PENDING)
-        for s in (*p.status.init_container_statuses, *p.status.container_statuses)
-    )
-    limit = _backoff_limit(job)
-    return restarts > 0 if limit == 0 else restarts >= limit
-
-
-def _backoff_limit(job: Job) -> int:
-    return 6 if job.spec.backoff_limit is None else job.spec.backoff_limit
-
-
-def _completions(job: Job) -> int:
-    return job.spec.completions or 0
-
-
-def _find(conds: Sequence[JobCondition], kind: JobConditionType) -> JobCondition | None:
-    for c in conds:
-        if c.type is kind:
-            return c
-    return None
-
-
-def _condition(kind: JobConditionType, reason: str, message: str, now: Time, status: ConditionStatus = ConditionStatus.TRUE) -> JobCondition:
-    t = _seconds(now)
-    return JobCondition(type=kind, status=status, last_probe_time=t, last_transition_time=t, reason=reason, message=message)
-
-
-def ensure_condition(
-    conds: tuple[JobCondition, ...], kind: JobConditionType, status: ConditionStatus, reason: str, message: str, now: Time
-) -> tuple[tuple[JobCondition, ...], bool]:
-    """ensureJobConditionStatus: set or update the condition of `kind`; a False condition
-    is never added from nothing. Returns the list and whether it changed."""
-    for i, c in enumerate(conds):
-        if c.type is kind:
-            if c.status is status and c.reason == reason and c.message == message:
-                return conds, False
-            return (*conds[:i], _condition(kind, reason, message, now, status), *conds[i + 1 :]), True
-    if status is ConditionStatus.FALSE:
-        return conds, False
-    return (*conds, _condition(kind, reason, message, now, status)), True
-
-
-def _remove_finalizer_patch(pod: ObjectKey) -> Patch:
-    body = {"metadata": {"$deleteFromPrimitiveList/finalizers": [JOB_TRACKING_FINALIZER]}}
-    return Patch(key=pod, patch_type=PatchType.STRATEGIC, patch=json.dumps(body, sort_keys=True))
-
-
-def _message(resp: Response) -> str:
-    body = resp.body
-    return body.message if isinstance(body, Status) else f"unexpected response code {resp.code}"
-
-
-def timer_key(job: ObjectKey) -> str:
-    """The `WakeMeAt` key that resyncs `job`."""
-    return f"{_SYNC}{job.namespace}/{job.name}"
 
 
 @attrs.frozen(kw_only=True)
@@ -411,7 +324,7 @@ class JobController:
                     name = resp.body.metadata.name if isinstance(resp.body, Pod) else ""
                     effects.append(RecordEvent(involved=job, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {name}"))
                     return s, set(), set()
-                effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedCreate", message=f"Error creating: {_message(resp)}"))
+                effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedCreate", message=f"Error creating: {message_of(resp)}"))
                 s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, job))
                 return self._wake(s, job, retry, effects), set(), set()
             case Action.DELETE:
@@ -423,7 +336,7 @@ class JobController:
                     s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, job, pod))
                 if resp.code == 404:
                     return s, {job}, set()
-                effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedDelete", message=f"Error deleting: {_message(resp)}"))
+                effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedDelete", message=f"Error deleting: {message_of(resp)}"))
                 return self._wake(s, job, retry, effects), set(), set()
             case Action.REMOVE_FINALIZER:
                 if resp.ok:
@@ -487,7 +400,7 @@ class JobController:
             if isinstance(job, Job) and not is_job_finished(job):
                 return s
         owner = self._job_of(s.view, pod) or pk
-        s = self._send(s, _remove_finalizer_patch(pk), InFlight(job=owner, action=Action.ORPHAN_FINALIZER, pod=pk), effects)
+        s = self._send(s, remove_finalizer_patch(pk), InFlight(job=owner, action=Action.ORPHAN_FINALIZER, pod=pk), effects)
         return attrs.evolve(s, orphan_patches=s.orphan_patches.add(pk))
 
     # -- sync
@@ -517,7 +430,7 @@ class JobController:
         ctx = self._observe(s, job)
         status = job.status
         if status.start_time is None and not job.spec.suspend:
-            status = attrs.evolve(status, start_time=_seconds(now))
+            status = attrs.evolve(status, start_time=seconds(now))
         s, finished = self._failure(s, ctx, status, now, effects)
         active = len(ctx.active)
         terminating = sum(1 for p in ctx.pods if p.metadata.deletion_timestamp is not None and p.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED))
@@ -544,7 +457,7 @@ class JobController:
             else:
                 complete = ctx.succeeded >= job.spec.completions and active == 0
             if complete:
-                finished = _condition(JobConditionType.SUCCESS_CRITERIA_MET, "CompletionsReached", "Reached expected number of succeeded pods", now)
+                finished = new_condition(JobConditionType.SUCCESS_CRITERIA_MET, "CompletionsReached", "Reached expected number of succeeded pods", now)
             elif manage_called:
                 status = self._suspend_condition(job, status, key, now, effects)
         status = attrs.evolve(status, active=active, ready=ready, terminating=terminating)
@@ -570,7 +483,7 @@ class JobController:
         record = new_backoff_record(s.backoff.get(key, NO_BACKOFF), new_succ, new_fail)
         ctx = _Ctx(job=job, pods=pods, active=active, removing=removing, succeeded=succeeded, failed=failed, new_backoff=record)
         if job.spec.completion_mode is CompletionMode.INDEXED:
-            completions = _completions(job)
+            completions = completions_of(job)
             prev = ix.parse_indexes(job.status.completed_indexes, completions)
             new = (
                 i
@@ -593,7 +506,7 @@ class JobController:
             if has_tracking_finalizer(p)
             and p.metadata.uid not in uncounted
             and p.metadata.uid not in removing
-            and (not indexed or ((i := ix.completion_index(p)) is not None and i < _completions(job)))
+            and (not indexed or ((i := ix.completion_index(p)) is not None and i < completions_of(job)))
         ]
         succeeded = tuple(p for p in valid if p.status.phase is PodPhase.SUCCEEDED)
         failed = tuple(p for p in valid if is_pod_failed(p, job))
@@ -605,22 +518,22 @@ class JobController:
         """The terminal condition this sync heads for (before any success), if any; a Job
         with a deadline still ahead asks to be synced when it passes."""
         job = ctx.job
-        met = _find(job.status.conditions, JobConditionType.SUCCESS_CRITERIA_MET)
+        met = find_condition(job.status.conditions, JobConditionType.SUCCESS_CRITERIA_MET)
         if met is not None and met.status is ConditionStatus.TRUE:
             return s, met
-        target = _find(job.status.conditions, JobConditionType.FAILURE_TARGET)
+        target = find_condition(job.status.conditions, JobConditionType.FAILURE_TARGET)
         if target is not None and target.status is ConditionStatus.TRUE:
-            return s, _condition(JobConditionType.FAILED, target.reason, target.message, now)
-        if ctx.failed > _backoff_limit(job) or past_backoff_limit_on_failure(job, ctx.pods):
-            return s, _condition(JobConditionType.FAILURE_TARGET, "BackoffLimitExceeded", "Job has reached the specified backoff limit", now)
+            return s, new_condition(JobConditionType.FAILED, target.reason, target.message, now)
+        if ctx.failed > backoff_limit(job) or past_backoff_limit_on_failure(job, ctx.pods):
+            return s, new_condition(JobConditionType.FAILURE_TARGET, "BackoffLimitExceeded", "Job has reached the specified backoff limit", now)
         ads = job.spec.active_deadline_seconds
-        suspended = _find(job.status.conditions, JobConditionType.SUSPENDED)
+        suspended = find_condition(job.status.conditions, JobConditionType.SUSPENDED)
         resuming = suspended is not None and suspended.status is ConditionStatus.TRUE
         # a Job being resumed restarts its clock in this sync (its old startTime is void)
         if ads is not None and status.start_time is not None and not job.spec.suspend and not resuming:
             deadline = Time(status.start_time + ads)
             if now >= deadline:
-                return s, _condition(JobConditionType.FAILURE_TARGET, "DeadlineExceeded", "Job was active longer than specified deadline", now)
+                return s, new_condition(JobConditionType.FAILURE_TARGET, "DeadlineExceeded", "Job was active longer than specified deadline", now)
             s = self._wake(s, key_of(job), deadline, effects)
         return s, None
 
@@ -635,7 +548,7 @@ class JobController:
             return status
         effects.append(RecordEvent(involved=key, type=EventType.NORMAL, reason="Resumed", message="Job resumed"))
         # ActiveDeadlineSeconds counts continuous activity: a resumed job starts afresh
-        return attrs.evolve(status, conditions=conds, start_time=_seconds(now))
+        return attrs.evolve(status, conditions=conds, start_time=seconds(now))
 
     def _delete_pods(
         self, s: JobState, key: ObjectKey, pods: Sequence[Pod], now: Time, effects: Effects, *, keep_finalizer: bool
@@ -648,7 +561,7 @@ class JobController:
         s = attrs.evolve(s, expectations=exps.expect_deletions(s.expectations, key, keys, now))
         for pod, pk in zip(pods, keys, strict=True):
             if not keep_finalizer and has_tracking_finalizer(pod):
-                s = self._send(s, _remove_finalizer_patch(pk), InFlight(job=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
+                s = self._send(s, remove_finalizer_patch(pk), InFlight(job=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
                 s = attrs.evolve(s, removing=s.removing.set(key, s.removing.get(key, pset()).add(pod.metadata.uid)))
             s = self._send(s, Delete(key=pk), InFlight(job=key, action=Action.DELETE, pod=pk), effects)
         return s
@@ -671,7 +584,7 @@ class JobController:
             return s, active - len(victims), len(victims), sum(1 for p in victims if is_pod_ready(p))
         terminating = (
             sum(1 for p in ctx.pods if p.metadata.deletion_timestamp is not None and p.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED))
-            if _only_replace_failed(job)
+            if only_replace_failed(job)
             else 0
         )
         diff = want - terminating - active
@@ -686,7 +599,7 @@ class JobController:
         if JOB_TRACKING_FINALIZER not in meta.finalizers:
             template = attrs.evolve(template, metadata=attrs.evolve(meta, finalizers=(*meta.finalizers, JOB_TRACKING_FINALIZER)))
         if job.spec.completion_mode is CompletionMode.INDEXED:
-            indexes: tuple[int | None, ...] = ix.first_pending_indexes(ctx.succeeded_indexes, ctx.active, diff, _completions(job))
+            indexes: tuple[int | None, ...] = ix.first_pending_indexes(ctx.succeeded_indexes, ctx.active, diff, completions_of(job))
         else:
             indexes = (None,) * diff
         s = attrs.evolve(s, expectations=exps.expect_creations(s.expectations, key, len(indexes), now))
@@ -709,7 +622,7 @@ class JobController:
         rm: tuple[Pod, ...] = ()
         left: tuple[Pod, ...] = tuple(active)
         if job.spec.completion_mode is CompletionMode.INDEXED:
-            rm, left = ix.duplicated_index_pods(active, _completions(job))
+            rm, left = ix.duplicated_index_pods(active, completions_of(job))
         if len(rm) < at_least:
             more = pods_to_delete(left, at_least - len(rm), [0] * len(left), now)
             rm = (*rm, *more)
@@ -724,7 +637,7 @@ class JobController:
         in the status; remove finalizers of pods the observed status already accounts for."""
         job, key = ctx.job, key_of(ctx.job)
         indexed = job.spec.completion_mode is CompletionMode.INDEXED
-        completions = _completions(job)
+        completions = completions_of(job)
         with_finalizer = {p.metadata.uid for p in ctx.pods if has_tracking_finalizer(p)} | set(ctx.removing)
         unc = status.uncounted_terminated_pods or UncountedTerminatedPods()
         # cleanUncountedPodsWithoutFinalizers: a uid whose pod lost its finalizer is counted now
@@ -770,24 +683,24 @@ class JobController:
         conds = status.conditions
         if finished is not None and finished.type is JobConditionType.FAILURE_TARGET:
             conds = (*conds, finished)
-            finished = _condition(JobConditionType.FAILED, finished.reason, finished.message, now)
+            finished = new_condition(JobConditionType.FAILED, finished.reason, finished.message, now)
         elif finished is not None and finished.type is JobConditionType.SUCCESS_CRITERIA_MET:
-            if _find(conds, JobConditionType.SUCCESS_CRITERIA_MET) is None:
+            if find_condition(conds, JobConditionType.SUCCESS_CRITERIA_MET) is None:
                 conds = (*conds, finished)
-            finished = _condition(JobConditionType.COMPLETE, finished.reason, finished.message, now)
+            finished = new_condition(JobConditionType.COMPLETE, finished.reason, finished.message, now)
         status = attrs.evolve(
             status, conditions=conds, uncounted_terminated_pods=UncountedTerminatedPods(succeeded=tuple(unc_s), failed=tuple(unc_f))
         )
         for pod in release:
             pk = key_of(pod)
-            s = self._send(s, _remove_finalizer_patch(pk), InFlight(job=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
+            s = self._send(s, remove_finalizer_patch(pk), InFlight(job=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
             s = attrs.evolve(s, removing=s.removing.set(key, s.removing.get(key, pset()).add(pod.metadata.uid)))
         done: JobCondition | None = None
         if finished is not None and not unc_s and not unc_f and not status.terminating:
             conds, _ = ensure_condition(status.conditions, finished.type, finished.status, finished.reason, finished.message, now)
             status = attrs.evolve(status, conditions=conds)
             if finished.type is JobConditionType.COMPLETE:
-                status = attrs.evolve(status, completion_time=_seconds(now))
+                status = attrs.evolve(status, completion_time=seconds(now))
             done = finished
         if status == job.status:
             return s
