@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 def control_plane() -> tuple[AnyComponent, ...]:
     """kube-controller-manager's controllers and kube-scheduler, in delivery order."""
     from kcore.controllers.cronjob import CronJobController
+    from kcore.controllers.daemonset import DaemonSetController
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.garbagecollector import GarbageCollector
     from kcore.controllers.namespace import NamespaceController
@@ -36,6 +37,7 @@ def control_plane() -> tuple[AnyComponent, ...]:
         NodeLifecycleController(),
         ReplicaSetController(),
         ReplicationControllerController(),
+        DaemonSetController(),
         CronJobController(),
         DisruptionController(),
         Scheduler(),

@@ -689,11 +689,12 @@ class Cluster:
             self._call(Create(obj=req.obj))
 
 
-_NODE_SCOPED: Final = frozenset({Kind.POD, Kind.NODE})
+_NODE_SCOPED: Final = frozenset({Kind.POD, Kind.NODE, Kind.LEASE})
 
 
 def _scope_node(obj: ApiObject) -> str:
-    """The node a Pod is bound to, or a Node's own name: what per-node components filter on."""
+    """The node a Pod is bound to, or a Node's (or its kube-node-lease Lease's) own name:
+    what per-node components filter on."""
     if isinstance(obj, Pod):
         return obj.spec.node_name
     return obj.metadata.name
