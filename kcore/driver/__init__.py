@@ -22,11 +22,13 @@ def control_plane() -> tuple[AnyComponent, ...]:
     from kcore.controllers.daemonset import DaemonSetController
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.garbagecollector import GarbageCollector
+    from kcore.controllers.job import JobController
     from kcore.controllers.namespace import NamespaceController
     from kcore.controllers.nodeipam import NodeIpamController
     from kcore.controllers.nodelifecycle import NodeLifecycleController
     from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
     from kcore.controllers.serviceaccount import ServiceAccountController
+    from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
     from kcore.scheduler.component import Scheduler
 
     return (
@@ -38,7 +40,9 @@ def control_plane() -> tuple[AnyComponent, ...]:
         ReplicaSetController(),
         ReplicationControllerController(),
         DaemonSetController(),
+        JobController(),
         CronJobController(),
+        TTLAfterFinishedController(),
         DisruptionController(),
         Scheduler(),
     )
