@@ -32,6 +32,7 @@ from kcore.api.pod import (
     ExecAction,
     HTTPGetAction,
     LifecycleHandler,
+    MountPropagationMode,
     NodeSelector,
     NodeSelectorOperator,
     NodeSelectorRequirement,
@@ -41,6 +42,7 @@ from kcore.api.pod import (
     PodSpec,
     PodTemplateSpec,
     Probe,
+    RecursiveReadOnlyMode,
     ResourceRequirements,
     TaintEffect,
     TCPSocketAction,
@@ -82,6 +84,7 @@ from kcore.validation import (
     key,
     not_found,
     required,
+    too_many,
 )
 
 MAX_INT32: Final = 2**31 - 1
@@ -289,6 +292,30 @@ def _container(c: Container, volumes: frozenset[str], path: str) -> Errors:
             if handler is not None:
                 errors.extend(_lifecycle_handler(handler, child(path, "lifecycle", field_name)))
     errors.extend(validate_resource_requirements(c.resources, child(path, "resources")))
+    errors.extend(_restart_policy_rules(c, path))
+    return tuple(errors)
+
+
+def _restart_policy_rules(c: Container, path: str) -> Errors:
+    """validateContainerRestartPolicy's rule checks (actions and operators are enums)."""
+    rules = c.restart_policy_rules
+    if not rules:
+        return ()
+    errors: list[FieldError] = []
+    if c.restart_policy is None:
+        errors.append(
+            required(child(path, "restartPolicy"), "must be set when restartPolicyRules are used")
+        )
+    if len(rules) > 20:
+        errors.append(too_many(child(path, "restartPolicyRules"), len(rules), 20))
+    for i, rule in enumerate(rules):
+        p = index(child(path, "restartPolicyRules"), i)
+        if rule.exit_codes is None:
+            errors.append(required(child(p, "exitCodes"), "must be specified"))
+        elif len(rule.exit_codes.values) > 255:
+            errors.append(
+                too_many(child(p, "exitCodes", "values"), len(rule.exit_codes.values), 255)
+            )
     return tuple(errors)
 
 
@@ -417,6 +444,21 @@ def _volume_mounts(mounts: tuple[VolumeMount, ...], volumes: frozenset[str], pat
                 "must be a relative path" if m.sub_path.startswith("/") else "must not contain '..'"
             )
             errors.append(invalid(child(p, "subPath"), m.sub_path, detail))
+        rro = m.recursive_read_only
+        if rro is not None and rro is not RecursiveReadOnlyMode.DISABLED:
+            if not m.read_only:
+                errors.append(
+                    forbidden(
+                        child(p, "recursiveReadOnly"), "may only be specified when readOnly is true"
+                    )
+                )
+            if m.mount_propagation not in (None, MountPropagationMode.NONE):
+                errors.append(
+                    forbidden(
+                        child(p, "recursiveReadOnly"),
+                        "may only be specified when mountPropagation is None or not specified",
+                    )
+                )
     return tuple(errors)
 
 
@@ -494,6 +536,7 @@ _VOLUME_SOURCES: Final = (
     ("persistentVolumeClaim", "persistent_volume_claim"),
     ("projected", "projected"),
     ("downwardAPI", "downward_api"),
+    ("image", "image"),
 )
 
 
@@ -535,6 +578,14 @@ def _volume_source(vol: Volume, path: str) -> Errors:
         errors.append(required(child(path, "hostPath", "path"), ""))
     if vol.persistent_volume_claim is not None and not vol.persistent_volume_claim.claim_name:
         errors.append(required(child(path, "persistentVolumeClaim", "claimName"), ""))
+    size = vol.empty_dir.size_limit if vol.empty_dir is not None else None
+    if size is not None and size.sign() < 0:
+        errors.append(
+            forbidden(
+                child(path, "emptyDir", "sizeLimit"),
+                "SizeLimit field must be a valid resource quantity",
+            )
+        )
     return tuple(errors)
 
 
