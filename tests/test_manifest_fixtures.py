@@ -40,6 +40,7 @@ from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import Loaded, load_manifests
 from kcore.api.meta import ApiObject, Time
+from kcore.api.metrics import PodMetrics
 from kcore.api.networking import Ingress
 from kcore.api.pod import Pod
 from kcore.api.policy import PodDisruptionBudget
@@ -73,7 +74,9 @@ def as_created(obj: ApiObject) -> ApiObject:
     # The apiserver stamps a uid before validating (a Job's selector is generated from it)
     # and clears the namespace of a cluster-scoped object (upstream rest.BeforeCreate).
     namespace = obj.metadata.namespace if obj.KIND.info.namespaced else ""
-    meta = attrs.evolve(obj.metadata, uid="00000000-0000-0000-0000-000000000001", namespace=namespace)
+    meta = attrs.evolve(
+        obj.metadata, uid="00000000-0000-0000-0000-000000000001", namespace=namespace
+    )
     return apply_defaults(attrs.evolve(obj, metadata=meta))  # type: ignore[misc]  # every kind is an attrs class
 
 
@@ -146,7 +149,12 @@ def test_web_app_deployment_probes_resources_and_defaults() -> None:
 def test_web_app_service_targets_the_named_port() -> None:
     svc = only("web-app.yaml", Service, 2)
     (port,) = svc.spec.ports
-    assert (port.name, port.port, port.target_port, port.protocol.value) == ("web", 80, "http", "TCP")
+    assert (port.name, port.port, port.target_port, port.protocol.value) == (
+        "web",
+        80,
+        "http",
+        "TCP",
+    )
     assert svc.spec.type.value == "ClusterIP"
     assert dict(svc.spec.selector) == {"app.kubernetes.io/name": "catalog"}
 
@@ -273,9 +281,9 @@ def test_hpa_v2_metrics_and_behavior() -> None:
     assert rps.pods.target.average_value == parse_quantity("100")
     assert hpa.spec.behavior is not None and hpa.spec.behavior.scale_down is not None
     assert hpa.spec.behavior.scale_down.stabilization_window_seconds == 300
-    assert [(p.type.value, p.value, p.period_seconds) for p in hpa.spec.behavior.scale_down.policies] == [
-        ("Percent", 50, 60)
-    ]
+    assert [
+        (p.type.value, p.value, p.period_seconds) for p in hpa.spec.behavior.scale_down.policies
+    ] == [("Percent", 50, 60)]
 
 
 def test_ingress_rules_tls_and_default_backend() -> None:
@@ -290,7 +298,9 @@ def test_ingress_rules_tls_and_default_backend() -> None:
     first = rule.http.paths[0].backend.service
     assert first is not None and first.port.number == 80
     default = ing.spec.default_backend
-    assert default is not None and default.service is not None and default.service.port.name == "web"
+    assert (
+        default is not None and default.service is not None and default.service.port.name == "web"
+    )
 
 
 def test_rbac_roles_bindings_and_non_resource_urls() -> None:
@@ -312,7 +322,9 @@ def test_rbac_roles_bindings_and_non_resource_urls() -> None:
 def test_node_lease_endpoints_and_event() -> None:
     node = only("cluster.yaml", Node, 0)
     assert node.spec.pod_cidr == "10.244.1.0/24"
-    assert [(t.key, t.value, t.effect.value) for t in node.spec.taints] == [("dedicated", "gpu", "NoSchedule")]
+    assert [(t.key, t.value, t.effect.value) for t in node.spec.taints] == [
+        ("dedicated", "gpu", "NoSchedule")
+    ]
     lease = only("cluster.yaml", Lease, 1)
     assert (lease.spec.holder_identity, lease.spec.lease_duration_seconds) == ("worker-1", 40)
     ep = only("cluster.yaml", Endpoints, 2)
@@ -326,12 +338,18 @@ def test_node_lease_endpoints_and_event() -> None:
 
 def test_pod_resource_claims_and_container_claims() -> None:
     p = only("dra-claims.yaml", Pod)
-    assert [(c.name, c.resource_claim_name, c.resource_claim_template_name) for c in p.spec.resource_claims] == [
+    assert [
+        (c.name, c.resource_claim_name, c.resource_claim_template_name)
+        for c in p.spec.resource_claims
+    ] == [
         ("accelerator", "shared-fpga", None),
         ("scratch-gpu", None, "one-gpu"),
     ]
     train, monitor = p.spec.containers
-    assert [(c.name, c.request) for c in train.resources.claims] == [("scratch-gpu", "gpu"), ("accelerator", "")]
+    assert [(c.name, c.request) for c in train.resources.claims] == [
+        ("scratch-gpu", "gpu"),
+        ("accelerator", ""),
+    ]
     assert train.resources.requests["cpu"] == parse_quantity("2")
     assert [c.name for c in monitor.resources.claims] == ["accelerator"]
     spec = to_dict(p)["spec"]
@@ -353,11 +371,15 @@ def test_cluster_scoped_objects_with_a_namespace_are_stored_without_it() -> None
         state, response, _ = handle(state, Create(obj=item.obj), Time(1_767_225_600.0))
         assert response.code == 201, response.body
     stored_role = get(state, ObjectKey(kind=Kind.CLUSTER_ROLE, namespace="", name="device-plugin"))
-    stored_binding = get(state, ObjectKey(kind=Kind.CLUSTER_ROLE_BINDING, namespace="", name="device-plugin"))
+    stored_binding = get(
+        state, ObjectKey(kind=Kind.CLUSTER_ROLE_BINDING, namespace="", name="device-plugin")
+    )
     assert stored_role is not None and stored_role.metadata.namespace == ""
     assert isinstance(stored_binding, ClusterRoleBinding)
     assert stored_binding.metadata.namespace == ""
-    assert [(s.kind, s.namespace) for s in stored_binding.subjects] == [("ServiceAccount", "plugins")]
+    assert [(s.kind, s.namespace) for s in stored_binding.subjects] == [
+        ("ServiceAccount", "plugins")
+    ]
 
 
 def test_disruption_budgets_by_count_and_percentage() -> None:
@@ -375,8 +397,14 @@ def test_pod_hardening_apparmor_and_supplemental_groups_policy() -> None:
     p = only("pod-hardening.yaml", Pod)
     psc = p.spec.security_context
     assert psc is not None and psc.app_armor_profile is not None
-    assert (psc.app_armor_profile.type.value, psc.app_armor_profile.localhost_profile) == ("RuntimeDefault", None)
-    assert psc.supplemental_groups_policy is not None and psc.supplemental_groups_policy.value == "Strict"
+    assert (psc.app_armor_profile.type.value, psc.app_armor_profile.localhost_profile) == (
+        "RuntimeDefault",
+        None,
+    )
+    assert (
+        psc.supplemental_groups_policy is not None
+        and psc.supplemental_groups_policy.value == "Strict"
+    )
     assert psc.supplemental_groups == (4000,)
     (c,) = p.spec.containers
     csc = c.security_context
@@ -391,7 +419,9 @@ def test_pod_hardening_apparmor_and_supplemental_groups_policy() -> None:
 
 
 def _checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_manifests", ROOT / "scripts" / "check_manifests.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_manifests", ROOT / "scripts" / "check_manifests.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -408,7 +438,9 @@ def test_checker_passes_the_fixtures(capsys: pytest.CaptureFixture[str]) -> None
     assert {line.split()[0] for line in verdicts} == {"OK"}
 
 
-def test_checker_reports_skips_warnings_and_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_checker_reports_skips_warnings_and_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "mixed.yaml").write_text(
         "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n---\n"
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbogus: 1\n---\n"
@@ -423,3 +455,103 @@ def test_checker_reports_skips_warnings_and_failures(tmp_path: Path, capsys: pyt
     assert lines[2].startswith("FAIL    mixed.yaml doc 3: Service v1: ")
     assert "spec.ports[0].port" in lines[2]
     assert lines[3] == "1 files, 3 documents: 0 OK, 1 WARN, 1 SKIPPED, 1 FAIL (validation on)"
+
+
+def test_pod_newer_fields_land_and_are_defaulted() -> None:
+    pod = only("pod-newer-fields.yaml", Pod)
+    spec = pod.spec
+    assert spec.host_users is False
+    assert spec.security_context is not None and spec.security_context.windows_options is not None
+    assert spec.security_context.windows_options.run_as_user_name == "ContainerUser"
+    (watcher,) = spec.init_containers
+    (rule,) = watcher.restart_policy_rules
+    assert rule.action.value == "Restart"
+    assert rule.exit_codes is not None
+    assert (rule.exit_codes.operator.value, rule.exit_codes.values) == ("In", (42, 43))
+    (shell,) = spec.containers
+    assert shell.security_context is not None
+    win = shell.security_context.windows_options
+    assert win is not None
+    assert (win.gmsa_credential_spec_name, win.host_process) == ("webapp1", False)
+    rro = shell.volume_mounts[1]
+    assert rro.recursive_read_only is not None and rro.recursive_read_only.value == "Enabled"
+    tools, _, scratch, certs = spec.volumes
+    # SetDefaults_ImageVolumeSource: IfNotPresent unless the tag is (or defaults to) latest.
+    assert tools.image is not None and tools.image.pull_policy is not None
+    assert (tools.image.reference, tools.image.pull_policy.value) == (
+        "quay.io/crio/artifact:v2",
+        "IfNotPresent",
+    )
+    assert tools.empty_dir is None  # an image volume has a source: no emptyDir default
+    assert scratch.empty_dir is not None
+    assert scratch.empty_dir.medium == "Memory"
+    assert scratch.empty_dir.size_limit == parse_quantity("64Mi")
+    assert certs.projected is not None
+    ctb, pcert = certs.projected.sources
+    assert ctb.cluster_trust_bundle is not None
+    assert ctb.cluster_trust_bundle.signer_name == "example.com/mysigner"
+    assert ctb.cluster_trust_bundle.label_selector is not None
+    assert dict(ctb.cluster_trust_bundle.label_selector.match_labels) == {"version": "live"}
+    assert pcert.pod_certificate is not None
+    # SetDefaults_PodCertificateProjection: maxExpirationSeconds 86400 when unset.
+    assert pcert.pod_certificate.max_expiration_seconds == 86400
+    assert dict(pcert.pod_certificate.user_annotations) == {"example.com/team": "payments"}
+    wire = to_dict(pod)
+    assert wire["spec"]["volumes"][0]["image"] == {  # type: ignore[index,call-overload]
+        "reference": "quay.io/crio/artifact:v2",
+        "pullPolicy": "IfNotPresent",
+    }
+
+
+def test_image_volume_pull_policy_follows_the_tag() -> None:
+    text = (FIXTURES / "pod-newer-fields.yaml").read_text(encoding="utf-8")
+    latest = text.replace("quay.io/crio/artifact:v2", "alpine")
+    (item,) = load_manifests(latest, source="latest")
+    assert isinstance(item.obj, Pod)
+    image = item.obj.spec.volumes[0].image
+    assert image is not None and image.pull_policy is not None
+    assert image.pull_policy.value == "Always"
+
+
+def _pod_with(text: str, old: str, new: str) -> Pod:
+    (item,) = load_manifests(text.replace(old, new), source="variant")
+    assert isinstance(item.obj, Pod)
+    return item.obj
+
+
+def test_restart_rules_image_volumes_and_rro_are_validated() -> None:
+    text = (FIXTURES / "pod-newer-fields.yaml").read_text(encoding="utf-8")
+    no_codes = _pod_with(
+        text, "      exitCodes:\n        operator: In\n        values: [42, 43]\n", ""
+    )
+    assert [str(e) for e in validate(as_created(no_codes), None)] == [
+        "spec.initContainers[0].restartPolicyRules[0].exitCodes: Required value: must be specified"
+    ]
+    no_policy = _pod_with(text, "    restartPolicy: Always\n", "")
+    assert [e.path for e in validate(as_created(no_policy), None)] == [
+        "spec.initContainers[0].restartPolicy"
+    ]
+    writable = _pod_with(
+        text, "      readOnly: true\n      recursiveReadOnly", "      recursiveReadOnly"
+    )
+    assert [str(e) for e in validate(as_created(writable), None)] == [
+        "spec.containers[0].volumeMounts[1].recursiveReadOnly: Forbidden: "
+        "may only be specified when readOnly is true"
+    ]
+    two_sources = _pod_with(
+        text, "    image:\n      reference", "    emptyDir: {}\n    image:\n      reference"
+    )
+    assert [str(e) for e in validate(as_created(two_sources), None)] == [
+        "spec.volumes[0].image: Forbidden: may not specify more than 1 volume type"
+    ]
+    negative = _pod_with(text, "sizeLimit: 64Mi", "sizeLimit: -64Mi")
+    assert [e.path for e in validate(as_created(negative), None)] == [
+        "spec.volumes[2].emptyDir.sizeLimit"
+    ]
+
+
+def test_pod_metrics_sample_loads() -> None:
+    m = only("metrics.yaml", PodMetrics)
+    assert (m.metadata.name, m.window) == ("web-7d4b9c", "15s")
+    (c,) = m.containers
+    assert c.usage["cpu"] == parse_quantity("120m")
