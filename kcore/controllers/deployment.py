@@ -1,0 +1,534 @@
+"""The Deployment controller: ReplicaSets rolled out, scaled and rolled back for Deployments.
+
+Owns `DeploymentController` (component "deployment-controller", watches Deployment,
+ReplicaSet and Pod), its state `DeploymentState`, `plan_sync` (one sync round of one
+Deployment, as data), `rollback_request` (`kubectl rollout undo` as a pure request
+builder) and re-exports `resolve_fenceposts`.
+
+Theory of operation (level-triggered, as upstream's syncDeployment):
+- `step` folds each watch event into the informer view and maps it to Deployment keys: a
+  Deployment to itself; a ReplicaSet to its controlling Deployment, or (an orphan) to every
+  Deployment in its namespace whose selector matches it; a Pod to its ReplicaSet's
+  Deployment when that one uses the Recreate strategy (which waits for old pods to go).
+- `sync` runs `plan_sync`: claim ReplicaSets (adopt matching orphans, release owned ones
+  that stopped matching), then as upstream: a deleted Deployment only gets its status; a
+  paused one gets the Paused/Resumed Progressing condition and is only scaled; the
+  deprecated rollback-to annotation rolls back; a changed replica count scales
+  proportionally; otherwise the strategy (RollingUpdate or Recreate) rolls out.
+  `kcore.controllers.deployment_rollout` explains how a pass is cut into rounds.
+- A round's writes are in flight as data (`pending`); the Deployment is not synced again
+  until every answer is in. Answers fold the written objects into the view (so the next
+  round sees them before their watch events), record the round's events on success, and
+  then the Deployment is synced again. A failed write (a 409 from a stale view, a refused
+  create) holds the Deployment back for an exponential backoff (`WakeMeAt`).
+- A rollout that is not complete asks for a `WakeMeAt` at the progress deadline, so
+  Progressing turns False with ProgressDeadlineExceeded in simulated time.
+
+Differences from upstream: the revision annotation of the Deployment is written by a main
+update (kcore's status subresource keeps metadata as is; upstream's keeps annotations from
+the status request); a hash collision is seen in the view before the create (as well as
+from AlreadyExists); the SelectingAll warning is recorded once per generation.
+
+Must not know: the driver, the ReplicaSet controller, pods beyond their owner and phase.
+Mirrors pkg/controller/deployment/deployment_controller.go (and, through the modules it
+uses, sync.go, rolling.go, recreate.go, rollback.go, progress.go, util/deployment_util.go)
+and kubectl's polymorphichelpers/rollback.go (DeploymentRollbacker).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
+
+from kcore.api.apps import Deployment, DeploymentConditionType, DeploymentStrategyType, ReplicaSet
+from kcore.api.codec import to_dict
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
+from kcore.api.pod import LabelSelector
+from kcore.apiserver.errors import not_found
+from kcore.apiserver.types import Patch, PatchType, Request, Response, WatchEvent, WatchType
+from kcore.controllers import deployment_util as du
+from kcore.controllers.deployment_rollout import (
+    Plan,
+    Purpose,
+    RolloutContext,
+    Write,
+    deployment_status,
+    is_scaling_event,
+    new_and_old,
+    recreate,
+    rollback,
+    rollback_to,
+    rolling,
+    status_write,
+    sync_scaling,
+)
+from kcore.controllers.deployment_util import resolve_fenceposts
+from kcore.controllers.podcontrol import (
+    adopt_request,
+    claim,
+    controller_of,
+    release_request,
+    retry_delay,
+)
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
+from kcore.state import ClusterState, get, list_objects, put
+
+__all__ = ["NAME", "DeploymentController", "DeploymentState", "plan_sync", "resolve_fenceposts", "rollback_request"]
+
+NAME: Final = "deployment-controller"
+TIMER_PREFIX: Final = "deployment/"
+
+Effects = tuple[Effect, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Pending:
+    """A write in flight for `deployment`."""
+
+    deployment: ObjectKey
+    write: Write
+
+
+@attrs.frozen(kw_only=True)
+class DeploymentState:
+    """The informer view, Deployments waiting for a sync, and the rounds in flight."""
+
+    view: ClusterState
+    dirty: PSet[ObjectKey] = pset()
+    pending: PMap[str, Pending] = pmap()
+    busy: PMap[ObjectKey, int] = pmap()  # writes of the current round still unanswered
+    round_failed: PSet[ObjectKey] = pset()
+    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed rounds
+    hold_until: PMap[ObjectKey, Time] = pmap()  # backoff after a failed round
+    wakes: PMap[ObjectKey, Time] = pmap()  # progress-deadline wake-ups asked for
+    seq: int = 0
+
+
+def timer_key(key: ObjectKey) -> str:
+    return f"{TIMER_PREFIX}{key.namespace}/{key.name}"
+
+
+def _key_of_timer(text: str) -> ObjectKey | None:
+    if not text.startswith(TIMER_PREFIX):
+        return None
+    namespace, _, name = text.removeprefix(TIMER_PREFIX).partition("/")
+    return ObjectKey(kind=Kind.DEPLOYMENT, namespace=namespace, name=name)
+
+
+def deployment_key(namespace: str, name: str) -> ObjectKey:
+    return ObjectKey(kind=Kind.DEPLOYMENT, namespace=namespace, name=name)
+
+
+def selector_of(sel: LabelSelector) -> Selector | None:
+    """LabelSelectorAsSelector, or None when the selector cannot be parsed."""
+    exprs = tuple((r.key, r.operator.value, r.values) for r in sel.match_expressions)
+    try:
+        return selector_from_label_selector(sel.match_labels, exprs)
+    except SelectorParseError:
+        return None
+
+
+# --- the component --------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class DeploymentController:
+    """The component: `init` takes the LIST, `step` handles one event."""
+
+    name: str = NAME
+    watches: frozenset[Kind] = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.POD})
+
+    def init(self, view: ClusterState, now: Time) -> tuple[DeploymentState, Effects]:
+        """Relist; the `Started` event then syncs every Deployment."""
+        return DeploymentState(view=view), ()
+
+    def step(self, state: DeploymentState, event: Event) -> tuple[DeploymentState, Effects]:
+        """Absorb one event; may emit ReplicaSet creates/updates/deletes/patches, Deployment
+        (status) updates, ScalingReplicaSet and rollback events, and wake-ups."""
+        match event:
+            case Started(now=now):
+                return _process(_mark_all(state), now)
+            case WatchDelivered(event=ev, now=now):
+                keys = _interested(state.view, ev)
+                state = attrs.evolve(state, view=observe(state.view, ev))
+                keys |= _interested(state.view, ev)
+                if ev.type is WatchType.DELETED and ev.obj.KIND is Kind.DEPLOYMENT:
+                    state = _forget(state, ev.key)
+                return _process(attrs.evolve(state, dirty=state.dirty.update(keys)), now)
+            case ApiAnswered(request_id=rid, response=resp, now=now):
+                return _answered(state, rid, resp, now)
+            case TimerFired(key=tkey, now=now):
+                key = _key_of_timer(tkey)
+                if key is None:
+                    return state, ()
+                state = attrs.evolve(
+                    state,
+                    dirty=state.dirty.add(key),
+                    wakes=_drop_due(state.wakes, key, now),
+                    hold_until=_drop_due(state.hold_until, key, now),
+                )
+                return _process(state, now)
+            case Resynced(view=view, now=now):
+                return _process(_mark_all(attrs.evolve(state, view=view, wakes=pmap())), now)
+            case RuntimeAnswered() | RuntimeNotified():
+                return state, ()
+            case _:
+                assert_never(event)
+
+
+def _drop_due(m: PMap[ObjectKey, Time], key: ObjectKey, now: Time) -> PMap[ObjectKey, Time]:
+    at = m.get(key)
+    return m.discard(key) if at is not None and at <= now else m
+
+
+def _mark_all(state: DeploymentState) -> DeploymentState:
+    keys = (deployment_key(d.metadata.namespace, d.metadata.name) for d in list_objects(state.view, Kind.DEPLOYMENT))
+    return attrs.evolve(state, dirty=state.dirty.update(keys))
+
+
+def _forget(state: DeploymentState, key: ObjectKey) -> DeploymentState:
+    return attrs.evolve(
+        state,
+        failures=state.failures.discard(key),
+        hold_until=state.hold_until.discard(key),
+        wakes=state.wakes.discard(key),
+    )
+
+
+def _interested(view: ClusterState, ev: WatchEvent) -> set[ObjectKey]:
+    """The Deployments an event may concern (read against `view`, before or after it)."""
+    obj = ev.obj
+    ns = obj.metadata.namespace
+    match obj.KIND:
+        case Kind.DEPLOYMENT:
+            return {deployment_key(ns, obj.metadata.name)}
+        case Kind.REPLICA_SET:
+            return _owners_of_rs(view, obj)
+        case Kind.POD:
+            ref = controller_of(obj.metadata)
+            if ref is None or ref.kind != Kind.REPLICA_SET.value:
+                return set()
+            rs = get(view, ObjectKey(kind=Kind.REPLICA_SET, namespace=ns, name=ref.name))
+            owners = _owners_of_rs(view, rs) if rs is not None else set()
+            return {k for k in owners if _is_recreate(get(view, k))}
+        case _:
+            return set()
+
+
+def _is_recreate(obj: ApiObject | None) -> bool:
+    return isinstance(obj, Deployment) and obj.spec.strategy.type is DeploymentStrategyType.RECREATE
+
+
+def _owners_of_rs(view: ClusterState, rs: ApiObject) -> set[ObjectKey]:
+    """getDeploymentForReplicaSet / getDeploymentsForReplicaSet."""
+    ns = rs.metadata.namespace
+    ref = controller_of(rs.metadata)
+    if ref is not None:
+        return {deployment_key(ns, ref.name)} if ref.kind == Kind.DEPLOYMENT.value else set()
+    found: set[ObjectKey] = set()
+    for d in list_objects(view, Kind.DEPLOYMENT, ns):
+        if not isinstance(d, Deployment):
+            continue
+        sel = selector_of(d.spec.selector)
+        if sel is not None and not sel.is_empty() and sel.matches(rs.metadata.labels):
+            found.add(deployment_key(ns, d.metadata.name))
+    return found
+
+
+# --- syncing --------------------------------------------------------------------------------
+
+
+def _process(state: DeploymentState, now: Time) -> tuple[DeploymentState, Effects]:
+    """Sync every dirty Deployment that has no round in flight and no backoff pending."""
+    effects: list[Effect] = []
+    for key in sorted(state.dirty):
+        if state.busy.get(key, 0) > 0:
+            continue
+        hold = state.hold_until.get(key)
+        if hold is not None and hold > now:
+            continue
+        state, out = sync(state, key, now)
+        effects.extend(out)
+    return state, tuple(effects)
+
+
+def sync(state: DeploymentState, key: ObjectKey, now: Time) -> tuple[DeploymentState, Effects]:
+    """One round for `key`: plan it from the view, send its writes, remember them."""
+    state = attrs.evolve(state, dirty=state.dirty.discard(key))
+    d = get(state.view, key)
+    if not isinstance(d, Deployment):
+        return _forget(state, key), ()
+    plan = plan_sync(state.view, d, now)
+    return _send(state, key, plan.writes, plan.events, plan.wake_at)
+
+
+def _send(
+    state: DeploymentState,
+    key: ObjectKey,
+    writes: tuple[Write, ...],
+    events: tuple[RecordEvent, ...],
+    wake_at: Time | None = None,
+) -> tuple[DeploymentState, Effects]:
+    effects: list[Effect] = list(events)
+    pending, seq = state.pending, state.seq
+    for w in writes:
+        rid = f"deployment-{seq}"
+        seq += 1
+        pending = pending.set(rid, Pending(deployment=key, write=w))
+        effects.append(CallApi(request=w.request, request_id=rid))
+    busy = state.busy.set(key, state.busy.get(key, 0) + len(writes)) if writes else state.busy
+    wakes = state.wakes
+    if not writes and wake_at is not None and wakes.get(key) != wake_at:
+        wakes = wakes.set(key, wake_at)
+        effects.append(WakeMeAt(at=wake_at, key=timer_key(key)))
+    return attrs.evolve(state, pending=pending, seq=seq, busy=busy, wakes=wakes), tuple(effects)
+
+
+def plan_sync(view: ClusterState, d: Deployment, now: Time) -> Plan:
+    """syncDeployment for one round: claims, then deletion / pause / rollback / scaling /
+    rollout, as upstream decides between them."""
+    sel = selector_of(d.spec.selector)
+    if sel is None:
+        return Plan()
+    if sel.is_empty():
+        return _selecting_all(d)
+    ns = d.metadata.namespace
+    rss = tuple(rs for rs in list_objects(view, Kind.REPLICA_SET, ns) if isinstance(rs, ReplicaSet))
+    claimed = claim(d, rss, lambda o: sel.matches(o.metadata.labels))
+    if claimed.adopt or claimed.release:
+        writes = tuple(Write(request=adopt_request(o, d), purpose=Purpose.CLAIM) for o in claimed.adopt)
+        writes += tuple(Write(request=release_request(o, d.metadata.uid), purpose=Purpose.CLAIM) for o in claimed.release)
+        return Plan(writes=writes)
+    owned = tuple(rs for rs in claimed.owned if isinstance(rs, ReplicaSet))
+    ctx = RolloutContext(view=view, d=d, rss=owned, now=now)
+    if d.metadata.deletion_timestamp is not None:
+        found = new_and_old(ctx, create=False)
+        return found if isinstance(found, Plan) else deployment_status(ctx, (*found.olds, found.new), found.new)
+    paused = _paused_condition(ctx)
+    if paused is not None:
+        return paused
+    if d.spec.paused:
+        return sync_scaling(ctx, paused_cleanup=rollback_to(d) is None)
+    if rollback_to(d) is not None:
+        return rollback(ctx)
+    found = new_and_old(ctx, create=False)
+    if isinstance(found, Plan):
+        return found
+    if is_scaling_event(ctx, found):
+        return sync_scaling(ctx, paused_cleanup=False)
+    if d.spec.strategy.type is DeploymentStrategyType.RECREATE:
+        return recreate(ctx)
+    return rolling(ctx)
+
+
+def _selecting_all(d: Deployment) -> Plan:
+    """An empty selector would select every pod: warn, observe the generation, do nothing."""
+    if d.status.observed_generation >= d.metadata.generation:
+        return Plan()
+    key = deployment_key(d.metadata.namespace, d.metadata.name)
+    warn = RecordEvent(
+        involved=key,
+        type=EventType.WARNING,
+        reason="SelectingAll",
+        message="This deployment is selecting all pods. A non-empty selector is required.",
+    )
+    st = attrs.evolve(d.status, observed_generation=d.metadata.generation)
+    return Plan(writes=(status_write(d, st),), events=(warn,))
+
+
+def _paused_condition(ctx: RolloutContext) -> Plan | None:
+    """checkPausedConditions: Progressing Unknown DeploymentPaused / DeploymentResumed."""
+    d = ctx.d
+    if not du.has_progress_deadline(d):
+        return None
+    cond = du.get_condition(d.status, DeploymentConditionType.PROGRESSING)
+    if cond is not None and cond.reason == du.REASON_TIMED_OUT:
+        return None
+    exists = cond is not None and cond.reason == du.REASON_PAUSED
+    if d.spec.paused and not exists:
+        reason, message = du.REASON_PAUSED, "Deployment is paused"
+    elif not d.spec.paused and exists:
+        reason, message = du.REASON_RESUMED, "Deployment is resumed"
+    else:
+        return None
+    new = du.new_condition(DeploymentConditionType.PROGRESSING, ConditionStatus.UNKNOWN, reason, message, ctx.now)
+    return Plan(writes=(status_write(d, du.set_condition(d.status, new)),))
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+def _remember(view: ClusterState, obj: ApiObject) -> ClusterState:
+    """`view` with an answered object, unless the view already holds a newer one."""
+    held = get(view, ObjectKey(kind=obj.KIND, namespace=obj.metadata.namespace, name=obj.metadata.name))
+    if held is not None and held.metadata.resource_version >= obj.metadata.resource_version:
+        return view
+    return put(view, obj)
+
+
+def _message(resp: Response) -> str:
+    body = resp.body
+    return body.message if isinstance(body, Status) else f"unexpected answer {resp.code}"
+
+
+def _answered(state: DeploymentState, rid: str, resp: Response, now: Time) -> tuple[DeploymentState, Effects]:
+    p = state.pending.get(rid)
+    if p is None:
+        return state, ()
+    key, w = p.deployment, p.write
+    state = attrs.evolve(state, pending=state.pending.discard(rid), busy=state.busy.set(key, state.busy.get(key, 1) - 1))
+    effects: list[Effect] = []
+    ok = resp.ok or (resp.code == 404 and w.purpose is Purpose.DELETE_RS)
+    if ok:
+        body = resp.body
+        if w.purpose is not Purpose.DELETE_RS and not isinstance(body, Status) and hasattr(body, "metadata"):
+            state = attrs.evolve(state, view=_remember(state.view, body))  # type: ignore[arg-type]  # an ApiObject: checked above
+        effects.extend(w.events)
+        if w.purpose is Purpose.CREATE_RS:
+            state, out = _created(state, key, w.rs_name, now)
+            effects.extend(out)
+    else:
+        state = attrs.evolve(state, round_failed=state.round_failed.add(key))
+        if w.purpose is Purpose.CREATE_RS and resp.code != 409:
+            state, out = _create_failed(state, key, w.rs_name, _message(resp), now)
+            effects.extend(out)
+    if state.busy.get(key, 0) > 0:
+        return state, tuple(effects)
+    state = attrs.evolve(state, busy=state.busy.discard(key))
+    if key in state.round_failed:
+        failures = state.failures.get(key, 0) + 1
+        at = Time(now + retry_delay(failures))
+        state = attrs.evolve(
+            state,
+            round_failed=state.round_failed.discard(key),
+            failures=state.failures.set(key, failures),
+            hold_until=state.hold_until.set(key, at),
+            dirty=state.dirty.add(key),
+        )
+        effects.append(WakeMeAt(at=at, key=timer_key(key)))
+        return state, tuple(effects)
+    state = attrs.evolve(state, failures=state.failures.discard(key), dirty=state.dirty.add(key))
+    state, out = _process(state, now)
+    return state, (*effects, *out)
+
+
+def _created(state: DeploymentState, key: ObjectKey, rs_name: str, now: Time) -> tuple[DeploymentState, Effects]:
+    """After a create: Progressing NewReplicaSetCreated (upstream writes it in the same pass)."""
+    d = get(state.view, key)
+    if not isinstance(d, Deployment) or not du.has_progress_deadline(d):
+        return state, ()
+    cond = du.new_condition(
+        DeploymentConditionType.PROGRESSING,
+        ConditionStatus.TRUE,
+        du.REASON_NEW_RS_CREATED,
+        f'Created new replica set "{rs_name}"',
+        now,
+    )
+    st = du.set_condition(d.status, cond)
+    return _send(state, key, (status_write(d, st),), ()) if st != d.status else (state, ())
+
+
+def _create_failed(
+    state: DeploymentState, key: ObjectKey, rs_name: str, why: str, now: Time
+) -> tuple[DeploymentState, Effects]:
+    """A refused create: Progressing False ReplicaSetCreateError and a Warning event."""
+    d = get(state.view, key)
+    if not isinstance(d, Deployment):
+        return state, ()
+    msg = f'Failed to create new replica set "{rs_name}": {why}'
+    warn = RecordEvent(involved=key, type=EventType.WARNING, reason=du.REASON_FAILED_RS_CREATE, message=msg)
+    if not du.has_progress_deadline(d):
+        return state, (warn,)
+    cond = du.new_condition(
+        DeploymentConditionType.PROGRESSING, ConditionStatus.FALSE, du.REASON_FAILED_RS_CREATE, msg, now
+    )
+    st = du.set_condition(d.status, cond)
+    writes = (status_write(d, st),) if st != d.status else ()
+    return _send(state, key, writes, (warn,))
+
+
+# --- kubectl rollout undo -------------------------------------------------------------------
+
+
+def _failure(message: str, reason: StatusReason = StatusReason.BAD_REQUEST, code: int = 400) -> Status:
+    return Status(message=message, reason=reason, code=code)
+
+
+def _controlled_rss(view: ClusterState, d: Deployment) -> tuple[ReplicaSet, ...]:
+    """deploymentutil.GetAllReplicaSets: the ReplicaSets `d` controls (sorted by name)."""
+    out = []
+    for rs in list_objects(view, Kind.REPLICA_SET, d.metadata.namespace):
+        ref = controller_of(rs.metadata)
+        if isinstance(rs, ReplicaSet) and ref is not None and ref.uid == d.metadata.uid:
+            out.append(rs)
+    return tuple(out)
+
+
+def revision_replica_set(view: ClusterState, d: Deployment, to_revision: int) -> ReplicaSet | Status:
+    """deploymentRevision: the ReplicaSet of `to_revision`, or of the previous one for 0."""
+    latest: tuple[int, ReplicaSet | None] = (-1, None)
+    previous: tuple[int, ReplicaSet | None] = (-1, None)
+    for rs in _controlled_rss(view, d):
+        v = du.revision(rs)
+        if v is None:
+            continue
+        if to_revision == 0:
+            if latest[0] < v:
+                previous, latest = latest, (v, rs)
+            elif previous[0] < v:
+                previous = (v, rs)
+        elif v == to_revision:
+            return rs
+    if to_revision > 0:
+        return _failure(f"unable to find specified revision {to_revision} in history", StatusReason.NOT_FOUND, 404)
+    if previous[1] is None:
+        return _failure(f'no rollout history found for deployment "{d.metadata.name}"', StatusReason.NOT_FOUND, 404)
+    return previous[1]
+
+
+def rollback_request(view: ClusterState, deployment_key: ObjectKey, to_revision: int = 0) -> Request | Status:
+    """`kubectl rollout undo`: the JSON patch that copies the wanted revision's template
+    (hash label dropped) and annotations into the Deployment.
+
+    A Status answers instead: Failure (not found, no such revision, paused deployment) or
+    Success "skipped rollback (current template already matches revision N)".
+    """
+    d = get(view, deployment_key)
+    if not isinstance(d, Deployment):
+        return not_found(deployment_key)
+    if to_revision < 0:
+        return _failure(f"unable to find specified revision {to_revision} in history", StatusReason.NOT_FOUND, 404)
+    rs = revision_replica_set(view, d, to_revision)
+    if isinstance(rs, Status):
+        return rs
+    if d.spec.paused:
+        return _failure(
+            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again"
+        )
+    if du.equal_ignore_hash(rs.spec.template, d.spec.template):
+        message = f"skipped rollback (current template already matches revision {to_revision})"
+        return Status(status="Success", message=message, code=200)
+    annotations = {k: v for k, v in d.metadata.annotations.items() if k in du.ANNOTATIONS_TO_SKIP}
+    annotations.update({k: v for k, v in rs.metadata.annotations.items() if k not in du.ANNOTATIONS_TO_SKIP})
+    ops = [
+        {"op": "replace", "path": "/spec/template", "value": to_dict(du.template_without_hash(rs.spec.template))},
+        {"op": "add", "path": "/metadata/annotations", "value": dict(sorted(annotations.items()))},
+    ]
+    return Patch(key=deployment_key, patch_type=PatchType.JSON, patch=json.dumps(ops, sort_keys=True))
