@@ -555,3 +555,10 @@ def test_pod_metrics_sample_loads() -> None:
     assert (m.metadata.name, m.window) == ("web-7d4b9c", "15s")
     (c,) = m.containers
     assert c.usage["cpu"] == parse_quantity("120m")
+
+
+def test_pvc_volume_attributes_class_round_trips() -> None:
+    pvc = only("pvc-attributes-class.yaml", PersistentVolumeClaim)
+    assert pvc.spec.volume_attributes_class_name == "gold"
+    assert pvc.spec.storage_class_name is None  # an explicit null stays unset
+    assert to_dict(pvc)["spec"]["volumeAttributesClassName"] == "gold"  # type: ignore[index,call-overload]

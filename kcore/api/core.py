@@ -565,6 +565,7 @@ class PersistentVolumeClaimSpec:
     volume_mode: PersistentVolumeMode = PersistentVolumeMode.FILESYSTEM
     data_source: TypedLocalObjectReference | None = None
     data_source_ref: TypedObjectReference | None = None
+    volume_attributes_class_name: str | None = None  # a VolumeAttributesClass (GA 1.34)
 
 
 @attrs.frozen(kw_only=True)
