@@ -26,6 +26,7 @@ def control_plane() -> tuple[AnyComponent, ...]:
     from kcore.controllers.namespace import NamespaceController
     from kcore.controllers.nodeipam import NodeIpamController
     from kcore.controllers.nodelifecycle import NodeLifecycleController
+    from kcore.controllers.podgc import PodGCController
     from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
     from kcore.controllers.serviceaccount import ServiceAccountController
     from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -37,6 +38,7 @@ def control_plane() -> tuple[AnyComponent, ...]:
         GarbageCollector(),
         NodeIpamController(),
         NodeLifecycleController(),
+        PodGCController(),
         ReplicaSetController(),
         ReplicationControllerController(),
         DaemonSetController(),

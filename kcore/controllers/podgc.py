@@ -1,0 +1,199 @@
+"""The pod garbage collector: pods nobody else will ever clean up.
+
+Owns `PodGCController` (component "pod-garbage-collector"). Every `GC_PERIOD` (20 s),
+as upstream's gcCheckPeriod, it force-deletes (grace 0):
+- orphaned pods: bound to a Node that has not existed for `QUARANTINE` (40 s), after
+  marking them Failed with condition DisruptionTarget (reason DeletionByPodGC);
+- unscheduled terminating pods: a deletionTimestamp and no node to finish the job;
+- terminating pods on a node that is not Ready and carries the
+  `node.kubernetes.io/out-of-service` taint (the non-graceful node shutdown flow);
+- terminated pods (Succeeded/Failed) beyond `TERMINATED_THRESHOLD` (12,500), oldest
+  first by creation time.
+
+Rules: the candidate sets are kept from watch events (never a scan of all pods per pass);
+deletions carry the pod's uid as a precondition; a pass emits each delete once (in-flight
+keys wait for their answer). Must not know: who owns the pods. Mirrors
+pkg/controller/podgc/gc_controller.go.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
+
+from kcore.api.core import Node
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ConditionStatus, Time
+from kcore.api.pod import Pod, PodCondition, PodPhase
+from kcore.apiserver.types import Delete, Request, Subresource, Update, WatchType
+from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.state import ClusterState, get, list_objects, pods_on_node
+
+NAME: Final = "pod-garbage-collector"
+GC_PERIOD: Final = 20.0
+QUARANTINE: Final = 40.0
+TERMINATED_THRESHOLD: Final = 12_500
+OUT_OF_SERVICE: Final = "node.kubernetes.io/out-of-service"
+TICK: Final = "gc"
+
+
+@attrs.frozen(kw_only=True)
+class PodGCState:
+    view: ClusterState
+    terminated: PSet[ObjectKey] = pset()
+    unscheduled_terminating: PSet[ObjectKey] = pset()
+    missing_since: PMap[str, Time] = pmap()  # nodes with pods but no Node object
+    in_flight: PSet[ObjectKey] = pset()
+    counter: int = 0
+
+
+@attrs.frozen
+class PodGCController:
+    name: str = NAME
+    watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
+    terminated_threshold: int = TERMINATED_THRESHOLD
+
+    def init(self, view: ClusterState, now: Time) -> tuple[PodGCState, tuple[Effect, ...]]:
+        return _rebuild(view), ()
+
+    def step(self, s: PodGCState, ev: Event) -> tuple[PodGCState, tuple[Effect, ...]]:
+        match ev:
+            case Started():
+                return s, (WakeMeAt(at=Time(ev.now + GC_PERIOD), key=TICK),)
+            case Resynced():
+                return attrs.evolve(_rebuild(ev.view), counter=s.counter), ()
+            case WatchDelivered(event=w):
+                s = attrs.evolve(s, view=observe(s.view, w))
+                if isinstance(w.obj, Pod):
+                    s = _track(s, w.key, None if w.type is WatchType.DELETED else w.obj)
+                return s, ()
+            case ApiAnswered(request_id=rid):
+                _, ns, name = rid.split("|", 2)
+                return attrs.evolve(s, in_flight=s.in_flight.discard(ObjectKey(kind=Kind.POD, namespace=ns, name=name))), ()
+            case TimerFired(key=k) if k == TICK:
+                s, requests = gc_pass(s, ev.now, self.terminated_threshold)
+                effects: list[Effect] = []
+                for key, req in requests:
+                    effects.append(CallApi(request=req, request_id=f"{s.counter}|{key.namespace}|{key.name}"))
+                    s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.add(key))
+                effects.append(WakeMeAt(at=Time(ev.now + GC_PERIOD), key=TICK))
+                return s, tuple(effects)
+            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+                return s, ()
+
+
+def _rebuild(view: ClusterState) -> PodGCState:
+    s = PodGCState(view=view)
+    for obj in list_objects(view, Kind.POD):
+        if isinstance(obj, Pod):
+            m = obj.metadata
+            s = _track(s, ObjectKey(kind=Kind.POD, namespace=m.namespace, name=m.name), obj)
+    return s
+
+
+def _track(s: PodGCState, key: ObjectKey, pod: Pod | None) -> PodGCState:
+    terminated = pod is not None and pod.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED)
+    unscheduled = pod is not None and not pod.spec.node_name and pod.metadata.deletion_timestamp is not None
+    return attrs.evolve(
+        s,
+        terminated=s.terminated.add(key) if terminated else s.terminated.discard(key),
+        unscheduled_terminating=(
+            s.unscheduled_terminating.add(key) if unscheduled else s.unscheduled_terminating.discard(key)
+        ),
+    )
+
+
+def gc_pass(s: PodGCState, now: Time, threshold: int) -> tuple[PodGCState, list[tuple[ObjectKey, Request]]]:
+    """One pass: the state (quarantine clocks) and the (pod, request) writes to make."""
+    view = s.view
+    out: list[tuple[ObjectKey, Request]] = []
+    # orphaned: pods bound to a node that is gone (quarantined for 40 s first)
+    missing = dict(s.missing_since)
+    for node in sorted(view.pods_by_node.keys()):
+        if get(view, ObjectKey(kind=Kind.NODE, namespace="", name=node)) is not None:
+            missing.pop(node, None)
+            continue
+        since = missing.setdefault(node, now)
+        if now - since < QUARANTINE:
+            continue
+        for key in pods_on_node(view, node):
+            pod = get(view, key)
+            if isinstance(pod, Pod):
+                out.extend(_force(key, pod, now, "PodGC: node no longer exists"))
+    for node in sorted(missing):
+        if node not in view.pods_by_node:
+            del missing[node]
+    # terminating pods on out-of-service, not-ready nodes
+    for obj in list_objects(view, Kind.NODE):
+        if isinstance(obj, Node) and _out_of_service(obj):
+            for key in pods_on_node(view, obj.metadata.name):
+                pod = get(view, key)
+                if isinstance(pod, Pod) and pod.metadata.deletion_timestamp is not None:
+                    out.extend(_force(key, pod, now, "PodGC: node is out of service"))
+    # unscheduled pods being deleted: no kubelet will finish them
+    for key in sorted(s.unscheduled_terminating):
+        pod = get(view, key)
+        if isinstance(pod, Pod):
+            out.append((key, _delete(pod)))
+    # terminated pods past the threshold, oldest first
+    excess = len(s.terminated) - threshold
+    if threshold > 0 and excess > 0:
+        done = [p for k in s.terminated if isinstance(p := get(view, k), Pod)]
+        done.sort(key=lambda p: (p.metadata.creation_timestamp or 0.0, p.metadata.namespace, p.metadata.name))
+        for pod in done[:excess]:
+            m = pod.metadata
+            out.append((ObjectKey(kind=Kind.POD, namespace=m.namespace, name=m.name), _delete(pod)))
+    s = attrs.evolve(s, missing_since=pmap(missing))
+    seen: set[tuple[ObjectKey, str]] = set()
+    unique: list[tuple[ObjectKey, Request]] = []
+    for key, req in out:
+        tag = (key, type(req).__name__)
+        if key in s.in_flight or tag in seen:
+            continue
+        seen.add(tag)
+        unique.append((key, req))
+    return s, unique
+
+
+def _out_of_service(node: Node) -> bool:
+    tainted = any(t.key == OUT_OF_SERVICE for t in node.spec.taints)
+    ready = any(c.type == "Ready" and c.status is ConditionStatus.TRUE for c in node.status.conditions)
+    return tainted and not ready
+
+
+def _force(key: ObjectKey, pod: Pod, now: Time, message: str) -> list[tuple[ObjectKey, Request]]:
+    """Mark a running pod Failed with DisruptionTarget, as upstream does, then delete it."""
+    out: list[tuple[ObjectKey, Request]] = []
+    if pod.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED):
+        cond = PodCondition(
+            type="DisruptionTarget",
+            status=ConditionStatus.TRUE,
+            reason="DeletionByPodGC",
+            message=message,
+            last_transition_time=now,
+        )
+        kept = tuple(c for c in pod.status.conditions if c.type != "DisruptionTarget")
+        status = attrs.evolve(pod.status, phase=PodPhase.FAILED, conditions=(*kept, cond))
+        out.append((key, Update(obj=attrs.evolve(pod, status=status), subresource=Subresource.STATUS)))
+    out.append((key, _delete(pod)))
+    return out
+
+
+def _delete(pod: Pod) -> Request:
+    m = pod.metadata
+    key = ObjectKey(kind=Kind.POD, namespace=m.namespace, name=m.name)
+    return Delete(key=key, grace_period_seconds=0, precondition_uid=m.uid)

@@ -1,0 +1,96 @@
+"""The pod garbage collector: orphaned, unscheduled-terminating, out-of-service and
+excess terminated pods."""
+
+from __future__ import annotations
+
+import attrs
+
+from kcore.api.core import Node, Taint, TaintEffect
+from kcore.api.kinds import Kind
+from kcore.api.meta import ConditionStatus
+from kcore.api.pod import Pod, PodPhase
+from kcore.apiserver.types import Create, Delete, Subresource, Update
+from kcore.controllers.podgc import PodGCController
+from kcore.driver.bootstrap import create_cluster
+from kcore.driver.cluster import Cluster
+from kcore.state import ClusterConfig, get
+from tests.builders import a_pod, key
+
+
+def gc_cluster(threshold: int = 12_500) -> Cluster:
+    base = create_cluster(ClusterConfig(seed=2), nodes=2)
+    c = Cluster(base.snapshot(), [PodGCController(terminated_threshold=threshold)])
+    c.run_until_stable()
+    return c
+
+
+def exists(c: Cluster, name: str) -> bool:
+    return get(c.state, key(Kind.POD, name)) is not None
+
+
+def test_pods_of_a_deleted_node_go_after_the_quarantine() -> None:
+    c = gc_cluster()
+    assert c.request(Create(obj=a_pod("stranded", node_name="node-2"))).ok
+    assert c.request(Create(obj=a_pod("fine", node_name="node-1"))).ok
+    assert c.request(Delete(key=key(Kind.NODE, "node-2"))).ok
+    c.advance(30)
+    assert exists(c, "stranded")  # first pass starts the 40 s quarantine
+    c.advance(60)
+    assert not exists(c, "stranded") and exists(c, "fine")
+
+
+def test_a_node_that_returns_within_the_quarantine_keeps_its_pods() -> None:
+    c = gc_cluster()
+    assert c.request(Create(obj=a_pod("p", node_name="node-2"))).ok
+    node = get(c.state, key(Kind.NODE, "node-2"))
+    assert isinstance(node, Node)
+    assert c.request(Delete(key=key(Kind.NODE, "node-2"))).ok
+    c.advance(25)
+    fresh = attrs.evolve(node, metadata=attrs.evolve(node.metadata, uid="", resource_version=0, creation_timestamp=None))
+    assert c.request(Create(obj=fresh)).ok
+    c.advance(100)
+    assert exists(c, "p")
+
+
+def test_terminating_pods_on_an_out_of_service_node_are_force_deleted() -> None:
+    c = gc_cluster()
+    assert c.request(Create(obj=a_pod("p", node_name="node-2"))).ok
+    assert c.request(Delete(key=key(Kind.POD, "p"))).ok  # graceful: waits for a kubelet
+    node = get(c.state, key(Kind.NODE, "node-2"))
+    assert isinstance(node, Node)
+    down = attrs.evolve(
+        node.status,
+        conditions=tuple(attrs.evolve(x, status=ConditionStatus.FALSE) if x.type == "Ready" else x for x in node.status.conditions),
+    )
+    assert c.request(Update(obj=attrs.evolve(node, status=down), subresource=Subresource.STATUS)).ok
+    node = get(c.state, key(Kind.NODE, "node-2"))
+    assert isinstance(node, Node)
+    taint = Taint(key="node.kubernetes.io/out-of-service", effect=TaintEffect.NO_EXECUTE, value="nodeshutdown")
+    assert c.request(Update(obj=attrs.evolve(node, spec=attrs.evolve(node.spec, taints=(taint,))))).ok
+    c.advance(25)
+    assert not exists(c, "p")
+
+
+def test_terminated_pods_beyond_the_threshold_go_oldest_first() -> None:
+    c = gc_cluster(threshold=2)
+    for i in range(4):
+        assert c.request(Create(obj=a_pod(f"done-{i}", node_name="node-1"))).ok
+        c.advance(1)
+        pod = get(c.state, key(Kind.POD, f"done-{i}"))
+        assert isinstance(pod, Pod)
+        finished = attrs.evolve(pod, status=attrs.evolve(pod.status, phase=PodPhase.SUCCEEDED))
+        assert c.request(Update(obj=finished, subresource=Subresource.STATUS)).ok
+    c.advance(25)
+    assert [exists(c, f"done-{i}") for i in range(4)] == [False, False, True, True]
+
+
+def test_orphaned_running_pods_are_marked_failed_first() -> None:
+    c = gc_cluster()
+    assert c.request(Create(obj=a_pod("stranded", finalizers=["example.com/hold"], node_name="node-2"))).ok
+    assert c.request(Delete(key=key(Kind.NODE, "node-2"))).ok
+    c.advance(70)
+    pod = get(c.state, key(Kind.POD, "stranded"))  # the finalizer keeps it: see what GC wrote
+    assert isinstance(pod, Pod)
+    assert pod.status.phase is PodPhase.FAILED
+    assert [(x.type, x.reason) for x in pod.status.conditions if x.type == "DisruptionTarget"] == [("DisruptionTarget", "DeletionByPodGC")]
+    assert pod.metadata.deletion_timestamp is not None
