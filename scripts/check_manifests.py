@@ -11,8 +11,8 @@ of a `kind: List`, is checked on its own, so one bad document does not hide the 
   codec round trip `from_dict(to_dict(obj)).obj == obj` is checked, and, when
   `kcore.apiserver.validation.validate` exists, `validate(obj, None)` (create) is run.
 
-One line per document: OK, WARN (unknown-field warnings), SKIPPED or FAIL (the error),
-then totals. Exit status 1 when any document of a modelled kind FAILs (or a file does not
+One line per document: OK, WARN (unknown-field warnings), SKIPPED or FAIL (the error, and
+any unknown-field warnings of the same document), then totals. Exit status 1 when any document of a modelled kind FAILs (or a file does not
 parse), else 0. This is a developer tool (it reads files), not part of the core.
 """
 
@@ -164,7 +164,9 @@ def check_document(where: str, doc: object, validate: Validator | None) -> Resul
     except Exception as e:  # a crash is a kcore bug to report, not a reason to stop
         return Result(where=where, status="FAIL", detail=f"{name}: crash: {type(e).__name__}: {e}")
     if problem:
-        return Result(where=where, status="FAIL", detail=f"{name}: {problem}")
+        # Unknown fields are named too: they may be why validation fails (a dropped field).
+        also = f" (also warns: {'; '.join(loaded.warnings)})" if loaded.warnings else ""
+        return Result(where=where, status="FAIL", detail=f"{name}: {problem}{also}")
     if loaded.warnings:
         return Result(where=where, status="WARN", detail=f"{name}: " + "; ".join(loaded.warnings))
     return Result(where=where, status="OK", detail=name)
