@@ -543,6 +543,16 @@ _COLUMNS: Final[Mapping[Kind, tuple[Columns, Columns]]] = {
             NAME,
         ),
     ),
+    Kind.POD_DISRUPTION_BUDGET: (
+        (
+            NAME,
+            ("MIN AVAILABLE", _field("spec", "minAvailable", default="N/A")),
+            ("MAX UNAVAILABLE", _field("spec", "maxUnavailable", default="N/A")),
+            ("ALLOWED DISRUPTIONS", _count("status", "disruptionsAllowed")),
+            AGE,
+        ),
+        (),
+    ),
     Kind.HORIZONTAL_POD_AUTOSCALER: (
         (
             NAME,

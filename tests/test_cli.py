@@ -351,3 +351,20 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (0, "node/node-1\n")
     done = subprocess.run([str(script), "get", "po", "nope"], env=env, capture_output=True, text=True, check=False)
     assert (done.returncode, done.stderr) == (1, 'Error from server (NotFound): pods "nope" not found\n')
+
+
+def test_get_pdb_prints_kubectls_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KCORE_HOME", str(tmp_path / "home"))
+    manifest = tmp_path / "pdb.yaml"
+    manifest.write_text(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web-pdb}\n"
+        "spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}\n"
+    )
+    assert main(["cluster", "create", "--nodes", "1"]) == 0
+    assert main(["apply", "-f", str(manifest)]) == 0
+    capsys.readouterr()
+    assert main(["get", "pdb"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "NAME      MIN AVAILABLE   MAX UNAVAILABLE   ALLOWED DISRUPTIONS   AGE",
+        "web-pdb   N/A             1                 0                     0s",
+    ]
