@@ -3,7 +3,9 @@
 `make bench` calls this. `--quick` uses smaller sizes (under a minute); the full run
 measures creates at 1k/10k/100k existing pods and forks of a 150,000-pod state (a few
 minutes). The report starts with the machine (CPU model, cores, Python) and the command,
-so it can be pasted into docs/benchmarks.md as is.
+so it can be pasted into docs/benchmarks.md as is. The whole-cluster scenarios
+(`bench_cluster`: 5,000 idle nodes for 10 simulated minutes, 50,000 pods to Running) come
+last.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import attrs
 
 from benchmarks import GC_THRESHOLDS, tune_gc
 from benchmarks import bench_apiserver as api
+from benchmarks import bench_cluster as whole
 from benchmarks import bench_fork as fork
 from kcore.state import ClusterState
 
@@ -35,6 +38,9 @@ class Plan:
     profile_ops: int
     fork_sizes: tuple[int, ...]
     quota_budget: int  # existing pods x creates, for creates into a namespace with a quota
+    cluster_nodes: int = 0  # whole-cluster scenarios (bench_cluster); 0 skips them
+    cluster_minutes: float = 0.0
+    cluster_pods: int = 0
 
 
 FULL: Plan = Plan(
@@ -45,6 +51,9 @@ FULL: Plan = Plan(
     profile_ops=5_000,
     fork_sizes=fork.FULL_SIZES,
     quota_budget=200_000,
+    cluster_nodes=5_000,
+    cluster_minutes=10.0,
+    cluster_pods=50_000,
 )
 QUICK: Plan = Plan(
     existing=(1_000, 10_000),
@@ -54,6 +63,9 @@ QUICK: Plan = Plan(
     profile_ops=1_000,
     fork_sizes=fork.QUICK_SIZES,
     quota_budget=100_000,
+    cluster_nodes=200,
+    cluster_minutes=1.0,
+    cluster_pods=1_000,
 )
 TARGET_CREATES_PER_SECOND = 10_000
 TARGET_FORK_SECONDS = 10e-6
@@ -198,6 +210,22 @@ def fork_section(plan: Plan, out: list[str]) -> None:
     out.append("")
 
 
+def cluster_section(plan: Plan, out: list[str]) -> None:
+    """The whole cluster (`bench_cluster`): idle nodes, pods converging, memory."""
+    if plan.cluster_nodes <= 0:
+        return
+    out.append("## Whole cluster: every default component, simulated time\n")
+    out.append(
+        f"`new_cluster` with {plan.cluster_nodes:,} nodes; idle {plan.cluster_minutes:g} simulated "
+        f"minutes; then {plan.cluster_pods:,} bare pods created and run to Running. "
+        "Target (5,000 nodes): idle at >= 10x wall clock.\n"
+    )
+    rows = whole.run(plan.cluster_nodes, plan.cluster_minutes, plan.cluster_pods)
+    out.extend(rows)
+    out.append("")
+    _log(f"whole cluster of {plan.cluster_nodes:,} nodes: done")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
@@ -209,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     apiserver_section(plan, out)
     fork_section(plan, out)
+    cluster_section(plan, out)
     out.append(f"Whole run: {time.perf_counter() - start:.0f} s.")
     print("\n".join(out))
     return 0
