@@ -49,6 +49,9 @@ from kcore.driver import default_components, new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
+from kcore.driver.faults import CrashComponent
+from kcore.kubelet.component import Kubelet
+from kcore.kubelet.static_pods import static_pods
 from kcore.printers import table
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig
@@ -71,9 +74,35 @@ def _store() -> FileStore:
     return FileStore(home_from_env())
 
 
+STATIC_POD_DIR: Final = "manifests"
+"""Static pods of node N live in $KCORE_HOME/nodes/N/manifests/ (the kubelet's staticPodPath)."""
+
+
+def static_manifests(home: Path) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every node's static pod manifests under `home`: node -> ((file name, text), ...)."""
+    out: dict[str, tuple[tuple[str, str], ...]] = {}
+    nodes = home / "nodes"
+    if not nodes.is_dir():
+        return out
+    for node_dir in sorted(nodes.iterdir()):
+        mdir = node_dir / STATIC_POD_DIR
+        if mdir.is_dir():
+            files = sorted(f for f in mdir.iterdir() if f.suffix in (".yaml", ".yml", ".json") and f.is_file())
+            out[node_dir.name] = tuple((f.name, f.read_text(encoding="utf-8", errors="replace")) for f in files)
+    return out
+
+
 def _load(store: FileStore) -> Cluster:
     snap = store.load()
-    return Cluster(snap, default_components(snap.state))
+    cluster = Cluster(snap, default_components(snap.state, static_manifests(store.home)))
+    # a kubelet whose static pod directory changed since it started restarts to read it
+    # (upstream re-reads the directory every 20 s and restarts only the changed pods)
+    for comp in cluster.components:
+        if isinstance(comp, Kubelet):
+            wanted, _ = static_pods(comp.config)
+            if cluster.component_state(comp.name).statics != wanted:
+                cluster.inject(CrashComponent(name=comp.name))
+    return cluster
 
 
 @contextmanager

@@ -368,3 +368,25 @@ def test_get_pdb_prints_kubectls_columns(tmp_path: Path, monkeypatch: pytest.Mon
         "NAME      MIN AVAILABLE   MAX UNAVAILABLE   ALLOWED DISRUPTIONS   AGE",
         "web-pdb   N/A             1                 0                     0s",
     ]
+
+
+def test_static_pods_from_a_nodes_manifest_directory_get_mirror_pods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("KCORE_HOME", str(home))
+    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    manifests = home / "nodes" / "node-2" / "manifests"
+    manifests.mkdir(parents=True)
+    (manifests / "etcd.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: etcd, namespace: kube-system}\n"
+        "spec: {containers: [{name: etcd, image: 'registry.k8s.io/etcd:3.5.15-0'}]}\n"
+    )
+    assert main(["advance", "30s"]) == 0
+    capsys.readouterr()
+    assert main(["get", "pod", "etcd-node-2", "-n", "kube-system", "-o", "json"]) == 0
+    mirror = json.loads(capsys.readouterr().out)
+    assert mirror["metadata"]["name"] == "etcd-node-2"
+    assert mirror["spec"]["nodeName"] == "node-2"
+    assert mirror["status"]["phase"] == "Running"
+    assert "kubernetes.io/config.mirror" in mirror["metadata"]["annotations"]

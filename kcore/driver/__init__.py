@@ -8,6 +8,7 @@ component is adding it here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,19 +51,29 @@ def control_plane() -> tuple[AnyComponent, ...]:
     )
 
 
-def kubelets(state: ClusterState) -> tuple[AnyComponent, ...]:
-    """One kubelet per Node in `state`, in node name order."""
+StaticManifests = Mapping[str, tuple[tuple[str, str], ...]]
+"""node name -> (file name, text) of its static pod manifest directory (read by the shell)."""
+
+
+def kubelets(state: ClusterState, static_manifests: StaticManifests | None = None) -> tuple[AnyComponent, ...]:
+    """One kubelet per Node in `state`, in node name order, each with its static pods."""
     from kcore.api.kinds import Kind
     from kcore.kubelet.component import Kubelet
     from kcore.kubelet.config import KubeletConfig
     from kcore.state import list_objects
 
-    return tuple(Kubelet(config=KubeletConfig(node_name=n.metadata.name)) for n in list_objects(state, Kind.NODE))
+    statics = static_manifests or {}
+    return tuple(
+        Kubelet(config=KubeletConfig(node_name=n.metadata.name, static_manifests=statics.get(n.metadata.name, ())))
+        for n in list_objects(state, Kind.NODE)
+    )
 
 
-def default_components(state: ClusterState) -> tuple[AnyComponent, ...]:
+def default_components(
+    state: ClusterState, static_manifests: StaticManifests | None = None
+) -> tuple[AnyComponent, ...]:
     """The components every `kcore` cluster over `state` runs, in delivery order."""
-    return (*control_plane(), *kubelets(state))
+    return (*control_plane(), *kubelets(state, static_manifests))
 
 
 def new_cluster(config: ClusterConfig | None = None, *, nodes: int = 3, shape: NodeShape | None = None) -> Cluster:
