@@ -96,6 +96,21 @@ def deletion_observed(exp: Expectations, owner: ObjectKey, pod: ObjectKey) -> Ex
     return Expectations(by_owner=exp.by_owner.set(owner, attrs.evolve(rec, deletes=rec.deletes.discard(pod))))
 
 
+def deletion_observed_anywhere(exp: Expectations, pod: ObjectKey) -> Expectations:
+    """`pod` is gone: lower every owner that waits for it, whoever controls it now (a pod
+    released or re-adopted between the delete and its watch event still counts)."""
+    waiting = [owner for owner, rec in exp.by_owner.items() if pod in rec.deletes]
+    for owner in waiting:
+        exp = deletion_observed(exp, owner, pod)
+    return exp
+
+
+def expires_at(exp: Expectations, owner: ObjectKey) -> float | None:
+    """When the owner's record stops blocking syncs (None: no record)."""
+    rec = exp.by_owner.get(owner)
+    return None if rec is None else rec.since + EXPECTATIONS_TIMEOUT
+
+
 def forget(exp: Expectations, owner: ObjectKey) -> Expectations:
     """DeleteExpectations: the owner is gone; drop its record."""
     if owner not in exp.by_owner:

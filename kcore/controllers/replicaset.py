@@ -266,6 +266,14 @@ class StatusWrite:
 
 
 @attrs.frozen(kw_only=True)
+class Claiming:
+    """An adopt/release patch of `owner` on a pod: `written_rv` 0 until answered."""
+
+    owner: ObjectKey
+    written_rv: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class Failure:
     """The last failed manage of an owner: condition reason/message and retry backoff."""
 
@@ -283,9 +291,9 @@ class ReplicaSetState:
     expectations: Expectations = exps.NO_EXPECTATIONS
     in_flight: PMap[str, InFlight] = pmap()
     bursts: PMap[ObjectKey, Burst] = pmap()
-    # pods with an adopt/release patch out: 0 while unanswered, else the revision it made,
-    # kept until the view has seen that revision (or a later one)
-    claiming: PMap[ObjectKey, int] = pmap()
+    # pods with an adopt/release patch out, and by whom: no one else claims them until the
+    # view has seen the revision the patch made (0 while unanswered)
+    claiming: PMap[ObjectKey, Claiming] = pmap()
     status_writes: PMap[ObjectKey, StatusWrite] = pmap()
     failures: PMap[ObjectKey, Failure] = pmap()
     wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per owner
@@ -449,15 +457,12 @@ class ReplicaController:
         keys = self._interested(s.view, old) | self._interested(view, new)
         s = attrs.evolve(s, view=view, orphans=_reindex_orphan(s.orphans, key, new))
         landed = s.claiming.get(key)
-        if landed is not None and (new is None or 0 < landed <= we.resource_version):
+        if landed is not None and (new is None or 0 < landed.written_rv <= we.resource_version):
             s = attrs.evolve(s, claiming=s.claiming.discard(key))
-        owner = self._resolve(view, we.obj) or (self._resolve(s.view, old) if old is not None else None)
-        if owner is not None:
-            gone = we.type is WatchType.DELETED or we.obj.metadata.deletion_timestamp is not None
-            if gone:
-                s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, owner, key))
-            elif we.type is WatchType.ADDED:
-                s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+        if we.type is WatchType.DELETED or we.obj.metadata.deletion_timestamp is not None:
+            s = attrs.evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
+        elif we.type is WatchType.ADDED and (owner := self._resolve(view, we.obj)) is not None:
+            s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
         return s, keys
 
     def _relisted(self, s: ReplicaSetState, view: ClusterState) -> ReplicaSetState:
@@ -499,7 +504,8 @@ class ReplicaController:
                     return s, {owner}
                 if resp.ok and isinstance(resp.body, Pod):
                     rv = resp.body.metadata.resource_version
-                    return attrs.evolve(s, claiming=s.claiming.set(op.pod, rv)), set()
+                    landed = Claiming(owner=owner, written_rv=rv)
+                    return attrs.evolve(s, claiming=s.claiming.set(op.pod, landed)), set()
                 s = attrs.evolve(s, claiming=s.claiming.discard(op.pod))
                 return self._wake(s, owner, Time(now + CLAIM_RETRY), effects), {owner}
             case Action.STATUS:
@@ -621,9 +627,13 @@ class ReplicaController:
             return s
         s, pods = self._claim(s, owner, effects)
         failure = s.failures.get(key)
-        if (
-            exps.satisfied(s.expectations, key, now)
-            and obj.metadata.deletion_timestamp is None
+        if not exps.satisfied(s.expectations, key, now):
+            # a watch event that never comes must not wedge the owner: resync at expiry
+            expiry = exps.expires_at(s.expectations, key)
+            if expiry is not None and key not in s.bursts:
+                s = self._wake(s, key, Time(expiry + 1.0), effects)
+        elif (
+            obj.metadata.deletion_timestamp is None
             and key not in s.bursts
             and (failure is None or now >= failure.retry_at)
         ):
@@ -642,7 +652,13 @@ class ReplicaController:
 
     def _claim(self, s: ReplicaSetState, owner: Owner, effects: Effects) -> tuple[ReplicaSetState, tuple[Pod, ...]]:
         """claimPods: adopt and release (one patch in flight per pod); the claimed pods."""
-        result = claim(owner.obj, self._candidates(s, owner), lambda p: owner.selector.matches(p.metadata.labels))
+        # a pod another owner is adopting or releasing right now is not a candidate
+        candidates = tuple(
+            p
+            for p in self._candidates(s, owner)
+            if (c := s.claiming.get(key_of(p))) is None or c.owner == owner.key
+        )
+        result = claim(owner.obj, candidates, lambda p: owner.selector.matches(p.metadata.labels))
         for pod in result.adopt:
             pk = key_of(pod)
             if pk not in s.claiming:
@@ -660,7 +676,7 @@ class ReplicaController:
         s, rid = self._request_id(s)
         effects.append(CallApi(request=patch, request_id=rid))
         op = InFlight(owner=owner, action=action, pod=pod)
-        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, 0))
+        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, Claiming(owner=owner)))
 
     def _manage(
         self, s: ReplicaSetState, owner: Owner, pods: tuple[Pod, ...], now: Time, effects: Effects

@@ -1,0 +1,202 @@
+"""ReplicaSet / ReplicationController controllers under random operations and delivery pauses.
+
+A `RuleBasedStateMachine` runs both controllers in a `Cluster` while a user scales owners,
+deletes and relabels pods, creates orphans, pauses and resumes the controllers and lets
+only some events through. Invariants: no pod ever has two controllers, and no owner ever
+controls more active pods than the larger of its replicas now and before (expectations
+keep a stale view from creating twice). After the faults stop and the cluster settles:
+every owner controls exactly spec.replicas active pods, every one of them matching its
+selector, no active orphan matches an owner, and another sync emits no effects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from pyrsistent import pmap
+
+from kcore.api.apps import ReplicaSet
+from kcore.api.core import ReplicationController, ReplicationControllerSpec
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ApiObject
+from kcore.api.pod import Pod
+from kcore.apiserver.types import Create, Delete, Patch, PatchType, UpdateScale
+from kcore.controllers.podcontrol import controller_of, is_pod_active
+from kcore.controllers.replicaset import (
+    ReplicaController,
+    ReplicaSetController,
+    ReplicationControllerController,
+    as_owner,
+)
+from kcore.driver.cluster import Cluster
+from kcore.driver.events import Resynced, TimerFired
+from kcore.driver.faults import PauseComponent, ResumeComponent
+from kcore.state import get, list_objects
+from tests.builders import a_pod, a_replica_set, a_template, cluster_with, meta
+
+APPS: Final = ("web", "api", "db", "none")
+OWNERS: Final = (
+    ObjectKey(kind=Kind.REPLICA_SET, namespace="default", name="web"),
+    ObjectKey(kind=Kind.REPLICA_SET, namespace="default", name="api"),
+    ObjectKey(kind=Kind.REPLICATION_CONTROLLER, namespace="default", name="db"),
+)
+CONTROLLERS: Final[tuple[ReplicaController, ...]] = (ReplicaSetController(), ReplicationControllerController())
+
+
+def _rc(name: str, replicas: int) -> ReplicationController:
+    return ReplicationController(
+        metadata=meta(name, labels={"app": name}),
+        spec=ReplicationControllerSpec(replicas=replicas, selector=pmap({"app": name}), template=a_template({"app": name})),
+    )
+
+
+def _pods(c: Cluster) -> list[Pod]:
+    return [p for p in list_objects(c.state, Kind.POD) if isinstance(p, Pod)]
+
+
+def _owner(c: Cluster, k: ObjectKey) -> ApiObject:
+    obj = get(c.state, k)
+    assert obj is not None
+    return obj
+
+
+def _controlled(c: Cluster, owner: ApiObject) -> list[Pod]:
+    uid = owner.metadata.uid
+    return [p for p in _pods(c) if is_pod_active(p) and (r := controller_of(p.metadata)) is not None and r.uid == uid]
+
+
+class ReplicaControllers(RuleBasedStateMachine):
+    """Scale, delete, relabel and orphan pods while the controllers' mail is delayed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = Cluster.empty(cluster_with(), CONTROLLERS)
+        self.paused: set[str] = set()
+        self.ceiling: dict[ObjectKey, int] = {}
+        self.orphans = 0
+        self.relabels = 0
+
+    @initialize(web=st.integers(0, 4), api=st.integers(0, 3), db=st.integers(0, 3))
+    def create_owners(self, web: int, api: int, db: int) -> None:
+        for obj in (a_replica_set("web", replicas=web), a_replica_set("api", replicas=api), _rc("db", db)):
+            assert self.c.request(Create(obj=obj)).ok
+        self.ceiling = {OWNERS[0]: web, OWNERS[1]: api, OWNERS[2]: db}
+
+    # -- user actions
+
+    @rule(owner=st.sampled_from(OWNERS), replicas=st.integers(0, 5))
+    def scale(self, owner: ObjectKey, replicas: int) -> None:
+        assert self.c.request(UpdateScale(key=owner, replicas=replicas)).ok
+        self.ceiling[owner] = max(self.ceiling[owner], replicas)
+
+    @precondition(lambda self: bool(_pods(self.c)))
+    @rule(index=st.integers(0, 50))
+    def delete_pod(self, index: int) -> None:
+        pods = _pods(self.c)
+        pod = pods[index % len(pods)]
+        self.c.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="default", name=pod.metadata.name)))
+
+    @precondition(lambda self: bool(_pods(self.c)))
+    @rule(index=st.integers(0, 50), app=st.sampled_from(APPS))
+    def relabel_pod(self, index: int, app: str) -> None:
+        pods = _pods(self.c)
+        pod = pods[index % len(pods)]
+        body = json.dumps({"metadata": {"labels": {"app": app}}})
+        k = ObjectKey(kind=Kind.POD, namespace="default", name=pod.metadata.name)
+        if self.c.request(Patch(key=k, patch_type=PatchType.MERGE, patch=body)).ok:
+            self.relabels += 1
+
+    @rule(app=st.sampled_from(APPS))
+    def create_orphan(self, app: str) -> None:
+        self.orphans += 1
+        assert self.c.request(Create(obj=a_pod(f"orphan-{self.orphans}", labels={"app": app}))).ok
+
+    @rule(which=st.sampled_from(CONTROLLERS))
+    def pause(self, which: ReplicaController) -> None:
+        self.c.inject(PauseComponent(name=which.name))
+        self.paused.add(which.name)
+
+    @rule(which=st.sampled_from(CONTROLLERS))
+    def resume(self, which: ReplicaController) -> None:
+        self.c.inject(ResumeComponent(name=which.name))
+        self.paused.discard(which.name)
+
+    @rule(steps=st.integers(1, 8))
+    def deliver_some(self, steps: int) -> None:
+        for _ in range(steps):
+            if not self.c.step():
+                return
+
+    @rule()
+    def settle(self) -> None:
+        self.c.run_until_stable(max_steps=20_000)
+
+    # -- invariants
+
+    @invariant()
+    def no_pod_has_two_controllers(self) -> None:
+        for p in _pods(self.c):
+            assert sum(1 for r in p.metadata.owner_references if r.controller) <= 1, p.metadata
+
+    @invariant()
+    def never_more_pods_than_ever_asked_for(self) -> None:
+        # each owner controls at most the most replicas it was ever asked for, plus the
+        # pods it may have adopted (orphans, pods relabeled away from another owner)
+        for k in OWNERS:
+            owner = get(self.c.state, k)
+            if owner is not None:
+                assert len(_controlled(self.c, owner)) <= self.ceiling[k] + self.orphans + self.relabels
+
+    def teardown(self) -> None:
+        for name in sorted(self.paused):
+            self.c.inject(ResumeComponent(name=name))
+        assert self.c.advance(2000.0, max_steps=200_000)
+        for k in OWNERS:
+            owner = _owner(self.c, k)
+            view = as_owner(owner)
+            assert view is not None
+            controlled = _controlled(self.c, owner)
+            assert len(controlled) == view.replicas, (k, [p.metadata.name for p in controlled])
+            assert all(view.selector.matches(p.metadata.labels) for p in controlled)
+            expected_status = (view.status.replicas, view.status.observed_generation)
+            assert expected_status == (view.replicas, owner.metadata.generation)
+        for p in _pods(self.c):
+            if is_pod_active(p) and controller_of(p.metadata) is None:
+                for k in OWNERS:
+                    view = as_owner(_owner(self.c, k))
+                    assert view is not None and not view.selector.matches(p.metadata.labels), p.metadata
+        for comp in CONTROLLERS:
+            state = self.c.component_state(comp.name)
+            _, effects = comp.step(state, Resynced(view=self.c.state, now=self.c.now))
+            assert effects == ()
+            for k in OWNERS:
+                if k.kind is comp.kind:
+                    _, effects = comp.step(state, TimerFired(key=f"sync default/{k.name}", now=self.c.now))
+                    assert effects == ()
+
+
+ReplicaControllers.TestCase.settings = settings(
+    max_examples=max(10, settings().max_examples // 3), stateful_step_count=15
+)
+TestReplicaControllers = ReplicaControllers.TestCase
+
+
+def test_one_seed_one_trace() -> None:
+    """Determinism: the same operations on two clusters give the same trace and state."""
+
+    def run() -> tuple[object, ...]:
+        c = Cluster.empty(cluster_with(), CONTROLLERS)
+        assert c.request(Create(obj=a_replica_set("web", replicas=4))).ok
+        assert c.request(Create(obj=_rc("db", 2))).ok
+        c.run_until_stable()
+        assert c.request(UpdateScale(key=OWNERS[0], replicas=1)).ok
+        c.run_until_stable()
+        rs = get(c.state, OWNERS[0])
+        assert isinstance(rs, ReplicaSet)
+        return (tuple(c.trace), tuple(sorted(p.metadata.name for p in _pods(c))), rs.status)
+
+    assert run() == run()
