@@ -168,7 +168,10 @@ class Quantity:
 
     def milli_value(self) -> int:
         """MilliValue: thousandths, rounded away from zero (1n -> 1)."""
-        return _div_away_from_zero(self.nanos, 10**6)
+        nanos = self.nanos
+        if nanos >= 0:
+            return -(-nanos // 1_000_000)  # ceiling division: the hot path (qos, quota)
+        return _div_away_from_zero(nanos, 1_000_000)
 
     # --- arithmetic -----------------------------------------------------------------------
 

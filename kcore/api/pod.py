@@ -1150,6 +1150,7 @@ def default_volume(v: Volume) -> Volume:
 
 _QOS_RESOURCES: Final = (RESOURCE_CPU, RESOURCE_MEMORY)
 _EMPTY_SECURITY_CONTEXT: Final = PodSecurityContext()
+_NO_STATUS: Final = Pod().status  # the shared default instance
 
 
 def default_pod_spec(spec: PodSpec) -> PodSpec:
@@ -1264,7 +1265,9 @@ def default_pod(pod: Pod) -> Pod:
         changes["enable_service_links"] = True
     spec = attrs.evolve(spec, **changes)  # type: ignore[arg-type]  # keys are PodSpec fields
     status = pod.status
-    if status.phase is None or status.qos_class is None:
+    if status is _NO_STATUS:  # a pod as created: built directly, cheaper than evolve
+        status = PodStatus(phase=PodPhase.PENDING, qos_class=qos_class(spec))
+    elif status.phase is None or status.qos_class is None:
         status = attrs.evolve(
             status,
             phase=status.phase or PodPhase.PENDING,

@@ -13,7 +13,7 @@ plugins, each a small pure function `(request, obj) -> obj | Status` run in a fi
 4. ServiceAccount          pods run as "default" unless they name an account
 5. Priority                priority from priorityClassName (the two system classes)
 6. DefaultTolerationSeconds  pods tolerate not-ready/unreachable for 300s
-   (4-6 answer spec changes that `pod_defaults` applies in one copy)
+   (3-6 answer spec changes that `pod_mutations` applies in one copy)
 7. Validation              `validation.validate(obj, old)`; any error is 422 Invalid
 8. ResourceQuota           object counts and compute resources against every quota
 9. ServiceAllocation       ClusterIP from the service CIDR, NodePorts from the range
@@ -268,30 +268,38 @@ def namespace_lifecycle(req: Request, obj: ApiObject) -> ApiObject | Status:
 # ---- LimitRanger -----------------------------------------------------------------------------
 
 
-def limit_ranger(req: Request, obj: ApiObject) -> ApiObject | Status:
-    """Default container resources from the namespace's LimitRanges, then enforce them."""
-    if req.op is not Operation.CREATE or not isinstance(obj, Pod):
-        return obj
+Containers = tuple[Container, ...]
+
+
+def limit_ranger(req: Request, pod: Pod) -> tuple[SpecChanges, str] | Status:
+    """LimitRanger: container resources defaulted from the namespace's LimitRanges, then
+    their min/max/ratio enforced. Answers the spec changes and the annotation text ("" for
+    none); `pod_mutations` applies them."""
     ranges = [
         lr
-        for lr in _namespaced(req.state, Kind.LIMIT_RANGE, obj.metadata.namespace)
+        for lr in _namespaced(req.state, Kind.LIMIT_RANGE, pod.metadata.namespace)
         if isinstance(lr, LimitRange)
     ]
     if not ranges:
-        return obj
-    pod = obj
+        return {}, ""
+    containers, inits = pod.spec.containers, pod.spec.init_containers
+    note = ""
     for lr in ranges:
-        pod = _default_pod_resources(pod, lr)
-    problems = [p for lr in ranges for p in _limit_problems(pod, lr)]
+        containers, inits, notes = _default_resources(containers, inits, lr)
+        if notes:  # each range that sets something writes the annotation anew
+            note = "LimitRanger plugin set: " + "; ".join(notes)
+    problems = [p for lr in ranges for p in _limit_problems(containers, inits, lr)]
     if problems:
         why = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
         return errors.forbidden(Kind.POD, pod.metadata.name, why)
-    if pod.spec != obj.spec:
-        pod = attrs.evolve(pod, status=attrs.evolve(pod.status, qos_class=qos_class(pod.spec)))
-    return pod
+    if not note:
+        return {}, ""
+    return {"containers": containers, "init_containers": inits}, note
 
 
-def _default_pod_resources(pod: Pod, lr: LimitRange) -> Pod:
+def _default_resources(
+    containers: Containers, inits: Containers, lr: LimitRange
+) -> tuple[Containers, Containers, list[str]]:
     limits: dict[str, Quantity] = {}
     requests: dict[str, Quantity] = {}
     for item in lr.spec.limits:
@@ -299,22 +307,11 @@ def _default_pod_resources(pod: Pod, lr: LimitRange) -> Pod:
             limits.update(item.default)
             requests.update(item.default_request)
     if not limits and not requests:
-        return pod
+        return containers, inits, []
     notes: list[str] = []
-    containers = tuple(_merge(c, limits, requests, "container", notes) for c in pod.spec.containers)
-    inits = tuple(
-        _merge(c, limits, requests, "init container", notes) for c in pod.spec.init_containers
-    )
-    if not notes:
-        return pod
-    annotations = pod.metadata.annotations.set(
-        LIMIT_RANGER_ANNOTATION, "LimitRanger plugin set: " + "; ".join(notes)
-    )
-    return attrs.evolve(
-        pod,
-        metadata=attrs.evolve(pod.metadata, annotations=annotations),
-        spec=attrs.evolve(pod.spec, containers=containers, init_containers=inits),
-    )
+    containers = tuple(_merge(c, limits, requests, "container", notes) for c in containers)
+    inits = tuple(_merge(c, limits, requests, "init container", notes) for c in inits)
+    return containers, inits, notes
 
 
 def _merge(
@@ -346,28 +343,29 @@ def _merge(
     )
 
 
-def _limit_problems(pod: Pod, lr: LimitRange) -> list[str]:
+def _limit_problems(containers: Containers, inits: Containers, lr: LimitRange) -> list[str]:
     problems: list[str] = []
     for item in lr.spec.limits:
         if item.type is LimitType.CONTAINER:
-            for c in (*pod.spec.containers, *pod.spec.init_containers):
+            for c in (*containers, *inits):
                 problems.extend(
                     _constraints(item, "Container", c.resources.requests, c.resources.limits)
                 )
         elif item.type is LimitType.POD:
-            requests, limits = _pod_totals(pod, "requests"), _pod_totals(pod, "limits")
+            requests = _pod_totals(containers, inits, "requests")
+            limits = _pod_totals(containers, inits, "limits")
             problems.extend(_constraints(item, "Pod", requests, limits))
     return problems
 
 
-def _pod_totals(pod: Pod, which: str) -> dict[str, Quantity]:
+def _pod_totals(containers: Containers, inits: Containers, which: str) -> dict[str, Quantity]:
     """Sum over containers, at least the largest init container (upstream podRequests)."""
     total: dict[str, Quantity] = {}
-    for c in pod.spec.containers:
+    for c in containers:
         values = getattr(c.resources, which)
         for k in sorted(values):
             total[k] = total.get(k, Quantity(nanos=0)) + values[k]
-    for c in pod.spec.init_containers:
+    for c in inits:
         values = getattr(c.resources, which)
         for k in sorted(values):
             if k not in total or values[k] > total[k]:
@@ -490,15 +488,19 @@ POD_DEFAULTERS: Final[tuple[Callable[[Pod], SpecChanges | str], ...]] = (
 )
 
 
-def pod_defaults(req: Request, obj: ApiObject) -> ApiObject | Status:
-    """ServiceAccount, Priority and DefaultTolerationSeconds, in that order, on a new pod.
+def pod_mutations(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """LimitRanger, then ServiceAccount, Priority and DefaultTolerationSeconds, on a new pod.
 
-    Each answers the spec fields it sets (or why it refuses); the changes are applied in
-    one step because copying a PodSpec is the dominant cost of admitting a pod.
+    Each answers the spec fields it sets (or why it refuses); the changes are applied with
+    one copy of the PodSpec, because copying it is the dominant cost of admitting a pod.
+    None of 4-6 reads what LimitRanger changes (the containers' resources).
     """
     if req.op is not Operation.CREATE or not isinstance(obj, Pod):
         return obj
-    changes: SpecChanges = {}
+    limited = limit_ranger(req, obj)
+    if isinstance(limited, Status):
+        return limited
+    changes, note = limited
     for defaulter in POD_DEFAULTERS:
         result = defaulter(obj)
         if isinstance(result, str):
@@ -506,7 +508,16 @@ def pod_defaults(req: Request, obj: ApiObject) -> ApiObject | Status:
         changes.update(result)
     if not changes:
         return obj
-    return attrs.evolve(obj, spec=attrs.evolve(obj.spec, **changes))  # type: ignore[arg-type]  # keys are PodSpec fields, values their types
+    spec = attrs.evolve(obj.spec, **changes)  # type: ignore[arg-type]  # keys are PodSpec fields, values their types
+    if not note:
+        return attrs.evolve(obj, spec=spec)
+    m = obj.metadata
+    return attrs.evolve(
+        obj,
+        metadata=attrs.evolve(m, annotations=m.annotations.set(LIMIT_RANGER_ANNOTATION, note)),
+        spec=spec,
+        status=attrs.evolve(obj.status, qos_class=qos_class(spec)),
+    )
 
 
 # ---- Validation ----------------------------------------------------------------------------
@@ -866,8 +877,7 @@ PLUGINS: Final[tuple[Plugin, ...]] = (
     service_allocated_values,
     pod_server_set_values,
     namespace_lifecycle,
-    limit_ranger,
-    pod_defaults,
+    pod_mutations,
     validation,
     resource_quota,
     service_allocation,

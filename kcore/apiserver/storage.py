@@ -38,7 +38,7 @@ from kcore.api.core import Namespace, NamespacePhase, NamespaceStatus
 from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Status, Time
-from kcore.api.pod import Pod, PodPhase, PodStatus, qos_class
+from kcore.api.pod import Pod, PodPhase
 from kcore.apiserver import errors
 from kcore.apiserver.admission import Operation, admit
 from kcore.apiserver.naming import generated_name, uid_for
@@ -50,6 +50,7 @@ Outcome = tuple[ClusterState, Response, tuple[WatchEvent, ...]]
 FINALIZER_ORPHAN: Final = "orphan"
 FINALIZER_FOREGROUND: Final = "foregroundDeletion"
 _GENERATE_ATTEMPTS: Final = 8
+_BLANK_POD_STATUS: Final = Pod().status  # the default instance: `is` finds most new pods
 
 
 def fail(state: ClusterState, status: Status) -> Outcome:
@@ -106,7 +107,7 @@ def create(state: ClusterState, obj: ApiObject, now: Time) -> Outcome:
         return fail(state, key)
     rev = state.revision + 1
     seed = state.config.seed
-    obj = apply_defaults(obj)
+    obj = apply_defaults(_without_pod_status(obj))
     m = obj.metadata
     name = m.name
     if not name and m.generate_name:
@@ -145,16 +146,24 @@ def _free_name(state: ClusterState, key: ObjectKey, seed: int, rev: int, base: s
     return name
 
 
+def _without_pod_status(obj: ApiObject) -> ApiObject:
+    """A new pod's status is the pod strategy's, never the user's: dropped before
+    defaulting, so `default_pod` computes the phase (Pending) and the QoS class once."""
+    if not isinstance(obj, Pod) or obj.status is _BLANK_POD_STATUS or obj.status == _BLANK_POD_STATUS:
+        return obj
+    return attrs.evolve(obj, status=_BLANK_POD_STATUS)
+
+
 def _prepare_for_create(obj: ApiObject) -> ApiObject:
     """The strategies' PrepareForCreate: users cannot create status (Nodes excepted); a
-    Job gets its generated selector once it has a uid (pkg/registry/batch/job/strategy.go)."""
+    Job gets its generated selector once it has a uid (pkg/registry/batch/job/strategy.go).
+    A pod's status was reset before defaulting (`_without_pod_status`)."""
     if isinstance(obj, Job):
         obj = generate_selector(obj)
     if not obj.KIND.info.has_status or obj.KIND is Kind.NODE or not has_status_field(obj):
         return obj
     if isinstance(obj, Pod):
-        status = PodStatus(phase=PodPhase.PENDING, qos_class=qos_class(obj.spec))
-        return attrs.evolve(obj, status=status)
+        return obj
     if isinstance(obj, Namespace):
         return attrs.evolve(obj, status=NamespaceStatus(phase=NamespacePhase.ACTIVE))
     blank = type(obj.status)()  # type: ignore[attr-defined]  # checked above; statuses default every field

@@ -475,6 +475,8 @@ def _overcommit_allowed(name: str) -> bool:
 
 def _resource_name(name: str, path: str) -> Errors:
     """validateContainerResourceName."""
+    if name in STANDARD_CONTAINER_RESOURCES:
+        return ()  # valid qualified names: no need for the regexes
     errors = tuple(invalid(path, name, m) for m in is_qualified_name(name))
     if "/" not in name:
         if name not in STANDARD_CONTAINER_RESOURCES and not name.startswith(HUGEPAGES_PREFIX):
