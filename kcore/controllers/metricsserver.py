@@ -1,0 +1,202 @@
+"""The simulated metrics server: writes every Running pod's PodMetrics each resolution.
+
+Owns `MetricsServer` ("metrics-server"), its state `MetricsServerState`, the usage model
+`pod_usage` (what a pod's containers use, read from its annotations) and `pod_metrics`
+(the PodMetrics sample of a pod at `now`).
+
+Theory of operation: every RESOLUTION (15 s, metrics-server's --metric-resolution) a
+`WakeMeAt` tick scrapes the informer view. Each Running pod that is not being deleted
+gets a fresh sample (timestamp = now, window = 15s) by a Create (no PodMetrics in the
+view) or an unconditional Update; a PodMetrics whose pod is gone or no longer Running is
+deleted, as the real server stops serving it. A key with a write in flight is skipped
+until its answer; a failed write is simply retried by the next tick.
+
+The usage model is data on the pod (docs/runtime.md):
+- `kcore.io/cpu-usage: "250m"` is the whole pod's usage, split over its containers in
+  proportion to their cpu requests (evenly when none has one; milli-units left over by
+  the split go to the first containers); `kcore.io/memory-usage` likewise for memory;
+- `kcore.io/cpu-usage.<container>` / `kcore.io/memory-usage.<container>` set one
+  container's usage and take precedence over its share of the pod-level value;
+- an unannotated (or unparseable) usage is 0.
+
+Must not know: the autoscaler, the kubelet, the container runtime.
+Mirrors sigs.k8s.io/metrics-server (pkg/scraper, pkg/storage: a sample per pod per
+resolution, served as metrics.k8s.io/v1beta1 PodMetrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, assert_never
+
+import attrs
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
+
+from kcore.api.kinds import Kind, ObjectKey
+from kcore.api.meta import ObjectMeta, Time
+from kcore.api.metrics import DEFAULT_WINDOW, ContainerMetrics, PodMetrics
+from kcore.api.pod import Container, Pod, PodPhase
+from kcore.apiserver.types import Create, Delete, Update
+from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.driver.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
+)
+from kcore.driver.informer import observe
+from kcore.quantity import Format, Quantity, QuantityParseError, parse_quantity
+from kcore.state import ClusterState, get, list_objects
+
+NAME: Final = "metrics-server"
+RESOLUTION: Final = 15.0
+TICK: Final = "scrape"
+CPU_USAGE: Final = "kcore.io/cpu-usage"
+MEMORY_USAGE: Final = "kcore.io/memory-usage"
+_RESOURCES: Final = (("cpu", CPU_USAGE), ("memory", MEMORY_USAGE))
+
+Out = tuple["MetricsServerState", tuple[Effect, ...]]
+
+
+@attrs.frozen(kw_only=True)
+class MetricsServerState:
+    view: ClusterState
+    in_flight: PMap[str, ObjectKey] = pmap()  # request id -> PodMetrics key
+    counter: int = 0
+
+
+def _milli(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = parse_quantity(text).milli_value()
+    except QuantityParseError:
+        return None
+    return value if value >= 0 else None
+
+
+def _split(total: int, weights: tuple[int, ...]) -> tuple[int, ...]:
+    """`total` in proportion to `weights` (evenly if all are 0), remainders to the first."""
+    if not weights:
+        return ()
+    if sum(weights) == 0:
+        weights = tuple(1 for _ in weights)
+    shares = [total * w // sum(weights) for w in weights]
+    for i in range(total - sum(shares)):
+        shares[i % len(shares)] += 1
+    return tuple(shares)
+
+
+def _usage_of(containers: tuple[Container, ...], annotations: Mapping[str, str], resource: str, key: str) -> tuple[int, ...]:
+    weights = tuple(
+        (c.resources.requests[resource].milli_value() if resource in c.resources.requests else 0) for c in containers
+    )
+    shares = _split(_milli(annotations.get(key)) or 0, weights)
+    own = tuple(_milli(annotations.get(f"{key}.{c.name}")) for c in containers)
+    return tuple(o if o is not None else s for o, s in zip(own, shares, strict=True))
+
+
+def _quantity(resource: str, milli: int) -> Quantity:
+    if resource == "memory" and milli % 1000 == 0:
+        return Quantity.from_int(milli // 1000, Format.BINARY_SI)
+    return Quantity.from_milli(milli)
+
+
+def pod_usage(pod: Pod) -> tuple[ContainerMetrics, ...]:
+    """Each container's cpu and memory usage by the pod's `kcore.io/*-usage` annotations."""
+    containers = pod.spec.containers
+    annotations = pod.metadata.annotations
+    per_resource = {res: _usage_of(containers, annotations, res, key) for res, key in _RESOURCES}
+    return tuple(
+        ContainerMetrics(
+            name=c.name, usage=pmap({res: _quantity(res, per_resource[res][i]) for res, _ in _RESOURCES})
+        )
+        for i, c in enumerate(containers)
+    )
+
+
+def pod_metrics(pod: Pod, now: Time) -> PodMetrics:
+    """The sample of `pod` taken at `now`: named, namespaced and labelled as the pod."""
+    m = pod.metadata
+    return PodMetrics(
+        metadata=ObjectMeta(name=m.name, namespace=m.namespace, labels=m.labels),
+        timestamp=now,
+        window=DEFAULT_WINDOW,
+        containers=pod_usage(pod),
+    )
+
+
+def _measured(pod: Pod) -> bool:
+    return pod.status.phase is PodPhase.RUNNING and pod.metadata.deletion_timestamp is None
+
+
+def _metrics_key(pod: Pod) -> ObjectKey:
+    return ObjectKey(kind=Kind.POD_METRICS, namespace=pod.metadata.namespace, name=pod.metadata.name)
+
+
+def scrape(s: MetricsServerState, now: Time) -> Out:
+    """One resolution: a sample for every measured pod, deletes for samples of pods gone."""
+    busy = frozenset(s.in_flight.values())
+    requests: list[tuple[ObjectKey, Create | Update | Delete]] = []
+    live: set[ObjectKey] = set()
+    for obj in list_objects(s.view, Kind.POD):
+        if not isinstance(obj, Pod) or not _measured(obj):
+            continue
+        key = _metrics_key(obj)
+        live.add(key)
+        sample = pod_metrics(obj, now)
+        if get(s.view, key) is None:
+            requests.append((key, Create(obj=sample)))
+        else:
+            requests.append((key, Update(obj=sample)))
+    for stale in list_objects(s.view, Kind.POD_METRICS):
+        key = ObjectKey(kind=Kind.POD_METRICS, namespace=stale.metadata.namespace, name=stale.metadata.name)
+        if key not in live:
+            requests.append((key, Delete(key=key)))
+    effects: list[Effect] = []
+    for key, request in sorted(requests, key=lambda kr: kr[0]):
+        if key in busy:
+            continue
+        rid = f"{NAME}:{s.counter}"
+        s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, key))
+        effects.append(CallApi(request=request, request_id=rid))
+    effects.append(WakeMeAt(at=Time(now + RESOLUTION), key=TICK))
+    return s, tuple(effects)
+
+
+@attrs.frozen(kw_only=True)
+class MetricsServer:
+    """metrics-server, as a pure component over the informer view."""
+
+    name: str = NAME
+    watches: frozenset[Kind] = frozenset({Kind.POD, Kind.POD_METRICS})
+
+    def init(self, view: ClusterState, now: Time) -> Out:
+        """Start from a fresh LIST; the first scrape runs on `Started`."""
+        return MetricsServerState(view=view), ()
+
+    def step(self, state: MetricsServerState, event: Event) -> Out:
+        """Absorb `event`; scrape on `Started` and on each resolution tick.
+
+        Emits `CallApi` (PodMetrics Create/Update/Delete) and `WakeMeAt` (the next tick)."""
+        s = state
+        match event:
+            case Started(now=now):
+                return scrape(s, now)
+            case TimerFired(key=key, now=now):
+                return scrape(s, now) if key == TICK else (s, ())
+            case WatchDelivered(event=ev):
+                return attrs.evolve(s, view=observe(s.view, ev)), ()
+            case ApiAnswered(request_id=rid):
+                return attrs.evolve(s, in_flight=s.in_flight.discard(rid)), ()
+            case Resynced(view=view):
+                return attrs.evolve(s, view=view), ()
+            case RuntimeAnswered() | RuntimeNotified():
+                return s, ()
+            case _:
+                assert_never(event)
