@@ -15,14 +15,14 @@ from kcore.api.apps import DaemonSet, DaemonSetSpec
 from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Status, StatusReason
-from kcore.api.pod import EmptyDirVolumeSource, LabelSelector, Volume
+from kcore.api.pod import EmptyDirVolumeSource, LabelSelector, Pod, Volume
 from kcore.apiserver.types import Create, Evict, Request, Response
 from kcore.cli import go_duration, main
 from kcore.driver import default_components
 from kcore.driver.cluster import Cluster
 from kcore.state import get, list_objects
 from kcore.store.file import FileStore
-from tests.builders import a_pod, a_replica_set, a_template, key, owner_ref
+from tests.builders import a_pod, a_replica_set, a_template, key
 
 
 @pytest.fixture
@@ -129,15 +129,19 @@ def test_drain_refuses_a_pod_without_controller_unless_forced(home: Path, capsys
 
 
 def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (ds,) = _create(
+    _create(
         home,
         DaemonSet(
             metadata=attrs.evolve(a_pod("agent").metadata, labels=pmap({"app": "agent"})),
             spec=DaemonSetSpec(selector=LabelSelector(match_labels=pmap({"app": "agent"})), template=a_template({"app": "agent"})),
         ),
     )
-    agent = a_pod("agent-abc", node_name="node-1", grace=0, owners=(owner_ref(ds),))
-    _create(home, agent)
+    # the DaemonSet controller makes one pod per node; the scheduler binds each to its node
+    [agent] = [
+        p.metadata.name
+        for p in list_objects(_state(home).state, Kind.POD, "default")
+        if isinstance(p, Pod) and p.metadata.labels.get("app") == "agent" and p.spec.node_name == "node-1"
+    ]
     # a ReplicaSet-managed pod with an emptyDir on node-1 (the controller names it)
     rs = a_replica_set("cache", replicas=1)
     spec = attrs.evolve(
@@ -151,7 +155,7 @@ def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixt
     [cache] = [p.metadata.name for p in list_objects(_state(home).state, Kind.POD, "default") if p.metadata.labels.get("app") == "cache"]
     code, out, err = run(capsys, "drain", "node-1")
     assert code == 1
-    ds_msg = "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/agent-abc"
+    ds_msg = f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/{agent}"
     local_msg = f"cannot delete Pods with local storage (use --delete-emptydir-data to override): default/{cache}"
     assert err == (
         f'error: unable to drain node "node-1" due to error: [{ds_msg}, {local_msg}], continuing command...\n'
@@ -166,8 +170,8 @@ def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixt
         f"pod/{cache} evicted\n"
         "node/node-1 drained\n"
     )
-    assert err == f"Warning: ignoring DaemonSet-managed Pods: default/agent-abc; deleting Pods with local storage: default/{cache}\n"
-    assert _pod_exists(home, "agent-abc")
+    assert err == f"Warning: ignoring DaemonSet-managed Pods: default/{agent}; deleting Pods with local storage: default/{cache}\n"
+    assert _pod_exists(home, agent)
     assert not _pod_exists(home, cache)  # the ReplicaSet makes a new one
 
 
