@@ -35,10 +35,11 @@ import attrs
 from pyrsistent import pmap, pset, pvector
 from pyrsistent.typing import PMap, PSet, PVector
 
-from kcore.api.core import Service
+from kcore.api.core import PersistentVolumeClaim, Service, ServiceType
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject
-from kcore.api.pod import Pod
+from kcore.api.meta import ApiObject, Time
+from kcore.api.pod import Container, Pod, PodPhase, PodQOSClass, qos_class
+from kcore.quantity import Quantity
 
 if TYPE_CHECKING:
     # Type-only: kcore.apiserver imports this module, so a runtime import would be a cycle.
@@ -93,6 +94,7 @@ class ClusterState:
     keys_by_namespace: PMap[str, PSet[ObjectKey]] = attrs.field(factory=pmap)
     service_cluster_ips: PMap[str, ObjectKey] = attrs.field(factory=pmap)
     service_node_ports: PMap[int, ObjectKey] = attrs.field(factory=pmap)
+    quota_usage: PMap[str, QuotaUsage] = attrs.field(factory=pmap)
     log: WatchLog = attrs.field(factory=WatchLog)
 
 
@@ -176,7 +178,10 @@ def put(state: ClusterState, obj: ApiObject) -> ClusterState:
     if old is None and key.namespace:
         ix.by_namespace = _index_add(ix.by_namespace, key.namespace, key)
     ix.reindex(key, old, obj)
-    return ix.into(state, state.tables.set(key.kind, table.set(tkey, obj)))
+    tables = state.tables.set(key.kind, table.set(tkey, obj))
+    if key.namespace:
+        ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, obj)
+    return ix.into(state, tables)
 
 
 def remove(state: ClusterState, key: ObjectKey) -> ClusterState:
@@ -190,7 +195,10 @@ def remove(state: ClusterState, key: ObjectKey) -> ClusterState:
     if key.namespace:
         ix.by_namespace = _index_discard(ix.by_namespace, key.namespace, key)
     ix.reindex(key, old, None)
-    return ix.into(state, state.tables.set(key.kind, table.remove(tkey)))
+    tables = state.tables.set(key.kind, table.remove(tkey))
+    if key.namespace:
+        ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, None)
+    return ix.into(state, tables)
 
 
 def record(state: ClusterState, events: tuple[WatchEvent, ...]) -> ClusterState:
@@ -222,6 +230,7 @@ def record(state: ClusterState, events: tuple[WatchEvent, ...]) -> ClusterState:
         keys_by_namespace=state.keys_by_namespace,
         service_cluster_ips=state.service_cluster_ips,
         service_node_ports=state.service_node_ports,
+        quota_usage=state.quota_usage,
         log=log,
     )
 
@@ -314,7 +323,7 @@ def _service_ports(obj: ApiObject | None) -> frozenset[int]:
 class _Indexes:
     """The indexes of one write in progress (local to `put`/`remove`, never shared)."""
 
-    __slots__ = ("by_namespace", "by_node", "by_owner", "cluster_ips", "node_ports")
+    __slots__ = ("by_namespace", "by_node", "by_owner", "cluster_ips", "node_ports", "quota")
 
     def __init__(self, state: ClusterState) -> None:
         self.by_namespace = state.keys_by_namespace
@@ -322,6 +331,7 @@ class _Indexes:
         self.by_owner = state.dependents_by_owner_uid
         self.cluster_ips = state.service_cluster_ips
         self.node_ports = state.service_node_ports
+        self.quota = state.quota_usage
 
     @classmethod
     def of(cls, state: ClusterState) -> _Indexes:
@@ -340,6 +350,7 @@ class _Indexes:
             keys_by_namespace=self.by_namespace,
             service_cluster_ips=self.cluster_ips,
             service_node_ports=self.node_ports,
+            quota_usage=self.quota,
             log=state.log,
         )
 
@@ -376,3 +387,239 @@ class _Indexes:
                 self.node_ports = self.node_ports.remove(p)
         for p in sorted(new_ports - old_ports):
             self.node_ports = self.node_ports.set(p, key)
+
+
+# --- quota usage -----------------------------------------------------------------------------
+#
+# What the stored objects of a namespace charge against ResourceQuotas, kept for each
+# namespace that holds at least one ResourceQuota (so namespaces without one pay nothing).
+# The first quota of a namespace counts its objects once (O(objects in the namespace), as
+# upstream's quota controller recalculates a new quota); from then on every put/remove
+# moves only the charges of the object it writes. The last quota's removal drops the entry.
+#
+# Charges mirror upstream's evaluators (pkg/quota/v1/evaluator/core): every object counts
+# as `count/<plural>[.<group>]`, the core kinds also under their short names (pods,
+# services, ...); a pod charges "pods" and its compute resources only while
+# QuotaV1Pod holds: not Succeeded/Failed, and not past deletionTimestamp + grace. That last
+# condition depends on the clock, so such pods ("deleting": both stamps set, not terminal)
+# keep only their count/pods in the totals and are listed apart; the reader adds their
+# compute charges while `now` is within the grace period (`charged_now`).
+
+COUNTED_NAMES: Final[dict[Kind, str]] = {
+    Kind.POD: "pods",
+    Kind.SERVICE: "services",
+    Kind.CONFIG_MAP: "configmaps",
+    Kind.SECRET: "secrets",
+    Kind.REPLICATION_CONTROLLER: "replicationcontrollers",
+    Kind.RESOURCE_QUOTA: "resourcequotas",
+    Kind.PERSISTENT_VOLUME_CLAIM: "persistentvolumeclaims",
+}
+"""Object counts with a short quota name (upstream's legacy object-count names)."""
+
+_ONE: Final = Quantity.from_int(1)
+_ZERO: Final = Quantity(nanos=0)
+_COMPUTE_PLAIN: Final = frozenset(("cpu", "memory", "ephemeral-storage"))
+
+
+@attrs.frozen(kw_only=True)
+class PodScopes:
+    """Which quota scopes a pod falls in: BestEffort (else NotBestEffort), Terminating
+    (activeDeadlineSeconds set, else NotTerminating)."""
+
+    best_effort: bool
+    terminating: bool
+
+
+ChargeScope = PodScopes | None
+"""The bucket of a charge: a pod's scopes, or None for every other kind."""
+
+
+@attrs.frozen(kw_only=True)
+class QuotaUsage:
+    """One namespace's charges. `totals[scope]` sums what objects in that bucket charge
+    whatever the time; `deleting` are the pods whose compute charges depend on the clock."""
+
+    totals: PMap[ChargeScope, PMap[str, Quantity]] = attrs.field(factory=pmap)
+    deleting: PSet[ObjectKey] = attrs.field(factory=pset)
+
+
+def count_name(kind: Kind) -> str:
+    """The generic object-count quota name: `count/<plural>` or `count/<plural>.<group>`."""
+    info = kind.info
+    return f"count/{info.plural}.{info.group}" if info.group else f"count/{info.plural}"
+
+
+def pod_scopes(pod: Pod) -> PodScopes:
+    """The scope bucket of a pod."""
+    return PodScopes(
+        best_effort=qos_class(pod.spec) is PodQOSClass.BEST_EFFORT,
+        terminating=pod.spec.active_deadline_seconds is not None,
+    )
+
+
+def is_deleting(pod: Pod) -> bool:
+    """A live pod with a pending graceful deletion: its charge ends at deadline + grace."""
+    m = pod.metadata
+    return (
+        m.deletion_timestamp is not None
+        and m.deletion_grace_period_seconds is not None
+        and pod.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED)
+    )
+
+
+def charged_now(pod: Pod, now: Time) -> bool:
+    """QuotaV1Pod: terminal pods, and pods past deletionTimestamp + grace, charge no compute."""
+    if pod.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
+        return False
+    m = pod.metadata
+    if m.deletion_timestamp is not None and m.deletion_grace_period_seconds is not None:
+        return not now > m.deletion_timestamp + m.deletion_grace_period_seconds
+    return True
+
+
+def container_usage(c: Container) -> dict[str, Quantity]:
+    """podComputeUsageHelper for one container: requests.X and limits.X of every resource,
+    and the plain cpu/memory/ephemeral-storage (their requests)."""
+    usage: dict[str, Quantity] = {}
+    requests, limits = c.resources.requests, c.resources.limits
+    for name in sorted(requests):
+        usage[f"requests.{name}"] = requests[name]
+        if name in _COMPUTE_PLAIN:
+            usage[name] = requests[name]
+    for name in sorted(limits):
+        usage[f"limits.{name}"] = limits[name]
+    return usage
+
+
+def pod_compute_usage(pod: Pod) -> dict[str, Quantity]:
+    """"pods" and the compute resources: containers summed, at least the largest init."""
+    result: dict[str, Quantity] = {"pods": _ONE}
+    for c in pod.spec.containers:
+        for k, v in container_usage(c).items():
+            result[k] = result[k] + v if k in result else v
+    for c in pod.spec.init_containers:
+        for k, v in container_usage(c).items():
+            if k not in result or v > result[k]:
+                result[k] = v
+    return result
+
+
+def fixed_charges(obj: ApiObject) -> dict[str, Quantity]:
+    """What `obj` charges whatever the time (a deleting pod: its count/pods only)."""
+    result: dict[str, Quantity] = {count_name(obj.KIND): _ONE}
+    match obj:
+        case Pod():
+            if obj.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED) or is_deleting(obj):
+                return result
+            result.update(pod_compute_usage(obj))
+        case Service():
+            result["services"] = _ONE
+            if obj.spec.type is ServiceType.LOAD_BALANCER:
+                result["services.loadbalancers"] = _ONE
+            if obj.spec.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
+                result["services.nodeports"] = Quantity.from_int(len(obj.spec.ports))
+        case PersistentVolumeClaim():
+            result["persistentvolumeclaims"] = _ONE
+            storage = obj.spec.resources.requests.get("storage")
+            if storage is not None:
+                result["requests.storage"] = storage
+        case _:
+            counted = COUNTED_NAMES.get(obj.KIND)
+            if counted is not None:
+                result[counted] = _ONE
+    return result
+
+
+def charges(obj: ApiObject, now: Time) -> dict[str, Quantity]:
+    """What `obj` charges against a quota at `now` (upstream's evaluators' Usage)."""
+    result = fixed_charges(obj)
+    if isinstance(obj, Pod) and is_deleting(obj) and charged_now(obj, now):
+        result.update(pod_compute_usage(obj))
+    return result
+
+
+def scope_of(obj: ApiObject) -> ChargeScope:
+    """The bucket `obj`'s charges are summed in."""
+    return pod_scopes(obj) if isinstance(obj, Pod) else None
+
+
+def quota_usage_of(state: ClusterState, namespace: str) -> QuotaUsage:
+    """The namespace's charges: the maintained index, or a count when it has none (a
+    namespace without a ResourceQuota)."""
+    found = state.quota_usage.get(namespace)
+    if found is not None:
+        return found
+    return recount_usage(state.tables, state.keys_by_namespace.get(namespace, pset()))
+
+
+def recount_usage(
+    tables: PMap[Kind, PMap[tuple[str, str], ApiObject]], keys: PSet[ObjectKey]
+) -> QuotaUsage:
+    """The charges of the objects at `keys`, counted from scratch."""
+    usage = QuotaUsage()
+    for key in sorted(keys):
+        obj = tables[key.kind][(key.namespace, key.name)]
+        usage = _charge(usage, key, obj, 1)
+    return usage
+
+
+def _charge(usage: QuotaUsage, key: ObjectKey, obj: ApiObject, sign: int) -> QuotaUsage:
+    """`usage` with `obj`'s fixed charges added (sign 1) or taken away (sign -1)."""
+    scope = scope_of(obj)
+    current = usage.totals.get(scope, pmap())
+    bucket = current.evolver()
+    for name, q in fixed_charges(obj).items():
+        before = current.get(name, _ZERO)
+        total = before + q if sign > 0 else before - q
+        if total.nanos:
+            bucket[name] = total
+        elif name in current:
+            bucket.remove(name)
+    done = bucket.persistent()
+    totals = usage.totals.set(scope, done) if done else usage.totals.discard(scope)
+    deleting = usage.deleting
+    if isinstance(obj, Pod) and is_deleting(obj):
+        deleting = deleting.add(key) if sign > 0 else deleting.discard(key)
+    return QuotaUsage(totals=totals, deleting=deleting)
+
+
+def _same_charges(old: ApiObject, new: ApiObject) -> bool:
+    """A cheap sufficient test that a write leaves an object's charges alone."""
+    if not isinstance(old, Pod) or not isinstance(new, Pod):
+        return type(old) is type(new) and getattr(old, "spec", None) is getattr(new, "spec", None)
+    om, nm = old.metadata, new.metadata
+    return (
+        old.spec is new.spec
+        and old.status.phase is new.status.phase
+        and om.deletion_timestamp == nm.deletion_timestamp
+        and om.deletion_grace_period_seconds == nm.deletion_grace_period_seconds
+    )
+
+
+def _quotas_left(usage: QuotaUsage) -> bool:
+    counted = usage.totals.get(None, pmap()).get("resourcequotas")
+    return counted is not None and counted.nanos > 0
+
+
+def _recharge(
+    index: PMap[str, QuotaUsage],
+    tables: PMap[Kind, PMap[tuple[str, str], ApiObject]],
+    by_namespace: PMap[str, PSet[ObjectKey]],
+    key: ObjectKey,
+    old: ApiObject | None,
+    new: ApiObject | None,
+) -> PMap[str, QuotaUsage]:
+    """The usage index after the object at `key` changed from `old` to `new` (None: absent)."""
+    ns = key.namespace
+    usage = index.get(ns)
+    if usage is None:
+        if key.kind is Kind.RESOURCE_QUOTA and new is not None:
+            return index.set(ns, recount_usage(tables, by_namespace.get(ns, pset())))
+        return index
+    if old is not None and new is not None and _same_charges(old, new):
+        return index
+    if old is not None:
+        usage = _charge(usage, key, old, -1)
+    if new is not None:
+        usage = _charge(usage, key, new, 1)
+    return index.set(ns, usage) if _quotas_left(usage) else index.remove(ns)

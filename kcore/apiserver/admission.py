@@ -21,8 +21,8 @@ plugins, each a small pure function `(request, obj) -> obj | Status` run in a fi
 Rules: pure; a plugin returns the (possibly changed) object or the Status that ends the
 request. Choices upstream makes at random (which free ClusterIP / NodePort) are a hash of
 (seed, namespace/name) as the first probe, then the next free one, so one seed gives one
-answer. Quota usage is computed from the stored objects of the namespace (kcore keeps no
-separately maintained `status.used`). Validation runs before ResourceQuota, as upstream
+answer. Quota usage is read from the namespace's usage index that `kcore.state` maintains on
+every write (`QuotaUsage`), so a quota-checked write costs O(1) in the namespace's size. Validation runs before ResourceQuota, as upstream
 runs object validation before validating admission.
 
 Mirrors plugin/pkg/admission/{namespace/lifecycle, limitranger, serviceaccount, priority,
@@ -48,7 +48,6 @@ from kcore.api.core import (
     LimitType,
     Namespace,
     NamespacePhase,
-    PersistentVolumeClaim,
     ResourceQuota,
     ResourceQuotaScope,
     Service,
@@ -60,8 +59,6 @@ from kcore.api.meta import ApiObject, Status, Time
 from kcore.api.pod import (
     Container,
     Pod,
-    PodPhase,
-    PodQOSClass,
     PreemptionPolicy,
     TaintEffect,
     Toleration,
@@ -72,7 +69,17 @@ from kcore.apiserver import errors
 from kcore.apiserver.validation import validate
 from kcore.apiserver.validation.meta import invalid_rendered
 from kcore.quantity import Quantity
-from kcore.state import ClusterState, get
+from kcore.state import (
+    ChargeScope,
+    ClusterState,
+    charged_now,
+    charges,
+    container_usage,
+    get,
+    pod_compute_usage,
+    pod_scopes,
+    quota_usage_of,
+)
 from kcore.validation import FieldError, child, index, invalid
 
 
@@ -536,101 +543,43 @@ def validation(req: Request, obj: ApiObject) -> ApiObject | Status:
 # ---- ResourceQuota ---------------------------------------------------------------------------
 
 
-_COUNTED: Final[Mapping[Kind, str]] = {
-    Kind.POD: "pods",
-    Kind.SERVICE: "services",
-    Kind.CONFIG_MAP: "configmaps",
-    Kind.SECRET: "secrets",
-    Kind.REPLICATION_CONTROLLER: "replicationcontrollers",
-    Kind.RESOURCE_QUOTA: "resourcequotas",
-    Kind.PERSISTENT_VOLUME_CLAIM: "persistentvolumeclaims",
-}
-
-
-def _count_name(kind: Kind) -> str:
-    info = kind.info
-    return f"count/{info.plural}.{info.group}" if info.group else f"count/{info.plural}"
-
-
-def _pod_counts(pod: Pod, now: Time) -> bool:
-    """Terminal pods, and pods past their deletion grace period, use no quota."""
-    if pod.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
-        return False
-    m = pod.metadata
-    if m.deletion_timestamp is not None and m.deletion_grace_period_seconds is not None:
-        return not now > m.deletion_timestamp + m.deletion_grace_period_seconds
-    return True
-
-
-def _container_usage(c: Container) -> dict[str, Quantity]:
-    """podComputeUsageHelper for one container."""
-    usage: dict[str, Quantity] = {}
-    requests, limits = c.resources.requests, c.resources.limits
-    for name in sorted(requests):
-        usage[f"requests.{name}"] = requests[name]
-        if name in ("cpu", "memory", "ephemeral-storage"):
-            usage[name] = requests[name]
-    for name in sorted(limits):
-        usage[f"limits.{name}"] = limits[name]
-    return usage
-
-
 def usage(obj: ApiObject, now: Time) -> dict[str, Quantity]:
     """What one object charges against a quota (upstream's evaluators' Usage)."""
-    result: dict[str, Quantity] = {_count_name(obj.KIND): ONE}
-    counted = _COUNTED.get(obj.KIND)
-    if counted is not None:
-        result[counted] = ONE
-    match obj:
-        case Pod():
-            if not _pod_counts(obj, now):
-                return {}
-            for c in obj.spec.containers:
-                for k, v in _container_usage(c).items():
-                    result[k] = result.get(k, Quantity(nanos=0)) + v
-            for c in obj.spec.init_containers:
-                for k, v in _container_usage(c).items():
-                    if k not in result or v > result[k]:
-                        result[k] = v
-        case Service():
-            if obj.spec.type is ServiceType.LOAD_BALANCER:
-                result["services.loadbalancers"] = ONE
-            if obj.spec.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
-                result["services.nodeports"] = Quantity.from_int(len(obj.spec.ports))
-        case PersistentVolumeClaim():
-            storage = obj.spec.resources.requests.get("storage")
-            if storage is not None:
-                result["requests.storage"] = storage
-        case _:
-            pass
-    return result
+    return charges(obj, now)
 
 
-def _quota_matches(quota: ResourceQuota, obj: ApiObject) -> bool:
-    """Scopes narrow a quota to some pods; a scoped quota ignores every other kind."""
+def _scopes(quota: ResourceQuota) -> frozenset[ResourceQuotaScope]:
     scopes = set(quota.spec.scopes)
     if quota.spec.scope_selector is not None:
         scopes.update(r.scope_name for r in quota.spec.scope_selector.match_expressions)
+    return frozenset(scopes)
+
+
+def _scope_matches(scopes: frozenset[ResourceQuotaScope], scope: ChargeScope) -> bool:
+    """Scopes narrow a quota to some pods; a scoped quota ignores every other kind."""
     if not scopes:
         return True
-    if not isinstance(obj, Pod):
+    if scope is None:
         return False
-    best_effort = qos_class(obj.spec) is PodQOSClass.BEST_EFFORT
-    terminating = obj.spec.active_deadline_seconds is not None
     verdicts = {
-        ResourceQuotaScope.TERMINATING: terminating,
-        ResourceQuotaScope.NOT_TERMINATING: not terminating,
-        ResourceQuotaScope.BEST_EFFORT: best_effort,
-        ResourceQuotaScope.NOT_BEST_EFFORT: not best_effort,
+        ResourceQuotaScope.TERMINATING: scope.terminating,
+        ResourceQuotaScope.NOT_TERMINATING: not scope.terminating,
+        ResourceQuotaScope.BEST_EFFORT: scope.best_effort,
+        ResourceQuotaScope.NOT_BEST_EFFORT: not scope.best_effort,
     }
-    return all(verdicts.get(scope, False) for scope in scopes)
+    return all(verdicts.get(s, False) for s in scopes)
+
+
+def _quota_matches(quota: ResourceQuota, obj: ApiObject) -> bool:
+    scopes = _scopes(quota)
+    return not scopes or (isinstance(obj, Pod) and _scope_matches(scopes, pod_scopes(obj)))
 
 
 def _missing_container_values(pod: Pod, required: frozenset[str]) -> str | None:
     """The pod quota evaluator's Constraints: every container states each constrained value."""
     missing: dict[str, set[str]] = {}
     for c in (*pod.spec.containers, *pod.spec.init_containers):
-        have = _container_usage(c)
+        have = container_usage(c)
         for name in required - set(have):
             missing.setdefault(name, set()).add(c.name)
     if not missing:
@@ -687,34 +636,35 @@ def resource_quota(req: Request, obj: ApiObject) -> ApiObject | Status:
     return obj
 
 
-def _kinds_charging(names: frozenset[str]) -> tuple[Kind, ...]:
-    kinds = {k for k, counted in _COUNTED.items() if counted in names}
-    kinds.update(k for k in Kind if _count_name(k) in names)
-    if any(
-        n.startswith(("requests.", "limits.")) or n in ("cpu", "memory", "ephemeral-storage")
-        for n in names
-    ):
-        kinds.update((Kind.POD, Kind.PERSISTENT_VOLUME_CLAIM))
-    if names & {"services.nodeports", "services.loadbalancers"}:
-        kinds.add(Kind.SERVICE)
-    return tuple(sorted(kinds, key=lambda k: k.value))
+def _bucket_order(scope: ChargeScope) -> tuple[bool, bool, bool]:
+    return (scope is None, scope is not None and scope.best_effort, scope is not None and scope.terminating)
 
 
 def _used(req: Request, quota: ResourceQuota, names: frozenset[str]) -> dict[str, Quantity]:
-    """Current usage of `names` by the stored objects the quota covers."""
+    """Current usage of `names` by the stored objects the quota covers.
+
+    Reads the namespace's usage index (kcore.state.QuotaUsage): the sums of the scope
+    buckets the quota covers, plus the pods with a pending graceful deletion that still
+    charge at `now`. O(buckets + deleting pods), not O(objects in the namespace).
+    """
     used = {n: Quantity(nanos=0) for n in names}
-    ns = quota.metadata.namespace
-    charging = frozenset(_kinds_charging(names))
-    # The namespace index bounds the walk by the namespace's own objects, not the cluster's.
-    # Still O(objects in the namespace) per quota-checked write: an incremental per-namespace
-    # usage index would make it O(1). Unsorted is safe here: the sums are exact.
-    for key in req.state.keys_by_namespace.get(ns, ()):
-        if key.kind not in charging:
+    scopes = _scopes(quota)
+    index = quota_usage_of(req.state, quota.metadata.namespace)
+    for scope in sorted(index.totals.keys(), key=_bucket_order):
+        if not _scope_matches(scopes, scope):
             continue
-        stored = get(req.state, key)
-        if stored is None or not _quota_matches(quota, stored):
+        totals = index.totals[scope]
+        for n in names:
+            total = totals.get(n)
+            if total is not None:
+                used[n] = used[n] + total
+    for key in sorted(index.deleting):
+        pod = get(req.state, key)
+        if not isinstance(pod, Pod) or not charged_now(pod, req.now):
             continue
-        for n, v in usage(stored, req.now).items():
+        if not _scope_matches(scopes, pod_scopes(pod)):
+            continue
+        for n, v in pod_compute_usage(pod).items():
             if n in used:
                 used[n] = used[n] + v
     return used

@@ -196,7 +196,22 @@ def update(state: ClusterState, obj: ApiObject, subresource: Subresource, now: T
                 key, f"Precondition failed: UID in precondition: {m.uid}, UID in object meta: {om.uid}"
             ),
         )
-    return write_update(state, old, prepare_update(old, apply_defaults(obj), subresource), now)
+    return write_update(state, old, prepare_update(old, _defaulted(obj, old, subresource), subresource), now)
+
+
+def _defaulted(obj: ApiObject, old: ApiObject, subresource: Subresource) -> ApiObject:
+    """The update's object with its kind's defaults.
+
+    A pod that carries the stored spec value itself (a label, annotation or status write)
+    skips them: the stored spec is already defaulted, a main-resource update keeps the
+    stored status, and a /status update takes only a status that needs no defaults.
+    """
+    if isinstance(obj, Pod) and isinstance(old, Pod) and obj.spec is old.spec:
+        if subresource is Subresource.NONE:
+            return obj
+        if subresource is Subresource.STATUS and obj.status.phase and obj.status.qos_class:
+            return obj
+    return apply_defaults(obj)
 
 
 def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> ApiObject:
