@@ -23,7 +23,9 @@ def control_plane() -> tuple[AnyComponent, ...]:
     from kcore.controllers.daemonset import DaemonSetController
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.garbagecollector import GarbageCollector
+    from kcore.controllers.hpa import HorizontalPodAutoscalerController
     from kcore.controllers.job import JobController
+    from kcore.controllers.metricsserver import MetricsServer
     from kcore.controllers.namespace import NamespaceController
     from kcore.controllers.nodeipam import NodeIpamController
     from kcore.controllers.nodelifecycle import NodeLifecycleController
@@ -47,6 +49,8 @@ def control_plane() -> tuple[AnyComponent, ...]:
         CronJobController(),
         TTLAfterFinishedController(),
         DisruptionController(),
+        MetricsServer(),
+        HorizontalPodAutoscalerController(),
         Scheduler(),
     )
 
