@@ -171,7 +171,11 @@ class DeploymentController:
                 keys |= _interested(state.view, ev)
                 if ev.type is WatchType.DELETED and ev.obj.KIND is Kind.DEPLOYMENT:
                     state = _forget(state, ev.key)
-                return _process(attrs.evolve(state, dirty=state.dirty.update(keys)), now)
+                # As a workqueue Add while a rate-limited retry waits: a change syncs at once.
+                hold = state.hold_until
+                for k in keys:
+                    hold = hold.discard(k)
+                return _process(attrs.evolve(state, dirty=state.dirty.update(keys), hold_until=hold), now)
             case ApiAnswered(request_id=rid, response=resp, now=now):
                 return _answered(state, rid, resp, now)
             case TimerFired(key=tkey, now=now):
