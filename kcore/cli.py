@@ -49,12 +49,23 @@ from kcore.driver import default_components, new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
-from kcore.driver.faults import CrashComponent
+from kcore.driver.faults import (
+    CrashComponent,
+    CrashNode,
+    FailImagePull,
+    Fault,
+    HealPartition,
+    KillContainer,
+    PartitionNode,
+    PauseComponent,
+    RestartNode,
+    ResumeComponent,
+)
 from kcore.kubelet.component import Kubelet
 from kcore.kubelet.static_pods import static_pods
 from kcore.printers import table
 from kcore.quantity import parse_quantity
-from kcore.state import ClusterConfig
+from kcore.state import ClusterConfig, get, list_objects
 from kcore.store.file import FileStore, StoreError, home_from_env
 
 MAX_STEPS: Final = 200_000
@@ -417,6 +428,60 @@ def cmd_advance(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- faults --------------------------------------------------------------------------------
+
+FAULT_HELP: Final = """crash-node NODE | restart-node NODE | partition NODE | heal NODE |
+kill-container POD -c CONTAINER [-n NS] [--oom] | fail-image-pull NODE IMAGE [--count N] |
+pause COMPONENT | resume COMPONENT | crash COMPONENT"""
+
+
+def _fault_from_args(args: argparse.Namespace, cluster: Cluster) -> Fault:
+    what, target = args.fault, args.target
+    nodes = {n.metadata.name for n in list_objects(cluster.state, Kind.NODE)}
+    names = {c.name for c in cluster.components}
+    node_faults: dict[str, type[CrashNode | RestartNode | PartitionNode | HealPartition]] = {
+        "crash-node": CrashNode,
+        "restart-node": RestartNode,
+        "partition": PartitionNode,
+        "heal": HealPartition,
+    }
+    if what in node_faults or what == "fail-image-pull":
+        if target not in nodes:
+            raise CliError(f'nodes "{target}" not found')
+        if what == "fail-image-pull":
+            if not args.image:
+                raise CliError("fail-image-pull needs NODE IMAGE")
+            return FailImagePull(node=target, image=args.image, count=args.count)
+        return node_faults[what](node=target)
+    if what in ("pause", "resume", "crash"):
+        if target not in names:
+            raise CliError(f'component "{target}" not found; components: {", ".join(sorted(names))}')
+        if what == "pause":
+            return PauseComponent(name=target)
+        return ResumeComponent(name=target) if what == "resume" else CrashComponent(name=target)
+    if what == "kill-container":
+        pod = get(cluster.state, ObjectKey(kind=Kind.POD, namespace=args.namespace, name=target))
+        if not isinstance(pod, Pod):
+            raise CliError(f'pods "{target}" not found')
+        if not pod.spec.node_name:
+            raise CliError(f'pod "{target}" is not running on a node')
+        container = args.container or (pod.spec.containers[0].name if pod.spec.containers else "")
+        if container not in {c.name for c in (*pod.spec.init_containers, *pod.spec.containers)}:
+            raise CliError(f'container "{container}" not found in pod "{target}"')
+        key = ObjectKey(kind=Kind.POD, namespace=args.namespace, name=target)
+        return KillContainer(node=pod.spec.node_name, pod=key, container=container, oom=args.oom)
+    raise CliError(f"unknown fault {what!r}; one of: {FAULT_HELP}")
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    """Inject one fault now (the driver's fault model), then settle."""
+    with _mutating() as cluster:
+        fault = _fault_from_args(args, cluster)
+        cluster.inject(fault)
+        print(f"injected {type(fault).__name__}: {args.target}")
+    return 0
+
+
 # --- cordon, uncordon, drain ------------------------------------------------------------------
 
 DAEMON_SET_FATAL: Final = "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"
@@ -700,6 +765,22 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--replicas", type=int, required=True)
     _ns_flags(scale)
     scale.set_defaults(func=cmd_scale)
+
+    fault = sub.add_parser("fault", help="inject a fault: " + FAULT_HELP)
+    fault.add_argument(
+        "fault",
+        choices=[
+            "crash-node", "restart-node", "partition", "heal", "kill-container",
+            "fail-image-pull", "pause", "resume", "crash",
+        ],
+    )
+    fault.add_argument("target", help="a node, a pod (kill-container) or a component name")
+    fault.add_argument("image", nargs="?", default="", help="fail-image-pull: the image")
+    fault.add_argument("-c", "--container", default="")
+    fault.add_argument("-n", "--namespace", default="default")
+    fault.add_argument("--oom", action="store_true", help="kill-container: as the OOM killer")
+    fault.add_argument("--count", type=int, default=1, help="fail-image-pull: how many pulls fail")
+    fault.set_defaults(func=cmd_fault)
 
     cordon = sub.add_parser("cordon", help="mark a node unschedulable")
     cordon.add_argument("node", metavar="NODE")

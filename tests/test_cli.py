@@ -390,3 +390,35 @@ def test_static_pods_from_a_nodes_manifest_directory_get_mirror_pods(
     assert mirror["spec"]["nodeName"] == "node-2"
     assert mirror["status"]["phase"] == "Running"
     assert "kubernetes.io/config.mirror" in mirror["metadata"]["annotations"]
+
+
+def test_faults_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KCORE_HOME", str(tmp_path / "home"))
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n"
+        "spec: {nodeName: node-2, containers: [{name: app, image: nginx}]}\n"
+    )
+    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    assert main(["apply", "-f", str(manifest)]) == 0
+    assert main(["advance", "30s"]) == 0
+    assert main(["fault", "kill-container", "web", "-c", "app"]) == 0
+    assert main(["advance", "5s"]) == 0
+    capsys.readouterr()
+    assert main(["get", "pod", "web", "-o", "json"]) == 0
+    pod = json.loads(capsys.readouterr().out)
+    assert pod["status"]["containerStatuses"][0]["restartCount"] == 1
+    assert main(["fault", "crash-node", "node-2"]) == 0
+    assert main(["advance", "2m"]) == 0
+    capsys.readouterr()
+    assert main(["get", "nodes"]) == 0
+    assert "node-2   NotReady" in capsys.readouterr().out
+    assert main(["fault", "restart-node", "node-2"]) == 0
+    assert main(["advance", "1m"]) == 0
+    capsys.readouterr()
+    assert main(["get", "nodes"]) == 0
+    assert "node-2   Ready" in capsys.readouterr().out
+    assert main(["fault", "pause", "nobody"]) == 1
+    assert 'component "nobody" not found' in capsys.readouterr().err
+    assert main(["fault", "crash-node", "node-9"]) == 1
+    assert 'nodes "node-9" not found' in capsys.readouterr().err
