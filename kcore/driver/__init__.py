@@ -21,6 +21,7 @@ def control_plane() -> tuple[AnyComponent, ...]:
     """kube-controller-manager's controllers and kube-scheduler, in delivery order."""
     from kcore.controllers.cronjob import CronJobController
     from kcore.controllers.daemonset import DaemonSetController
+    from kcore.controllers.deployment import DeploymentController
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.garbagecollector import GarbageCollector
     from kcore.controllers.hpa import HorizontalPodAutoscalerController
@@ -32,6 +33,7 @@ def control_plane() -> tuple[AnyComponent, ...]:
     from kcore.controllers.podgc import PodGCController
     from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
     from kcore.controllers.serviceaccount import ServiceAccountController
+    from kcore.controllers.statefulset import StatefulSetController
     from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
     from kcore.scheduler.component import Scheduler
 
@@ -42,9 +44,11 @@ def control_plane() -> tuple[AnyComponent, ...]:
         NodeIpamController(),
         NodeLifecycleController(),
         PodGCController(),
+        DeploymentController(),
         ReplicaSetController(),
         ReplicationControllerController(),
         DaemonSetController(),
+        StatefulSetController(),
         JobController(),
         CronJobController(),
         TTLAfterFinishedController(),
