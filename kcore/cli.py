@@ -312,6 +312,8 @@ def _report_apply(result: Applied, source: str) -> bool:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    if "," in args.kind and "/" not in args.kind:
+        return _get_several(args)
     kind, names = _parse_kind_and_names(args.kind, args.names)
     cluster = _load(_store())
     if names and args.all_namespaces:
@@ -344,6 +346,60 @@ def cmd_get(args: argparse.Namespace) -> int:
             return 0
     _print_objects(objs, kind, cluster, args, single=len(names) == 1)
     return 1 if failed else 0
+
+
+def _get_several(args: argparse.Namespace) -> int:
+    """`kcore get deploy,rs,po`: each kind's table (names prefixed `kind/`), or one List."""
+    if args.names:
+        raise CliError("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
+    kinds = []
+    for part in args.kind.split(","):
+        try:
+            kinds.append(kind_for_name(part.strip()))
+        except UnknownKindError as e:
+            raise CliError(f'the server doesn\'t have a resource type "{part.strip()}"') from e
+    cluster = _load(_store())
+    found: list[tuple[Kind, list[ApiObject]]] = []
+    for kind in kinds:
+        ns = _namespace_for(kind, args)
+        scope = None if args.all_namespaces or not kind.info.namespaced else ns
+        resp = cluster.request(
+            ListObjects(kind=kind, namespace=scope, label_selector=args.selector, field_selector=args.field_selector)
+        )
+        status = _status_of(resp)
+        if status is not None:
+            print(_server_error(status), file=sys.stderr)
+            return 1
+        assert isinstance(resp.body, ObjectList)
+        if resp.body.items:
+            found.append((kind, list(resp.body.items)))
+    if not found:
+        ns = _namespace_for(kinds[0], args)
+        where = "" if args.all_namespaces else f" in {ns} namespace"
+        print(f"No resources found{where}.", file=sys.stderr)
+        return 0
+    if args.output in ("json", "yaml", "name"):
+        everything = [o for _, objs in found for o in objs]
+        if args.output == "name":
+            for kind, objs in found:
+                for o in objs:
+                    print(f"{resource_name(kind)}/{o.metadata.name}")
+        else:
+            sys.stdout.write(dump_json(everything) if args.output == "json" else dump_yaml(everything))
+        return 0
+    tables = [
+        table(
+            objs,
+            kind,
+            cluster.now,
+            wide=args.output == "wide",
+            all_namespaces=bool(args.all_namespaces),
+            name_prefix=f"{resource_name(kind)}/",
+        )
+        for kind, objs in found
+    ]
+    sys.stdout.write("\n".join(tables))
+    return 0
 
 
 def _print_objects(

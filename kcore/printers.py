@@ -613,9 +613,16 @@ def columns(kind: Kind, *, wide: bool = False) -> Columns:
 
 
 def rows(
-    objs: Sequence[ApiObject], kind: Kind, now: Time, *, wide: bool = False, all_namespaces: bool = False
+    objs: Sequence[ApiObject],
+    kind: Kind,
+    now: Time,
+    *,
+    wide: bool = False,
+    all_namespaces: bool = False,
+    name_prefix: str = "",
 ) -> list[list[str]]:
-    """Header row and one row per object, as strings."""
+    """Header row and one row per object, as strings; `name_prefix` (`pod/`) is what
+    kubectl puts before each name when several kinds are listed at once."""
     cols = columns(kind, wide=wide)
     header = [h for h, _ in cols]
     if all_namespaces and kind.info.namespaced:
@@ -623,7 +630,7 @@ def rows(
     out = [header]
     for obj in objs:
         data = to_dict(obj)
-        row = [cell(data, now) for _, cell in cols]
+        row = [(name_prefix + cell(data, now)) if h == "NAME" else cell(data, now) for h, cell in cols]
         if all_namespaces and kind.info.namespaced:
             row = [obj.metadata.namespace, *row]
         out.append(row)
@@ -643,7 +650,13 @@ def format_rows(table_rows: Sequence[Sequence[str]]) -> str:
 
 
 def table(
-    objs: Sequence[ApiObject], kind: Kind, now: Time, *, wide: bool = False, all_namespaces: bool = False
+    objs: Sequence[ApiObject],
+    kind: Kind,
+    now: Time,
+    *,
+    wide: bool = False,
+    all_namespaces: bool = False,
+    name_prefix: str = "",
 ) -> str:
     """`kubectl get` output for `objs` of one kind, with a header line."""
-    return format_rows(rows(objs, kind, now, wide=wide, all_namespaces=all_namespaces))
+    return format_rows(rows(objs, kind, now, wide=wide, all_namespaces=all_namespaces, name_prefix=name_prefix))

@@ -422,3 +422,25 @@ def test_faults_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     assert 'component "nobody" not found' in capsys.readouterr().err
     assert main(["fault", "crash-node", "node-9"]) == 1
     assert 'nodes "node-9" not found' in capsys.readouterr().err
+
+
+def test_get_several_kinds_at_once_like_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KCORE_HOME", str(tmp_path / "home"))
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n"
+    )
+    assert main(["cluster", "create", "--nodes", "1"]) == 0
+    assert main(["apply", "-f", str(manifest)]) == 0
+    capsys.readouterr()
+    assert main(["get", "cm,svc,deploy", "-o", "name"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["configmap/a", "service/s"]
+    assert main(["get", "cm,svc"]) == 0
+    out = capsys.readouterr().out
+    assert "configmap/a " in out and "service/s " in out and "\n\nNAME" in out
+    assert main(["get", "cm,svc", "-o", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["kind"] == "List" and [i["kind"] for i in listed["items"]] == ["ConfigMap", "Service"]
+    assert main(["get", "cm,nope"]) == 1
+    assert 'resource type "nope"' in capsys.readouterr().err
