@@ -1,8 +1,10 @@
 """`python -m kcore.demo` (what `make demo` runs): a cluster end to end in a temp home.
 
 Creates a 3-node cluster in a temporary KCORE_HOME, applies `examples/demo.yaml` through
-the apiserver with `kcore apply`, then prints what was stored with `kcore get`, exactly
-as a user would type it. Exits non-zero if any step fails. Touches nothing outside the
+the apiserver with `kcore apply`, lets simulated time run (scheduling, image pulls,
+readiness), rolls the Deployment to a new image (`examples/demo-v2.yaml`), crashes a node
+and watches its pods get evicted and replaced, then scales up: every step is a `kcore`
+command exactly as a user would type it. Exits non-zero if any step fails. Touches nothing outside the
 temporary directory.
 """
 
@@ -17,32 +19,40 @@ from typing import Final
 
 from kcore.cli import main as kcore
 
-MANIFEST: Final = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
+EXAMPLES: Final = Path(__file__).resolve().parent.parent / "examples"
+MANIFEST: Final = EXAMPLES / "demo.yaml"
+UPDATE: Final = EXAMPLES / "demo-v2.yaml"
 
 STEPS: Final[tuple[tuple[str, ...], ...]] = (
     ("cluster", "create", "--nodes", "3", "--seed", "7"),
-    ("apply", "-f", str(MANIFEST)),
     ("get", "nodes", "-o", "wide"),
-    ("get", "namespaces"),
-    ("get", "deployments", "-n", "demo", "-o", "wide"),
-    ("get", "services", "-n", "demo", "-o", "wide"),
-    ("get", "configmaps", "-n", "demo"),
-    ("get", "pods", "-n", "demo"),
-    ("get", "clusterroles"),
-    ("advance", "10m"),
-    ("get", "deploy/web", "-n", "demo"),
     ("apply", "-f", str(MANIFEST)),
+    ("get", "deploy,rs,pods", "-n", "demo"),
+    ("advance", "30s"),
+    ("get", "pods", "-n", "demo", "-o", "wide"),
+    ("get", "services", "-n", "demo", "-o", "wide"),
+    ("apply", "-f", str(UPDATE)),
+    ("advance", "1m"),
+    ("get", "deploy,rs", "-n", "demo"),
+    ("fault", "crash-node", "node-2"),
+    ("advance", "6m"),
+    ("get", "nodes"),
+    ("get", "pods", "-n", "demo", "-o", "wide"),
+    ("fault", "restart-node", "node-2"),
+    ("advance", "1m"),
     ("scale", "deployment/web", "-n", "demo", "--replicas", "5"),
-    ("get", "deploy", "-n", "demo"),
+    ("advance", "30s"),
+    ("get", "nodes,deploy", "-n", "demo"),
     ("cluster", "info"),
 )
 
 
 def run(steps: Sequence[Sequence[str]] = STEPS) -> int:
     """Run `steps` as `kcore` commands in a fresh temporary home; the first failure's code."""
-    if not MANIFEST.is_file():
-        print(f"demo: {MANIFEST} is missing (run from a kcore checkout)", file=sys.stderr)
-        return 1
+    for path in (MANIFEST, UPDATE):
+        if not path.is_file():
+            print(f"demo: {path} is missing (run from a kcore checkout)", file=sys.stderr)
+            return 1
     old = os.environ.get("KCORE_HOME")
     with tempfile.TemporaryDirectory(prefix="kcore-demo-") as tmp:
         os.environ["KCORE_HOME"] = str(Path(tmp) / "home")
