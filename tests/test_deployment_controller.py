@@ -30,6 +30,7 @@ from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
+from kcore.apiserver import handle
 from kcore.apiserver.types import Create, Delete, Patch, Subresource, Update
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment import (
@@ -43,7 +44,9 @@ from kcore.controllers.deployment_rollout import Plan
 from kcore.controllers.replicaset import ReplicaSetController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Performed
-from kcore.driver.effects import RecordEvent
+from kcore.driver.effects import CallApi, RecordEvent, WakeMeAt
+from kcore.driver.events import ApiAnswered, Started, WatchDelivered
+from kcore.driver.faults import CrashComponent
 from kcore.intstr import IntOrStringError
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container, a_deployment, a_pod, a_replica_set, key, owner_ref
@@ -608,3 +611,63 @@ def test_last_revision_is_the_second_highest() -> None:
     assert du.last_revision(rss) == 5
     assert du.max_revision(rss) == 7
 
+
+
+# --- restarts and stale views ---------------------------------------------------------------
+
+
+def test_a_restarted_controller_relists_and_finishes_the_rollout() -> None:
+    c = cluster()
+    make(c, deployment(4, surge=1, unavailable=1))
+    report_all(c)
+    set_image(c, "nginx:1.28")
+    c.inject(CrashComponent(name=NAME))
+    c.run_until_stable()
+    for _ in range(10):
+        report_all(c)
+    new = name_for(the_deployment(c).spec.template)
+    assert {n: s for n, s in sizes(c).items() if s} == {new: 4}
+    d = the_deployment(c)
+    assert du.deployment_complete(d, d.status)
+
+
+def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> None:
+    c = cluster()
+    make(c, deployment(3))
+    report_all(c)
+    (only,) = sizes(c)
+    rs_key = key(Kind.REPLICA_SET, only)
+    ctrl = DeploymentController()
+    now = c.now
+    s, _ = ctrl.init(c.state, now)
+    s, out = ctrl.step(s, Started(now=now))
+    assert out == ()  # a fixed point
+    state = c.state
+    d = the_deployment(c)
+    state, resp, scaled = handle(state, Update(obj=attrs.evolve(d, spec=attrs.evolve(d.spec, replicas=5))), now)
+    rs = rs_named(c, only)
+    relabelled = attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, labels=rs.metadata.labels.set("team", "a")))
+    state, resp, relabel = handle(state, Update(obj=relabelled), now)  # not yet seen by the controller
+    s, out = ctrl.step(s, WatchDelivered(event=scaled[0], now=now))
+    scale_rs, write_status = out  # the scale and the deployment's status (observedGeneration)
+    assert isinstance(scale_rs, CallApi) and isinstance(scale_rs.request, Update)
+    assert isinstance(write_status, CallApi) and isinstance(write_status.request, Update)
+    assert scale_rs.request.obj.metadata.resource_version == rs.metadata.resource_version
+    state, resp, _ = handle(state, scale_rs.request, now)
+    assert resp.code == 409
+    s, out = ctrl.step(s, ApiAnswered(request_id=scale_rs.request_id, response=resp, now=now))
+    assert out == ()  # the round still has a write out
+    state, resp, _ = handle(state, write_status.request, now)
+    assert resp.ok
+    s, out = ctrl.step(s, ApiAnswered(request_id=write_status.request_id, response=resp, now=now))
+    assert out == (WakeMeAt(at=Time(now + 0.005), key="deployment/default/web"),)
+    s, out = ctrl.step(s, WatchDelivered(event=relabel[0], now=now))  # the newer object: retry at once
+    (call,) = out
+    assert isinstance(call, CallApi) and isinstance(call.request, Update)
+    retried = call.request.obj
+    assert isinstance(retried, ReplicaSet) and retried.metadata.resource_version > rs.metadata.resource_version
+    state, resp, _ = handle(state, call.request, now)
+    assert resp.ok
+    stored = get(state, rs_key)
+    assert isinstance(stored, ReplicaSet)
+    assert (stored.spec.replicas, stored.metadata.labels.get("team")) == (5, "a")

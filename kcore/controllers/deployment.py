@@ -50,7 +50,16 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import LabelSelector
 from kcore.apiserver.errors import not_found
-from kcore.apiserver.types import Patch, PatchType, Request, Response, WatchEvent, WatchType
+from kcore.apiserver.types import (
+    ObjectList,
+    Patch,
+    PatchType,
+    Request,
+    Response,
+    Scale,
+    WatchEvent,
+    WatchType,
+)
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment_rollout import (
     Plan,
@@ -402,8 +411,8 @@ def _answered(state: DeploymentState, rid: str, resp: Response, now: Time) -> tu
     ok = resp.ok or (resp.code == 404 and w.purpose is Purpose.DELETE_RS)
     if ok:
         body = resp.body
-        if w.purpose is not Purpose.DELETE_RS and not isinstance(body, Status) and hasattr(body, "metadata"):
-            state = attrs.evolve(state, view=_remember(state.view, body))  # type: ignore[arg-type]  # an ApiObject: checked above
+        if w.purpose is not Purpose.DELETE_RS and not isinstance(body, Status | ObjectList | Scale):
+            state = attrs.evolve(state, view=_remember(state.view, body))
         effects.extend(w.events)
         if w.purpose is Purpose.CREATE_RS:
             state, out = _created(state, key, w.rs_name, now)
