@@ -81,6 +81,12 @@ class GarbageCollector:
             case WatchDelivered(event=w):
                 old = get(s.view, w.key)
                 s = attrs.evolve(s, view=observe(s.view, w))
+                if w.type is WatchType.MODIFIED and old is not None and not _graph_changed(old, w.obj):
+                    # a Lease renewal, a status write: no edge of the graph and no deletion
+                    # state moved, so no sync can decide anything new (upstream's
+                    # processGraphChanges ignores such updates too); failed writes are
+                    # retried by the "retry" timer, not by unrelated events
+                    return s, ()
                 keys = {w.key, *dependents(s.view, w.obj.metadata.uid)}
                 keys.update(_owner_keys(w.obj))  # a foreground owner waits on this one
                 if old is not None:
@@ -101,6 +107,18 @@ class GarbageCollector:
                 return _sync_keys(attrs.evolve(s, retry=pset()), keys)
             case TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
+
+
+def _graph_changed(old: ApiObject, new: ApiObject) -> bool:
+    """Whether an update touches what the collector decides on: identity, owner
+    references, deletion state, finalizers."""
+    a, b = old.metadata, new.metadata
+    return (
+        a.uid != b.uid
+        or a.owner_references != b.owner_references
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.finalizers != b.finalizers
+    )
 
 
 def _all_interesting(view: ClusterState) -> set[ObjectKey]:

@@ -104,6 +104,7 @@ CONDITION_TAINTS: Final[dict[tuple[str, ConditionStatus], str]] = {
     ("PIDPressure", ConditionStatus.TRUE): "node.kubernetes.io/pid-pressure",
 }
 NO_SCHEDULE_KEYS: Final = frozenset({*CONDITION_TAINTS.values(), TAINT_UNSCHEDULABLE})
+_NOT_READY_TAINTS: Final = frozenset({TAINT_NOT_READY, TAINT_UNREACHABLE})
 
 MONITOR: Final = "monitor"
 TAINT_PASS: Final = "taint"
@@ -436,7 +437,12 @@ def _monitor(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, 
     out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=MONITOR)]
     nodes = [n for n in list_objects(state.view, Kind.NODE) if isinstance(n, Node)]
     names = {n.metadata.name for n in nodes}
-    state = attrs.evolve(state, health=pmap({k: v for k, v in state.health.items() if k in names}))
+    gone = [k for k in state.health if k not in names]
+    if gone:  # most passes forget no Node: keep the map rather than rebuild it
+        health = state.health.evolver()
+        for k in gone:
+            del health[k]
+        state = attrs.evolve(state, health=health.persistent())
     by_zone: dict[str, list[NodeCondition | None]] = {}
     for node in nodes:
         state, current, effects = _monitor_node(state, node, now)
@@ -454,7 +460,8 @@ def _monitor_node(state: NodeLifecycleState, node: Node, now: Time) -> tuple[Nod
     lease = get(state.view, ObjectKey(kind=Kind.LEASE, namespace=LEASE_NAMESPACE, name=name))
     saved = state.health.get(name)
     health = observe_health(saved, node, lease if isinstance(lease, Lease) else None, now)
-    state = attrs.evolve(state, health=state.health.set(name, health))
+    if health is not saved:
+        state = attrs.evolve(state, health=state.health.set(name, health))
     observed = condition(node, READY)
     observed_status = observed.status if observed is not None else ConditionStatus.UNKNOWN
     grace = NODE_MONITOR_GRACE_PERIOD if observed is not None else NODE_STARTUP_GRACE_PERIOD
@@ -517,7 +524,13 @@ def _taint_for_condition(state: NodeLifecycleState, node: Node, observed: Condit
     z = _zone(state, zone)
     want = {ConditionStatus.FALSE: TAINT_NOT_READY, ConditionStatus.UNKNOWN: TAINT_UNREACHABLE}.get(observed)
     if want is None:  # Ready again: markNodeAsReachable
-        state = _set_zone(state, zone, attrs.evolve(z, queue=z.queue.discard(name)))
+        # the common case, a Ready node neither queued nor tainted, costs no copy: the
+        # monitor asks this of every Node every pass (a zone missing from `zones` is
+        # added by the pass's handleDisruption all the same)
+        if name in z.queue:
+            state = _set_zone(state, zone, attrs.evolve(z, queue=z.queue.discard(name)))
+        if not any(t.effect is TaintEffect.NO_EXECUTE and t.key in _NOT_READY_TAINTS for t in node.spec.taints):
+            return state, ()
         gone = ((TAINT_NOT_READY, TaintEffect.NO_EXECUTE), (TAINT_UNREACHABLE, TaintEffect.NO_EXECUTE))
         return _write_node(state, node, _with_taints(node, (), gone))
     opposite = TAINT_UNREACHABLE if want == TAINT_NOT_READY else TAINT_NOT_READY

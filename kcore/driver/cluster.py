@@ -307,9 +307,26 @@ class Cluster:
     def __init__(self, snapshot: Snapshot, components: Sequence[AnyComponent] = ()) -> None:
         gc.set_threshold(*GC_THRESHOLDS)
         names = [c.name for c in components]
+        self._node_of: dict[str, str | None] = {n: node_of_component(n) for n in names}
         if len(set(names)) != len(names) or CLIENT in names:
             raise ValueError(f"component names must be unique and not {CLIENT!r}: {names}")
-        self._snap = snapshot
+        # The hot values live in plain attributes: evolving a 17-field Snapshot on every
+        # push, pop and delivery was the driver's largest cost. `snapshot()` assembles them
+        # (and caches the value until the next change), so it stays O(1).
+        self._cold = snapshot  # the rarely changed fields (faults, seed, recorder, ...)
+        self._state = snapshot.state
+        self._now = snapshot.now
+        self._comp_states = snapshot.components
+        # states stepped since the last snapshot: a dict write per delivery instead of a
+        # PMap set; folded into `_comp_states` when a snapshot is taken
+        self._comp_new: dict[str, Any] = {}
+        self._queue = snapshot.queue
+        self._counter = snapshot.counter
+        self._trace_v = snapshot.trace
+        self._trace_dropped = snapshot.trace_dropped
+        self._trace_limit = snapshot.trace_limit
+        self._runtimes = snapshot.runtimes
+        self._fresh: Snapshot | None = snapshot
         self._components: tuple[AnyComponent, ...] = tuple(components)
         self._by_name: Mapping[str, AnyComponent] = {c.name: c for c in components}
         self._order: Mapping[str, int] = {c.name: i for i, c in enumerate(components)}
@@ -317,6 +334,7 @@ class Cluster:
         # Pods and Node (the kubelet's spec.nodeName / metadata.name field selectors)
         self._watchers: dict[Kind, list[AnyComponent]] = {}
         self._node_watchers: dict[tuple[str, Kind], list[AnyComponent]] = {}
+        self._targets: dict[tuple[str, Kind], list[AnyComponent]] = {}  # merged, in order
         for c in self._components:
             node = node_of_component(c.name)
             for kind in sorted(c.watches, key=lambda k: k.value):
@@ -325,7 +343,7 @@ class Cluster:
                 else:
                     self._watchers.setdefault(kind, []).append(c)
         for c in self._components:
-            if c.name not in self._snap.components:
+            if c.name not in self._comp_states:
                 self._start(c)
 
     @classmethod
@@ -339,38 +357,52 @@ class Cluster:
 
     @property
     def state(self) -> ClusterState:
-        return self._snap.state
+        return self._state
 
     @property
     def now(self) -> Time:
-        return self._snap.now
+        return self._now
 
     @property
     def seed(self) -> int:
-        return self._snap.seed
+        return self._cold.seed
 
     @property
     def trace(self) -> PVector[TraceEntry]:
-        return self._snap.trace
+        return self._trace_v
 
     @property
     def components(self) -> tuple[AnyComponent, ...]:
         return self._components
 
     def component_state(self, name: str) -> Any:
-        return self._snap.components[name]
+        return self._comp_state(name)
 
     def snapshot(self) -> Snapshot:
         """The current values; O(1), and never changed by later steps."""
-        return self._snap
+        snap = self._fresh
+        if snap is None:
+            snap = attrs.evolve(
+                self._cold,
+                state=self._state,
+                now=self._now,
+                components=self._components_value(),
+                queue=self._queue,
+                counter=self._counter,
+                trace=self._trace_v,
+                trace_dropped=self._trace_dropped,
+                runtimes=self._runtimes,
+            )
+            self._fresh = snap
+        return snap
 
     def fork(self) -> Cluster:
         """An independent cluster starting from the same values (shared structure)."""
-        return Cluster(self._snap, self._components)
+        return Cluster(self.snapshot(), self._components)
 
     def pending(self) -> int:
         """Events queued, due now or later."""
-        return len(self._snap.queue)
+        return len(self._queue)
 
     # -- requests
 
@@ -411,11 +443,11 @@ class Cluster:
 
     def step(self) -> bool:
         """Deliver the earliest due event and perform its effects; False when none is due."""
-        head = self._snap.queue.peek()
-        if head is None or head.at > self.now:
+        head = self._queue.peek()
+        if head is None or head.at > self._now:
             return False
-        item, rest = self._snap.queue.pop()
-        self._snap = attrs.evolve(self._snap, queue=rest)
+        item, self._queue = self._queue.pop()
+        self._fresh = None
         event = item.event
         if isinstance(event, RuntimeDue):
             self._fire_runtime(item.target, event)
@@ -423,8 +455,8 @@ class Cluster:
         comp = self._by_name.get(item.target)
         if comp is None or not self._running(comp.name):  # gone or down: its mail is lost
             return True
-        if comp.name in self._snap.paused:
-            self._snap = attrs.evolve(self._snap, held=self._snap.held.append((comp.name, event)))
+        if comp.name in self._cold.paused:
+            self._set_cold(held=self._cold.held.append((comp.name, event)))
             return True
         self._deliver(comp, event)
         return True
@@ -432,12 +464,13 @@ class Cluster:
     def _deliver(self, comp: AnyComponent, event: Event) -> None:
         self._trace(Delivered(at=self.now, component=comp.name, event=event))
         try:
-            new_state, effects = comp.step(self._snap.components[comp.name], event)
+            new_state, effects = comp.step(self._comp_state(comp.name), event)
         except KcoreBug as bug:
             self._trace(Crashed(at=self.now, component=comp.name, error=str(bug)))
             self._restart(comp)
             return
-        self._snap = attrs.evolve(self._snap, components=self._snap.components.set(comp.name, new_state))
+        self._comp_new[comp.name] = new_state
+        self._fresh = None
         self._perform_all(comp.name, effects)
 
     def run_until_stable(self, max_steps: int = DEFAULT_MAX_STEPS) -> bool:
@@ -454,62 +487,88 @@ class Cluster:
         target = Time(self.now + seconds)
         if not self.run_until_stable(max_steps):
             return False
-        while (head := self._snap.queue.peek()) is not None and head.at <= target:
-            self._snap = attrs.evolve(self._snap, now=Time(max(self.now, head.at)))
+        while (head := self._queue.peek()) is not None and head.at <= target:
+            self._now = Time(max(self._now, head.at))
+            self._fresh = None
             if not self.run_until_stable(max_steps):
                 return False
-        self._snap = attrs.evolve(self._snap, now=target)
+        self._now = target
+        self._fresh = None
         return self.run_until_stable(max_steps)
 
     # -- internals
 
     def _due(self) -> bool:
-        head = self._snap.queue.peek()
-        return head is not None and head.at <= self.now
+        head = self._queue.peek()
+        return head is not None and head.at <= self._now
 
     def _next_id(self) -> str:
-        n = self._snap.counter
-        self._snap = attrs.evolve(self._snap, counter=n + 1)
+        n = self._counter
+        self._counter = n + 1
+        self._fresh = None
         return f"r{n}"
 
     def _trace(self, entry: TraceEntry) -> None:
-        snap = self._snap
-        limit = snap.trace_limit
+        self._fresh = None
+        limit = self._trace_limit
         if limit <= 0:
-            self._snap = attrs.evolve(snap, trace_dropped=snap.trace_dropped + 1)
+            self._trace_dropped += 1
             return
-        trace = snap.trace.append(entry)
+        trace = self._trace_v.append(entry)
         if len(trace) <= 2 * limit:
-            self._snap = attrs.evolve(snap, trace=trace)
+            self._trace_v = trace
             return
         # amortised O(1): forget the older half once the trace is twice the limit
         dropped = len(trace) - limit
-        self._snap = attrs.evolve(
-            snap, trace=pvector(trace[dropped:]), trace_dropped=snap.trace_dropped + dropped
-        )
+        self._trace_v = pvector(trace[dropped:])
+        self._trace_dropped += dropped
 
     def _push(self, at: Time, target: str, event: Deliverable) -> None:
-        self._snap = attrs.evolve(self._snap, queue=self._snap.queue.push(at, target, event))
+        self._queue = self._queue.push(at, target, event)
+        self._fresh = None
+
+    def _set_cold(self, **changes: Any) -> None:
+        self._cold = attrs.evolve(self._cold, **changes)
+        self._fresh = None
 
     def _start(self, comp: AnyComponent) -> None:
         state, effects = comp.init(self.state, self.now)
-        self._snap = attrs.evolve(self._snap, components=self._snap.components.set(comp.name, state))
+        self._comp_new[comp.name] = state
+        self._fresh = None
         self._push(self.now, comp.name, Started(now=self.now))
         self._perform_all(comp.name, effects)
 
     def _restart(self, comp: AnyComponent) -> None:
         """A fresh incarnation: the old one's mail (answers, timers, events) is lost."""
-        self._snap = attrs.evolve(self._snap, queue=self._snap.queue.without(frozenset({comp.name})))
+        self._queue = self._queue.without(frozenset({comp.name}))
+        self._fresh = None
         self._start(comp)
 
+    def _comp_state(self, name: str) -> Any:
+        try:
+            return self._comp_new[name]
+        except KeyError:
+            return self._comp_states[name]
+
+    def _components_value(self) -> PMap[str, Any]:
+        if self._comp_new:
+            merged = self._comp_states.evolver()
+            for name, st in self._comp_new.items():
+                merged[name] = st
+            self._comp_states = merged.persistent()
+            self._comp_new = {}
+        return self._comp_states
+
     def _running(self, name: str) -> bool:
-        node = node_of_component(name)
-        return node is None or node not in self._snap.down_nodes
+        node = self._node_of[name] if name in self._node_of else node_of_component(name)
+        return node is None or node not in self._cold.down_nodes
 
     def _cut_off(self, name: str) -> bool:
         """Whether `name` cannot reach the apiserver (its node is partitioned)."""
-        node = node_of_component(name)
-        return node is not None and node in self._snap.partitioned
+        if not self._cold.partitioned:
+            return False
+        node = self._node_of[name] if name in self._node_of else node_of_component(name)
+        return node is not None and node in self._cold.partitioned
 
     def _call(self, req: Request, answer: tuple[str, str] | None = None) -> Response:
         """Hand `req` to the apiserver; queue the answer (to `answer` = (component, id)) first,
@@ -520,7 +579,8 @@ class Cluster:
             self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
             return resp
         state, resp, events = handle(self.state, req, self.now)
-        self._snap = attrs.evolve(self._snap, state=state)
+        self._state = state
+        self._fresh = None
         if answer is not None:
             name, rid = answer
             self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
@@ -532,12 +592,20 @@ class Cluster:
             kind: Kind = ev.obj.KIND
             targets = self._watchers.get(kind, [])
             if kind in _NODE_SCOPED and self._node_watchers:
-                scoped = self._node_watchers.get((_scope_node(ev.obj), kind))
-                if scoped:  # keep the components' own order: delivery order is part of the trace
-                    targets = sorted([*targets, *scoped], key=lambda c: self._order[c.name])
+                targets = self._scoped_targets(_scope_node(ev.obj), kind, targets)
             for comp in targets:
                 if self._running(comp.name) and not self._cut_off(comp.name):
                     self._push(self.now, comp.name, WatchDelivered(event=ev, now=self.now))
+
+    def _scoped_targets(self, node: str, kind: Kind, targets: list[AnyComponent]) -> list[AnyComponent]:
+        key = (node, kind)
+        merged = self._targets.get(key)
+        if merged is None:
+            scoped = self._node_watchers.get(key)
+            # keep the components' own order: delivery order is part of the trace
+            merged = sorted([*targets, *scoped], key=lambda c: self._order[c.name]) if scoped else targets
+            self._targets[key] = merged
+        return merged
 
     def _perform_all(self, name: str, effects: tuple[Effect, ...]) -> None:
         for effect in effects:
@@ -562,7 +630,7 @@ class Cluster:
 
     def runtime(self, node: str) -> RuntimeState:
         """Node `node`'s container runtime (a fresh one if it never ran or was wiped)."""
-        rt = self._snap.runtimes.get(node)
+        rt = self._runtimes.get(node)
         if rt is not None:
             return rt
         made = cri_runtime.new_runtime(node, _node_ip(self.state, node))
@@ -571,20 +639,21 @@ class Cluster:
         return made
 
     def _set_runtime(self, node: str, rt: RuntimeState) -> None:
-        self._snap = attrs.evolve(self._snap, runtimes=self._snap.runtimes.set(node, rt))
+        self._runtimes = self._runtimes.set(node, rt)
+        self._fresh = None
 
     def _call_runtime(self, name: str, node: str, call: RuntimeCall, rid: str) -> None:
         rt, result, scheduled = cri_runtime.apply(self.runtime(node), call, self.now)
         self._set_runtime(node, rt)
-        if self._snap.runtime_users.get(node) != name:
-            self._snap = attrs.evolve(self._snap, runtime_users=self._snap.runtime_users.set(node, name))
+        if self._cold.runtime_users.get(node) != name:
+            self._set_cold(runtime_users=self._cold.runtime_users.set(node, name))
         self._push(self.now, name, RuntimeAnswered(request_id=rid, result=result, now=self.now))
-        boot = self._snap.boots.get(node, 0)
+        boot = self._cold.boots.get(node, 0)
         for sc in scheduled:
             self._push(Time(max(sc.at, self.now)), name, RuntimeDue(node=node, boot=boot, callback=sc))
 
     def _fire_runtime(self, target: str, due: RuntimeDue) -> None:
-        if due.boot != self._snap.boots.get(due.node, 0) or due.node in self._snap.down_nodes:
+        if due.boot != self._cold.boots.get(due.node, 0) or due.node in self._cold.down_nodes:
             return  # the machine crashed since: the callback died with it
         rt, events = cri_runtime.fire(self.runtime(due.node), due.callback, self.now)
         self._set_runtime(due.node, rt)
@@ -596,33 +665,32 @@ class Cluster:
     def inject(self, fault: Fault) -> None:
         """Perform one fault now (see `kcore.driver.faults` for what each one means)."""
         self._trace(Injected(at=self.now, fault=fault))
-        snap = self._snap
+        snap = self._cold
         match fault:
             case CrashNode(node=node):
                 if node in snap.down_nodes:
                     return
                 victims = frozenset(c.name for c in self._on_node(node))
-                self._snap = attrs.evolve(
-                    snap,
+                self._runtimes = self._runtimes.discard(node)
+                self._queue = self._queue.without(victims)
+                self._set_cold(
                     down_nodes=snap.down_nodes.add(node),
-                    runtimes=snap.runtimes.discard(node),
                     boots=snap.boots.set(node, snap.boots.get(node, 0) + 1),
-                    queue=snap.queue.without(victims),
                     paused=snap.paused.difference(victims),
                     held=pvector(h for h in snap.held if h[0] not in victims),
                 )
             case RestartNode(node=node):
                 if node not in snap.down_nodes:
                     return
-                self._snap = attrs.evolve(snap, down_nodes=snap.down_nodes.discard(node))
+                self._set_cold(down_nodes=snap.down_nodes.discard(node))
                 for comp in self._on_node(node):
                     self._start(comp)
             case PartitionNode(node=node):
-                self._snap = attrs.evolve(snap, partitioned=snap.partitioned.add(node))
+                self._set_cold(partitioned=snap.partitioned.add(node))
             case HealPartition(node=node):
                 if node not in snap.partitioned:
                     return
-                self._snap = attrs.evolve(snap, partitioned=snap.partitioned.discard(node))
+                self._set_cold(partitioned=snap.partitioned.discard(node))
                 for comp in self._on_node(node):
                     if self._running(comp.name):
                         self._push(self.now, comp.name, Resynced(view=self.state, now=self.now))
@@ -631,13 +699,12 @@ class Cluster:
             case FailImagePull(node=node, image=image, count=n):
                 self._set_runtime(node, cri_runtime.fail_image_pulls(self.runtime(node), image, n))
             case PauseComponent(name=name):
-                self._snap = attrs.evolve(snap, paused=snap.paused.add(name))
+                self._set_cold(paused=snap.paused.add(name))
             case ResumeComponent(name=name):
                 if name not in snap.paused:
                     return
                 mine = [ev for who, ev in snap.held if who == name]
-                self._snap = attrs.evolve(
-                    snap,
+                self._set_cold(
                     paused=snap.paused.discard(name),
                     held=pvector(h for h in snap.held if h[0] != name),
                 )
@@ -667,7 +734,7 @@ class Cluster:
 
     def _kill_container(self, node: str, pod_key: ObjectKey, container: str, *, oom: bool) -> None:
         pod = state_get(self.state, pod_key)
-        if not isinstance(pod, Pod) or node in self._snap.down_nodes:
+        if not isinstance(pod, Pod) or node in self._cold.down_nodes:
             return
         rt = self.runtime(node)
         for box in reversed(cri_runtime.sandboxes_of(rt, pod.metadata.uid)):
@@ -675,15 +742,16 @@ class Cluster:
                 if rec.name == container and rec.phase is ContainerPhase.RUNNING:
                     rt, events = cri_runtime.kill_container(rt, rec.id, self.now, oom=oom)
                     self._set_runtime(node, rt)
-                    owner = self._snap.runtime_users.get(node, node_component_name("kubelet", node))
+                    owner = self._cold.runtime_users.get(node, node_component_name("kubelet", node))
                     for ev in events:
                         self._push(self.now, owner, RuntimeNotified(node=node, event=ev, now=self.now))
                     return
 
     def _record(self, source: str, rec: RecordEvent) -> None:
-        n = self._snap.counter
-        cache, req = recorder.record(self._snap.recorder, source, rec, self.now, n)
-        self._snap = attrs.evolve(self._snap, counter=n + 1, recorder=cache)
+        n = self._counter
+        cache, req = recorder.record(self._cold.recorder, source, rec, self.now, n)
+        self._counter = n + 1
+        self._set_cold(recorder=cache)
         resp = self._call(req)
         if isinstance(req, Update) and resp.code == 404:  # the earlier Event was deleted
             self._call(Create(obj=req.obj))

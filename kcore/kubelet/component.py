@@ -62,7 +62,7 @@ from kcore.driver.informer import observe
 from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
 from kcore.kubelet.config import KubeletConfig
-from kcore.kubelet.node_status import lease_request, node_status_request
+from kcore.kubelet.node_status import lease_request, node_status_request, report_due
 from kcore.kubelet.pod_status import compute_status, later_phase, pod_phase
 from kcore.kubelet.static_pods import is_mirror_pod, mirror_pod, static_pods
 from kcore.runtime.cri import (
@@ -111,6 +111,10 @@ class KubeletState:
     images: PSet[str] = pset()
     pod_cidr: str = ""
     statics: tuple[Pod, ...] = ()
+    # resourceVersion of the Node whose status the setters last found unchanged: the
+    # setters depend only on the Node and the heartbeat time, so until the Node changes
+    # (or the report is due) the next check would find the same, and is skipped
+    status_checked_rv: int = -1
 
 
 def _node(view: ClusterState, config: KubeletConfig) -> Node | None:
@@ -442,7 +446,15 @@ class Kubelet:
     def _heartbeat(self, s: KubeletState) -> tuple[KubeletState, tuple[Effect, ...]]:
         effects: list[Effect] = []
         requests: list[tuple[str, Request]] = []
-        status_req = node_status_request(s.view, self.config, s.now)
+        node = _node(s.view, self.config)
+        if node is not None and node.metadata.resource_version == s.status_checked_rv and not report_due(
+            node, self.config, s.now
+        ):
+            status_req = None
+        else:
+            status_req = node_status_request(s.view, self.config, s.now)
+            if status_req is None and node is not None and node.metadata.resource_version > 0:
+                s = attrs.evolve(s, status_checked_rv=node.metadata.resource_version)
         if status_req is not None:
             requests.append(("node", status_req))
         requests.append(("lease", lease_request(s.view, self.config, s.now)))

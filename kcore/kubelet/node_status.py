@@ -140,10 +140,7 @@ def node_status_request(view: ClusterState, config: KubeletConfig, now: Time) ->
     if not isinstance(node, Node):
         return Create(obj=initial_node(config, now))
     status = node_status(node, now)
-    changed = _without_heartbeats(status) != _without_heartbeats(node.status)
-    last = last_heartbeat(node)
-    due = last is None or now - last >= config.node_status_report_frequency
-    if not (changed or due):
+    if not (status_changed(node.status, status) or report_due(node, config, now)):
         return None
     return Update(obj=attrs.evolve(node, status=status), subresource=Subresource.STATUS)
 
@@ -234,12 +231,21 @@ def _conditions(old: Sequence[NodeCondition], now: Time) -> tuple[NodeCondition,
     return tuple(out)
 
 
-def _without_heartbeats(status: NodeStatus) -> NodeStatus:
-    """nodeStatusHasChanged compares everything but the conditions' heartbeat times."""
-    return attrs.evolve(
-        status,
-        conditions=tuple(attrs.evolve(c, last_heartbeat_time=None) for c in status.conditions),
-    )
+def status_changed(old: NodeStatus, new: NodeStatus) -> bool:
+    """nodeStatusHasChanged: whether `new` differs from `old` in anything but the
+    conditions' heartbeat times (compared in place: no copy of either status)."""
+    if len(old.conditions) != len(new.conditions):
+        return True
+    for a, b in zip(old.conditions, new.conditions, strict=True):
+        if a != b and attrs.evolve(a, last_heartbeat_time=b.last_heartbeat_time) != b:
+            return True
+    return attrs.evolve(new, conditions=old.conditions) != old
+
+
+def report_due(node: Node, config: KubeletConfig, now: Time) -> bool:
+    """Whether `node_status_report_frequency` has passed since the status last reported."""
+    last = last_heartbeat(node)
+    return last is None or now - last >= config.node_status_report_frequency
 
 
 def last_heartbeat(node: Node) -> Time | None:
