@@ -45,6 +45,7 @@ from kcore.apiserver.types import (
     Update,
     UpdateScale,
 )
+from kcore.cli_rollout import add_rollout_parser
 from kcore.driver import default_components, new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration
@@ -821,6 +822,8 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("--replicas", type=int, required=True)
     _ns_flags(scale)
     scale.set_defaults(func=cmd_scale)
+
+    add_rollout_parser(sub)
 
     fault = sub.add_parser("fault", help="inject a fault: " + FAULT_HELP)
     fault.add_argument(

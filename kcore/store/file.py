@@ -1,8 +1,18 @@
 """The file store: where a local cluster lives between `kcore` commands.
 
-Owns `FileStore`, `home_from_env` and the store errors. The driver's `Snapshot` (every
-immutable value: cluster state, clock, seed, component states, queue, trace) is pickled
-behind a header naming the format version, in `$KCORE_HOME/cluster.kcore`.
+Owns `FileStore`, `home_from_env`, `code_fingerprint` and the store errors. The file
+`$KCORE_HOME/cluster.kcore` holds, behind a header naming the format version and the
+fingerprint of the kcore code that wrote it, two pickle frames:
+1. the portable state: the API objects in their wire form (`to_dict`), the revision, the
+   clock, the seed and the cluster config, as plain dicts and lists (what etcd would
+   hold), readable by any kcore version;
+2. the driver's whole `Snapshot` (component states, queue, runtimes, trace), read only
+   when the fingerprint matches the running code: kcore's classes change between
+   versions, and a pickle of old classes cannot be trusted.
+When the fingerprints differ (kcore was upgraded or edited), the cluster restarts from
+the portable state, as a control plane and its nodes restart on an upgrade: the objects
+and the clock stay, components relist, node runtimes start empty, the watch log starts
+at the stored revision (older watches get 410 Gone).
 
 Rules:
 - Every write replaces the file atomically: write a temp file in the same directory,
@@ -20,17 +30,27 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import os
 import pickle
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import attrs
+from pyrsistent import pmap
+
+from kcore.api.codec import CodecError, from_dict, to_dict
+from kcore.api.kinds import Kind
+from kcore.api.meta import Time
+from kcore.apiserver.types import UserInfo
 from kcore.driver.cluster import Snapshot
+from kcore.state import ClusterConfig, ClusterState, WatchLog, empty_state, list_objects, put
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 MAGIC: Final = b"KCORE-STORE"
 STATE_FILE: Final = "cluster.kcore"
 LOCK_FILE: Final = "lock"
@@ -51,8 +71,64 @@ def home_from_env(env: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get("KCORE_HOME") or DEFAULT_HOME)
 
 
-def _header() -> bytes:
-    return MAGIC + b" " + str(FORMAT_VERSION).encode() + b"\n"
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of every kcore source file (path and content): which code wrote a store."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _header(fingerprint: str) -> bytes:
+    return MAGIC + b" " + str(FORMAT_VERSION).encode() + b" " + fingerprint.encode() + b"\n"
+
+
+def portable(snap: Snapshot) -> dict[str, Any]:
+    """What survives any code change: objects in wire form, revision, clock, seed, config."""
+    state = snap.state
+    cfg = state.config
+    objects = [to_dict(o) for kind in sorted(Kind, key=lambda k: k.value) for o in list_objects(state, kind)]
+    return {
+        "now": float(snap.now),
+        "seed": snap.seed,
+        "revision": state.revision,
+        "config": {
+            "seed": cfg.seed,
+            "service_cidr": cfg.service_cidr,
+            "node_port_range": list(cfg.node_port_range),
+            "cluster_cidr": cfg.cluster_cidr,
+            "watch_log_limit": cfg.watch_log_limit,
+            "static_tokens": {
+                t: {"name": u.name, "groups": list(u.groups), "uid": u.uid} for t, u in sorted(cfg.static_tokens.items())
+            },
+            "token_key": cfg.token_key,
+        },
+        "objects": objects,
+    }
+
+
+def from_portable(data: dict[str, Any]) -> Snapshot:
+    """A restarted cluster from `portable` data: same objects and clock, fresh components."""
+    c = data["config"]
+    config = ClusterConfig(
+        seed=c["seed"],
+        service_cidr=c["service_cidr"],
+        node_port_range=(c["node_port_range"][0], c["node_port_range"][1]),
+        cluster_cidr=c["cluster_cidr"],
+        watch_log_limit=c["watch_log_limit"],
+        static_tokens=pmap(
+            {t: UserInfo(name=u["name"], groups=tuple(u["groups"]), uid=u["uid"]) for t, u in c["static_tokens"].items()}
+        ),
+        token_key=c["token_key"],
+    )
+    state: ClusterState = empty_state(config)
+    for obj in data["objects"]:
+        state = put(state, from_dict(obj).obj)
+    revision = int(data["revision"])
+    state = attrs.evolve(state, revision=revision, log=WatchLog(compacted_revision=revision))
+    return Snapshot(state=state, now=Time(data["now"]), seed=int(data["seed"]))
 
 
 class FileStore:
@@ -66,25 +142,33 @@ class FileStore:
         return self.path.is_file()
 
     def load(self) -> Snapshot:
-        """The stored snapshot; `NoClusterError` when there is none."""
+        """The stored snapshot; `NoClusterError` when there is none. A store written by
+        other kcore code comes back restarted from its portable state."""
         try:
             with self.path.open("rb") as f:
                 header = f.readline()
-                if header != _header():
+                parts = header.rstrip(b"\n").split(b" ")
+                if len(parts) != 3 or parts[0] != MAGIC or parts[1] != str(FORMAT_VERSION).encode():
                     raise StoreError(
                         f"{self.path}: not a kcore store of format {FORMAT_VERSION} "
                         f"(header {header[:40]!r}); delete it with `kcore cluster delete`"
                     )
-                snap = pickle.load(f)
+                data = pickle.load(f)
+                if parts[2].decode() == code_fingerprint():
+                    with contextlib.suppress(Exception):  # any trouble: the portable state
+                        snap = pickle.load(f)
+                        if isinstance(snap, Snapshot):
+                            return snap
         except FileNotFoundError:
             raise NoClusterError(
                 f"no cluster: run `kcore cluster create` (KCORE_HOME={self.home})"
             ) from None
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as e:
             raise StoreError(f"{self.path}: damaged store ({e})") from e
-        if not isinstance(snap, Snapshot):
-            raise StoreError(f"{self.path}: damaged store (holds {type(snap).__name__})")
-        return snap
+        try:
+            return from_portable(data)
+        except (KeyError, TypeError, ValueError, CodecError) as e:
+            raise StoreError(f"{self.path}: damaged store ({e})") from e
 
     def save(self, snap: Snapshot) -> None:
         """Replace the stored snapshot atomically (temp file + fsync + rename)."""
@@ -92,7 +176,8 @@ class FileStore:
         fd, tmp = tempfile.mkstemp(prefix=".cluster-", suffix=".tmp", dir=self.home)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(_header())
+                f.write(_header(code_fingerprint()))
+                pickle.dump(portable(snap), f, protocol=pickle.HIGHEST_PROTOCOL)
                 pickle.dump(snap, f, protocol=pickle.HIGHEST_PROTOCOL)
                 f.flush()
                 os.fsync(f.fileno())
