@@ -506,8 +506,10 @@ class ReplicaController:
                     rv = resp.body.metadata.resource_version
                     landed = Claiming(owner=owner, written_rv=rv)
                     return attrs.evolve(s, claiming=s.claiming.set(op.pod, landed)), set()
+                # no immediate resync: the view may not show yet why it failed (a 404 for a
+                # pod whose DELETED event is still on its way), so retrying now could loop
                 s = attrs.evolve(s, claiming=s.claiming.discard(op.pod))
-                return self._wake(s, owner, Time(now + CLAIM_RETRY), effects), {owner}
+                return self._wake(s, owner, Time(now + CLAIM_RETRY), effects), set()
             case Action.STATUS:
                 pending = s.status_writes.get(owner)
                 if resp.ok and pending is not None and isinstance(resp.body, ReplicaSet | ReplicationController):
