@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import attrs
+from hypothesis import given
+from hypothesis import strategies as st
 from pyrsistent import pmap
 
 from kcore.api.core import (
@@ -35,6 +37,8 @@ from kcore.api.pod import (
 from kcore.apiserver import handle
 from kcore.apiserver.admission import Admitted, Operation, admit
 from kcore.apiserver.types import Create
+from kcore.apiserver.validation.meta import label_errors, label_key_errors
+from kcore.labels import validate_label_name, validate_labels
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, ClusterState, put
 from tests.builders import T0, a_config_map, a_container, a_pod, a_service, cluster_with
@@ -437,3 +441,23 @@ def test_an_update_that_omits_allocated_values_keeps_them() -> None:
         old.spec.cluster_ip,
         old.spec.ports[0].node_port,
     )
+
+
+# ---- Validation fast paths ---------------------------------------------------------------
+
+_LABEL_ALPHABET = "aZ09-_./é"
+
+
+@given(
+    st.dictionaries(
+        st.text(_LABEL_ALPHABET, max_size=70) | st.sampled_from(("app", "example.com/tier")),
+        st.text(_LABEL_ALPHABET, max_size=70),
+        max_size=3,
+    )
+)
+def test_the_plain_label_fast_path_answers_as_the_full_label_validation(
+    labels: dict[str, str],
+) -> None:
+    assert label_errors(labels, "metadata.labels") == validate_labels(labels, "metadata.labels")
+    for k in labels:
+        assert label_key_errors(k, "key") == validate_label_name(k, "key")

@@ -17,13 +17,14 @@ pkg/apis/core/validation/validation.go.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from typing import Final
 
 from kcore import labels
 from kcore.api.meta import ObjectMeta, OwnerReference
 from kcore.api.pod import LabelSelector
-from kcore.labels import validate_labels
+from kcore.labels import validate_label_name, validate_labels
 from kcore.validation import (
     NEGATIVE_ERROR_MSG,
     ErrorType,
@@ -81,6 +82,39 @@ def name_errors(rule: NameRule, name: str, prefix: bool = False) -> tuple[str, .
             return tuple(is_dns1035_label(value))
         case NameRule.PATH_SEGMENT:
             return _path_segment_errors(value)
+
+
+# Label keys and values that are valid at a glance: ASCII, at most 63 characters (so a
+# prefix and a name part are each within their limits), the shape upstream's regexes
+# accept. Anything else goes through kcore.labels for the exact messages.
+_PLAIN_LABEL_KEY: Final = re.compile(
+    r"(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?"
+)
+_PLAIN_LABEL_VALUE: Final = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+
+
+def _plain_label(key: str, value: str) -> bool:
+    return (
+        len(key) <= 63
+        and len(value) <= 63
+        and _PLAIN_LABEL_KEY.fullmatch(key) is not None
+        and _PLAIN_LABEL_VALUE.fullmatch(value) is not None
+    )
+
+
+def label_errors(labels: Mapping[str, str], path: str) -> Errors:
+    """ValidateLabels (kcore.labels.validate_labels), answered at once for plain labels."""
+    if all(_plain_label(k, v) for k, v in labels.items()):
+        return ()
+    return validate_labels(labels, path)
+
+
+def label_key_errors(key: str, path: str) -> Errors:
+    """ValidateLabelName (kcore.labels.validate_label_name), at once for a plain key."""
+    if _plain_label(key, ""):
+        return ()
+    return validate_label_name(key, path)
 
 
 def dns1123_label(value: str, path: str) -> Errors:
@@ -185,7 +219,7 @@ def validate_object_meta(
     elif meta.namespace:
         errors.append(forbidden(child(path, "namespace"), "not allowed on this type"))
     errors.extend(non_negative(meta.generation, child(path, "generation")))
-    errors.extend(validate_labels(meta.labels, child(path, "labels")))
+    errors.extend(label_errors(meta.labels, child(path, "labels")))
     errors.extend(validate_annotations(meta.annotations, child(path, "annotations")))
     errors.extend(validate_owner_references(meta.owner_references, child(path, "ownerReferences")))
     errors.extend(validate_finalizers(meta.finalizers, child(path, "finalizers")))

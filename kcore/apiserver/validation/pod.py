@@ -59,13 +59,15 @@ from kcore.apiserver.validation.meta import (
     NameRule,
     dns1123_label,
     dns1123_subdomain,
+    label_errors,
+    label_key_errors,
     non_negative,
     validate_annotations,
     validate_label_selector,
     validate_object_meta,
     validate_object_meta_update,
 )
-from kcore.labels import validate_label_name, validate_labels
+from kcore.labels import validate_label_name
 from kcore.quantity import Quantity
 from kcore.validation import (
     NEGATIVE_ERROR_MSG,
@@ -123,7 +125,7 @@ def validate_pod_template(
     """
     meta = child(path, "metadata")
     return (
-        *validate_labels(template.metadata.labels, child(meta, "labels")),
+        *label_errors(template.metadata.labels, child(meta, "labels")),
         *validate_annotations(template.metadata.annotations, child(meta, "annotations")),
         *validate_pod_spec(template.spec, child(path, "spec"), claim_names),
     )
@@ -152,7 +154,7 @@ def validate_pod_spec(
         errors.append(
             required(child(path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None")
         )
-    errors.extend(validate_labels(spec.node_selector, child(path, "nodeSelector")))
+    errors.extend(label_errors(spec.node_selector, child(path, "nodeSelector")))
     for name, value in (
         ("serviceAccountName", spec.service_account_name),
         ("nodeName", spec.node_name),
@@ -816,7 +818,7 @@ def validate_tolerations(tolerations: tuple[Toleration, ...], path: str) -> Erro
     for i, t in enumerate(tolerations):
         p = index(path, i)
         if t.key:
-            errors.extend(validate_label_name(t.key, child(p, "key")))
+            errors.extend(label_key_errors(t.key, child(p, "key")))
         if not t.key and t.operator is not TolerationOperator.EXISTS:
             errors.append(
                 invalid(
