@@ -31,7 +31,10 @@ Theory of operation (level-triggered, as upstream's syncReplicaSet):
 Differences from upstream: the ReplicaFailure condition lasts from the failed burst to the
 next successful manage (upstream decides it per sync); an adoption counts as owned while
 its patch is in flight (upstream patches synchronously); canAdopt reads the view, not a
-fresh quorum GET.
+fresh quorum GET; a sync held back by unfulfilled expectations asks for a `WakeMeAt` at their
+expiry (upstream relies on informer resyncs); a failed adopt/release patch is retried after
+`CLAIM_RETRY` seconds, not at once; victims tie by input (name) order where Go's unstable
+sort is arbitrary.
 
 Must not know: the driver's queue, other controllers, the kubelet or scheduler.
 Mirrors pkg/controller/replicaset/replica_set.go and pkg/controller/replication
