@@ -139,14 +139,17 @@ def validate_pod_spec(
     errors: list[FieldError] = [
         *validate_volumes(spec.volumes, child(path, "volumes")),
         *validate_containers(spec.containers, volume_names, child(path, "containers")),
-        *validate_init_containers(
-            spec.init_containers,
-            frozenset(c.name for c in spec.containers),
-            volume_names,
-            child(path, "initContainers"),
-        ),
-        *_host_ports(spec, path),
     ]
+    if spec.init_containers:
+        errors.extend(
+            validate_init_containers(
+                spec.init_containers,
+                frozenset(c.name for c in spec.containers),
+                volume_names,
+                child(path, "initContainers"),
+            )
+        )
+    errors.extend(_host_ports(spec, path))
     if spec.host_network:
         errors.extend(_host_network(spec.containers, child(path, "containers")))
         errors.extend(_host_network(spec.init_containers, child(path, "initContainers")))
@@ -276,9 +279,13 @@ def _container(c: Container, volumes: frozenset[str], path: str) -> Errors:
         errors.append(
             invalid(child(path, "image"), c.image, "must not have leading or trailing whitespace")
         )
-    errors.extend(validate_container_ports(c.ports, child(path, "ports")))
-    errors.extend(_env(c.env, child(path, "env")))
-    errors.extend(_volume_mounts(c.volume_mounts, volumes, child(path, "volumeMounts")))
+    # Empty lists are skipped before their paths are built: a create validates every pod.
+    if c.ports:
+        errors.extend(validate_container_ports(c.ports, child(path, "ports")))
+    if c.env:
+        errors.extend(_env(c.env, child(path, "env")))
+    if c.volume_mounts:
+        errors.extend(_volume_mounts(c.volume_mounts, volumes, child(path, "volumeMounts")))
     for field_name, probe in (
         ("livenessProbe", c.liveness_probe),
         ("readinessProbe", c.readiness_probe),
@@ -293,7 +300,8 @@ def _container(c: Container, volumes: frozenset[str], path: str) -> Errors:
         ):
             if handler is not None:
                 errors.extend(_lifecycle_handler(handler, child(path, "lifecycle", field_name)))
-    errors.extend(validate_resource_requirements(c.resources, child(path, "resources")))
+    if c.resources.limits or c.resources.requests:
+        errors.extend(validate_resource_requirements(c.resources, child(path, "resources")))
     errors.extend(_restart_policy_rules(c, path))
     return tuple(errors)
 
@@ -508,11 +516,13 @@ def validate_resource_requirements(res: ResourceRequirements, path: str) -> Erro
         errors.extend(_resource_name(name, p))
         errors.extend(_quantity_value(name, res.limits[name], p))
     for name in sorted(res.requests):
-        p = key(req_path, name)
         q = res.requests[name]
+        limit = res.limits.get(name)
+        if limit is None and q.nanos >= 0 and name in STANDARD_CONTAINER_RESOURCES:
+            continue  # a valid name, overcommit allowed, nothing to compare with
+        p = key(req_path, name)
         errors.extend(_resource_name(name, p))
         errors.extend(_quantity_value(name, q, p))
-        limit = res.limits.get(name)
         if limit is not None:
             if q != limit and not _overcommit_allowed(name):
                 errors.append(
