@@ -511,3 +511,40 @@ def test_at_a_fixed_point_another_sync_emits_nothing() -> None:
     rig = Rig(a_stateful_set())
     ready_set(rig, 3)
     assert rig.start() == ()
+
+
+# --- with the scheduler, a kubelet and the garbage collector ------------------------------
+
+
+def test_in_a_cluster_pods_run_in_order_and_deleting_the_set_removes_claims_given_to_it() -> None:
+    from kcore.apiserver.types import Create
+    from kcore.controllers.garbagecollector import GarbageCollector
+    from kcore.driver.bootstrap import create_cluster
+    from kcore.kubelet.component import Kubelet
+    from kcore.kubelet.config import KubeletConfig
+    from kcore.scheduler.component import Scheduler
+    from kcore.state import ClusterConfig
+
+    components = (
+        StatefulSetController(),
+        Scheduler(),
+        Kubelet(config=KubeletConfig(node_name="node-1")),
+        GarbageCollector(),
+    )
+    c = create_cluster(ClusterConfig(), nodes=1, components=components)
+    assert c.request(Create(obj=a_stateful_set(replicas=2, when_deleted="Delete"))).ok
+    assert c.advance(30.0)
+    pods = sorted((p.metadata.name, p.spec.node_name) for p in list_objects(c.state, Kind.POD, "default") if isinstance(p, Pod))
+    assert pods == [("web-0", "node-1"), ("web-1", "node-1")]
+    web0, web1 = (get(c.state, key(Kind.POD, n)) for n in ("web-0", "web-1"))
+    assert isinstance(web0, Pod) and isinstance(web1, Pod)
+    ready0 = next(cond.last_transition_time for cond in web0.status.conditions if cond.type == "Ready")
+    assert web1.metadata.creation_timestamp is not None and ready0 is not None
+    assert web1.metadata.creation_timestamp >= ready0
+    sts = get(c.state, SET_KEY)
+    assert isinstance(sts, StatefulSet) and sts.status.ready_replicas == 2
+    assert sorted(p.metadata.name for p in list_objects(c.state, Kind.PERSISTENT_VOLUME_CLAIM)) == ["www-web-0", "www-web-1"]
+    assert c.request(Delete(key=SET_KEY)).ok
+    assert c.advance(60.0)
+    assert list_objects(c.state, Kind.PERSISTENT_VOLUME_CLAIM) == ()
+    assert list_objects(c.state, Kind.POD, "default") == ()
