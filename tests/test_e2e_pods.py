@@ -107,3 +107,26 @@ def test_the_same_seed_gives_the_same_trace() -> None:
         return tuple(c.trace)
 
     assert run() == run()
+
+
+def test_a_pod_that_can_never_fit_stays_pending_with_a_failed_scheduling_event() -> None:
+    from kcore.api.core import Event as EventObject
+
+    c = full_cluster()
+    assert c.request(Create(obj=a_pod("huge", containers=[a_container(cpu="64")]))).ok
+    c.advance(120)
+    pod = get(c.state, key(Kind.POD, "huge"))
+    assert isinstance(pod, Pod) and pod.status.phase is PodPhase.PENDING and not pod.spec.node_name
+    events = [e for e in list_objects(c.state, Kind.EVENT, "default") if isinstance(e, EventObject)]
+    failed = [e for e in events if e.reason == "FailedScheduling"]
+    assert failed and failed[0].message.startswith("0/3 nodes are available: 3 Insufficient cpu.")
+
+
+def test_an_unknown_node_name_stays_pending_until_the_pod_gc_collects_it() -> None:
+    c = full_cluster()
+    assert c.request(Create(obj=a_pod("lost", node_name="no-such-node"))).ok
+    c.advance(30)
+    pod = get(c.state, key(Kind.POD, "lost"))
+    assert isinstance(pod, Pod) and pod.status.phase is PodPhase.PENDING  # no kubelet runs it
+    c.advance(60)  # upstream's PodGC deletes pods bound to a node that does not exist (40 s quarantine)
+    assert get(c.state, key(Kind.POD, "lost")) is None
