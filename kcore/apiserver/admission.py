@@ -473,18 +473,20 @@ def _tolerates(tolerations: Iterable[Toleration], taint_key: str) -> bool:
     )
 
 
+_DEFAULT_TOLERATIONS: Final = tuple(
+    Toleration(
+        key=taint,
+        operator=TolerationOperator.EXISTS,
+        effect=TaintEffect.NO_EXECUTE,
+        toleration_seconds=DEFAULT_TOLERATION_SECONDS,
+    )
+    for taint in (TAINT_NOT_READY, TAINT_UNREACHABLE)
+)
+
+
 def default_toleration_seconds(pod: Pod) -> SpecChanges | str:
     """DefaultTolerationSeconds: tolerate NoExecute not-ready/unreachable for 300s."""
-    added = tuple(
-        Toleration(
-            key=taint,
-            operator=TolerationOperator.EXISTS,
-            effect=TaintEffect.NO_EXECUTE,
-            toleration_seconds=DEFAULT_TOLERATION_SECONDS,
-        )
-        for taint in (TAINT_NOT_READY, TAINT_UNREACHABLE)
-        if not _tolerates(pod.spec.tolerations, taint)
-    )
+    added = tuple(t for t in _DEFAULT_TOLERATIONS if not _tolerates(pod.spec.tolerations, t.key))
     return {"tolerations": pod.spec.tolerations + added} if added else {}
 
 

@@ -218,11 +218,19 @@ def validate_object_meta(
             )
     elif meta.namespace:
         errors.append(forbidden(child(path, "namespace"), "not allowed on this type"))
-    errors.extend(non_negative(meta.generation, child(path, "generation")))
-    errors.extend(label_errors(meta.labels, child(path, "labels")))
-    errors.extend(validate_annotations(meta.annotations, child(path, "annotations")))
-    errors.extend(validate_owner_references(meta.owner_references, child(path, "ownerReferences")))
-    errors.extend(validate_finalizers(meta.finalizers, child(path, "finalizers")))
+    # Empty fields are skipped before their paths are built: every write validates meta.
+    if meta.generation < 0:
+        errors.extend(non_negative(meta.generation, child(path, "generation")))
+    if meta.labels:
+        errors.extend(label_errors(meta.labels, child(path, "labels")))
+    if meta.annotations:
+        errors.extend(validate_annotations(meta.annotations, child(path, "annotations")))
+    if meta.owner_references:
+        errors.extend(
+            validate_owner_references(meta.owner_references, child(path, "ownerReferences"))
+        )
+    if meta.finalizers:
+        errors.extend(validate_finalizers(meta.finalizers, child(path, "finalizers")))
     return tuple(errors)
 
 
