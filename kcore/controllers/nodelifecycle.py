@@ -439,20 +439,59 @@ def _monitor(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, 
     names = {n.metadata.name for n in nodes}
     gone = [k for k in state.health if k not in names]
     if gone:  # most passes forget no Node: keep the map rather than rebuild it
-        health = state.health.evolver()
+        kept = state.health.evolver()
         for k in gone:
-            del health[k]
-        state = attrs.evolve(state, health=health.persistent())
+            del kept[k]
+        state = attrs.evolve(state, health=kept.persistent())
     by_zone: dict[str, list[NodeCondition | None]] = {}
+    renewed: dict[str, NodeHealth] = {}  # steady nodes' new probe times, set once below
     for node in nodes:
-        state, current, effects = _monitor_node(state, node, now)
-        out.extend(effects)
+        zone = zone_of(node)
+        steady = _steady(state, node, zone, now)
+        current: NodeCondition | None
+        if steady is not None:
+            current, fresh = steady
+            if fresh is not None:
+                renewed[node.metadata.name] = fresh
+        else:
+            state, current, effects = _monitor_node(state, node, now)
+            out.extend(effects)
         if LABEL_EXCLUDE_DISRUPTION not in node.metadata.labels:
-            by_zone.setdefault(zone_of(node), []).append(current)
+            by_zone.setdefault(zone, []).append(current)
+    if renewed:
+        health_map = state.health.evolver()
+        for name, h in renewed.items():
+            health_map[name] = h
+        state = attrs.evolve(state, health=health_map.persistent())
     state, effects = _handle_disruption(state, by_zone, nodes, now)
     out.extend(effects)
     state, effects = _taint_pass(state, now)
     return state, (*out, *effects)
+
+
+def _steady(state: NodeLifecycleState, node: Node, zone: str, now: Time) -> tuple[NodeCondition, NodeHealth | None] | None:
+    """What `_monitor_node` does for a Node that stays healthy, without copying the
+    state: its Ready condition and its new health (None: unchanged); None when the Node
+    is not plainly healthy (Ready is not True or its heartbeat moved, its grace ran
+    out, it is tainted not-ready/unreachable or queued for tainting): then the full
+    pass decides. Most Nodes of a cluster are plainly healthy at most passes."""
+    name = node.metadata.name
+    saved = state.health.get(name)
+    if saved is None or not saved.has_ready:
+        return None
+    ready = condition(node, READY)
+    if ready is None or ready.status is not ConditionStatus.TRUE or ready.last_heartbeat_time != saved.heartbeat:
+        return None
+    lease = get(state.view, ObjectKey(kind=Kind.LEASE, namespace=LEASE_NAMESPACE, name=name))
+    health = observe_health(saved, node, lease if isinstance(lease, Lease) else None, now)
+    if now > health.probe_timestamp + NODE_MONITOR_GRACE_PERIOD:
+        return None
+    if any(t.effect is TaintEffect.NO_EXECUTE and t.key in _NOT_READY_TAINTS for t in node.spec.taints):
+        return None
+    z = state.zones.get(zone)
+    if z is not None and name in z.queue:
+        return None
+    return ready, (health if health is not saved else None)
 
 
 def _monitor_node(state: NodeLifecycleState, node: Node, now: Time) -> tuple[NodeLifecycleState, NodeCondition | None, Effects]:

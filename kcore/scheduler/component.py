@@ -148,6 +148,29 @@ def node_may_help(old: Node | None, new: Node) -> bool:
 # --- absorbing watch events --------------------------------------------------------------
 
 
+def _placed_as(snap: Snapshot, key: ObjectKey, pod: Pod) -> bool:
+    """Whether the snapshot already counts `pod` exactly as this version would be
+    counted: same node and everything `pod_info` reads (spec, labels, uid, deletion,
+    start time). The assumed pod's bound version and the kubelet's status writes arrive
+    so; re-adding them would rebuild the NodeInfo for nothing (upstream's cache also
+    only confirms an assumed pod)."""
+    held = snap.pod(key)
+    if held is None:
+        return False
+    old = held.pod
+    if old is pod:
+        return True
+    a, b = old.metadata, pod.metadata
+    return (
+        (old.spec is pod.spec or old.spec == pod.spec)
+        and old.status.start_time == pod.status.start_time
+        and a.uid == b.uid
+        and a.labels == b.labels
+        and a.deletion_timestamp == b.deletion_timestamp
+        and a.creation_timestamp == b.creation_timestamp
+    )
+
+
 def _absorb_pod(s: SchedulerState, ev: WatchEvent, pod: Pod, now: Time) -> SchedulerState:
     key = _pod_key(pod)
     was_counted = key in s.snapshot.pod_nodes
@@ -158,7 +181,9 @@ def _absorb_pod(s: SchedulerState, ev: WatchEvent, pod: Pod, now: Time) -> Sched
             q = sq.move_all(q, now)  # AssignedPodDelete
         return attrs.evolve(s, snapshot=snap, queue=q, assumed=assumed)
     if counts_on_node(pod):
-        snap, assumed = add_pod(snap, pod), assumed.discard(key)
+        if not _placed_as(snap, key, pod):
+            snap = add_pod(snap, pod)
+        assumed = assumed.discard(key)
     elif key not in assumed:
         snap = remove_pod(snap, key)
         if was_counted:
