@@ -66,6 +66,7 @@ class Idle:
     nodes: int
     simulated: float
     seconds: float
+    cpu_seconds: float  # process CPU time: on a shared machine, steadier than wall time
     deliveries: int  # trace entries (deliveries and performed effects) during the advance
 
     @property
@@ -84,6 +85,7 @@ class Converged:
     pods: int
     create_seconds: float  # the Create requests alone
     seconds: float  # create + advance until every pod is Running
+    cpu_seconds: float
     simulated: float  # simulated seconds until every pod was Running
     deliveries: int
 
@@ -135,12 +137,14 @@ def idle(cluster: Cluster, nodes: int, minutes: float) -> Idle:
     """Advance `minutes` simulated minutes; every node must stay Ready with a fresh Lease."""
     before = trace_total(cluster)
     simulated = minutes * 60.0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if not cluster.advance(simulated):
         raise BenchmarkError("the driver did not settle while idle")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     check_nodes_alive(cluster, nodes, Time(cluster.now - 20.0))
-    return Idle(nodes=nodes, simulated=simulated, seconds=seconds, deliveries=trace_total(cluster) - before)
+    return Idle(
+        nodes=nodes, simulated=simulated, seconds=seconds, cpu_seconds=cpu, deliveries=trace_total(cluster) - before
+    )
 
 
 def bare_pod(i: int) -> Pod:
@@ -170,7 +174,7 @@ def converge(cluster: Cluster, nodes: int, pods: int, step: float = 1.0) -> Conv
     """Create `pods` bare pods, then advance `step` seconds at a time until all Run."""
     before = trace_total(cluster)
     start = cluster.now
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(pods):
         resp = cluster.request(Create(obj=bare_pod(i)))
         if not resp.ok:
@@ -183,12 +187,13 @@ def converge(cluster: Cluster, nodes: int, pods: int, step: float = 1.0) -> Conv
             break
         if cluster.now - start > CONVERGE_LIMIT_SECONDS:
             raise BenchmarkError(f"{running(cluster)} of {pods} pods Running after {CONVERGE_LIMIT_SECONDS}s")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     return Converged(
         nodes=nodes,
         pods=pods,
         create_seconds=create_seconds,
         seconds=seconds,
+        cpu_seconds=cpu,
         simulated=cluster.now - start,
         deliveries=trace_total(cluster) - before,
     )
@@ -227,27 +232,27 @@ def profile_idle(cluster: Cluster, seconds: float, top: int = 30) -> str:
 def report(built: Built, idle_r: Idle | None, conv: Converged | None, mem: Memory | None) -> list[str]:
     """The results as Markdown table rows (the caller prints the header)."""
     n = built.nodes
-    rows = [f"| {n:,} | new_cluster (settled) | {built.seconds:.1f} s | {built.deliveries:,} trace entries |"]
+    rows = [f"| {n:,} | new_cluster (settled) | {built.seconds:.1f} s | | {built.deliveries:,} trace entries |"]
     if idle_r is not None:
         rows.append(
             f"| {n:,} | idle {idle_r.simulated / 60:g} simulated min | {idle_r.seconds:.1f} s "
-            f"| {idle_r.speedup:.1f}x wall clock; {idle_r.deliveries:,} trace entries, "
-            f"{idle_r.micros_per_entry:.1f} µs each |"
+            f"| {idle_r.cpu_seconds:.1f} s | {idle_r.speedup:.1f}x wall clock; {idle_r.deliveries:,} trace "
+            f"entries, {idle_r.micros_per_entry:.1f} µs each |"
         )
     if conv is not None:
         rows.append(
             f"| {n:,} | {conv.pods:,} pods created -> all Running | {conv.seconds:.1f} s "
-            f"| creates {conv.create_seconds:.1f} s; {conv.simulated:g} simulated s; "
+            f"| {conv.cpu_seconds:.1f} s | creates {conv.create_seconds:.1f} s; {conv.simulated:g} simulated s; "
             f"{conv.deliveries:,} trace entries |"
         )
     if mem is not None:
         rows.append(
-            f"| {n:,} | memory (RSS) | {mem.rss_bytes / 2**20:,.0f} MiB | {mem.objects:,} stored objects |"
+            f"| {n:,} | memory (RSS) | {mem.rss_bytes / 2**20:,.0f} MiB | | {mem.objects:,} stored objects |"
         )
     return rows
 
 
-HEADER: Final = ("| nodes | scenario | wall time | notes |", "|---:|---|---:|---|")
+HEADER: Final = ("| nodes | scenario | wall time | CPU time | notes |", "|---:|---|---:|---:|---|")
 
 
 def run(nodes: int, minutes: float, pods: int) -> list[str]:
