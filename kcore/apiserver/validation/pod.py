@@ -136,10 +136,10 @@ def validate_pod_spec(
 ) -> Errors:
     """ValidatePodSpec: every rule on a pod spec that does not depend on an old object."""
     volume_names = frozenset(v.name for v in spec.volumes) | claim_names
-    errors: list[FieldError] = [
-        *validate_volumes(spec.volumes, child(path, "volumes")),
-        *validate_containers(spec.containers, volume_names, child(path, "containers")),
-    ]
+    errors: list[FieldError] = []
+    if spec.volumes:
+        errors.extend(validate_volumes(spec.volumes, child(path, "volumes")))
+    errors.extend(validate_containers(spec.containers, volume_names, child(path, "containers")))
     if spec.init_containers:
         errors.extend(
             validate_init_containers(
@@ -157,7 +157,8 @@ def validate_pod_spec(
         errors.append(
             required(child(path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None")
         )
-    errors.extend(label_errors(spec.node_selector, child(path, "nodeSelector")))
+    if spec.node_selector:
+        errors.extend(label_errors(spec.node_selector, child(path, "nodeSelector")))
     for name, value in (
         ("serviceAccountName", spec.service_account_name),
         ("nodeName", spec.node_name),
@@ -178,17 +179,19 @@ def validate_pod_spec(
                 inclusive_range_error(1, MAX_INT32),
             )
         )
-    errors.extend(
-        non_negative(
-            spec.termination_grace_period_seconds, child(path, "terminationGracePeriodSeconds")
-        )
-    )
+    grace = spec.termination_grace_period_seconds
+    if grace is not None and grace < 0:
+        errors.extend(non_negative(grace, child(path, "terminationGracePeriodSeconds")))
     if spec.affinity is not None:
         errors.extend(_affinity(spec, child(path, "affinity")))
-    errors.extend(validate_tolerations(spec.tolerations, child(path, "tolerations")))
-    errors.extend(
-        _topology_spread(spec.topology_spread_constraints, child(path, "topologySpreadConstraints"))
-    )
+    if spec.tolerations:
+        errors.extend(validate_tolerations(spec.tolerations, child(path, "tolerations")))
+    if spec.topology_spread_constraints:
+        errors.extend(
+            _topology_spread(
+                spec.topology_spread_constraints, child(path, "topologySpreadConstraints")
+            )
+        )
     return tuple(errors)
 
 
@@ -508,18 +511,30 @@ def _quantity_value(name: str, q: Quantity, path: str) -> Errors:
 
 
 def validate_resource_requirements(res: ResourceRequirements, path: str) -> Errors:
-    """ValidateResourceRequirements: valid names, non-negative, requests <= limits."""
+    """ValidateResourceRequirements: valid names, non-negative, requests <= limits.
+
+    A standard resource (cpu, memory, ephemeral-storage) with a non-negative value, and a
+    request within its limit, cannot fail any rule: it is passed before a path is built.
+    """
     errors: list[FieldError] = []
+    limits, requests = res.limits, res.requests
     lim_path, req_path = child(path, "limits"), child(path, "requests")
-    for name in sorted(res.limits):
+    for name in sorted(limits):
+        q = limits[name]
+        if q.nanos >= 0 and name in STANDARD_CONTAINER_RESOURCES:
+            continue
         p = key(lim_path, name)
         errors.extend(_resource_name(name, p))
-        errors.extend(_quantity_value(name, res.limits[name], p))
-    for name in sorted(res.requests):
-        q = res.requests[name]
-        limit = res.limits.get(name)
-        if limit is None and q.nanos >= 0 and name in STANDARD_CONTAINER_RESOURCES:
-            continue  # a valid name, overcommit allowed, nothing to compare with
+        errors.extend(_quantity_value(name, q, p))
+    for name in sorted(requests):
+        q = requests[name]
+        limit = limits.get(name)
+        if (
+            q.nanos >= 0
+            and name in STANDARD_CONTAINER_RESOURCES
+            and (limit is None or q.nanos <= limit.nanos)
+        ):
+            continue
         p = key(req_path, name)
         errors.extend(_resource_name(name, p))
         errors.extend(_quantity_value(name, q, p))
