@@ -14,7 +14,8 @@ defaults are applied to every pod) and a ResourceQuota (so every create is charg
 
 Existing pods are stored for setup by `prefill`: copies of one pod the apiserver created,
 renamed and restamped, written with `kcore.state.put` (setup time is not measured). The
-quota is created after the prefill, so it charges only what the measured run creates.
+quota is created after the prefill: its usage index counts the prefilled pods once (setup, not
+measured), as upstream recalculates a new quota; every measured create is then charged.
 
 Each measurement restarts from the same base state (a value), keeps the fastest of
 `repeats` runs, and fails with `BenchmarkError` if any response is not a success.
