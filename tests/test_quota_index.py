@@ -12,7 +12,7 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod, PodPhase, PodStatus
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create, Delete, Update
+from kcore.apiserver.types import Create, Delete, Get, ListObjects, ObjectList, Update
 from kcore.quantity import Quantity, parse_quantity
 from kcore.state import (
     ClusterState,
@@ -170,3 +170,21 @@ def test_the_index_equals_a_recount() -> None:
     assert quota_usage_of(state, "default") == recount_usage(
         state.tables, state.keys_by_namespace["default"]
     )
+
+
+def test_a_read_quota_shows_hard_and_used_from_the_index() -> None:
+    state = store_pods(cluster_with(quota(pods="10", requests_cpu="2", configmaps="5")), "a", "b")
+    _, response, _ = handle(state, Get(key=key(Kind.RESOURCE_QUOTA, "q")), T0)
+    read = response.body
+    assert isinstance(read, ResourceQuota)
+    assert read.status.hard == read.spec.hard
+    assert dict(read.status.used) == {
+        "pods": q("2"),
+        "requests.cpu": q("200m"),
+        "configmaps": q("0"),
+    }
+    _, listed, _ = handle(state, ListObjects(kind=Kind.RESOURCE_QUOTA, namespace="default"), T0)
+    assert isinstance(listed.body, ObjectList)
+    assert listed.body.items == (read,)
+    stored = get(state, key(Kind.RESOURCE_QUOTA, "q"))
+    assert isinstance(stored, ResourceQuota) and stored.status.used == pmap()

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 import attrs
+from pyrsistent import pmap
 
 from kcore.api.core import (
     IPFamily,
@@ -50,6 +51,7 @@ from kcore.api.core import (
     NamespacePhase,
     ResourceQuota,
     ResourceQuotaScope,
+    ResourceQuotaStatus,
     Service,
     ServicePort,
     ServiceType,
@@ -624,7 +626,7 @@ def resource_quota(req: Request, obj: ApiObject) -> ApiObject | Status:
         requested = {k: v for k, v in delta.items() if k in hard}
         if not requested:
             continue
-        used = _used(req, quota, frozenset(requested))
+        used = _used(req.state, req.now, quota, frozenset(requested))
         exceeded = sorted(k for k in requested if used[k] + requested[k] > hard[k])
         if exceeded:
             return errors.forbidden(
@@ -642,7 +644,18 @@ def _bucket_order(scope: ChargeScope) -> tuple[bool, bool, bool]:
     return (scope is None, scope is not None and scope.best_effort, scope is not None and scope.terminating)
 
 
-def _used(req: Request, quota: ResourceQuota, names: frozenset[str]) -> dict[str, Quantity]:
+def quota_status(state: ClusterState, quota: ResourceQuota, now: Time) -> ResourceQuota:
+    """`quota` with its status as upstream's controller writes it: `hard` from the spec,
+    `used` for every hard resource (zero where nothing charges it), at `now`."""
+    hard = quota.spec.hard
+    used = _used(state, now, quota, frozenset(hard))
+    status = ResourceQuotaStatus(hard=hard, used=pmap(used))
+    return quota if status == quota.status else attrs.evolve(quota, status=status)
+
+
+def _used(
+    state: ClusterState, now: Time, quota: ResourceQuota, names: frozenset[str]
+) -> dict[str, Quantity]:
     """Current usage of `names` by the stored objects the quota covers.
 
     Reads the namespace's usage index (kcore.state.QuotaUsage): the sums of the scope
@@ -651,7 +664,7 @@ def _used(req: Request, quota: ResourceQuota, names: frozenset[str]) -> dict[str
     """
     used = {n: Quantity(nanos=0) for n in names}
     scopes = _scopes(quota)
-    index = quota_usage_of(req.state, quota.metadata.namespace)
+    index = quota_usage_of(state, quota.metadata.namespace)
     for scope in sorted(index.totals.keys(), key=_bucket_order):
         if not _scope_matches(scopes, scope):
             continue
@@ -661,8 +674,8 @@ def _used(req: Request, quota: ResourceQuota, names: frozenset[str]) -> dict[str
             if total is not None:
                 used[n] = used[n] + total
     for key in sorted(index.deleting):
-        pod = get(req.state, key)
-        if not isinstance(pod, Pod) or not charged_now(pod, req.now):
+        pod = get(state, key)
+        if not isinstance(pod, Pod) or not charged_now(pod, now):
             continue
         if not _scope_matches(scopes, pod_scopes(pod)):
             continue

@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from kcore.api.core import Event, Namespace, Node, Secret
+from kcore.api.core import Event, Namespace, Node, ResourceQuota, Secret
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject
+from kcore.api.meta import ApiObject, Time
 from kcore.api.pod import Pod
 from kcore.apiserver import errors
+from kcore.apiserver.admission import quota_status
 from kcore.apiserver.types import ObjectList, Response
 from kcore.labels import SelectorParseError, parse_field_selector, parse_selector
 from kcore.state import ClusterState, get, list_objects
@@ -130,17 +131,30 @@ def selectable_fields(obj: ApiObject) -> dict[str, str]:
     return fields
 
 
-def get_object(state: ClusterState, key: ObjectKey) -> Response:
+def get_object(state: ClusterState, key: ObjectKey, now: Time) -> Response:
     """GET one object: 200 with it, or 404."""
     obj = get(state, key if key.kind.info.namespaced else ObjectKey(kind=key.kind, namespace="", name=key.name))
     if obj is None:
         s = errors.not_found(key)
         return Response(code=s.code, body=s)
-    return Response(code=200, body=obj)
+    return Response(code=200, body=_as_read(state, obj, now))
+
+
+def _as_read(state: ClusterState, obj: ApiObject, now: Time) -> ApiObject:
+    """What a read returns: a ResourceQuota with its status filled in from the usage index
+    (kcore has no quota controller to store it; see docs/semantics.md)."""
+    if isinstance(obj, ResourceQuota):
+        return quota_status(state, obj, now)
+    return obj
 
 
 def list_response(
-    state: ClusterState, kind: Kind, namespace: str | None, label_selector: str, field_selector: str
+    state: ClusterState,
+    kind: Kind,
+    namespace: str | None,
+    label_selector: str,
+    field_selector: str,
+    now: Time,
 ) -> Response:
     """LIST: the matching objects sorted by (namespace, name), at the current revision."""
     try:
@@ -160,5 +174,7 @@ def list_response(
         items = tuple(o for o in items if labels.matches(o.metadata.labels))
     if not fields.is_empty():
         items = tuple(o for o in items if fields.matches(selectable_fields(o)))
+    if kind is Kind.RESOURCE_QUOTA:
+        items = tuple(_as_read(state, o, now) for o in items)
     body = ObjectList(kind=kind, items=items, resource_version=state.revision)
     return Response(code=200, body=body)

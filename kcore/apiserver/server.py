@@ -67,9 +67,9 @@ def handle(state: ClusterState, request: Request, now: Time) -> Outcome:
         case Create(obj=obj):
             return create(state, obj, now)
         case Get(key=key):
-            return state, get_object(state, key), ()
+            return state, get_object(state, key, now), ()
         case ListObjects(kind=kind, namespace=ns, label_selector=ls, field_selector=fs):
-            return state, list_response(state, kind, ns, ls, fs), ()
+            return state, list_response(state, kind, ns, ls, fs, now), ()
         case Update(obj=obj, subresource=sub):
             if sub not in (Subresource.NONE, Subresource.STATUS):
                 return fail(state, errors.method_not_allowed(f"update of {sub.value} is not supported"))
