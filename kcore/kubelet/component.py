@@ -242,13 +242,16 @@ class Kubelet:
         w = s.workers.get(uid)
         if w is None:
             return s, ()
-        w = attrs.evolve(w, wakes=pset(t for t in w.wakes if t > s.now))
+        if any(t <= s.now for t in w.wakes):
+            w = attrs.evolve(w, wakes=pset(t for t in w.wakes if t > s.now))
         api_pod = self._api_pod(s, w)
         if not w.static:
             if api_pod is None:
                 w = attrs.evolve(w, deleting=True, gone_from_api=True)
             else:
-                w = attrs.evolve(w, pod=api_pod, deleting=w.deleting or api_pod.metadata.deletion_timestamp is not None)
+                deleting = w.deleting or api_pod.metadata.deletion_timestamp is not None
+                if w.pod is not api_pod or w.deleting is not deleting:
+                    w = attrs.evolve(w, pod=api_pod, deleting=deleting)
         rep = s.reported.get(uid, Reported())
         if api_pod is not None and api_pod.metadata.resource_version > rep.rv:
             # someone else wrote after our last write: build on theirs, and write again

@@ -327,7 +327,11 @@ def is_terminal(phase: PodPhase) -> bool:
 
 def ordered_runs(w: PodWorker) -> tuple[ContainerRun, ...]:
     """Runs in spec order (init containers first)."""
-    return tuple(w.containers[c.name] for c, _ in _spec_containers(w.pod) if c.name in w.containers)
+    runs = w.containers
+    spec = w.pod.spec
+    out = [r for c in spec.init_containers if (r := runs.get(c.name)) is not None]
+    out.extend(r for c in spec.containers if (r := runs.get(c.name)) is not None)
+    return tuple(out)
 
 
 # --- plan ---------------------------------------------------------------------------------
