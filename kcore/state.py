@@ -419,6 +419,8 @@ COUNTED_NAMES: Final[dict[Kind, str]] = {
 _ONE: Final = Quantity.from_int(1)
 _ZERO: Final = Quantity(nanos=0)
 _COMPUTE_PLAIN: Final = frozenset(("cpu", "memory", "ephemeral-storage"))
+_REQUESTS: Final = {name: "requests." + name for name in _COMPUTE_PLAIN}
+_LIMITS: Final = {name: "limits." + name for name in _COMPUTE_PLAIN}
 
 
 @attrs.frozen(kw_only=True)
@@ -447,6 +449,9 @@ def count_name(kind: Kind) -> str:
     """The generic object-count quota name: `count/<plural>` or `count/<plural>.<group>`."""
     info = kind.info
     return f"count/{info.plural}.{info.group}" if info.group else f"count/{info.plural}"
+
+
+_COUNT_NAMES: Final = {kind: count_name(kind) for kind in Kind}
 
 
 def pod_scopes(pod: Pod) -> PodScopes:
@@ -482,12 +487,15 @@ def container_usage(c: Container) -> dict[str, Quantity]:
     and the plain cpu/memory/ephemeral-storage (their requests)."""
     usage: dict[str, Quantity] = {}
     requests, limits = c.resources.requests, c.resources.limits
-    for name in sorted(requests):
-        usage[f"requests.{name}"] = requests[name]
-        if name in _COMPUTE_PLAIN:
-            usage[name] = requests[name]
-    for name in sorted(limits):
-        usage[f"limits.{name}"] = limits[name]
+    if requests:
+        for name in sorted(requests):
+            q = requests[name]
+            usage[_REQUESTS.get(name) or "requests." + name] = q
+            if name in _COMPUTE_PLAIN:
+                usage[name] = q
+    if limits:
+        for name in sorted(limits):
+            usage[_LIMITS.get(name) or "limits." + name] = limits[name]
     return usage
 
 
@@ -506,7 +514,7 @@ def pod_compute_usage(pod: Pod) -> dict[str, Quantity]:
 
 def fixed_charges(obj: ApiObject) -> dict[str, Quantity]:
     """What `obj` charges whatever the time (a deleting pod: its count/pods only)."""
-    result: dict[str, Quantity] = {count_name(obj.KIND): _ONE}
+    result: dict[str, Quantity] = {_COUNT_NAMES[obj.KIND]: _ONE}
     match obj:
         case Pod():
             if obj.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED) or is_deleting(obj):
@@ -583,7 +591,7 @@ def _charge(usage: QuotaUsage, key: ObjectKey, obj: ApiObject, sign: int) -> Quo
     return QuotaUsage(totals=totals, deleting=deleting)
 
 
-def _same_charges(old: ApiObject, new: ApiObject) -> bool:
+def same_charges(old: ApiObject, new: ApiObject) -> bool:
     """A cheap sufficient test that a write leaves an object's charges alone."""
     if not isinstance(old, Pod) or not isinstance(new, Pod):
         return type(old) is type(new) and getattr(old, "spec", None) is getattr(new, "spec", None)
@@ -616,7 +624,7 @@ def _recharge(
         if key.kind is Kind.RESOURCE_QUOTA and new is not None:
             return index.set(ns, recount_usage(tables, by_namespace.get(ns, pset())))
         return index
-    if old is not None and new is not None and _same_charges(old, new):
+    if old is not None and new is not None and same_charges(old, new):
         return index
     if old is not None:
         usage = _charge(usage, key, old, -1)

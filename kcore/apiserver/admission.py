@@ -81,6 +81,7 @@ from kcore.state import (
     pod_compute_usage,
     pod_scopes,
     quota_usage_of,
+    same_charges,
 )
 from kcore.validation import FieldError, child, index, invalid
 
@@ -581,6 +582,8 @@ def _quota_matches(quota: ResourceQuota, obj: ApiObject) -> bool:
 
 def _missing_container_values(pod: Pod, required: frozenset[str]) -> str | None:
     """The pod quota evaluator's Constraints: every container states each constrained value."""
+    if not required:
+        return None
     missing: dict[str, set[str]] = {}
     for c in (*pod.spec.containers, *pod.spec.init_containers):
         have = container_usage(c)
@@ -600,6 +603,8 @@ def resource_quota(req: Request, obj: ApiObject) -> ApiObject | Status:
     """Refuse a create (or a growing update) that would exceed a quota of its namespace."""
     if req.op is Operation.DELETE or not obj.KIND.info.namespaced:
         return obj
+    if req.old is not None and same_charges(req.old, obj):
+        return obj  # a label or status write charges nothing new
     ns = obj.metadata.namespace
     quotas = [
         q
