@@ -563,12 +563,23 @@ def quota_usage_of(state: ClusterState, namespace: str) -> QuotaUsage:
 def recount_usage(
     tables: PMap[Kind, PMap[tuple[str, str], ApiObject]], keys: PSet[ObjectKey]
 ) -> QuotaUsage:
-    """The charges of the objects at `keys`, counted from scratch."""
-    usage = QuotaUsage()
-    for key in sorted(keys):
+    """The charges of the objects at `keys`, counted from scratch (in key order, so the
+    sums' formats do not depend on hashing)."""
+    sums: dict[ChargeScope, dict[str, Quantity]] = {}
+    deleting: list[ObjectKey] = []
+    for key in sorted(keys, key=lambda k: (k.kind.value, k.name)):
         obj = tables[key.kind][(key.namespace, key.name)]
-        usage = _charge(usage, key, obj, 1)
-    return usage
+        bucket = sums.setdefault(scope_of(obj), {})
+        for name, q in fixed_charges(obj).items():
+            bucket[name] = bucket[name] + q if name in bucket else q
+        if isinstance(obj, Pod) and is_deleting(obj):
+            deleting.append(key)
+    totals: dict[ChargeScope, PMap[str, Quantity]] = {}
+    for scope, bucket in sums.items():
+        kept = {name: q for name, q in bucket.items() if q.nanos}
+        if kept:
+            totals[scope] = pmap(kept)
+    return QuotaUsage(totals=pmap(totals), deleting=pset(deleting))
 
 
 def _charge(usage: QuotaUsage, key: ObjectKey, obj: ApiObject, sign: int) -> QuotaUsage:
