@@ -29,6 +29,7 @@ import cProfile
 import io
 import pstats
 import resource
+import sys
 import time
 from typing import Final
 
@@ -170,23 +171,30 @@ def running(cluster: Cluster) -> int:
     )
 
 
-def converge(cluster: Cluster, nodes: int, pods: int, step: float = 1.0) -> Converged:
-    """Create `pods` bare pods, then advance `step` seconds at a time until all Run."""
+def converge(cluster: Cluster, nodes: int, pods: int, step: float = 1.0, batch: int = 0) -> Converged:
+    """Create `pods` bare pods (all at once, or `batch` at a time, each batch running
+    before the next is created), then advance `step` seconds at a time until all Run."""
     before = trace_total(cluster)
     start = cluster.now
     t0, c0 = time.perf_counter(), time.process_time()
-    for i in range(pods):
-        resp = cluster.request(Create(obj=bare_pod(i)))
-        if not resp.ok:
-            raise BenchmarkError(f"pod {i} not created: {resp.body}")
-    create_seconds = time.perf_counter() - t0
-    while True:
-        if not cluster.advance(step):
-            raise BenchmarkError("the driver did not settle while pods started")
-        if running(cluster) == pods:
-            break
-        if cluster.now - start > CONVERGE_LIMIT_SECONDS:
-            raise BenchmarkError(f"{running(cluster)} of {pods} pods Running after {CONVERGE_LIMIT_SECONDS}s")
+    create_seconds = 0.0
+    size = batch if batch > 0 else pods
+    for first in range(0, pods, size):
+        last = min(pods, first + size)
+        c1 = time.perf_counter()
+        for i in range(first, last):
+            resp = cluster.request(Create(obj=bare_pod(i)))
+            if not resp.ok:
+                raise BenchmarkError(f"pod {i} not created: {resp.body}")
+        create_seconds += time.perf_counter() - c1
+        while True:
+            if not cluster.advance(step):
+                raise BenchmarkError("the driver did not settle while pods started")
+            if running(cluster) == last:
+                break
+            if cluster.now - start > CONVERGE_LIMIT_SECONDS:
+                raise BenchmarkError(f"{running(cluster)} of {last} pods Running after {CONVERGE_LIMIT_SECONDS}s")
+        _log(f"{last:,} pods Running: {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     return Converged(
         nodes=nodes,
@@ -197,6 +205,10 @@ def converge(cluster: Cluster, nodes: int, pods: int, step: float = 1.0) -> Conv
         simulated=cluster.now - start,
         deliveries=trace_total(cluster) - before,
     )
+
+
+def _log(text: str) -> None:
+    print("  " + text, file=sys.stderr, flush=True)
 
 
 def rss_bytes() -> int:
@@ -255,11 +267,15 @@ def report(built: Built, idle_r: Idle | None, conv: Converged | None, mem: Memor
 HEADER: Final = ("| nodes | scenario | wall time | CPU time | notes |", "|---:|---|---:|---:|---|")
 
 
-def run(nodes: int, minutes: float, pods: int) -> list[str]:
-    """All three scenarios on one cluster; the Markdown table."""
+def run(nodes: int, minutes: float, pods: int, batch: int = 0) -> list[str]:
+    """All three scenarios on one cluster; the Markdown table (each row is also logged
+    to stderr as soon as it is measured)."""
     cluster, built = build(nodes)
+    _log(report(built, None, None, None)[0])
     idle_r = idle(cluster, nodes, minutes) if minutes > 0 else None
-    conv = converge(cluster, nodes, pods) if pods > 0 else None
+    if idle_r is not None:
+        _log(report(built, idle_r, None, None)[1])
+    conv = converge(cluster, nodes, pods, batch=batch) if pods > 0 else None
     return [*HEADER, *report(built, idle_r, conv, memory(cluster))]
 
 
@@ -268,13 +284,14 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--pods", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=0, help="create pods this many at a time (0: all at once)")
     parser.add_argument("--profile", action="store_true", help="cProfile one idle simulated minute")
     args = parser.parse_args()
     if args.profile:
         cluster, _ = build(args.nodes)
         print(profile_idle(cluster, 60.0))
         return
-    print("\n".join(run(args.nodes, args.minutes, args.pods)))
+    print("\n".join(run(args.nodes, args.minutes, args.pods, args.batch)))
 
 
 if __name__ == "__main__":

@@ -68,3 +68,11 @@ def test_profile_names_the_driver_loop() -> None:
     cluster, _ = whole.build(2)
     text = whole.profile_idle(cluster, 20.0, top=10)
     assert "advance" in text
+
+
+def test_pods_created_in_batches_all_run() -> None:
+    cluster, _ = whole.build(2)
+    r = whole.converge(cluster, 2, 5, batch=2)
+    assert r.pods == 5
+    assert whole.running(cluster) == 5
+    assert r.simulated >= 3.0  # one advance at least per batch of 2, 2 and 1
