@@ -436,12 +436,17 @@ ChargeScope = PodScopes | None
 """The bucket of a charge: a pod's scopes, or None for every other kind."""
 
 
+Sums = tuple[tuple[str, Quantity], ...]
+"""Resource name -> total, sorted by name, no zeros: a few entries rebuilt on each charge
+(cheaper than a PMap's per-key sets, which dominated a quota-charged create)."""
+
+
 @attrs.frozen(kw_only=True)
 class QuotaUsage:
     """One namespace's charges. `totals[scope]` sums what objects in that bucket charge
     whatever the time; `deleting` are the pods whose compute charges depend on the clock."""
 
-    totals: PMap[ChargeScope, PMap[str, Quantity]] = attrs.field(factory=pmap)
+    totals: PMap[ChargeScope, Sums] = attrs.field(factory=pmap)
     deleting: PSet[ObjectKey] = attrs.field(factory=pset)
 
 
@@ -574,28 +579,30 @@ def recount_usage(
             bucket[name] = bucket[name] + q if name in bucket else q
         if isinstance(obj, Pod) and is_deleting(obj):
             deleting.append(key)
-    totals: dict[ChargeScope, PMap[str, Quantity]] = {}
+    totals: dict[ChargeScope, Sums] = {}
     for scope, bucket in sums.items():
-        kept = {name: q for name, q in bucket.items() if q.nanos}
+        kept = tuple(sorted((name, q) for name, q in bucket.items() if q.nanos))
         if kept:
-            totals[scope] = pmap(kept)
+            totals[scope] = kept
     return QuotaUsage(totals=pmap(totals), deleting=pset(deleting))
 
 
 def _charge(usage: QuotaUsage, key: ObjectKey, obj: ApiObject, sign: int) -> QuotaUsage:
     """`usage` with `obj`'s fixed charges added (sign 1) or taken away (sign -1)."""
     scope = scope_of(obj)
-    current = usage.totals.get(scope, pmap())
-    bucket = current.evolver()
+    bucket = dict(usage.totals.get(scope, ()))
     for name, q in fixed_charges(obj).items():
-        before = current.get(name, _ZERO)
+        before = bucket.get(name, _ZERO)
         total = before + q if sign > 0 else before - q
         if total.nanos:
             bucket[name] = total
-        elif name in current:
-            bucket.remove(name)
-    done = bucket.persistent()
-    totals = usage.totals.set(scope, done) if done else usage.totals.discard(scope)
+        else:
+            bucket.pop(name, None)
+    totals = (
+        usage.totals.set(scope, tuple(sorted(bucket.items())))
+        if bucket
+        else usage.totals.discard(scope)
+    )
     deleting = usage.deleting
     if isinstance(obj, Pod) and is_deleting(obj):
         deleting = deleting.add(key) if sign > 0 else deleting.discard(key)
@@ -616,8 +623,7 @@ def same_charges(old: ApiObject, new: ApiObject) -> bool:
 
 
 def _quotas_left(usage: QuotaUsage) -> bool:
-    counted = usage.totals.get(None, pmap()).get("resourcequotas")
-    return counted is not None and counted.nanos > 0
+    return any(name == "resourcequotas" and q.nanos > 0 for name, q in usage.totals.get(None, ()))
 
 
 def _recharge(

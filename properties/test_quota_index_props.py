@@ -176,7 +176,7 @@ class QuotaIndex(RuleBasedStateMachine):
             for now in (Time(T0), Time(T0 + 45), Time(T0 + 200)):
                 from_index: dict[str, int] = {}
                 for bucket in usage.totals.values():
-                    for n, q in bucket.items():
+                    for n, q in bucket:
                         from_index[n] = from_index.get(n, 0) + q.nanos
                 for key in sorted(usage.deleting):
                     pod = get(self.state, key)

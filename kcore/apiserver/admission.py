@@ -673,7 +673,7 @@ def _used(
     for scope in sorted(index.totals.keys(), key=_bucket_order):
         if not _scope_matches(scopes, scope):
             continue
-        totals = index.totals[scope]
+        totals = dict(index.totals[scope])
         for n in names:
             total = totals.get(n)
             if total is not None:
