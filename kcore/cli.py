@@ -627,7 +627,7 @@ def drain_filter(cluster: Cluster, pod: Pod, args: argparse.Namespace) -> PodDel
     first that keeps the pod decides, else the last one's warning stands."""
     status = PodDeleteStatus(delete=True)
     ref = _controller_of(pod)
-    if ref is not None and ref.kind == "DaemonSet" and not _finished(pod):
+    if ref is not None and ref.kind == Kind.DAEMON_SET.value and not _finished(pod):
         got = cluster.request(Get(key=ObjectKey(kind=Kind.DAEMON_SET, namespace=pod.metadata.namespace, name=ref.name)))
         gone = _status_of(got)
         if gone is not None:

@@ -129,7 +129,7 @@ def _owners(job: object) -> set[ObjectKey]:
     return {
         ObjectKey(kind=Kind.CRON_JOB, namespace=job.metadata.namespace, name=r.name)
         for r in job.metadata.owner_references
-        if r.kind == "CronJob" and r.controller
+        if r.kind == Kind.CRON_JOB.value and r.controller
     }
 
 
