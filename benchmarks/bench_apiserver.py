@@ -319,7 +319,7 @@ STAGES: Final = (
     "admit",
     "namespace_lifecycle",
     "limit_ranger",
-    "pod_defaults",
+    "pod_mutations",
     "validate",
     "resource_quota",
     "_used",

@@ -3,7 +3,8 @@
 Owns: `ClusterConfig` (the seed and the cluster-wide settings the apiserver reads),
 `ClusterState` (one frozen value: per-kind tables keyed `(namespace, name)`, the global
 revision, persistent secondary indexes and the watch log) and the pure functions that
-read and write it.
+read and write it, including the ResourceQuota usage index (`QuotaUsage`: what each
+namespace's objects charge against its quotas; see the "quota usage" section below).
 
 Rules:
 - A state is a value. `put`/`remove` return a new state sharing structure with the old,
