@@ -48,6 +48,7 @@ class Kind(enum.Enum):
     CLUSTER_ROLE_BINDING = "ClusterRoleBinding"
     LEASE = "Lease"
     POD_DISRUPTION_BUDGET = "PodDisruptionBudget"
+    PRIORITY_CLASS = "PriorityClass"
     POD_METRICS = "PodMetrics"
 
     @property
@@ -137,6 +138,15 @@ KIND_INFO: Final[Mapping[Kind, KindInfo]] = MappingProxyType(
             ),
             _info(Kind.LEASE, "coordination.k8s.io", "v1", "leases", status=False),
             _info(Kind.POD_DISRUPTION_BUDGET, "policy", "v1", "poddisruptionbudgets", "pdb"),
+            _info(
+                Kind.PRIORITY_CLASS,
+                "scheduling.k8s.io",
+                "v1",
+                "priorityclasses",
+                "pc",
+                namespaced=False,
+                status=False,
+            ),
             # metrics.k8s.io serves PodMetrics under the resource name "pods", as the
             # metrics-server's aggregated API does: the bare name stays the core Pod's
             # (see _build_name_index); "pods.metrics.k8s.io" and "PodMetrics" name this one.

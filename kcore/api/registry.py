@@ -27,6 +27,7 @@ from kcore.api import (
     pod,
     policy,
     rbac,
+    scheduling,
 )
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject
@@ -44,6 +45,7 @@ _GROUP_MODULES: Final[tuple[ModuleType, ...]] = (
     coordination,
     policy,
     metrics,
+    scheduling,
 )
 
 

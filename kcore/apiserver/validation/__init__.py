@@ -40,7 +40,8 @@ from kcore.api.networking import Ingress
 from kcore.api.pod import Pod
 from kcore.api.policy import PodDisruptionBudget
 from kcore.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
-from kcore.apiserver.validation import apps, batch, core, metrics, other, pod, policy
+from kcore.api.scheduling import PriorityClass
+from kcore.apiserver.validation import apps, batch, core, metrics, other, pod, policy, scheduling
 from kcore.apiserver.validation.meta import Errors, validate_object_meta_update
 from kcore.state import KcoreBug
 from kcore.validation import FieldError
@@ -130,6 +131,10 @@ def validate(obj: ApiObject, old: ApiObject | None) -> tuple[FieldError, ...]:
             return _with_meta_update(other.validate_lease(obj), obj, old)
         case PodDisruptionBudget():
             return _either(obj, old, PodDisruptionBudget, policy.validate_pdb, policy.validate_pdb_update)
+        case PriorityClass():
+            return _either(
+                obj, old, PriorityClass, scheduling.validate_priority_class, scheduling.validate_priority_class_update
+            )
         case PodMetrics():
             return _with_meta_update(metrics.validate_pod_metrics(obj), obj, old)
         case _:
