@@ -11,10 +11,11 @@ plugins, each a small pure function `(request, obj) -> obj | Status` run in a fi
 3. LimitRanger             container requests/limits from LimitRange defaults; min, max
                            and maxLimitRequestRatio for Container and Pod
 4. ServiceAccount          pods run as "default" unless they name an account
-5. Priority                priority from priorityClassName (the two system classes)
+5. Priority                priority from priorityClassName (kcore.apiserver.priority)
 6. DefaultTolerationSeconds  pods tolerate not-ready/unreachable for 300s
    (3-6 answer spec changes that `pod_mutations` applies in one copy)
 7. Validation              `validation.validate(obj, old)`; any error is 422 Invalid
+   PriorityClasses         one globalDefault; system classes not deletable (priority.py)
 8. ResourceQuota           object counts and compute resources against every quota
 9. ServiceAllocation       ClusterIP from the service CIDR, NodePorts from the range
 
@@ -61,13 +62,14 @@ from kcore.api.meta import ApiObject, Status, Time
 from kcore.api.pod import (
     Container,
     Pod,
-    PreemptionPolicy,
     TaintEffect,
     Toleration,
     TolerationOperator,
     qos_class,
 )
+from kcore.api.scheduling import PriorityClass
 from kcore.apiserver import errors
+from kcore.apiserver.priority import check_priority_class, pod_priority, spec_changes
 from kcore.apiserver.validation import validate
 from kcore.apiserver.validation.meta import invalid_rendered
 from kcore.quantity import Quantity
@@ -115,10 +117,6 @@ IMMORTAL_NAMESPACES: Final = frozenset(("default", "kube-system", "kube-public")
 DEFAULT_SERVICE_ACCOUNT: Final = "default"
 MIRROR_POD_ANNOTATION: Final = "kubernetes.io/config.mirror"
 LIMIT_RANGER_ANNOTATION: Final = "kubernetes.io/limit-ranger"
-SYSTEM_PRIORITY_CLASSES: Final[Mapping[str, int]] = {
-    "system-node-critical": 2_000_001_000,
-    "system-cluster-critical": 2_000_000_000,
-}
 TAINT_NOT_READY: Final = "node.kubernetes.io/not-ready"
 TAINT_UNREACHABLE: Final = "node.kubernetes.io/unreachable"
 DEFAULT_TOLERATION_SECONDS: Final = 300
@@ -451,23 +449,6 @@ def service_account(pod: Pod) -> SpecChanges | str:
     return {"service_account_name": name, "service_account": name}
 
 
-def priority(pod: Pod) -> SpecChanges | str:
-    """Priority: spec.priority from priorityClassName; only the system classes are known."""
-    spec = pod.spec
-    value = SYSTEM_PRIORITY_CLASSES.get(spec.priority_class_name, 0)
-    if spec.priority is not None and spec.priority != value:
-        return (
-            f"the integer value of priority ({spec.priority}) must not be provided in pod spec; "
-            f"priority admission controller computed {value} from the given PriorityClass name"
-        )
-    changes: SpecChanges = {}
-    if spec.priority is None:
-        changes["priority"] = value
-    if spec.preemption_policy is None:
-        changes["preemption_policy"] = PreemptionPolicy.PREEMPT_LOWER_PRIORITY
-    return changes
-
-
 def _tolerates(tolerations: Iterable[Toleration], taint_key: str) -> bool:
     return any(
         (t.key == taint_key or not t.key)
@@ -495,7 +476,6 @@ def default_toleration_seconds(pod: Pod) -> SpecChanges | str:
 
 POD_DEFAULTERS: Final[tuple[Callable[[Pod], SpecChanges | str], ...]] = (
     service_account,
-    priority,
     default_toleration_seconds,
 )
 
@@ -518,6 +498,10 @@ def pod_mutations(req: Request, obj: ApiObject) -> ApiObject | Status:
         if isinstance(result, str):
             return errors.forbidden(Kind.POD, obj.metadata.name, result)
         changes.update(result)
+    resolved = pod_priority(req.state, obj)  # Priority reads the stored PriorityClasses
+    if isinstance(resolved, Status):
+        return resolved
+    changes.update(spec_changes(resolved, obj.spec))
     if not changes:
         return obj
     spec = attrs.evolve(obj.spec, **changes)  # type: ignore[arg-type]  # keys are PodSpec fields, values their types
@@ -543,6 +527,15 @@ def validation(req: Request, obj: ApiObject) -> ApiObject | Status:
     if found:
         return errors.invalid(obj.KIND, obj.metadata.name, found)
     return obj
+
+
+def priority_classes(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """Priority's PriorityClass half (after validation, as upstream's validating phase)."""
+    if not isinstance(obj, PriorityClass):
+        return obj
+    old = req.old if isinstance(req.old, PriorityClass) else None
+    refused = check_priority_class(req.state, obj, old, deleting=req.op is Operation.DELETE)
+    return obj if refused is None else refused
 
 
 # ---- ResourceQuota ---------------------------------------------------------------------------
@@ -849,6 +842,7 @@ PLUGINS: Final[tuple[Plugin, ...]] = (
     namespace_lifecycle,
     pod_mutations,
     validation,
+    priority_classes,
     resource_quota,
     service_allocation,
 )
