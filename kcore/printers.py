@@ -603,6 +603,17 @@ _COLUMNS: Final[Mapping[Kind, tuple[Columns, Columns]]] = {
     Kind.ROLE_BINDING: ((NAME, ("ROLE", _binding_role), AGE), ()),
     Kind.CLUSTER_ROLE_BINDING: ((NAME, ("ROLE", _binding_role), AGE), ()),
     Kind.LEASE: ((NAME, ("HOLDER", _field("spec", "holderIdentity")), AGE), ()),
+    # printPriorityClass: PreemptionPolicy has no Priority 1 upstream, so it is a default column.
+    Kind.PRIORITY_CLASS: (
+        (
+            NAME,
+            ("VALUE", _count("value")),
+            ("GLOBAL-DEFAULT", lambda o, now: "true" if o.get("globalDefault") else "false"),
+            AGE,
+            ("PREEMPTIONPOLICY", _field("preemptionPolicy")),
+        ),
+        (),
+    ),
 }
 
 

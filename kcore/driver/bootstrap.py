@@ -1,4 +1,5 @@
-"""What a new cluster starts with: system namespaces, the bootstrap RBAC policy, nodes.
+"""What a new cluster starts with: system namespaces, the bootstrap RBAC policy, the system
+PriorityClasses, nodes.
 
 Owns `create_cluster` and `node_object`. Everything is created through the apiserver
 (`Cluster.request`), as kubeadm and the kubelets do on a real cluster, so the objects
@@ -9,8 +10,9 @@ and pods; node i has InternalIP `172.18.0.<i+1>` (kind's docker network layout, 
 through 172.18.0.0/16) and podCIDR the i-th /24 of the cluster CIDR (`10.244.<i-1>.0/24`
 with the default 10.244.0.0/16, which holds 256 nodes; a larger cluster needs a larger
 `ClusterConfig.cluster_cidr`, and `create_cluster` says so before creating anything). Mirrors kubeadm's
-bootstrap (namespaces, clusterrolebindings) and the kubelet's node registration
-(pkg/kubelet/kubelet_node_status.go).
+bootstrap (namespaces, clusterrolebindings), the apiserver's start hook that creates
+system-node-critical and system-cluster-critical (pkg/registry/scheduling/rest/
+storage_scheduling.go) and the kubelet's node registration (pkg/kubelet/kubelet_node_status.go).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from kcore.api.core import (
 )
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
+from kcore.api.scheduling import SYSTEM_PRIORITY_CLASSES
 from kcore.apiserver.auth import bootstrap_policy
 from kcore.apiserver.types import Create, Subresource, Update
 from kcore.driver.cluster import AnyComponent, Cluster
@@ -170,7 +173,8 @@ def create_cluster(
     shape: NodeShape = NodeShape(),
     components: Sequence[AnyComponent] = (),
 ) -> Cluster:
-    """A fresh cluster: system namespaces, bootstrap RBAC, `nodes` Ready nodes; settled.
+    """A fresh cluster: system namespaces, bootstrap RBAC, the system PriorityClasses,
+    `nodes` Ready nodes; settled.
 
     Raises ValueError when the cluster CIDR cannot give every node a /24."""
     if nodes:
@@ -180,6 +184,8 @@ def create_cluster(
         _must(cluster, Namespace(metadata=ObjectMeta(name=ns)))
     for obj in bootstrap_policy():
         _must(cluster, obj)
+    for pc in SYSTEM_PRIORITY_CLASSES:
+        _must(cluster, pc)
     for i in range(1, nodes + 1):
         add_node(cluster, i, shape)
     cluster.run_until_stable()
