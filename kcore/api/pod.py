@@ -30,7 +30,7 @@ from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, evolver, wire
 from kcore.quantity import Quantity
 
 DEFAULT_SCHEDULER_NAME: Final = "default-scheduler"
@@ -1050,7 +1050,7 @@ def _default_env(e: EnvVar) -> EnvVar:
 
 def default_container(c: Container) -> Container:
     """SetDefaults_Container plus its probes, lifecycle hooks and env field refs."""
-    return attrs.evolve(
+    return _EVOLVE_CONTAINER(
         c,
         image_pull_policy=c.image_pull_policy or default_pull_policy(c.image),
         termination_message_path=c.termination_message_path or DEFAULT_TERMINATION_MESSAGE_PATH,
@@ -1149,6 +1149,10 @@ def default_volume(v: Volume) -> Volume:
 
 
 _QOS_RESOURCES: Final = (RESOURCE_CPU, RESOURCE_MEMORY)
+# attrs.evolve for the classes every pod create copies (see `kcore.api.meta.evolver`).
+_EVOLVE_CONTAINER: Final = evolver(Container)
+_EVOLVE_SPEC: Final = evolver(PodSpec)
+_EVOLVE_POD: Final = evolver(Pod)
 _EMPTY_SECURITY_CONTEXT: Final = PodSecurityContext()
 _NO_STATUS: Final = Pod().status  # the shared default instance
 
@@ -1159,7 +1163,7 @@ def default_pod_spec(spec: PodSpec) -> PodSpec:
     Idempotent. Pod-only defaults (requests from limits, enableServiceLinks) are not here,
     as upstream keeps them off templates (kubernetes/kubernetes#69445).
     """
-    return attrs.evolve(spec, **_spec_defaults(spec))  # type: ignore[arg-type]  # keys are PodSpec fields
+    return _EVOLVE_SPEC(spec, **_spec_defaults(spec))
 
 
 def _spec_defaults(spec: PodSpec) -> dict[str, object]:
@@ -1197,7 +1201,7 @@ def _requests_from_limits(c: Container) -> Container:
     requests = fill_missing(r.requests, r.limits)
     if requests is r.requests:
         return c
-    return attrs.evolve(c, resources=attrs.evolve(r, requests=requests))
+    return _EVOLVE_CONTAINER(c, resources=attrs.evolve(r, requests=requests))
 
 
 def _host_network_ports(c: Container) -> Container:
@@ -1263,7 +1267,7 @@ def default_pod(pod: Pod) -> Pod:
         changes["init_containers"] = tuple(_pod_container(c, host_network) for c in inits)
     if spec.enable_service_links is None:
         changes["enable_service_links"] = True
-    spec = attrs.evolve(spec, **changes)  # type: ignore[arg-type]  # keys are PodSpec fields
+    spec = _EVOLVE_SPEC(spec, **changes)
     status = pod.status
     if status is _NO_STATUS:  # a pod as created: built directly, cheaper than evolve
         status = PodStatus(phase=PodPhase.PENDING, qos_class=qos_class(spec))
@@ -1273,7 +1277,7 @@ def default_pod(pod: Pod) -> Pod:
             phase=status.phase or PodPhase.PENDING,
             qos_class=status.qos_class or qos_class(spec),
         )
-    return attrs.evolve(pod, spec=spec, status=status)
+    return _EVOLVE_POD(pod, spec=spec, status=status)
 
 
 def default(obj: ApiObject) -> ApiObject:

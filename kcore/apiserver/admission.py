@@ -58,10 +58,11 @@ from kcore.api.core import (
     ServiceType,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, Status, Time
+from kcore.api.meta import ApiObject, ObjectMeta, Status, Time, evolver
 from kcore.api.pod import (
     Container,
     Pod,
+    PodSpec,
     TaintEffect,
     Toleration,
     TolerationOperator,
@@ -474,6 +475,11 @@ def default_toleration_seconds(pod: Pod) -> SpecChanges | str:
     return {"tolerations": pod.spec.tolerations + added} if added else {}
 
 
+# attrs.evolve for the classes `pod_mutations` copies (see `kcore.api.meta.evolver`).
+_EVOLVE_SPEC: Final = evolver(PodSpec)
+_EVOLVE_POD: Final = evolver(Pod)
+_EVOLVE_META: Final = evolver(ObjectMeta)
+
 POD_DEFAULTERS: Final[tuple[Callable[[Pod], SpecChanges | str], ...]] = (
     service_account,
     default_toleration_seconds,
@@ -504,13 +510,13 @@ def pod_mutations(req: Request, obj: ApiObject) -> ApiObject | Status:
     changes.update(spec_changes(resolved, obj.spec))
     if not changes:
         return obj
-    spec = attrs.evolve(obj.spec, **changes)  # type: ignore[arg-type]  # keys are PodSpec fields, values their types
+    spec = _EVOLVE_SPEC(obj.spec, **changes)
     if not note:
-        return attrs.evolve(obj, spec=spec)
+        return _EVOLVE_POD(obj, spec=spec)
     m = obj.metadata
-    return attrs.evolve(
+    return _EVOLVE_POD(
         obj,
-        metadata=attrs.evolve(m, annotations=m.annotations.set(LIMIT_RANGER_ANNOTATION, note)),
+        metadata=_EVOLVE_META(m, annotations=m.annotations.set(LIMIT_RANGER_ANNOTATION, note)),
         spec=spec,
         status=attrs.evolve(obj.status, qos_class=qos_class(spec)),
     )
