@@ -166,23 +166,27 @@ def node_port_owner(state: ClusterState, port: int) -> ObjectKey | None:
 # --- writes ----------------------------------------------------------------------------
 
 
-def put(state: ClusterState, obj: ApiObject) -> ClusterState:
+def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()) -> ClusterState:
     """Store `obj` (create or replace) and bring every index in step.
 
-    The revision and the watch log are the caller's (see `record`).
+    The revision and the watch log are the caller's: `events` are appended as by `record`
+    (`put(s, o, evs)` is `record(put(s, o), evs)`, built as one new state value).
     """
     key = key_of(obj)
-    table = state.tables.get(key.kind, pmap())
+    table = state.tables.get(key.kind)
+    if table is None:
+        table = pmap()
     tkey = (key.namespace, key.name)
     old = table.get(tkey)
-    ix = _Indexes.of(state)
+    ix = _Indexes(state)
     if old is None and key.namespace:
         ix.by_namespace = _index_add(ix.by_namespace, key.namespace, key)
     ix.reindex(key, old, obj)
     tables = state.tables.set(key.kind, table.set(tkey, obj))
     if key.namespace:
         ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, obj)
-    return ix.into(state, tables)
+    revision, log = _logged(state, events)
+    return ix.into(state, tables, revision, log)
 
 
 def remove(state: ClusterState, key: ObjectKey) -> ClusterState:
@@ -199,7 +203,7 @@ def remove(state: ClusterState, key: ObjectKey) -> ClusterState:
     tables = state.tables.set(key.kind, table.remove(tkey))
     if key.namespace:
         ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, None)
-    return ix.into(state, tables)
+    return ix.into(state, tables, state.revision, state.log)
 
 
 def record(state: ClusterState, events: tuple[WatchEvent, ...]) -> ClusterState:
@@ -210,18 +214,7 @@ def record(state: ClusterState, events: tuple[WatchEvent, ...]) -> ClusterState:
     """
     if not events:
         return state
-    revision = state.revision
-    old = state.log
-    log_events = old.events
-    for ev in events:
-        if ev.resource_version <= revision:
-            raise KcoreBug(f"watch event at revision {ev.resource_version} <= {revision}")
-        revision = ev.resource_version
-        log_events = log_events.append(ev)
-    log = WatchLog(events=log_events, start=old.start, compacted_revision=old.compacted_revision)
-    excess = len(log) - state.config.watch_log_limit
-    if excess > 0:
-        log = _drop_oldest(log, excess)
+    revision, log = _logged(state, events)
     return ClusterState(
         config=state.config,
         revision=revision,
@@ -234,6 +227,25 @@ def record(state: ClusterState, events: tuple[WatchEvent, ...]) -> ClusterState:
         quota_usage=state.quota_usage,
         log=log,
     )
+
+
+def _logged(state: ClusterState, events: tuple[WatchEvent, ...]) -> tuple[int, WatchLog]:
+    """The revision and watch log once `events` are appended (see `record`)."""
+    revision = state.revision
+    old = state.log
+    if not events:
+        return revision, old
+    log_events = old.events
+    for ev in events:
+        if ev.resource_version <= revision:
+            raise KcoreBug(f"watch event at revision {ev.resource_version} <= {revision}")
+        revision = ev.resource_version
+        log_events = log_events.append(ev)
+    log = WatchLog(events=log_events, start=old.start, compacted_revision=old.compacted_revision)
+    excess = len(log) - state.config.watch_log_limit
+    if excess > 0:
+        log = _drop_oldest(log, excess)
+    return revision, log
 
 
 def compact(state: ClusterState, revision: int) -> ClusterState:
@@ -339,12 +351,16 @@ class _Indexes:
         return cls(state)
 
     def into(
-        self, state: ClusterState, tables: PMap[Kind, PMap[tuple[str, str], ApiObject]]
+        self,
+        state: ClusterState,
+        tables: PMap[Kind, PMap[tuple[str, str], ApiObject]],
+        revision: int,
+        log: WatchLog,
     ) -> ClusterState:
         # Built directly: attrs.evolve costs several microseconds on this hot path.
         return ClusterState(
             config=state.config,
-            revision=state.revision,
+            revision=revision,
             tables=tables,
             pods_by_node=self.by_node,
             dependents_by_owner_uid=self.by_owner,
@@ -352,7 +368,7 @@ class _Indexes:
             service_cluster_ips=self.cluster_ips,
             service_node_ports=self.node_ports,
             quota_usage=self.quota,
-            log=state.log,
+            log=log,
         )
 
     def reindex(self, key: ObjectKey, old: ApiObject | None, new: ApiObject | None) -> None:

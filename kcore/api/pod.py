@@ -1050,24 +1050,28 @@ def _default_env(e: EnvVar) -> EnvVar:
 
 def default_container(c: Container) -> Container:
     """SetDefaults_Container plus its probes, lifecycle hooks and env field refs."""
-    return _EVOLVE_CONTAINER(
-        c,
-        image_pull_policy=c.image_pull_policy or default_pull_policy(c.image),
-        termination_message_path=c.termination_message_path or DEFAULT_TERMINATION_MESSAGE_PATH,
-        env=tuple(_default_env(e) for e in c.env),
-        liveness_probe=_default_probe(c.liveness_probe),
-        readiness_probe=_default_probe(c.readiness_probe),
-        startup_probe=_default_probe(c.startup_probe),
-        lifecycle=(
-            None
-            if c.lifecycle is None
-            else attrs.evolve(
-                c.lifecycle,
-                post_start=_default_handler(c.lifecycle.post_start),
-                pre_stop=_default_handler(c.lifecycle.pre_stop),
-            )
-        ),
-    )
+    # Only the fields that get a default are passed: a plain container (no env, probes or
+    # hooks) is copied with its two scalar defaults.
+    changes: dict[str, object] = {
+        "image_pull_policy": c.image_pull_policy or default_pull_policy(c.image),
+        "termination_message_path": c.termination_message_path
+        or DEFAULT_TERMINATION_MESSAGE_PATH,
+    }
+    if c.env:
+        changes["env"] = tuple(_default_env(e) for e in c.env)
+    if c.liveness_probe is not None:
+        changes["liveness_probe"] = _default_probe(c.liveness_probe)
+    if c.readiness_probe is not None:
+        changes["readiness_probe"] = _default_probe(c.readiness_probe)
+    if c.startup_probe is not None:
+        changes["startup_probe"] = _default_probe(c.startup_probe)
+    if c.lifecycle is not None:
+        changes["lifecycle"] = attrs.evolve(
+            c.lifecycle,
+            post_start=_default_handler(c.lifecycle.post_start),
+            pre_stop=_default_handler(c.lifecycle.pre_stop),
+        )
+    return _EVOLVE_CONTAINER(c, **changes)
 
 
 def _default_downward_file(f: DownwardAPIVolumeFile) -> DownwardAPIVolumeFile:
@@ -1186,6 +1190,8 @@ def default_pod_template(t: PodTemplateSpec) -> PodTemplateSpec:
 
 def fill_missing(base: PMap[str, Quantity], source: PMap[str, Quantity]) -> PMap[str, Quantity]:
     """`base` plus every entry of `source` whose key `base` lacks (upstream's defaulting loops)."""
+    if not source:
+        return base
     missing = sorted(k for k in source if k not in base)
     if not missing:
         return base

@@ -80,7 +80,7 @@ def commit(state: ClusterState, obj: ApiObject, change: WatchType) -> tuple[Clus
     if obj.metadata.resource_version != rev:  # a create stamps it already
         stored = with_meta(obj, _EVOLVE_META(obj.metadata, resource_version=rev))
     event = WatchEvent(type=change, obj=stored, resource_version=rev)
-    return record(put(state, stored), (event,)), stored, event
+    return put(state, stored, (event,)), stored, event
 
 
 def commit_delete(state: ClusterState, obj: ApiObject) -> tuple[ClusterState, ApiObject, WatchEvent]:
@@ -163,6 +163,8 @@ def _prepare_for_create(obj: ApiObject) -> ApiObject:
     """The strategies' PrepareForCreate: users cannot create status (Nodes excepted); a
     Job gets its generated selector once it has a uid (pkg/registry/batch/job/strategy.go).
     A pod's status was reset before defaulting (`_without_pod_status`)."""
+    if type(obj) is Pod:
+        return obj
     if isinstance(obj, Job):
         obj = generate_selector(obj)
     if not obj.KIND.info.has_status or obj.KIND is Kind.NODE or not has_status_field(obj):

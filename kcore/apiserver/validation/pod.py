@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Final
 
 import attrs
+from pyrsistent.typing import PMap
 
 from kcore.api.pod import (
     Container,
@@ -510,14 +511,32 @@ def _quantity_value(name: str, q: Quantity, path: str) -> Errors:
     return ()
 
 
+def _plainly_valid(limits: PMap[str, Quantity], requests: PMap[str, Quantity]) -> bool:
+    """Every entry standard and non-negative, every request within its limit: no rule of
+    `validate_resource_requirements` can fail (checked without sorting or paths)."""
+    for name, q in limits.items():
+        if q.nanos < 0 or name not in STANDARD_CONTAINER_RESOURCES:
+            return False
+    for name, q in requests.items():
+        if q.nanos < 0 or name not in STANDARD_CONTAINER_RESOURCES:
+            return False
+        if limits:
+            limit = limits.get(name)
+            if limit is not None and q.nanos > limit.nanos:
+                return False
+    return True
+
+
 def validate_resource_requirements(res: ResourceRequirements, path: str) -> Errors:
     """ValidateResourceRequirements: valid names, non-negative, requests <= limits.
 
     A standard resource (cpu, memory, ephemeral-storage) with a non-negative value, and a
     request within its limit, cannot fail any rule: it is passed before a path is built.
     """
-    errors: list[FieldError] = []
     limits, requests = res.limits, res.requests
+    if _plainly_valid(limits, requests):
+        return ()
+    errors: list[FieldError] = []
     lim_path, req_path = child(path, "limits"), child(path, "requests")
     for name in sorted(limits):
         q = limits[name]
