@@ -13,7 +13,8 @@ Safety, checked on every write (the apiserver's watch log is replayed after each
 so no intermediate state between two rules escapes):
 - a DaemonSet never has two live (not terminal, not deleting) pods for one node;
 - a Job never has more active pods than its parallelism, and `status.succeeded` never
-  decreases nor exceeds completions;
+  decreases, never exceeds completions, and never exceeds the number of distinct pods
+  seen Succeeded (no completion is counted twice);
 - a StatefulSet never has two pods with one ordinal, and under OrderedReady ordinal n is
   created only when every ordinal below it exists with a pod that has been Ready;
 - a Deployment in a rolling update that started from a complete rollout with no fault,
@@ -272,6 +273,7 @@ class History:
                 self.objs[_key(o)] = o
         self.was_ready: set[str] = set()  # pod uids seen Ready
         self.succeeded: dict[str, int] = {}  # job uid -> highest status.succeeded
+        self.succeeded_pods: dict[str, set[str]] = {}  # job uid -> uids of its pods seen Succeeded
         self.calm: set[str] = set()  # deployment uids in a calm rollout
 
     def by_uid(self, kind: Kind, uid: str) -> ApiObject | None:
@@ -302,12 +304,16 @@ class History:
         if isinstance(obj, Pod):
             if ready(obj):
                 self.was_ready.add(obj.metadata.uid)
+            if obj.status.phase is PodPhase.SUCCEEDED:
+                self.succeeded_pods.setdefault(controller_uid(obj), set()).add(obj.metadata.uid)
             if ev.type is not WatchType.DELETED:
                 self.check_pod(obj, added=ev.type is WatchType.ADDED)
         elif isinstance(obj, Job) and ev.type is not WatchType.DELETED:
             uid = obj.metadata.uid
             assert obj.status.succeeded >= self.succeeded.get(uid, 0), ("job succeeded decreased", key)
             assert obj.status.succeeded <= (obj.spec.completions or 1), ("job succeeded > completions", key)
+            seen = len(self.succeeded_pods.get(uid, ()))
+            assert obj.status.succeeded <= seen, ("a completion counted twice", key, obj.status.succeeded, seen)
             self.succeeded[uid] = obj.status.succeeded
         if isinstance(obj, Pod | ReplicaSet | Deployment):
             self.check_calm_rollouts()
@@ -346,7 +352,7 @@ class History:
     def check_calm_rollouts(self) -> None:
         for uid in sorted(self.calm):
             d = self.by_uid(Kind.DEPLOYMENT, uid)
-            if not isinstance(d, Deployment):
+            if not isinstance(d, Deployment) or d.metadata.deletion_timestamp is not None:
                 continue
             rss = [o for o in self.objs.values() if isinstance(o, ReplicaSet) and controller_uid(o) == uid]
             pods = [p for rs in rss for p in self.pods_of(rs.metadata.uid)]
@@ -373,7 +379,7 @@ class WholeCluster(RuleBasedStateMachine):
         self.cut: set[str] = set()
         self.paused: set[str] = set()
         self.quiet_checks = 0
-        self.dirty = False  # something happened since the last convergence check
+        self.since_converge = 0  # rules run since the last convergence check
 
     @initialize(seed=st.integers(0, 2))
     def boot(self, seed: int) -> None:
@@ -470,12 +476,14 @@ class WholeCluster(RuleBasedStateMachine):
 
     @rule(key=consumes(workloads), propagation=st.sampled_from(PropagationPolicy))
     def delete_workload(self, key: ObjectKey, propagation: PropagationPolicy) -> None:
+        self.disturb()  # a deleted Deployment's pods go: no longer a rollout
         resp = self.c.request(Delete(key=key, propagation=propagation))
         assert resp.ok or resp.code == 404, resp
         self.c.run_until_stable()
 
     @rule(ns=st.sampled_from(NAMESPACES[1:]))
     def delete_namespace(self, ns: str) -> None:
+        self.disturb()
         resp = self.c.request(Delete(key=ObjectKey(kind=Kind.NAMESPACE, namespace="", name=ns)))
         assert resp.ok or resp.code in (404, 409), resp
         self.c.run_until_stable()
@@ -563,7 +571,7 @@ class WholeCluster(RuleBasedStateMachine):
 
     # -- convergence
 
-    @precondition(lambda self: self.dirty)
+    @precondition(lambda self: self.since_converge >= 2)  # another rule ran since
     @rule()
     def converge(self) -> None:
         """Heal everything, let time pass, check every workload reached its spec."""
@@ -576,7 +584,7 @@ class WholeCluster(RuleBasedStateMachine):
         assert self.c.advance(QUIET)
         check_quiet(self.c, start)
         self.quiet_checks += 1
-        self.dirty = False
+        self.since_converge = 0
 
     def heal(self) -> None:
         for node in sorted(self.down):
@@ -599,7 +607,7 @@ class WholeCluster(RuleBasedStateMachine):
     @invariant()
     def safety(self) -> None:
         self.history.catch_up(self.c)
-        self.dirty = True
+        self.since_converge += 1
 
     def teardown(self) -> None:
         if hasattr(self, "c"):
