@@ -103,6 +103,8 @@ _WILDCARD_RE: Final = re.compile(_WILDCARD_FMT)
 
 def is_dns1123_label(value: str) -> tuple[str, ...]:
     """An RFC 1123 label: object names of most namespaced kinds, namespace names."""
+    if len(value) <= DNS1123_LABEL_MAX_LENGTH and _DNS1123_LABEL_RE.fullmatch(value) is not None:
+        return ()  # valid: the pattern is ASCII, so characters are bytes
     errs: list[str] = []
     if _byte_len(value) > DNS1123_LABEL_MAX_LENGTH:
         errs.append(max_len_error(DNS1123_LABEL_MAX_LENGTH))
@@ -117,6 +119,8 @@ def is_dns1123_label(value: str) -> tuple[str, ...]:
 
 def is_dns1123_subdomain(value: str) -> tuple[str, ...]:
     """An RFC 1123 subdomain: names of most kinds, label key prefixes."""
+    if len(value) <= DNS1123_SUBDOMAIN_MAX_LENGTH and _DNS1123_SUBDOMAIN_RE.fullmatch(value) is not None:
+        return ()  # valid: the pattern is ASCII, so characters are bytes
     errs: list[str] = []
     if _byte_len(value) > DNS1123_SUBDOMAIN_MAX_LENGTH:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
@@ -127,6 +131,8 @@ def is_dns1123_subdomain(value: str) -> tuple[str, ...]:
 
 def is_dns1035_label(value: str) -> tuple[str, ...]:
     """An RFC 1035 label: Service names, port names' stricter cousin."""
+    if len(value) <= DNS1035_LABEL_MAX_LENGTH and _DNS1035_LABEL_RE.fullmatch(value) is not None:
+        return ()  # valid: the pattern is ASCII, so characters are bytes
     errs: list[str] = []
     if _byte_len(value) > DNS1035_LABEL_MAX_LENGTH:
         errs.append(max_len_error(DNS1035_LABEL_MAX_LENGTH))

@@ -1224,9 +1224,8 @@ def _add_positive(total: dict[str, int], rl: PMap[str, Quantity]) -> int:
     """Add the cpu and memory quantities above zero to `total` (milli-units); how many."""
     found = 0
     if rl:
-        for name in _QOS_RESOURCES:
-            q = rl.get(name)
-            if q is not None and q.nanos > 0:
+        for name, q in rl.items():  # one pass: cheaper than a PMap lookup per resource
+            if name in _QOS_RESOURCES and q.nanos > 0:
                 total[name] = total.get(name, 0) + q.milli_value()
                 found += 1
     return found

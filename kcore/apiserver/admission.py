@@ -153,9 +153,10 @@ def _namespaced(state: ClusterState, kind: Kind, namespace: str) -> tuple[ApiObj
     many thousands of pods, the cluster only a handful of quotas.
     """
     table = state.tables.get(kind)
-    if table is None:
+    if not table:
         return ()
-    return tuple(table[k] for k in sorted(k for k in table if k[0] == namespace))
+    keys = [k for k in table if k[0] == namespace]
+    return tuple(table[k] for k in sorted(keys)) if keys else ()
 
 
 # ---- ServiceAllocatedValues --------------------------------------------------------------
@@ -471,6 +472,8 @@ _DEFAULT_TOLERATIONS: Final = tuple(
 
 def default_toleration_seconds(pod: Pod) -> SpecChanges | str:
     """DefaultTolerationSeconds: tolerate NoExecute not-ready/unreachable for 300s."""
+    if not pod.spec.tolerations:
+        return {"tolerations": _DEFAULT_TOLERATIONS}
     added = tuple(t for t in _DEFAULT_TOLERATIONS if not _tolerates(pod.spec.tolerations, t.key))
     return {"tolerations": pod.spec.tolerations + added} if added else {}
 

@@ -114,19 +114,21 @@ def label_errors(labels: Mapping[str, str], path: str) -> Errors:
 
 def label_key_errors(key: str, path: str) -> Errors:
     """ValidateLabelName (kcore.labels.validate_label_name), at once for a plain key."""
-    if _plain_label(key, ""):
+    if len(key) <= 63 and _PLAIN_LABEL_KEY.fullmatch(key) is not None:  # `_plain_label(key, "")`
         return ()
     return validate_label_name(key, path)
 
 
 def dns1123_label(value: str, path: str) -> Errors:
     """Upstream ValidateDNS1123Label."""
-    return tuple(invalid(path, value, m) for m in is_dns1123_label(value))
+    messages = is_dns1123_label(value)
+    return tuple(invalid(path, value, m) for m in messages) if messages else ()
 
 
 def dns1123_subdomain(value: str, path: str) -> Errors:
     """Upstream ValidateDNS1123Subdomain."""
-    return tuple(invalid(path, value, m) for m in is_dns1123_subdomain(value))
+    messages = is_dns1123_subdomain(value)
+    return tuple(invalid(path, value, m) for m in messages) if messages else ()
 
 
 # ---- generic field helpers ---------------------------------------------------------------
@@ -207,17 +209,16 @@ def validate_object_meta(
         if not meta.generate_name:
             errors.append(required(child(path, "name"), "name or generateName is required"))
     else:
-        errors.extend(
-            invalid(child(path, "name"), meta.name, m) for m in name_errors(rule, meta.name)
-        )
+        messages = name_errors(rule, meta.name)
+        if messages:
+            errors.extend(invalid(child(path, "name"), meta.name, m) for m in messages)
     if namespaced:
         if not meta.namespace:
             errors.append(required(child(path, "namespace"), ""))
         else:
-            errors.extend(
-                invalid(child(path, "namespace"), meta.namespace, m)
-                for m in is_dns1123_label(meta.namespace)
-            )
+            messages = is_dns1123_label(meta.namespace)
+            if messages:
+                errors.extend(invalid(child(path, "namespace"), meta.namespace, m) for m in messages)
     elif meta.namespace:
         errors.append(forbidden(child(path, "namespace"), "not allowed on this type"))
     # Empty fields are skipped before their paths are built: every write validates meta.
