@@ -5,7 +5,8 @@ measures creates at 1k/10k/100k existing pods and forks of a 150,000-pod state (
 minutes). The report starts with the machine (CPU model, cores, Python) and the command,
 so it can be pasted into docs/benchmarks.md as is. The whole-cluster scenarios
 (`bench_cluster`: 5,000 idle nodes for 10 simulated minutes, 50,000 pods to Running) come
-last.
+last, then the Deployment scenario (`bench_deployment`: 1,000 replicas on 100 nodes
+created, then rolled to a new image).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import attrs
 from benchmarks import GC_THRESHOLDS, tune_gc
 from benchmarks import bench_apiserver as api
 from benchmarks import bench_cluster as whole
+from benchmarks import bench_deployment as rollout
 from benchmarks import bench_fork as fork
 from kcore.state import ClusterState
 
@@ -41,6 +43,8 @@ class Plan:
     cluster_nodes: int = 0  # whole-cluster scenarios (bench_cluster); 0 skips them
     cluster_minutes: float = 0.0
     cluster_pods: int = 0
+    deployment_nodes: int = 0  # the Deployment scenario (bench_deployment); 0 skips it
+    deployment_replicas: int = 0
 
 
 FULL: Plan = Plan(
@@ -54,6 +58,8 @@ FULL: Plan = Plan(
     cluster_nodes=5_000,
     cluster_minutes=10.0,
     cluster_pods=50_000,
+    deployment_nodes=100,
+    deployment_replicas=1_000,
 )
 QUICK: Plan = Plan(
     existing=(1_000, 10_000),
@@ -66,6 +72,8 @@ QUICK: Plan = Plan(
     cluster_nodes=200,
     cluster_minutes=1.0,
     cluster_pods=1_000,
+    deployment_nodes=20,
+    deployment_replicas=200,
 )
 TARGET_CREATES_PER_SECOND = 10_000
 TARGET_FORK_SECONDS = 10e-6
@@ -226,6 +234,22 @@ def cluster_section(plan: Plan, out: list[str]) -> None:
     _log(f"whole cluster of {plan.cluster_nodes:,} nodes: done")
 
 
+def deployment_section(plan: Plan, out: list[str]) -> None:
+    """A Deployment created from nothing to all pods Ready, then rolled to a new image."""
+    if plan.deployment_nodes <= 0:
+        return
+    out.append("## Deployment: create and rolling update, every default component\n")
+    out.append(
+        f"`new_cluster` with {plan.deployment_nodes:,} nodes; a Deployment of "
+        f"{plan.deployment_replicas:,} replicas created until every pod is Ready and it is "
+        "Available, then its image changed until the rollout is complete (25% surge, 25% "
+        "unavailable). Target (1,000 replicas on 100 nodes): <= 10 s each.\n"
+    )
+    out.extend(rollout.run(plan.deployment_nodes, plan.deployment_replicas))
+    out.append("")
+    _log(f"deployment of {plan.deployment_replicas:,} replicas: done")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
@@ -238,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apiserver_section(plan, out)
     fork_section(plan, out)
     cluster_section(plan, out)
+    deployment_section(plan, out)
     out.append(f"Whole run: {time.perf_counter() - start:.0f} s.")
     print("\n".join(out))
     return 0

@@ -18,6 +18,12 @@ Theory of operation (level-triggered, as upstream's syncReplicaSet):
   create ends the burst); too many -> delete the first `min(extra, 500)` in
   ActivePodsWithRanks order. Then it writes status through the status subresource when
   the computed status differs from the view's (and from a write still in flight).
+- The claim is kept incrementally (`Tally`, per owner): a pod's watch event reclassifies
+  that pod alone for the owners it concerns, so a sync costs O(changed pods), not
+  O(owned pods); the tally is rebuilt from the view whenever the owner's uid, selector,
+  template labels or deletion, or the claims in flight change, and after a relist. It is
+  a cache: the effects are those of claiming every candidate afresh (a test checks the
+  two agree after every step of a rollout with adoption and release).
 - In-flight requests are data: `expectations` (cleared by the watch events that show the
   pods created or deleted, expired after 5 simulated minutes), `in_flight` (request id ->
   what it was for), `bursts`, `claiming`, `status_writes`. A stale view therefore never
@@ -287,6 +293,35 @@ class Failure:
 
 
 @attrs.frozen(kw_only=True)
+class Basis:
+    """What an owner's claim of its pods depends on besides the pods themselves."""
+
+    uid: str
+    deleting: bool
+    selector: Selector
+    template_labels: PMap[str, str]
+
+
+@attrs.frozen(kw_only=True)
+class Tally:
+    """One owner's claim over its candidate pods, as `_claim` + `compute_status` would find
+    it, kept up to date pod by pod: each watch event of a pod that concerns the owner
+    (`_interested`, before or after the event) reclassifies that pod alone.
+
+    `claimed` are the pods it owns or is adopting (by key), `adopt` and `release` the
+    candidates it would patch; `fully_labeled` and `ready` count `claimed`. Valid while its
+    `basis` is the owner's and `claiming` is the state's (else rebuilt from the view)."""
+
+    basis: Basis
+    claiming: PMap[ObjectKey, Claiming]
+    claimed: PMap[ObjectKey, Pod] = pmap()
+    adopt: PMap[ObjectKey, Pod] = pmap()
+    release: PMap[ObjectKey, Pod] = pmap()
+    fully_labeled: int = 0
+    ready: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class ReplicaSetState:
     """The controller's own state (never the cluster's)."""
 
@@ -301,6 +336,8 @@ class ReplicaSetState:
     failures: PMap[ObjectKey, Failure] = pmap()
     wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per owner
     orphans: PMap[str, PSet[ObjectKey]] = pmap()  # namespace -> pods with no controller
+    # per owner: its claim, kept per pod event (a cache: dropping any entry changes nothing)
+    tallies: PMap[ObjectKey, Tally] = pmap()
     next_id: int = 0
 
 
@@ -337,6 +374,21 @@ def compute_status(
     pods = tuple(pods)
     labels = owner.template.metadata.labels if owner.template is not None else pmap()
     template_sel = selector_from_set(labels)
+    return status_of(
+        owner,
+        replicas=len(pods),
+        fully_labeled=sum(1 for p in pods if template_sel.matches(p.metadata.labels)),
+        ready=sum(1 for p in pods if is_pod_ready(p)),
+        available=sum(1 for p in pods if is_pod_available(p, owner.min_ready_seconds, now)),
+        failure=failure,
+        now=now,
+    )
+
+
+def status_of(
+    owner: Owner, *, replicas: int, fully_labeled: int, ready: int, available: int, failure: Failure | None, now: Time
+) -> ReplicaSetStatus:
+    """The status `compute_status` gives for these counts of the owner's active pods."""
     existing = tuple(c for c in owner.status.conditions if c.type is ReplicaSetConditionType.REPLICA_FAILURE)
     others = tuple(c for c in owner.status.conditions if c.type is not ReplicaSetConditionType.REPLICA_FAILURE)
     conditions = owner.status.conditions
@@ -352,12 +404,82 @@ def compute_status(
     elif failure is None and existing:
         conditions = others
     return ReplicaSetStatus(
-        replicas=len(pods),
-        fully_labeled_replicas=sum(1 for p in pods if template_sel.matches(p.metadata.labels)),
-        ready_replicas=sum(1 for p in pods if is_pod_ready(p)),
-        available_replicas=sum(1 for p in pods if is_pod_available(p, owner.min_ready_seconds, now)),
+        replicas=replicas,
+        fully_labeled_replicas=fully_labeled,
+        ready_replicas=ready,
+        available_replicas=available,
         observed_generation=owner.obj.metadata.generation,
         conditions=conditions,
+    )
+
+
+def basis_of(owner: Owner) -> Basis:
+    meta = owner.obj.metadata
+    labels = owner.template.metadata.labels if owner.template is not None else pmap()
+    return Basis(
+        uid=meta.uid, deleting=meta.deletion_timestamp is not None, selector=owner.selector, template_labels=labels
+    )
+
+
+def sorted_claimed(t: Tally) -> tuple[Pod, ...]:
+    """The claimed pods in `_claim`'s order: by name (then namespace, the candidates' order)."""
+    return tuple(sorted(t.claimed.values(), key=lambda p: (p.metadata.name, p.metadata.namespace)))
+
+
+def tally_status(owner: Owner, t: Tally, failure: Failure | None, now: Time) -> ReplicaSetStatus:
+    """`compute_status` over the tally's claimed pods, from its counts."""
+    mrs = owner.min_ready_seconds
+    available = t.ready if mrs == 0 else sum(1 for p in t.claimed.values() if is_pod_available(p, mrs, now))
+    return status_of(
+        owner,
+        replicas=len(t.claimed),
+        fully_labeled=t.fully_labeled,
+        ready=t.ready,
+        available=available,
+        failure=failure,
+        now=now,
+    )
+
+
+def reclassify(view: ClusterState, orphans: PMap[str, PSet[ObjectKey]], claiming: PMap[ObjectKey, Claiming], owner: ObjectKey, t: Tally, pk: ObjectKey) -> Tally:
+    """`t` with the pod at `pk` counted as `_claim` would count it now: a candidate (naming
+    the owner's uid, or an orphan of its namespace) that is active and not being claimed by
+    another owner is kept or released if the owner controls it, adopted if an orphan."""
+    b = t.basis
+    claimed, adopt, release = t.claimed, t.adopt.discard(pk), t.release.discard(pk)
+    fully_labeled, ready = t.fully_labeled, t.ready
+    template_sel = selector_from_set(b.template_labels)
+    old = claimed.get(pk)
+    if old is not None:
+        claimed = claimed.discard(pk)
+        fully_labeled -= template_sel.matches(old.metadata.labels)
+        ready -= is_pod_ready(old)
+    pod = get(view, pk)
+    c = claiming.get(pk)
+    keep = False
+    if (
+        isinstance(pod, Pod)
+        and is_pod_active(pod)
+        and (c is None or c.owner == owner)
+        and (pk in view.dependents_by_owner_uid.get(b.uid, pset()) or pk in orphans.get(pk.namespace, pset()))
+    ):
+        ref = controller_of(pod.metadata)
+        matches = b.selector.matches(pod.metadata.labels)
+        if ref is not None:
+            if ref.uid == b.uid:
+                if matches:
+                    keep = True
+                elif not b.deleting:
+                    release = release.set(pk, pod)
+        elif not b.deleting and matches and pod.metadata.namespace == owner.namespace:
+            adopt = adopt.set(pk, pod)
+            keep = True
+    if keep and isinstance(pod, Pod):
+        claimed = claimed.set(pk, pod)
+        fully_labeled += template_sel.matches(pod.metadata.labels)
+        ready += is_pod_ready(pod)
+    return attrs.evolve(
+        t, claimed=claimed, adopt=adopt, release=release, fully_labeled=fully_labeled, ready=ready
     )
 
 
@@ -466,7 +588,17 @@ class ReplicaController:
             s = attrs.evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
         elif we.type is WatchType.ADDED and (owner := self._resolve(view, we.obj)) is not None:
             s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
-        return s, keys
+        return self._retally(s, key, keys), keys
+
+    def _retally(self, s: ReplicaSetState, pod: ObjectKey, owners: set[ObjectKey]) -> ReplicaSetState:
+        """Recount `pod` in the tallies of the owners its event concerns (the only owners
+        whose claim it can change: any other ignores it before and after)."""
+        tallies = s.tallies
+        for owner in owners:
+            t = tallies.get(owner)
+            if t is not None:
+                tallies = tallies.set(owner, reclassify(s.view, s.orphans, s.claiming, owner, t, pod))
+        return attrs.evolve(s, tallies=tallies) if tallies is not s.tallies else s
 
     def _relisted(self, s: ReplicaSetState, view: ClusterState) -> ReplicaSetState:
         """A relist shows every answered write: only owners with requests still out keep
@@ -474,7 +606,7 @@ class ReplicaController:
         busy = {op.owner for op in s.in_flight.values()}
         kept = pmap({k: v for k, v in s.expectations.by_owner.items() if k in busy})
         return attrs.evolve(
-            s, view=view, orphans=_orphan_index(view), expectations=Expectations(by_owner=kept)
+            s, view=view, orphans=_orphan_index(view), expectations=Expectations(by_owner=kept), tallies=pmap()
         )
 
     def _timer(self, s: ReplicaSetState, tkey: str, now: Time) -> tuple[ReplicaSetState, set[ObjectKey]]:
@@ -626,11 +758,12 @@ class ReplicaController:
                 expectations=exps.forget(s.expectations, key),
                 status_writes=s.status_writes.discard(key),
                 failures=s.failures.discard(key),
+                tallies=s.tallies.discard(key),
             )
         owner = as_owner(obj)
         if owner is None:
-            return s
-        s, pods = self._claim(s, owner, effects)
+            return attrs.evolve(s, tallies=s.tallies.discard(key))
+        s, claimed = self._claim(s, owner, effects)
         failure = s.failures.get(key)
         if not exps.satisfied(s.expectations, key, now):
             # a watch event that never comes must not wedge the owner: resync at expiry
@@ -642,10 +775,10 @@ class ReplicaController:
             and key not in s.bursts
             and (failure is None or now >= failure.retry_at)
         ):
-            s = self._manage(s, owner, pods, now, effects)
-        status = compute_status(owner, pods, s.failures.get(key), now)
+            s = self._manage(s, owner, claimed, now, effects)
+        status = tally_status(owner, claimed, s.failures.get(key), now)
         s = self._write_status(s, owner, status, effects)
-        return self._wake_for_availability(s, owner, pods, now, effects)
+        return self._wake_for_availability(s, owner, claimed, now, effects)
 
     def _candidates(self, s: ReplicaSetState, owner: Owner) -> tuple[Pod, ...]:
         """Active pods that could be the owner's: those naming its uid, and the orphans of
@@ -655,8 +788,13 @@ class ReplicaController:
         pods = (get(s.view, k) for k in sorted(keys))
         return tuple(p for p in pods if isinstance(p, Pod) and is_pod_active(p))
 
-    def _claim(self, s: ReplicaSetState, owner: Owner, effects: Effects) -> tuple[ReplicaSetState, tuple[Pod, ...]]:
-        """claimPods: adopt and release (one patch in flight per pod); the claimed pods."""
+    def _tally(self, s: ReplicaSetState, owner: Owner) -> tuple[ReplicaSetState, Tally]:
+        """The owner's tally: the one kept since the last sync while still valid, else
+        counted afresh from the view (every candidate through `claim`)."""
+        basis = basis_of(owner)
+        t = s.tallies.get(owner.key)
+        if t is not None and t.claiming is s.claiming and t.basis == basis:
+            return s, t
         # a pod another owner is adopting or releasing right now is not a candidate
         candidates = tuple(
             p
@@ -664,16 +802,31 @@ class ReplicaController:
             if (c := s.claiming.get(key_of(p))) is None or c.owner == owner.key
         )
         result = claim(owner.obj, candidates, lambda p: owner.selector.matches(p.metadata.labels))
-        for pod in result.adopt:
-            pk = key_of(pod)
+        claimed = [p for p in (*result.owned, *result.adopt) if isinstance(p, Pod)]
+        template_sel = selector_from_set(basis.template_labels)
+        t = Tally(
+            basis=basis,
+            claiming=s.claiming,
+            claimed=pmap({key_of(p): p for p in claimed}),
+            adopt=pmap({key_of(p): p for p in result.adopt if isinstance(p, Pod)}),
+            release=pmap({key_of(p): p for p in result.release if isinstance(p, Pod)}),
+            fully_labeled=sum(1 for p in claimed if template_sel.matches(p.metadata.labels)),
+            ready=sum(1 for p in claimed if is_pod_ready(p)),
+        )
+        return attrs.evolve(s, tallies=s.tallies.set(owner.key, t)), t
+
+    def _claim(self, s: ReplicaSetState, owner: Owner, effects: Effects) -> tuple[ReplicaSetState, Tally]:
+        """claimPods: adopt and release (one patch in flight per pod); the claim (its
+        pods by name: `sorted_claimed`)."""
+        s, t = self._tally(s, owner)
+        for pk in sorted(t.adopt):
             if pk not in s.claiming:
-                s = self._send_patch(s, adopt_request(pod, owner.obj), owner.key, Action.ADOPT, pk, effects)
-        for pod in result.release:
-            pk = key_of(pod)
+                s = self._send_patch(s, adopt_request(t.adopt[pk], owner.obj), owner.key, Action.ADOPT, pk, effects)
+        for pk in sorted(t.release):
             if pk not in s.claiming:
-                s = self._send_patch(s, release_request(pod, owner.obj.metadata.uid), owner.key, Action.RELEASE, pk, effects)
-        claimed = sorted((*result.owned, *result.adopt), key=lambda p: p.metadata.name)
-        return s, tuple(p for p in claimed if isinstance(p, Pod))
+                patch = release_request(t.release[pk], owner.obj.metadata.uid)
+                s = self._send_patch(s, patch, owner.key, Action.RELEASE, pk, effects)
+        return s, t
 
     def _send_patch(
         self, s: ReplicaSetState, patch: Patch, owner: ObjectKey, action: Action, pod: ObjectKey, effects: Effects
@@ -684,11 +837,11 @@ class ReplicaController:
         return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, Claiming(owner=owner)))
 
     def _manage(
-        self, s: ReplicaSetState, owner: Owner, pods: tuple[Pod, ...], now: Time, effects: Effects
+        self, s: ReplicaSetState, owner: Owner, claimed: Tally, now: Time, effects: Effects
     ) -> ReplicaSetState:
         """manageReplicas: start a creation burst or delete the ranked extras."""
         key = owner.key
-        diff = len(pods) - owner.replicas
+        diff = len(claimed.claimed) - owner.replicas
         if diff < 0:
             if owner.template is None:
                 return s
@@ -703,6 +856,7 @@ class ReplicaController:
             return self._send_creates(s, key, size, effects)
         if diff > 0:
             count = min(diff, BURST_REPLICAS)
+            pods = sorted_claimed(claimed)
             ranks = co_location_ranks(pods, self._related_pods(s.view, owner))
             victims = pods_to_delete(pods, count, ranks, now)
             s = attrs.evolve(
@@ -747,7 +901,7 @@ class ReplicaController:
         return attrs.evolve(s, status_writes=s.status_writes.set(key, StatusWrite(status=status)))
 
     def _wake_for_availability(
-        self, s: ReplicaSetState, owner: Owner, pods: tuple[Pod, ...], now: Time, effects: Effects
+        self, s: ReplicaSetState, owner: Owner, claimed: Tally, now: Time, effects: Effects
     ) -> ReplicaSetState:
         """A ready pod not yet available becomes so minReadySeconds after it turned ready:
         resync one second after (upstream: AddAfter minReadySeconds + 1 s)."""
@@ -755,7 +909,7 @@ class ReplicaController:
             return s
         times = [
             t
-            for p in pods
+            for p in claimed.claimed.values()
             if is_pod_ready(p) and not is_pod_available(p, owner.min_ready_seconds, now)
             for t in (pod_ready_time(p),)
             if t is not None
