@@ -112,9 +112,14 @@ def label_errors(labels: Mapping[str, str], path: str) -> Errors:
     return ()
 
 
+def plain_label_key(key: str) -> bool:
+    """A label key valid at a glance (`_plain_label(key, "")`): no rule can reject it."""
+    return len(key) <= 63 and _PLAIN_LABEL_KEY.fullmatch(key) is not None
+
+
 def label_key_errors(key: str, path: str) -> Errors:
     """ValidateLabelName (kcore.labels.validate_label_name), at once for a plain key."""
-    if len(key) <= 63 and _PLAIN_LABEL_KEY.fullmatch(key) is not None:  # `_plain_label(key, "")`
+    if plain_label_key(key):
         return ()
     return validate_label_name(key, path)
 

@@ -63,6 +63,7 @@ from kcore.apiserver.validation.meta import (
     label_errors,
     label_key_errors,
     non_negative,
+    plain_label_key,
     validate_annotations,
     validate_label_selector,
     validate_object_meta,
@@ -79,6 +80,7 @@ from kcore.validation import (
     inclusive_range_error,
     index,
     invalid,
+    is_dns1123_label,
     is_env_var_name,
     is_qualified_name,
     is_valid_label_value,
@@ -160,16 +162,17 @@ def validate_pod_spec(
         )
     if spec.node_selector:
         errors.extend(label_errors(spec.node_selector, child(path, "nodeSelector")))
-    for name, value in (
-        ("serviceAccountName", spec.service_account_name),
-        ("nodeName", spec.node_name),
-        ("priorityClassName", spec.priority_class_name),
-    ):
-        if value:
-            errors.extend(dns1123_subdomain(value, child(path, name)))
-    for name, value in (("hostname", spec.hostname), ("subdomain", spec.subdomain)):
-        if value:
-            errors.extend(dns1123_label(value, child(path, name)))
+    # Unrolled (no tuple of pairs per call): every pod create runs these.
+    if spec.service_account_name:
+        errors.extend(dns1123_subdomain(spec.service_account_name, child(path, "serviceAccountName")))
+    if spec.node_name:
+        errors.extend(dns1123_subdomain(spec.node_name, child(path, "nodeName")))
+    if spec.priority_class_name:
+        errors.extend(dns1123_subdomain(spec.priority_class_name, child(path, "priorityClassName")))
+    if spec.hostname:
+        errors.extend(dns1123_label(spec.hostname, child(path, "hostname")))
+    if spec.subdomain:
+        errors.extend(dns1123_label(spec.subdomain, child(path, "subdomain")))
     if spec.active_deadline_seconds is not None and not (
         1 <= spec.active_deadline_seconds <= MAX_INT32
     ):
@@ -209,7 +212,11 @@ def validate_containers(
     seen: set[str] = set()
     for i, c in enumerate(containers):
         p = index(path, i)
-        errors.extend(_container_name(c.name, seen, child(p, "name")))
+        name = c.name
+        if name and name not in seen and not is_dns1123_label(name):
+            seen.add(name)  # `_container_name` without building the path it would not use
+        else:
+            errors.extend(_container_name(name, seen, child(p, "name")))
         errors.extend(_container(c, volumes, p))
         if c.restart_policy is not None:
             errors.append(
@@ -304,8 +311,9 @@ def _container(c: Container, volumes: frozenset[str], path: str) -> Errors:
         ):
             if handler is not None:
                 errors.extend(_lifecycle_handler(handler, child(path, "lifecycle", field_name)))
-    if c.resources.limits or c.resources.requests:
-        errors.extend(validate_resource_requirements(c.resources, child(path, "resources")))
+    res = c.resources
+    if (res.limits or res.requests) and not _plainly_valid(res.limits, res.requests):
+        errors.extend(validate_resource_requirements(res, child(path, "resources")))
     errors.extend(_restart_policy_rules(c, path))
     return tuple(errors)
 
@@ -860,6 +868,14 @@ def validate_tolerations(tolerations: tuple[Toleration, ...], path: str) -> Erro
     """ValidateTolerations: keys, Exists needs no value, tolerationSeconds needs NoExecute."""
     errors: list[FieldError] = []
     for i, t in enumerate(tolerations):
+        if (
+            t.operator is TolerationOperator.EXISTS
+            and not t.value
+            and t.key
+            and plain_label_key(t.key)
+            and (t.toleration_seconds is None or t.effect is TaintEffect.NO_EXECUTE)
+        ):
+            continue  # the usual shape (a plain key, Exists): no rule below can fail
         p = index(path, i)
         if t.key:
             errors.extend(label_key_errors(t.key, child(p, "key")))
