@@ -294,8 +294,12 @@ def _drop_oldest(log: WatchLog, n: int) -> WatchLog:
 # --- indexes ---------------------------------------------------------------------------
 
 
+_NO_KEYS: Final[PSet[ObjectKey]] = pset()
+
+
 def _index_add(index: PMap[str, PSet[ObjectKey]], at: str, key: ObjectKey) -> PMap[str, PSet[ObjectKey]]:
-    return index.set(at, index.get(at, pset()).add(key))
+    keys = index.get(at)
+    return index.set(at, (_NO_KEYS if keys is None else keys).add(key))
 
 
 def _index_discard(

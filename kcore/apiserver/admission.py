@@ -608,6 +608,8 @@ def resource_quota(req: Request, obj: ApiObject) -> ApiObject | Status:
     if req.old is not None and same_charges(req.old, obj):
         return obj  # a label or status write charges nothing new
     ns = obj.metadata.namespace
+    if ns not in req.state.quota_usage:
+        return obj  # the usage index holds exactly the namespaces with a ResourceQuota
     quotas = [
         q
         for q in _namespaced(req.state, Kind.RESOURCE_QUOTA, ns)
