@@ -17,7 +17,14 @@ from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod
 from kcore.apiserver.types import Create, Get, Update
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Crashed, Injected, node_component_name, node_of_component
+from kcore.driver.cluster import (
+    Cluster,
+    Crashed,
+    Delivered,
+    Injected,
+    node_component_name,
+    node_of_component,
+)
 from kcore.driver.effects import CallApi, CallRuntime, Effect
 from kcore.driver.events import (
     ApiAnswered,
@@ -309,3 +316,18 @@ def test_the_trace_keeps_only_the_newest_entries() -> None:
     assert snap.trace_dropped + len(snap.trace) == 50
     last = snap.trace[-1]
     assert isinstance(last.effect, CallApi) and last.effect.request.obj.metadata.name == "c49"  # type: ignore[union-attr]
+
+
+def test_resume_keeps_the_order_of_held_and_still_queued_mail() -> None:
+    from kcore.apiserver.types import Delete
+
+    c = fresh()
+    c.inject(PauseComponent(name=Agent().name))
+    c.request(Create(obj=ConfigMap(metadata=ObjectMeta(name="x", namespace="default"))))
+    c.run_until_stable()  # ADDED is now held
+    c.request(Delete(key=ObjectKey(kind=Kind.CONFIG_MAP, namespace="default", name="x")))
+    c.inject(ResumeComponent(name=Agent().name))  # DELETED is still queued, not yet held
+    c.run_until_stable()
+    assert seen(c)[-2:] == ("watch:x", "watch:x")
+    delivered = [t.event.event.type.value for t in c.trace if isinstance(t, Delivered) and isinstance(t.event, WatchDelivered)]
+    assert delivered[-2:] == ["ADDED", "DELETED"]

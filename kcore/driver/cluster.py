@@ -708,7 +708,11 @@ class Cluster:
                     paused=snap.paused.discard(name),
                     held=pvector(h for h in snap.held if h[0] != name),
                 )
-                for ev in mine:  # delivered now, so each carries the time it is delivered
+                # the held mail first, then what queued up behind it: order is kept (a
+                # pod's ADDED before its DELETED), and each carries the time it is delivered
+                later, self._queue = self._queue.take_due(name, self.now)
+                self._fresh = None
+                for ev in (*mine, *(i.event for i in later if not isinstance(i.event, RuntimeDue))):
                     self._push(self.now, name, attrs.evolve(ev, now=self.now))
             case CrashComponent(name=name):
                 victim = self._by_name.get(name)

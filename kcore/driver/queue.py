@@ -155,6 +155,18 @@ class EventQueue:
         kept = tuple(i for i in self if i.target not in targets or isinstance(i.event, RuntimeDue))
         return _rebuild(kept, self.next_seq)
 
+    def take_due(self, target: str, now: Time) -> tuple[tuple[Scheduled, ...], EventQueue]:
+        """`target`'s deliveries due by `now` (not runtime callbacks), in delivery order, and
+        the queue without them; O(n log n), for resuming a paused component."""
+        taken: list[Scheduled] = []
+        kept: list[Scheduled] = []
+        for i in self:
+            due = i.target == target and i.at <= now and not isinstance(i.event, RuntimeDue)
+            (taken if due else kept).append(i)
+        if not taken:
+            return (), self
+        return tuple(taken), _rebuild(tuple(kept), self.next_seq)
+
     def __iter__(self) -> Iterator[Scheduled]:
         """Every pending delivery in delivery order (O(n log n); for traces and tests)."""
         q = self
