@@ -390,6 +390,11 @@ def test_static_pods_from_a_nodes_manifest_directory_get_mirror_pods(
     assert mirror["spec"]["nodeName"] == "node-2"
     assert mirror["status"]["phase"] == "Running"
     assert "kubernetes.io/config.mirror" in mirror["metadata"]["annotations"]
+    (manifests / "etcd.yaml").unlink()  # removing the file removes the static pod and its mirror
+    assert main(["advance", "60s"]) == 0
+    capsys.readouterr()
+    assert main(["get", "pods", "-n", "kube-system"]) == 0
+    assert "etcd-node-2" not in capsys.readouterr().out
 
 
 def test_faults_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -157,9 +157,23 @@ class Kubelet:
         for key in pods_on_node(view, self.config.node_name):
             s = self._adopt(s, key)
         effects: list[Effect] = [WakeMeAt(at=now, key=HEARTBEAT)]
+        effects.extend(self._orphaned_mirrors(view, pods))
         s, more = self._configure_network(s)
         effects.extend(more)
         return s, tuple(effects)
+
+    def _orphaned_mirrors(self, view: ClusterState, statics: tuple[Pod, ...]) -> tuple[Effect, ...]:
+        """Deletes of this node's mirror pods whose static pod is gone (the manifest was
+        removed while the kubelet was down), as upstream's podManager does at start.
+        Fire and forget: a failed delete is retried at the next start or resync."""
+        mine = {(p.metadata.namespace, p.metadata.name) for p in statics}
+        out: list[Effect] = []
+        for key in pods_on_node(view, self.config.node_name):
+            pod = get(view, key)
+            if isinstance(pod, Pod) and is_mirror_pod(pod) and (key.namespace, key.name) not in mine:
+                req = Delete(key=key, grace_period_seconds=0, precondition_uid=pod.metadata.uid)
+                out.append(CallApi(request=req, request_id=f"orphan-mirror/{key.namespace}/{key.name}"))
+        return tuple(out)
 
     # -- step
 
@@ -182,6 +196,7 @@ class Kubelet:
                     touched = sorted(s.workers)
             case Resynced(view=view):
                 s = attrs.evolve(s, view=view)
+                effects.extend(self._orphaned_mirrors(view, s.statics))
                 for key in pods_on_node(view, self.config.node_name):
                     s = self._adopt(s, key)
                 s, more = self._configure_network(s)
