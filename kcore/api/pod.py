@@ -23,6 +23,8 @@ pkg/apis/core/helper/qos/qos.go (the QoS class).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import ClassVar, Final
 
 import attrs
@@ -1159,6 +1161,10 @@ _EVOLVE_SPEC: Final = evolver(PodSpec)
 _EVOLVE_POD: Final = evolver(Pod)
 _EMPTY_SECURITY_CONTEXT: Final = PodSecurityContext()
 _NO_STATUS: Final = Pod().status  # the shared default instance
+_NEW_POD_STATUS: Final[Mapping[PodQOSClass, PodStatus]] = MappingProxyType(
+    {q: PodStatus(phase=PodPhase.PENDING, qos_class=q) for q in PodQOSClass}
+)
+"""A created pod's status, by QoS class: immutable values, shared by every new pod."""
 
 
 def default_pod_spec(spec: PodSpec) -> PodSpec:
@@ -1170,17 +1176,21 @@ def default_pod_spec(spec: PodSpec) -> PodSpec:
     return _EVOLVE_SPEC(spec, **_spec_defaults(spec))
 
 
-def _spec_defaults(spec: PodSpec) -> dict[str, object]:
-    """The fields `default_pod_spec` sets, as evolve arguments (one copy for all of them)."""
-    return {
-        "volumes": tuple(default_volume(v) for v in spec.volumes) if spec.volumes else (),
-        "init_containers": tuple(default_container(c) for c in spec.init_containers)
-        if spec.init_containers
-        else (),
-        "containers": tuple(default_container(c) for c in spec.containers),
+def _spec_defaults(
+    spec: PodSpec, container: Callable[[Container], Container] = default_container
+) -> dict[str, object]:
+    """The fields `default_pod_spec` sets, as evolve arguments (one copy for all of them);
+    `container` defaults each container (`default_pod` adds the pod-only defaults)."""
+    changes: dict[str, object] = {
+        "containers": tuple(map(container, spec.containers)),
         "security_context": spec.security_context or _EMPTY_SECURITY_CONTEXT,
         "scheduler_name": spec.scheduler_name or DEFAULT_SCHEDULER_NAME,
     }
+    if spec.volumes:
+        changes["volumes"] = tuple(default_volume(v) for v in spec.volumes)
+    if spec.init_containers:
+        changes["init_containers"] = tuple(map(container, spec.init_containers))
+    return changes
 
 
 def default_pod_template(t: PodTemplateSpec) -> PodTemplateSpec:
@@ -1224,7 +1234,7 @@ def _add_positive(total: dict[str, int], rl: PMap[str, Quantity]) -> int:
     """Add the cpu and memory quantities above zero to `total` (milli-units); how many."""
     found = 0
     if rl:
-        for name, q in rl.items():  # one pass: cheaper than a PMap lookup per resource
+        for name, q in rl.iteritems():  # one pass: cheaper than a PMap lookup per resource
             if name in _QOS_RESOURCES and q.nanos > 0:
                 total[name] = total.get(name, 0) + q.milli_value()
                 found += 1
@@ -1263,19 +1273,14 @@ def default_pod(pod: Pod) -> Pod:
     The spec is copied once for every default it gets.
     """
     spec = pod.spec
-    changes = _spec_defaults(spec)
     host_network = spec.host_network
-    containers: tuple[Container, ...] = changes["containers"]  # type: ignore[assignment]  # set by _spec_defaults
-    inits: tuple[Container, ...] = changes["init_containers"]  # type: ignore[assignment]  # set by _spec_defaults
-    changes["containers"] = tuple(_pod_container(c, host_network) for c in containers)
-    if inits:
-        changes["init_containers"] = tuple(_pod_container(c, host_network) for c in inits)
+    changes = _spec_defaults(spec, lambda c: _pod_container(default_container(c), host_network))
     if spec.enable_service_links is None:
         changes["enable_service_links"] = True
     spec = _EVOLVE_SPEC(spec, **changes)
     status = pod.status
-    if status is _NO_STATUS:  # a pod as created: built directly, cheaper than evolve
-        status = PodStatus(phase=PodPhase.PENDING, qos_class=qos_class(spec))
+    if status is _NO_STATUS:  # a pod as created: one shared value per QoS class
+        status = _NEW_POD_STATUS[qos_class(spec)]
     elif status.phase is None or status.qos_class is None:
         status = attrs.evolve(
             status,

@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from pyrsistent import PMap as PMapType
+
 from kcore import labels
 from kcore.api.meta import ObjectMeta, OwnerReference
 from kcore.api.pod import LabelSelector
@@ -106,7 +108,9 @@ def _plain_label(key: str, value: str) -> bool:
 def label_errors(labels: Mapping[str, str], path: str) -> Errors:
     """ValidateLabels (kcore.labels.validate_labels), answered at once for plain labels."""
     key_ok, value_ok = _PLAIN_LABEL_KEY.fullmatch, _PLAIN_LABEL_VALUE.fullmatch
-    for k, v in labels.items():  # `_plain_label`, inlined: every write checks its labels
+    # A PMap's iteritems skips the items view `.items()` builds.
+    pairs = labels.iteritems() if isinstance(labels, PMapType) else labels.items()
+    for k, v in pairs:  # `_plain_label`, inlined: every write checks its labels
         if len(k) > 63 or len(v) > 63 or key_ok(k) is None or value_ok(v) is None:
             return validate_labels(labels, path)
     return ()

@@ -522,10 +522,10 @@ def _quantity_value(name: str, q: Quantity, path: str) -> Errors:
 def _plainly_valid(limits: PMap[str, Quantity], requests: PMap[str, Quantity]) -> bool:
     """Every entry standard and non-negative, every request within its limit: no rule of
     `validate_resource_requirements` can fail (checked without sorting or paths)."""
-    for name, q in limits.items():
+    for name, q in limits.iteritems():
         if q.nanos < 0 or name not in STANDARD_CONTAINER_RESOURCES:
             return False
-    for name, q in requests.items():
+    for name, q in requests.iteritems():
         if q.nanos < 0 or name not in STANDARD_CONTAINER_RESOURCES:
             return False
         if limits:
