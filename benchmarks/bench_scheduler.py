@@ -118,9 +118,9 @@ def run(nodes: int, existing: int, pods: int) -> Result:
     s = snapshot_of([node(i) for i in range(nodes)], [])
     s, start, _ = place(s, [pod(i, "init") for i in range(existing)], config, 0)
     measured = [pod(i, "measured") for i in range(pods)]
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time of this process: one core, whatever else runs
     s, _, evaluated = place(s, measured, config, start)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     check_not_overcommitted(s)
     if len(s.pod_nodes) != existing + pods:
         raise BenchmarkError(f"{len(s.pod_nodes)} pods placed, want {existing + pods}")
