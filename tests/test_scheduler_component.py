@@ -289,7 +289,8 @@ def test_benchmark_binds_every_pod_at_a_tiny_size() -> None:
 
     r = bench.run(3, 12)
     assert (r.nodes, r.pods) == (3, 12)
-    assert r.steps == 4 * 12 + 1  # per pod: bind, its answer, the Scheduled event, the watch event
+    # the resume, then per pod: its ADDED, the bind, its answer, the Scheduled event, the bound MODIFIED
+    assert r.steps == 1 + 5 * 12
 
 
 def test_restarted_scheduler_relists_and_binds_what_is_still_pending() -> None:
