@@ -112,10 +112,18 @@ def key_of(obj: ApiObject) -> ObjectKey:
 
 def get(state: ClusterState, key: ObjectKey) -> ApiObject | None:
     """The stored object at `key`, or None."""
-    table = state.tables.get(key.kind)
-    if table is None:
+    # Indexing with try/except: a PMap's `.get` is Mapping.get, one more Python frame and
+    # a KeyError raised and caught inside on every miss.
+    try:
+        return state.tables[key.kind][(key.namespace, key.name)]
+    except KeyError:
         return None
-    return table.get((key.namespace, key.name))
+
+
+def exists(state: ClusterState, key: ObjectKey) -> bool:
+    """Whether an object is stored at `key` (cheaper than `get` when it is not)."""
+    table = state.tables.get(key.kind)
+    return table is not None and (key.namespace, key.name) in table
 
 
 def list_objects(
@@ -173,11 +181,16 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
     (`put(s, o, evs)` is `record(put(s, o), evs)`, built as one new state value).
     """
     key = key_of(obj)
-    table = state.tables.get(key.kind)
-    if table is None:
-        table = pmap()
     tkey = (key.namespace, key.name)
-    old = table.get(tkey)
+    try:
+        table = state.tables[key.kind]
+    except KeyError:
+        table = pmap()
+    old: ApiObject | None
+    try:
+        old = table[tkey]
+    except KeyError:
+        old = None
     ix = _Indexes(state)
     if old is None and key.namespace:
         ix.by_namespace = _index_add(ix.by_namespace, key.namespace, key)
@@ -298,8 +311,11 @@ _NO_KEYS: Final[PSet[ObjectKey]] = pset()
 
 
 def _index_add(index: PMap[str, PSet[ObjectKey]], at: str, key: ObjectKey) -> PMap[str, PSet[ObjectKey]]:
-    keys = index.get(at)
-    return index.set(at, (_NO_KEYS if keys is None else keys).add(key))
+    try:
+        keys = index[at]
+    except KeyError:
+        keys = _NO_KEYS
+    return index.set(at, keys.add(key))
 
 
 def _index_discard(

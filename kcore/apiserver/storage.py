@@ -43,7 +43,7 @@ from kcore.apiserver import errors
 from kcore.apiserver.admission import Operation, admit
 from kcore.apiserver.naming import generated_name, uid_for
 from kcore.apiserver.types import PropagationPolicy, Response, Subresource, WatchEvent, WatchType
-from kcore.state import ClusterState, get, key_of, put, record, remove
+from kcore.state import ClusterState, exists, get, key_of, put, record, remove
 
 Outcome = tuple[ClusterState, Response, tuple[WatchEvent, ...]]
 
@@ -134,7 +134,7 @@ def create(state: ClusterState, obj: ApiObject, now: Time) -> Outcome:
         return fail(state, admitted)
     obj = admitted.obj
     key = key_of(obj)
-    if get(state, key) is not None:
+    if exists(state, key):
         return fail(state, errors.already_exists(key))
     state, stored, event = commit(state, obj, WatchType.ADDED)
     return state, Response(code=201, body=stored), (event,)
