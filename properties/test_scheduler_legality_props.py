@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 import attrs
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pyrsistent import pmap
 
@@ -131,6 +131,31 @@ def make_node(rng: random.Random, i: int, zones: int) -> Node:
 def make_nodes(seed: int, count: int, zones: int) -> list[Node]:
     rng = random.Random(seed)
     return [make_node(rng, i, zones) for i in range(count)]
+
+
+def bind(p: Pod, node_name: str) -> Pod:
+    return attrs.evolve(p, spec=attrs.evolve(p.spec, node_name=node_name))
+
+
+def make_background(seed: int, nodes: Sequence[Node], count: int, namespaces: Sequence[str] = NAMESPACES) -> list[Pod]:
+    """`count` pods already bound, piled unevenly (most in the first zones' nodes), some
+    with host ports or their own required anti-affinity, so that spreads, anti-affinity
+    in both directions, ports and resources all bite."""
+    rng = random.Random(seed)
+    names = [n.metadata.name for n in nodes]
+    out = []
+    for i in range(count):
+        app = rng.choice(APPS)
+        ports = [ContainerPort(container_port=80, host_port=80)] if rng.random() < 0.1 else []
+        reqs = {"cpu": rng.choice(["100m", "500m", "1"]), "memory": rng.choice(["256Mi", "1Gi"])}
+        p = a_pod(f"bg{i}", rng.choice(namespaces), labels={"app": app}, containers=[a_container("app", reqs, ports)], grace=0)
+        if rng.random() < 0.05:
+            term = PodAffinityTerm(label_selector=selects(rng.choice(APPS)), topology_key=rng.choice([HOST, ZONE]))
+            anti = PodAntiAffinity(required_during_scheduling_ignored_during_execution=(term,))
+            p = attrs.evolve(p, spec=attrs.evolve(p.spec, affinity=Affinity(pod_anti_affinity=anti)))
+        node = names[min(int(rng.expovariate(3.0) * len(names)), len(names) - 1)]
+        out.append(attrs.evolve(bind(p, node), metadata=attrs.evolve(p.metadata, uid=f"uid-bg{i}")))
+    return out
 
 
 # --- pods ---------------------------------------------------------------------------------
@@ -307,10 +332,6 @@ def pods(draw: st.DrawFn, name: str, node_names: Sequence[str], namespaces: Sequ
     )
 
 
-def bind(p: Pod, node_name: str) -> Pod:
-    return attrs.evolve(p, spec=attrs.evolve(p.spec, node_name=node_name))
-
-
 @attrs.frozen(kw_only=True)
 class Scenario:
     """A seeded cluster, pods already bound in it, and pods to schedule in order."""
@@ -325,7 +346,7 @@ def scenarios(draw: st.DrawFn, min_nodes: int = 150, max_nodes: int = 600, max_p
     count = draw(st.integers(min_nodes, max_nodes))
     ns = make_nodes(draw(st.integers(0, 2**32)), count, draw(st.integers(3, 5)))
     names = [n.metadata.name for n in ns]
-    bound = []
+    bound = make_background(draw(st.integers(0, 2**32)), ns, draw(st.sampled_from([0, 50, 300])))
     for i in range(draw(st.integers(0, 12))):
         p = draw(pods(f"old{i}", names))
         bound.append(bind(p, draw(st.sampled_from(names))))
@@ -344,7 +365,7 @@ def starting_point(s: Scenario) -> tuple[Snapshot, World]:
 # --- 1. sampled scheduling is legal and complete ------------------------------------------
 
 
-@settings(max_examples=12)
+@settings(max_examples=25)
 @given(scenarios(), st.sampled_from([0, 5, 10]), st.integers(0, 3), st.integers(0, 700))
 def test_sampled_scheduling_binds_only_legally_and_gives_up_only_when_nothing_is_legal(
     s: Scenario, percentage: int, seed: int, start: int
@@ -357,6 +378,8 @@ def test_sampled_scheduling_binds_only_legally_and_gives_up_only_when_nothing_is
         result = schedule_one(snap, p, config, seed=seed, start_index=start)
         start = result.next_start_index
         legal = legal_nodes(world, p)
+        event("success" if isinstance(result, Success) else "unschedulable")
+        event("some nodes illegal" if len(legal) < len(s.nodes) else "every node legal")
         if isinstance(result, Success):
             assert result.node_name in legal, (p.metadata.name, result.node_name, judge(world, p)(result.node_name))
             assert result.feasible_nodes == min(len(legal), to_find), (p.metadata.name, result, len(legal))
@@ -380,7 +403,7 @@ def plain_choice(s: Snapshot, p: Pod, config: SchedulerConfig, seed: int) -> tup
     return select_host(feasible, score_nodes(cycle, feasible), seed, cycle.pod), names
 
 
-@settings(max_examples=8)
+@settings(max_examples=12)
 @given(scenarios(max_nodes=300, max_pods=8), st.integers(0, 3), st.integers(0, 400))
 def test_full_percentage_on_big_clusters_picks_what_the_plain_algorithm_picks(s: Scenario, seed: int, start: int) -> None:
     config = SchedulerConfig(percentage_of_nodes_to_score=100)
@@ -404,7 +427,7 @@ SYSTEM: Final = "kube-system"
 
 
 @st.composite
-def component_runs(draw: st.DrawFn) -> tuple[list[Node], list[list[Pod]]]:
+def component_runs(draw: st.DrawFn) -> tuple[list[Node], list[Pod], list[list[Pod]]]:
     """Nodes and batches of pods; kube-system pods are sometimes system-cluster-critical, so
     preemption has lower-priority victims to take."""
     ns = make_nodes(draw(st.integers(0, 2**32)), draw(st.integers(150, 220)), draw(st.integers(3, 5)))
@@ -413,14 +436,15 @@ def component_runs(draw: st.DrawFn) -> tuple[list[Node], list[list[Pod]]]:
     counter = 0
     for _ in range(draw(st.integers(1, 4))):
         batch = []
-        for _ in range(draw(st.integers(1, 10))):
+        for _ in range(draw(st.integers(2, 12))):
             p = draw(pods(f"p{counter}", names, namespaces=(SYSTEM, "team")))
             counter += 1
             if p.metadata.namespace == SYSTEM and draw(st.integers(0, 3)) == 0:
                 p = attrs.evolve(p, spec=attrs.evolve(p.spec, priority_class_name="system-cluster-critical"))
             batch.append(p)
         batches.append(batch)
-    return ns, batches
+    background = make_background(draw(st.integers(0, 2**32)), ns, draw(st.sampled_from([0, 40, 150])), (SYSTEM, "team"))
+    return ns, background, batches
 
 
 @attrs.define
@@ -456,7 +480,8 @@ class Replay:
                     self.pods.pop(key, None)
                     continue
                 before = self.pods.get(key)
-                if obj.spec.node_name and (before is None or not before.spec.node_name) and takes_room(obj):
+                # a pod created with spec.nodeName was never the scheduler's to place
+                if obj.spec.node_name and before is not None and not before.spec.node_name and takes_room(obj):
                     reasons = judge(self.world(without=key), obj)(obj.spec.node_name)
                     assert not reasons, (obj.metadata.name, obj.spec.node_name, reasons)
                     self.bindings += 1
@@ -464,16 +489,19 @@ class Replay:
         self.revision = cluster.state.revision
 
 
-@settings(max_examples=6)
+@settings(max_examples=20)
 @given(component_runs(), st.integers(0, 3))
-def test_the_scheduler_component_never_binds_illegally(run: tuple[list[Node], list[list[Pod]]], seed: int) -> None:
-    ns, batches = run
+def test_the_scheduler_component_never_binds_illegally(run: tuple[list[Node], list[Pod], list[list[Pod]]], seed: int) -> None:
+    ns, background, batches = run
     cluster = create_cluster(ClusterConfig(seed=seed), components=[Scheduler()])
     cluster.request(Create(obj=a_namespace("team", labels=NAMESPACE_LABELS["team"])))
     for n in ns:
         add_node(cluster, n)
+    for p in background:
+        assert cluster.request(Create(obj=p)).ok, p.metadata.name
     replay = Replay()
     replay.catch_up(cluster)
+    assert len(replay.pods) == len(background) and replay.bindings == 0
     for batch in batches:
         for p in batch:
             resp = cluster.request(Create(obj=p))
@@ -482,6 +510,7 @@ def test_the_scheduler_component_never_binds_illegally(run: tuple[list[Node], li
         replay.catch_up(cluster)
     cluster.advance(400)  # past backoffs and the 5-minute unschedulable flush
     replay.catch_up(cluster)
+    event(f"scheduler bindings: {min(replay.bindings, 20) // 5 * 5}+")
     world = replay.world()
     for obj in list_objects(cluster.state, Kind.POD):
         assert isinstance(obj, Pod)
