@@ -7,7 +7,8 @@ update the template of / delete (propagation Background, Foreground or Orphan)
 ReplicaSets, ReplicationControllers, DaemonSets, Jobs, CronJobs, and Deployments and
 StatefulSets when their controllers are in `default_components`; delete a namespace and
 create it again; delete pods; kill containers; crash/restart nodes; partition/heal them;
-pause/resume/crash controllers; advance simulated time. Bundles carry the keys created.
+pause/resume/crash controllers; roll Deployments back (`rollout undo`) and pause/resume
+their rollouts; advance simulated time. Bundles carry the keys created.
 
 Safety, checked on every write (the apiserver's watch log is replayed after each rule,
 so no intermediate state between two rules escapes):
@@ -76,11 +77,12 @@ from kcore.api.batch import CronJob, CronJobSpec, Job, JobConditionType, JobSpec
 from kcore.api.codec import to_dict
 from kcore.api.core import Namespace, Node, ReplicationController, ReplicationControllerSpec
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status
 from kcore.api.pod import LabelSelector, Pod, PodPhase, PodSpec, PodTemplateSpec, RestartPolicy
 from kcore.apiserver.types import Create, Delete, PropagationPolicy, Update, WatchEvent, WatchType
 from kcore.controllers import daemonset_util as du
 from kcore.controllers import deployment_util as dpu
+from kcore.controllers.deployment import rollback_request
 from kcore.driver import new_cluster
 from kcore.driver.cluster import CLIENT, Cluster, Performed
 from kcore.driver.effects import CallApi
@@ -474,6 +476,27 @@ class WholeCluster(RuleBasedStateMachine):
         assert self.c.request(Update(obj=with_spec(obj, template=new))).ok
         self.c.run_until_stable()
 
+    @rule(key=workloads, to_revision=st.integers(0, 3))
+    def rollback(self, key: ObjectKey, to_revision: int) -> None:
+        """`kubectl rollout undo` (to the previous, or to a given revision): a rollout back."""
+        if not isinstance(get(self.c.state, key), Deployment):
+            return
+        req = rollback_request(self.c.state, key, to_revision)
+        if isinstance(req, Status):  # no such revision, paused, already there: nothing sent
+            return
+        resp = self.c.request(req)
+        assert resp.ok or resp.code == 409, resp
+        self.c.run_until_stable()
+
+    @rule(key=workloads, paused=st.booleans())
+    def pause_rollout(self, key: ObjectKey, paused: bool) -> None:
+        """`kubectl rollout pause/resume`: a paused Deployment keeps its bounds and waits."""
+        obj = get(self.c.state, key)
+        if not isinstance(obj, Deployment):
+            return
+        assert self.c.request(Update(obj=with_spec(obj, paused=paused))).ok
+        self.c.run_until_stable()
+
     @rule(key=consumes(workloads), propagation=st.sampled_from(PropagationPolicy))
     def delete_workload(self, key: ObjectKey, propagation: PropagationPolicy) -> None:
         self.disturb()  # a deleted Deployment's pods go: no longer a rollout
@@ -596,6 +619,9 @@ class WholeCluster(RuleBasedStateMachine):
         self.down.clear()
         self.cut.clear()
         self.paused.clear()
+        for d in list_objects(self.c.state, Kind.DEPLOYMENT):  # the user resumes paused rollouts
+            if isinstance(d, Deployment) and d.spec.paused:
+                assert self.c.request(Update(obj=with_spec(d, paused=False))).ok
         self.c.run_until_stable()
 
     def mark_calm(self) -> None:
