@@ -673,11 +673,11 @@ def _recharge(
 ) -> PMap[str, QuotaUsage]:
     """The usage index after the object at `key` changed from `old` to `new` (None: absent)."""
     ns = key.namespace
-    usage = index.get(ns)
-    if usage is None:
+    if ns not in index:  # most namespaces hold no quota: `in` misses without a KeyError
         if key.kind is Kind.RESOURCE_QUOTA and new is not None:
             return index.set(ns, recount_usage(tables, by_namespace.get(ns, pset())))
         return index
+    usage = index[ns]
     if old is not None and new is not None and same_charges(old, new):
         return index
     if old is not None:

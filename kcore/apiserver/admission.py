@@ -152,8 +152,9 @@ def _namespaced(state: ClusterState, kind: Kind, namespace: str) -> tuple[ApiObj
     Reads the kind's own table rather than the namespace index: the namespace may hold
     many thousands of pods, the cluster only a handful of quotas.
     """
-    table = state.tables.get(kind)
-    if not table:
+    try:
+        table = state.tables[kind]
+    except KeyError:  # indexed: a PMap's `.get` costs a Python frame more
         return ()
     keys = [k for k in table if k[0] == namespace]
     return tuple(table[k] for k in sorted(keys)) if keys else ()
