@@ -1,15 +1,12 @@
 """Scheduler regressions found by properties/test_scheduler_legality_props.py (the
 independent legality oracle in properties/legality.py), minimised to plain unit tests.
 
-Each test names the upstream rule it restates. A test marked `xfail(strict=True)`
-reproduces a bug still open in kcore/scheduler: the fix makes it pass, and strictness
-then fails the run until the marker is removed.
+Each test names the upstream rule it restates.
 """
 
 from __future__ import annotations
 
 import attrs
-import pytest
 
 from kcore.api.pod import NodeInclusionPolicy
 from kcore.scheduler import SchedulerConfig, Success, schedule_one
@@ -18,15 +15,14 @@ from tests.scheduler_builders import node, pod, snapshot, spread
 ZONE = "topology.kubernetes.io/zone"
 
 
-@pytest.mark.xfail(strict=True, reason="kcore counts every pod for an empty spread selector; upstream counts none")
 def test_a_hard_spread_constraint_with_an_empty_selector_counts_no_existing_pods() -> None:
     """Upstream podtopologyspread/common.go countPodsMatchSelector returns 0 when the
     constraint's selector is empty (`labelSelector: {}`), while the incoming pod still
     matches itself (Everything matches): every domain counts 0, so the skew on any node is
-    0 + 1 - 0 = 1 and maxSkew 1 always passes. kcore's plugin counts every pod of the
+    0 + 1 - 0 = 1 and maxSkew 1 always passes. kcore's plugin counted every pod of the
     namespace instead, so a pod already in zone-a makes zone-a's skew 1 + 1 - 0 = 2 (zone-b
     is an eligible domain with 0: nodeAffinityPolicy Ignore) and the pod, which may only
-    go to zone-a, is wrongly Unschedulable."""
+    go to zone-a, was wrongly Unschedulable."""
     nodes = [node("a", labels={ZONE: "zone-a"}), node("b", labels={ZONE: "zone-b"})]
     existing = pod("old", labels={"app": "web"}, node_name="a")
     constraint = attrs.evolve(spread(ZONE, {}), node_affinity_policy=NodeInclusionPolicy.IGNORE)

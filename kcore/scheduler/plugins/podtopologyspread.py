@@ -106,8 +106,12 @@ def _included(c: Constraint, pod: Pod, node: Node) -> bool:
 
 
 def matching_per_node(s: Snapshot, namespace: str, selector: Selector) -> dict[str, int]:
-    """countPodsMatchSelector for every node at once, from the namespace index."""
+    """countPodsMatchSelector for every node at once, from the namespace index. An empty
+    selector (`labelSelector: {}`) counts no pod, as upstream (`selector.Empty()`); the
+    incoming pod still matches itself (see `self_match`)."""
     counts: dict[str, int] = {}
+    if not selector.requirements and not selector.matches_nothing:
+        return counts
     for key in s.pods_by_namespace.get(namespace, ()):
         node = s.pod_nodes[key]
         p = s.info(node).pods[key]
