@@ -91,6 +91,12 @@ NAMESPACES: Final = ("default", "team")
 NAMESPACE_LABELS: Final[Mapping[str, Mapping[str, str]]] = {"default": {}, "team": {"env": "prod"}}
 
 
+def scaled(ci_examples: int) -> settings:
+    """`ci_examples` under the ci profile (60 examples), proportionally more under deep."""
+    current = settings()  # the loaded profile's values
+    return settings(max_examples=max(1, ci_examples * current.max_examples // 60))
+
+
 # --- clusters -----------------------------------------------------------------------------
 
 
@@ -365,7 +371,7 @@ def starting_point(s: Scenario) -> tuple[Snapshot, World]:
 # --- 1. sampled scheduling is legal and complete ------------------------------------------
 
 
-@settings(max_examples=25)
+@scaled(25)
 @given(scenarios(), st.sampled_from([0, 5, 10]), st.integers(0, 3), st.integers(0, 700))
 def test_sampled_scheduling_binds_only_legally_and_gives_up_only_when_nothing_is_legal(
     s: Scenario, percentage: int, seed: int, start: int
@@ -403,7 +409,7 @@ def plain_choice(s: Snapshot, p: Pod, config: SchedulerConfig, seed: int) -> tup
     return select_host(feasible, score_nodes(cycle, feasible), seed, cycle.pod), names
 
 
-@settings(max_examples=12)
+@scaled(12)
 @given(scenarios(max_nodes=300, max_pods=8), st.integers(0, 3), st.integers(0, 400))
 def test_full_percentage_on_big_clusters_picks_what_the_plain_algorithm_picks(s: Scenario, seed: int, start: int) -> None:
     config = SchedulerConfig(percentage_of_nodes_to_score=100)
@@ -489,7 +495,7 @@ class Replay:
         self.revision = cluster.state.revision
 
 
-@settings(max_examples=20)
+@scaled(20)
 @given(component_runs(), st.integers(0, 3))
 def test_the_scheduler_component_never_binds_illegally(run: tuple[list[Node], list[Pod], list[list[Pod]]], seed: int) -> None:
     ns, background, batches = run
