@@ -262,3 +262,26 @@ def test_go_duration_matches_gos_string_form() -> None:
     assert [go_duration(s) for s in (0, 10, 60, 90, 3600, 5400)] == ["0s", "10s", "1m0s", "1m30s", "1h0m0s", "1h30m0s"]
 
 
+
+
+def test_drain_waits_on_a_real_disruption_budget(home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A Deployment's two pods behind a PodDisruptionBudget of minAvailable 2: every
+    eviction is refused with 429 until the timeout (no fake answers: the eviction API and
+    the disruption controller decide)."""
+    manifest = tmp_path / "guarded.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: guarded}\n"
+        "spec:\n  replicas: 2\n  selector: {matchLabels: {app: guarded}}\n"
+        "  template:\n    metadata: {labels: {app: guarded}}\n"
+        "    spec:\n      nodeSelector: {kubernetes.io/hostname: node-1}\n"
+        "      containers: [{name: app, image: nginx}]\n---\n"
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: guarded}\n"
+        "spec: {minAvailable: 2, selector: {matchLabels: {app: guarded}}}\n"
+    )
+    assert run(capsys, "apply", "-f", str(manifest))[0] == 0
+    assert run(capsys, "advance", "1m")[0] == 0
+    code, out, err = run(capsys, "drain", "node-1", "--timeout", "20s")
+    assert code == 1
+    assert "Cannot evict pod as it would violate the pod's disruption budget." in err
+    assert "global timeout reached: 20s" in err
+    assert out.startswith("node/node-1 cordoned\nevicting pod default/guarded-")
