@@ -521,4 +521,6 @@ def test_the_scheduler_component_never_binds_illegally(run: tuple[list[Node], li
     for obj in list_objects(cluster.state, Kind.POD):
         assert isinstance(obj, Pod)
         if not obj.spec.node_name:
-            assert legal_nodes(world, obj) == [], obj.metadata.name
+            legal = legal_nodes(world, obj)
+            why = [(c.type, c.reason, c.message) for c in obj.status.conditions]
+            assert legal == [], (obj.metadata.name, legal[:3], why, obj.status.nominated_node_name)
