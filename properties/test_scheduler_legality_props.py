@@ -258,9 +258,7 @@ def pod_term(draw: st.DrawFn) -> PodAffinityTerm:
 
 @st.composite
 def spread_constraint(draw: st.DrawFn) -> TopologySpreadConstraint:
-    # Not the empty selector (None) yet: kcore counts every pod for it where upstream counts
-    # none (tests/test_scheduler_regressions.py); add None back once that is fixed.
-    app = draw(st.sampled_from(APPS))
+    app = draw(st.sampled_from([*APPS, None]))  # None: the empty selector, which counts no pod
     action = draw(
         st.sampled_from([UnsatisfiableConstraintAction.DO_NOT_SCHEDULE] * 3 + [UnsatisfiableConstraintAction.SCHEDULE_ANYWAY])
     )
