@@ -512,10 +512,9 @@ def test_the_scheduler_component_never_binds_illegally(run: tuple[list[Node], li
             assert resp.ok, (p.metadata.name, resp.body)
         cluster.advance(1.0)
         replay.catch_up(cluster)
-    # kcore's simplified queueing hints do not requeue a pod waiting for an affinity partner
-    # when the partner is bound (upstream's InterPodAffinity Pod/Add hint does), so such a
-    # pod waits for the 5-minute unschedulable flush, possibly twice (a retry at ~330 s
-    # made before the partner arrived): 700 s covers both.
+    # a pod waiting for an affinity partner is requeued when the partner is bound (the
+    # AssignedPodAdd hint); 700 s also covers pods that wait on anything else for the
+    # 5-minute unschedulable flush, possibly twice
     cluster.advance(700)
     replay.catch_up(cluster)
     event(f"scheduler bindings: {min(replay.bindings, 20) // 5 * 5}+")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import attrs
+
 from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
@@ -130,3 +132,28 @@ def test_an_unknown_node_name_stays_pending_until_the_pod_gc_collects_it() -> No
     assert isinstance(pod, Pod) and pod.status.phase is PodPhase.PENDING  # no kubelet runs it
     c.advance(60)  # upstream's PodGC deletes pods bound to a node that does not exist (40 s quarantine)
     assert get(c.state, key(Kind.POD, "lost")) is None
+
+
+def test_a_pod_waiting_on_pod_affinity_is_retried_when_its_partner_is_placed() -> None:
+    """Upstream's InterPodAffinity queueing hint (AssignedPodAdd): the waiting pod is moved
+    back to the queue as soon as a matching pod is bound, not after the 5-minute flush."""
+    from pyrsistent import pmap
+
+    from kcore.api.pod import Affinity, LabelSelector, PodAffinity, PodAffinityTerm
+
+    c = full_cluster()
+    term = PodAffinityTerm(
+        label_selector=LabelSelector(match_labels=pmap({"app": "db"})), topology_key="kubernetes.io/hostname"
+    )
+    web = a_pod("web")
+    web = attrs.evolve(web, spec=attrs.evolve(web.spec, affinity=Affinity(pod_affinity=PodAffinity(required_during_scheduling_ignored_during_execution=(term,)))))
+    assert c.request(Create(obj=web)).ok
+    c.advance(30)
+    waiting = get(c.state, key(Kind.POD, "web"))
+    assert isinstance(waiting, Pod) and not waiting.spec.node_name
+    assert c.request(Create(obj=a_pod("db", labels={"app": "db"}))).ok
+    c.advance(15)  # within the pod's backoff, far below the 5-minute unschedulable flush
+    placed = get(c.state, key(Kind.POD, "web"))
+    db = get(c.state, key(Kind.POD, "db"))
+    assert isinstance(placed, Pod) and isinstance(db, Pod)
+    assert placed.spec.node_name and placed.spec.node_name == db.spec.node_name

@@ -11,7 +11,9 @@ Theory of operation:
   (one pod or one node per event; only `Resynced` rebuilds), files the pod in the queue,
   and moves the unschedulable pods when the event may make them fit (simplified
   queueing hints: a Node added, or updated in a property scheduling reads; an assigned
-  pod deleted or turned terminal).
+  pod deleted or turned terminal; an assigned pod added, for the pods waiting with pod
+  (anti-)affinity or spread constraints, as InterPodAffinity's and PodTopologySpread's
+  AssignedPodAdd hints).
 - Then it pops up to `batch` pods from activeQ, one scheduling cycle each
   (`algorithm.schedule_one` with the cluster seed and the round-robin start index); more
   waiting pods get a `WakeMeAt(now)` so other events interleave. Backoff ends and the
@@ -183,6 +185,8 @@ def _absorb_pod(s: SchedulerState, ev: WatchEvent, pod: Pod, now: Time) -> Sched
     if counts_on_node(pod):
         if not _placed_as(snap, key, pod):
             snap = add_pod(snap, pod)
+        if not was_counted or key in assumed:  # AssignedPodAdd: first seen bound in the API
+            q = sq.move_pod_constrained(q, now)
         assumed = assumed.discard(key)
     elif key not in assumed:
         snap = remove_pod(snap, key)

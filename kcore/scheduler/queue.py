@@ -231,6 +231,22 @@ def move_all(q: SchedulingQueue, now: Time) -> SchedulingQueue:
     return attrs.evolve(q, unschedulable=None)
 
 
+def move_pod_constrained(q: SchedulingQueue, now: Time) -> SchedulingQueue:
+    """The AssignedPodAdd queueing hint of InterPodAffinity and PodTopologySpread: an
+    unschedulable pod with pod (anti-)affinity or spread constraints may fit once another
+    pod is placed; pods waiting only on resources, taints or selectors stay where they are
+    (their stale heap entries are skipped by `_current`)."""
+    for key in sorted(q.waiting):
+        qp = q.pods[key]
+        spec = qp.pod.spec
+        aff = spec.affinity
+        if spec.topology_spread_constraints or (
+            aff is not None and (aff.pod_affinity is not None or aff.pod_anti_affinity is not None)
+        ):
+            q = _move(q, qp, now)
+    return q
+
+
 def flush(q: SchedulingQueue, now: Time) -> SchedulingQueue:
     """flushBackoffQCompleted and flushUnschedulablePodsLeftover at `now`."""
     heap = q.backoff
