@@ -83,6 +83,7 @@ from kcore.controllers.podcontrol import (
     skipped,
     slow_start,
 )
+from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -173,7 +174,7 @@ class DaemonSetState:
 
 def timer_key(owner: ObjectKey) -> str:
     """The `WakeMeAt` key that resyncs DaemonSet `owner`."""
-    return f"{_TIMER_PREFIX}{owner.namespace}/{owner.name}"
+    return owner_timer_key(_TIMER_PREFIX, owner)
 
 
 def _message(resp: Response) -> str:
@@ -391,10 +392,9 @@ def _absorb_pod(s: DaemonSetState, we: WatchEvent, old: object) -> tuple[DaemonS
 
 
 def _timer(s: DaemonSetState, tkey: str, now: Time) -> tuple[DaemonSetState, set[ObjectKey]]:
-    if not tkey.startswith(_TIMER_PREFIX):
+    key = owner_of_timer(_TIMER_PREFIX, Kind.DAEMON_SET, tkey)
+    if key is None:
         return s, set()
-    namespace, _, name = tkey[len(_TIMER_PREFIX) :].partition("/")
-    key = ObjectKey(kind=Kind.DAEMON_SET, namespace=namespace, name=name)
     due = s.wakeups.get(key)
     if due is not None and due <= now:
         s = attrs.evolve(s, wakeups=s.wakeups.discard(key))

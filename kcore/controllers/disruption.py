@@ -60,6 +60,7 @@ from kcore.api.policy import (
     with_disruption_allowed_condition,
 )
 from kcore.apiserver.types import Subresource, Update, WatchEvent
+from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -262,14 +263,7 @@ def fail_safe_status(pdb: PodDisruptionBudget, message: str, now: Time) -> PodDi
 
 
 def timer_key(budget: ObjectKey) -> str:
-    return f"{_TIMER_PREFIX}{budget.namespace}/{budget.name}"
-
-
-def _budget_of_timer(key: str) -> ObjectKey | None:
-    if not key.startswith(_TIMER_PREFIX) or "/" not in key:
-        return None
-    namespace, name = key[len(_TIMER_PREFIX) :].split("/", 1)
-    return ObjectKey(kind=Kind.POD_DISRUPTION_BUDGET, namespace=namespace, name=name)
+    return owner_timer_key(_TIMER_PREFIX, budget)
 
 
 def _notes(pdb: PodDisruptionBudget, pods: tuple[Pod, ...], expected: Expected) -> tuple[Effect, ...]:
@@ -400,7 +394,7 @@ class DisruptionController:
             case ApiAnswered(request_id=rid, response=resp):
                 s, effects = _answered(s, rid, resp.ok, resp.code, resp.body, now)
             case TimerFired(key=key):
-                budget = _budget_of_timer(key)
+                budget = owner_of_timer(_TIMER_PREFIX, Kind.POD_DISRUPTION_BUDGET, key)
                 if budget is not None:
                     if s.timers.get(budget) is not None and s.timers[budget] <= now:
                         s = attrs.evolve(s, timers=s.timers.discard(budget))

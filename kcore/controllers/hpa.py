@@ -73,6 +73,7 @@ from kcore.controllers.hpa_replicas import (
     resource_replicas,
     resource_samples,
 )
+from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -418,14 +419,7 @@ def target_key(hpa: HorizontalPodAutoscaler) -> ObjectKey | str:
 
 
 def timer_key(hpa: ObjectKey) -> str:
-    return f"{_TIMER_PREFIX}{hpa.namespace}/{hpa.name}"
-
-
-def _hpa_of_timer(key: str) -> ObjectKey | None:
-    if not key.startswith(_TIMER_PREFIX) or "/" not in key:
-        return None
-    namespace, name = key[len(_TIMER_PREFIX) :].split("/", 1)
-    return ObjectKey(kind=Kind.HORIZONTAL_POD_AUTOSCALER, namespace=namespace, name=name)
+    return owner_timer_key(_TIMER_PREFIX, hpa)
 
 
 def _call(s: HpaState, call: Call, request: GetScale | UpdateScale | Update) -> Out:
@@ -569,7 +563,7 @@ class HorizontalPodAutoscalerController:
             case ApiAnswered(request_id=rid, response=resp):
                 s, effects = _answered(s, rid, resp, now)
             case TimerFired(key=key):
-                hpa = _hpa_of_timer(key)
+                hpa = owner_of_timer(_TIMER_PREFIX, Kind.HORIZONTAL_POD_AUTOSCALER, key)
                 due = s.next_sync.get(hpa) if hpa is not None else None
                 if hpa is not None and due is not None and due <= now:
                     s = attrs.evolve(s, dirty=s.dirty.add(hpa))

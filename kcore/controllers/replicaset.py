@@ -105,6 +105,7 @@ from kcore.controllers.podcontrol import (
     skipped,
     slow_start,
 )
+from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -485,7 +486,7 @@ def reclassify(view: ClusterState, orphans: PMap[str, PSet[ObjectKey]], claiming
 
 def timer_key(owner: ObjectKey) -> str:
     """The `WakeMeAt` key that resyncs `owner`."""
-    return f"{_TIMER_PREFIX}{owner.namespace}/{owner.name}"
+    return owner_timer_key(_TIMER_PREFIX, owner)
 
 
 # --- the component --------------------------------------------------------------------------
@@ -610,10 +611,9 @@ class ReplicaController:
         )
 
     def _timer(self, s: ReplicaSetState, tkey: str, now: Time) -> tuple[ReplicaSetState, set[ObjectKey]]:
-        if not tkey.startswith(_TIMER_PREFIX):
+        key = owner_of_timer(_TIMER_PREFIX, self.kind, tkey)
+        if key is None:
             return s, set()
-        namespace, _, name = tkey[len(_TIMER_PREFIX) :].partition("/")
-        key = ObjectKey(kind=self.kind, namespace=namespace, name=name)
         due = s.wakeups.get(key)
         if due is not None and due <= now:
             s = attrs.evolve(s, wakeups=s.wakeups.discard(key))

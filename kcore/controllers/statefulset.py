@@ -96,6 +96,7 @@ from kcore.controllers.statefulset_utils import (
     revision_name,
     template_from_pod,
 )
+from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -170,7 +171,7 @@ class StatefulSetState:
 
 def timer_key(owner: ObjectKey) -> str:
     """The `WakeMeAt` key that resyncs `owner`."""
-    return f"{_TIMER_PREFIX}{owner.namespace}/{owner.name}"
+    return owner_timer_key(_TIMER_PREFIX, owner)
 
 
 def _selector(sts: StatefulSet) -> Selector | None:
@@ -289,10 +290,9 @@ class StatefulSetController:
         return attrs.evolve(s, view=view, expectations=Expectations(by_owner=kept), writes=writes)
 
     def _timer(self, s: StatefulSetState, tkey: str, now: Time) -> tuple[StatefulSetState, set[ObjectKey]]:
-        if not tkey.startswith(_TIMER_PREFIX):
+        key = owner_of_timer(_TIMER_PREFIX, Kind.STATEFUL_SET, tkey)
+        if key is None:
             return s, set()
-        namespace, _, name = tkey[len(_TIMER_PREFIX) :].partition("/")
-        key = ObjectKey(kind=Kind.STATEFUL_SET, namespace=namespace, name=name)
         due = s.wakeups.get(key)
         if due is not None and due <= now:
             s = attrs.evolve(s, wakeups=s.wakeups.discard(key))
