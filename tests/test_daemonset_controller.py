@@ -43,6 +43,7 @@ from kcore.apiserver import handle
 from kcore.apiserver.types import Create, Delete, Subresource, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers.daemonset import DaemonSetController, DaemonSetState, timer_key
+from kcore.controllers.hashing import fnv32a
 from kcore.controllers.podcontrol import is_pod_ready
 from kcore.driver.cluster import Cluster, Performed
 from kcore.driver.effects import CallApi, EventType, RecordEvent
@@ -175,7 +176,7 @@ def test_the_template_hash_is_stable_and_changes_with_the_template_and_collision
     assert du.template_hash(t) != du.template_hash(a_daemon_set(image="agent:2").spec.template)
     assert du.template_hash(t) != du.template_hash(t, 1)
     assert set(du.template_hash(t)) <= set("bcdfghjklmnpqrstvwxz2456789")
-    assert du.fnv32a(b"") == 0x811C9DC5 and du.fnv32a(b"a") == 0xE40C292C
+    assert fnv32a(b"") == 0x811C9DC5 and fnv32a(b"a") == 0xE40C292C
 
 
 def test_default_tolerations_are_added_once_and_network_unavailable_only_for_host_network() -> None:

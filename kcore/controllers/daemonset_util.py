@@ -31,13 +31,11 @@ k8s.io/apimachinery/pkg/util/rand (SafeEncodeString).
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import attrs
 
 from kcore.api.apps import DaemonSet, DaemonSetUpdateStrategyType
-from kcore.api.codec import to_dict
 from kcore.api.core import Node
 from kcore.api.meta import Time
 from kcore.api.pod import (
@@ -54,6 +52,7 @@ from kcore.api.pod import (
     Toleration,
     TolerationOperator,
 )
+from kcore.controllers.hashing import compute_hash
 from kcore.controllers.podcontrol import pod_from_template
 from kcore.intstr import scaled_value
 from kcore.scheduler.plugins.nodeaffinity import required_matches
@@ -72,34 +71,12 @@ TAINT_PID_PRESSURE: Final = "node.kubernetes.io/pid-pressure"
 TAINT_UNSCHEDULABLE: Final = "node.kubernetes.io/unschedulable"
 TAINT_NETWORK_UNAVAILABLE: Final = "node.kubernetes.io/network-unavailable"
 
-_SAFE_ALPHANUMS: Final = "bcdfghjklmnpqrstvwxz2456789"
-_FNV_OFFSET: Final = 0x811C9DC5
-_FNV_PRIME: Final = 0x01000193
-
-
 # --- revision hash --------------------------------------------------------------------------
-
-
-def fnv32a(data: bytes) -> int:
-    """The 32-bit FNV-1a hash of `data` (Go's hash/fnv New32a)."""
-    h = _FNV_OFFSET
-    for b in data:
-        h = ((h ^ b) * _FNV_PRIME) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode(text: str) -> str:
-    """rand.SafeEncodeString: each byte mapped into an alphabet without vowels or 0/1/3."""
-    return "".join(_SAFE_ALPHANUMS[b % len(_SAFE_ALPHANUMS)] for b in text.encode())
 
 
 def template_hash(template: PodTemplateSpec, collision_count: int | None = None) -> str:
     """The controller-revision-hash of `template` (kcore's stand-in for ComputeHash)."""
-    canonical = json.dumps(to_dict(template), sort_keys=True, separators=(",", ":"))
-    data = canonical.encode()
-    if collision_count is not None:
-        data += (collision_count & 0xFFFFFFFF).to_bytes(4, "little") + bytes(4)
-    return safe_encode(str(fnv32a(data)))
+    return compute_hash(template, collision_count)
 
 
 def template_generation(ds: DaemonSet) -> int | None:

@@ -25,8 +25,6 @@ FilterActiveReplicaSets) and the calculateStatus of pkg/controller/deployment/sy
 from __future__ import annotations
 
 import functools
-import json
-import struct
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from typing import Final
@@ -42,9 +40,10 @@ from kcore.api.apps import (
     DeploymentStrategyType,
     ReplicaSet,
 )
-from kcore.api.codec import to_dict
 from kcore.api.meta import ConditionStatus, Time
 from kcore.api.pod import PodTemplateSpec
+from kcore.controllers.hashing import compute_hash as compute_hash
+from kcore.controllers.hashing import safe_encode
 from kcore.intstr import IntOrString, scaled_value
 
 POD_TEMPLATE_HASH_LABEL: Final = "pod-template-hash"
@@ -84,33 +83,9 @@ REASON_ROLLBACK_NOT_FOUND: Final = "DeploymentRollbackRevisionNotFound"
 REASON_ROLLBACK_UNCHANGED: Final = "DeploymentRollbackTemplateUnchanged"
 REASON_ROLLBACK_DONE: Final = "DeploymentRollback"
 
-_SAFE_ALPHANUMS: Final = "bcdfghjklmnpqrstvwxz2456789"
-_FNV_OFFSET: Final = 0x811C9DC5
-_FNV_PRIME: Final = 0x01000193
-
-
 # --- hashing --------------------------------------------------------------------------------
 
-
-def _fnv32a(h: int, data: bytes) -> int:
-    for b in data:
-        h = ((h ^ b) * _FNV_PRIME) & 0xFFFFFFFF
-    return h
-
-
-def safe_encode_string(s: str) -> str:
-    """rand.SafeEncodeString: each byte mapped onto consonants and digits (no vowels)."""
-    return "".join(_SAFE_ALPHANUMS[b % len(_SAFE_ALPHANUMS)] for b in s.encode())
-
-
-def compute_hash(template: PodTemplateSpec, collision_count: int | None) -> str:
-    """controller.ComputeHash over the template's canonical JSON (sorted keys) instead of
-    Go's deep printer; collisionCount is mixed in as 8 little-endian bytes, as upstream."""
-    text = json.dumps(to_dict(template), sort_keys=True, separators=(",", ":"))
-    h = _fnv32a(_FNV_OFFSET, text.encode())
-    if collision_count is not None:
-        h = _fnv32a(h, struct.pack("<I", collision_count & 0xFFFFFFFF) + b"\0\0\0\0")
-    return safe_encode_string(str(h))
+safe_encode_string = safe_encode  # rand.SafeEncodeString (kcore.controllers.hashing)
 
 
 def _without_hash(t: PodTemplateSpec) -> PodTemplateSpec:

@@ -34,7 +34,6 @@ updateClaimOwnerRefForSetAndPod, completeRollingUpdate), stateful_pod_control.go
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Final
@@ -48,7 +47,6 @@ from kcore.api.apps import (
     StatefulSetStatus,
     StatefulSetUpdateStrategyType,
 )
-from kcore.api.codec import to_dict
 from kcore.api.core import PersistentVolumeClaim
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference, Time
@@ -59,7 +57,7 @@ from kcore.api.pod import (
     PodTemplateSpec,
     Volume,
 )
-from kcore.controllers.daemonset_util import fnv32a, safe_encode
+from kcore.controllers.hashing import canonical_json, fnv32a, safe_encode
 from kcore.controllers.podcontrol import (
     controller_ref,
     is_pod_available,
@@ -205,8 +203,7 @@ def new_stateful_pod(sts: StatefulSet, template: PodTemplateSpec, revision: str,
 
 def revision_name(sts: StatefulSet, template: PodTemplateSpec, collision_count: int) -> str:
     """`<set>-<hash>`: kcore's stand-in for the ControllerRevision name of `template`."""
-    canonical = json.dumps(to_dict(template), sort_keys=True, separators=(",", ":"))
-    data = canonical.encode() + str(collision_count).encode()
+    data = canonical_json(template) + str(collision_count).encode()
     return f"{sts.metadata.name}-{safe_encode(str(fnv32a(data)))}"
 
 
