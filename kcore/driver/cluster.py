@@ -79,6 +79,7 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
+from kcore.driver.informer import observe
 from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue
 from kcore.runtime import runtime as cri_runtime
 from kcore.runtime.cri import ContainerPhase, RuntimeCall
@@ -335,6 +336,10 @@ class Cluster:
         self._watchers: dict[Kind, list[AnyComponent]] = {}
         self._node_watchers: dict[tuple[str, Kind], list[AnyComponent]] = {}
         self._targets: dict[tuple[str, Kind], list[AnyComponent]] = {}  # merged, in order
+        # control-plane components share one informer cache (the apiserver's state as of
+        # each write); per-node components keep their own node-scoped views
+        self._shares_view: dict[str, bool] = {n: node_of_component(n) is None for n in names}
+        self._wants: dict[str, Any] = {c.name: getattr(c, "wants", None) for c in components}
         for c in self._components:
             node = node_of_component(c.name)
             for kind in sorted(c.watches, key=lambda k: k.value):
@@ -462,7 +467,10 @@ class Cluster:
         return True
 
     def _deliver(self, comp: AnyComponent, event: Event) -> None:
-        self._trace(Delivered(at=self.now, component=comp.name, event=event))
+        traced = event
+        if isinstance(event, WatchDelivered) and event.view is not None:
+            traced = WatchDelivered(event=event.event, now=event.now)  # the trace keeps no states
+        self._trace(Delivered(at=self.now, component=comp.name, event=traced))
         try:
             new_state, effects = comp.step(self._comp_state(comp.name), event)
         except KcoreBug as bug:
@@ -578,24 +586,45 @@ class Cluster:
             resp = Response(code=504, body=_timeout_status())
             self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
             return resp
-        state, resp, events = handle(self.state, req, self.now)
+        before = self._state
+        state, resp, events = handle(before, req, self.now)
         self._state = state
         self._fresh = None
         if answer is not None:
             name, rid = answer
             self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
-        self._fan_out(events)
+        if events:
+            self._fan_out(events, before)
         return resp
 
-    def _fan_out(self, events: tuple[WatchEvent, ...]) -> None:
+    def _fan_out(self, events: tuple[WatchEvent, ...], before: ClusterState) -> None:
+        """Queue each event for its watchers. The shared view an event carries holds that
+        event and every earlier one, never a later one: one event per write (the common
+        case) carries the apiserver's new state; a write of several folds them one by one
+        into the state before it."""
+        now = self.now
+        shares, wants = self._shares_view, self._wants
+        single = len(events) == 1
+        view = before
         for ev in events:
+            view = self._state if single else observe(view, ev)
             kind: Kind = ev.obj.KIND
             targets = self._watchers.get(kind, [])
             if kind in _NODE_SCOPED and self._node_watchers:
                 targets = self._scoped_targets(_scope_node(ev.obj), kind, targets)
+            shared = WatchDelivered(event=ev, now=now, view=view)
+            private: WatchDelivered | None = None
             for comp in targets:
-                if self._running(comp.name) and not self._cut_off(comp.name):
-                    self._push(self.now, comp.name, WatchDelivered(event=ev, now=self.now))
+                name = comp.name
+                accepts = wants[name]
+                if accepts is not None and not accepts(ev):
+                    continue
+                if self._running(name) and not self._cut_off(name):
+                    if shares[name]:
+                        self._push(now, name, shared)
+                    else:
+                        private = private or WatchDelivered(event=ev, now=now)
+                        self._push(now, name, private)
 
     def _scoped_targets(self, node: str, kind: Kind, targets: list[AnyComponent]) -> list[AnyComponent]:
         key = (node, kind)

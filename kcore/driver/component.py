@@ -9,6 +9,14 @@ watch events it wants, and
 - `step(S, event) -> (S, effects)` absorbs one event (`kcore.driver.events`) and returns
   its new state and the effects (`kcore.driver.effects`) the driver should perform.
 
+Optionally, a component may also define `wants(event: WatchEvent) -> bool` (the
+`Selective` protocol): the driver then delivers only the watch events it accepts, as a
+client-go `FilteringResourceEventHandler` does. A filter is a pure function of the event
+alone and must accept every event that could matter to the component (its own objects,
+orphans it might adopt, deletions of what it tracks). The shared informer view that a
+delivered event carries still holds every change, so skipping an event never leaves a
+stale object behind in the next view.
+
 Both are pure: no I/O, no clock (time arrives as `now`), no randomness. A component
 signals a broken invariant by raising `KcoreBug`; the driver records the crash and
 restarts it. Mirrors the Elm architecture's `update : Msg -> Model -> (Model, Cmd Msg)`.
@@ -20,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kcore.api.kinds import Kind
 from kcore.api.meta import Time
+from kcore.apiserver.types import WatchEvent
 from kcore.driver.effects import Effect
 from kcore.driver.events import Event
 
@@ -41,3 +50,9 @@ class Component(Protocol[S]):
     def init(self, view: ClusterState, now: Time) -> tuple[S, tuple[Effect, ...]]: ...
 
     def step(self, state: S, event: Event) -> tuple[S, tuple[Effect, ...]]: ...
+
+
+class Selective(Protocol):
+    """A component that filters its watch events before delivery (see the module doc)."""
+
+    def wants(self, event: WatchEvent) -> bool: ...

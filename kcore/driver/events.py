@@ -5,7 +5,9 @@ the simulated time of delivery: components never read a clock. Events name facts
 tense); a component answers with effects (`kcore.driver.effects`).
 
 - `Started`: the component was (re)started; its `init` already saw a fresh LIST.
-- `WatchDelivered`: one change from the apiserver's watch log, in revision order.
+- `WatchDelivered`: one change from the apiserver's watch log, in revision order. For a
+  control-plane component it also carries `view`, the shared informer cache right after
+  the write that made the change (see `kcore.driver.informer.follow`).
 - `ApiAnswered`: the response to the component's own `CallApi` effect.
 - `TimerFired`: a `WakeMeAt` the component asked for came due.
 - `Resynced`: the component's watch stream was cut (a partition) and is back: `view` is a
@@ -41,10 +43,18 @@ class Started:
 
 @attrs.frozen(kw_only=True)
 class WatchDelivered:
-    """One watch event (ADDED/MODIFIED/DELETED) of a kind the component watches."""
+    """One watch event (ADDED/MODIFIED/DELETED) of a kind the component watches.
+
+    `view`, when set, is the shared informer cache as of this event: the apiserver's state
+    right after the request that produced it (kube-controller-manager's shared informer
+    factory keeps one cache per kind for all its controllers, updated before any handler
+    runs). A component adopts it with `informer.follow` instead of folding the event into
+    a private copy. It is derived data: not compared, not shown, not kept in the trace.
+    """
 
     event: WatchEvent
     now: Time
+    view: ClusterState | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

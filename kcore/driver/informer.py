@@ -6,8 +6,24 @@ component reads it with the same `kcore.state` queries and indexes the apiserver
 (`list_objects`, `pods_on_node`, `dependents`, ...). The view may lag the apiserver: that
 staleness is real and components must live with it (expectations, conflicts).
 
+Two ways to keep a view:
+- `follow(view, delivered)`: adopt the shared informer cache the driver attaches to each
+  `WatchDelivered` of a control-plane component (O(1): one shared value instead of one
+  private copy per component, as kube-controller-manager shares one informer per kind
+  between all its controllers). Falls back to `observe` when no view is attached.
+- `observe(view, ev)`: fold one event into a private view (per-node components, whose
+  view is scoped to their node, and tests that step a component by hand).
+
+A shared view is the apiserver's state right after the write that produced the event, so
+within one multi-event write it may already hold the later events of that write, as a
+client-go store is updated before the handlers of the notifications run. Between two
+deliveries it does not move: a component's view is the cache as of its last delivered
+watch event (a component that filters events with `wants` sees a view as fresh as the
+last event it accepted).
+
 Rules: `observe` never touches the watch log; the view's `revision` is the newest event
-it has seen. Pure. Mirrors client-go's `cache.Store` fed by a reflector.
+it has seen. Pure. Mirrors client-go's `cache.Store` fed by a reflector, and
+`SharedInformerFactory`.
 """
 
 from __future__ import annotations
@@ -17,7 +33,15 @@ from collections.abc import Iterable
 import attrs
 
 from kcore.apiserver.types import WatchEvent, WatchType
+from kcore.driver.events import WatchDelivered
 from kcore.state import ClusterState, put, remove
+
+
+def follow(view: ClusterState, delivered: WatchDelivered) -> ClusterState:
+    """The view after `delivered`: the shared informer cache it carries, else `view` with
+    its event folded in by `observe`."""
+    shared = delivered.view
+    return shared if shared is not None else observe(view, delivered.event)
 
 
 def observe(view: ClusterState, ev: WatchEvent) -> ClusterState:
