@@ -84,14 +84,31 @@ def default_components(
     return (*control_plane(), *kubelets(state, static_manifests))
 
 
-def new_cluster(config: ClusterConfig | None = None, *, nodes: int = 3, shape: NodeShape | None = None) -> Cluster:
+def new_cluster(
+    config: ClusterConfig | None = None,
+    *,
+    nodes: int = 3,
+    shape: NodeShape | None = None,
+    throttled: bool = False,
+) -> Cluster:
     """A bootstrapped cluster (system namespaces, RBAC, `nodes` Ready nodes) running
-    `default_components`, settled: what `kcore cluster create` makes, as a value."""
+    `default_components`, settled: what `kcore cluster create` makes, as a value.
+
+    `throttled` gives every component its upstream client rate limit
+    (`kcore.driver.throttle.upstream_client_limits`), so simulated time passes as upstream
+    would take it; unthrottled, every request goes out the moment it is made."""
+    import attrs
+
     from kcore.driver.bootstrap import NodeShape, create_cluster
     from kcore.driver.cluster import Cluster
+    from kcore.driver.throttle import upstream_client_limits
     from kcore.state import ClusterConfig
 
     base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape())
-    cluster = Cluster(base.snapshot(), default_components(base.state))
+    components = default_components(base.state)
+    snapshot = base.snapshot()
+    if throttled:
+        snapshot = attrs.evolve(snapshot, client_limits=upstream_client_limits(c.name for c in components))
+    cluster = Cluster(snapshot, components)
     cluster.run_until_stable()
     return cluster

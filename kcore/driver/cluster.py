@@ -80,7 +80,8 @@ from kcore.driver.faults import (
     ResumeComponent,
 )
 from kcore.driver.informer import observe
-from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue
+from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue, ThrottledCall
+from kcore.driver.throttle import Bucket, RateLimit, reserve
 from kcore.runtime import runtime as cri_runtime
 from kcore.runtime.cri import ContainerPhase, RuntimeCall
 from kcore.runtime.runtime import RuntimeState
@@ -177,6 +178,8 @@ class Snapshot:
     partitioned: PSet[str] = pset()
     paused: PSet[str] = pset()  # component names
     held: PVector[tuple[str, Event]] = pvector()  # paused components' mail, in order
+    client_limits: PMap[str, RateLimit] = pmap()  # component -> its client's rate limit (none: unthrottled)
+    buckets: PMap[str, Bucket] = pmap()  # component -> its rate limiter's tokens
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -327,6 +330,8 @@ class Cluster:
         self._trace_dropped = snapshot.trace_dropped
         self._trace_limit = snapshot.trace_limit
         self._runtimes = snapshot.runtimes
+        self._limits = snapshot.client_limits
+        self._buckets = snapshot.buckets
         self._fresh: Snapshot | None = snapshot
         self._components: tuple[AnyComponent, ...] = tuple(components)
         self._by_name: Mapping[str, AnyComponent] = {c.name: c for c in components}
@@ -397,6 +402,7 @@ class Cluster:
                 trace=self._trace_v,
                 trace_dropped=self._trace_dropped,
                 runtimes=self._runtimes,
+                buckets=self._buckets,
             )
             self._fresh = snap
         return snap
@@ -456,6 +462,13 @@ class Cluster:
         event = item.event
         if isinstance(event, RuntimeDue):
             self._fire_runtime(item.target, event)
+            return True
+        if isinstance(event, ThrottledCall):
+            # a request that waited for its client's rate limiter; it dies with a crashed
+            # component (its mail is dropped) or node, and goes out while the component is
+            # paused (it had already left the component's hands)
+            if item.target in self._by_name and self._running(item.target):
+                self._call(event.request, answer=(item.target, event.request_id))
             return True
         comp = self._by_name.get(item.target)
         if comp is None or not self._running(comp.name):  # gone or down: its mail is lost
@@ -540,6 +553,8 @@ class Cluster:
         self._fresh = None
 
     def _start(self, comp: AnyComponent) -> None:
+        if comp.name in self._buckets:  # a new process has a new client: a full bucket
+            self._buckets = self._buckets.discard(comp.name)
         state, effects = comp.init(self.state, self.now)
         self._comp_new[comp.name] = state
         self._fresh = None
@@ -644,6 +659,13 @@ class Cluster:
     def _perform(self, name: str, effect: Effect) -> None:
         match effect:
             case CallApi(request=req, request_id=rid):
+                limit = self._limits.get(name) if self._limits else None
+                if limit is not None:
+                    bucket, go = reserve(limit, self._buckets.get(name), self.now)
+                    self._buckets = self._buckets.set(name, bucket)
+                    if go > self.now:
+                        self._push(Time(go), name, ThrottledCall(request=req, request_id=rid))
+                        return
                 self._call(req, answer=(name, rid))
             case WakeMeAt(at=at, key=key):
                 self._push(Time(max(at, self.now)), name, TimerFired(key=key, now=Time(max(at, self.now))))
@@ -741,7 +763,7 @@ class Cluster:
                 # pod's ADDED before its DELETED), and each carries the time it is delivered
                 later, self._queue = self._queue.take_due(name, self.now)
                 self._fresh = None
-                for ev in (*mine, *(i.event for i in later if not isinstance(i.event, RuntimeDue))):
+                for ev in (*mine, *(i.event for i in later if not isinstance(i.event, RuntimeDue | ThrottledCall))):
                     self._push(self.now, name, attrs.evolve(ev, now=self.now))
             case CrashComponent(name=name):
                 victim = self._by_name.get(name)

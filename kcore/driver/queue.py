@@ -24,6 +24,7 @@ from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
 from kcore.api.meta import Time
+from kcore.apiserver.types import Request
 from kcore.driver.events import Event
 from kcore.runtime import cri
 
@@ -38,7 +39,16 @@ class RuntimeDue:
     callback: cri.Scheduled
 
 
-Deliverable = Event | RuntimeDue
+@attrs.frozen(kw_only=True)
+class ThrottledCall:
+    """Driver-internal: a component's `CallApi` that waited for its client rate limiter
+    (`kcore.driver.throttle`) goes to the apiserver now. Dies with the component."""
+
+    request: Request
+    request_id: str
+
+
+Deliverable = Event | RuntimeDue | ThrottledCall
 
 
 @attrs.frozen(kw_only=True)
@@ -156,12 +166,13 @@ class EventQueue:
         return _rebuild(kept, self.next_seq)
 
     def take_due(self, target: str, now: Time) -> tuple[tuple[Scheduled, ...], EventQueue]:
-        """`target`'s deliveries due by `now` (not runtime callbacks), in delivery order, and
+        """`target`'s deliveries due by `now` (not runtime callbacks or throttled calls: the
+        driver performs those itself), in delivery order, and
         the queue without them; O(n log n), for resuming a paused component."""
         taken: list[Scheduled] = []
         kept: list[Scheduled] = []
         for i in self:
-            due = i.target == target and i.at <= now and not isinstance(i.event, RuntimeDue)
+            due = i.target == target and i.at <= now and not isinstance(i.event, RuntimeDue | ThrottledCall)
             (taken if due else kept).append(i)
         if not taken:
             return (), self
