@@ -1,10 +1,15 @@
 """A 1,000-replica Deployment on 100 nodes: created from nothing, then rolled to a new image.
 
-`python -m benchmarks.bench_deployment [--nodes 100] [--replicas 1000] [--step 1] [--profile]`
+`python -m benchmarks.bench_deployment [--nodes 100] [--replicas 1000] [--step 1]
+[--client-limits upstream|none] [--profile]`
 
 `kcore.driver.new_cluster(ClusterConfig(seed=1), nodes=N)` builds the cluster `kcore
 cluster create` makes (every default controller, the scheduler, one kubelet per node over
-the simulated runtime). Then two phases are measured, each by `advance`-ing the simulated
+the simulated runtime). With `--client-limits upstream` (the default) every component
+talks to the apiserver through its upstream client rate limit (kube-controller-manager's
+20 QPS / burst 30 per controller, the scheduler's and kubelet's 50/100:
+`kcore.driver.throttle`), so the simulated time is what upstream would take; `none` sends
+every request the moment it is made. Then two phases are measured, each by `advance`-ing the simulated
 clock `step` seconds at a time until it is done:
 - **create**: one Deployment (`replicas` pods of one container, 10m cpu and 16Mi memory
   requested, no probes: Ready as soon as the container runs) is created; done when the
@@ -72,6 +77,7 @@ class Phase:
     name: str
     replicas: int
     nodes: int
+    throttled: bool  # upstream client rate limits on
     seconds: float  # wall
     cpu: float  # process CPU time (the wall time on an idle core; the machine may be shared)
     simulated: float  # simulated seconds until the check first held (step granularity)
@@ -107,10 +113,10 @@ def deployment(replicas: int, image: str = IMAGE_V1) -> Deployment:
     )
 
 
-def build(nodes: int) -> Cluster:
-    """`new_cluster` with `nodes` nodes, settled."""
+def build(nodes: int, throttled: bool = False) -> Cluster:
+    """`new_cluster` with `nodes` nodes (with upstream client rate limits if `throttled`), settled."""
     tune_gc()
-    return new_cluster(ClusterConfig(seed=1), nodes=nodes)
+    return new_cluster(ClusterConfig(seed=1), nodes=nodes, throttled=throttled)
 
 
 def trace_total(cluster: Cluster) -> int:
@@ -194,6 +200,7 @@ def create_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0)
     simulated = _run_until(cluster, "create", lambda: rollout_complete(cluster, replicas, IMAGE_V1), step)
     return Phase(
         name="create",
+        throttled=bool(cluster.snapshot().client_limits),
         replicas=replicas,
         nodes=nodes,
         seconds=time.perf_counter() - t0,
@@ -224,6 +231,7 @@ def update_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0)
     simulated = _run_until(cluster, "rollout", lambda: rollout_complete(cluster, replicas, IMAGE_V2), step)
     return Phase(
         name="rolling update",
+        throttled=bool(cluster.snapshot().client_limits),
         replicas=replicas,
         nodes=nodes,
         seconds=time.perf_counter() - t0,
@@ -233,16 +241,16 @@ def update_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0)
     )
 
 
-def run_phases(nodes: int, replicas: int, step: float = 1.0) -> tuple[Phase, Phase]:
-    cluster = build(nodes)
+def run_phases(nodes: int, replicas: int, step: float = 1.0, throttled: bool = True) -> tuple[Phase, Phase]:
+    cluster = build(nodes, throttled)
     created = create_phase(cluster, nodes, replicas, step)
     updated = update_phase(cluster, nodes, replicas, step)
     return created, updated
 
 
 HEADER: Final = (
-    "| nodes | replicas | phase | wall time | CPU time | simulated time | trace entries | entries/CPU s |",
-    "|---:|---:|---|---:|---:|---:|---:|---:|",
+    "| nodes | replicas | client limits | phase | wall time | CPU time | simulated time | trace entries | entries/CPU s |",
+    "|---:|---:|---|---|---:|---:|---:|---:|---:|",
 )
 
 
@@ -251,20 +259,20 @@ def report(phases: tuple[Phase, ...]) -> list[str]:
     rows = [*HEADER]
     for p in phases:
         rows.append(
-            f"| {p.nodes:,} | {p.replicas:,} | {p.name} | {p.seconds:.1f} s | {p.cpu:.1f} s | {p.simulated:g} s "
+            f"| {p.nodes:,} | {p.replicas:,} | {'upstream' if p.throttled else 'none'} | {p.name} | {p.seconds:.1f} s | {p.cpu:.1f} s | {p.simulated:g} s "
             f"| {p.entries:,} | {p.entries_per_second:,.0f} |"
         )
     return rows
 
 
-def run(nodes: int, replicas: int, step: float = 1.0) -> list[str]:
+def run(nodes: int, replicas: int, step: float = 1.0, throttled: bool = True) -> list[str]:
     """Both phases on one fresh cluster; the Markdown table."""
-    return report(run_phases(nodes, replicas, step))
+    return report(run_phases(nodes, replicas, step, throttled))
 
 
-def profile(nodes: int, replicas: int, step: float = 1.0, top: int = 40) -> str:
+def profile(nodes: int, replicas: int, step: float = 1.0, top: int = 40, throttled: bool = True) -> str:
     """cProfile of both phases: the top functions by own time and by cumulative time."""
-    cluster = build(nodes)
+    cluster = build(nodes, throttled)
     prof = cProfile.Profile()
     prof.enable()
     create_phase(cluster, nodes, replicas, step)
@@ -282,12 +290,19 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--replicas", type=int, default=1000)
     parser.add_argument("--step", type=float, default=1.0, help="simulated seconds per advance")
+    parser.add_argument(
+        "--client-limits",
+        choices=("upstream", "none"),
+        default="upstream",
+        help="upstream client rate limits (default) or none",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile both phases")
     args = parser.parse_args()
+    throttled = args.client_limits == "upstream"
     if args.profile:
-        print(profile(args.nodes, args.replicas, args.step))
+        print(profile(args.nodes, args.replicas, args.step, throttled=throttled))
         return
-    print("\n".join(run(args.nodes, args.replicas, args.step)))
+    print("\n".join(run(args.nodes, args.replicas, args.step, throttled)))
 
 
 if __name__ == "__main__":

@@ -243,7 +243,12 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
     shape = NodeShape(cpu=args.node_cpu, memory=args.node_memory, pods=args.pods)
     cidr = args.cluster_cidr or default_cluster_cidr(args.nodes)
     try:
-        cluster = new_cluster(ClusterConfig(seed=args.seed, cluster_cidr=cidr), nodes=args.nodes, shape=shape)
+        cluster = new_cluster(
+            ClusterConfig(seed=args.seed, cluster_cidr=cidr),
+            nodes=args.nodes,
+            shape=shape,
+            throttled=args.client_limits == "upstream",
+        )
     except ValueError as e:
         raise CliError(f"--cluster-cidr: {e}") from e
     with store.lock():
@@ -789,6 +794,13 @@ def _parser() -> argparse.ArgumentParser:
         "--cluster-cidr",
         default="",
         help="pod network, a /24 per node (default 10.244.0.0/16, widened for more than 256 nodes)",
+    )
+    create.add_argument(
+        "--client-limits",
+        choices=("none", "upstream"),
+        default="none",
+        help="components' apiserver client rate limits: none (every request at once, the default) or "
+        "upstream (controllers 20 QPS burst 30, scheduler and kubelets 50/100: simulated time passes as upstream's)",
     )
     create.set_defaults(func=cmd_cluster_create)
     csub.add_parser("delete", help="delete the cluster in $KCORE_HOME").set_defaults(func=cmd_cluster_delete)

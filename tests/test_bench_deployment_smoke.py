@@ -70,8 +70,8 @@ def test_report_has_a_row_per_phase() -> None:
     rows = bench.run(2, 3)
     text = "\n".join(rows)
     assert rows[0] == bench.HEADER[0]
-    assert "| 2 | 3 | create |" in text
-    assert "| 2 | 3 | rolling update |" in text
+    assert "| 2 | 3 | upstream | create |" in text
+    assert "| 2 | 3 | upstream | rolling update |" in text
 
 
 def test_run_section_reports_both_phases() -> None:
@@ -79,7 +79,7 @@ def test_run_section_reports_both_phases() -> None:
     out: list[str] = []
     run.deployment_section(tiny, out)
     text = "\n".join(out)
-    assert "| 2 | 3 | create |" in text and "| 2 | 3 | rolling update |" in text
+    assert "| 2 | 3 | upstream | create |" in text and "| 2 | 3 | upstream | rolling update |" in text
 
 
 def _check_tallies(cluster: Cluster) -> int:

@@ -449,3 +449,27 @@ def test_get_several_kinds_at_once_like_kubectl(tmp_path: Path, monkeypatch: pyt
     assert listed["kind"] == "List" and [i["kind"] for i in listed["items"]] == ["ConfigMap", "Service"]
     assert main(["get", "cm,nope"]) == 1
     assert 'resource type "nope"' in capsys.readouterr().err
+
+
+def test_a_cluster_with_upstream_client_limits_fills_a_replicaset_at_20_pods_a_second(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cluster", "create", "--nodes", "2", "--pods", "110", "--client-limits", "upstream"]) == 0
+    assert run(capsys, "apply", "-f", write(tmp_path, "d.yaml", deployment(60)))[0] == 0
+
+    def pods() -> int:
+        code, out, _ = run(capsys, "get", "pods", "-o", "name")
+        assert code == 0
+        return len(out.split())
+
+    # the ReplicaSet controller's client: a burst of 30 (slow start sends 1, 2, 4, 8, 16 of
+    # them), then 20 requests a second: 60 pods need more than a second of simulated time
+    assert pods() < 60
+    assert run(capsys, "advance", "5s")[0] == 0
+    assert pods() == 60
+
+
+def test_client_limits_must_be_named(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "cluster", "create", "--client-limits", "fast")
+    assert code != 0 and "--client-limits" in err
+    assert not (home / "cluster").exists() and run(capsys, "get", "nodes")[0] != 0

@@ -149,3 +149,15 @@ def test_a_restarted_cluster_runs_on(tmp_path: Path, monkeypatch: pytest.MonkeyP
     cluster = Cluster(snap, default_components(snap.state))
     assert cluster.advance(60)
     assert cluster.state.revision > snap.state.revision  # heartbeats flow again
+
+
+def test_client_limits_survive_a_restart_from_the_portable_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kcore.driver import new_cluster
+    from kcore.store import file as store_file
+
+    cluster = new_cluster(ClusterConfig(seed=4), nodes=1, throttled=True)
+    assert cluster.snapshot().client_limits  # every component has one
+    store = FileStore(tmp_path / "home")
+    store.save(cluster.snapshot())
+    monkeypatch.setattr(store_file, "code_fingerprint", lambda: "another-build")
+    assert store.load().client_limits == cluster.snapshot().client_limits

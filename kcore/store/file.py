@@ -48,6 +48,7 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import Time
 from kcore.apiserver.types import UserInfo
 from kcore.driver.cluster import Snapshot
+from kcore.driver.throttle import RateLimit
 from kcore.state import ClusterConfig, ClusterState, WatchLog, empty_state, list_objects, put
 
 FORMAT_VERSION: Final = 2
@@ -86,7 +87,8 @@ def _header(fingerprint: str) -> bytes:
 
 
 def portable(snap: Snapshot) -> dict[str, Any]:
-    """What survives any code change: objects in wire form, revision, clock, seed, config."""
+    """What survives any code change: objects in wire form, revision, clock, seed, config,
+    the components' client rate limits."""
     state = snap.state
     cfg = state.config
     objects = [to_dict(o) for kind in sorted(Kind, key=lambda k: k.value) for o in list_objects(state, kind)]
@@ -106,6 +108,7 @@ def portable(snap: Snapshot) -> dict[str, Any]:
             "token_key": cfg.token_key,
         },
         "objects": objects,
+        "client_limits": {name: [lim.qps, lim.burst] for name, lim in sorted(snap.client_limits.items())},
     }
 
 
@@ -128,7 +131,8 @@ def from_portable(data: dict[str, Any]) -> Snapshot:
         state = put(state, from_dict(obj).obj)
     revision = int(data["revision"])
     state = attrs.evolve(state, revision=revision, log=WatchLog(compacted_revision=revision))
-    return Snapshot(state=state, now=Time(data["now"]), seed=int(data["seed"]))
+    limits = pmap({str(n): RateLimit(qps=float(q), burst=int(b)) for n, (q, b) in data.get("client_limits", {}).items()})
+    return Snapshot(state=state, now=Time(data["now"]), seed=int(data["seed"]), client_limits=limits)
 
 
 class FileStore:
