@@ -24,6 +24,13 @@ Theory of operation (level-triggered, as upstream's syncReplicaSet):
   template labels or deletion, or the claims in flight change, and after a relist. It is
   a cache: the effects are those of claiming every candidate afresh (a test checks the
   two agree after every step of a rollout with adoption and release).
+- Views and filters: the informer view is the driver's shared cache (`informer.follow`);
+  `wants` drops the watch events of pods controlled by another kind (upstream's
+  addPod/updatePod/deletePod in replica_set.go resolve the controllerRef and return when
+  it names no owner of this kind). An orphan adopted by another kind is such an event: a
+  tally that would adopt it checks, before use, that its pods to adopt are the view's
+  (else it is counted afresh); the orphan index keeps it until its deletion (every reader
+  re-checks the pod's controller in the view).
 - In-flight requests are data: `expectations` (cleared by the watch events that show the
   pods created or deleted, expired after 5 simulated minutes), `in_flight` (request id ->
   what it was for), `bursts`, `claiming`, `status_writes`. A stale view therefore never
@@ -40,7 +47,10 @@ its patch is in flight (upstream patches synchronously); canAdopt reads the view
 fresh quorum GET; a sync held back by unfulfilled expectations asks for a `WakeMeAt` at their
 expiry (upstream relies on informer resyncs); a failed adopt/release patch is retried after
 `CLAIM_RETRY` seconds, not at once; victims tie by input (name) order where Go's unstable
-sort is arbitrary.
+sort is arbitrary; a pod whose ownerReferences a client rewrites from an owner of this
+kind straight to another kind's controller (keeping no reference to this kind: `wants`
+drops that event) stays counted until the owner's tally is next rebuilt (upstream relists
+its cache at every sync).
 
 Must not know: the driver's queue, other controllers, the kubelet or scheduler.
 Mirrors pkg/controller/replicaset/replica_set.go and pkg/controller/replication
@@ -70,7 +80,7 @@ from kcore.api.core import (
     ReplicationControllerStatus,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
+from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.pod import Pod, PodTemplateSpec
 from kcore.apiserver.types import (
     Create,
@@ -117,7 +127,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.labels import (
     Selector,
     SelectorParseError,
@@ -133,6 +143,7 @@ STATUS_RETRY: Final = 1.0
 """Seconds before retrying a status write that failed other than by a conflict."""
 
 _TIMER_PREFIX: Final = "sync "
+_NO_KEYS: Final[PSet[ObjectKey]] = pset()
 
 
 # --- owners of either kind ------------------------------------------------------------------
@@ -315,6 +326,8 @@ class Tally:
 
     basis: Basis
     claiming: PMap[ObjectKey, Claiming]
+    # derived from `basis` (template labels as a selector), built once per rebuild
+    template_sel: Selector = attrs.field(eq=False, repr=False)
     claimed: PMap[ObjectKey, Pod] = pmap()
     adopt: PMap[ObjectKey, Pod] = pmap()
     release: PMap[ObjectKey, Pod] = pmap()
@@ -339,7 +352,14 @@ class ReplicaSetState:
     orphans: PMap[str, PSet[ObjectKey]] = pmap()  # namespace -> pods with no controller
     # per owner: its claim, kept per pod event (a cache: dropping any entry changes nothing)
     tallies: PMap[ObjectKey, Tally] = pmap()
+    # per owner: its `Owner` (selector parsed) for the object last synced (a cache: not compared)
+    owners: PMap[ObjectKey, Owner] = attrs.field(default=pmap(), eq=False, repr=False)
     next_id: int = 0
+
+
+_evolve_state: Final = evolver(ReplicaSetState)
+_evolve_tally: Final = evolver(Tally)
+_evolve_owner: Final = evolver(Owner)
 
 
 def _orphan_index(view: ClusterState) -> PMap[str, PSet[ObjectKey]]:
@@ -447,9 +467,13 @@ def reclassify(view: ClusterState, orphans: PMap[str, PSet[ObjectKey]], claiming
     the owner's uid, or an orphan of its namespace) that is active and not being claimed by
     another owner is kept or released if the owner controls it, adopted if an orphan."""
     b = t.basis
-    claimed, adopt, release = t.claimed, t.adopt.discard(pk), t.release.discard(pk)
+    claimed, adopt, release = t.claimed, t.adopt, t.release
+    if pk in adopt:
+        adopt = adopt.discard(pk)
+    if pk in release:
+        release = release.discard(pk)
     fully_labeled, ready = t.fully_labeled, t.ready
-    template_sel = selector_from_set(b.template_labels)
+    template_sel = t.template_sel
     old = claimed.get(pk)
     if old is not None:
         claimed = claimed.discard(pk)
@@ -462,7 +486,7 @@ def reclassify(view: ClusterState, orphans: PMap[str, PSet[ObjectKey]], claiming
         isinstance(pod, Pod)
         and is_pod_active(pod)
         and (c is None or c.owner == owner)
-        and (pk in view.dependents_by_owner_uid.get(b.uid, pset()) or pk in orphans.get(pk.namespace, pset()))
+        and (pk in view.dependents_by_owner_uid.get(b.uid, _NO_KEYS) or pk in orphans.get(pk.namespace, _NO_KEYS))
     ):
         ref = controller_of(pod.metadata)
         matches = b.selector.matches(pod.metadata.labels)
@@ -479,9 +503,27 @@ def reclassify(view: ClusterState, orphans: PMap[str, PSet[ObjectKey]], claiming
         claimed = claimed.set(pk, pod)
         fully_labeled += template_sel.matches(pod.metadata.labels)
         ready += is_pod_ready(pod)
-    return attrs.evolve(
+    return _evolve_tally(
         t, claimed=claimed, adopt=adopt, release=release, fully_labeled=fully_labeled, ready=ready
     )
+
+
+def _adopt_current(view: ClusterState, t: Tally) -> bool:
+    """Whether every pod the tally would adopt is still the version it classified: an
+    orphan adopted by a controller of another kind changes unseen (`wants` drops that
+    event), and the tally must then be counted afresh."""
+    return all(get(view, pk) is pod for pk, pod in t.adopt.items())
+
+
+def _owner_again(cached: Owner | None, obj: ApiObject) -> Owner | None:
+    """`as_owner(obj)`, reusing `cached` (the owner as of an earlier version of the
+    object) when the spec it was parsed from is the same object: a status write keeps it."""
+    if cached is not None:
+        if cached.obj is obj:
+            return cached
+        if isinstance(obj, ReplicaSet) and isinstance(cached.obj, ReplicaSet) and obj.spec is cached.obj.spec:
+            return _evolve_owner(cached, obj=obj, status=obj.status)
+    return as_owner(obj)
 
 
 def timer_key(owner: ObjectKey) -> str:
@@ -505,6 +547,23 @@ class ReplicaController:
     def watches(self) -> frozenset[Kind]:
         return frozenset({self.kind, Kind.POD})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch events this controller may act on: every owner event, and every pod
+        event but those of a pod controlled by another kind (upstream's addPod/updatePod
+        return early when resolveControllerRef finds no owner of this kind). A deletion is
+        always taken (it keeps the orphan index exact), and so is a pod naming an owner of
+        this kind in any ownerReference (its membership in that owner's dependents)."""
+        obj = event.obj
+        if obj.KIND is not Kind.POD or event.type is WatchType.DELETED:
+            return True
+        kind = self.kind.value
+        foreign = False
+        for ref in obj.metadata.owner_references:
+            if ref.kind == kind:
+                return True
+            foreign = foreign or bool(ref.controller)
+        return not foreign
+
     def init(self, view: ClusterState, now: Time) -> tuple[ReplicaSetState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; the `Started` event then syncs every owner."""
         return ReplicaSetState(view=view, orphans=_orphan_index(view)), ()
@@ -523,8 +582,8 @@ class ReplicaController:
         match event:
             case Started():
                 keys = self._all_owners(s.view)
-            case WatchDelivered(event=we):
-                s, keys = self._absorb(s, we)
+            case WatchDelivered():
+                s, keys = self._absorb(s, event)
             case ApiAnswered():
                 s, keys = self._answered(s, event, effects)
             case TimerFired(key=tkey):
@@ -568,27 +627,34 @@ class ReplicaController:
                 out.add(owner.key)
         return out
 
-    def _absorb(self, s: ReplicaSetState, we: WatchEvent) -> tuple[ReplicaSetState, set[ObjectKey]]:
+    def _absorb(self, s: ReplicaSetState, delivered: WatchDelivered) -> tuple[ReplicaSetState, set[ObjectKey]]:
+        we = delivered.event
         key = we.key
         if key.kind is self.kind:
-            s = attrs.evolve(s, view=observe(s.view, we))
+            s = _evolve_state(s, view=follow(s.view, delivered))
             if we.type is WatchType.DELETED:
-                s = attrs.evolve(s, expectations=exps.forget(s.expectations, key))
+                s = _evolve_state(s, expectations=exps.forget(s.expectations, key))
             return s, {key}
         if key.kind is not Kind.POD:
-            return attrs.evolve(s, view=observe(s.view, we)), set()
+            return _evolve_state(s, view=follow(s.view, delivered)), set()
         old = get(s.view, key)
-        view = observe(s.view, we)
+        view = follow(s.view, delivered)
         new = None if we.type is WatchType.DELETED else we.obj
         keys = self._interested(s.view, old) | self._interested(view, new)
-        s = attrs.evolve(s, view=view, orphans=_reindex_orphan(s.orphans, key, new))
+        changes: dict[str, object] = {"view": view}
+        orphans = _reindex_orphan(s.orphans, key, new)
+        if orphans is not s.orphans:
+            changes["orphans"] = orphans
         landed = s.claiming.get(key)
         if landed is not None and (new is None or 0 < landed.written_rv <= we.resource_version):
-            s = attrs.evolve(s, claiming=s.claiming.discard(key))
-        if we.type is WatchType.DELETED or we.obj.metadata.deletion_timestamp is not None:
-            s = attrs.evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
-        elif we.type is WatchType.ADDED and (owner := self._resolve(view, we.obj)) is not None:
-            s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+            changes["claiming"] = s.claiming.discard(key)
+        if new is None or new.metadata.deletion_timestamp is not None:
+            expectations = exps.deletion_observed_anywhere(s.expectations, key)
+            if expectations is not s.expectations:
+                changes["expectations"] = expectations
+        elif we.type is WatchType.ADDED and (owner := self._resolve(view, new)) is not None:
+            changes["expectations"] = exps.creation_observed(s.expectations, owner)
+        s = _evolve_state(s, **changes)
         return self._retally(s, key, keys), keys
 
     def _retally(self, s: ReplicaSetState, pod: ObjectKey, owners: set[ObjectKey]) -> ReplicaSetState:
@@ -599,14 +665,14 @@ class ReplicaController:
             t = tallies.get(owner)
             if t is not None:
                 tallies = tallies.set(owner, reclassify(s.view, s.orphans, s.claiming, owner, t, pod))
-        return attrs.evolve(s, tallies=tallies) if tallies is not s.tallies else s
+        return _evolve_state(s, tallies=tallies) if tallies is not s.tallies else s
 
     def _relisted(self, s: ReplicaSetState, view: ClusterState) -> ReplicaSetState:
         """A relist shows every answered write: only owners with requests still out keep
         their expectations (the events that would have lowered the rest were never sent)."""
         busy = {op.owner for op in s.in_flight.values()}
         kept = pmap({k: v for k, v in s.expectations.by_owner.items() if k in busy})
-        return attrs.evolve(
+        return _evolve_state(
             s, view=view, orphans=_orphan_index(view), expectations=Expectations(by_owner=kept), tallies=pmap()
         )
 
@@ -616,7 +682,7 @@ class ReplicaController:
             return s, set()
         due = s.wakeups.get(key)
         if due is not None and due <= now:
-            s = attrs.evolve(s, wakeups=s.wakeups.discard(key))
+            s = _evolve_state(s, wakeups=s.wakeups.discard(key))
         return s, {key}
 
     # -- answers
@@ -627,7 +693,7 @@ class ReplicaController:
         op = s.in_flight.get(ev.request_id)
         if op is None:
             return s, set()
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id))
+        s = _evolve_state(s, in_flight=s.in_flight.discard(ev.request_id))
         resp, owner, now = ev.response, op.owner, ev.now
         match op.action:
             case Action.CREATE:
@@ -640,17 +706,17 @@ class ReplicaController:
                 if resp.ok and isinstance(resp.body, Pod):
                     rv = resp.body.metadata.resource_version
                     landed = Claiming(owner=owner, written_rv=rv)
-                    return attrs.evolve(s, claiming=s.claiming.set(op.pod, landed)), set()
+                    return _evolve_state(s, claiming=s.claiming.set(op.pod, landed)), set()
                 # no immediate resync: the view may not show yet why it failed (a 404 for a
                 # pod whose DELETED event is still on its way), so retrying now could loop
-                s = attrs.evolve(s, claiming=s.claiming.discard(op.pod))
+                s = _evolve_state(s, claiming=s.claiming.discard(op.pod))
                 return self._wake(s, owner, Time(now + CLAIM_RETRY), effects), set()
             case Action.STATUS:
                 pending = s.status_writes.get(owner)
                 if resp.ok and pending is not None and isinstance(resp.body, ReplicaSet | ReplicationController):
                     written = attrs.evolve(pending, written_rv=resp.body.metadata.resource_version)
-                    return attrs.evolve(s, status_writes=s.status_writes.set(owner, written)), set()
-                s = attrs.evolve(s, status_writes=s.status_writes.discard(owner))
+                    return _evolve_state(s, status_writes=s.status_writes.set(owner, written)), set()
+                s = _evolve_state(s, status_writes=s.status_writes.discard(owner))
                 if resp.ok or resp.code == 409:  # a conflict: the view has, or soon gets, a newer version
                     return s, {owner}
                 return self._wake(s, owner, Time(now + STATUS_RETRY), effects), set()
@@ -666,17 +732,17 @@ class ReplicaController:
             effects.append(RecordEvent(involved=owner, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {name}"))
         else:
             effects.append(RecordEvent(involved=owner, type=EventType.WARNING, reason="FailedCreate", message=f"Error creating: {error}"))
-            s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+            s = _evolve_state(s, expectations=exps.creation_observed(s.expectations, owner))
         burst = s.bursts.get(owner)
         if burst is None:
             return s, {owner}
         progress, size = batch_answered(burst.progress, rid, error)
-        s = attrs.evolve(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
+        s = _evolve_state(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
         if size:
             return self._send_creates(s, owner, size, effects), set()
         if not progress.done:
             return s, set()
-        s = attrs.evolve(
+        s = _evolve_state(
             s,
             bursts=s.bursts.discard(owner),
             expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
@@ -684,7 +750,7 @@ class ReplicaController:
         if progress.error:
             s = self._fail(s, owner, "FailedCreate", progress.error, now, effects)
         else:
-            s = attrs.evolve(s, failures=s.failures.discard(owner))
+            s = _evolve_state(s, failures=s.failures.discard(owner))
         return s, {owner}
 
     def _deleted(
@@ -697,7 +763,7 @@ class ReplicaController:
             effects.append(RecordEvent(involved=owner, type=EventType.NORMAL, reason="SuccessfulDelete", message=f"Deleted pod: {pod.name}"))
             return s, set()
         # the informer will not observe this deletion: stop waiting for it
-        s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, owner, pod))
+        s = _evolve_state(s, expectations=exps.deletion_observed(s.expectations, owner, pod))
         if resp.code == 404:
             return s, {owner}
         error = _message(resp)
@@ -711,7 +777,7 @@ class ReplicaController:
         count = 1 if prior is None else prior.count + 1
         retry_at = Time(now + retry_delay(count))
         failure = Failure(reason=reason, message=message, count=count, retry_at=retry_at)
-        s = attrs.evolve(s, failures=s.failures.set(owner, failure))
+        s = _evolve_state(s, failures=s.failures.set(owner, failure))
         return self._wake(s, owner, retry_at, effects)
 
     def _wake(self, s: ReplicaSetState, owner: ObjectKey, at: Time, effects: Effects) -> ReplicaSetState:
@@ -720,10 +786,10 @@ class ReplicaController:
         if pending is not None and pending <= at:
             return s
         effects.append(WakeMeAt(at=at, key=timer_key(owner)))
-        return attrs.evolve(s, wakeups=s.wakeups.set(owner, at))
+        return _evolve_state(s, wakeups=s.wakeups.set(owner, at))
 
     def _request_id(self, s: ReplicaSetState) -> tuple[ReplicaSetState, str]:
-        return attrs.evolve(s, next_id=s.next_id + 1), f"{self.kind.info.short_names[0]}-{s.next_id}"
+        return _evolve_state(s, next_id=s.next_id + 1), f"{self.kind.info.short_names[0]}-{s.next_id}"
 
     def _send_creates(self, s: ReplicaSetState, owner: ObjectKey, size: int, effects: Effects) -> ReplicaSetState:
         burst = s.bursts[owner]
@@ -735,14 +801,14 @@ class ReplicaController:
             in_flight = in_flight.set(rid, InFlight(owner=owner, action=Action.CREATE))
             effects.append(CallApi(request=Create(obj=burst.pod), request_id=rid))
         burst = attrs.evolve(burst, progress=batch_sent(burst.progress, rids))
-        return attrs.evolve(s, in_flight=in_flight, bursts=s.bursts.set(owner, burst))
+        return _evolve_state(s, in_flight=in_flight, bursts=s.bursts.set(owner, burst))
 
     def _send(
         self, s: ReplicaSetState, call: Create | Delete | Update, op: InFlight, effects: Effects
     ) -> ReplicaSetState:
         s, rid = self._request_id(s)
         effects.append(CallApi(request=call, request_id=rid))
-        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op))
+        return _evolve_state(s, in_flight=s.in_flight.set(rid, op))
 
     # -- sync
 
@@ -753,16 +819,20 @@ class ReplicaController:
         """
         obj = get(s.view, key)
         if obj is None:
-            return attrs.evolve(
+            return _evolve_state(
                 s,
                 expectations=exps.forget(s.expectations, key),
                 status_writes=s.status_writes.discard(key),
                 failures=s.failures.discard(key),
                 tallies=s.tallies.discard(key),
+                owners=s.owners.discard(key),
             )
-        owner = as_owner(obj)
+        cached = s.owners.get(key)
+        owner = _owner_again(cached, obj)
         if owner is None:
-            return attrs.evolve(s, tallies=s.tallies.discard(key))
+            return _evolve_state(s, tallies=s.tallies.discard(key), owners=s.owners.discard(key))
+        if owner is not cached:
+            s = _evolve_state(s, owners=s.owners.set(key, owner))
         s, claimed = self._claim(s, owner, effects)
         failure = s.failures.get(key)
         if not exps.satisfied(s.expectations, key, now):
@@ -793,7 +863,7 @@ class ReplicaController:
         counted afresh from the view (every candidate through `claim`)."""
         basis = basis_of(owner)
         t = s.tallies.get(owner.key)
-        if t is not None and t.claiming is s.claiming and t.basis == basis:
+        if t is not None and t.claiming is s.claiming and t.basis == basis and _adopt_current(s.view, t):
             return s, t
         # a pod another owner is adopting or releasing right now is not a candidate
         candidates = tuple(
@@ -807,13 +877,14 @@ class ReplicaController:
         t = Tally(
             basis=basis,
             claiming=s.claiming,
+            template_sel=template_sel,
             claimed=pmap({key_of(p): p for p in claimed}),
             adopt=pmap({key_of(p): p for p in result.adopt if isinstance(p, Pod)}),
             release=pmap({key_of(p): p for p in result.release if isinstance(p, Pod)}),
             fully_labeled=sum(1 for p in claimed if template_sel.matches(p.metadata.labels)),
             ready=sum(1 for p in claimed if is_pod_ready(p)),
         )
-        return attrs.evolve(s, tallies=s.tallies.set(owner.key, t)), t
+        return _evolve_state(s, tallies=s.tallies.set(owner.key, t)), t
 
     def _claim(self, s: ReplicaSetState, owner: Owner, effects: Effects) -> tuple[ReplicaSetState, Tally]:
         """claimPods: adopt and release (one patch in flight per pod); the claim (its
@@ -834,7 +905,7 @@ class ReplicaController:
         s, rid = self._request_id(s)
         effects.append(CallApi(request=patch, request_id=rid))
         op = InFlight(owner=owner, action=action, pod=pod)
-        return attrs.evolve(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, Claiming(owner=owner)))
+        return _evolve_state(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, Claiming(owner=owner)))
 
     def _manage(
         self, s: ReplicaSetState, owner: Owner, claimed: Tally, now: Time, effects: Effects
@@ -848,7 +919,7 @@ class ReplicaController:
             count = min(-diff, BURST_REPLICAS)
             progress, size = slow_start(count)
             burst = Burst(progress=progress, pod=pod_from_template(owner.template, owner.obj))
-            s = attrs.evolve(
+            s = _evolve_state(
                 s,
                 expectations=exps.expect_creations(s.expectations, key, count, now),
                 bursts=s.bursts.set(key, burst),
@@ -859,14 +930,14 @@ class ReplicaController:
             pods = sorted_claimed(claimed)
             ranks = co_location_ranks(pods, self._related_pods(s.view, owner))
             victims = pods_to_delete(pods, count, ranks, now)
-            s = attrs.evolve(
+            s = _evolve_state(
                 s, expectations=exps.expect_deletions(s.expectations, key, (key_of(p) for p in victims), now)
             )
             for pod in victims:
                 pk = key_of(pod)
                 s = self._send(s, Delete(key=pk), InFlight(owner=key, action=Action.DELETE, pod=pk), effects)
             return s
-        return attrs.evolve(s, failures=s.failures.discard(key))
+        return _evolve_state(s, failures=s.failures.discard(key))
 
     def _related_pods(self, view: ClusterState, owner: Owner) -> tuple[Pod, ...]:
         """getIndirectlyRelatedPods: pods selected by any owner sharing this owner's
@@ -892,13 +963,13 @@ class ReplicaController:
         key = owner.key
         pending = s.status_writes.get(key)
         if pending is not None and pending.written_rv and owner.obj.metadata.resource_version >= pending.written_rv:
-            s = attrs.evolve(s, status_writes=s.status_writes.discard(key))
+            s = _evolve_state(s, status_writes=s.status_writes.discard(key))
             pending = None
         if status == owner.status or pending is not None:
             return s  # one write at a time: the next sync after it lands writes what changed
         update = Update(obj=with_status(owner.obj, status), subresource=Subresource.STATUS)
         s = self._send(s, update, InFlight(owner=key, action=Action.STATUS), effects)
-        return attrs.evolve(s, status_writes=s.status_writes.set(key, StatusWrite(status=status)))
+        return _evolve_state(s, status_writes=s.status_writes.set(key, StatusWrite(status=status)))
 
     def _wake_for_availability(
         self, s: ReplicaSetState, owner: Owner, claimed: Tally, now: Time, effects: Effects
