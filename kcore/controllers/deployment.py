@@ -10,6 +10,10 @@ Theory of operation (level-triggered, as upstream's syncDeployment):
   Deployment to itself; a ReplicaSet to its controlling Deployment, or (an orphan) to every
   Deployment in its namespace whose selector matches it; a Pod to its ReplicaSet's
   Deployment when that one uses the Recreate strategy (which waits for old pods to go).
+  The view is the driver's shared informer cache (`informer.follow`). `wants` takes only
+  the pod events that can end that wait (a pod of a ReplicaSet deleted, or in a terminal
+  phase): upstream registers deletePod alone, so pod additions and updates never queue a
+  Deployment. A timer or an answer therefore reads pods as of the last event delivered.
 - `sync` runs `plan_sync`: claim ReplicaSets (adopt matching orphans, release owned ones
   that stopped matching), then as upstream: a deleted Deployment only gets its status; a
   paused one gets the Paused/Resumed Progressing condition and is only scaled; the
@@ -48,7 +52,7 @@ from kcore.api.apps import Deployment, DeploymentConditionType, DeploymentStrate
 from kcore.api.codec import to_dict
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
-from kcore.api.pod import LabelSelector
+from kcore.api.pod import LabelSelector, Pod, PodPhase
 from kcore.apiserver.errors import not_found
 from kcore.apiserver.types import (
     ObjectList,
@@ -95,7 +99,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, get, list_objects, put
 
@@ -103,6 +107,7 @@ __all__ = ["NAME", "DeploymentController", "DeploymentState", "plan_sync", "reso
 
 NAME: Final = "deployment-controller"
 TIMER_PREFIX: Final = "deployment/"
+_TERMINAL: Final = frozenset({PodPhase.FAILED, PodPhase.SUCCEEDED})
 
 Effects = tuple[Effect, ...]
 
@@ -164,6 +169,19 @@ class DeploymentController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.POD})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """Every Deployment and ReplicaSet event; of a pod's, only those that can end a
+        Recreate's wait for the old pods (`old_pods_running`) of a pod controlled by a
+        ReplicaSet: its deletion (upstream's deletePod, the only pod handler of
+        deployment_controller.go) or a version in a terminal phase."""
+        obj = event.obj
+        if not isinstance(obj, Pod):
+            return True
+        ref = controller_of(obj.metadata)
+        if ref is None or ref.kind != Kind.REPLICA_SET.value:
+            return False
+        return event.type is WatchType.DELETED or obj.status.phase in _TERMINAL
+
     def init(self, view: ClusterState, now: Time) -> tuple[DeploymentState, Effects]:
         """Relist; the `Started` event then syncs every Deployment."""
         return DeploymentState(view=view), ()
@@ -176,7 +194,7 @@ class DeploymentController:
                 return _process(_mark_all(state), now)
             case WatchDelivered(event=ev, now=now):
                 keys = _interested(state.view, ev)
-                state = attrs.evolve(state, view=observe(state.view, ev))
+                state = attrs.evolve(state, view=follow(state.view, event))
                 keys |= _interested(state.view, ev)
                 if ev.type is WatchType.DELETED and ev.obj.KIND is Kind.DEPLOYMENT:
                     state = _forget(state, ev.key)
