@@ -21,6 +21,10 @@ Theory of operation (pkg/controller/cronjob/cronjob_controllerv2.go, syncCronJob
 
 Rules: one request in flight per CronJob (status writes carry the viewed
 resourceVersion; a Conflict re-syncs); timers per CronJob key; keys in sorted order.
+Watch filter (`wants`): every CronJob event; a Job event only when the Job is controlled by
+a CronJob or by nothing, as upstream's addJob/updateJob/deleteJob resolve the controllerRef
+and return for another kind. Syncs read only the Jobs a CronJob controls.
+
 Must not know: how Jobs run. Mirrors cronjob_controllerv2.go and utils.go.
 """
 
@@ -36,8 +40,16 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.batch import ConcurrencyPolicy, CronJob, CronJobStatus, Job, JobConditionType
 from kcore.api.core import ObjectReference
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, ObjectMeta, OwnerReference, Status, Time
-from kcore.apiserver.types import Create, Delete, PropagationPolicy, Request, Subresource, Update
+from kcore.api.meta import ConditionStatus, ObjectMeta, OwnerReference, Status, Time, evolver
+from kcore.apiserver.types import (
+    Create,
+    Delete,
+    PropagationPolicy,
+    Request,
+    Subresource,
+    Update,
+    WatchEvent,
+)
 from kcore.controllers.cronjob_schedule import (
     Missed,
     ScheduleError,
@@ -56,7 +68,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "cronjob-controller"
@@ -80,6 +92,9 @@ class CronJobControllerState:
     counter: int = 0
 
 
+_evolve = evolver(CronJobControllerState)  # attrs.evolve for the hot per-event state updates
+
+
 @attrs.frozen(kw_only=True)
 class Decision:
     """What one sync of one CronJob wants: writes, events, and when to look again."""
@@ -95,6 +110,14 @@ class CronJobController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.CRON_JOB, Kind.JOB})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): CronJobs, and Jobs of a CronJob or orphans."""
+        obj = event.obj
+        if obj.KIND is not Kind.JOB:
+            return True
+        ref = next((r for r in obj.metadata.owner_references if r.controller), None)
+        return ref is None or ref.kind == Kind.CRON_JOB.value
+
     def init(self, view: ClusterState, now: Time) -> tuple[CronJobControllerState, tuple[Effect, ...]]:
         return CronJobControllerState(view=view), ()
 
@@ -106,7 +129,7 @@ class CronJobController:
                 keys = {_key(c) for c in list_objects(s.view, Kind.CRON_JOB) if isinstance(c, CronJob)}
                 return _sync_keys(s, keys, ev.now)
             case WatchDelivered(event=w):
-                s = attrs.evolve(s, view=observe(s.view, w))
+                s = _evolve(s, view=follow(s.view, ev))
                 if isinstance(w.obj, CronJob):
                     return _sync_keys(s, {w.key}, ev.now)
                 return _sync_keys(s, _owners(w.obj), ev.now)

@@ -36,6 +36,14 @@ docs/semantics.md), so no history cleanup or rollback; orphan pods are not adopt
 owned pods that stop matching the selector are ignored rather than released; node and
 candidate order is by name where upstream iterates a Go map.
 
+Watch filter (`wants`): every DaemonSet and Node event; a Pod event only when the pod is
+controlled by a DaemonSet or is an orphan (no controller ownerReference), as upstream's
+addPod/updatePod/deletePod return early for a controllerRef of another kind. The view is
+the shared informer cache, so a skipped pod is never read stale: the controller reads
+only its own pods (`dependents` of a DaemonSet) and Nodes. A pod whose controllerRef moves
+from a DaemonSet straight to another kind in one write is not seen leaving (upstream
+enqueues the old DaemonSet); the next sync of that DaemonSet sees it gone.
+
 Must not know: the driver's queue, the scheduler or kubelet internals, other controllers.
 Mirrors pkg/controller/daemon/daemon_controller.go (syncDaemonSet, manage,
 podsShouldBeOnNode, syncNodes, updateDaemonSetStatus) and update.go (rollingUpdate,
@@ -55,7 +63,7 @@ from pyrsistent.typing import PMap
 from kcore.api.apps import DaemonSet, DaemonSetStatus, DaemonSetUpdateStrategyType
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import Status, Time
+from kcore.api.meta import Status, Time, evolver
 from kcore.api.pod import Pod, PodPhase
 from kcore.apiserver.types import (
     Create,
@@ -95,7 +103,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.intstr import IntOrStringError
 from kcore.labels import SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, dependents, get, list_objects
@@ -108,6 +116,7 @@ FAILED_POD_BACKOFF_INITIAL: Final = 1.0
 FAILED_POD_BACKOFF_MAX: Final = 15 * 60.0
 STATUS_RETRY: Final = 1.0
 _TIMER_PREFIX: Final = "sync "
+_DAEMON_SET: Final = Kind.DAEMON_SET.value
 
 Effects = list[Effect]
 
@@ -170,6 +179,9 @@ class DaemonSetState:
     failures: PMap[ObjectKey, int] = pmap()  # consecutive failed deletes per DaemonSet
     wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per DaemonSet
     next_id: int = 0
+
+
+_evolve = evolver(DaemonSetState)  # attrs.evolve for the hot per-event state updates
 
 
 def timer_key(owner: ObjectKey) -> str:
@@ -293,6 +305,15 @@ class DaemonSetController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.DAEMON_SET, Kind.NODE, Kind.POD})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): DaemonSets, Nodes, and pods controlled by a
+        DaemonSet or by nothing."""
+        obj = event.obj
+        if obj.KIND is not Kind.POD:
+            return True
+        ref = controller_of(obj.metadata)
+        return ref is None or ref.kind == _DAEMON_SET
+
     def init(self, view: ClusterState, now: Time) -> tuple[DaemonSetState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; the `Started` event then syncs every DaemonSet."""
         return DaemonSetState(view=view), ()
@@ -311,8 +332,8 @@ class DaemonSetController:
         match event:
             case Started():
                 keys = _all_daemon_sets(s.view)
-            case WatchDelivered(event=we):
-                s, keys = _absorb(s, we)
+            case WatchDelivered():
+                s, keys = _absorb(s, event)
             case ApiAnswered():
                 s, keys = _answered(s, event, effects)
             case TimerFired(key=tkey):
@@ -356,14 +377,15 @@ def _node_changed(old: object, new: object) -> bool:
     )
 
 
-def _absorb(s: DaemonSetState, we: WatchEvent) -> tuple[DaemonSetState, set[ObjectKey]]:
+def _absorb(s: DaemonSetState, delivered: WatchDelivered) -> tuple[DaemonSetState, set[ObjectKey]]:
+    we = delivered.event
     key = we.key
     old = get(s.view, key)
-    s = attrs.evolve(s, view=observe(s.view, we))
+    s = _evolve(s, view=follow(s.view, delivered))
     match key.kind:
         case Kind.DAEMON_SET:
             if we.type is WatchType.DELETED:
-                s = attrs.evolve(s, expectations=exps.forget(s.expectations, key))
+                s = _evolve(s, expectations=exps.forget(s.expectations, key))
             return s, {key}
         case Kind.NODE:
             if we.type is WatchType.MODIFIED and not _node_changed(old, we.obj):
@@ -383,9 +405,9 @@ def _absorb_pod(s: DaemonSetState, we: WatchEvent, old: object) -> tuple[DaemonS
         keys.add(owner)
         gone = we.type is WatchType.DELETED or we.obj.metadata.deletion_timestamp is not None
         if gone:
-            s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, owner, we.key))
+            s = _evolve(s, expectations=exps.deletion_observed(s.expectations, owner, we.key))
         elif we.type is WatchType.ADDED:
-            s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+            s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
     if isinstance(old, Pod) and (previous := _resolve(s.view, old)) is not None:
         keys.add(previous)
     return s, keys

@@ -47,7 +47,7 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.apps import Deployment, ReplicaSet, StatefulSet
 from kcore.api.core import ReplicationController
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
-from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time
+from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time, evolver
 from kcore.api.pod import Pod
 from kcore.api.policy import (
     DISRUPTION_ALLOWED,
@@ -72,7 +72,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.intstr import IntOrStringError, scaled_value
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
@@ -94,6 +94,9 @@ class DisruptionState:
     in_flight: PMap[str, ObjectKey] = pmap()  # request id -> budget
     timers: PMap[ObjectKey, Time] = pmap()  # budget -> earliest recheck asked for
     counter: int = 0
+
+
+_evolve = evolver(DisruptionState)  # attrs.evolve for the hot per-event state updates
 
 
 @attrs.frozen(kw_only=True)
@@ -389,7 +392,7 @@ class DisruptionController:
                 s = attrs.evolve(s, dirty=_all_budgets(s.view))
             case WatchDelivered(event=ev):
                 marked = _marked_by(s.view, ev)
-                s = attrs.evolve(s, view=observe(s.view, ev))
+                s = _evolve(s, view=follow(s.view, event))
                 s = attrs.evolve(s, dirty=s.dirty.update(marked))
             case ApiAnswered(request_id=rid, response=resp):
                 s, effects = _answered(s, rid, resp.ok, resp.code, resp.body, now)

@@ -34,7 +34,7 @@ from pyrsistent import pset
 from pyrsistent.typing import PSet
 
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
-from kcore.api.meta import ApiObject, OwnerReference, Time
+from kcore.api.meta import ApiObject, OwnerReference, Time, evolver
 from kcore.apiserver.storage import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
 from kcore.apiserver.types import Delete, PropagationPolicy, Request, Update, WatchType
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
@@ -48,7 +48,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "garbage-collector"
@@ -62,6 +62,9 @@ class GCState:
     in_flight: PSet[ObjectKey] = pset()  # a request for this key awaits its answer
     retry: PSet[ObjectKey] = pset()  # failed writes, synced again at the next "retry" timer
     counter: int = 0
+
+
+_evolve = evolver(GCState)  # attrs.evolve for the hot per-event state updates
 
 
 @attrs.frozen
@@ -80,7 +83,7 @@ class GarbageCollector:
                 return _sync_keys(s, _all_interesting(s.view))
             case WatchDelivered(event=w):
                 old = get(s.view, w.key)
-                s = attrs.evolve(s, view=observe(s.view, w))
+                s = _evolve(s, view=follow(s.view, ev))
                 if w.type is WatchType.MODIFIED and old is not None and not _graph_changed(old, w.obj):
                     # a Lease renewal, a status write: no edge of the graph and no deletion
                     # state moved, so no sync can decide anything new (upstream's

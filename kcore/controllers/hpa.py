@@ -31,6 +31,12 @@ that failed has no entry in currentMetrics (upstream leaves an empty one); the H
 own MODIFIED events trigger a sync only when the generation changes; PodMetrics are
 matched to the selected pods by name.
 
+Watch filter (`wants`): HPAs, Pods and PodMetrics; the scale owners' own events
+(Deployment, ReplicaSet, StatefulSet, ReplicationController) are skipped: the scale is
+always read fresh with GetScale and nothing here reads those objects from the view
+(upstream's HPA has no informer for them either). Every pod stays: the scale's selector
+can pick any pod (Pending ones count as unready) when a sync reads them.
+
 Must not know: how metrics are produced, the apiserver's internals, other controllers.
 Mirrors pkg/controller/podautoscaler/horizontal.go.
 """
@@ -57,10 +63,18 @@ from kcore.api.autoscaling import (
     ResourceMetricStatus,
 )
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
-from kcore.api.meta import ConditionStatus, Status, Time
+from kcore.api.meta import ConditionStatus, Status, Time, evolver
 from kcore.api.metrics import PodMetrics
 from kcore.api.pod import Pod
-from kcore.apiserver.types import GetScale, Response, Scale, Subresource, Update, UpdateScale
+from kcore.apiserver.types import (
+    GetScale,
+    Response,
+    Scale,
+    Subresource,
+    Update,
+    UpdateScale,
+    WatchEvent,
+)
 from kcore.controllers.hpa_behavior import (
     History,
     normalize,
@@ -85,7 +99,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.labels import SelectorParseError, parse_selector
 from kcore.quantity import Quantity
 from kcore.state import ClusterState, get, key_of, list_objects, put
@@ -93,6 +107,7 @@ from kcore.state import ClusterState, get, key_of, list_objects, put
 NAME: Final = "horizontal-pod-autoscaler"
 SYNC_PERIOD: Final = 15.0
 _TIMER_PREFIX: Final = "hpa:"
+_SCALE_OWNERS: Final = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.STATEFUL_SET, Kind.REPLICATION_CONTROLLER})
 
 ABLE: Final = HorizontalPodAutoscalerConditionType.ABLE_TO_SCALE
 ACTIVE: Final = HorizontalPodAutoscalerConditionType.SCALING_ACTIVE
@@ -134,6 +149,9 @@ class HpaState:
     in_flight: PMap[str, Call] = pmap()
     dirty: PSet[ObjectKey] = pset()
     counter: int = 0
+
+
+_evolve = evolver(HpaState)  # attrs.evolve for the hot per-event state updates
 
 
 @attrs.frozen(kw_only=True)
@@ -533,12 +551,13 @@ class HorizontalPodAutoscalerController:
             Kind.HORIZONTAL_POD_AUTOSCALER,
             Kind.POD_METRICS,
             Kind.POD,
-            Kind.DEPLOYMENT,
-            Kind.REPLICA_SET,
-            Kind.STATEFUL_SET,
-            Kind.REPLICATION_CONTROLLER,
+            *_SCALE_OWNERS,
         }
     )
+
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): no scale owner's event."""
+        return event.obj.KIND not in _SCALE_OWNERS
 
     def init(self, view: ClusterState, now: Time) -> Out:
         """Start from a fresh LIST with no history; every HPA syncs on `Started`."""
@@ -557,7 +576,7 @@ class HorizontalPodAutoscalerController:
                 s = attrs.evolve(s, dirty=_all(s.view))
             case WatchDelivered(event=ev):
                 s = _watched(s, ev.key, ev.obj)
-                s = attrs.evolve(s, view=observe(s.view, ev))
+                s = _evolve(s, view=follow(s.view, event))
                 if ev.key.kind is Kind.HORIZONTAL_POD_AUTOSCALER and get(s.view, ev.key) is None:
                     s = attrs.evolve(s, histories=s.histories.discard(ev.key), next_sync=s.next_sync.discard(ev.key))
             case ApiAnswered(request_id=rid, response=resp):

@@ -35,6 +35,15 @@ adoption of orphans (the generated selector names the Job's uid); podFailurePoli
 successPolicy, backoffLimitPerIndex and managedBy are not acted on; a Job with its
 status write in flight waits for it instead of syncing concurrently.
 
+Watch filter (`wants`): every Job event; a Pod event only when the pod is controlled by a
+Job, is an orphan (no controller ownerReference), or carries the job-tracking finalizer
+(an orphaned finalizer to clean up), as upstream's addPod/updatePod/deletePod return
+early for a controllerRef of another kind. The view is the shared informer cache; the
+controller reads only the Jobs' own pods and pods with the finalizer, so a skipped pod
+is never read stale. A pod whose controllerRef moves from a Job straight to another kind
+(dropping the finalizer) in one write is not seen leaving; the next sync of that Job
+sees it gone.
+
 Must not know: the driver, the kubelet, other controllers.
 Mirrors pkg/controller/job/job_controller.go (syncJob, manageJob,
 trackJobStatusAndRemoveFinalizers, pastBackoffLimitOnFailure, pastActiveDeadline).
@@ -59,7 +68,7 @@ from kcore.api.batch import (
     UncountedTerminatedPods,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Time
+from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
 from kcore.apiserver.types import (
     Create,
@@ -116,7 +125,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "job-controller"
@@ -127,6 +136,7 @@ RETRY: Final = 1.0
 MIN_DELAY: Final = 1.0  # syncJobBatchPeriod: the least delay of a requeue
 
 _ORPHAN: Final = "orphan "
+_JOB: Final = Kind.JOB.value
 
 Effects = list[Effect]
 
@@ -166,6 +176,9 @@ class JobState:
     next_id: int = 0
 
 
+_evolve = evolver(JobState)  # attrs.evolve for the hot per-event state updates
+
+
 @attrs.frozen(kw_only=True)
 class _Ctx:
     """One sync's observations (syncJobCtx)."""
@@ -194,6 +207,15 @@ class JobController:
     def watches(self) -> frozenset[Kind]:
         return frozenset({Kind.JOB, Kind.POD})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): Jobs, and pods controlled by a Job or by
+        nothing or carrying the job-tracking finalizer."""
+        obj = event.obj
+        if obj.KIND is not Kind.POD:
+            return True
+        ref = controller_of(obj.metadata)
+        return ref is None or ref.kind == _JOB or has_tracking_finalizer(obj)
+
     def init(self, view: ClusterState, now: Time) -> tuple[JobState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; `Started` then syncs every Job."""
         return JobState(view=view), ()
@@ -213,8 +235,8 @@ class JobController:
             case Started():
                 jobs = {key_of(j) for j in list_objects(s.view, Kind.JOB)}
                 pods = {key_of(p) for p in list_objects(s.view, Kind.POD) if has_tracking_finalizer(p)}
-            case WatchDelivered(event=we):
-                s, jobs, pods = self._absorb(s, we)
+            case WatchDelivered():
+                s, jobs, pods = self._absorb(s, event)
             case ApiAnswered():
                 s, jobs, pods = self._answered(s, event, effects)
             case TimerFired(key=tkey):
@@ -250,14 +272,15 @@ class JobController:
         job = get(view, key)
         return key if job is not None and job.metadata.uid == ref.uid else None
 
-    def _absorb(self, s: JobState, we: WatchEvent) -> tuple[JobState, set[ObjectKey], set[ObjectKey]]:
+    def _absorb(self, s: JobState, delivered: WatchDelivered) -> tuple[JobState, set[ObjectKey], set[ObjectKey]]:
+        we = delivered.event
         key = we.key
         if key.kind is Kind.JOB:
             old = get(s.view, key)
-            s = attrs.evolve(s, view=observe(s.view, we))
+            s = _evolve(s, view=follow(s.view, delivered))
             pods: set[ObjectKey] = set()
             if we.type is WatchType.DELETED:
-                s = attrs.evolve(
+                s = _evolve(
                     s,
                     expectations=exps.forget(s.expectations, key),
                     removing=s.removing.discard(key),
@@ -269,10 +292,10 @@ class JobController:
                 pods = {k for k in dependents(s.view, we.obj.metadata.uid) if k.kind is Kind.POD}
             return s, {key}, pods
         if key.kind is not Kind.POD:
-            return attrs.evolve(s, view=observe(s.view, we)), set(), set()
+            return _evolve(s, view=follow(s.view, delivered)), set(), set()
         old_pod = get(s.view, key)
-        view = observe(s.view, we)
-        s = attrs.evolve(s, view=view)
+        view = follow(s.view, delivered)
+        s = _evolve(s, view=view)
         jobs: set[ObjectKey] = set()
         for candidate, in_view in ((old_pod, s.view), (we.obj, view)):
             if candidate is not None and (jk := self._job_of(in_view, candidate)) is not None:
@@ -280,9 +303,9 @@ class JobController:
         gone = we.type is WatchType.DELETED
         for jk in sorted(jobs):
             if gone or we.obj.metadata.deletion_timestamp is not None:
-                s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, jk, key))
+                s = _evolve(s, expectations=exps.deletion_observed(s.expectations, jk, key))
             elif we.type is WatchType.ADDED:
-                s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, jk))
+                s = _evolve(s, expectations=exps.creation_observed(s.expectations, jk))
             if gone or not has_tracking_finalizer(we.obj):
                 s = self._removal_observed(s, jk, we.obj.metadata.uid)
         return s, jobs, ({key} if not gone else set())

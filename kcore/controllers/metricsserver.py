@@ -19,6 +19,11 @@ The usage model is data on the pod (docs/runtime.md):
   container's usage and take precedence over its share of the pod-level value;
 - an unannotated (or unparseable) usage is 0.
 
+Watch filter (`wants`): every PodMetrics event; a Pod event unless the pod is Pending and
+not being deleted (a DELETED event always passes). A scrape measures only Running pods
+and keeps a sample only for them; a pod never goes back to Pending, so a skipped Pending
+pod is never measured, and every pod that can be is current in the shared view.
+
 Must not know: the autoscaler, the kubelet, the container runtime.
 Mirrors sigs.k8s.io/metrics-server (pkg/scraper, pkg/storage: a sample per pod per
 resolution, served as metrics.k8s.io/v1beta1 PodMetrics).
@@ -34,10 +39,10 @@ from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ObjectMeta, Time
+from kcore.api.meta import ObjectMeta, Time, evolver
 from kcore.api.metrics import DEFAULT_WINDOW, ContainerMetrics, PodMetrics
 from kcore.api.pod import Container, Pod, PodPhase
-from kcore.apiserver.types import Create, Delete, Update
+from kcore.apiserver.types import Create, Delete, Update, WatchEvent, WatchType
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -49,7 +54,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.quantity import Format, Quantity, QuantityParseError, parse_quantity
 from kcore.state import ClusterState, get, list_objects
 
@@ -68,6 +73,9 @@ class MetricsServerState:
     view: ClusterState
     in_flight: PMap[str, ObjectKey] = pmap()  # request id -> PodMetrics key
     counter: int = 0
+
+
+_evolve = evolver(MetricsServerState)  # attrs.evolve for the hot per-event state updates
 
 
 def _milli(text: str | None) -> int | None:
@@ -176,6 +184,16 @@ class MetricsServer:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.POD_METRICS})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): no Pending pod that stays."""
+        pod = event.obj
+        return (
+            not isinstance(pod, Pod)
+            or pod.status.phase is not PodPhase.PENDING
+            or event.type is WatchType.DELETED
+            or pod.metadata.deletion_timestamp is not None
+        )
+
     def init(self, view: ClusterState, now: Time) -> Out:
         """Start from a fresh LIST; the first scrape runs on `Started`."""
         return MetricsServerState(view=view), ()
@@ -190,8 +208,8 @@ class MetricsServer:
                 return scrape(s, now)
             case TimerFired(key=key, now=now):
                 return scrape(s, now) if key == TICK else (s, ())
-            case WatchDelivered(event=ev):
-                return attrs.evolve(s, view=observe(s.view, ev)), ()
+            case WatchDelivered():
+                return _evolve(s, view=follow(s.view, event)), ()
             case ApiAnswered(request_id=rid):
                 return attrs.evolve(s, in_flight=s.in_flight.discard(rid)), ()
             case Resynced(view=view):

@@ -16,6 +16,12 @@ Theory of operation (pkg/controller/namespace/deletion/namespaced_resources_dele
 - Objects that take time to go (pods terminating gracefully, objects with finalizers)
   are waited for: their DELETED events re-sync the namespace.
 
+Watch filter (`wants`): Namespace events, every DELETED event, and any object being
+deleted (deletionTimestamp set). Only a terminating namespace is acted on; the
+namespace's own event brings the view of everything in it (the shared informer cache),
+and from then on every object left in it is being deleted, so nothing else can change a
+sync's outcome. Upstream watches Namespaces only and polls the content.
+
 Rules: one request in flight per key; failed writes retry after `RETRY_AFTER`; keys in
 sorted order. Must not know: any kind's own semantics. Mirrors namespace_controller.go
 and deletion/namespaced_resources_deleter.go.
@@ -32,8 +38,16 @@ from pyrsistent.typing import PSet
 
 from kcore.api.core import Namespace, NamespaceCondition, NamespacePhase
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Time
-from kcore.apiserver.types import Delete, PropagationPolicy, Request, Subresource, Update
+from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
+from kcore.apiserver.types import (
+    Delete,
+    PropagationPolicy,
+    Request,
+    Subresource,
+    Update,
+    WatchEvent,
+    WatchType,
+)
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -45,7 +59,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, get, keys_in_namespace, list_objects
 
 NAME: Final = "namespace-controller"
@@ -64,10 +78,22 @@ class NamespaceControllerState:
     counter: int = 0
 
 
+_evolve = evolver(NamespaceControllerState)  # attrs.evolve for the hot per-event state updates
+
+
 @attrs.frozen
 class NamespaceController:
     name: str = NAME
     watches: frozenset[Kind] = _WATCHED
+
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): namespaces, deletions, objects going."""
+        obj = event.obj
+        return (
+            obj.KIND is Kind.NAMESPACE
+            or event.type is WatchType.DELETED
+            or obj.metadata.deletion_timestamp is not None
+        )
 
     def init(self, view: ClusterState, now: Time) -> tuple[NamespaceControllerState, tuple[Effect, ...]]:
         return NamespaceControllerState(view=view), ()
@@ -81,7 +107,7 @@ class NamespaceController:
                     s = attrs.evolve(s, view=ev.view, in_flight=pset())
                 return _sync_all(s, {n.metadata.name for n in list_objects(s.view, Kind.NAMESPACE)}, ev.now)
             case WatchDelivered(event=w):
-                s = attrs.evolve(s, view=observe(s.view, w))
+                s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync_all(s, {ns}, ev.now)
             case ApiAnswered(request_id=rid):

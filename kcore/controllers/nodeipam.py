@@ -33,7 +33,7 @@ from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, Status, Time
+from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.apiserver.types import Response, Update, WatchType
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
@@ -46,7 +46,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.network.ipam import (
     DEFAULT_NODE_MASK_SIZE,
     CidrSet,
@@ -78,6 +78,9 @@ class NodeIpamState:
     in_flight: PMap[str, str] = pmap()  # request id -> node name
     reported: PSet[str] = pset()  # nodes told CIDRNotAvailable, waiting for a free subnet
     seq: int = 0
+
+
+_evolve = evolver(NodeIpamState)  # attrs.evolve for the hot per-event state updates
 
 
 def node_key(name: str) -> ObjectKey:
@@ -122,7 +125,7 @@ class NodeIpamController:
             case Started():
                 return _sync_all(state)
             case WatchDelivered(event=ev):
-                state = attrs.evolve(state, view=observe(state.view, ev))
+                state = _evolve(state, view=follow(state.view, event))
                 name = ev.obj.metadata.name
                 if ev.type is WatchType.DELETED and state.cidrs is not None:
                     state = attrs.evolve(state, cidrs=release_node(state.cidrs, name))

@@ -33,6 +33,12 @@ pass or event retries with the newer object); one write per object in flight; an
 answered object is folded into the view at once. Everything is level-triggered and
 iterates in sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
 
+Watch filter (`wants`): every Node and Lease event; a Pod event only when the pod is bound
+(spec.nodeName set) or DELETED. An unbound pod is never evicted nor marked not ready
+(upstream's podUpdated / processPodOnNode skip a pod without a node, and MarkPodsNotReady
+lists pods by node), so the pods this controller reads (`pods_on_node`) are exactly the
+accepted ones, always current in the shared informer view.
+
 Mirrors pkg/controller/nodelifecycle/node_lifecycle_controller.go (monitorNodeHealth,
 tryUpdateNodeHealth, processTaintBaseEviction, doNoScheduleTaintingPass,
 doNoExecuteTaintingPass, handleDisruption, ComputeZoneState),
@@ -54,9 +60,17 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.coordination import Lease
 from kcore.api.core import Node, NodeCondition, Taint
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Time
+from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration
-from kcore.apiserver.types import Delete, Request, Response, Subresource, Update, WatchType
+from kcore.apiserver.types import (
+    Delete,
+    Request,
+    Response,
+    Subresource,
+    Update,
+    WatchEvent,
+    WatchType,
+)
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -68,7 +82,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.scheduler.plugins.tainttoleration import tolerates
 from kcore.state import ClusterState, get, list_objects, pods_on_node, put
 
@@ -185,6 +199,9 @@ class NodeLifecycleState:
     seq: int = 0
 
 
+_evolve = evolver(NodeLifecycleState)  # attrs.evolve for the hot per-event state updates
+
+
 # --- small pure helpers -------------------------------------------------------------------
 
 
@@ -289,6 +306,11 @@ class NodeLifecycleController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.LEASE, Kind.POD})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): Nodes, Leases, bound or deleted pods."""
+        obj = event.obj
+        return not isinstance(obj, Pod) or event.type is WatchType.DELETED or bool(obj.spec.node_name)
+
     def init(self, view: ClusterState, now: Time) -> tuple[NodeLifecycleState, Effects]:
         """Relist: health is unknown, so every Node counts as probed at its first pass."""
         return NodeLifecycleState(view=view), ()
@@ -304,7 +326,7 @@ class NodeLifecycleController:
                 ns, _, name = k.removeprefix(EVICT_PREFIX).partition("/")
                 return _fire_eviction(state, ObjectKey(kind=Kind.POD, namespace=ns, name=name), now)
             case WatchDelivered(event=ev, now=now):
-                state = attrs.evolve(state, view=observe(state.view, ev))
+                state = _evolve(state, view=follow(state.view, event))
                 if isinstance(ev.obj, Node):
                     return _node_changed(state, ev.obj.metadata.name, now)
                 if isinstance(ev.obj, Pod):

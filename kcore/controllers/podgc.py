@@ -14,6 +14,16 @@ Rules: the candidate sets are kept from watch events (never a scan of all pods p
 deletions carry the pod's uid as a precondition; a pass emits each delete once (in-flight
 keys wait for their answer). Must not know: who owns the pods. Mirrors
 pkg/controller/podgc/gc_controller.go.
+
+Watch filter (`wants`): every Node event; a Pod event when the pod is DELETED, being
+deleted, terminated (Succeeded/Failed), or bound and not Running (the binding of a pod
+that may land on a missing node). Skipped: unbound pods that are neither terminating nor
+terminated (no pass acts on them) and Running pods (acted on only once their node is
+gone). The candidate sets change only on accepted events, and every accepted event
+brings the whole shared informer view, so a pass sees each orphan's binding. Deviation:
+a Running pod whose status changes after the last accepted event is read as of that
+event; its DisruptionTarget status write may then answer 409 (the forced delete, with
+its uid precondition, still goes), as with any stale informer.
 """
 
 from __future__ import annotations
@@ -26,9 +36,9 @@ from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, Time
+from kcore.api.meta import ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, PodPhase
-from kcore.apiserver.types import Delete, Request, Subresource, Update, WatchType
+from kcore.apiserver.types import Delete, Request, Subresource, Update, WatchEvent, WatchType
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -40,7 +50,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, get, list_objects, pods_on_node
 
 NAME: Final = "pod-garbage-collector"
@@ -61,11 +71,24 @@ class PodGCState:
     counter: int = 0
 
 
+_evolve = evolver(PodGCState)  # attrs.evolve for the hot per-event state updates
+
+
 @attrs.frozen
 class PodGCController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
     terminated_threshold: int = TERMINATED_THRESHOLD
+
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc)."""
+        pod = event.obj
+        if not isinstance(pod, Pod) or event.type is WatchType.DELETED or pod.metadata.deletion_timestamp is not None:
+            return True
+        phase = pod.status.phase
+        if phase is PodPhase.SUCCEEDED or phase is PodPhase.FAILED:
+            return True
+        return bool(pod.spec.node_name) and phase is not PodPhase.RUNNING
 
     def init(self, view: ClusterState, now: Time) -> tuple[PodGCState, tuple[Effect, ...]]:
         return _rebuild(view), ()
@@ -77,7 +100,7 @@ class PodGCController:
             case Resynced():
                 return attrs.evolve(_rebuild(ev.view), counter=s.counter), ()
             case WatchDelivered(event=w):
-                s = attrs.evolve(s, view=observe(s.view, w))
+                s = _evolve(s, view=follow(s.view, ev))
                 if isinstance(w.obj, Pod):
                     s = _track(s, w.key, None if w.type is WatchType.DELETED else w.obj)
                 return s, ()

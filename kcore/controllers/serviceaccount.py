@@ -17,7 +17,7 @@ from pyrsistent.typing import PSet
 
 from kcore.api.core import Namespace, NamespacePhase, ServiceAccount
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ObjectMeta, Time
+from kcore.api.meta import ObjectMeta, Time, evolver
 from kcore.apiserver.types import Create
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
@@ -30,7 +30,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "serviceaccount-controller"
@@ -42,6 +42,9 @@ RETRY_AFTER: Final = 1.0
 class ServiceAccountControllerState:
     view: ClusterState
     in_flight: PSet[str] = pset()  # namespaces whose `default` create awaits its answer
+
+
+_evolve = evolver(ServiceAccountControllerState)  # attrs.evolve for the hot per-event state updates
 
 
 @attrs.frozen
@@ -61,7 +64,7 @@ class ServiceAccountController:
                     s = attrs.evolve(s, view=ev.view, in_flight=pset())
                 return _sync(s, [n.metadata.name for n in list_objects(s.view, Kind.NAMESPACE)])
             case WatchDelivered(event=w):
-                s = attrs.evolve(s, view=observe(s.view, w))
+                s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync(s, [ns])
             case ApiAnswered(request_id=ns, response=resp):

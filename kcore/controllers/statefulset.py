@@ -33,6 +33,14 @@ are created in one sync and their pod in the next (upstream: one call). A claim'
 retention ownerReferences are fixed on the sync after its pod is seen (upstream: right
 after the pod create); a claim-only fix does not also rewrite the pod.
 
+Watch filter (`wants`): every StatefulSet and PersistentVolumeClaim event; a Pod event only
+when the pod is controlled by a StatefulSet or is an orphan it might adopt (no controller
+ownerReference), as upstream's addPod/updatePod/deletePod return early for a controllerRef
+of another kind. The view is the shared informer cache; the controller reads only its
+own pods and orphans, so a skipped pod is never read stale. A pod whose controllerRef
+moves from a StatefulSet straight to another kind in one write is not seen leaving
+(upstream enqueues the old set); the next sync of that set sees it gone.
+
 Must not know: the driver's queue, other controllers, the kubelet or scheduler.
 Mirrors pkg/controller/statefulset/stateful_set.go (sync, getPodsForStatefulSet,
 addPod/updatePod/deletePod) and stateful_pod_control.go (events).
@@ -50,7 +58,7 @@ from pyrsistent.typing import PMap
 from kcore.api.apps import StatefulSet, StatefulSetStatus
 from kcore.api.core import PersistentVolumeClaim
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, Status, Time
+from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.pod import Pod, PodTemplateSpec
 from kcore.apiserver.types import (
     Create,
@@ -108,7 +116,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, dependents, get, list_objects
 
@@ -116,6 +124,7 @@ STATUS_RETRY: Final = 1.0
 """Seconds before retrying a status write that failed other than by a conflict."""
 
 _TIMER_PREFIX: Final = "sync "
+_STATEFUL_SET: Final = Kind.STATEFUL_SET.value
 
 Effects = list[Effect]
 
@@ -169,6 +178,9 @@ class StatefulSetState:
     next_id: int = 0
 
 
+_evolve = evolver(StatefulSetState)  # attrs.evolve for the hot per-event state updates
+
+
 def timer_key(owner: ObjectKey) -> str:
     """The `WakeMeAt` key that resyncs `owner`."""
     return owner_timer_key(_TIMER_PREFIX, owner)
@@ -217,6 +229,15 @@ class StatefulSetController:
     def watches(self) -> frozenset[Kind]:
         return frozenset({Kind.STATEFUL_SET, Kind.POD, Kind.PERSISTENT_VOLUME_CLAIM})
 
+    def wants(self, event: WatchEvent) -> bool:
+        """The watch filter (see the module doc): sets, claims, and pods controlled by a
+        StatefulSet or by nothing."""
+        obj = event.obj
+        if obj.KIND is not Kind.POD:
+            return True
+        ref = controller_of(obj.metadata)
+        return ref is None or ref.kind == _STATEFUL_SET
+
     def init(self, view: ClusterState, now: Time) -> tuple[StatefulSetState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; the `Started` event then syncs every set."""
         return StatefulSetState(view=view), ()
@@ -236,8 +257,8 @@ class StatefulSetController:
         match event:
             case Started():
                 keys = _all_sets(s.view)
-            case WatchDelivered(event=we):
-                s, keys = self._absorb(s, we)
+            case WatchDelivered():
+                s, keys = self._absorb(s, event)
             case ApiAnswered():
                 s, keys = self._answered(s, event, effects)
             case TimerFired(key=tkey):
@@ -255,26 +276,27 @@ class StatefulSetController:
 
     # -- absorbing events
 
-    def _absorb(self, s: StatefulSetState, we: WatchEvent) -> tuple[StatefulSetState, set[ObjectKey]]:
+    def _absorb(self, s: StatefulSetState, delivered: WatchDelivered) -> tuple[StatefulSetState, set[ObjectKey]]:
+        we = delivered.event
         key = we.key
         old = get(s.view, key)
-        view = observe(s.view, we)
+        view = follow(s.view, delivered)
         new = None if we.type is WatchType.DELETED else we.obj
-        s = attrs.evolve(s, view=view)
+        s = _evolve(s, view=view)
         written = s.writes.get(key)
         if written is not None and (new is None or 0 < written <= we.resource_version):
-            s = attrs.evolve(s, writes=s.writes.discard(key))
+            s = _evolve(s, writes=s.writes.discard(key))
         match key.kind:
             case Kind.STATEFUL_SET:
                 if new is None:
-                    s = attrs.evolve(s, expectations=exps.forget(s.expectations, key))
+                    s = _evolve(s, expectations=exps.forget(s.expectations, key))
                 return s, {key}
             case Kind.POD:
                 keys = _sets_of_pod(s.view, old) | _sets_of_pod(view, new)
                 if new is None or new.metadata.deletion_timestamp is not None:
-                    s = attrs.evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
+                    s = _evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
                 elif we.type is WatchType.ADDED and (owner := _resolve(view, new)) is not None:
-                    s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+                    s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
                 return s, keys
             case Kind.PERSISTENT_VOLUME_CLAIM:
                 return s, _sets_of_claim(view, key)

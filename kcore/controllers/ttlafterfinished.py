@@ -27,7 +27,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.batch import Job, JobConditionType
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, Time
+from kcore.api.meta import ConditionStatus, Time, evolver
 from kcore.apiserver.types import Delete, Get, PropagationPolicy
 from kcore.controllers.podcontrol import key_of
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
@@ -41,7 +41,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "ttl-after-finished-controller"
@@ -60,6 +60,9 @@ class TTLState:
     in_flight: PMap[str, tuple[ObjectKey, Step]] = pmap()
     busy: PMap[ObjectKey, str] = pmap()  # job -> its request id
     next_id: int = 0
+
+
+_evolve = evolver(TTLState)  # attrs.evolve for the hot per-event state updates
 
 
 def finish_time(job: Job) -> Time | None:
@@ -106,7 +109,7 @@ class TTLAfterFinishedController:
                 keys = {key_of(j) for j in list_objects(view, Kind.JOB)}
             case WatchDelivered(event=we):
                 if we.key.kind is Kind.JOB:
-                    s = attrs.evolve(s, view=observe(s.view, we))
+                    s = _evolve(s, view=follow(s.view, event))
                     keys = {we.key}
             case TimerFired(key=tkey):
                 if tkey.startswith(_TIMER):
