@@ -7,7 +7,8 @@ Theory of operation:
 - `init` takes the LIST: bound pods are accounted in the nodeinfo `Snapshot`, pending pods
   this scheduler is responsible for (spec.schedulerName "default-scheduler", no
   nodeName, not being deleted, no scheduling gates) enter the `SchedulingQueue`.
-- `step` folds each watch event into the informer view and the Snapshot incrementally
+- `step` adopts the driver's shared informer view (`informer.follow`) and folds each
+  watch event into the Snapshot incrementally
   (one pod or one node per event; only `Resynced` rebuilds), files the pod in the queue,
   and moves the unschedulable pods when the event may make them fit (simplified
   queueing hints: a Node added, or updated in a property scheduling reads; an assigned
@@ -49,7 +50,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.core import Namespace, Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, Status, Time
+from kcore.api.meta import ConditionStatus, Status, Time, evolver
 from kcore.api.pod import DEFAULT_SCHEDULER_NAME, Pod, PodCondition
 from kcore.apiserver.types import Bind, Delete, Subresource, Update, WatchEvent, WatchType
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
@@ -63,7 +64,7 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.driver.informer import follow
 from kcore.scheduler import queue as sq
 from kcore.scheduler.algorithm import Nomination, Success, Unschedulable, schedule_one
 from kcore.scheduler.nodeinfo import (
@@ -112,6 +113,7 @@ class SchedulerState:
 
 
 Out = tuple[SchedulerState, tuple[Effect, ...]]
+_evolve_state: Final = evolver(SchedulerState)
 
 
 def responsible(pod: Pod) -> bool:
@@ -173,56 +175,61 @@ def _placed_as(snap: Snapshot, key: ObjectKey, pod: Pod) -> bool:
     )
 
 
-def _absorb_pod(s: SchedulerState, ev: WatchEvent, pod: Pod, now: Time) -> SchedulerState:
+def _absorb_pod(s: SchedulerState, view: ClusterState, ev: WatchEvent, pod: Pod, now: Time) -> SchedulerState:
     key = _pod_key(pod)
-    was_counted = key in s.snapshot.pod_nodes
     snap, q, assumed = s.snapshot, s.queue, s.assumed
+    was_counted = key in snap.pod_nodes
     if ev.type is WatchType.DELETED:
-        snap, q, assumed = remove_pod(snap, key), sq.delete(q, key), assumed.discard(key)
+        snap, q = remove_pod(snap, key), sq.delete(q, key)
+        if key in assumed:
+            assumed = assumed.discard(key)
         if was_counted:
             q = sq.move_all(q, now)  # AssignedPodDelete
-        return attrs.evolve(s, snapshot=snap, queue=q, assumed=assumed)
+        return _evolve_state(s, view=view, snapshot=snap, queue=q, assumed=assumed)
+    is_assumed = key in assumed
     if counts_on_node(pod):
         if not _placed_as(snap, key, pod):
             snap = add_pod(snap, pod)
-        if not was_counted or key in assumed:  # AssignedPodAdd: first seen bound in the API
+        if not was_counted or is_assumed:  # AssignedPodAdd: first seen bound in the API
             q = sq.move_pod_constrained(q, now)
-        assumed = assumed.discard(key)
-    elif key not in assumed:
+        if is_assumed:
+            assumed, is_assumed = assumed.discard(key), False
+    elif not is_assumed:
         snap = remove_pod(snap, key)
         if was_counted:
             q = sq.move_all(q, now)  # an assigned pod turned terminal: its space is free
-    waits = responsible(pod) and key not in assumed
+    waits = not is_assumed and responsible(pod)
     q = sq.update(q, pod, now) if waits else sq.delete(q, key)
-    return attrs.evolve(s, snapshot=snap, queue=q, assumed=assumed)
+    return _evolve_state(s, view=view, snapshot=snap, queue=q, assumed=assumed)
 
 
-def absorb(s: SchedulerState, ev: WatchEvent, now: Time) -> SchedulerState:
-    """Fold one watch event into the view, the Snapshot and the queue."""
-    old = get(s.view, ev.key)
-    s = attrs.evolve(s, view=observe(s.view, ev))
+def absorb(s: SchedulerState, delivered: WatchDelivered, now: Time) -> SchedulerState:
+    """Fold one delivered watch event into the view, the Snapshot and the queue."""
+    ev = delivered.event
+    view = follow(s.view, delivered)
     obj = ev.obj
     if ev.type is WatchType.ERROR:
-        return s
+        return _evolve_state(s, view=view)
     if isinstance(obj, Pod):
-        return _absorb_pod(s, ev, obj, now)
+        return _absorb_pod(s, view, ev, obj, now)
     if isinstance(obj, Node):
         if ev.type is WatchType.DELETED:
-            return attrs.evolve(s, snapshot=remove_node(s.snapshot, obj.metadata.name))
+            return _evolve_state(s, view=view, snapshot=remove_node(s.snapshot, obj.metadata.name))
+        old = get(s.view, ev.key)
         snap = update_node(s.snapshot, obj)
         prev = old if isinstance(old, Node) else None
         q = sq.move_all(s.queue, now) if node_may_help(prev, obj) else s.queue
-        return attrs.evolve(s, snapshot=snap, queue=q)
+        return _evolve_state(s, view=view, snapshot=snap, queue=q)
     if isinstance(obj, Namespace) and ev.type is not WatchType.DELETED:
-        return attrs.evolve(s, snapshot=update_namespace(s.snapshot, obj))
-    return s
+        return _evolve_state(s, view=view, snapshot=update_namespace(s.snapshot, obj))
+    return _evolve_state(s, view=view)
 
 
 # --- one scheduling cycle ----------------------------------------------------------------
 
 
 def _next_id(s: SchedulerState, verb: str) -> tuple[SchedulerState, str]:
-    return attrs.evolve(s, counter=s.counter + 1), f"{NAME}-{verb}-{s.counter}"
+    return _evolve_state(s, counter=s.counter + 1), f"{NAME}-{verb}-{s.counter}"
 
 
 def _unschedulable_status(pod: Pod, reason: str, message: str, nominated: str | None, now: Time) -> Pod | None:
@@ -283,7 +290,7 @@ def schedule_cycle(s: SchedulerState, qp: sq.QueuedPod, config: SchedulerConfig,
     """scheduleOne for one popped pod: assume and bind, or record why not and re-queue."""
     pod = qp.pod
     result = schedule_one(s.snapshot, pod, config, s.view.config.seed, s.next_start)
-    s = attrs.evolve(s, next_start=result.next_start_index)
+    s = _evolve_state(s, next_start=result.next_start_index)
     match result:
         case Success(node_name=node):
             bound = attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name=node))
@@ -301,7 +308,7 @@ def schedule_cycle(s: SchedulerState, qp: sq.QueuedPod, config: SchedulerConfig,
                 s, preempted = _preempt(s, pod, nomination)
             nominated = nomination.node_name if nomination is not None else None
             s, failed = _failure_effects(s, pod, REASON_UNSCHEDULABLE, message, nominated, now)
-            s = attrs.evolve(s, queue=sq.add_unschedulable(s.queue, qp, now))
+            s = _evolve_state(s, queue=sq.add_unschedulable(s.queue, qp, now))
             return s, (*preempted, *failed)
         case _:
             assert_never(result)
@@ -316,7 +323,7 @@ def _forget(s: SchedulerState, key: ObjectKey) -> SchedulerState:
     current = get(s.view, key)
     if isinstance(current, Pod) and counts_on_node(current):
         snap = add_pod(snap, current)
-    return attrs.evolve(s, snapshot=snap, assumed=s.assumed.discard(key))
+    return _evolve_state(s, snapshot=snap, assumed=s.assumed.discard(key))
 
 
 def answered(s: SchedulerState, rid: str, ok: bool, message: str, now: Time) -> Out:
@@ -324,21 +331,21 @@ def answered(s: SchedulerState, rid: str, ok: bool, message: str, now: Time) -> 
     call = s.binds.get(rid)
     if call is None:
         return s, ()  # status updates and victim deletions: the next attempt repairs either
-    s = attrs.evolve(s, binds=s.binds.discard(rid))
+    s = _evolve_state(s, binds=s.binds.discard(rid))
     qp = call.queued
     key = qp.key
     if ok:
         text = f"Successfully assigned {key.namespace}/{key.name} to {call.node}"
         return s, (RecordEvent(involved=key, type=EventType.NORMAL, reason="Scheduled", message=text),)
     s = _forget(s, key)
-    s = attrs.evolve(s, queue=sq.move_all(s.queue, now))
+    s = _evolve_state(s, queue=sq.move_all(s.queue, now))
     current = get(s.view, key)
     if not isinstance(current, Pod) or not responsible(current):
         return s, ()
     why = f'running Bind plugin "DefaultBinder": {message}'
     s, effects = _failure_effects(s, current, REASON_SCHEDULER_ERROR, why, None, now)
     q = sq.add_backoff(s.queue, attrs.evolve(qp, pod=current), now)
-    return attrs.evolve(s, queue=q), effects
+    return _evolve_state(s, queue=q), effects
 
 
 # --- the component -----------------------------------------------------------------------
@@ -377,7 +384,7 @@ def resync(s: SchedulerState, view: ClusterState, now: Time) -> SchedulerState:
             else:
                 q = sq.delete(q, key)
     q = sq.move_all(q, now)
-    return attrs.evolve(s, view=view, snapshot=snap, assumed=assumed, queue=q)
+    return _evolve_state(s, view=view, snapshot=snap, assumed=assumed, queue=q)
 
 
 @attrs.frozen(kw_only=True)
@@ -403,17 +410,17 @@ class Scheduler:
         match event:
             case Started():
                 pass
-            case WatchDelivered(event=ev):
-                s = absorb(s, ev, now)
+            case WatchDelivered():
+                s = absorb(s, event, now)
             case ApiAnswered(request_id=rid, response=resp):
                 body = resp.body
                 message = body.message if isinstance(body, Status) else ""
                 s, effects = answered(s, rid, resp.ok, message, now)
             case TimerFired(key=key):
                 if key == CONTINUE_TIMER:
-                    s = attrs.evolve(s, continuing=False)
+                    s = _evolve_state(s, continuing=False)
                 elif s.wake_at is not None and now >= s.wake_at:
-                    s = attrs.evolve(s, wake_at=None)
+                    s = _evolve_state(s, wake_at=None)
             case Resynced(view=view):
                 s = resync(s, view, now)
             case RuntimeAnswered() | RuntimeNotified():
@@ -425,21 +432,24 @@ class Scheduler:
 
     def run(self, s: SchedulerState, now: Time) -> Out:
         """Flush due backoffs, schedule up to `batch` pods, then ask for the next wake-ups."""
-        s = attrs.evolve(s, queue=sq.prune(sq.flush(s.queue, now)))
+        q = sq.prune(sq.flush(s.queue, now))
+        if q is not s.queue:
+            s = _evolve_state(s, queue=q)
         effects: list[Effect] = []
         for _ in range(self.batch):
             q, qp = sq.pop(s.queue)
             if qp is None:
                 break
-            s, out = schedule_cycle(attrs.evolve(s, queue=q), qp, self.config, now)
+            s, out = schedule_cycle(_evolve_state(s, queue=q), qp, self.config, now)
             effects.extend(out)
         q = sq.prune(s.queue)
-        s = attrs.evolve(s, queue=q)
+        if q is not s.queue:
+            s = _evolve_state(s, queue=q)
         if sq.has_active(q) and not s.continuing:
-            s = attrs.evolve(s, continuing=True)
+            s = _evolve_state(s, continuing=True)
             effects.append(WakeMeAt(at=now, key=CONTINUE_TIMER))
         wake = sq.next_wake(q)
         if wake is not None and (s.wake_at is None or wake < s.wake_at):
-            s = attrs.evolve(s, wake_at=wake)
+            s = _evolve_state(s, wake_at=wake)
             effects.append(WakeMeAt(at=wake, key=FLUSH_TIMER))
         return s, tuple(effects)

@@ -32,7 +32,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import Time
+from kcore.api.meta import Time, evolver
 from kcore.api.pod import Pod
 
 INITIAL_BACKOFF: Final = 1.0
@@ -121,6 +121,10 @@ class SchedulingQueue:
         return sum(1 for qp in self.pods.values() if qp.where == where)
 
 
+_evolve_queue: Final = evolver(SchedulingQueue)
+_evolve_queued: Final = evolver(QueuedPod)
+
+
 def backoff_duration(attempts: int) -> float:
     """calculateBackoffDuration: 1 s doubled per earlier attempt, at most 10 s."""
     duration = INITIAL_BACKOFF
@@ -143,16 +147,24 @@ def _key_of(pod: Pod) -> ObjectKey:
 def _place(q: SchedulingQueue, qp: QueuedPod, where: Where) -> SchedulingQueue:
     """`q` with `qp` filed in `where` under a fresh seq (older heap entries go stale)."""
     seq = q.seq + 1
-    qp = attrs.evolve(qp, where=where, seq=seq)
-    ns, name = qp.key.namespace, qp.key.name
-    waiting = q.waiting.add(qp.key) if where == Where.UNSCHEDULABLE else q.waiting.discard(qp.key)
-    q = attrs.evolve(q, pods=q.pods.set(qp.key, qp), waiting=waiting, seq=seq)
+    qp = _evolve_queued(qp, where=where, seq=seq)
+    key = qp.key
+    ns, name = key.namespace, key.name
+    waiting = q.waiting
+    if where == Where.UNSCHEDULABLE:
+        waiting = waiting.add(key)
+    elif key in waiting:
+        waiting = waiting.discard(key)
+    pods = q.pods.set(key, qp)
     if where == Where.ACTIVE:
-        return attrs.evolve(q, active=_push(q.active, (-qp.priority, qp.timestamp, ns, name, seq)))
+        active = _push(q.active, (-qp.priority, qp.timestamp, ns, name, seq))
+        return _evolve_queue(q, pods=pods, waiting=waiting, seq=seq, active=active)
     if where == Where.BACKOFF:
-        return attrs.evolve(q, backoff=_push(q.backoff, (backoff_expiry(qp), 0.0, ns, name, seq)))
+        backoff = _push(q.backoff, (backoff_expiry(qp), 0.0, ns, name, seq))
+        return _evolve_queue(q, pods=pods, waiting=waiting, seq=seq, backoff=backoff)
     leave = qp.timestamp + MAX_IN_UNSCHEDULABLE
-    return attrs.evolve(q, unschedulable=_push(q.unschedulable, (leave, 0.0, ns, name, seq)))
+    unschedulable = _push(q.unschedulable, (leave, 0.0, ns, name, seq))
+    return _evolve_queue(q, pods=pods, waiting=waiting, seq=seq, unschedulable=unschedulable)
 
 
 def _current(q: SchedulingQueue, item: Item, where: Where) -> QueuedPod | None:
@@ -181,19 +193,20 @@ def update(q: SchedulingQueue, pod: Pod, now: Time) -> SchedulingQueue:
     qp = q.pods.get(key)
     if qp is None:
         return add(q, pod, now)
-    new = attrs.evolve(qp, pod=pod)
+    new = _evolve_queued(qp, pod=pod)
     if qp.where == Where.UNSCHEDULABLE and _spec_changed(qp.pod, pod):
         return _move(q, new, now)
     if qp.where == Where.ACTIVE and new.priority != qp.priority:
         return _place(q, new, Where.ACTIVE)
-    return attrs.evolve(q, pods=q.pods.set(key, new))
+    return _evolve_queue(q, pods=q.pods.set(key, new))
 
 
 def delete(q: SchedulingQueue, key: ObjectKey) -> SchedulingQueue:
     """Delete: the pod leaves whichever sub-queue holds it (its heap entries go stale)."""
     if key not in q.pods:
         return q
-    return attrs.evolve(q, pods=q.pods.discard(key), waiting=q.waiting.discard(key))
+    waiting = q.waiting.discard(key) if key in q.waiting else q.waiting
+    return _evolve_queue(q, pods=q.pods.discard(key), waiting=waiting)
 
 
 def pop(q: SchedulingQueue) -> tuple[SchedulingQueue, QueuedPod | None]:
@@ -203,19 +216,19 @@ def pop(q: SchedulingQueue) -> tuple[SchedulingQueue, QueuedPod | None]:
         item, heap = popped
         qp = _current(q, item, Where.ACTIVE)
         if qp is not None:
-            q = attrs.evolve(q, active=heap, pods=q.pods.discard(qp.key))
-            return q, attrs.evolve(qp, attempts=qp.attempts + 1)
-    return attrs.evolve(q, active=None), None
+            q = _evolve_queue(q, active=heap, pods=q.pods.discard(qp.key))
+            return q, _evolve_queued(qp, attempts=qp.attempts + 1)
+    return (q if q.active is None else _evolve_queue(q, active=None)), None
 
 
 def add_unschedulable(q: SchedulingQueue, qp: QueuedPod, now: Time) -> SchedulingQueue:
     """AddUnschedulableIfNotPresent for an Unschedulable failure: wait for an event."""
-    return _place(q, attrs.evolve(qp, timestamp=now), Where.UNSCHEDULABLE)
+    return _place(q, _evolve_queued(qp, timestamp=now), Where.UNSCHEDULABLE)
 
 
 def add_backoff(q: SchedulingQueue, qp: QueuedPod, now: Time) -> SchedulingQueue:
     """AddUnschedulableIfNotPresent for an error (a failed bind): straight to backoffQ."""
-    return _place(q, attrs.evolve(qp, timestamp=now), Where.BACKOFF)
+    return _place(q, _evolve_queued(qp, timestamp=now), Where.BACKOFF)
 
 
 def _move(q: SchedulingQueue, qp: QueuedPod, now: Time) -> SchedulingQueue:
@@ -228,7 +241,7 @@ def move_all(q: SchedulingQueue, now: Time) -> SchedulingQueue:
     """MoveAllToActiveOrBackoffQueue: every unschedulable pod may fit now."""
     for key in sorted(q.waiting):
         q = _move(q, q.pods[key], now)
-    return attrs.evolve(q, unschedulable=None)
+    return q if q.unschedulable is None else _evolve_queue(q, unschedulable=None)
 
 
 def move_pod_constrained(q: SchedulingQueue, now: Time) -> SchedulingQueue:
@@ -250,26 +263,28 @@ def move_pod_constrained(q: SchedulingQueue, now: Time) -> SchedulingQueue:
 def flush(q: SchedulingQueue, now: Time) -> SchedulingQueue:
     """flushBackoffQCompleted and flushUnschedulablePodsLeftover at `now`."""
     heap = q.backoff
-    while (popped := _pop(heap)) is not None and popped[0][0] <= now:
-        item, heap = popped
+    while heap is not None and heap[1][0] <= now:
+        item, heap = heap[1], _merge(heap[2], heap[3])
         qp = _current(q, item, Where.BACKOFF)
         if qp is not None:
             q = _place(q, qp, Where.ACTIVE)
-    q = attrs.evolve(q, backoff=heap)
+    if heap is not q.backoff:
+        q = _evolve_queue(q, backoff=heap)
     heap = q.unschedulable
-    while (popped := _pop(heap)) is not None and popped[0][0] <= now:
-        item, heap = popped
+    while heap is not None and heap[1][0] <= now:
+        item, heap = heap[1], _merge(heap[2], heap[3])
         qp = _current(q, item, Where.UNSCHEDULABLE)
         if qp is not None:
             q = _move(q, qp, now)
-    return attrs.evolve(q, unschedulable=heap)
+    return q if heap is q.unschedulable else _evolve_queue(q, unschedulable=heap)
 
 
 def _first_live(q: SchedulingQueue, heap: Heap, where: Where) -> Item | None:
-    while (popped := _pop(heap)) is not None:
-        item, heap = popped
+    while heap is not None:
+        item = heap[1]
         if _current(q, item, where) is not None:
             return item
+        heap = _merge(heap[2], heap[3])
     return None
 
 
@@ -288,12 +303,21 @@ def next_wake(q: SchedulingQueue) -> Time | None:
 
 def prune(q: SchedulingQueue) -> SchedulingQueue:
     """`q` with the stale entries at the top of each heap dropped (keeps peeks O(1))."""
-    heaps = []
-    for heap, where in ((q.active, Where.ACTIVE), (q.backoff, Where.BACKOFF), (q.unschedulable, Where.UNSCHEDULABLE)):
-        while (popped := _pop(heap)) is not None and _current(q, popped[0], where) is None:
-            heap = popped[1]
-        heaps.append(heap)
-    return attrs.evolve(q, active=heaps[0], backoff=heaps[1], unschedulable=heaps[2])
+    active, backoff, unschedulable = (
+        _live_top(q, q.active, Where.ACTIVE),
+        _live_top(q, q.backoff, Where.BACKOFF),
+        _live_top(q, q.unschedulable, Where.UNSCHEDULABLE),
+    )
+    if active is q.active and backoff is q.backoff and unschedulable is q.unschedulable:
+        return q
+    return _evolve_queue(q, active=active, backoff=backoff, unschedulable=unschedulable)
+
+
+def _live_top(q: SchedulingQueue, heap: Heap, where: Where) -> Heap:
+    """`heap` without the stale entries at its top."""
+    while heap is not None and _current(q, heap[1], where) is None:
+        heap = _merge(heap[2], heap[3])
+    return heap
 
 
 def has_active(q: SchedulingQueue) -> bool:
