@@ -512,7 +512,7 @@ def _adopt_current(view: ClusterState, t: Tally) -> bool:
     """Whether every pod the tally would adopt is still the version it classified: an
     orphan adopted by a controller of another kind changes unseen (`wants` drops that
     event), and the tally must then be counted afresh."""
-    return all(get(view, pk) is pod for pk, pod in t.adopt.items())
+    return not t.adopt or all(get(view, pk) is pod for pk, pod in t.adopt.items())
 
 
 def _owner_again(cached: Owner | None, obj: ApiObject) -> Owner | None:
