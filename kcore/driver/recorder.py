@@ -48,9 +48,19 @@ class _Seen:
 
 
 @attrs.frozen(kw_only=True)
+class _Similar:
+    """The messages of one aggregate key, each with when it was last seen; `oldest` is at
+    most the smallest of those times (a lower bound: a record at `now` within the window
+    of it has nothing to drop)."""
+
+    messages: PMap[str, Time]
+    oldest: Time
+
+
+@attrs.frozen(kw_only=True)
 class RecorderCache:
     seen: PMap[_Key, _Seen] = pmap()
-    similar: PMap[_Key, PMap[str, Time]] = pmap()  # aggregate key (message "") -> message -> last seen
+    similar: PMap[_Key, _Similar] = pmap()  # aggregate key (message "") -> its messages
 
 
 def record(
@@ -59,10 +69,9 @@ def record(
     """The write that records `rec` from component `source` at `now`, and the new cache."""
     inv = rec.involved
     agg_key: _Key = (source, inv.kind.value, inv.namespace, inv.name, rec.type.value, rec.reason, "")
-    recent = pmap({m: t for m, t in cache.similar.get(agg_key, pmap()).items() if now - t <= SIMILAR_WINDOW})
-    recent = recent.set(rec.message, now)
+    recent = _recent(cache.similar, agg_key, rec.message, now)
     message = rec.message
-    if len(recent) >= MAX_SIMILAR:
+    if len(recent.messages) >= MAX_SIMILAR:
         message = COMBINED_PREFIX + rec.message
         key = agg_key
     else:
@@ -94,3 +103,25 @@ def record(
     )
     new = RecorderCache(seen=cache.seen.set(key, seen), similar=similar)
     return new, (Create(obj=event) if prev is None else Update(obj=event))
+
+
+_NO_MESSAGES: Final[PMap[str, Time]] = pmap()
+
+
+def _recent(similar: PMap[_Key, _Similar], agg_key: _Key, message: str, now: Time) -> _Similar:
+    """The aggregate key's messages seen within `SIMILAR_WINDOW` of `now`, `message` at `now`.
+
+    Filtering rebuilds the map (O(messages)), so it runs only when the oldest time may
+    have left the window: a controller's SuccessfulCreate for each of hundreds of pods
+    would otherwise rebuild a map of hundreds of messages per event.
+    """
+    try:
+        known = similar[agg_key]
+    except KeyError:
+        return _Similar(messages=_NO_MESSAGES.set(message, now), oldest=now)
+    messages = known.messages
+    oldest = known.oldest
+    if now - oldest > SIMILAR_WINDOW:
+        messages = pmap({m: t for m, t in messages.iteritems() if now - t <= SIMILAR_WINDOW})
+        oldest = min(messages.values(), default=now)
+    return _Similar(messages=messages.set(message, now), oldest=min(oldest, now))
