@@ -182,53 +182,84 @@ def _log_rank(t: Time, now: Time) -> int:
     return int(math.log2(d)) if d > 0 else -1
 
 
-def _newer_first(ti: Time | None, tj: Time | None, ui: str, uj: str, now: Time) -> bool | None:
-    """LogarithmicScaleDown: a zero time first, then the younger log2 bucket, then by uid."""
+@attrs.frozen(kw_only=True)
+class _Facts:
+    """What ActivePodsWithRanks.Less reads of one pod, computed once per ranking."""
+
+    assigned: bool
+    phase: int
+    ready: bool
+    cost: int
+    rank: int
+    uid: str
+    ready_time: Time | None
+    ready_bucket: int
+    sidecar_restarts: int
+    restarts: int
+    created: Time | None
+    created_bucket: int
+
+
+def _facts(pod: Pod, rank: int, now: Time) -> _Facts:
+    ready = is_pod_ready(pod)
+    ready_time = pod_ready_time(pod) if ready else None
+    created = pod.metadata.creation_timestamp
+    regular, side = _max_restarts(pod)
+    return _Facts(
+        assigned=bool(pod.spec.node_name),
+        phase=_PHASE_ORDINAL.get(pod.status.phase, 0),
+        ready=ready,
+        cost=_deletion_cost(pod),
+        rank=rank,
+        uid=pod.metadata.uid,
+        ready_time=ready_time,
+        ready_bucket=_log_rank(ready_time, now) if ready_time is not None else 0,
+        sidecar_restarts=side,
+        restarts=regular,
+        created=created,
+        created_bucket=_log_rank(created, now) if created is not None else 0,
+    )
+
+
+def _newer(ti: Time | None, tj: Time | None, bi: int, bj: int, ui: str, uj: str) -> bool | None:
+    """LogarithmicScaleDown over two times with their log2 buckets: a zero time first,
+    then the younger bucket, then by uid; None when neither goes first."""
     if ti == tj:
         return None
     if ti is None or tj is None:
         return ti is None
-    diff = _log_rank(ti, now) - _log_rank(tj, now)
-    if diff == 0:
+    if bi == bj:
         return None if ui == uj else ui < uj
-    return diff < 0
+    return bi < bj
 
 
-def _less(a: tuple[Pod, int], b: tuple[Pod, int], now: Time) -> bool | None:
-    """ActivePodsWithRanks.Less: True if `a` goes first, None when neither does."""
-    pi, ri = a
-    pj, rj = b
-    ni, nj = pi.spec.node_name, pj.spec.node_name
-    if ni != nj and (not ni or not nj):
-        return not ni
-    oi, oj = _PHASE_ORDINAL.get(pi.status.phase, 0), _PHASE_ORDINAL.get(pj.status.phase, 0)
-    if oi != oj:
-        return oi < oj
-    ready_i, ready_j = is_pod_ready(pi), is_pod_ready(pj)
-    if ready_i != ready_j:
-        return not ready_i
-    ci, cj = _deletion_cost(pi), _deletion_cost(pj)
-    if ci != cj:
-        return ci < cj
-    if ri != rj:
-        return ri > rj
-    ui, uj = pi.metadata.uid, pj.metadata.uid
-    if ready_i and ready_j:
-        verdict = _newer_first(pod_ready_time(pi), pod_ready_time(pj), ui, uj, now)
+def _less(fi: _Facts, fj: _Facts) -> bool | None:
+    """ActivePodsWithRanks.Less: True if `fi`'s pod goes first, None when neither does."""
+    if fi.assigned != fj.assigned:
+        return not fi.assigned
+    if fi.phase != fj.phase:
+        return fi.phase < fj.phase
+    if fi.ready != fj.ready:
+        return not fi.ready
+    if fi.cost != fj.cost:
+        return fi.cost < fj.cost
+    if fi.rank != fj.rank:
+        return fi.rank > fj.rank
+    if fi.ready and fj.ready:
+        verdict = _newer(fi.ready_time, fj.ready_time, fi.ready_bucket, fj.ready_bucket, fi.uid, fj.uid)
         if verdict is not None:
             return verdict
-    (regular_i, side_i), (regular_j, side_j) = _max_restarts(pi), _max_restarts(pj)
-    if side_i != side_j:
-        return side_i > side_j
-    if regular_i != regular_j:
-        return regular_i > regular_j
-    return _newer_first(pi.metadata.creation_timestamp, pj.metadata.creation_timestamp, ui, uj, now)
+    if fi.sidecar_restarts != fj.sidecar_restarts:
+        return fi.sidecar_restarts > fj.sidecar_restarts
+    if fi.restarts != fj.restarts:
+        return fi.restarts > fj.restarts
+    return _newer(fi.created, fj.created, fi.created_bucket, fj.created_bucket, fi.uid, fj.uid)
 
 
-def _compare(a: tuple[Pod, int], b: tuple[Pod, int], now: Time) -> int:
-    if _less(a, b, now):
+def _compare(a: tuple[_Facts, Pod], b: tuple[_Facts, Pod]) -> int:
+    if _less(a[0], b[0]):
         return -1
-    if _less(b, a, now):
+    if _less(b[0], a[0]):
         return 1
     return 0
 
@@ -253,11 +284,9 @@ def pods_to_delete(pods: Sequence[Pod], count: int, ranks: Sequence[int], now: T
     """
     if count >= len(pods):
         return tuple(pods)
-    def cmp(a: tuple[Pod, int], b: tuple[Pod, int]) -> int:
-        return _compare(a, b, now)
-
-    ranked = sorted(zip(pods, ranks, strict=True), key=functools.cmp_to_key(cmp))
-    return tuple(p for p, _ in ranked[:count])
+    facts = [(_facts(p, r, now), p) for p, r in zip(pods, ranks, strict=True)]
+    ranked = sorted(facts, key=functools.cmp_to_key(_compare))
+    return tuple(p for _, p in ranked[:count])
 
 
 # --- claiming (ControllerRefManager) --------------------------------------------------------
