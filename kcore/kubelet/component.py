@@ -44,7 +44,7 @@ from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import Status, StatusReason, Time
+from kcore.api.meta import ObjectMeta, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodStatus
 from kcore.apiserver.types import Create, Delete, Request, Subresource, Update
 from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
@@ -115,6 +115,17 @@ class KubeletState:
     # setters depend only on the Node and the heartbeat time, so until the Node changes
     # (or the report is due) the next check would find the same, and is skipped
     status_checked_rv: int = -1
+    # the node's InternalIP as the view shows it: it changes only with the Node, so it is
+    # read again when a Node event or a relist arrives, not at every sync
+    node_ip: str = ""
+
+
+# `attrs.evolve` for the hot records, cheaper (built once at import)
+_evolve_state = evolver(KubeletState)
+_evolve_rep = evolver(Reported)
+_evolve_pod = evolver(Pod)
+_evolve_meta = evolver(ObjectMeta)
+_NOTHING_REPORTED: Final = Reported()
 
 
 def _node(view: ClusterState, config: KubeletConfig) -> Node | None:
@@ -151,7 +162,7 @@ class Kubelet:
     def init(self, view: ClusterState, now: Time) -> tuple[KubeletState, tuple[Effect, ...]]:
         """Rebuild from a fresh LIST; configure the runtime's pod network; start heartbeats."""
         pods, _errors = static_pods(self.config)
-        s = KubeletState(view=view, now=now, statics=pods)
+        s = KubeletState(view=view, now=now, statics=pods, node_ip=_node_ip(view, self.config))
         for pod in pods:
             s = _put_worker(s, pw.new_worker(pod, self.config, static=True))
         for key in pods_on_node(view, self.config.node_name):
@@ -179,14 +190,19 @@ class Kubelet:
 
     def step(self, s: KubeletState, event: Event) -> tuple[KubeletState, tuple[Effect, ...]]:
         """Absorb one event, then sync the pods it touched (in uid order)."""
-        s = attrs.evolve(s, now=event.now)
+        if s.now != event.now:
+            s = _evolve_state(s, now=event.now)
         effects: list[Effect] = []
         touched: Iterable[str]
         match event:
             case Started():
                 touched = sorted(s.workers)
             case WatchDelivered(event=wev):
-                s = attrs.evolve(s, view=observe(s.view, wev))
+                view = observe(s.view, wev)
+                if isinstance(wev.obj, Node):
+                    s = _evolve_state(s, view=view, node_ip=_node_ip(view, self.config))
+                else:
+                    s = _evolve_state(s, view=view)
                 touched = ()
                 if isinstance(wev.obj, Pod):
                     s, touched = self._pod_changed(s, wev.key)
@@ -195,7 +211,7 @@ class Kubelet:
                     effects.extend(more)
                     touched = sorted(s.workers)
             case Resynced(view=view):
-                s = attrs.evolve(s, view=view)
+                s = _evolve_state(s, view=view, node_ip=_node_ip(view, self.config))
                 effects.extend(self._orphaned_mirrors(view, s.statics))
                 for key in pods_on_node(view, self.config.node_name):
                     s = self._adopt(s, key)
@@ -220,9 +236,12 @@ class Kubelet:
                 effects.extend(more)
             case _:
                 assert_never(event)
-        for uid in sorted(set(touched)):
-            s, more = self._sync(s, uid)
-            effects.extend(more)
+        if touched:
+            # the view and the images are as of this event for every sync below
+            env = self._env(s)
+            for uid in sorted(set(touched)):
+                s, more = self._sync(s, uid, env)
+                effects.extend(more)
         return s, tuple(effects)
 
     # -- pods from the API
@@ -242,7 +261,7 @@ class Kubelet:
             rejection = admit_pod(s.view, self.config, pod, admitted)
         worker = pw.new_worker(pod, self.config, rejection=rejection)
         s = _put_worker(s, worker)
-        return attrs.evolve(
+        return _evolve_state(
             s, reported=s.reported.set(uid, Reported(status=pod.status, rv=pod.metadata.resource_version))
         )
 
@@ -253,39 +272,52 @@ class Kubelet:
 
     # -- sync one pod
 
-    def _sync(self, s: KubeletState, uid: str) -> tuple[KubeletState, tuple[Effect, ...]]:
+    def _env(self, s: KubeletState) -> pw.Env:
+        return pw.Env(config=self.config, node_ip=s.node_ip, images=s.images, now=s.now)
+
+    def _sync(self, s: KubeletState, uid: str, env: pw.Env) -> tuple[KubeletState, tuple[Effect, ...]]:
+        """Plan the pod's runtime calls and write its status; the worker and the report
+        are stored once at the end, and only when they changed."""
         w = s.workers.get(uid)
         if w is None:
             return s, ()
-        if any(t <= s.now for t in w.wakes):
-            w = attrs.evolve(w, wakes=pset(t for t in w.wakes if t > s.now))
+        now = s.now
+        if w.wakes and any(t <= now for t in w.wakes):
+            w = pw.evolve_worker(w, wakes=pset(t for t in w.wakes if t > now))
         api_pod = self._api_pod(s, w)
         if not w.static:
             if api_pod is None:
-                w = attrs.evolve(w, deleting=True, gone_from_api=True)
+                w = pw.evolve_worker(w, deleting=True, gone_from_api=True)
             else:
                 deleting = w.deleting or api_pod.metadata.deletion_timestamp is not None
                 if w.pod is not api_pod or w.deleting is not deleting:
-                    w = attrs.evolve(w, pod=api_pod, deleting=deleting)
-        rep = s.reported.get(uid, Reported())
+                    w = pw.evolve_worker(w, pod=api_pod, deleting=deleting)
+        stored = s.reported.get(uid)
+        rep = stored if stored is not None else _NOTHING_REPORTED
         if api_pod is not None and api_pod.metadata.resource_version > rep.rv:
             # someone else wrote after our last write: build on theirs, and write again
             # even what we sent before (a recreated mirror pod starts with no status)
-            rep = attrs.evolve(rep, status=api_pod.status, rv=api_pod.metadata.resource_version, sent=None)
+            rep = _evolve_rep(rep, status=api_pod.status, rv=api_pod.metadata.resource_version, sent=None)
         if w.static and api_pod is not None and rep.mirror_sent:
-            rep = attrs.evolve(rep, mirror_sent=False)
+            rep = _evolve_rep(rep, mirror_sent=False)
         if w.static and api_pod is None and rep.delete_sent:
-            rep = attrs.evolve(rep, delete_sent=False)
+            rep = _evolve_rep(rep, delete_sent=False)
         if rep.status.phase is not None:
-            w = attrs.evolve(w, floor=later_phase(w.floor, rep.status.phase))
-        env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
+            floor = later_phase(w.floor, rep.status.phase)
+            if floor is not w.floor:
+                w = pw.evolve_worker(w, floor=floor)
         w, outs = pw.plan(w, env, pod_phase(w))
         if w.torn_down and not w.sandbox_busy:
             w, more_outs = pw.plan(w, env, pod_phase(w))
             outs = outs + more_outs
-        s, effects = self._perform(s, w, outs)
-        w = s.workers[uid]
-        s, more = self._write_status(s, w, rep, api_pod, env.node_ip)
+        s, w, effects = self._perform(s, w, outs)
+        s, kept, rep, more = self._write_status(s, w, rep, api_pod, env.node_ip)
+        if kept is None:
+            return _drop_worker(s, uid), (*effects, *more)
+        if s.workers.get(uid) is not kept:
+            s = _evolve_state(s, workers=s.workers.set(uid, kept))
+        if stored is not rep:
+            s = _evolve_state(s, reported=s.reported.set(uid, rep))
         return s, (*effects, *more)
 
     def _api_pod(self, s: KubeletState, w: pw.PodWorker) -> Pod | None:
@@ -298,7 +330,10 @@ class Kubelet:
 
     def _perform(
         self, s: KubeletState, w: pw.PodWorker, outs: tuple[pw.Out, ...]
-    ) -> tuple[KubeletState, tuple[Effect, ...]]:
+    ) -> tuple[KubeletState, pw.PodWorker, tuple[Effect, ...]]:
+        """The effects of a plan's outs; `w` gains the wakes asked for (not stored)."""
+        if not outs:
+            return s, w, ()
         effects: list[Effect] = []
         pending = s.pending
         counter = s.counter
@@ -318,61 +353,62 @@ class Kubelet:
                         effects.append(WakeMeAt(at=at, key=f"pod/{w.uid}"))
                 case _:
                     assert_never(out)
-        w = attrs.evolve(w, wakes=wakes)
-        return attrs.evolve(s, pending=pending, counter=counter, workers=s.workers.set(w.uid, w)), tuple(effects)
+        if wakes is not w.wakes:
+            w = pw.evolve_worker(w, wakes=wakes)
+        if counter != s.counter:
+            s = _evolve_state(s, pending=pending, counter=counter)
+        return s, w, tuple(effects)
 
     def _write_status(
         self, s: KubeletState, w: pw.PodWorker, rep: Reported, api_pod: Pod | None, node_ip: str
-    ) -> tuple[KubeletState, tuple[Effect, ...]]:
+    ) -> tuple[KubeletState, pw.PodWorker | None, Reported, tuple[Effect, ...]]:
+        """The status write (or final delete) the pod needs: the state with the request
+        ids taken, the worker to keep (None: forget the pod), the new report, the effects."""
         uid = w.uid
-        effects: list[Effect] = []
         if w.gone_from_api:
             if w.torn_down and not w.static:
-                return _drop_worker(s, uid), ()
-            s = attrs.evolve(s, reported=s.reported.set(uid, rep))
-            return s, ()
+                return s, None, rep, ()
+            return s, w, rep, ()
         if api_pod is None:  # a static pod without its mirror yet
-            s = attrs.evolve(s, reported=s.reported.set(uid, rep))
-            return self._ensure_mirror(s, w, rep)
+            s, rep, effects = self._ensure_mirror(s, w, rep)
+            return s, w, rep, effects
         if w.static and api_pod.metadata.deletion_timestamp is not None:
             # someone deletes the mirror: finish the deletion, the next sync recreates it
             # (upstream: the kubelet deletes and recreates an outdated or deleted mirror)
             if rep.delete_sent:
-                return attrs.evolve(s, reported=s.reported.set(uid, rep)), ()
+                return s, w, rep, ()
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=api_pod.metadata.uid)
-            rep = attrs.evolve(rep, delete_sent=True)
-            return attrs.evolve(s, reported=s.reported.set(uid, rep)), (CallApi(request=req, request_id=rid),)
+            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, request_id=rid),)
         desired = compute_status(w, rep.status, node_ip, s.now)
         if desired.phase is not None and desired.phase != w.floor:
-            w = attrs.evolve(w, floor=desired.phase)
-            s = attrs.evolve(s, workers=s.workers.set(uid, w))
+            w = pw.evolve_worker(w, floor=desired.phase)
         if rep.busy:
-            pass
-        elif desired != rep.status and desired != rep.sent:
-            obj = attrs.evolve(
+            return s, w, rep, ()
+        if desired != rep.status and desired != rep.sent:
+            obj = _evolve_pod(
                 api_pod,
-                metadata=attrs.evolve(api_pod.metadata, resource_version=rep.rv),
+                metadata=_evolve_meta(api_pod.metadata, resource_version=rep.rv),
                 status=desired,
             )
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="status"))
-            effects.append(CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), request_id=rid))
-            rep = attrs.evolve(rep, busy=True, sent=desired)
-        elif w.deleting and w.torn_down and not rep.delete_sent and not w.static and desired == rep.status:
+            effect = CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), request_id=rid)
+            return s, w, _evolve_rep(rep, busy=True, sent=desired), (effect,)
+        if w.deleting and w.torn_down and not rep.delete_sent and not w.static and desired == rep.status:
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=uid)
-            effects.append(CallApi(request=req, request_id=rid))
-            rep = attrs.evolve(rep, delete_sent=True)
-        return attrs.evolve(s, reported=s.reported.set(uid, rep)), tuple(effects)
+            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, request_id=rid),)
+        return s, w, rep, ()
 
-    def _ensure_mirror(self, s: KubeletState, w: pw.PodWorker, rep: Reported) -> tuple[KubeletState, tuple[Effect, ...]]:
+    def _ensure_mirror(
+        self, s: KubeletState, w: pw.PodWorker, rep: Reported
+    ) -> tuple[KubeletState, Reported, tuple[Effect, ...]]:
         node = _node(s.view, self.config)
         if rep.mirror_sent or node is None or not node.metadata.uid:
-            return s, ()
+            return s, rep, ()
         s, rid = _api_id(s, ApiPurpose(uid=w.uid, what="mirror"))
-        rep = attrs.evolve(rep, mirror_sent=True)
-        s = attrs.evolve(s, reported=s.reported.set(w.uid, rep))
-        return s, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), request_id=rid),)
+        rep = _evolve_rep(rep, mirror_sent=True)
+        return s, rep, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), request_id=rid),)
 
     # -- answers
 
@@ -382,7 +418,7 @@ class Kubelet:
         purpose = s.api_pending.get(ev.request_id)
         if purpose is None:
             return s, (), ()
-        s = attrs.evolve(s, api_pending=s.api_pending.discard(ev.request_id))
+        s = _evolve_state(s, api_pending=s.api_pending.discard(ev.request_id))
         resp = ev.response
         uid = purpose.uid
         rep = s.reported.get(uid)
@@ -393,11 +429,11 @@ class Kubelet:
         match purpose.what:
             case "status":
                 if resp.ok and isinstance(body, Pod):
-                    rep = attrs.evolve(rep, busy=False, status=body.status, rv=max(rep.rv, body.metadata.resource_version))
-                    s = attrs.evolve(s, reported=s.reported.set(uid, rep))
+                    rep = _evolve_rep(rep, busy=False, status=body.status, rv=max(rep.rv, body.metadata.resource_version))
+                    s = _evolve_state(s, reported=s.reported.set(uid, rep))
                     return s, (uid,), ()
-                rep = attrs.evolve(rep, busy=False, sent=None)
-                s = attrs.evolve(s, reported=s.reported.set(uid, rep))
+                rep = _evolve_rep(rep, busy=False, sent=None)
+                s = _evolve_state(s, reported=s.reported.set(uid, rep))
                 if _reason(body) is StatusReason.NOT_FOUND:
                     return s, (uid,), ()
                 wait = STATUS_RETRY_SECONDS if resp.code == 409 else API_RETRY_SECONDS
@@ -405,12 +441,12 @@ class Kubelet:
             case "delete":
                 if resp.ok or _reason(body) is StatusReason.NOT_FOUND or resp.code == 409:
                     return s, (uid,), ()
-                s = attrs.evolve(s, reported=s.reported.set(uid, attrs.evolve(rep, delete_sent=False)))
+                s = _evolve_state(s, reported=s.reported.set(uid, _evolve_rep(rep, delete_sent=False)))
                 return s, (), (retry,)
             case "mirror":
                 if resp.ok or _reason(body) is StatusReason.ALREADY_EXISTS:
                     return s, (uid,), ()
-                s = attrs.evolve(s, reported=s.reported.set(uid, attrs.evolve(rep, mirror_sent=False)))
+                s = _evolve_state(s, reported=s.reported.set(uid, _evolve_rep(rep, mirror_sent=False)))
                 return s, (), (retry,)
             case _:
                 return s, (), ()
@@ -419,7 +455,7 @@ class Kubelet:
         self, s: KubeletState, rid: str, result: RuntimeResult
     ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
         purpose = s.pending.get(rid)
-        s = attrs.evolve(s, pending=s.pending.discard(rid))
+        s = _evolve_state(s, pending=s.pending.discard(rid))
         if isinstance(result, RuntimeConfigured):
             return s, tuple(sorted(s.workers)), ()
         if purpose is None:
@@ -427,16 +463,16 @@ class Kubelet:
         w = s.workers.get(purpose.uid)
         if w is None:
             return s, (), ()
-        env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
+        env = self._env(s)
         w, outs = pw.on_answer(w, purpose, result, env)
-        s, effects = self._perform(s, w, outs)
-        return s, (w.uid,), effects
+        s, w, effects = self._perform(s, w, outs)
+        return _put_worker(s, w), (w.uid,), effects
 
     def _runtime_notified(
         self, s: KubeletState, ev: RuntimeEvent
     ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
         if isinstance(ev, ImagePulled):
-            s = attrs.evolve(s, images=s.images.add(ev.image))
+            s = _evolve_state(s, images=s.images.add(ev.image))
         match ev:
             case ImagePulled(sandbox_id=sid) | ImagePullFailed(sandbox_id=sid) | ContainerExited(sandbox_id=sid):
                 pass
@@ -445,10 +481,10 @@ class Kubelet:
         owner = next((w for _, w in sorted(s.workers.items()) if pw.owns_sandbox(w, sid)), None)
         if owner is None:
             return s, (), ()
-        env = pw.Env(config=self.config, node_ip=_node_ip(s.view, self.config), images=s.images, now=s.now)
+        env = self._env(s)
         w, outs = pw.on_runtime_event(owner, ev, env)
-        s, effects = self._perform(s, w, outs)
-        return s, (w.uid,), effects
+        s, w, effects = self._perform(s, w, outs)
+        return _put_worker(s, w), (w.uid,), effects
 
     # -- node
 
@@ -458,7 +494,7 @@ class Kubelet:
         if not cidr or cidr == s.pod_cidr:
             return s, ()
         rid = f"rt{s.counter}"
-        s = attrs.evolve(s, pod_cidr=cidr, counter=s.counter + 1)
+        s = _evolve_state(s, pod_cidr=cidr, counter=s.counter + 1)
         return s, (CallRuntime(node=self.config.node_name, call=UpdateRuntimeConfig(pod_cidr=cidr), request_id=rid),)
 
     def _heartbeat(self, s: KubeletState) -> tuple[KubeletState, tuple[Effect, ...]]:
@@ -472,7 +508,7 @@ class Kubelet:
         else:
             status_req = node_status_request(s.view, self.config, s.now)
             if status_req is None and node is not None and node.metadata.resource_version > 0:
-                s = attrs.evolve(s, status_checked_rv=node.metadata.resource_version)
+                s = _evolve_state(s, status_checked_rv=node.metadata.resource_version)
         if status_req is not None:
             requests.append(("node", status_req))
         requests.append(("lease", lease_request(s.view, self.config, s.now)))
@@ -490,12 +526,14 @@ def _reason(body: object) -> StatusReason | None:
 
 def _api_id(s: KubeletState, purpose: ApiPurpose) -> tuple[KubeletState, str]:
     rid = f"api{s.counter}"
-    return attrs.evolve(s, counter=s.counter + 1, api_pending=s.api_pending.set(rid, purpose)), rid
+    return _evolve_state(s, counter=s.counter + 1, api_pending=s.api_pending.set(rid, purpose)), rid
 
 
 def _put_worker(s: KubeletState, w: pw.PodWorker) -> KubeletState:
-    return attrs.evolve(s, workers=s.workers.set(w.uid, w))
+    if s.workers.get(w.uid) is w:
+        return s
+    return _evolve_state(s, workers=s.workers.set(w.uid, w))
 
 
 def _drop_worker(s: KubeletState, uid: str) -> KubeletState:
-    return attrs.evolve(s, workers=s.workers.discard(uid), reported=s.reported.discard(uid))
+    return _evolve_state(s, workers=s.workers.discard(uid), reported=s.reported.discard(uid))

@@ -26,12 +26,11 @@ pkg/kubelet/status/generate.go.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Final
 
-import attrs
-
-from kcore.api.meta import ConditionStatus, Time
+from kcore.api.meta import ConditionStatus, Time, evolver
 from kcore.api.pod import (
     ContainerState,
     ContainerStateRunning,
@@ -44,7 +43,6 @@ from kcore.api.pod import (
     PodPhase,
     PodStatus,
     RestartPolicy,
-    qos_class,
 )
 from kcore.kubelet.pod_worker import (
     CONTAINER_CREATING,
@@ -64,6 +62,7 @@ READY: Final = "Ready"
 CONTAINERS_READY: Final = "ContainersReady"
 POD_SCHEDULED: Final = "PodScheduled"
 
+_evolve_status = evolver(PodStatus)  # `attrs.evolve` for a PodStatus, cheaper
 _RANK: Final = {PodPhase.PENDING: 0, PodPhase.UNKNOWN: 0, PodPhase.RUNNING: 1, PodPhase.SUCCEEDED: 2, PodPhase.FAILED: 2}
 
 
@@ -142,6 +141,7 @@ def _cid(raw: str) -> str:
     return f"containerd://{raw}" if raw else ""
 
 
+@functools.lru_cache(maxsize=1024)
 def image_id(image: str) -> str:
     """The simulated image digest of `image` (stable, as the registry's would be)."""
     digest = hashlib.sha256(image.encode("utf-8")).hexdigest()
@@ -188,15 +188,30 @@ def container_status(w: PodWorker, run: ContainerRun) -> ContainerStatus:
     )
 
 
-def _condition(
-    previous: PodStatus, type_: str, ok: bool, now: Time, reason: str = "", message: str = ""
-) -> PodCondition:
-    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
-    since = now
+_Since = dict[tuple[str, ConditionStatus], PodCondition]
+
+
+def _since(previous: PodStatus) -> _Since:
+    """The last previous condition of each (type, status) with a transition time."""
+    seen: _Since = {}
     for c in previous.conditions:
-        if c.type == type_ and c.status is status and c.last_transition_time is not None:
-            since = c.last_transition_time
-    return PodCondition(type=type_, status=status, last_transition_time=since, reason=reason, message=message)
+        if c.last_transition_time is not None:
+            seen[(c.type, c.status)] = c
+    return seen
+
+
+def _condition(seen: _Since, type_: str, ok: bool, now: Time, reason: str = "", message: str = "") -> PodCondition:
+    """The condition, its lastTransitionTime kept from the previous one of the same status;
+    that previous condition itself when it is equal (cheap to compare later)."""
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    last = seen.get((type_, status))
+    if last is None:
+        return PodCondition(type=type_, status=status, last_transition_time=now, reason=reason, message=message)
+    if last.last_probe_time is None and last.reason == reason and last.message == message:
+        return last
+    return PodCondition(
+        type=type_, status=status, last_transition_time=last.last_transition_time, reason=reason, message=message
+    )
 
 
 def _names(runs: list[ContainerRun]) -> str:
@@ -212,10 +227,11 @@ def conditions(w: PodWorker, previous: PodStatus, phase: PodPhase, now: Time) ->
         incomplete = []
     unready = [r for r in runs if not r.init and not _ready(r)]
     ready_gates_ok = True  # readiness gates are other components' conditions
+    seen = _since(previous)
     out = [
-        _condition(previous, POD_READY_TO_START, sandbox_ready, now),
+        _condition(seen, POD_READY_TO_START, sandbox_ready, now),
         _condition(
-            previous,
+            seen,
             INITIALIZED,
             not incomplete,
             now,
@@ -229,12 +245,15 @@ def conditions(w: PodWorker, previous: PodStatus, phase: PodPhase, now: Time) ->
         reason, message, ok = "ContainersNotReady", f"containers with unready status: {_names(unready)}", False
     else:
         reason, message, ok = "", "", True
-    out.append(_condition(previous, READY, ok and ready_gates_ok, now, reason, message))
-    out.append(_condition(previous, CONTAINERS_READY, ok, now, reason, message))
-    scheduled = next((c for c in previous.conditions if c.type == POD_SCHEDULED), None)
-    out.append(scheduled or _condition(previous, POD_SCHEDULED, True, now))
+    out.append(_condition(seen, READY, ok and ready_gates_ok, now, reason, message))
+    out.append(_condition(seen, CONTAINERS_READY, ok, now, reason, message))
+    before = previous.conditions
+    scheduled = next((c for c in before if c.type == POD_SCHEDULED), None)
+    out.append(scheduled or _condition(seen, POD_SCHEDULED, True, now))
     known = {c.type for c in out}
-    out.extend(c for c in previous.conditions if c.type not in known)
+    out.extend(c for c in before if c.type not in known)
+    if len(out) == len(before) and all(a is b for a, b in zip(out, before, strict=True)):
+        return before  # unchanged: the same tuple, so comparing statuses stays cheap
     return tuple(out)
 
 
@@ -242,29 +261,47 @@ def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -
     """The status to report for the worker's pod, given the status last reported."""
     phase = pod_phase(w)
     if w.rejection is not None and not w.sandbox_id:  # rejected at admission: never ran
-        return attrs.evolve(
+        return _evolve_status(
             previous,
             phase=PodPhase.FAILED,
             reason=w.rejection.reason,
             message=w.rejection.message,
-            qos_class=qos_class(w.pod.spec),
+            qos_class=w.qos,
             start_time=previous.start_time or now,
         )
     runs = ordered_runs(w)
     failure = w.rejection
     ip = w.pod_ip
-    return attrs.evolve(
+    return _evolve_status(
         previous,
         phase=phase,
         conditions=conditions(w, previous, phase, now),
         host_ip=node_ip,
-        host_ips=(HostIP(ip=node_ip),) if node_ip else (),
+        host_ips=_host_ips(previous.host_ips, node_ip),
         pod_ip=ip,
-        pod_ips=(PodIP(ip=ip),) if ip else (),
+        pod_ips=_pod_ips(previous.pod_ips, ip),
         start_time=w.start_time or previous.start_time,
         init_container_statuses=tuple(container_status(w, r) for r in runs if r.init),
         container_statuses=tuple(container_status(w, r) for r in runs if not r.init),
-        qos_class=qos_class(w.pod.spec),
+        qos_class=w.qos,
         reason=failure.reason if failure is not None else previous.reason,
         message=failure.message if failure is not None else previous.message,
     )
+
+
+def _host_ips(before: tuple[HostIP, ...], ip: str) -> tuple[HostIP, ...]:
+    """`(HostIP(ip),)` (none without an ip), `before` itself when it is just that."""
+    if not ip:
+        return ()
+    if len(before) == 1 and before[0].ip == ip:
+        return before
+    return (HostIP(ip=ip),)
+
+
+def _pod_ips(before: tuple[PodIP, ...], ip: str) -> tuple[PodIP, ...]:
+    """`(PodIP(ip),)` (none without an ip), `before` itself when it is just that."""
+    if not ip:
+        return ()
+    if len(before) == 1 and before[0].ip == ip:
+        return before
+    return (PodIP(ip=ip),)

@@ -41,15 +41,17 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.kinds import ObjectKey
-from kcore.api.meta import Time
+from kcore.api.meta import Time, evolver
 from kcore.api.pod import (
     Container,
     ContainerRestartPolicy,
     Pod,
     PodPhase,
+    PodQOSClass,
     PullPolicy,
     RestartPolicy,
     default_pull_policy,
+    qos_class,
 )
 from kcore.driver.effects import EventType, RecordEvent
 from kcore.kubelet import backoff as bo
@@ -220,7 +222,9 @@ class PodWorker:
     sandbox_id: str = ""
     pod_ip: str = ""
     start_time: Time | None = None
-    containers: PMap[str, ContainerRun] = pmap()
+    # one run per spec container, in spec order (init containers first): a pod's
+    # containers never change (ValidatePodUpdate), so the order is fixed at creation
+    runs: tuple[ContainerRun, ...] = ()
     restart_backoff: bo.Backoff
     pull_backoff: bo.Backoff
     deleting: bool = False  # deletionTimestamp seen, or gone from the API
@@ -228,6 +232,14 @@ class PodWorker:
     torn_down: bool = False  # a terminal or deleted pod's containers and sandbox are gone
     floor: PodPhase = PodPhase.PENDING  # the newest phase reported: never go back
     wakes: PSet[Time] = pset()
+    # the pod's QoS class: a function of its containers' resources, which never change
+    # (ValidatePodUpdate), so computed once, not per status
+    qos: PodQOSClass = PodQOSClass.BEST_EFFORT
+
+
+# `attrs.evolve` for the two hot records, cheaper (built once at import)
+evolve_run = evolver(ContainerRun)
+evolve_worker = evolver(PodWorker)
 
 
 @attrs.frozen(kw_only=True)
@@ -269,12 +281,13 @@ def new_worker(
         pod=pod,
         static=static,
         rejection=rejection,
-        containers=pmap(runs),
+        runs=tuple(runs.values()),
         restart_backoff=backoff,
         pull_backoff=backoff,
         start_time=pod.status.start_time,
         pod_ip=pod.status.pod_ip,
         floor=pod.status.phase or PodPhase.PENDING,
+        qos=qos_class(pod.spec),
     )
 
 
@@ -314,7 +327,23 @@ def _event(w: PodWorker, type_: EventType, reason: str, message: str) -> RecordE
 
 
 def _put(w: PodWorker, run: ContainerRun) -> PodWorker:
-    return attrs.evolve(w, containers=w.containers.set(run.name, run))
+    """`w` with `run` in place of the run of the same name (`w` itself if unchanged)."""
+    runs = w.runs
+    name = run.name
+    for i, r in enumerate(runs):
+        if r.name == name:
+            if r is run:
+                return w
+            return evolve_worker(w, runs=(*runs[:i], run, *runs[i + 1 :]))
+    return w
+
+
+def run_named(w: PodWorker, name: str) -> ContainerRun | None:
+    """The run of container `name`, if the pod has one."""
+    for run in w.runs:
+        if run.name == name:
+            return run
+    return None
 
 
 def _ask(w: PodWorker, op: Op, call: RuntimeCall, container: str = "", probe: ProbeKind | None = None) -> Ask:
@@ -327,11 +356,7 @@ def is_terminal(phase: PodPhase) -> bool:
 
 def ordered_runs(w: PodWorker) -> tuple[ContainerRun, ...]:
     """Runs in spec order (init containers first)."""
-    runs = w.containers
-    spec = w.pod.spec
-    out = [r for c in spec.init_containers if (r := runs.get(c.name)) is not None]
-    out.extend(r for c in spec.containers if (r := runs.get(c.name)) is not None)
-    return tuple(out)
+    return w.runs
 
 
 # --- plan ---------------------------------------------------------------------------------
@@ -341,15 +366,17 @@ def plan(w: PodWorker, env: Env, phase: PodPhase) -> tuple[PodWorker, tuple[Out,
     """What to do for the pod now, given its computed `phase` (see module docstring)."""
     if w.rejection is not None:
         return _tear_down(w, env)
-    start = w.start_time if w.start_time is not None else env.now
-    w = attrs.evolve(w, start_time=start)
+    start = w.start_time
+    if start is None:
+        start = env.now
+        w = evolve_worker(w, start_time=start)
     deadline = w.pod.spec.active_deadline_seconds
     if deadline is not None and not is_terminal(phase) and not is_terminal(w.floor):
         # kubelet_pods.go pastActiveDeadline: the pod fails and everything in it stops
         ends = Time(start + deadline)
         if env.now >= ends:
             rejection = Rejection(reason=DEADLINE_EXCEEDED, message=DEADLINE_MESSAGE)
-            return _tear_down(attrs.evolve(w, rejection=rejection), env)
+            return _tear_down(evolve_worker(w, rejection=rejection), env)
         w, done = _plan_live(w, env, phase)
         return w, (*done, Wake(at=ends))
     return _plan_live(w, env, phase)
@@ -363,7 +390,7 @@ def _plan_live(w: PodWorker, env: Env, phase: PodPhase) -> tuple[PodWorker, tupl
             if w.sandbox_busy:
                 return w, ()
             call = run_pod_sandbox_for(w.pod, w.sandbox_attempt)
-            w = attrs.evolve(w, sandbox=SandboxStage.CREATING, sandbox_busy=True)
+            w = evolve_worker(w, sandbox=SandboxStage.CREATING, sandbox_busy=True)
             return w, (_ask(w, Op.SANDBOX, call),)
         case SandboxStage.CREATING | SandboxStage.REMOVING:
             return w, ()
@@ -388,7 +415,8 @@ def _plan_live(w: PodWorker, env: Env, phase: PodPhase) -> tuple[PodWorker, tupl
         if run.init:
             continue
         if not initialized:
-            w = _put(w, attrs.evolve(run, waiting_reason=run.waiting_reason or POD_INITIALIZING))
+            if not run.waiting_reason:
+                w = _put(w, evolve_run(run, waiting_reason=POD_INITIALIZING))
             continue
         w, more = _advance(w, run, env)
         outs.extend(more)
@@ -409,7 +437,7 @@ def _advance(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker, tupl
             return w, ()
         case Stage.PULLED:
             config = container_config_for(spec, init=run.init, attempt=run.attempt)
-            run = attrs.evolve(run, stage=Stage.CREATING, busy=True)
+            run = evolve_run(run, stage=Stage.CREATING, busy=True)
             call = CreateContainer(sandbox_id=w.sandbox_id, config=config)
             return _put(w, run), (_ask(w, Op.CREATE, call, run.name),)
         case Stage.RUNNING:
@@ -430,11 +458,11 @@ def _pull(w: PodWorker, run: ContainerRun, spec: Container, env: Env) -> tuple[P
         message = f'Container image "{image}" is not present with pull policy of Never'
         if run.waiting_reason == ERR_IMAGE_NEVER_PULL:
             return w, ()
-        run = attrs.evolve(run, waiting_reason=ERR_IMAGE_NEVER_PULL, waiting_message=message)
+        run = evolve_run(run, waiting_reason=ERR_IMAGE_NEVER_PULL, waiting_message=message)
         return _put(w, run), (_event(w, EventType.WARNING, ERR_IMAGE_NEVER_PULL, message),)
     if policy is not PullPolicy.ALWAYS and present:
         event = _event(w, EventType.NORMAL, "Pulled", f'Container image "{image}" already present on machine')
-        run = attrs.evolve(run, stage=Stage.PULLED)
+        run = evolve_run(run, stage=Stage.PULLED)
         w, outs = _advance(w, run, env)
         return w, (event, *outs)
     key = f"{w.uid}_{image}"
@@ -447,13 +475,13 @@ def _pull(w: PodWorker, run: ContainerRun, spec: Container, env: Env) -> tuple[P
         if run.waiting_reason == IMAGE_PULL_BACK_OFF:
             return w, (wake,)
         message = f'Back-off pulling image "{image}"'
-        run = attrs.evolve(run, waiting_reason=IMAGE_PULL_BACK_OFF, waiting_message=message)
+        run = evolve_run(run, waiting_reason=IMAGE_PULL_BACK_OFF, waiting_message=message)
         events = (
             _event(w, EventType.NORMAL, "BackOff", message),
             _event(w, EventType.WARNING, "Failed", f"Error: {IMAGE_PULL_BACK_OFF}"),
         )
         return _put(w, run), (*events, wake)
-    run = attrs.evolve(run, stage=Stage.PULLING, busy=True, pull_started_at=env.now)
+    run = evolve_run(run, stage=Stage.PULLING, busy=True, pull_started_at=env.now)
     call = PullImage(image=image, sandbox_id=w.sandbox_id, container=run.name)
     return _put(w, run), (_ask(w, Op.PULL, call, run.name),)
 
@@ -488,8 +516,8 @@ def _maybe_restart(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker
             )
             wake = Wake(at=Time(finished + delay))
             if run.noted_backoff == finished:
-                return _put(w, attrs.evolve(run, waiting_message=message)), (wake,)
-            run = attrs.evolve(
+                return _put(w, evolve_run(run, waiting_message=message)), (wake,)
+            run = evolve_run(
                 run, waiting_reason=CRASH_LOOP_BACK_OFF, waiting_message=message, noted_backoff=finished
             )
             event = _event(
@@ -499,8 +527,8 @@ def _maybe_restart(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker
                 f"Back-off restarting failed container {run.name} in pod {pod_ref(w.pod)}",
             )
             return _put(w, run), (event, wake)
-        w = attrs.evolve(w, restart_backoff=bo.next_backoff(w.restart_backoff, key, finished))
-    run = attrs.evolve(
+        w = evolve_worker(w, restart_backoff=bo.next_backoff(w.restart_backoff, key, finished))
+    run = evolve_run(
         run,
         stage=Stage.NEW,
         last_exit=run.exit,
@@ -538,7 +566,7 @@ def _probe(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker, tuple[
         if track.next_at > env.now:
             outs.append(Wake(at=track.next_at))
             continue
-        run = attrs.evolve(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=True)))
+        run = evolve_run(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=True)))
         outs.append(_ask(w, Op.PROBE, ExecProbe(container_id=run.container_id, kind=kind), run.name, kind))
     return _put(w, run), tuple(outs)
 
@@ -553,7 +581,7 @@ def _tear_down(w: PodWorker, env: Env) -> tuple[PodWorker, tuple[Out, ...]]:
             waiting = True
             continue
         if run.stage is Stage.RUNNING:
-            run = attrs.evolve(run, stage=Stage.STOPPING, busy=True)
+            run = evolve_run(run, stage=Stage.STOPPING, busy=True)
             w = _put(w, run)
             outs.append(_event(w, EventType.NORMAL, "Killing", f"Stopping container {run.name}"))
             outs.append(_ask(w, Op.STOP, StopContainer(container_id=run.container_id, timeout=grace), run.name))
@@ -561,17 +589,17 @@ def _tear_down(w: PodWorker, env: Env) -> tuple[PodWorker, tuple[Out, ...]]:
     if waiting or w.sandbox_busy:
         return w, tuple(outs)
     if w.sandbox is SandboxStage.READY:
-        w = attrs.evolve(w, sandbox=SandboxStage.REMOVING, sandbox_busy=True)
+        w = evolve_worker(w, sandbox=SandboxStage.REMOVING, sandbox_busy=True)
         return w, (*outs, _ask(w, Op.REMOVE_SANDBOX, RemovePodSandbox(sandbox_id=w.sandbox_id)))
     if w.sandbox is SandboxStage.NONE:
         # this incarnation never ran a sandbox, but an earlier one (before a crash of
         # the kubelet alone) may have: remove those, as upstream finds them by listing
         # (RemovePodSandbox of an unknown id is a no-op)
-        w = attrs.evolve(w, sandbox=SandboxStage.GONE)
+        w = evolve_worker(w, sandbox=SandboxStage.GONE)
         for attempt in range(w.sandbox_attempt + 1):
             outs.append(_ask(w, Op.DISCARD_SANDBOX, RemovePodSandbox(sandbox_id=sandbox_id(w.uid, attempt))))
     if not w.torn_down:
-        w = attrs.evolve(w, torn_down=True)
+        w = evolve_worker(w, torn_down=True)
     return w, tuple(outs)
 
 
@@ -584,12 +612,12 @@ def on_answer(
     """Fold one runtime answer into the worker."""
     if purpose.op in (Op.SANDBOX, Op.REMOVE_SANDBOX, Op.DISCARD_SANDBOX):
         return _sandbox_answer(w, purpose, result, env)
-    run = w.containers.get(purpose.container)
+    run = run_named(w, purpose.container)
     if run is None:
         return w, ()
     if purpose.op is Op.PROBE:
         return _probe_answer(w, run, purpose, result, env)
-    run = attrs.evolve(run, busy=False)
+    run = evolve_run(run, busy=False)
     w = _put(w, run)
     match result:
         case CallFailed(code=code, message=message):
@@ -599,12 +627,12 @@ def on_answer(
             image = spec.image if spec is not None else ""
             if at <= env.now and spec is not None and _pull_policy(spec) is PullPolicy.IF_NOT_PRESENT:
                 msg = f'Container image "{image}" already present on machine'
-                return _put(w, attrs.evolve(run, pull_started_at=None)), (
+                return _put(w, evolve_run(run, pull_started_at=None)), (
                     _event(w, EventType.NORMAL, "Pulled", msg),
                 )
             return w, (_event(w, EventType.NORMAL, "Pulling", f'Pulling image "{image}"'),)
         case ContainerCreated(container_id=cid):
-            run = attrs.evolve(run, stage=Stage.STARTING, busy=True, container_id=cid)
+            run = evolve_run(run, stage=Stage.STARTING, busy=True, container_id=cid)
             w = _put(w, run)
             event = _event(w, EventType.NORMAL, "Created", f"Created container: {run.name}")
             return w, (event, _ask(w, Op.START, StartContainer(container_id=cid), run.name))
@@ -612,7 +640,7 @@ def on_answer(
             return _started(w, run, at)
         case StopAccepted(exits_at=None):
             if run.stage is Stage.STOPPING:  # it was not running any more: an exit is on its way or lost
-                run = attrs.evolve(run, stage=Stage.EXITED, exit=run.exit or _killed(run, env.now))
+                run = evolve_run(run, stage=Stage.EXITED, exit=run.exit or _killed(run, env.now))
             return _put(w, run), ()
         case StopAccepted():
             return w, ()
@@ -632,7 +660,7 @@ def _started(w: PodWorker, run: ContainerRun, at: Time) -> tuple[PodWorker, tupl
             probe = probes.probe_of(spec, kind)
             if probe is not None:
                 tracks[kind] = probes.new_track(kind, probe, at)
-    run = attrs.evolve(
+    run = evolve_run(
         run,
         stage=Stage.RUNNING,
         started_at=at,
@@ -650,9 +678,9 @@ def _call_failed(
     retry = Wake(at=Time(env.now + RETRY_SECONDS))
     match op:
         case Op.PULL:
-            run = attrs.evolve(run, stage=Stage.NEW, waiting_reason=ERR_IMAGE_PULL, waiting_message=message)
+            run = evolve_run(run, stage=Stage.NEW, waiting_reason=ERR_IMAGE_PULL, waiting_message=message)
         case Op.CREATE:
-            run = attrs.evolve(
+            run = evolve_run(
                 run,
                 stage=Stage.NEW,
                 attempt=run.attempt + (1 if code is ErrorCode.ALREADY_EXISTS else 0),
@@ -660,9 +688,9 @@ def _call_failed(
                 waiting_message=message,
             )
         case Op.START:
-            run = attrs.evolve(run, stage=Stage.NEW, attempt=run.attempt + 1, waiting_reason="RunContainerError", waiting_message=message)
+            run = evolve_run(run, stage=Stage.NEW, attempt=run.attempt + 1, waiting_reason="RunContainerError", waiting_message=message)
         case Op.STOP:
-            run = attrs.evolve(run, stage=Stage.EXITED, exit=run.exit or _killed(run, env.now))
+            run = evolve_run(run, stage=Stage.EXITED, exit=run.exit or _killed(run, env.now))
         case _:
             return w, ()
     w = _put(w, run)
@@ -674,23 +702,23 @@ def _sandbox_answer(
 ) -> tuple[PodWorker, tuple[Out, ...]]:
     if purpose.op is Op.DISCARD_SANDBOX:
         return w, ()
-    w = attrs.evolve(w, sandbox_busy=False)
+    w = evolve_worker(w, sandbox_busy=False)
     match result:
         case SandboxReady(sandbox_id=sid, ip=ip, warnings=warnings):
-            w = attrs.evolve(w, sandbox=SandboxStage.READY, sandbox_id=sid, pod_ip=ip)
+            w = evolve_worker(w, sandbox=SandboxStage.READY, sandbox_id=sid, pod_ip=ip)
             events = tuple(_event(w, EventType.WARNING, "InvalidScript", str(f)) for f in warnings)
             return w, events
         case SandboxRemoved():
-            return attrs.evolve(w, sandbox=SandboxStage.GONE), ()
+            return evolve_worker(w, sandbox=SandboxStage.GONE), ()
         case CallFailed(code=ErrorCode.ALREADY_EXISTS):
             # a sandbox of this pod outlived an earlier kubelet (a crash of the kubelet
             # alone): discard it and start a fresh one with the next attempt
             old = sandbox_id(w.uid, w.sandbox_attempt)
-            w = attrs.evolve(w, sandbox=SandboxStage.NONE, sandbox_attempt=w.sandbox_attempt + 1)
+            w = evolve_worker(w, sandbox=SandboxStage.NONE, sandbox_attempt=w.sandbox_attempt + 1)
             return w, (_ask(w, Op.DISCARD_SANDBOX, RemovePodSandbox(sandbox_id=old)),)
         case CallFailed(message=message):
             stage = SandboxStage.READY if purpose.op is Op.REMOVE_SANDBOX else SandboxStage.NONE
-            w = attrs.evolve(w, sandbox=stage)
+            w = evolve_worker(w, sandbox=stage)
             event = _event(w, EventType.WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {message}")
             return w, (event, Wake(at=Time(env.now + RETRY_SECONDS)))
         case _:
@@ -709,9 +737,9 @@ def _probe_answer(
     if track is None or probe is None or run.stage is not Stage.RUNNING:
         return w, ()
     if not isinstance(result, ProbeResult) or result.container_id != run.container_id:
-        return _put(w, attrs.evolve(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=False)))), ()
+        return _put(w, evolve_run(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=False)))), ()
     new = probes.record(track, probe, result.success, env.now)
-    run = attrs.evolve(run, probes=run.probes.set(kind, new))
+    run = evolve_run(run, probes=run.probes.set(kind, new))
     outs: list[Out] = []
     if not result.success:
         outs.append(_event(w, EventType.WARNING, "Unhealthy", f"{kind.value} probe failed: probe returned failure (simulated)"))
@@ -722,13 +750,13 @@ def _probe_answer(
             if k is not ProbeKind.STARTUP and (p := probes.probe_of(spec, k)) is not None
         }
         for k in sorted(realigned, key=lambda x: x.value):
-            run = attrs.evolve(run, probes=run.probes.set(k, realigned[k]))
+            run = evolve_run(run, probes=run.probes.set(k, realigned[k]))
     failed_hard = kind in (ProbeKind.LIVENESS, ProbeKind.STARTUP) and not new.passing and new.failures >= max(probe.failure_threshold, 1)
     if failed_hard:
         label = "liveness" if kind is ProbeKind.LIVENESS else "startup"
         grace = probe.termination_grace_period_seconds
         timeout = grace if grace is not None else grace_seconds(w.pod)
-        run = attrs.evolve(run, stage=Stage.STOPPING, busy=True, kill_reason=label)
+        run = evolve_run(run, stage=Stage.STOPPING, busy=True, kill_reason=label)
         w = _put(w, run)
         outs.append(_event(w, EventType.NORMAL, "Killing", f"Container {run.name} failed {label} probe, will be restarted"))
         outs.append(_ask(w, Op.STOP, StopContainer(container_id=run.container_id, timeout=timeout), run.name))
@@ -740,7 +768,7 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
     """A pull ended or a container exited (matched to this worker's sandbox by the caller)."""
     match event:
         case ImagePulled(container=name, image=image, at=at):
-            run = w.containers.get(name)
+            run = run_named(w, name)
             if run is None or run.stage is not Stage.PULLING:
                 return w, ()
             outs: tuple[Out, ...] = ()
@@ -748,18 +776,18 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
                 took = bo.format_delay(at - run.pull_started_at)
                 msg = f'Successfully pulled image "{image}" in {took} ({took} including waiting)'
                 outs = (_event(w, EventType.NORMAL, "Pulled", msg),)
-            run = attrs.evolve(run, stage=Stage.PULLED, pull_started_at=None, waiting_reason="", waiting_message="")
+            run = evolve_run(run, stage=Stage.PULLED, pull_started_at=None, waiting_reason="", waiting_message="")
             key = f"{w.uid}_{image}"
-            return attrs.evolve(_put(w, run), pull_backoff=bo.forget(w.pull_backoff, key)), outs
+            return evolve_worker(_put(w, run), pull_backoff=bo.forget(w.pull_backoff, key)), outs
         case ImagePullFailed(container=name, image=image, message=message, at=at):
-            run = w.containers.get(name)
+            run = run_named(w, name)
             if run is None or run.stage is not Stage.PULLING:
                 return w, ()
-            run = attrs.evolve(
+            run = evolve_run(
                 run, stage=Stage.NEW, pull_started_at=None, waiting_reason=ERR_IMAGE_PULL, waiting_message=message
             )
             key = f"{w.uid}_{image}"
-            w = attrs.evolve(_put(w, run), pull_backoff=bo.next_backoff(w.pull_backoff, key, at))
+            w = evolve_worker(_put(w, run), pull_backoff=bo.next_backoff(w.pull_backoff, key, at))
             return w, (
                 _event(w, EventType.WARNING, "Failed", message),
                 _event(w, EventType.WARNING, "Failed", f"Error: {ERR_IMAGE_PULL}"),
@@ -775,7 +803,7 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
                         finished_at=event.finished_at,
                         container_id=event.container_id,
                     )
-                    run = attrs.evolve(run, stage=Stage.EXITED, exit=done, probes=pmap())
+                    run = evolve_run(run, stage=Stage.EXITED, exit=done, probes=pmap())
                     return _put(w, run), ()
             return w, ()
         case _:
