@@ -191,15 +191,48 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
         old = table[tkey]
     except KeyError:
         old = None
+    tables = state.tables.set(key.kind, table.set(tkey, obj))
+    revision, log = _logged(state, events)
+    if old is not None and _same_index_fields(key.kind, old, obj):
+        # A status, label or annotation write: the indexes stay as they are (the quota
+        # usage too when its charges do not move, which `_recharge` checks).
+        quota = state.quota_usage
+        if key.namespace:
+            quota = _recharge(quota, tables, state.keys_by_namespace, key, old, obj)
+        return ClusterState(
+            config=state.config,
+            revision=revision,
+            tables=tables,
+            pods_by_node=state.pods_by_node,
+            dependents_by_owner_uid=state.dependents_by_owner_uid,
+            keys_by_namespace=state.keys_by_namespace,
+            service_cluster_ips=state.service_cluster_ips,
+            service_node_ports=state.service_node_ports,
+            quota_usage=quota,
+            log=log,
+        )
     ix = _Indexes(state)
     if old is None and key.namespace:
         ix.by_namespace = _index_add(ix.by_namespace, key.namespace, key)
     ix.reindex(key, old, obj)
-    tables = state.tables.set(key.kind, table.set(tkey, obj))
     if key.namespace:
         ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, obj)
-    revision, log = _logged(state, events)
     return ix.into(state, tables, revision, log)
+
+
+def _same_index_fields(kind: Kind, old: ApiObject, new: ApiObject) -> bool:
+    """Whether `reindex` would leave every index alone: the same ownerReferences, and for
+    a Pod the same node, for a Service the same spec (its IPs and ports). A cheap
+    sufficient test: identity first, the stored tuple is usually carried over as is."""
+    old_refs = old.metadata.owner_references
+    new_refs = new.metadata.owner_references
+    if old_refs is not new_refs and old_refs != new_refs:
+        return False
+    if kind is Kind.POD:
+        return _node_of(old) == _node_of(new)
+    if kind is Kind.SERVICE:
+        return getattr(old, "spec", None) is getattr(new, "spec", None)
+    return True
 
 
 def remove(state: ClusterState, key: ObjectKey) -> ClusterState:

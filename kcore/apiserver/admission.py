@@ -221,20 +221,41 @@ def pod_server_set_values(req: Request, obj: ApiObject) -> ApiObject | Status:
         and not _tolerates(spec.tolerations, t.key)
     )
     old_containers = {c.name: c for c in (*was.containers, *was.init_containers)}
-    new_spec = attrs.evolve(
-        spec,
-        node_name=spec.node_name or was.node_name,
-        service_account_name=spec.service_account_name or was.service_account_name,
-        service_account=spec.service_account or was.service_account,
-        priority=was.priority if spec.priority is None else spec.priority,
-        preemption_policy=spec.preemption_policy or was.preemption_policy,
-        tolerations=spec.tolerations + defaults,
-        containers=tuple(_keep_resources(c, old_containers.get(c.name)) for c in spec.containers),
-        init_containers=tuple(
-            _keep_resources(c, old_containers.get(c.name)) for c in spec.init_containers
-        ),
-    )
-    return obj if new_spec == spec else attrs.evolve(obj, spec=new_spec)
+    containers = _kept_resources(spec.containers, old_containers)
+    init_containers = _kept_resources(spec.init_containers, old_containers)
+    # Only the fields that take a stored value are copied: most updates (every status
+    # write, where `spec is was`) change none, and copying and comparing the PodSpec
+    # dominated this plugin.
+    changes: dict[str, object] = {}
+    if not spec.node_name and was.node_name:
+        changes["node_name"] = was.node_name
+    if not spec.service_account_name and was.service_account_name:
+        changes["service_account_name"] = was.service_account_name
+    if not spec.service_account and was.service_account:
+        changes["service_account"] = was.service_account
+    if spec.priority is None and was.priority is not None:
+        changes["priority"] = was.priority
+    if not spec.preemption_policy and was.preemption_policy:
+        changes["preemption_policy"] = was.preemption_policy
+    if defaults:
+        changes["tolerations"] = spec.tolerations + defaults
+    if containers is not spec.containers:
+        changes["containers"] = containers
+    if init_containers is not spec.init_containers:
+        changes["init_containers"] = init_containers
+    if not changes:
+        return obj
+    new_spec = _EVOLVE_SPEC(spec, **changes)
+    return obj if new_spec == spec else _EVOLVE_POD(obj, spec=new_spec)
+
+
+def _kept_resources(
+    containers: tuple[Container, ...], old: Mapping[str, Container]
+) -> tuple[Container, ...]:
+    """`containers` with the resources the stored ones had (`_keep_resources`); the very
+    same tuple when none changes."""
+    kept = tuple(_keep_resources(c, old.get(c.name)) for c in containers)
+    return containers if all(k is c for k, c in zip(kept, containers, strict=True)) else kept
 
 
 def _keep_resources(c: Container, old: Container | None) -> Container:

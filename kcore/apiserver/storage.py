@@ -39,6 +39,7 @@ from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Status, Time, evolver
 from kcore.api.pod import Pod, PodPhase
+from kcore.api.registry import CLASSES
 from kcore.apiserver import errors
 from kcore.apiserver.admission import Operation, admit
 from kcore.apiserver.naming import generated_name, uid_for
@@ -54,6 +55,47 @@ _BLANK_POD_STATUS: Final = Pod().status  # the default instance: `is` finds most
 # attrs.evolve for what every write copies (see `kcore.api.meta.evolver`).
 _EVOLVE_META: Final = evolver(ObjectMeta)
 _EVOLVE_POD: Final = evolver(Pod)
+
+
+def _compared_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields attrs' `__eq__` compares for `cls`, or None if it compares any through an
+    `eq_key` (then only `==` itself gives the same answer)."""
+    fields = attrs.fields(cls)
+    if any(f.eq and f.eq_key is not None for f in fields):
+        return None
+    return tuple(f.name for f in fields if f.eq)
+
+
+# Built once at import for every kind's class (constants, not a cache filled at run time).
+_COMPARED: Final[dict[type, tuple[str, ...] | None]] = {
+    cls: _compared_fields(cls) for cls in CLASSES.values()
+}
+_SPEC_COMPARED: Final[dict[type, tuple[str, ...] | None]] = {
+    cls: None if names is None else tuple(n for n in names if n not in ("metadata", "status"))
+    for cls, names in _COMPARED.items()
+}
+
+
+def _fields_equal(a: object, b: object, names: tuple[str, ...]) -> bool:
+    for name in names:
+        x = getattr(a, name)
+        y = getattr(b, name)
+        if x is not y and x != y:
+            return False
+    return True
+
+
+def same_object(a: ApiObject, b: ApiObject) -> bool:
+    """`a == b`, each field compared by identity first.
+
+    attrs' generated `__eq__` compares every field with `==`, which walks a whole PodSpec
+    even when both objects hold the very same one (an update keeps the stored spec, a
+    /status update the stored metadata too).
+    """
+    if type(a) is not type(b):
+        return False
+    names = _COMPARED.get(type(a))
+    return a == b if names is None else _fields_equal(a, b, names)
 
 
 def fail(state: ClusterState, status: Status) -> Outcome:
@@ -228,6 +270,8 @@ def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> 
     generation) are kept from the stored object.
     """
     if subresource is Subresource.STATUS:
+        if type(old) is Pod and isinstance(new, Pod):  # the hot kind: its generated evolve
+            return _EVOLVE_POD(old, status=new.status)
         if not has_status_field(old):
             return old
         return attrs.evolve(old, status=new.status)  # type: ignore[attr-defined, misc]  # checked above
@@ -256,15 +300,15 @@ def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> 
 
 def write_update(state: ClusterState, old: ApiObject, new: ApiObject, now: Time) -> Outcome:
     """Store a prepared update: no-op, admit, bump generation, commit or finish a delete."""
-    if new == old:
+    if same_object(new, old):
         return state, Response(code=200, body=old), ()
     admitted = admit(state, Operation.UPDATE, new, old, now)
     if isinstance(admitted, Status):
         return fail(state, admitted)
     new = admitted.obj
     if spec_changed(old, new):
-        new = with_meta(new, attrs.evolve(new.metadata, generation=old.metadata.generation + 1))
-    if new == old:
+        new = with_meta(new, _EVOLVE_META(new.metadata, generation=old.metadata.generation + 1))
+    if same_object(new, old):
         return state, Response(code=200, body=old), ()
     nm = new.metadata
     if (
@@ -282,6 +326,9 @@ def spec_changed(old: ApiObject, new: ApiObject) -> bool:
     """Whether anything but metadata and status differs: what bumps metadata.generation."""
     if type(old) is not type(new):
         return True
+    names = _SPEC_COMPARED.get(type(old))
+    if names is not None:
+        return not _fields_equal(old, new, names)
     aligned = with_meta(new, old.metadata)
     if has_status_field(old):
         aligned = attrs.evolve(aligned, status=old.status)  # type: ignore[attr-defined, misc]  # checked above

@@ -982,6 +982,8 @@ def validate_pod_update(new: Pod, old: Pod) -> Errors:
     deadline_errors = _deadline_update(ns.active_deadline_seconds, os.active_deadline_seconds)
     if deadline_errors:
         return (*errors, *deadline_errors)
+    if ns is os:  # a metadata or status update: the stored spec itself
+        return tuple(errors)
     errors.extend(
         _only_added_tolerations(ns.tolerations, os.tolerations, child(spec_path, "tolerations"))
     )
