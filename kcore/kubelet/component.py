@@ -63,7 +63,7 @@ from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
 from kcore.kubelet.config import KubeletConfig
 from kcore.kubelet.node_status import lease_request, node_status_request, report_due
-from kcore.kubelet.pod_status import compute_status, later_phase, pod_phase
+from kcore.kubelet.pod_status import compute_status, later_phase, pod_phase, status_phase
 from kcore.kubelet.static_pods import is_mirror_pod, mirror_pod, static_pods
 from kcore.runtime.cri import (
     ContainerExited,
@@ -380,11 +380,14 @@ class Kubelet:
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=api_pod.metadata.uid)
             return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, request_id=rid),)
+        if rep.busy:  # a write is in flight: only the phase floor moves now
+            phase = status_phase(w)
+            if phase != w.floor:
+                w = pw.evolve_worker(w, floor=phase)
+            return s, w, rep, ()
         desired = compute_status(w, rep.status, node_ip, s.now)
         if desired.phase is not None and desired.phase != w.floor:
             w = pw.evolve_worker(w, floor=desired.phase)
-        if rep.busy:
-            return s, w, rep, ()
         if desired != rep.status and desired != rep.sent:
             obj = _evolve_pod(
                 api_pod,

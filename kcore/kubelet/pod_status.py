@@ -1,7 +1,9 @@
 """The pod status the kubelet reports: phase, conditions and container statuses.
 
-Owns `pod_phase(worker)` and `compute_status(worker, previous, node_ip, now)`, pure
-functions of a `PodWorker` (what the kubelet knows) and the status last reported.
+Owns `pod_phase(worker)`, `compute_status(worker, previous, node_ip, now)` and
+`status_phase(worker)` (the phase `compute_status` gives, alone), pure functions of a
+`PodWorker` (what the kubelet knows) and the status last reported. `image_id` is memoized
+(a pure function of the image name).
 
 Rules (upstream's):
 - Phase (kubelet_pods.go getPhase): Pending while an init container has not completed or
@@ -188,23 +190,28 @@ def container_status(w: PodWorker, run: ContainerRun) -> ContainerStatus:
     )
 
 
-_Since = dict[tuple[str, ConditionStatus], PodCondition]
+# the last previous condition of each type with a transition time, per status (True,
+# False): plain dicts keyed by type (a tuple key would hash the status enum in Python)
+_Since = tuple[dict[str, PodCondition], dict[str, PodCondition]]
 
 
 def _since(previous: PodStatus) -> _Since:
-    """The last previous condition of each (type, status) with a transition time."""
-    seen: _Since = {}
+    true: dict[str, PodCondition] = {}
+    false: dict[str, PodCondition] = {}
     for c in previous.conditions:
         if c.last_transition_time is not None:
-            seen[(c.type, c.status)] = c
-    return seen
+            if c.status is ConditionStatus.TRUE:
+                true[c.type] = c
+            elif c.status is ConditionStatus.FALSE:
+                false[c.type] = c
+    return true, false
 
 
 def _condition(seen: _Since, type_: str, ok: bool, now: Time, reason: str = "", message: str = "") -> PodCondition:
     """The condition, its lastTransitionTime kept from the previous one of the same status;
     that previous condition itself when it is equal (cheap to compare later)."""
     status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
-    last = seen.get((type_, status))
+    last = (seen[0] if ok else seen[1]).get(type_)
     if last is None:
         return PodCondition(type=type_, status=status, last_transition_time=now, reason=reason, message=message)
     if last.last_probe_time is None and last.reason == reason and last.message == message:
@@ -257,18 +264,30 @@ def conditions(w: PodWorker, previous: PodStatus, phase: PodPhase, now: Time) ->
     return tuple(out)
 
 
+def _never_ran(w: PodWorker) -> bool:
+    """Rejected at admission: the pod never ran."""
+    return w.rejection is not None and not w.sandbox_id
+
+
+def status_phase(w: PodWorker) -> PodPhase:
+    """`compute_status(w, ...).phase` without the rest of the status (whatever the
+    previous status, node IP and time): what the kubelet needs while a write is in flight."""
+    return PodPhase.FAILED if _never_ran(w) else pod_phase(w)
+
+
 def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -> PodStatus:
     """The status to report for the worker's pod, given the status last reported."""
-    phase = pod_phase(w)
-    if w.rejection is not None and not w.sandbox_id:  # rejected at admission: never ran
+    rejection = w.rejection
+    if rejection is not None and not w.sandbox_id:  # rejected at admission: never ran
         return _evolve_status(
             previous,
             phase=PodPhase.FAILED,
-            reason=w.rejection.reason,
-            message=w.rejection.message,
+            reason=rejection.reason,
+            message=rejection.message,
             qos_class=w.qos,
             start_time=previous.start_time or now,
         )
+    phase = pod_phase(w)
     runs = ordered_runs(w)
     failure = w.rejection
     ip = w.pod_ip
