@@ -4,6 +4,10 @@
 - A container's restartCount never decreases.
 - Flat network: running pods have pairwise distinct IPs inside their node's podCIDR.
 - Determinism: the same program gives the same final state.
+- The kubelet's fast paths equal their slow paths in every state it reaches: the cached
+  node IP is the view's, `status_phase` is `compute_status(...).phase`, the runs are in
+  spec order, and the conditions (which reuse unchanged previous ones) equal conditions
+  built afresh as upstream's generate.go does.
 """
 
 from __future__ import annotations
@@ -12,18 +16,35 @@ import ipaddress
 from typing import Final
 
 import attrs
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
+from pyrsistent import pmap
 
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.pod import Pod, PodPhase, RestartPolicy
+from kcore.api.meta import ConditionStatus, Time
+from kcore.api.pod import (
+    Container,
+    ContainerRestartPolicy,
+    HostIP,
+    Pod,
+    PodCondition,
+    PodIP,
+    PodPhase,
+    PodStatus,
+    RestartPolicy,
+)
 from kcore.apiserver.types import Create, Delete
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent, CrashNode, KillContainer, RestartNode
-from kcore.kubelet.component import Kubelet
+from kcore.kubelet import pod_status as ps
+from kcore.kubelet import pod_worker as pw
+from kcore.kubelet import probes
+from kcore.kubelet.admission import Rejection
+from kcore.kubelet.component import Kubelet, KubeletState, Reported, node_ip_of
 from kcore.kubelet.config import KubeletConfig
+from kcore.runtime.cri import ProbeKind
 from kcore.state import ClusterConfig, list_objects
 from tests.builders import a_pod
 
@@ -128,6 +149,82 @@ class KubeletMachine(RuleBasedStateMachine):
             seen[ip] = pod.metadata.name
 
 
+    @invariant()
+    def fast_paths_equal_slow_paths(self) -> None:
+        for node in NODES:
+            s = self.cluster.component_state(f"kubelet/{node}")
+            assert isinstance(s, KubeletState)
+            check_fast_paths(s, KubeletConfig(node_name=node))
+
+
+def slow_ordered_runs(w: pw.PodWorker) -> tuple[pw.ContainerRun, ...]:
+    """The runs looked up by name in spec order, as before they were kept in that order."""
+    by_name = {r.name: r for r in w.runs}
+    spec = w.pod.spec
+    names = [c.name for c in (*spec.init_containers, *spec.containers)]
+    return tuple(by_name[n] for n in names if n in by_name)
+
+
+def slow_condition(
+    previous: PodStatus, type_: str, ok: bool, now: Time, reason: str = "", message: str = ""
+) -> PodCondition:
+    """generate.go's condition, built afresh: lastTransitionTime from the last previous
+    condition of the same type and status."""
+    status = ConditionStatus.TRUE if ok else ConditionStatus.FALSE
+    since = now
+    for c in previous.conditions:
+        if c.type == type_ and c.status is status and c.last_transition_time is not None:
+            since = c.last_transition_time
+    return PodCondition(type=type_, status=status, last_transition_time=since, reason=reason, message=message)
+
+
+def slow_conditions(w: pw.PodWorker, previous: PodStatus, phase: PodPhase, now: Time) -> tuple[PodCondition, ...]:
+    """generate.go's conditions built afresh (the kubelet's code before it reused the
+    unchanged previous conditions)."""
+    runs = slow_ordered_runs(w)
+    sandbox_ready = bool(w.pod_ip) and not w.torn_down
+    incomplete = [r for r in runs if r.init and not (r.succeeded or (r.sidecar and r.started))]
+    if phase is PodPhase.SUCCEEDED or (phase is PodPhase.FAILED and not incomplete):
+        incomplete = []
+    unready = [r.name for r in runs if not r.init and not ps.container_status(w, r).ready]
+    names = "[" + " ".join(r.name for r in incomplete) + "]"
+    out = [
+        slow_condition(previous, ps.POD_READY_TO_START, sandbox_ready, now),
+        slow_condition(
+            previous,
+            ps.INITIALIZED,
+            not incomplete,
+            now,
+            "ContainersNotInitialized" if incomplete else "",
+            f"containers with incomplete status: {names}" if incomplete else "",
+        ),
+    ]
+    if phase is PodPhase.SUCCEEDED:
+        reason, message, ok = "PodCompleted", "", False
+    elif unready:
+        reason, message, ok = "ContainersNotReady", "containers with unready status: [" + " ".join(unready) + "]", False
+    else:
+        reason, message, ok = "", "", True
+    out.append(slow_condition(previous, ps.READY, ok, now, reason, message))
+    out.append(slow_condition(previous, ps.CONTAINERS_READY, ok, now, reason, message))
+    scheduled = next((c for c in previous.conditions if c.type == ps.POD_SCHEDULED), None)
+    out.append(scheduled or slow_condition(previous, ps.POD_SCHEDULED, True, now))
+    known = {c.type for c in out}
+    out.extend(c for c in previous.conditions if c.type not in known)
+    return tuple(out)
+
+
+def check_fast_paths(s: KubeletState, config: KubeletConfig) -> None:
+    assert s.node_ip == node_ip_of(s.view, config)
+    for uid, w in sorted(s.workers.items()):
+        assert pw.ordered_runs(w) == slow_ordered_runs(w), uid
+        previous = s.reported.get(uid, Reported()).status
+        for now in (s.now, Time(s.now + 7)):
+            status = ps.compute_status(w, previous, s.node_ip, now)
+            assert ps.status_phase(w) == status.phase, uid
+            assert ps.conditions(w, previous, ps.pod_phase(w), now) == slow_conditions(w, previous, ps.pod_phase(w), now)
+
+
 KubeletMachine.TestCase.settings = settings(max_examples=12, stateful_step_count=14)
 test_kubelet_machine = KubeletMachine.TestCase
 
@@ -144,3 +241,120 @@ def test_the_same_program_gives_the_same_state() -> None:
         return tuple((p.metadata.name, p.status) for p in list_objects(c.state, Kind.POD) if isinstance(p, Pod))
 
     assert run() == run()
+
+
+# --- fast paths against slow paths on generated workers -------------------------------------
+
+CONDITION_TYPES: Final = (
+    ps.POD_READY_TO_START,
+    ps.INITIALIZED,
+    ps.READY,
+    ps.CONTAINERS_READY,
+    ps.POD_SCHEDULED,
+    "example.com/Gate",
+)
+MESSAGES: Final = (
+    "",
+    "containers with unready status: [c0]",
+    "containers with unready status: [c0 c1]",
+    "containers with incomplete status: [i0]",
+)
+REASONS: Final = ("", "ContainersNotReady", "ContainersNotInitialized", "PodCompleted")
+TIMES: Final = st.sampled_from((None, Time(0.0), Time(5.0)))
+
+previous_conditions = st.lists(
+    st.builds(
+        PodCondition,
+        type=st.sampled_from(CONDITION_TYPES),
+        status=st.sampled_from(tuple(ConditionStatus)),
+        last_probe_time=st.sampled_from((None, Time(3.0))),
+        last_transition_time=TIMES,
+        reason=st.sampled_from(REASONS),
+        message=st.sampled_from(MESSAGES),
+    ),
+    max_size=7,
+).map(tuple)
+ips = st.sampled_from(("", "10.244.0.7"))
+
+
+@st.composite
+def runs_of(draw: st.DrawFn, w: pw.PodWorker) -> pw.PodWorker:
+    """`w` with each run drawn at some point of its life."""
+    runs = []
+    for run in w.runs:
+        stage = draw(st.sampled_from(tuple(pw.Stage)))
+        code = draw(st.sampled_from((0, 1)))
+        done = pw.Exit(exit_code=code, reason="Completed", started_at=Time(1.0), finished_at=Time(2.0), container_id="x1")
+        tracks = {}
+        for kind in (ProbeKind.STARTUP, ProbeKind.READINESS):
+            passing = draw(st.sampled_from((None, True, False)))
+            if passing is not None:
+                tracks[kind] = probes.ProbeTrack(kind=kind, origin=Time(1.0), next_at=Time(2.0), passing=passing)
+        runs.append(
+            pw.evolve_run(
+                run,
+                stage=stage,
+                exit=done if stage is pw.Stage.EXITED and draw(st.booleans()) else None,
+                last_exit=draw(st.sampled_from((None, done))),
+                waiting_reason=draw(st.sampled_from(("", pw.CRASH_LOOP_BACK_OFF))),
+                container_id=draw(st.sampled_from(("", "x2"))),
+                restart_count=draw(st.integers(0, 2)),
+                probes=pmap(tracks),
+            )
+        )
+    return pw.evolve_worker(w, runs=tuple(runs))
+
+
+@st.composite
+def workers(draw: st.DrawFn) -> pw.PodWorker:
+    inits = tuple(
+        Container(
+            name=f"i{i}",
+            image="busybox",
+            restart_policy=draw(st.sampled_from((None, ContainerRestartPolicy.ALWAYS))),
+        )
+        for i in range(draw(st.integers(0, 2)))
+    )
+    apps = tuple(Container(name=f"c{i}", image="nginx:1.25") for i in range(draw(st.integers(1, 2))))
+    pod = a_pod("p", containers=apps, node_name="node-1")
+    spec = attrs.evolve(pod.spec, init_containers=inits, restart_policy=draw(st.sampled_from(POLICIES)))
+    pod = attrs.evolve(pod, spec=spec)
+    rejection = draw(st.sampled_from((None, Rejection(reason="OutOfcpu", message="no room"))))
+    w = pw.new_worker(pod, KubeletConfig(node_name="node-1"), rejection=rejection)
+    w = pw.evolve_worker(
+        w,
+        sandbox_id=draw(st.sampled_from(("", "sb-1"))),
+        pod_ip=draw(ips),
+        torn_down=draw(st.booleans()),
+        deleting=draw(st.booleans()),
+        floor=draw(st.sampled_from(tuple(RANK))),
+        start_time=draw(TIMES),
+    )
+    return draw(runs_of(w))
+
+
+@given(
+    w=workers(),
+    conditions=previous_conditions,
+    host_ip=ips,
+    pod_ip=ips,
+    node_ip=st.sampled_from(("", "172.18.0.2", "10.244.0.7")),
+    now=st.sampled_from((Time(5.0), Time(9.0))),
+)
+@settings(max_examples=300)
+def test_status_fast_paths_equal_slow_paths(
+    w: pw.PodWorker, conditions: tuple[PodCondition, ...], host_ip: str, pod_ip: str, node_ip: str, now: Time
+) -> None:
+    previous = PodStatus(
+        conditions=conditions,
+        host_ips=(HostIP(ip=host_ip),) if host_ip else (),
+        pod_ips=(PodIP(ip=pod_ip),) if pod_ip else (),
+    )
+    assert pw.ordered_runs(w) == slow_ordered_runs(w)
+    phase = ps.pod_phase(w)
+    assert ps.conditions(w, previous, phase, now) == slow_conditions(w, previous, phase, now)
+    status = ps.compute_status(w, previous, node_ip, now)
+    assert ps.status_phase(w) == status.phase
+    if not (w.rejection is not None and not w.sandbox_id):
+        assert status.host_ips == ((HostIP(ip=node_ip),) if node_ip else ())
+        assert status.pod_ips == ((PodIP(ip=w.pod_ip),) if w.pod_ip else ())

@@ -133,7 +133,8 @@ def _node(view: ClusterState, config: KubeletConfig) -> Node | None:
     return obj if isinstance(obj, Node) else None
 
 
-def _node_ip(view: ClusterState, config: KubeletConfig) -> str:
+def node_ip_of(view: ClusterState, config: KubeletConfig) -> str:
+    """The InternalIP of the kubelet's Node in `view` ("" without one)."""
     node = _node(view, config)
     if node is None:
         return ""
@@ -162,7 +163,7 @@ class Kubelet:
     def init(self, view: ClusterState, now: Time) -> tuple[KubeletState, tuple[Effect, ...]]:
         """Rebuild from a fresh LIST; configure the runtime's pod network; start heartbeats."""
         pods, _errors = static_pods(self.config)
-        s = KubeletState(view=view, now=now, statics=pods, node_ip=_node_ip(view, self.config))
+        s = KubeletState(view=view, now=now, statics=pods, node_ip=node_ip_of(view, self.config))
         for pod in pods:
             s = _put_worker(s, pw.new_worker(pod, self.config, static=True))
         for key in pods_on_node(view, self.config.node_name):
@@ -200,7 +201,7 @@ class Kubelet:
             case WatchDelivered(event=wev):
                 view = observe(s.view, wev)
                 if isinstance(wev.obj, Node):
-                    s = _evolve_state(s, view=view, node_ip=_node_ip(view, self.config))
+                    s = _evolve_state(s, view=view, node_ip=node_ip_of(view, self.config))
                 else:
                     s = _evolve_state(s, view=view)
                 touched = ()
@@ -211,7 +212,7 @@ class Kubelet:
                     effects.extend(more)
                     touched = sorted(s.workers)
             case Resynced(view=view):
-                s = _evolve_state(s, view=view, node_ip=_node_ip(view, self.config))
+                s = _evolve_state(s, view=view, node_ip=node_ip_of(view, self.config))
                 effects.extend(self._orphaned_mirrors(view, s.statics))
                 for key in pods_on_node(view, self.config.node_name):
                     s = self._adopt(s, key)
