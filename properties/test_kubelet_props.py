@@ -45,6 +45,7 @@ from kcore.kubelet.admission import Rejection
 from kcore.kubelet.component import Kubelet, KubeletState, Reported, node_ip_of
 from kcore.kubelet.config import KubeletConfig
 from kcore.runtime.cri import ProbeKind
+from kcore.scheduler.nodeinfo import pod_requests
 from kcore.state import ClusterConfig, list_objects
 from tests.builders import a_pod
 
@@ -218,6 +219,7 @@ def check_fast_paths(s: KubeletState, config: KubeletConfig) -> None:
     assert s.node_ip == node_ip_of(s.view, config)
     for uid, w in sorted(s.workers.items()):
         assert pw.ordered_runs(w) == slow_ordered_runs(w), uid
+        assert w.requests == pod_requests(w.pod), uid  # what admission reads for it
         previous = s.reported.get(uid, Reported()).status
         for now in (s.now, Time(s.now + 7)):
             status = ps.compute_status(w, previous, s.node_ip, now)

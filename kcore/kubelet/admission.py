@@ -31,7 +31,7 @@ pkg/scheduler/schedule_one.go (AdmissionCheck).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import attrs
@@ -83,9 +83,15 @@ class Rejection:
 
 
 def admit_pod(
-    view: ClusterState, config: KubeletConfig, pod: Pod, admitted: Sequence[Pod]
+    view: ClusterState,
+    config: KubeletConfig,
+    pod: Pod,
+    admitted: Sequence[Pod],
+    requests_of: Callable[[Pod], Resources] = pod_requests,
 ) -> Rejection | None:
-    """The first reason this node cannot run `pod` next to `admitted`, or None to admit."""
+    """The first reason this node cannot run `pod` next to `admitted`, or None to admit.
+    `requests_of` gives an admitted pod's requests (the kubelet passes the ones it keeps
+    per pod: a pod's resources never change, so they equal `pod_requests`)."""
     node = get(view, ObjectKey(kind=Kind.NODE, namespace="", name=config.node_name))
     if not isinstance(node, Node):
         return Rejection(reason=INVALID_NODE_INFO, message="Kubelet cannot get node info.")
@@ -96,7 +102,7 @@ def admit_pod(
         )
     others = _others(pod, admitted)
     rejection = (
-        _resources(_without_missing_extended(pod, node), node, others)
+        _resources(_without_missing_extended(pod, node), node, others, requests_of)
         or _predicate(NODE_AFFINITY, ERR_REASON_POD, required_matches(pod, node))
         or _predicate(
             NODE_NAME, NODE_NAME_REASON, pod.spec.node_name in ("", node.metadata.name)
@@ -109,17 +115,19 @@ def admit_pod(
 
 
 def _others(pod: Pod, admitted: Sequence[Pod]) -> tuple[Pod, ...]:
+    """The admitted pods still running other than `pod`, one per (namespace, name), in
+    that order."""
     me = _key(pod)
     by_key = {
-        _key(p): p
+        k: p
         for p in admitted
-        if p.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED) and _key(p) != me
+        if p.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED) and (k := _key(p)) != me
     }
     return tuple(by_key[k] for k in sorted(by_key))
 
 
-def _key(pod: Pod) -> ObjectKey:
-    return ObjectKey(kind=Kind.POD, namespace=pod.metadata.namespace, name=pod.metadata.name)
+def _key(pod: Pod) -> tuple[str, str]:
+    return (pod.metadata.namespace, pod.metadata.name)
 
 
 def _predicate(name: str, reason: str, ok: bool) -> Rejection | None:
@@ -164,7 +172,9 @@ def _out_of(name: str, requested: int, used: int, capacity: int) -> Rejection:
     )
 
 
-def _resources(pod: Pod, node: Node, others: Sequence[Pod]) -> Rejection | None:
+def _resources(
+    pod: Pod, node: Node, others: Sequence[Pod], requests_of: Callable[[Pod], Resources] = pod_requests
+) -> Rejection | None:
     """fitsRequest: the first resource the node lacks, in upstream's order."""
     alloc = node.status.allocatable
     pods_q = alloc.get(PODS)
@@ -177,7 +187,7 @@ def _resources(pod: Pod, node: Node, others: Sequence[Pod]) -> Rejection | None:
     have = resources_of(alloc)
     used = Resources()
     for p in others:
-        used = used.plus(pod_requests(p))
+        used = used.plus(requests_of(p))
     for name in (CPU, MEMORY, EPHEMERAL_STORAGE, *sorted(want.scalar)):
         r = want.get(name)
         if r > 0 and r > have.get(name) - used.get(name):

@@ -74,6 +74,7 @@ from kcore.runtime.cri import (
     RuntimeResult,
     UpdateRuntimeConfig,
 )
+from kcore.scheduler.nodeinfo import Resources, pod_requests
 from kcore.state import ClusterState, get, pods_on_node
 
 HEARTBEAT: Final = "heartbeat"
@@ -249,17 +250,24 @@ class Kubelet:
 
     def _adopt(self, s: KubeletState, key: ObjectKey) -> KubeletState:
         pod = get(s.view, key)
-        if not isinstance(pod, Pod) or pod.spec.node_name != self.config.node_name or is_mirror_pod(pod):
+        if not isinstance(pod, Pod):
             return s
         uid = pod.metadata.uid
-        if uid in s.workers:
+        if uid in s.workers or pod.spec.node_name != self.config.node_name or is_mirror_pod(pod):
             return s
         rejection = None
         fresh = not pod.status.container_statuses and not pod.status.init_container_statuses
         if fresh and not pw.is_terminal(pod.status.phase or PodPhase.PENDING) and pod.metadata.deletion_timestamp is None:
-            admitted = [w.pod for w in s.workers.values() if w.rejection is None and not w.deleting]
+            live = [w for w in s.workers.values() if w.rejection is None and not w.deleting]
+            admitted = [w.pod for w in live]
             admitted.sort(key=lambda p: (p.metadata.namespace, p.metadata.name))
-            rejection = admit_pod(s.view, self.config, pod, admitted)
+            requests = {w.pod.metadata.uid: w.requests for w in live}
+
+            def requests_of(p: Pod) -> Resources:
+                known = requests.get(p.metadata.uid)
+                return known if known is not None else pod_requests(p)
+
+            rejection = admit_pod(s.view, self.config, pod, admitted, requests_of)
         worker = pw.new_worker(pod, self.config, rejection=rejection)
         s = _put_worker(s, worker)
         return _evolve_state(
@@ -268,7 +276,8 @@ class Kubelet:
 
     def _pod_changed(self, s: KubeletState, key: ObjectKey) -> tuple[KubeletState, tuple[str, ...]]:
         s = self._adopt(s, key)
-        touched = tuple(uid for uid, w in s.workers.items() if w.key == key)
+        name = key.name
+        touched = tuple(uid for uid, w in s.workers.items() if w.key.name == name and w.key == key)
         return s, touched
 
     # -- sync one pod

@@ -85,6 +85,7 @@ from kcore.runtime.cri import (
     run_pod_sandbox_for,
     sandbox_id,
 )
+from kcore.scheduler.nodeinfo import Resources, pod_requests
 
 RETRY_SECONDS = 10.0
 """How long the pod worker waits after a failed runtime call (pod_workers.go backOffPeriod)."""
@@ -235,6 +236,7 @@ class PodWorker:
     # the pod's QoS class: a function of its containers' resources, which never change
     # (ValidatePodUpdate), so computed once, not per status
     qos: PodQOSClass = PodQOSClass.BEST_EFFORT
+    requests: Resources = Resources()  # pod_requests(pod), for admission, likewise fixed
 
 
 # `attrs.evolve` for the two hot records, cheaper (built once at import)
@@ -288,6 +290,7 @@ def new_worker(
         pod_ip=pod.status.pod_ip,
         floor=pod.status.phase or PodPhase.PENDING,
         qos=qos_class(pod.spec),
+        requests=pod_requests(pod),
     )
 
 
