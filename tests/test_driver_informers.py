@@ -13,8 +13,8 @@ from pyrsistent import pmap
 
 from kcore.api.core import ConfigMap
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ObjectMeta, Time
-from kcore.apiserver.types import Create, Delete, WatchEvent, WatchType
+from kcore.api.meta import ApiObject, ObjectMeta, Time
+from kcore.apiserver.types import Create, Delete, Update, WatchEvent, WatchType
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Delivered
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
@@ -70,8 +70,21 @@ class Viewer:
 class FilteringViewer(Viewer):
     name: str = "filtering"
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         return event.obj.metadata.name.startswith(self.accept_prefix)
+
+
+@attrs.frozen
+class ChangeViewer(Viewer):
+    """Accepts only events that change a ConfigMap's data (client-go's old/new compare)."""
+
+    name: str = "changes"
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        if event.type is not WatchType.MODIFIED:
+            return True
+        assert isinstance(old, ConfigMap) and isinstance(event.obj, ConfigMap)
+        return old.data != event.obj.data
 
 
 def _cluster(*components: object) -> Cluster:
@@ -142,6 +155,23 @@ def test_wants_filters_deliveries_and_the_next_view_still_holds_everything() -> 
     cluster.run_until_stable()
     _, seen = cluster.component_state("filtering")
     assert [name for name, _ in seen] == ["keep-1", "keep-2", "keep-1"]
+
+
+def test_wants_sees_the_object_as_the_previous_write_left_it() -> None:
+    cluster = _cluster(ChangeViewer())
+    cluster.request(Create(obj=cm("a")))
+    cluster.run_until_stable()
+    created = get(cluster.state, cm_key("a"))
+    assert isinstance(created, ConfigMap)
+    relabelled = attrs.evolve(created, metadata=attrs.evolve(created.metadata, labels=pmap({"x": "1"})))
+    assert cluster.request(Update(obj=relabelled)).ok  # data unchanged: filtered
+    current = get(cluster.state, cm_key("a"))
+    assert isinstance(current, ConfigMap)
+    assert cluster.request(Update(obj=attrs.evolve(current, data=pmap({"k": "new"})))).ok
+    cluster.request(Delete(key=cm_key("a")))
+    cluster.run_until_stable()
+    _, seen = cluster.component_state("changes")
+    assert [name for name, _ in seen] == ["a", "a", "a"]  # ADDED, the data change, DELETED
 
 
 # --- client rate limits -------------------------------------------------------------------------

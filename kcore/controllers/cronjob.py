@@ -40,7 +40,15 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.batch import ConcurrencyPolicy, CronJob, CronJobStatus, Job, JobConditionType
 from kcore.api.core import ObjectReference
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, ObjectMeta, OwnerReference, Status, Time, evolver
+from kcore.api.meta import (
+    ApiObject,
+    ConditionStatus,
+    ObjectMeta,
+    OwnerReference,
+    Status,
+    Time,
+    evolver,
+)
 from kcore.apiserver.types import (
     Create,
     Delete,
@@ -110,7 +118,7 @@ class CronJobController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.CRON_JOB, Kind.JOB})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): CronJobs, and Jobs of a CronJob or orphans."""
         obj = event.obj
         if obj.KIND is not Kind.JOB:

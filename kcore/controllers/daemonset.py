@@ -63,7 +63,7 @@ from pyrsistent.typing import PMap
 from kcore.api.apps import DaemonSet, DaemonSetStatus, DaemonSetUpdateStrategyType
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import Status, Time, evolver
+from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.pod import Pod, PodPhase
 from kcore.apiserver.types import (
     Create,
@@ -305,7 +305,7 @@ class DaemonSetController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.DAEMON_SET, Kind.NODE, Kind.POD})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): DaemonSets, Nodes, and pods controlled by a
         DaemonSet or by nothing."""
         obj = event.obj

@@ -169,7 +169,7 @@ class DeploymentController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.POD})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """Every Deployment and ReplicaSet event; of a pod's, only those that can end a
         Recreate's wait for the old pods (`old_pods_running`) of a pod controlled by a
         ReplicaSet: its deletion (upstream's deletePod, the only pod handler of

@@ -63,7 +63,7 @@ from kcore.api.autoscaling import (
     ResourceMetricStatus,
 )
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
-from kcore.api.meta import ConditionStatus, Status, Time, evolver
+from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.metrics import PodMetrics
 from kcore.api.pod import Pod
 from kcore.apiserver.types import (
@@ -555,7 +555,7 @@ class HorizontalPodAutoscalerController:
         }
     )
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): no scale owner's event."""
         return event.obj.KIND not in _SCALE_OWNERS
 

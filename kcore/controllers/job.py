@@ -207,7 +207,7 @@ class JobController:
     def watches(self) -> frozenset[Kind]:
         return frozenset({Kind.JOB, Kind.POD})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): Jobs, and pods controlled by a Job or by
         nothing or carrying the job-tracking finalizer."""
         obj = event.obj

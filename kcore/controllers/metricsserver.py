@@ -39,7 +39,7 @@ from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ObjectMeta, Time, evolver
+from kcore.api.meta import ApiObject, ObjectMeta, Time, evolver
 from kcore.api.metrics import DEFAULT_WINDOW, ContainerMetrics, PodMetrics
 from kcore.api.pod import Container, Pod, PodPhase
 from kcore.apiserver.types import Create, Delete, Update, WatchEvent, WatchType
@@ -184,7 +184,7 @@ class MetricsServer:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.POD_METRICS})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): no Pending pod that stays."""
         pod = event.obj
         return (

@@ -86,7 +86,7 @@ class NamespaceController:
     name: str = NAME
     watches: frozenset[Kind] = _WATCHED
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): namespaces, deletions, objects going."""
         obj = event.obj
         return (

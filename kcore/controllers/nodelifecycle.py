@@ -306,7 +306,7 @@ class NodeLifecycleController:
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.LEASE, Kind.POD})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): Nodes, Leases, bound or deleted pods."""
         obj = event.obj
         return not isinstance(obj, Pod) or event.type is WatchType.DELETED or bool(obj.spec.node_name)

@@ -36,7 +36,7 @@ from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, Time, evolver
+from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, PodPhase
 from kcore.apiserver.types import Delete, Request, Subresource, Update, WatchEvent, WatchType
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
@@ -80,7 +80,7 @@ class PodGCController:
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
     terminated_threshold: int = TERMINATED_THRESHOLD
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc)."""
         pod = event.obj
         if not isinstance(pod, Pod) or event.type is WatchType.DELETED or pod.metadata.deletion_timestamp is not None:

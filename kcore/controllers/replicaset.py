@@ -547,7 +547,7 @@ class ReplicaController:
     def watches(self) -> frozenset[Kind]:
         return frozenset({self.kind, Kind.POD})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch events this controller may act on: every owner event, and every pod
         event but those of a pod controlled by another kind (upstream's addPod/updatePod
         return early when resolveControllerRef finds no owner of this kind). A deletion is

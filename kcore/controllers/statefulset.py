@@ -229,7 +229,7 @@ class StatefulSetController:
     def watches(self) -> frozenset[Kind]:
         return frozenset({Kind.STATEFUL_SET, Kind.POD, Kind.PERSISTENT_VOLUME_CLAIM})
 
-    def wants(self, event: WatchEvent) -> bool:
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): sets, claims, and pods controlled by a
         StatefulSet or by nothing."""
         obj = event.obj

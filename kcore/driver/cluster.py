@@ -51,6 +51,7 @@ from kcore.apiserver.types import (
     Scale,
     Update,
     WatchEvent,
+    WatchType,
 )
 from kcore.driver import recorder
 from kcore.driver.clock import EPOCH
@@ -622,6 +623,7 @@ class Cluster:
         single = len(events) == 1
         view = before
         for ev in events:
+            prev = view
             view = self._state if single else observe(view, ev)
             kind: Kind = ev.obj.KIND
             targets = self._watchers.get(kind, [])
@@ -629,11 +631,17 @@ class Cluster:
                 targets = self._scoped_targets(_scope_node(ev.obj), kind, targets)
             shared = WatchDelivered(event=ev, now=now, view=view)
             private: WatchDelivered | None = None
+            old: ApiObject | None = None
+            old_known = False
             for comp in targets:
                 name = comp.name
                 accepts = wants[name]
-                if accepts is not None and not accepts(ev):
-                    continue
+                if accepts is not None:
+                    if not old_known:  # the object as the previous write left it (client-go's oldObj)
+                        old = None if ev.type is WatchType.ADDED else state_get(prev, ev.key)
+                        old_known = True
+                    if not accepts(ev, old):
+                        continue
                 if self._running(name) and not self._cut_off(name):
                     if shares[name]:
                         self._push(now, name, shared)

@@ -9,10 +9,12 @@ watch events it wants, and
 - `step(S, event) -> (S, effects)` absorbs one event (`kcore.driver.events`) and returns
   its new state and the effects (`kcore.driver.effects`) the driver should perform.
 
-Optionally, a component may also define `wants(event: WatchEvent) -> bool` (the
+Optionally, a component may also define `wants(event: WatchEvent, old) -> bool` (the
 `Selective` protocol): the driver then delivers only the watch events it accepts, as a
-client-go `FilteringResourceEventHandler` does. A filter is a pure function of the event
-alone and must accept every event that could matter to the component (its own objects,
+client-go `FilteringResourceEventHandler` does. `old` is the object as the previous write
+left it (None for ADDED; client-go's `UpdateFunc(oldObj, newObj)`), so a filter can skip
+changes to fields the component never reads (a status-only write). A filter is a pure
+function of its arguments and must accept every event that could matter to the component (its own objects,
 orphans it might adopt, deletions of what it tracks). The shared informer view that a
 delivered event carries still holds every change, so skipping an event never leaves a
 stale object behind in the next view.
@@ -27,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kcore.api.kinds import Kind
-from kcore.api.meta import Time
+from kcore.api.meta import ApiObject, Time
 from kcore.apiserver.types import WatchEvent
 from kcore.driver.effects import Effect
 from kcore.driver.events import Event
@@ -55,4 +57,4 @@ class Component(Protocol[S]):
 class Selective(Protocol):
     """A component that filters its watch events before delivery (see the module doc)."""
 
-    def wants(self, event: WatchEvent) -> bool: ...
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool: ...
