@@ -471,29 +471,31 @@ class Cluster:
             if item.target in self._by_name and self._running(item.target):
                 self._call(event.request, answer=(item.target, event.request_id))
             return True
-        comp = self._by_name.get(item.target)
-        if comp is None or not self._running(comp.name):  # gone or down: its mail is lost
+        name = item.target
+        comp = self._by_name.get(name)
+        if comp is None or not self._running(name):  # gone or down: its mail is lost
             return True
-        if comp.name in self._cold.paused:
-            self._set_cold(held=self._cold.held.append((comp.name, event)))
+        paused = self._cold.paused
+        if paused and name in paused:
+            self._set_cold(held=self._cold.held.append((name, event)))
             return True
-        self._deliver(comp, event)
+        self._deliver(comp, event, name)
         return True
 
-    def _deliver(self, comp: AnyComponent, event: Event) -> None:
+    def _deliver(self, comp: AnyComponent, event: Event, name: str) -> None:
         traced = event
         if isinstance(event, WatchDelivered) and event.view is not None:
             traced = WatchDelivered(event=event.event, now=event.now)  # the trace keeps no states
-        self._trace(Delivered(at=self.now, component=comp.name, event=traced))
+        self._trace(Delivered(at=self._now, component=name, event=traced))
         try:
-            new_state, effects = comp.step(self._comp_state(comp.name), event)
+            new_state, effects = comp.step(self._comp_state(name), event)
         except KcoreBug as bug:
-            self._trace(Crashed(at=self.now, component=comp.name, error=str(bug)))
+            self._trace(Crashed(at=self._now, component=name, error=str(bug)))
             self._restart(comp)
             return
-        self._comp_new[comp.name] = new_state
-        self._fresh = None
-        self._perform_all(comp.name, effects)
+        self._comp_new[name] = new_state
+        if effects:
+            self._perform_all(name, effects)
 
     def run_until_stable(self, max_steps: int = DEFAULT_MAX_STEPS) -> bool:
         """Step until nothing is due now; False if `max_steps` ran out first."""
@@ -584,8 +586,11 @@ class Cluster:
         return self._comp_states
 
     def _running(self, name: str) -> bool:
+        down = self._cold.down_nodes
+        if not down:
+            return True
         node = self._node_of[name] if name in self._node_of else node_of_component(name)
-        return node is None or node not in self._cold.down_nodes
+        return node is None or node not in down
 
     def _cut_off(self, name: str) -> bool:
         """Whether `name` cannot reach the apiserver (its node is partitioned)."""
@@ -661,7 +666,7 @@ class Cluster:
 
     def _perform_all(self, name: str, effects: tuple[Effect, ...]) -> None:
         for effect in effects:
-            self._trace(Performed(at=self.now, component=name, effect=effect))
+            self._trace(Performed(at=self._now, component=name, effect=effect))
             self._perform(name, effect)
 
     def _perform(self, name: str, effect: Effect) -> None:
