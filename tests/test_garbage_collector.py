@@ -6,15 +6,17 @@ through the apiserver, deletes an owner with a propagation policy and checks wha
 
 from __future__ import annotations
 
+import attrs
+
 from kcore.api.apps import ReplicaSet
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, OwnerReference
 from kcore.api.pod import Pod
 from kcore.apiserver.storage import FINALIZER_FOREGROUND
-from kcore.apiserver.types import Create, Delete, PropagationPolicy
+from kcore.apiserver.types import Create, Delete, PropagationPolicy, Subresource, Update
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster
+from kcore.driver.cluster import Cluster, Delivered
 from kcore.driver.faults import CrashComponent
 from kcore.state import ClusterConfig, get
 from tests.builders import a_deployment, a_pod, a_replica_set, key, owner_ref
@@ -169,3 +171,45 @@ def test_at_rest_another_round_emits_nothing() -> None:
     before = len(c.trace) + c.snapshot().trace_dropped
     c.advance(60)
     assert len(c.trace) + c.snapshot().trace_dropped == before
+
+
+def status_write(c: Cluster, k: ObjectKey) -> None:
+    """A status-only write, as a kubelet makes: nothing the collector reads changes."""
+    pod = present(c, k)
+    assert isinstance(pod, Pod)
+    new = attrs.evolve(pod, status=attrs.evolve(pod.status, message=f"write {pod.metadata.resource_version}"))
+    assert c.request(Update(obj=new, subresource=Subresource.STATUS)).ok
+
+
+def gc_deliveries(c: Cluster) -> int:
+    return sum(1 for e in c.trace if isinstance(e, Delivered) and e.component == "garbage-collector")
+
+
+def test_status_writes_are_not_delivered_and_orphaning_still_works_after_them() -> None:
+    c = gc_cluster()
+    rs_with_pods(c)
+    before = gc_deliveries(c)
+    for name in ("web-0", "web-1"):
+        status_write(c, key(Kind.POD, name))
+    c.run_until_stable()
+    assert gc_deliveries(c) == before  # skipped: the view now lags the pods' resourceVersion
+    delete(c, key(Kind.REPLICA_SET, "web"), PropagationPolicy.ORPHAN)
+    assert present(c, key(Kind.REPLICA_SET, "web")) is None
+    for name in ("web-0", "web-1"):
+        pod = present(c, key(Kind.POD, name))
+        assert pod is not None and pod.metadata.owner_references == ()
+        assert isinstance(pod, Pod) and pod.status.message.startswith("write")  # the patch kept the status
+
+
+def test_a_dangling_ref_goes_from_a_dependent_whose_status_moved_on() -> None:
+    c = gc_cluster()
+    rs = make(c, a_replica_set("web"))
+    other = make(c, a_replica_set("other"))
+    make(c, a_pod("p", owners=[owner_ref(rs, controller=False), owner_ref(other, controller=False)]))
+    c.run_until_stable()
+    status_write(c, key(Kind.POD, "p"))
+    c.run_until_stable()
+    delete(c, key(Kind.REPLICA_SET, "other"), PropagationPolicy.BACKGROUND)
+    pod = present(c, key(Kind.POD, "p"))
+    assert pod is not None
+    assert [r.name for r in pod.metadata.owner_references] == ["web"]

@@ -20,12 +20,28 @@ Theory of operation (level-triggered; read pkg/controller/garbagecollector/garba
 
 Rules: one request in flight per key (in-flight keys wait for their answer); a failed
 write (Conflict, NotFound) re-syncs the key from the view; keys sync in sorted order.
+Writes carry no resourceVersion, as upstream's: a reference is removed by a strategic
+merge patch deleting it by uid (GenerateDeleteOwnerRefStrategicMergeBytes), a finalizer
+by `$deleteFromPrimitiveList/finalizers` (upstream: a merge patch of the list read with
+a fresh GET), both with the object's uid as a precondition; deletes carry the uid too.
+So a view whose copy of an object lags in fields the collector does not read (status)
+never makes a write conflict.
+
+Watch filter (`wants`, upstream's graph builder: processGraphChanges only acts on an
+update when `referencesDiffs`, `deletionStartsWithFinalizer` or
+`beingDeletedWithFinalizers`/`hasDeleteDependentsFinalizer` change): every ADDED and
+DELETED event, and a MODIFIED event whose uid, ownerReferences, deletionTimestamp or
+finalizers differ from the old object's (or whose old object is unknown). Every field
+`sync` reads (at an event, an answer or the "retry" timer) is one of those, so the view
+is always current for it; a status write, a label change or a Lease renewal is skipped.
+
 Must not know: any particular workload kind. Mirrors garbagecollector.go and graph.go,
 without the graph cache: the view's `dependents_by_owner_uid` index is the graph.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Final
 
@@ -36,7 +52,15 @@ from pyrsistent.typing import PSet
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, OwnerReference, Time, evolver
 from kcore.apiserver.storage import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
-from kcore.apiserver.types import Delete, PropagationPolicy, Request, Update, WatchType
+from kcore.apiserver.types import (
+    Delete,
+    Patch,
+    PatchType,
+    PropagationPolicy,
+    Request,
+    WatchEvent,
+    WatchType,
+)
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -71,6 +95,10 @@ _evolve = evolver(GCState)  # attrs.evolve for the hot per-event state updates
 class GarbageCollector:
     name: str = NAME
     watches: frozenset[Kind] = _WATCHED
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        """The watch filter (see the module doc): no update that leaves the graph as it was."""
+        return event.type is not WatchType.MODIFIED or old is None or _graph_changed(old, event.obj)
 
     def init(self, view: ClusterState, now: Time) -> tuple[GCState, tuple[Effect, ...]]:
         return GCState(view=view), ()
@@ -217,18 +245,22 @@ def _classify(
     return solid, dangling, waiting
 
 
-def _without_refs(obj: ApiObject, uids: set[str]) -> Request:
+def _metadata_patch(obj: ApiObject, metadata: dict[str, object]) -> Request:
     m = obj.metadata
-    refs = tuple(r for r in m.owner_references if r.uid not in uids)
-    new: ApiObject = attrs.evolve(obj, metadata=attrs.evolve(m, owner_references=refs))  # type: ignore[misc]  # every kind is an attrs class
-    return Update(obj=new)
+    key = ObjectKey(kind=obj.KIND, namespace=m.namespace, name=m.name)
+    body = {"metadata": {**metadata, "uid": m.uid}}
+    return Patch(key=key, patch_type=PatchType.STRATEGIC, patch=json.dumps(body, sort_keys=True))
+
+
+def _without_refs(obj: ApiObject, uids: set[str]) -> Request:
+    """The strategic merge patch deleting the references to `uids` (uid precondition)."""
+    gone = [{"$patch": "delete", "uid": uid} for uid in sorted(uids)]
+    return _metadata_patch(obj, {"ownerReferences": gone})
 
 
 def _without_finalizer(obj: ApiObject, finalizer: str) -> Request:
-    m = obj.metadata
-    kept = tuple(f for f in m.finalizers if f != finalizer)
-    new: ApiObject = attrs.evolve(obj, metadata=attrs.evolve(m, finalizers=kept))  # type: ignore[misc]  # every kind is an attrs class
-    return Update(obj=new)
+    """The strategic merge patch removing `finalizer` (uid precondition)."""
+    return _metadata_patch(obj, {"$deleteFromPrimitiveList/finalizers": [finalizer]})
 
 
 def _delete(obj: ApiObject, policy: PropagationPolicy) -> Request:

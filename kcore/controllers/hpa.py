@@ -31,11 +31,18 @@ that failed has no entry in currentMetrics (upstream leaves an empty one); the H
 own MODIFIED events trigger a sync only when the generation changes; PodMetrics are
 matched to the selected pods by name.
 
-Watch filter (`wants`): HPAs, Pods and PodMetrics; the scale owners' own events
-(Deployment, ReplicaSet, StatefulSet, ReplicationController) are skipped: the scale is
-always read fresh with GetScale and nothing here reads those objects from the view
-(upstream's HPA has no informer for them either). Every pod stays: the scale's selector
-can pick any pod (Pending ones count as unready) when a sync reads them.
+Watch filter (`wants`): HPAs and PodMetrics (a sample's timestamp and usage are read);
+the scale owners' own events (Deployment, ReplicaSet, StatefulSet,
+ReplicationController) are skipped: the scale is always read fresh with GetScale and
+nothing here reads those objects from the view (upstream's HPA has no informer for them
+either). Every ADDED and DELETED pod passes: the scale's selector can pick any pod
+(Pending ones count as unready) when a sync reads them. A pod update passes only when it
+changes what a sync reads of a pod (`pod_reads_changed`: labels, deletionTimestamp,
+phase, startTime, the Ready condition's status and lastTransitionTime, the containers'
+requests), so a sync at a GetScale answer reads those fields as current as the last
+accepted event; a kubelet's containerStatuses / IPs / other conditions write and a
+binding do not pass (upstream's replica calculator reads no other pod field either).
+An update whose old object is unknown passes.
 
 Must not know: how metrics are produced, the apiserver's internals, other controllers.
 Mirrors pkg/controller/podautoscaler/horizontal.go.
@@ -74,6 +81,7 @@ from kcore.apiserver.types import (
     Update,
     UpdateScale,
     WatchEvent,
+    WatchType,
 )
 from kcore.controllers.hpa_behavior import (
     History,
@@ -83,6 +91,7 @@ from kcore.controllers.hpa_behavior import (
 )
 from kcore.controllers.hpa_replicas import (
     Proposal,
+    pod_reads_changed,
     raw_resource_replicas,
     resource_replicas,
     resource_samples,
@@ -556,8 +565,12 @@ class HorizontalPodAutoscalerController:
     )
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
-        """The watch filter (see the module doc): no scale owner's event."""
-        return event.obj.KIND not in _SCALE_OWNERS
+        """The watch filter (see the module doc): no scale owner's event, no pod update
+        that leaves what a sync reads as it was."""
+        obj = event.obj
+        if isinstance(obj, Pod):
+            return not isinstance(old, Pod) or event.type is not WatchType.MODIFIED or pod_reads_changed(old, obj)
+        return obj.KIND not in _SCALE_OWNERS
 
     def init(self, view: ClusterState, now: Time) -> Out:
         """Start from a fresh LIST with no history; every HPA syncs on `Started`."""

@@ -4,7 +4,7 @@ Owns the pure arithmetic of the autoscaler's resource metrics: `PodSample` (one 
 metric as the metrics API reports it), `resource_samples` (the metrics client: a sample
 per pod that has PodMetrics for the resource), `group_pods` (ready / unready / missing /
 ignored, with the cpu initialisation rules), `pod_requests`, `utilization_ratio`,
-`usage_ratio`, and the two calculators `resource_replicas` (a Utilization target, percent
+`usage_ratio`, `pod_reads_changed` (whether a pod update touches any of that), and the two calculators `resource_replicas` (a Utilization target, percent
 of requests) and `raw_resource_replicas` (an AverageValue target). Each returns a
 `Proposal` or, when no count can be computed, the error text upstream would give.
 
@@ -116,6 +116,25 @@ def _cpu_unready(pod: Pod, sample: PodSample, now: Time) -> bool:
     if start + CPU_INITIALIZATION_PERIOD > now:
         return status is ConditionStatus.FALSE or sample.timestamp < transition + sample.window
     return status is ConditionStatus.FALSE and start + DELAY_OF_INITIAL_READINESS_STATUS > transition
+
+
+def pod_reads_changed(old: Pod, new: Pod) -> bool:
+    """Whether an update of a pod changes anything the calculator reads of it: the
+    selector's labels, groupPods' deletion / phase / start time / Ready condition, the
+    requests (the HPA's watch filter)."""
+    if old is new:
+        return False
+    a, b, x, y = old.metadata, new.metadata, old.status, new.status
+    return (
+        x.phase is not y.phase
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.uid != b.uid
+        or a.labels != b.labels
+        or x.start_time != y.start_time
+        or (x.conditions is not y.conditions and _ready_condition(old) != _ready_condition(new))
+        or old.spec.containers != new.spec.containers
+        or old.spec.init_containers != new.spec.init_containers
+    )
 
 
 def group_pods(pods: tuple[Pod, ...], samples: Mapping[str, PodSample], resource: str, now: Time) -> Groups:

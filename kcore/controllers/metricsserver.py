@@ -19,10 +19,16 @@ The usage model is data on the pod (docs/runtime.md):
   container's usage and take precedence over its share of the pod-level value;
 - an unannotated (or unparseable) usage is 0.
 
-Watch filter (`wants`): every PodMetrics event; a Pod event unless the pod is Pending and
-not being deleted (a DELETED event always passes). A scrape measures only Running pods
-and keeps a sample only for them; a pod never goes back to Pending, so a skipped Pending
-pod is never measured, and every pod that can be is current in the shared view.
+Watch filter (`wants`): a scrape reads, of each pod, its phase, deletionTimestamp, labels,
+annotations (the usage model) and containers (names, requests), and of each PodMetrics
+only whether it exists. So it takes every ADDED and DELETED PodMetrics event but no
+MODIFIED one (its own samples, unconditional writes), and a Pod event unless the pod is
+Pending and not being deleted (a DELETED event always passes), or the update changes
+none of the fields above (a kubelet's conditions, containerStatuses, IPs; a binding).
+A pod never goes back to Pending, so a skipped Pending pod is never measured, and every
+field a scrape reads is current in the view as of the last accepted event. An update
+whose old object is unknown passes. (The real metrics-server lists pods at each scrape;
+this is the informer equivalent.)
 
 Must not know: the autoscaler, the kubelet, the container runtime.
 Mirrors sigs.k8s.io/metrics-server (pkg/scraper, pkg/storage: a sample per pod per
@@ -139,6 +145,21 @@ def pod_metrics(pod: Pod, now: Time) -> PodMetrics:
     )
 
 
+def scrape_reads_changed(old: Pod, new: Pod) -> bool:
+    """Whether an update of a pod changes anything a scrape reads of it."""
+    if old is new:
+        return False
+    a, b = old.metadata, new.metadata
+    return (
+        old.status.phase is not new.status.phase
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.uid != b.uid
+        or a.labels != b.labels
+        or a.annotations != b.annotations
+        or old.spec.containers != new.spec.containers
+    )
+
+
 def _measured(pod: Pod) -> bool:
     return pod.status.phase is PodPhase.RUNNING and pod.metadata.deletion_timestamp is None
 
@@ -185,14 +206,16 @@ class MetricsServer:
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.POD_METRICS})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
-        """The watch filter (see the module doc): no Pending pod that stays."""
-        pod = event.obj
-        return (
-            not isinstance(pod, Pod)
-            or pod.status.phase is not PodPhase.PENDING
-            or event.type is WatchType.DELETED
-            or pod.metadata.deletion_timestamp is not None
-        )
+        """The watch filter (see the module doc): no Pending pod that stays, no update of
+        fields a scrape does not read."""
+        obj = event.obj
+        if event.type is WatchType.DELETED:
+            return True
+        if not isinstance(obj, Pod):
+            return event.type is not WatchType.MODIFIED or old is None or obj.KIND is not Kind.POD_METRICS
+        if obj.status.phase is PodPhase.PENDING and obj.metadata.deletion_timestamp is None:
+            return False
+        return not isinstance(old, Pod) or scrape_reads_changed(old, obj)
 
     def init(self, view: ClusterState, now: Time) -> Out:
         """Start from a fresh LIST; the first scrape runs on `Started`."""
