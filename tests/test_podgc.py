@@ -94,3 +94,26 @@ def test_orphaned_running_pods_are_marked_failed_first() -> None:
     assert pod.status.phase is PodPhase.FAILED
     assert [(x.type, x.reason) for x in pod.status.conditions if x.type == "DisruptionTarget"] == [("DisruptionTarget", "DeletionByPodGC")]
     assert pod.metadata.deletion_timestamp is not None
+
+
+def test_an_orphan_whose_status_moved_on_unseen_is_still_marked_failed() -> None:
+    c = gc_cluster()
+    assert c.request(Create(obj=a_pod("stranded", finalizers=["example.com/hold"], node_name="node-2"))).ok
+    pod = get(c.state, key(Kind.POD, "stranded"))
+    assert isinstance(pod, Pod)
+    running = attrs.evolve(pod, status=attrs.evolve(pod.status, phase=PodPhase.RUNNING))
+    assert c.request(Update(obj=running, subresource=Subresource.STATUS)).ok
+    assert c.request(Delete(key=key(Kind.NODE, "node-2"))).ok
+    c.run_until_stable()
+    for i in range(3):  # kubelet-like status writes the filter skips: the view's copy lags
+        pod = get(c.state, key(Kind.POD, "stranded"))
+        assert isinstance(pod, Pod)
+        moved = attrs.evolve(pod, status=attrs.evolve(pod.status, message=f"write {i}"))
+        assert c.request(Update(obj=moved, subresource=Subresource.STATUS)).ok
+    c.advance(70)
+    pod = get(c.state, key(Kind.POD, "stranded"))
+    assert isinstance(pod, Pod)
+    assert pod.status.phase is PodPhase.FAILED
+    assert pod.status.message == "write 2"  # the patch kept what it does not own
+    assert [x.reason for x in pod.status.conditions if x.type == "DisruptionTarget"] == ["DeletionByPodGC"]
+    assert pod.metadata.deletion_timestamp is not None

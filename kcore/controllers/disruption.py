@@ -31,6 +31,15 @@ pod or budget event); the NoPods / UnmanagedPods Events are recorded only with a
 write, so a fixed point emits nothing; a disruptedPods entry expires at exactly
 DELETION_TIMEOUT (upstream: just after); stale DisruptionTarget pod conditions are not reset.
 
+Watch filter (`wants`): every budget event, every ADDED and DELETED event, and an update
+only when it changes what a sync reads: of a pod its labels, ownerReferences,
+deletionTimestamp and Ready condition status (`pod_reads_changed`); of a scale owner its
+uid, ownerReferences and spec.replicas. A kubelet's other status writes, a binding and a
+workload's status writes (the bulk of a rollout's traffic) do not pass, and every field
+a sync reads (at an event, an answer or a timer) is as current as the last accepted
+event. Upstream's updatePod enqueues on every pod update; its sync reads only these
+fields. An update whose old object is unknown passes.
+
 Must not know: the eviction subresource's internals, the driver's queue, other controllers.
 Mirrors pkg/controller/disruption/disruption.go.
 """
@@ -59,7 +68,7 @@ from kcore.api.policy import (
     set_condition,
     with_disruption_allowed_condition,
 )
-from kcore.apiserver.types import Subresource, Update, WatchEvent
+from kcore.apiserver.types import Subresource, Update, WatchEvent, WatchType
 from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
@@ -109,6 +118,28 @@ class Expected:
 
 
 # --- observe ---------------------------------------------------------------------------------
+
+
+def pod_reads_changed(old: Pod, new: Pod) -> bool:
+    """Whether a pod update changes what a sync reads of it (selector labels, controller
+    reference, deletion, readiness)."""
+    if old is new:
+        return False
+    a, b = old.metadata, new.metadata
+    return (
+        a.uid != b.uid
+        or a.labels != b.labels
+        or a.owner_references != b.owner_references
+        or a.deletion_timestamp != b.deletion_timestamp
+        or (old.status.conditions is not new.status.conditions and _ready(old) != _ready(new))
+    )
+
+
+def _scale_reads_changed(old: ApiObject, new: ApiObject) -> bool:
+    if not isinstance(old, Scaled) or not isinstance(new, Scaled):
+        return True
+    a, b = old.metadata, new.metadata
+    return a.uid != b.uid or a.owner_references != b.owner_references or old.spec.replicas != new.spec.replicas
 
 
 def _budgets(view: ClusterState, namespace: str) -> tuple[PodDisruptionBudget, ...]:
@@ -375,6 +406,17 @@ class DisruptionController:
 
     name: str = NAME
     watches: frozenset[Kind] = frozenset({Kind.POD_DISRUPTION_BUDGET, Kind.POD, *SCALE_KINDS})
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        """The watch filter (see the module doc): no update of fields a sync does not read."""
+        if event.type is not WatchType.MODIFIED or old is None:
+            return True
+        new = event.obj
+        if isinstance(new, Pod):
+            return not isinstance(old, Pod) or pod_reads_changed(old, new)
+        if new.KIND in SCALE_KINDS:
+            return _scale_reads_changed(old, new)
+        return True
 
     def init(self, view: ClusterState, now: Time) -> Out:
         """Start from a fresh LIST; every budget is synced on `Started`."""

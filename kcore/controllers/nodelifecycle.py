@@ -29,15 +29,22 @@ kube-controller-manager runs them:
    "TaintManagerEviction" Event "Marking for deletion Pod <ns>/<name>".
 
 Rules: writes carry the view's resourceVersion (a stale one answers 409, and the next
-pass or event retries with the newer object); one write per object in flight; an
-answered object is folded into the view at once. Everything is level-triggered and
-iterates in sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
+pass or event retries with the newer object; a pod status write that conflicts re-reads
+the pod with a Get first, as the filter below lets the view's copy of a pod lag in
+fields read only to be written back); one write per object in flight; an answered
+object is folded into the view at once. Everything is level-triggered and iterates in
+sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
 
 Watch filter (`wants`): every Node and Lease event; a Pod event only when the pod is bound
-(spec.nodeName set) or DELETED. An unbound pod is never evicted nor marked not ready
-(upstream's podUpdated / processPodOnNode skip a pod without a node, and MarkPodsNotReady
-lists pods by node), so the pods this controller reads (`pods_on_node`) are exactly the
-accepted ones, always current in the shared informer view.
+(spec.nodeName set) or DELETED, and an update of a bound pod only when it changes what
+this controller decides on (`pod_reads_changed`: nodeName, uid, deletionTimestamp,
+tolerations, the Ready condition's status). An unbound pod is never evicted nor marked
+not ready (upstream's podUpdated / processPodOnNode skip a pod without a node, and
+MarkPodsNotReady lists pods by node); upstream's taint manager podUpdated likewise
+returns early unless the node name or tolerations changed (and the pod is processed
+again on any node update). So a kubelet's status write (containerStatuses, IPs, other
+conditions, phase) does not pass, and every field a pass reads to decide is current in
+the view; an update whose old object is unknown passes.
 
 Mirrors pkg/controller/nodelifecycle/node_lifecycle_controller.go (monitorNodeHealth,
 tryUpdateNodeHealth, processTaintBaseEviction, doNoScheduleTaintingPass,
@@ -64,6 +71,7 @@ from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration
 from kcore.apiserver.types import (
     Delete,
+    Get,
     Request,
     Response,
     Subresource,
@@ -138,6 +146,7 @@ class Purpose(enum.Enum):
     NODE = "node"
     POD_STATUS = "pod-status"
     POD_DELETE = "pod-delete"
+    POD_REFRESH = "pod-refresh"
 
 
 @attrs.frozen(kw_only=True)
@@ -280,6 +289,24 @@ def min_toleration_seconds(taints: tuple[Taint, ...], tolerations: tuple[Tolerat
     return float(max(0, min(seconds)))
 
 
+def _ready_status(pod: Pod) -> ConditionStatus | None:
+    return next((c.status for c in pod.status.conditions if c.type == READY), None)
+
+
+def pod_reads_changed(old: Pod, new: Pod) -> bool:
+    """Whether a pod update changes what the controller decides on (its watch filter)."""
+    if old is new:
+        return False
+    a, b = old.metadata, new.metadata
+    return (
+        old.spec.node_name != new.spec.node_name
+        or a.uid != b.uid
+        or a.deletion_timestamp != b.deletion_timestamp
+        or old.spec.tolerations != new.spec.tolerations
+        or (old.status.conditions is not new.status.conditions and _ready_status(old) != _ready_status(new))
+    )
+
+
 def _remember(view: ClusterState, obj: ApiObject) -> ClusterState:
     """`view` with an answered object, unless the view already holds a newer one."""
     held = get(view, ObjectKey(kind=obj.KIND, namespace=obj.metadata.namespace, name=obj.metadata.name))
@@ -307,9 +334,14 @@ class NodeLifecycleController:
     watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.LEASE, Kind.POD})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
-        """The watch filter (see the module doc): Nodes, Leases, bound or deleted pods."""
+        """The watch filter (see the module doc): Nodes, Leases, deleted pods, bound pods
+        whose update changes what a pass decides on."""
         obj = event.obj
-        return not isinstance(obj, Pod) or event.type is WatchType.DELETED or bool(obj.spec.node_name)
+        if not isinstance(obj, Pod) or event.type is WatchType.DELETED:
+            return True
+        if not obj.spec.node_name:
+            return False
+        return event.type is not WatchType.MODIFIED or not isinstance(old, Pod) or pod_reads_changed(old, obj)
 
     def init(self, view: ClusterState, now: Time) -> tuple[NodeLifecycleState, Effects]:
         """Relist: health is unknown, so every Node counts as probed at its first pass."""
@@ -389,9 +421,11 @@ def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) ->
         case Purpose.POD_STATUS:
             if resp.ok or resp.code == 404:
                 return state, ()
-            pod = get(state.view, pending.key)
-            node = pod.spec.node_name if isinstance(pod, Pod) else ""
-            return attrs.evolve(state, retry_pods=state.retry_pods.add(node) if node else state.retry_pods), ()
+            if resp.code == 409:  # the view's copy is stale: read it again, then retry
+                return _call(state, Purpose.POD_REFRESH, pending.key, Get(key=pending.key))
+            return _retry_pods_of(state, pending.key), ()
+        case Purpose.POD_REFRESH:
+            return (_retry_pods_of(state, pending.key) if resp.ok else state), ()
         case Purpose.POD_DELETE:
             ev = state.evictions.get(pending.key)
             if resp.ok or resp.code in (404, 409) or ev is None:
@@ -401,6 +435,13 @@ def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) ->
             return state, (WakeMeAt(at=retry.fire_at, key=_evict_timer(pending.key)),)
         case _:
             assert_never(pending.purpose)
+
+
+def _retry_pods_of(state: NodeLifecycleState, key: ObjectKey) -> NodeLifecycleState:
+    """Mark the pod's node for another MarkPodsNotReady at the next monitor pass."""
+    pod = get(state.view, key)
+    node = pod.spec.node_name if isinstance(pod, Pod) else ""
+    return attrs.evolve(state, retry_pods=state.retry_pods.add(node)) if node else state
 
 
 # --- 1. the health monitor ----------------------------------------------------------------

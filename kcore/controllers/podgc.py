@@ -15,30 +15,45 @@ deletions carry the pod's uid as a precondition; a pass emits each delete once (
 keys wait for their answer). Must not know: who owns the pods. Mirrors
 pkg/controller/podgc/gc_controller.go.
 
-Watch filter (`wants`): every Node event; a Pod event when the pod is DELETED, being
-deleted, terminated (Succeeded/Failed), or bound and not Running (the binding of a pod
-that may land on a missing node). Skipped: unbound pods that are neither terminating nor
-terminated (no pass acts on them) and Running pods (acted on only once their node is
-gone). The candidate sets change only on accepted events, and every accepted event
-brings the whole shared informer view, so a pass sees each orphan's binding. Deviation:
-a Running pod whose status changes after the last accepted event is read as of that
-event; its DisruptionTarget status write may then answer 409 (the forced delete, with
-its uid precondition, still goes), as with any stale informer.
+Watch filter (`wants`): every Node event; a Pod event when the pod is DELETED, or ADDED
+bound, terminating or terminated, or updated so that what a pass reads changes: phase,
+nodeName, deletionTimestamp, uid (`pod_reads_changed`; an unknown old object passes).
+Skipped: unbound pods that are neither terminating nor terminated (no pass acts on
+them) and the kubelet's status writes that leave the phase as it was (conditions,
+containerStatuses, IPs). The candidate sets change only on accepted events, and every
+accepted event brings the whole shared informer view, so a pass sees each orphan's
+binding, phase and deletion as they are. Upstream lists pods at each pass; this is the
+informer equivalent.
+
+The Failed/DisruptionTarget status of an orphan is written as upstream's ApplyStatus
+(force, no resourceVersion): a strategic merge patch of the phase and that condition,
+with the uid as a precondition, so a view whose copy of the pod lags in status fields it
+does not read never makes it conflict.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
+from kcore.api.codec import encode_value
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, PodPhase
-from kcore.apiserver.types import Delete, Request, Subresource, Update, WatchEvent, WatchType
+from kcore.apiserver.types import (
+    Delete,
+    Patch,
+    PatchType,
+    Request,
+    Subresource,
+    WatchEvent,
+    WatchType,
+)
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -83,12 +98,17 @@ class PodGCController:
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc)."""
         pod = event.obj
-        if not isinstance(pod, Pod) or event.type is WatchType.DELETED or pod.metadata.deletion_timestamp is not None:
+        if not isinstance(pod, Pod) or event.type is WatchType.DELETED:
             return True
+        if event.type is WatchType.MODIFIED and isinstance(old, Pod):
+            return pod_reads_changed(old, pod)
         phase = pod.status.phase
-        if phase is PodPhase.SUCCEEDED or phase is PodPhase.FAILED:
-            return True
-        return bool(pod.spec.node_name) and phase is not PodPhase.RUNNING
+        return (
+            bool(pod.spec.node_name)
+            or pod.metadata.deletion_timestamp is not None
+            or phase is PodPhase.SUCCEEDED
+            or phase is PodPhase.FAILED
+        )
 
     def init(self, view: ClusterState, now: Time) -> tuple[PodGCState, tuple[Effect, ...]]:
         return _rebuild(view), ()
@@ -117,6 +137,19 @@ class PodGCController:
                 return s, tuple(effects)
             case TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
+
+
+def pod_reads_changed(old: Pod, new: Pod) -> bool:
+    """Whether a pod update changes what a pass reads of it (the watch filter)."""
+    if old is new:
+        return False
+    a, b = old.metadata, new.metadata
+    return (
+        old.status.phase is not new.status.phase
+        or old.spec.node_name != new.spec.node_name
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.uid != b.uid
+    )
 
 
 def _rebuild(view: ClusterState) -> PodGCState:
@@ -209,9 +242,12 @@ def _force(key: ObjectKey, pod: Pod, now: Time, message: str) -> list[tuple[Obje
             message=message,
             last_transition_time=now,
         )
-        kept = tuple(c for c in pod.status.conditions if c.type != "DisruptionTarget")
-        status = attrs.evolve(pod.status, phase=PodPhase.FAILED, conditions=(*kept, cond))
-        out.append((key, Update(obj=attrs.evolve(pod, status=status), subresource=Subresource.STATUS)))
+        body = {
+            "metadata": {"uid": pod.metadata.uid},
+            "status": {"phase": PodPhase.FAILED.value, "conditions": [encode_value(cond, PodCondition)]},
+        }
+        patch = json.dumps(body, sort_keys=True)
+        out.append((key, Patch(key=key, patch_type=PatchType.STRATEGIC, patch=patch, subresource=Subresource.STATUS)))
     out.append((key, _delete(pod)))
     return out
 
