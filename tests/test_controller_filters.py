@@ -13,16 +13,20 @@ from typing import Any
 
 import attrs
 import pytest
+from pyrsistent import pmap
 
 from kcore.api.batch import Job, JobSpec
 from kcore.api.coordination import Lease
 from kcore.api.core import ServiceAccount
-from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference, Time
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
 from kcore.api.metrics import PodMetrics
-from kcore.api.pod import Pod, PodPhase
-from kcore.apiserver.types import Create, Delete, WatchEvent, WatchType
+from kcore.api.pod import Pod, PodCondition, PodPhase, Toleration, TolerationOperator
+from kcore.api.policy import PodDisruptionBudget
+from kcore.apiserver.types import Create, Delete, Subresource, Update, WatchEvent, WatchType
 from kcore.controllers.cronjob import CronJobController
 from kcore.controllers.daemonset import DaemonSetController
+from kcore.controllers.disruption import DisruptionController
+from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
 from kcore.controllers.job_rules import JOB_TRACKING_FINALIZER
@@ -138,8 +142,8 @@ def test_the_pod_gc_takes_what_a_pass_can_act_on() -> None:
     wants = PodGCController().wants
     rs = ref("ReplicaSet")
     assert not wants(ev(pod(rs), WatchType.ADDED))  # unbound, pending
-    assert not wants(ev(pod(rs, node="node-1", phase=PodPhase.RUNNING)))
-    assert not wants(ev(ORPHAN))  # ownership plays no part
+    assert wants(ev(pod(rs, node="node-1", phase=PodPhase.RUNNING)))  # no old object: unknown
+    assert not wants(*upd(ORPHAN, with_status(ORPHAN, message="x")))  # a status write of a Running pod
     assert wants(ev(pod(rs, node="node-1")))  # the binding: its node may be missing
     assert wants(ev(pod(rs, deleting=True)))  # unscheduled, terminating
     assert wants(ev(pod(rs, node="node-1", phase=PodPhase.RUNNING, deleting=True)))
@@ -215,3 +219,162 @@ def test_the_driver_delivers_a_replica_set_pod_only_to_who_wants_it() -> None:
         assert _deliveries(cluster, name, "orphan") == [WatchType.ADDED], name
     assert _deliveries(cluster, "namespace-controller", "owned") == [WatchType.DELETED]
     assert _deliveries(cluster, "node-lifecycle-controller", "owned") == [WatchType.DELETED]
+
+
+# --- old/new-aware filters: an update passes only when it changes what is read ------------
+
+
+def upd(old: ApiObject, new: ApiObject) -> tuple[WatchEvent, ApiObject]:
+    return ev(new, WatchType.MODIFIED), old
+
+
+def with_status(p: Pod, **changes: Any) -> Pod:
+    return attrs.evolve(p, status=attrs.evolve(p.status, **changes))
+
+
+def with_meta(p: Pod, **changes: Any) -> Pod:
+    return attrs.evolve(p, metadata=attrs.evolve(p.metadata, **changes))
+
+
+def ready(status: ConditionStatus, at: float = 10.0) -> tuple[PodCondition, ...]:
+    return (
+        PodCondition(type="Initialized", status=ConditionStatus.TRUE),
+        PodCondition(type="Ready", status=status, last_transition_time=Time(at)),
+    )
+
+
+BASE = with_status(pod(ref("ReplicaSet"), node="node-1", phase=PodPhase.RUNNING), conditions=ready(ConditionStatus.FALSE), start_time=Time(5.0))
+KUBELET_WRITES = (  # status writes no filtered controller reads
+    with_status(BASE, pod_ip="10.0.0.7"),
+    with_status(BASE, message="busy"),
+    with_status(BASE, conditions=(PodCondition(type="Initialized", status=ConditionStatus.FALSE), BASE.status.conditions[1])),
+    with_meta(BASE, resource_version=99),
+)
+CHANGES = {  # what each field change looks like
+    "phase": with_status(BASE, phase=PodPhase.SUCCEEDED),
+    "ready": with_status(BASE, conditions=ready(ConditionStatus.TRUE)),
+    "ready-time": with_status(BASE, conditions=ready(ConditionStatus.FALSE, at=20.0)),
+    "start": with_status(BASE, start_time=Time(6.0)),
+    "labels": with_meta(BASE, labels=pmap({"app": "other"})),
+    "annotations": with_meta(BASE, annotations=pmap({"kcore.io/cpu-usage": "100m"})),
+    "owners": with_meta(BASE, owner_references=()),
+    "deleting": with_meta(BASE, deletion_timestamp=T),
+    "finalizers": with_meta(BASE, finalizers=("example.com/hold",)),
+    "uid": with_meta(BASE, uid="another"),
+    "node": attrs.evolve(BASE, spec=attrs.evolve(BASE.spec, node_name="node-2")),
+    "tolerations": attrs.evolve(BASE, spec=attrs.evolve(BASE.spec, tolerations=(Toleration(key="k", operator=TolerationOperator.EXISTS),))),
+}
+READS: dict[str, frozenset[str]] = {
+    "garbage-collector": frozenset({"owners", "deleting", "finalizers", "uid"}),
+    "metrics-server": frozenset({"phase", "labels", "annotations", "deleting", "uid"}),
+    "horizontal-pod-autoscaler": frozenset({"phase", "ready", "ready-time", "start", "labels", "deleting", "uid"}),
+    "disruption-controller": frozenset({"ready", "labels", "owners", "deleting", "uid"}),
+    "node-lifecycle-controller": frozenset({"ready", "deleting", "uid", "node", "tolerations"}),
+    "pod-garbage-collector": frozenset({"phase", "deleting", "uid", "node"}),
+}
+FILTERED: tuple[Any, ...] = (
+    GarbageCollector(),
+    MetricsServer(),
+    HorizontalPodAutoscalerController(),
+    DisruptionController(),
+    NodeLifecycleController(),
+    PodGCController(),
+)
+
+
+@pytest.mark.parametrize("component", FILTERED, ids=lambda c: c.name)
+def test_a_pod_update_passes_exactly_when_it_changes_a_field_read(component: Any) -> None:
+    wants = component.wants
+    for change, new in CHANGES.items():
+        assert wants(*upd(BASE, new)) is (change in READS[component.name]), change
+        assert wants(*upd(new, BASE)) is (change in READS[component.name]), ("back", change)
+    for new in KUBELET_WRITES:
+        assert not wants(*upd(BASE, new)), new
+    assert not wants(*upd(BASE, BASE))
+
+
+@pytest.mark.parametrize("component", FILTERED, ids=lambda c: c.name)
+def test_deletions_and_unknown_olds_always_pass(component: Any) -> None:
+    wants = component.wants
+    for p in (BASE, RS_POD, ORPHAN, pod(ref("ReplicaSet"))):
+        assert wants(ev(p, WatchType.DELETED), p)
+        assert wants(ev(p, WatchType.DELETED))
+    assert wants(ev(BASE))  # MODIFIED with no old: unknown, so it passes
+
+
+def test_adds_pass_where_the_component_can_act_on_them() -> None:
+    unbound_pending = pod(ref("ReplicaSet"))
+    for c in (GarbageCollector(), HorizontalPodAutoscalerController(), DisruptionController()):
+        assert c.wants(ev(unbound_pending, WatchType.ADDED)), c.name
+        assert c.wants(ev(ORPHAN, WatchType.ADDED)), c.name
+    for other in (MetricsServer(), NodeLifecycleController(), PodGCController()):
+        assert not other.wants(ev(unbound_pending, WatchType.ADDED)), other.name
+        assert other.wants(ev(BASE, WatchType.ADDED)), other.name
+
+
+def test_the_metrics_server_skips_pending_pods_even_when_they_change() -> None:
+    pending = pod(ref("ReplicaSet"), node="node-1")
+    labelled = with_meta(pending, labels=pmap({"app": "x"}))
+    assert not MetricsServer().wants(*upd(pending, labelled))
+    running = with_status(pending, phase=PodPhase.RUNNING)
+    assert MetricsServer().wants(*upd(pending, running))  # starts being measured
+
+
+def test_podmetrics_updates_reach_the_hpa_but_not_the_metrics_server() -> None:
+    pm = PodMetrics(metadata=ObjectMeta(name="p", namespace="default"), timestamp=Time(1.0))
+    later = attrs.evolve(pm, timestamp=Time(16.0))
+    assert HorizontalPodAutoscalerController().wants(*upd(pm, later))  # the sample is read
+    assert not MetricsServer().wants(*upd(pm, later))  # only its existence is
+    assert MetricsServer().wants(ev(later))
+    for t in (WatchType.ADDED, WatchType.DELETED):
+        assert MetricsServer().wants(ev(later, t))
+
+
+def test_workload_updates_reach_the_disruption_controller_only_when_its_scale_moves() -> None:
+    wants = DisruptionController().wants
+    rs = a_replica_set("web")
+    status_only = attrs.evolve(rs, status=attrs.evolve(rs.status, replicas=3))
+    assert not wants(*upd(rs, status_only))
+    scaled = attrs.evolve(rs, spec=attrs.evolve(rs.spec, replicas=rs.spec.replicas + 1))
+    assert wants(*upd(rs, scaled))
+    adopted = attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, owner_references=(ref("Deployment", "web"),)))
+    assert wants(*upd(rs, adopted))
+    assert wants(ev(rs, WatchType.DELETED), rs)
+    pdb = PodDisruptionBudget(metadata=ObjectMeta(name="b", namespace="default"))
+    assert wants(*upd(pdb, attrs.evolve(pdb, metadata=attrs.evolve(pdb.metadata, resource_version=9))))
+
+
+def test_the_garbage_collector_reacts_to_graph_changes_of_any_kind() -> None:
+    wants = GarbageCollector().wants
+    rs = a_replica_set("web")
+    assert not wants(*upd(rs, attrs.evolve(rs, status=attrs.evolve(rs.status, replicas=3))))
+    assert not wants(*upd(rs, attrs.evolve(rs, spec=attrs.evolve(rs.spec, replicas=7))))
+    going = attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, deletion_timestamp=T, finalizers=("foregroundDeletion",)))
+    assert wants(*upd(rs, going))
+    lease = Lease(metadata=ObjectMeta(name="node-1", namespace="kube-node-lease"))
+    assert not wants(*upd(lease, attrs.evolve(lease, metadata=attrs.evolve(lease.metadata, resource_version=5))))
+    assert wants(ev(lease, WatchType.ADDED))
+
+
+def test_with_the_real_driver_kubelet_like_status_writes_reach_none_of_them() -> None:
+    state = cluster_with(a_node("node-1"), ServiceAccount(metadata=ObjectMeta(name="default", namespace="default")))
+    cluster = Cluster.empty(state, list(FILTERED))
+    cluster.run_until_stable()
+    assert cluster.request(Create(obj=a_pod("w", node_name="node-1"))).ok
+    cluster.run_until_stable()
+    for i in range(3):
+        stored = get(cluster.state, key(Pod.KIND, "w"))
+        assert isinstance(stored, Pod)
+        assert cluster.request(Update(obj=with_status(stored, message=f"write {i}"), subresource=Subresource.STATUS)).ok
+        cluster.run_until_stable()
+    stored = get(cluster.state, key(Pod.KIND, "w"))
+    assert isinstance(stored, Pod)
+    assert cluster.request(Update(obj=with_status(stored, phase=PodPhase.RUNNING), subresource=Subresource.STATUS)).ok
+    cluster.run_until_stable()
+    seen = {c.name: _deliveries(cluster, c.name, "w") for c in FILTERED}
+    assert seen["garbage-collector"] == [WatchType.ADDED]
+    assert seen["disruption-controller"] == [WatchType.ADDED]
+    assert seen["node-lifecycle-controller"] == [WatchType.ADDED]
+    assert seen["metrics-server"] == [WatchType.MODIFIED]  # Pending until then: never measured
+    for name in ("horizontal-pod-autoscaler", "pod-garbage-collector"):
+        assert seen[name] == [WatchType.ADDED, WatchType.MODIFIED], name  # the phase moved

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import attrs
 
-from kcore.api.core import Node, Taint, TaintEffect
+from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
-from kcore.api.pod import Pod, PodPhase
+from kcore.api.pod import Pod, PodPhase, TaintEffect
 from kcore.apiserver.types import Create, Delete, Subresource, Update
 from kcore.controllers.podgc import PodGCController
 from kcore.driver.bootstrap import create_cluster
