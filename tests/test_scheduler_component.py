@@ -11,12 +11,21 @@ from pyrsistent import pmap
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
-from kcore.api.pod import Pod
-from kcore.apiserver.types import Bind, Create, Delete, Response, Subresource, Update
+from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodIP, PodPhase
+from kcore.apiserver.types import (
+    Bind,
+    Create,
+    Delete,
+    Response,
+    Subresource,
+    Update,
+    WatchEvent,
+    WatchType,
+)
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster, Delivered, Performed
 from kcore.driver.effects import CallApi, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import ApiAnswered, Started, TimerFired
+from kcore.driver.events import ApiAnswered, Started, TimerFired, WatchDelivered
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.scheduler import Scheduler, SchedulerState
 from kcore.scheduler import queue as sq
@@ -325,3 +334,111 @@ def test_resync_replaces_the_view_and_queues_pods_it_had_missed() -> None:
     assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), request_id="scheduler-bind-0"),)
     assert s.view is fresh
     assert dict(s.snapshot.pod_nodes) == {bound: "n1", missed: "n1"}
+
+
+# --- the watch filter (wants, with the object the previous write left) --------------------
+
+
+def _status(pod: Pod, **changes: object) -> Pod:
+    return attrs.evolve(pod, status=attrs.evolve(pod.status, **changes))  # type: ignore[arg-type]
+
+
+def _meta(pod: Pod, **changes: object) -> Pod:
+    return attrs.evolve(pod, metadata=attrs.evolve(pod.metadata, **changes))  # type: ignore[arg-type]
+
+
+def _modified(old: Pod, new: ApiObject) -> bool:
+    return Scheduler().wants(WatchEvent(type=WatchType.MODIFIED, obj=new, resource_version=9), old)
+
+
+BOUND = _status(cpu_pod("web", "1", labels={"app": "web"}), phase=PodPhase.PENDING)
+BOUND = attrs.evolve(BOUND, spec=attrs.evolve(BOUND.spec, node_name="n1"))
+
+
+def test_the_filter_drops_kubelet_status_writes_that_leave_a_bound_pod_counted_as_it_was() -> None:
+    ready = PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=Time(5.0))
+    running = _status(
+        BOUND,
+        phase=PodPhase.RUNNING,
+        conditions=(ready,),
+        container_statuses=(ContainerStatus(name="c", ready=True, restart_count=2),),
+        pod_ip="10.0.0.5",
+        pod_ips=(PodIP(ip="10.0.0.5"),),
+    )
+    assert not _modified(BOUND, running)  # Pending -> Running, conditions, statuses, IPs
+    assert not _modified(running, _status(running, conditions=()))
+    assert not _modified(running, _meta(running, resource_version=99, annotations=pmap({"a": "b"})))
+
+
+def test_the_filter_takes_every_change_the_cache_or_the_queue_reads() -> None:
+    assert _modified(BOUND, _meta(BOUND, labels=pmap({"app": "db"})))  # affinity, spread
+    assert _modified(BOUND, _meta(BOUND, deletion_timestamp=Time(3.0)))  # terminating (preemption)
+    assert _modified(BOUND, _meta(BOUND, uid="other"))
+    assert _modified(BOUND, _status(BOUND, start_time=Time(4.0)))  # victims' start time
+    for terminal in (PodPhase.SUCCEEDED, PodPhase.FAILED):
+        assert _modified(BOUND, _status(BOUND, phase=terminal))  # its space is free
+    bigger = cpu_pod("web", "2", labels={"app": "web"})
+    assert _modified(BOUND, attrs.evolve(BOUND, spec=attrs.evolve(bigger.spec, node_name="n1")))  # requests
+    unbound = attrs.evolve(BOUND, spec=attrs.evolve(BOUND.spec, node_name=""))
+    assert _modified(unbound, BOUND)  # the binding: confirms the assumed pod
+    assert _modified(unbound, _status(unbound, nominated_node_name="n2"))  # pending: every write
+    assert _modified(unbound, _meta(unbound, resource_version=99))
+
+
+def test_the_filter_takes_additions_deletions_old_unknown_and_other_kinds() -> None:
+    sched = Scheduler()
+    later = _status(BOUND, phase=PodPhase.RUNNING)
+    for t in (WatchType.ADDED, WatchType.DELETED):
+        assert sched.wants(WatchEvent(type=t, obj=later, resource_version=9), None)
+    assert sched.wants(WatchEvent(type=WatchType.DELETED, obj=later, resource_version=9), BOUND)
+    assert sched.wants(WatchEvent(type=WatchType.MODIFIED, obj=later, resource_version=9), None)
+    n = node("n1")
+    assert sched.wants(WatchEvent(type=WatchType.MODIFIED, obj=n, resource_version=9), n)
+
+
+@attrs.frozen(kw_only=True)
+class _Unfiltered(Scheduler):
+    """The scheduler taking every watch event."""
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        return True
+
+
+def _run_status_churn(sched: Scheduler) -> tuple[Cluster, int]:
+    """Bind pods, churn kubelet-like status writes on them, end one so a waiting pod
+    fits; the cluster and the watch events delivered to the scheduler."""
+    cluster = create_cluster(ClusterConfig(seed=5), components=[sched])
+    for n in (node("n1", cpu="2"), node("n2", cpu="2")):
+        add_node(cluster, n)
+    cluster.run_until_stable()
+    for i in range(4):
+        create(cluster, cpu_pod(f"p{i}", "1", labels={"app": "web"}))
+    cluster.run_until_stable()
+    for round_ in range(3):
+        for i in range(4):
+            pod = pod_named(cluster, f"p{i}")
+            cond = PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=Time(float(round_)))
+            written = _status(pod, phase=PodPhase.RUNNING, conditions=(cond,), pod_ip=f"10.0.0.{i}")
+            assert cluster.request(Update(obj=written, subresource=Subresource.STATUS)).ok
+        cluster.advance(1)
+    create(cluster, cpu_pod("late", "1"))
+    cluster.advance(1)
+    assert pod_named(cluster, "late").spec.node_name == ""
+    assert cluster.request(Update(obj=_status(pod_named(cluster, "p0"), phase=PodPhase.SUCCEEDED), subresource=Subresource.STATUS)).ok
+    cluster.advance(2)
+    delivered = sum(
+        1 for e in cluster.trace if isinstance(e, Delivered) and e.component == "scheduler" and isinstance(e.event, WatchDelivered)
+    )
+    return cluster, delivered
+
+
+def test_dropped_status_writes_change_no_effect_under_the_real_driver() -> None:
+    filtered, few = _run_status_churn(Scheduler())
+    full, many = _run_status_churn(_Unfiltered())
+    assert pod_named(filtered, "late").spec.node_name == pod_named(full, "late").spec.node_name != ""
+
+    def effects(c: Cluster) -> list[tuple[float, object]]:
+        return [(e.at, e.effect) for e in c.trace if isinstance(e, Performed) and e.component == "scheduler"]
+
+    assert effects(filtered) == effects(full)
+    assert many - few == 3 * 4  # every status-only write to a bound pod, and nothing else

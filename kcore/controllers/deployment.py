@@ -11,8 +11,8 @@ Theory of operation (level-triggered, as upstream's syncDeployment):
   Deployment in its namespace whose selector matches it; a Pod to its ReplicaSet's
   Deployment when that one uses the Recreate strategy (which waits for old pods to go).
   The view is the driver's shared informer cache (`informer.follow`). `wants` takes only
-  the pod events that can end that wait (a pod of a ReplicaSet deleted, or in a terminal
-  phase): upstream registers deletePod alone, so pod additions and updates never queue a
+  the pod events that can end that wait (a pod of a ReplicaSet deleted, or turned
+  terminal: a write to a pod already terminal is not taken): upstream registers deletePod alone, so pod additions and updates never queue a
   Deployment. A timer or an answer therefore reads pods as of the last event delivered.
 - `sync` runs `plan_sync`: claim ReplicaSets (adopt matching orphans, release owned ones
   that stopped matching), then as upstream: a deleted Deployment only gets its status; a
@@ -173,14 +173,25 @@ class DeploymentController:
         """Every Deployment and ReplicaSet event; of a pod's, only those that can end a
         Recreate's wait for the old pods (`old_pods_running`) of a pod controlled by a
         ReplicaSet: its deletion (upstream's deletePod, the only pod handler of
-        deployment_controller.go) or a version in a terminal phase."""
+        deployment_controller.go) or a version in a terminal phase, unless the previous
+        version (`old`, when known) was already terminal under the same controller."""
         obj = event.obj
         if not isinstance(obj, Pod):
             return True
         ref = controller_of(obj.metadata)
         if ref is None or ref.kind != Kind.REPLICA_SET.value:
             return False
-        return event.type is WatchType.DELETED or obj.status.phase in _TERMINAL
+        if event.type is WatchType.DELETED:
+            return True
+        if obj.status.phase not in _TERMINAL:
+            return False
+        # a write to a pod already terminal under the same controller ends no wait
+        return (
+            event.type is not WatchType.MODIFIED
+            or not isinstance(old, Pod)
+            or old.status.phase not in _TERMINAL
+            or controller_of(old.metadata) != ref
+        )
 
     def init(self, view: ClusterState, now: Time) -> tuple[DeploymentState, Effects]:
         """Relist; the `Started` event then syncs every Deployment."""

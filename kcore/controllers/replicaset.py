@@ -25,12 +25,16 @@ Theory of operation (level-triggered, as upstream's syncReplicaSet):
   a cache: the effects are those of claiming every candidate afresh (a test checks the
   two agree after every step of a rollout with adoption and release).
 - Views and filters: the informer view is the driver's shared cache (`informer.follow`);
-  `wants` drops the watch events of pods controlled by another kind (upstream's
-  addPod/updatePod/deletePod in replica_set.go resolve the controllerRef and return when
-  it names no owner of this kind). An orphan adopted by another kind is such an event: a
-  tally that would adopt it checks, before use, that its pods to adopt are the view's
-  (else it is counted afresh); the orphan index keeps it until its deletion (every reader
-  re-checks the pod's controller in the view).
+  `wants` drops the updates of pods controlled by another kind before and after
+  (upstream's updatePod in replica_set.go resolves the controllerRef of both versions and
+  returns when neither names an owner of this kind), and the updates that change nothing
+  a sync reads of a pod (`pod_update_matters`: most kubelet status writes; upstream
+  compares `ResourceVersion` only). Pod additions and deletions are always taken (the
+  expectations, the orphan index). A dropped update leaves the tally holding an older
+  object that differs only in unread fields; a tally that would adopt an orphan checks,
+  before use, that its pods to adopt are the view's (else it is counted afresh); the
+  orphan index keeps a pod until its deletion (every reader re-checks the pod's
+  controller in the view).
 - In-flight requests are data: `expectations` (cleared by the watch events that show the
   pods created or deleted, expired after 5 simulated minutes), `in_flight` (request id ->
   what it was for), `bursts`, `claiming`, `status_writes`. A stale view therefore never
@@ -47,10 +51,7 @@ its patch is in flight (upstream patches synchronously); canAdopt reads the view
 fresh quorum GET; a sync held back by unfulfilled expectations asks for a `WakeMeAt` at their
 expiry (upstream relies on informer resyncs); a failed adopt/release patch is retried after
 `CLAIM_RETRY` seconds, not at once; victims tie by input (name) order where Go's unstable
-sort is arbitrary; a pod whose ownerReferences a client rewrites from an owner of this
-kind straight to another kind's controller (keeping no reference to this kind: `wants`
-drops that event) stays counted until the owner's tally is next rebuilt (upstream relists
-its cache at every sync).
+sort is arbitrary.
 
 Must not know: the driver's queue, other controllers, the kubelet or scheduler.
 Mirrors pkg/controller/replicaset/replica_set.go and pkg/controller/replication
@@ -80,8 +81,8 @@ from kcore.api.core import (
     ReplicationControllerStatus,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
-from kcore.api.pod import Pod, PodTemplateSpec
+from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Status, Time, evolver
+from kcore.api.pod import ContainerRestartPolicy, Pod, PodTemplateSpec
 from kcore.apiserver.types import (
     Create,
     Delete,
@@ -96,6 +97,7 @@ from kcore.controllers import expectations as exps
 from kcore.controllers.expectations import Expectations
 from kcore.controllers.podcontrol import (
     BURST_REPLICAS,
+    DELETION_COST_ANNOTATION,
     SlowStart,
     adopt_request,
     batch_answered,
@@ -508,6 +510,53 @@ def reclassify(view: ClusterState, orphans: PMap[str, PSet[ObjectKey]], claiming
     )
 
 
+def _ready_since(pod: Pod) -> tuple[bool, Time | None]:
+    ready = is_pod_ready(pod)
+    return ready, pod_ready_time(pod) if ready else None
+
+
+def _restarts(pod: Pod) -> tuple[int, int]:
+    """What victim ranking reads of restarts (podcontrol's maxContainerRestarts): the most
+    restarts of a regular container and of a sidecar, 0 without statuses."""
+    st = pod.status
+    regular = max((c.restart_count for c in st.container_statuses), default=0)
+    if not st.init_container_statuses:
+        return regular, 0
+    sidecars = {c.name for c in pod.spec.init_containers if c.restart_policy is ContainerRestartPolicy.ALWAYS}
+    return regular, max((c.restart_count for c in st.init_container_statuses if c.name in sidecars), default=0)
+
+
+def pod_update_matters(old: Pod, new: Pod) -> bool:
+    """Whether a pod update can change what an owner's sync reads of the pod: its claim
+    (labels, ownerReferences, uid, deletion, phase, namespace), its tallies (the Ready
+    condition and, for minReadySeconds, when it turned True) and its victim rank at
+    scale-down (nodeName and the rest of the spec, phase, readiness and its time, the
+    deletion-cost annotation, restart counts, creation time). A kubelet status write that
+    changes only other conditions, container states, IPs or the start time does not, nor
+    a status write to a pod inactive before and after (terminal, or being deleted: no
+    claim counts it; its deletion was observed when deletionTimestamp was set)."""
+    a, b = old.metadata, new.metadata
+    if (
+        a.uid != b.uid
+        or (a.labels is not b.labels and a.labels != b.labels)
+        or a.owner_references != b.owner_references
+        or a.deletion_timestamp != b.deletion_timestamp
+        or a.creation_timestamp != b.creation_timestamp
+        or a.annotations.get(DELETION_COST_ANNOTATION) != b.annotations.get(DELETION_COST_ANNOTATION)
+        or (old.spec is not new.spec and old.spec != new.spec)
+    ):
+        return True
+    if old.status is new.status:
+        return False
+    if not is_pod_active(old) and not is_pod_active(new):
+        return False  # terminal or being deleted, before and after: no sync reads it again
+    return (
+        old.status.phase != new.status.phase
+        or _ready_since(old) != _ready_since(new)
+        or _restarts(old) != _restarts(new)
+    )
+
+
 def _adopt_current(view: ClusterState, t: Tally) -> bool:
     """Whether every pod the tally would adopt is still the version it classified: an
     orphan adopted by a controller of another kind changes unseen (`wants` drops that
@@ -548,17 +597,30 @@ class ReplicaController:
         return frozenset({self.kind, Kind.POD})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
-        """The watch events this controller may act on: every owner event, and every pod
-        event but those of a pod controlled by another kind (upstream's addPod/updatePod
-        return early when resolveControllerRef finds no owner of this kind). A deletion is
-        always taken (it keeps the orphan index exact), and so is a pod naming an owner of
-        this kind in any ownerReference (its membership in that owner's dependents)."""
+        """The watch events this controller may act on: every owner event and pod
+        deletion (deletion expectations, the orphan index); a pod's addition or update
+        when the pod names an owner of this kind in an ownerReference or has no controller
+        (upstream's addPod/updatePod return when resolveControllerRef finds no owner of
+        this kind), or did so before the update; but not an update that changes nothing
+        `pod_update_matters` reads. With `old` unknown (None) an update is judged by the
+        new version alone."""
         obj = event.obj
-        if obj.KIND is not Kind.POD or event.type is WatchType.DELETED:
+        if not isinstance(obj, Pod) or event.type is WatchType.DELETED:
             return True
         kind = self.kind.value
+        modified = event.type is WatchType.MODIFIED and isinstance(old, Pod)
+        if self._candidate(obj.metadata.owner_references, kind):
+            return not modified or not isinstance(old, Pod) or pod_update_matters(old, obj)
+        # controlled by another kind now: taken only if it was a candidate before (then
+        # its ownerReferences changed: it leaves a tally)
+        return modified and isinstance(old, Pod) and self._candidate(old.metadata.owner_references, kind)
+
+    @staticmethod
+    def _candidate(refs: tuple[OwnerReference, ...], kind: str) -> bool:
+        """Whether a pod with these ownerReferences may be counted by an owner of `kind`:
+        one of them names that kind, or none is a controller (an orphan)."""
         foreign = False
-        for ref in obj.metadata.owner_references:
+        for ref in refs:
             if ref.kind == kind:
                 return True
             foreign = foreign or bool(ref.controller)

@@ -15,6 +15,17 @@ Theory of operation:
   pod deleted or turned terminal; an assigned pod added, for the pods waiting with pod
   (anti-)affinity or spread constraints, as InterPodAffinity's and PodTopologySpread's
   AssignedPodAdd hints).
+- `wants` (the watch filter, with the object the previous write left): every event but
+  a pod update that is bound before and after and changes nothing the cache or the
+  queue reads (spec, labels, uid, creation and deletion timestamps, start time, whether
+  it is terminal), as the kubelet's status writes to a running pod (conditions,
+  containerStatuses, IPs, Pending -> Running). Such an update only re-confirms the pod
+  in the cache (`_placed_as`); the view it would bring is read only for unbound pods,
+  whose every update is taken (the queue, the nomination, the resourceVersion of the
+  scheduler's own status writes). Upstream: eventhandlers.go updatePodInCache /
+  updatePodInSchedulingQueue (`oldPod.ResourceVersion == newPod.ResourceVersion`) and
+  framework/events.go PodSchedulingPropertiesChange (labels, requests, gates,
+  tolerations; else AssignedPodOtherUpdate, which no default plugin's hint takes).
 - Then it pops up to `batch` pods from activeQ, one scheduling cycle each
   (`algorithm.schedule_one` with the cluster seed and the round-robin start index); more
   waiting pods get a `WakeMeAt(now)` so other events interleave. Backoff ends and the
@@ -50,7 +61,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.core import Namespace, Node
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, Status, Time, evolver
+from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.pod import DEFAULT_SCHEDULER_NAME, Pod, PodCondition
 from kcore.apiserver.types import Bind, Delete, Subresource, Update, WatchEvent, WatchType
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
@@ -133,6 +144,25 @@ def _pod_key(pod: Pod) -> ObjectKey:
 
 def _conditions(node: Node) -> tuple[tuple[str, ConditionStatus], ...]:
     return tuple((c.type, c.status) for c in node.status.conditions)
+
+
+def pod_update_matters(old: Pod, new: Pod) -> bool:
+    """Whether an update of a pod from `old` to `new` can change what the scheduler does:
+    always while unbound in either version; for a bound pod, a change to anything the
+    cache counts (`_placed_as`: spec, labels, uid, creation/deletion time, start time) or
+    to whether it is terminal (`counts_on_node`)."""
+    if not old.spec.node_name or not new.spec.node_name:
+        return True
+    a, b = old.metadata, new.metadata
+    return not (
+        (old.spec is new.spec or old.spec == new.spec)
+        and counts_on_node(old) == counts_on_node(new)
+        and old.status.start_time == new.status.start_time
+        and a.uid == b.uid
+        and (a.labels is b.labels or a.labels == b.labels)
+        and a.deletion_timestamp == b.deletion_timestamp
+        and a.creation_timestamp == b.creation_timestamp
+    )
 
 
 def node_may_help(old: Node | None, new: Node) -> bool:
@@ -395,6 +425,14 @@ class Scheduler:
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE, Kind.NAMESPACE})
     config: SchedulerConfig = SchedulerConfig()
     batch: int = DEFAULT_BATCH
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        """Every event but a pod update `pod_update_matters` finds irrelevant (`old` None:
+        unknown, taken)."""
+        new = event.obj
+        if event.type is not WatchType.MODIFIED or not isinstance(new, Pod) or not isinstance(old, Pod):
+            return True
+        return pod_update_matters(old, new)
 
     def init(self, view: ClusterState, now: Time) -> Out:
         """Build the state from a fresh LIST; scheduling starts on `Started`."""
