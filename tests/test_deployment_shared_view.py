@@ -57,6 +57,19 @@ def test_a_deleted_or_terminal_pod_of_a_replica_set_is_taken() -> None:
     assert DC.wants(ev(pod_of_rs(PodPhase.FAILED)))
 
 
+def test_with_the_old_object_only_the_write_that_turns_a_pod_terminal_is_taken() -> None:
+    running, done = pod_of_rs(), pod_of_rs(PodPhase.SUCCEEDED)
+    assert DC.wants(ev(done), running)  # turned terminal: may end the wait
+    assert DC.wants(ev(done), None)  # old unknown
+    assert not DC.wants(ev(pod_of_rs(PodPhase.FAILED)), done)  # already terminal
+    assert not DC.wants(ev(attrs.evolve(done, status=PodStatus(phase=PodPhase.SUCCEEDED, message="x"))), done)
+    other = OwnerReference(api_version="apps/v1", kind="ReplicaSet", name="web-2", uid="uid-web-2", controller=True)
+    moved = attrs.evolve(done, metadata=attrs.evolve(done.metadata, owner_references=(other,)))
+    assert DC.wants(ev(moved), done)  # now counted for another ReplicaSet
+    assert DC.wants(ev(done, WatchType.DELETED), done)
+    assert not DC.wants(ev(running), pod_of_rs(PodPhase.PENDING))
+
+
 def test_orphan_pods_and_pods_of_other_kinds_are_dropped_even_when_deleted() -> None:
     orphan = a_pod("stray", labels={"app": "web"})
     foreign = attrs.evolve(

@@ -10,23 +10,43 @@ from pyrsistent import pmap
 from kcore.api.apps import ReplicaSet, StatefulSet, StatefulSetSpec
 from kcore.api.core import ReplicationController, ReplicationControllerSpec
 from kcore.api.kinds import Kind
-from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference
-from kcore.api.pod import LabelSelector, Pod
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
+from kcore.api.pod import (
+    ContainerRestartPolicy,
+    ContainerStatus,
+    LabelSelector,
+    Pod,
+    PodCondition,
+    PodIP,
+    PodPhase,
+)
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create, Request, Update, WatchEvent, WatchType
+from kcore.apiserver.types import (
+    Bind,
+    Create,
+    Delete,
+    Request,
+    Subresource,
+    Update,
+    WatchEvent,
+    WatchType,
+)
+from kcore.controllers.podcontrol import DELETION_COST_ANNOTATION
 from kcore.controllers.replicaset import (
     ReplicaController,
     ReplicaSetController,
     ReplicaSetState,
     ReplicationControllerController,
+    pod_update_matters,
 )
-from kcore.driver.cluster import Cluster, Delivered
+from kcore.driver.cluster import Cluster, Delivered, Performed
 from kcore.driver.effects import CallApi, Effect
-from kcore.driver.events import Started, WatchDelivered
+from kcore.driver.events import Started, TimerFired, WatchDelivered
 from kcore.driver.informer import observe
 from kcore.state import ClusterState, get, list_objects
 from tests.builders import (
     T0,
+    a_container,
     a_node,
     a_pod,
     a_replica_set,
@@ -97,16 +117,20 @@ class Twin:
     """Two copies of one controller over one apiserver state: `full` is handed every watch
     event, `filtered` only those `wants` accepts; both get the shared view."""
 
-    def __init__(self, comp: ReplicaController, *objects: ApiObject) -> None:
+    def __init__(self, comp: ReplicaController, *objects: ApiObject, with_old: bool = True) -> None:
         self.comp = comp
         self.state: ClusterState = cluster_with(a_node(), *objects)
         self.full: ReplicaSetState = comp.init(self.state, T0)[0]
         self.filtered: ReplicaSetState = self.full
         self.dropped = 0
+        self.with_old = with_old  # hand `wants` the object as the previous write left it
+        self.now = T0
 
-    def step_both(self, event: Started | WatchDelivered) -> tuple[tuple[Effect, ...], tuple[Effect, ...]]:
+    def step_both(
+        self, event: Started | WatchDelivered | TimerFired, old: ApiObject | None = None
+    ) -> tuple[tuple[Effect, ...], tuple[Effect, ...]]:
         self.full, a = self.comp.step(self.full, event)
-        if isinstance(event, WatchDelivered) and not self.comp.wants(event.event):
+        if isinstance(event, WatchDelivered) and not self.comp.wants(event.event, old):
             self.dropped += 1
             return a, ()
         self.filtered, b = self.comp.step(self.filtered, event)
@@ -115,15 +139,17 @@ class Twin:
     def request(self, req: Request) -> list[tuple[tuple[Effect, ...], tuple[Effect, ...]]]:
         """Perform `req`; deliver its watch events (with the view after each) to both."""
         before = self.state
-        self.state, resp, events = handle(before, req, T0)
+        self.state, resp, events = handle(before, req, self.now)
         assert resp.ok, resp
         out = []
         view = before
         for e in events:
+            prev = view
             # as the driver: one event carries the new state, several are folded one by one
             view = self.state if len(events) == 1 else observe(view, e)
+            old = get(prev, e.key) if self.with_old and e.type is not WatchType.ADDED else None
             if e.obj.KIND in self.comp.watches:
-                out.append(self.step_both(WatchDelivered(event=e, now=T0, view=view)))
+                out.append(self.step_both(WatchDelivered(event=e, now=self.now, view=view), old))
         return out
 
 
@@ -139,7 +165,9 @@ def annotated(twin: Twin, value: str) -> ReplicaSet:
 
 def test_an_orphan_adopted_by_another_kind_unseen_is_replaced_at_the_owners_next_sync() -> None:
     rs = a_replica_set("web", replicas=1, labels={"app": "web"})
-    twin = Twin(RS, rs, a_pod("stray", labels={"app": "web"}))
+    # with the old object unknown the filter judges by the new version alone: it drops
+    # the adoption, and the tally's check that its orphans are the view's catches it
+    twin = Twin(RS, rs, a_pod("stray", labels={"app": "web"}), with_old=False)
     a, b = twin.step_both(Started(now=T0))
     assert calls(a) == calls(b) and len(calls(a)) == 2  # the adopt patch and a status write
     # a sync while the adopt patch is out: the tally is counted again, with the pod to adopt
@@ -215,3 +243,167 @@ def test_with_the_real_driver_each_controller_keeps_its_replicas_and_the_rc_one_
     assert ("replicationcontroller-controller", "ReplicaSet") not in pod_kinds
     assert ("replicaset-controller", "StatefulSet") not in pod_kinds
     assert ("replicaset-controller", "ReplicaSet") in pod_kinds
+
+
+# --- updates judged with the old object (wants(event, old)) ------------------------------------
+
+READY = PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=Time(10.0))
+
+
+def _st(pod: Pod, **changes: object) -> Pod:
+    return attrs.evolve(pod, status=attrs.evolve(pod.status, **changes))  # type: ignore[arg-type]
+
+
+def _md(pod: Pod, **changes: object) -> Pod:
+    return attrs.evolve(pod, metadata=attrs.evolve(pod.metadata, **changes))  # type: ignore[arg-type]
+
+
+OWNED = _st(
+    with_refs(a_pod("web-a", labels={"app": "web"}, node_name="n1"), rs_ref()),
+    phase=PodPhase.RUNNING,
+    conditions=(READY,),
+    container_statuses=(ContainerStatus(name="app", ready=True, restart_count=1),),
+)
+
+
+def test_status_writes_changing_nothing_a_sync_reads_do_not_matter() -> None:
+    other = PodCondition(type="ContainersReady", status=ConditionStatus.TRUE, last_transition_time=Time(11.0))
+    assert not pod_update_matters(OWNED, _st(OWNED, conditions=(other, READY)))
+    assert not pod_update_matters(OWNED, _st(OWNED, pod_ip="10.0.0.9", pod_ips=(PodIP(ip="10.0.0.9"),), host_ip="1.2.3.4"))
+    assert not pod_update_matters(OWNED, _st(OWNED, start_time=Time(9.0), message="hi", qos_class=None))
+    same_restarts = (ContainerStatus(name="app", ready=False, restart_count=1, image_id="x"),)
+    assert not pod_update_matters(OWNED, _st(OWNED, container_statuses=same_restarts))
+    assert not pod_update_matters(OWNED, _md(OWNED, resource_version=99, annotations=pmap({"note": "x"})))
+    pending = _st(OWNED, phase=PodPhase.PENDING, conditions=(), container_statuses=())
+    assert not pod_update_matters(pending, _st(pending, container_statuses=(ContainerStatus(name="app"),)))  # 0 restarts either way
+    not_ready = PodCondition(type="Ready", status=ConditionStatus.FALSE, last_transition_time=Time(12.0))
+    assert not pod_update_matters(_st(OWNED, conditions=(not_ready,)), _st(OWNED, conditions=(attrs.evolve(not_ready, last_transition_time=Time(13.0)),)))
+    # inactive before and after: terminal, or being deleted, and nothing else moved
+    going = _md(OWNED, deletion_timestamp=Time(20.0))
+    assert not pod_update_matters(going, _st(going, phase=PodPhase.SUCCEEDED, conditions=(not_ready,)))
+    done = _st(OWNED, phase=PodPhase.FAILED)
+    assert not pod_update_matters(done, _st(done, conditions=()))
+
+
+def test_every_field_a_claim_a_tally_or_a_victim_ranking_reads_matters() -> None:
+    later_ready = attrs.evolve(READY, last_transition_time=Time(30.0))
+    changed = [
+        _md(OWNED, labels=pmap({"app": "other"})),
+        _md(OWNED, owner_references=()),
+        _md(OWNED, deletion_timestamp=Time(20.0)),
+        _md(OWNED, creation_timestamp=Time(1.0)),
+        _md(OWNED, uid="new"),
+        _md(OWNED, annotations=pmap({DELETION_COST_ANNOTATION: "5"})),
+        attrs.evolve(OWNED, spec=attrs.evolve(OWNED.spec, node_name="n2")),
+        _st(OWNED, phase=PodPhase.UNKNOWN),
+        _st(OWNED, phase=PodPhase.SUCCEEDED),
+        _st(OWNED, conditions=()),  # not ready any more
+        _st(OWNED, conditions=(later_ready,)),  # ready since another time (availability, rank)
+        _st(OWNED, container_statuses=(ContainerStatus(name="app", ready=True, restart_count=2),)),
+    ]
+    for new in changed:
+        assert pod_update_matters(OWNED, new), new
+    # a sidecar's restarts are ranked; a plain init container's are not
+    sidecar = a_container("side")
+    spec = attrs.evolve(OWNED.spec, init_containers=(attrs.evolve(sidecar, restart_policy=ContainerRestartPolicy.ALWAYS), a_container("init")))
+    with_init = attrs.evolve(OWNED, spec=spec)
+    statuses = (ContainerStatus(name="side", restart_count=0), ContainerStatus(name="init", restart_count=0))
+    before = _st(with_init, init_container_statuses=statuses)
+    assert pod_update_matters(before, _st(with_init, init_container_statuses=(attrs.evolve(statuses[0], restart_count=1), statuses[1])))
+    assert not pod_update_matters(before, _st(with_init, init_container_statuses=(statuses[0], attrs.evolve(statuses[1], restart_count=3))))
+    # a terminal pod marked for deletion: the deletion expectations observe it
+    done = _st(OWNED, phase=PodPhase.SUCCEEDED)
+    assert pod_update_matters(done, _md(done, deletion_timestamp=Time(20.0)))
+
+
+def _upd(new: Pod) -> WatchEvent:
+    return WatchEvent(type=WatchType.MODIFIED, obj=new, resource_version=9)
+
+
+def test_wants_with_old_skips_status_only_writes_but_takes_additions_deletions_and_departures() -> None:
+    status_only = _st(OWNED, pod_ip="10.1.1.1")
+    assert not RS.wants(_upd(status_only), OWNED)
+    assert RS.wants(_upd(status_only), None)  # old unknown: judged by the new version
+    assert RS.wants(_upd(_st(OWNED, conditions=())), OWNED)
+    for t in (WatchType.ADDED, WatchType.DELETED):
+        assert RS.wants(WatchEvent(type=t, obj=status_only, resource_version=9), OWNED if t is WatchType.DELETED else None)
+    orphan = _md(OWNED, owner_references=())
+    assert not RS.wants(_upd(_st(orphan, pod_ip="10.1.1.1")), orphan)
+    assert RS.wants(_upd(_md(orphan, labels=pmap({"app": "db"}))), orphan)  # may stop matching
+    # leaving for another kind's controller: the tally must let it go
+    taken = with_refs(OWNED, foreign_ref())
+    assert RS.wants(_upd(taken), OWNED) and RS.wants(_upd(taken), orphan)
+    assert not RS.wants(_upd(taken), None)  # judged by the new version alone
+    assert not RS.wants(_upd(_st(taken, pod_ip="1.1.1.1")), taken)  # foreign before and after
+    # the RC controller: a ReplicaSet's pod is never its concern
+    assert not RC.wants(_upd(_st(OWNED, conditions=())), OWNED)
+
+
+def test_an_orphan_adopted_by_another_kind_is_seen_at_once_with_the_old_object() -> None:
+    rs = a_replica_set("web", replicas=1, labels={"app": "web"})
+    twin = Twin(RS, rs, a_pod("stray", labels={"app": "web"}))
+    a, b = twin.step_both(Started(now=T0))
+    assert calls(a) == calls(b)
+    stray = get(twin.state, key(Kind.POD, "stray"))
+    assert isinstance(stray, Pod)
+    ((early, now),) = twin.request(Update(obj=with_refs(stray, foreign_ref())))
+    assert twin.dropped == 0 and calls(early) == calls(now)
+    assert any(isinstance(r, Create) for r in calls(now))  # replaced at once
+
+
+@attrs.frozen(kw_only=True)
+class _Unfiltered(ReplicaSetController):
+    """The ReplicaSet controller taking every watch event."""
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        return True
+
+
+def _kubelet_write(c: Cluster, name: str, **changes: object) -> None:
+    pod = get(c.state, key(Kind.POD, name))
+    assert isinstance(pod, Pod)
+    assert c.request(Update(obj=_st(pod, **changes), subresource=Subresource.STATUS)).ok
+
+
+def _churn_then_scale_down(comp: ReplicaSetController) -> tuple[Cluster, int]:
+    """Three replicas (minReadySeconds 5), bound and ready with status churn the filter
+    drops, one restarting; then scaled to one: the victims are ranked on restarts."""
+    rs = a_replica_set("web", replicas=3, labels={"app": "web"})
+    rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, min_ready_seconds=5))
+    c = Cluster.empty(cluster_with(a_node(), rs), [comp])
+    assert c.run_until_stable()
+    names = sorted(p.metadata.name for p in list_objects(c.state, Kind.POD))
+    assert len(names) == 3
+    for n in names:
+        assert c.request(Bind(key=key(Kind.POD, n), node_name="node-1")).ok
+    c.advance(1)
+    for i, n in enumerate(names):
+        ready = PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=c.now)
+        statuses = (ContainerStatus(name="app", ready=True, restart_count=0),)
+        _kubelet_write(c, n, phase=PodPhase.RUNNING, conditions=(ready,), container_statuses=statuses)
+        for j in range(3):  # churn: IPs and other conditions only
+            _kubelet_write(c, n, pod_ip=f"10.0.{i}.{j}")
+    c.advance(2)
+    restarted = (ContainerStatus(name="app", ready=True, restart_count=4),)
+    _kubelet_write(c, names[1], container_statuses=restarted)
+    c.advance(10)  # available after minReadySeconds
+    stored = get(c.state, key(Kind.REPLICA_SET, "web"))
+    assert isinstance(stored, ReplicaSet) and stored.status.available_replicas == 3
+    assert c.request(Update(obj=attrs.evolve(stored, spec=attrs.evolve(stored.spec, replicas=1)))).ok
+    c.advance(1)
+    delivered = sum(1 for e in c.trace if isinstance(e, Delivered) and isinstance(e.event, WatchDelivered))
+    return c, delivered
+
+
+def test_dropped_status_writes_change_no_effect_and_victims_still_rank_on_restarts() -> None:
+    filtered, few = _churn_then_scale_down(ReplicaSetController())
+    full, many = _churn_then_scale_down(_Unfiltered())
+
+    def effects(c: Cluster) -> list[tuple[float, object]]:
+        return [(e.at, e.effect) for e in c.trace if isinstance(e, Performed) and e.component == RS.name]
+
+    assert effects(filtered) == effects(full)
+    assert many - few == 3 * 3  # the IP churn, and nothing else
+    deleted = sorted(r.key.name for _, eff in effects(filtered) if isinstance(eff, CallApi) for r in (eff.request,) if isinstance(r, Delete))
+    names = sorted(p.metadata.name for p in list_objects(full.state, Kind.POD)) + deleted
+    assert len(deleted) == 2 and sorted(set(names))[1] in deleted  # the restarting pod goes first
