@@ -287,7 +287,8 @@ def test_a_pod_update_passes_exactly_when_it_changes_a_field_read(component: Any
     wants = component.wants
     for change, new in CHANGES.items():
         assert wants(*upd(BASE, new)) is (change in READS[component.name]), change
-        assert wants(*upd(new, BASE)) is (change in READS[component.name]), ("back", change)
+        if change != "deleting":  # a deletionTimestamp never goes away
+            assert wants(*upd(new, BASE)) is (change in READS[component.name]), ("back", change)
     for new in KUBELET_WRITES:
         assert not wants(*upd(BASE, new)), new
     assert not wants(*upd(BASE, BASE))
@@ -306,7 +307,7 @@ def test_adds_pass_where_the_component_can_act_on_them() -> None:
     unbound_pending = pod(ref("ReplicaSet"))
     for c in (GarbageCollector(), HorizontalPodAutoscalerController(), DisruptionController()):
         assert c.wants(ev(unbound_pending, WatchType.ADDED)), c.name
-        assert c.wants(ev(ORPHAN, WatchType.ADDED)), c.name
+        assert c.wants(ev(ORPHAN, WatchType.ADDED)) is not isinstance(c, GarbageCollector), c.name
     for other in (MetricsServer(), NodeLifecycleController(), PodGCController()):
         assert not other.wants(ev(unbound_pending, WatchType.ADDED)), other.name
         assert other.wants(ev(BASE, WatchType.ADDED)), other.name
@@ -353,7 +354,27 @@ def test_the_garbage_collector_reacts_to_graph_changes_of_any_kind() -> None:
     assert wants(*upd(rs, going))
     lease = Lease(metadata=ObjectMeta(name="node-1", namespace="kube-node-lease"))
     assert not wants(*upd(lease, attrs.evolve(lease, metadata=attrs.evolve(lease.metadata, resource_version=5))))
-    assert wants(ev(lease, WatchType.ADDED))
+    assert not wants(ev(lease, WatchType.ADDED))  # ownerless and new: nothing to sync
+    assert wants(ev(lease, WatchType.DELETED))  # an owner gone: its dependents dangle
+    owned = attrs.evolve(lease, metadata=attrs.evolve(lease.metadata, owner_references=(ref("Node", "node-1", api="v1"),)))
+    assert wants(ev(owned, WatchType.ADDED))
+    assert wants(ev(with_meta(ORPHAN, deletion_timestamp=T, finalizers=("orphan",)), WatchType.ADDED))
+
+
+def test_the_metrics_server_skips_updates_of_a_pod_being_deleted() -> None:
+    going = with_meta(BASE, deletion_timestamp=T)
+    assert MetricsServer().wants(*upd(BASE, going))  # its sample goes at the next scrape
+    assert not MetricsServer().wants(*upd(going, with_status(going, phase=PodPhase.SUCCEEDED)))
+    assert MetricsServer().wants(ev(going, WatchType.DELETED), going)
+
+
+def test_the_hpa_and_the_disruption_controller_skip_readiness_of_a_pod_being_deleted() -> None:
+    going = with_meta(BASE, deletion_timestamp=T)
+    flipped = with_status(going, conditions=ready(ConditionStatus.TRUE))
+    for c in (HorizontalPodAutoscalerController(), DisruptionController()):
+        assert not c.wants(*upd(going, flipped)), c.name
+        assert c.wants(*upd(going, with_meta(going, labels=pmap({"app": "x"})))), c.name
+    assert NodeLifecycleController().wants(*upd(going, flipped))  # MarkPodsNotReady still reads it
 
 
 def test_with_the_real_driver_kubelet_like_status_writes_reach_none_of_them() -> None:
@@ -372,9 +393,15 @@ def test_with_the_real_driver_kubelet_like_status_writes_reach_none_of_them() ->
     assert cluster.request(Update(obj=with_status(stored, phase=PodPhase.RUNNING), subresource=Subresource.STATUS)).ok
     cluster.run_until_stable()
     seen = {c.name: _deliveries(cluster, c.name, "w") for c in FILTERED}
-    assert seen["garbage-collector"] == [WatchType.ADDED]
+    assert seen["garbage-collector"] == []  # ownerless: nothing for it but its deletion
     assert seen["disruption-controller"] == [WatchType.ADDED]
     assert seen["node-lifecycle-controller"] == [WatchType.ADDED]
     assert seen["metrics-server"] == [WatchType.MODIFIED]  # Pending until then: never measured
-    for name in ("horizontal-pod-autoscaler", "pod-garbage-collector"):
-        assert seen[name] == [WatchType.ADDED, WatchType.MODIFIED], name  # the phase moved
+    assert seen["horizontal-pod-autoscaler"] == [WatchType.ADDED, WatchType.MODIFIED]  # the phase moved
+    assert seen["pod-garbage-collector"] == [WatchType.ADDED]  # Pending -> Running: not terminal either way
+
+
+def test_the_node_lifecycle_controller_skips_a_first_ready_false() -> None:
+    no_ready = with_status(BASE, conditions=BASE.status.conditions[:1])
+    assert not NodeLifecycleController().wants(*upd(no_ready, BASE))  # MarkPodsNotReady skips both
+    assert NodeLifecycleController().wants(*upd(no_ready, CHANGES["ready"]))

@@ -33,7 +33,8 @@ DELETION_TIMEOUT (upstream: just after); stale DisruptionTarget pod conditions a
 
 Watch filter (`wants`): every budget event, every ADDED and DELETED event, and an update
 only when it changes what a sync reads: of a pod its labels, ownerReferences,
-deletionTimestamp and Ready condition status (`pod_reads_changed`); of a scale owner its
+deletionTimestamp and, unless it is being deleted (then it is never healthy), Ready
+condition status (`pod_reads_changed`); of a scale owner its
 uid, ownerReferences and spec.replicas. A kubelet's other status writes, a binding and a
 workload's status writes (the bulk of a rollout's traffic) do not pass, and every field
 a sync reads (at an event, an answer or a timer) is as current as the last accepted
@@ -131,7 +132,7 @@ def pod_reads_changed(old: Pod, new: Pod) -> bool:
         or a.labels != b.labels
         or a.owner_references != b.owner_references
         or a.deletion_timestamp != b.deletion_timestamp
-        or (old.status.conditions is not new.status.conditions and _ready(old) != _ready(new))
+        or (b.deletion_timestamp is None and old.status.conditions is not new.status.conditions and _ready(old) != _ready(new))
     )
 
 

@@ -29,8 +29,10 @@ never makes a write conflict.
 
 Watch filter (`wants`, upstream's graph builder: processGraphChanges only acts on an
 update when `referencesDiffs`, `deletionStartsWithFinalizer` or
-`beingDeletedWithFinalizers`/`hasDeleteDependentsFinalizer` change): every ADDED and
-DELETED event, and a MODIFIED event whose uid, ownerReferences, deletionTimestamp or
+`beingDeletedWithFinalizers`/`hasDeleteDependentsFinalizer` change): every DELETED event
+(its dependents' references now dangle), an ADDED event of an object with
+ownerReferences or a deletionTimestamp (an ownerless new object has nothing to sync, and
+no dependent can name its fresh uid before it exists), and a MODIFIED event whose uid, ownerReferences, deletionTimestamp or
 finalizers differ from the old object's (or whose old object is unknown). Every field
 `sync` reads (at an event, an answer or the "retry" timer) is one of those, so the view
 is always current for it; a status write, a label change or a Lease renewal is skipped.
@@ -98,7 +100,14 @@ class GarbageCollector:
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): no update that leaves the graph as it was."""
-        return event.type is not WatchType.MODIFIED or old is None or _graph_changed(old, event.obj)
+        match event.type:
+            case WatchType.ADDED:
+                m = event.obj.metadata
+                return bool(m.owner_references) or m.deletion_timestamp is not None
+            case WatchType.MODIFIED:
+                return old is None or _graph_changed(old, event.obj)
+            case _:
+                return True
 
     def init(self, view: ClusterState, now: Time) -> tuple[GCState, tuple[Effect, ...]]:
         return GCState(view=view), ()

@@ -38,8 +38,8 @@ nothing here reads those objects from the view (upstream's HPA has no informer f
 either). Every ADDED and DELETED pod passes: the scale's selector can pick any pod
 (Pending ones count as unready) when a sync reads them. A pod update passes only when it
 changes what a sync reads of a pod (`pod_reads_changed`: labels, deletionTimestamp,
-phase, startTime, the Ready condition's status and lastTransitionTime, the containers'
-requests), so a sync at a GetScale answer reads those fields as current as the last
+the containers' requests, and unless it is being deleted (then groupPods ignores it)
+phase, startTime, the Ready condition's status and lastTransitionTime), so a sync at a GetScale answer reads those fields as current as the last
 accepted event; a kubelet's containerStatuses / IPs / other conditions write and a
 binding do not pass (upstream's replica calculator reads no other pod field either).
 An update whose old object is unknown passes.

@@ -125,15 +125,20 @@ def pod_reads_changed(old: Pod, new: Pod) -> bool:
     if old is new:
         return False
     a, b, x, y = old.metadata, new.metadata, old.status, new.status
-    return (
-        x.phase is not y.phase
-        or a.deletion_timestamp != b.deletion_timestamp
+    if (
+        a.deletion_timestamp != b.deletion_timestamp
         or a.uid != b.uid
         or a.labels != b.labels
-        or x.start_time != y.start_time
-        or (x.conditions is not y.conditions and _ready_condition(old) != _ready_condition(new))
         or old.spec.containers != new.spec.containers
         or old.spec.init_containers != new.spec.init_containers
+    ):
+        return True
+    if b.deletion_timestamp is not None:
+        return False  # ignored by groupPods whatever its status says
+    return (
+        x.phase is not y.phase
+        or x.start_time != y.start_time
+        or (x.conditions is not y.conditions and _ready_condition(old) != _ready_condition(new))
     )
 
 

@@ -23,7 +23,8 @@ Watch filter (`wants`): a scrape reads, of each pod, its phase, deletionTimestam
 annotations (the usage model) and containers (names, requests), and of each PodMetrics
 only whether it exists. So it takes every ADDED and DELETED PodMetrics event but no
 MODIFIED one (its own samples, unconditional writes), and a Pod event unless the pod is
-Pending and not being deleted (a DELETED event always passes), or the update changes
+Pending and not being deleted (a DELETED event always passes), or it was being deleted
+already (no longer measured), or the update changes
 none of the fields above (a kubelet's conditions, containerStatuses, IPs; a binding).
 A pod never goes back to Pending, so a skipped Pending pod is never measured, and every
 field a scrape reads is current in the view as of the last accepted event. An update
@@ -215,6 +216,8 @@ class MetricsServer:
             return event.type is not WatchType.MODIFIED or old is None or obj.KIND is not Kind.POD_METRICS
         if obj.status.phase is PodPhase.PENDING and obj.metadata.deletion_timestamp is None:
             return False
+        if isinstance(old, Pod) and old.metadata.deletion_timestamp is not None and obj.metadata.uid == old.metadata.uid:
+            return False  # being deleted already: never measured again until DELETED
         return not isinstance(old, Pod) or scrape_reads_changed(old, obj)
 
     def init(self, view: ClusterState, now: Time) -> Out:

@@ -38,7 +38,7 @@ sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
 Watch filter (`wants`): every Node and Lease event; a Pod event only when the pod is bound
 (spec.nodeName set) or DELETED, and an update of a bound pod only when it changes what
 this controller decides on (`pod_reads_changed`: nodeName, uid, deletionTimestamp,
-tolerations, the Ready condition's status). An unbound pod is never evicted nor marked
+tolerations, whether a Ready condition that is not False is there). An unbound pod is never evicted nor marked
 not ready (upstream's podUpdated / processPodOnNode skip a pod without a node, and
 MarkPodsNotReady lists pods by node); upstream's taint manager podUpdated likewise
 returns early unless the node name or tolerations changed (and the pod is processed
@@ -289,8 +289,9 @@ def min_toleration_seconds(taints: tuple[Taint, ...], tolerations: tuple[Tolerat
     return float(max(0, min(seconds)))
 
 
-def _ready_status(pod: Pod) -> ConditionStatus | None:
-    return next((c.status for c in pod.status.conditions if c.type == READY), None)
+def _markable(pod: Pod) -> bool:
+    """Whether MarkPodsNotReady would write the pod: a Ready condition that is not False."""
+    return any(c.type == READY and c.status is not ConditionStatus.FALSE for c in pod.status.conditions)
 
 
 def pod_reads_changed(old: Pod, new: Pod) -> bool:
@@ -303,7 +304,7 @@ def pod_reads_changed(old: Pod, new: Pod) -> bool:
         or a.uid != b.uid
         or a.deletion_timestamp != b.deletion_timestamp
         or old.spec.tolerations != new.spec.tolerations
-        or (old.status.conditions is not new.status.conditions and _ready_status(old) != _ready_status(new))
+        or (old.status.conditions is not new.status.conditions and _markable(old) is not _markable(new))
     )
 
 

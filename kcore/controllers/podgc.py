@@ -17,7 +17,9 @@ pkg/controller/podgc/gc_controller.go.
 
 Watch filter (`wants`): every Node event; a Pod event when the pod is DELETED, or ADDED
 bound, terminating or terminated, or updated so that what a pass reads changes: phase,
-nodeName, deletionTimestamp, uid (`pod_reads_changed`; an unknown old object passes).
+whether the phase is terminal (Succeeded/Failed: the `terminated` set, and no Failed
+status write for it), nodeName, deletionTimestamp, uid (`pod_reads_changed`; an unknown
+old object passes).
 Skipped: unbound pods that are neither terminating nor terminated (no pass acts on
 them) and the kubelet's status writes that leave the phase as it was (conditions,
 containerStatuses, IPs). The candidate sets change only on accepted events, and every
@@ -145,11 +147,15 @@ def pod_reads_changed(old: Pod, new: Pod) -> bool:
         return False
     a, b = old.metadata, new.metadata
     return (
-        old.status.phase is not new.status.phase
+        _terminal(old) is not _terminal(new)
         or old.spec.node_name != new.spec.node_name
         or a.deletion_timestamp != b.deletion_timestamp
         or a.uid != b.uid
     )
+
+
+def _terminal(pod: Pod) -> bool:
+    return pod.status.phase is PodPhase.SUCCEEDED or pod.status.phase is PodPhase.FAILED
 
 
 def _rebuild(view: ClusterState) -> PodGCState:
