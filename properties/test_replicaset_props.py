@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from hypothesis import settings
+import attrs
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from pyrsistent import pmap
@@ -22,10 +23,33 @@ from pyrsistent import pmap
 from kcore.api.apps import ReplicaSet
 from kcore.api.core import ReplicationController, ReplicationControllerSpec
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject
-from kcore.api.pod import Pod
-from kcore.apiserver.types import Create, Delete, Patch, PatchType, UpdateScale
-from kcore.controllers.podcontrol import controller_of, is_pod_active
+from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time
+from kcore.api.pod import (
+    Container,
+    ContainerRestartPolicy,
+    ContainerStatus,
+    Pod,
+    PodCondition,
+    PodPhase,
+    PodStatus,
+)
+from kcore.apiserver.types import (
+    Create,
+    Delete,
+    Patch,
+    PatchType,
+    UpdateScale,
+    WatchEvent,
+    WatchType,
+)
+from kcore.controllers.podcontrol import (
+    DELETION_COST_ANNOTATION,
+    _facts,
+    controller_of,
+    is_pod_active,
+    is_pod_ready,
+    pod_ready_time,
+)
 from kcore.controllers.replicaset import (
     ReplicaController,
     ReplicaSetController,
@@ -207,3 +231,89 @@ def test_one_seed_one_trace() -> None:
         return (tuple(c.trace), tuple(sorted(p.metadata.name for p in _pods(c))), rs.status)
 
     assert run() == run()
+
+
+# --- the watch filter: an update it drops changes nothing a sync reads ------------------------
+
+_REFS: Final = (
+    (),
+    (OwnerReference(api_version="apps/v1", kind="ReplicaSet", name="web", uid="u-web", controller=True),),
+    (OwnerReference(api_version="apps/v1", kind="StatefulSet", name="db", uid="u-db", controller=True),),
+)
+
+
+@st.composite
+def _pods_for_filter(draw: st.DrawFn) -> Pod:
+    ready = draw(st.sampled_from((None, ConditionStatus.TRUE, ConditionStatus.FALSE)))
+    conditions = []
+    if draw(st.booleans()):
+        conditions.append(PodCondition(type="ContainersReady", status=ConditionStatus.TRUE, last_transition_time=Time(draw(st.sampled_from((1.0, 2.0))))))
+    if ready is not None:
+        conditions.append(PodCondition(type="Ready", status=ready, last_transition_time=Time(draw(st.sampled_from((1.0, 2.0))))))
+    side = Container(name="side", image="s", restart_policy=ContainerRestartPolicy.ALWAYS)
+    init = Container(name="init", image="i")
+    base = a_pod(
+        "p",
+        labels={"app": draw(st.sampled_from(("web", "db")))},
+        annotations=draw(st.sampled_from(({}, {DELETION_COST_ANNOTATION: "3"}, {"note": "x"}))),
+        node_name=draw(st.sampled_from(("", "n1", "n2"))),
+        owners=draw(st.sampled_from(_REFS)),
+    )
+    restarts = st.integers(min_value=0, max_value=2)
+    status = PodStatus(
+        phase=draw(st.sampled_from((None, PodPhase.PENDING, PodPhase.RUNNING, PodPhase.SUCCEEDED, PodPhase.FAILED, PodPhase.UNKNOWN))),
+        conditions=tuple(conditions),
+        pod_ip=draw(st.sampled_from(("", "10.0.0.1"))),
+        start_time=draw(st.sampled_from((None, Time(1.0)))),
+        container_statuses=tuple(ContainerStatus(name=f"c{i}", restart_count=draw(restarts)) for i in range(draw(st.integers(0, 2)))),
+        init_container_statuses=tuple(ContainerStatus(name=n, restart_count=draw(restarts)) for n in draw(st.sampled_from(((), ("side",), ("side", "init"))))),
+    )
+    metadata = attrs.evolve(
+        base.metadata,
+        uid=draw(st.sampled_from(("u1", "u2"))),
+        creation_timestamp=draw(st.sampled_from((None, Time(0.5)))),
+        deletion_timestamp=draw(st.sampled_from((None, Time(3.0)))),
+        resource_version=draw(st.integers(1, 3)),
+    )
+    return attrs.evolve(base, metadata=metadata, spec=attrs.evolve(base.spec, init_containers=(side, init)), status=status)
+
+
+@st.composite
+def _updates(draw: st.DrawFn) -> tuple[Pod, Pod]:
+    """A pod and an update of it: each field from the pod itself or from another draw."""
+    old, other = draw(_pods_for_filter()), draw(_pods_for_filter())
+    m, s = old.metadata, old.status
+    meta_fields = ("uid", "labels", "annotations", "owner_references", "creation_timestamp", "deletion_timestamp", "resource_version")
+    status_fields = ("phase", "conditions", "pod_ip", "start_time", "container_statuses", "init_container_statuses")
+    for f in meta_fields:
+        if draw(st.booleans()):
+            m = attrs.evolve(m, **{f: getattr(other.metadata, f)})
+    for f in status_fields:
+        if draw(st.booleans()):
+            s = attrs.evolve(s, **{f: getattr(other.status, f)})
+    spec = other.spec if draw(st.booleans()) else old.spec
+    return old, attrs.evolve(old, metadata=m, spec=spec, status=s)
+
+
+@given(_updates())
+def test_a_dropped_update_changes_nothing_a_claim_a_tally_or_a_ranking_reads(update: tuple[Pod, Pod]) -> None:
+    old, new = update
+    now = Time(100.0)
+    event = WatchEvent(type=WatchType.MODIFIED, obj=new, resource_version=new.metadata.resource_version)
+    for comp in CONTROLLERS:
+        kind = comp.kind.value
+        if comp.wants(event, old) or not (
+            comp._candidate(old.metadata.owner_references, kind) or comp._candidate(new.metadata.owner_references, kind)
+        ):
+            continue  # taken, or a pod of another kind's controller before and after
+        # what the expectations, the orphan index and every claim read
+        assert old.metadata.uid == new.metadata.uid
+        assert old.metadata.labels == new.metadata.labels
+        assert old.metadata.owner_references == new.metadata.owner_references
+        assert old.metadata.deletion_timestamp == new.metadata.deletion_timestamp
+        assert is_pod_active(old) == is_pod_active(new)
+        if is_pod_active(new):
+            # the tallies (ready, available with minReadySeconds) and the victim ranking
+            assert is_pod_ready(old) == is_pod_ready(new)
+            assert pod_ready_time(old) == pod_ready_time(new) or not is_pod_ready(new)
+            assert _facts(old, 0, now) == _facts(new, 0, now)
