@@ -6,8 +6,9 @@
 - Determinism: the same program gives the same final state.
 - The kubelet's fast paths equal their slow paths in every state it reaches: the cached
   node IP is the view's, `status_phase` is `compute_status(...).phase`, the runs are in
-  spec order, and the conditions (which reuse unchanged previous ones) equal conditions
-  built afresh as upstream's generate.go does.
+  spec order, the conditions (which reuse unchanged previous ones) equal conditions
+  built afresh as upstream's generate.go does, and a status the memo settles
+  (`settled_status`) is the one `compute_status` gives.
 """
 
 from __future__ import annotations
@@ -225,6 +226,13 @@ def check_fast_paths(s: KubeletState, config: KubeletConfig) -> None:
             status = ps.compute_status(w, previous, s.node_ip, now)
             assert ps.status_phase(w) == status.phase, uid
             assert ps.conditions(w, previous, ps.pod_phase(w), now) == slow_conditions(w, previous, ps.pod_phase(w), now)
+            # the status memo: a skipped computation gives what the computation would
+            settled = ps.settled_status(w, previous, s.node_ip)
+            if settled is not None:
+                assert settled == status, uid
+            memo = w.status_memo
+            if memo is not None and memo.inputs == ps.status_inputs(w, s.node_ip):
+                assert ps.compute_status(w, memo.status, s.node_ip, now) == memo.status, uid
 
 
 KubeletMachine.TestCase.settings = settings(max_examples=12, stateful_step_count=14)
@@ -360,3 +368,48 @@ def test_status_fast_paths_equal_slow_paths(
     if not (w.rejection is not None and not w.sandbox_id):
         assert status.host_ips == ((HostIP(ip=node_ip),) if node_ip else ())
         assert status.pod_ips == ((PodIP(ip=w.pod_ip),) if w.pod_ip else ())
+
+
+@given(
+    w=workers(),
+    conditions=previous_conditions,
+    host_ip=ips,
+    pod_ip=ips,
+    node_ip=st.sampled_from(("", "172.18.0.2", "10.244.0.7")),
+    now=st.sampled_from((Time(5.0), Time(9.0))),
+    later=st.sampled_from((Time(5.0), Time(9.0), Time(60.0))),
+)
+@settings(max_examples=300)
+def test_a_computed_status_is_settled_at_any_time(
+    w: pw.PodWorker,
+    conditions: tuple[PodCondition, ...],
+    host_ip: str,
+    pod_ip: str,
+    node_ip: str,
+    now: Time,
+    later: Time,
+) -> None:
+    """The memo's law: once the floor moved to the computed phase, computing again from the
+    computed status gives it back, at any time; the memo skips only that computation."""
+    previous = PodStatus(
+        conditions=conditions,
+        host_ips=(HostIP(ip=host_ip),) if host_ip else (),
+        pod_ips=(PodIP(ip=pod_ip),) if pod_ip else (),
+    )
+    assert ps.settled_status(w, previous, node_ip) is None  # nothing remembered yet
+    desired = ps.compute_status(w, previous, node_ip, now)
+    assert desired.phase is not None
+    w2 = ps.remember_status(pw.evolve_worker(w, floor=desired.phase), desired, node_ip)
+    assert ps.compute_status(w2, desired, node_ip, later) == desired
+    assert ps.settled_status(w2, desired, node_ip) is desired
+    equal = attrs.evolve(desired, conditions=tuple(desired.conditions))
+    assert ps.settled_status(w2, equal, node_ip) is equal  # an equal status (the echo's) too
+    # any other input or previous status: unknown, computed again
+    assert ps.settled_status(w2, desired, node_ip + "x") is None
+    assert ps.settled_status(pw.evolve_worker(w2, torn_down=not w2.torn_down), desired, node_ip) is None
+    first = w2.runs[0]
+    bumped = (pw.evolve_run(first, restart_count=first.restart_count + 1), *w2.runs[1:])
+    assert ps.settled_status(pw.evolve_worker(w2, runs=bumped), desired, node_ip) is None
+    if previous != desired:
+        assert ps.settled_status(w2, previous, node_ip) is None
+    assert w2 == pw.evolve_worker(w, floor=desired.phase)  # the memo is no part of the worker's value

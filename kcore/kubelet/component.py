@@ -63,7 +63,14 @@ from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
 from kcore.kubelet.config import KubeletConfig
 from kcore.kubelet.node_status import lease_request, node_status_request, report_due
-from kcore.kubelet.pod_status import compute_status, later_phase, pod_phase, status_phase
+from kcore.kubelet.pod_status import (
+    compute_status,
+    later_phase,
+    pod_phase,
+    remember_status,
+    settled_status,
+    status_phase,
+)
 from kcore.kubelet.static_pods import is_mirror_pod, mirror_pod, static_pods
 from kcore.runtime.cri import (
     ContainerExited,
@@ -395,9 +402,12 @@ class Kubelet:
             if phase != w.floor:
                 w = pw.evolve_worker(w, floor=phase)
             return s, w, rep, ()
-        desired = compute_status(w, rep.status, node_ip, s.now)
-        if desired.phase is not None and desired.phase != w.floor:
-            w = pw.evolve_worker(w, floor=desired.phase)
+        desired = settled_status(w, rep.status, node_ip)
+        if desired is None:
+            desired = compute_status(w, rep.status, node_ip, s.now)
+            if desired.phase is not None and desired.phase != w.floor:
+                w = pw.evolve_worker(w, floor=desired.phase)
+            w = remember_status(w, desired, node_ip)
         if desired != rep.status and desired != rep.sent:
             obj = _evolve_pod(
                 api_pod,

@@ -5,6 +5,17 @@ Owns `pod_phase(worker)`, `compute_status(worker, previous, node_ip, now)` and
 `PodWorker` (what the kubelet knows) and the status last reported. `image_id` is memoized
 (a pure function of the image name).
 
+The status memo (`remember_status`, `settled_status`): `compute_status` is idempotent
+once the worker's phase floor has moved to the phase it gave: with `w2` that worker,
+`compute_status(w2, D, ip, t) == D` for `D = compute_status(w, P, ip, t0)` and every `t`
+(each condition then finds itself as its previous one, the IPs and start time are
+carried over, the rest does not read the previous status). So the kubelet keeps, in the
+worker, the last status computed with the inputs it read (`status_inputs`); while those
+inputs stay the same objects and the status last reported equals it (the answer to our
+own write, the echo of it, a status-only update carrying it), the computation is skipped:
+upstream's status manager likewise finds nothing to do when the cached status is the
+one it would generate (status_manager.go needsUpdate).
+
 Rules (upstream's):
 - Phase (kubelet_pods.go getPhase): Pending while an init container has not completed or
   an app container never started; Running once all started and one runs; with none
@@ -52,6 +63,8 @@ from kcore.kubelet.pod_worker import (
     Exit,
     PodWorker,
     Stage,
+    StatusMemo,
+    evolve_worker,
     is_terminal,
     ordered_runs,
     spec_of,
@@ -306,6 +319,42 @@ def compute_status(w: PodWorker, previous: PodStatus, node_ip: str, now: Time) -
         reason=failure.reason if failure is not None else previous.reason,
         message=failure.message if failure is not None else previous.message,
     )
+
+
+def status_inputs(w: PodWorker, node_ip: str) -> tuple[object, ...]:
+    """Everything `compute_status` reads besides the previous status and the time: the
+    pod's spec (container images, restartPolicy), the runs, and the worker's fields."""
+    return (
+        w.pod.spec,
+        w.runs,
+        w.rejection,
+        w.sandbox_id,
+        w.pod_ip,
+        w.torn_down,
+        w.deleting,
+        w.floor,
+        w.start_time,
+        w.qos,
+        node_ip,
+    )
+
+
+def remember_status(w: PodWorker, status: PodStatus, node_ip: str) -> PodWorker:
+    """`w` remembering that `status` is what `compute_status` gives for it (call it with
+    the worker whose floor has moved to `status.phase`)."""
+    return evolve_worker(w, status_memo=StatusMemo(inputs=status_inputs(w, node_ip), status=status))
+
+
+def settled_status(w: PodWorker, previous: PodStatus, node_ip: str) -> PodStatus | None:
+    """`previous` itself when the worker's memo shows `compute_status(w, previous,
+    node_ip, now)` equals it at any `now` (see the module docstring); None when unknown."""
+    memo = w.status_memo
+    if memo is None:
+        return None
+    status = memo.status
+    if (previous is status or previous == status) and memo.inputs == status_inputs(w, node_ip):
+        return previous
+    return None
 
 
 def _host_ips(before: tuple[HostIP, ...], ip: str) -> tuple[HostIP, ...]:

@@ -48,6 +48,7 @@ from kcore.api.pod import (
     Pod,
     PodPhase,
     PodQOSClass,
+    PodStatus,
     PullPolicy,
     RestartPolicy,
     default_pull_policy,
@@ -237,6 +238,18 @@ class PodWorker:
     # (ValidatePodUpdate), so computed once, not per status
     qos: PodQOSClass = PodQOSClass.BEST_EFFORT
     requests: Resources = Resources()  # pod_requests(pod), for admission, likewise fixed
+    # a cache, not state (left out of equality): `pod_status.settled_status`'s record of
+    # the last status computed, with the inputs it was computed from
+    status_memo: StatusMemo | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class StatusMemo:
+    """`status` was computed for a worker whose status inputs were `inputs` (see
+    `kcore.kubelet.pod_status.status_inputs`); kept by `pod_status.remember_status`."""
+
+    inputs: tuple[object, ...]
+    status: PodStatus
 
 
 # `attrs.evolve` for the two hot records, cheaper (built once at import)
