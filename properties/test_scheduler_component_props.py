@@ -12,13 +12,22 @@ from pyrsistent import pmap
 
 from kcore.api.core import Node
 from kcore.api.kinds import Kind
-from kcore.api.meta import ConditionStatus
-from kcore.api.pod import Pod, TaintEffect, Toleration, TolerationOperator
-from kcore.apiserver.types import Create
+from kcore.api.meta import ConditionStatus, Time
+from kcore.api.pod import (
+    Pod,
+    PodCondition,
+    PodPhase,
+    PodStatus,
+    TaintEffect,
+    Toleration,
+    TolerationOperator,
+)
+from kcore.apiserver.types import Create, WatchEvent, WatchType
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.scheduler import Scheduler
-from kcore.scheduler.nodeinfo import pod_requests
+from kcore.scheduler.component import responsible
+from kcore.scheduler.nodeinfo import counts_on_node, pod_info, pod_requests
 from kcore.state import ClusterConfig, list_objects
 from tests.builders import a_container, a_pod
 from tests.scheduler_builders import node, taint
@@ -144,3 +153,59 @@ def test_stable_bindings_never_overcommit_and_respect_selectors_and_taints(
     cluster = run(first, later, ps, seed)
     check(cluster)
     assert bindings(run(first, later, ps, seed)) == bindings(cluster)
+
+
+# --- the watch filter: an update it drops leaves the cache's PodInfo as it was ---------------
+
+
+@st.composite
+def _pod_updates(draw: st.DrawFn) -> tuple[Pod, Pod]:
+    """A pod and an update of it: each field kept or taken from a small alphabet."""
+
+    def pod() -> Pod:
+        p = a_pod(
+            "p",
+            labels={"app": draw(st.sampled_from(("web", "db")))},
+            containers=[a_container(cpu=draw(st.sampled_from(("100m", "1"))))],
+            node_name=draw(st.sampled_from(("", "n1", "n2"))),
+        )
+        metadata = attrs.evolve(
+            p.metadata,
+            uid=draw(st.sampled_from(("u1", "u2"))),
+            creation_timestamp=draw(st.sampled_from((None, Time(1.0)))),
+            deletion_timestamp=draw(st.sampled_from((None, Time(2.0)))),
+            resource_version=draw(st.integers(1, 3)),
+        )
+        ready = PodCondition(type="Ready", status=draw(st.sampled_from(tuple(ConditionStatus))), last_transition_time=Time(1.0))
+        status = PodStatus(
+            phase=draw(st.sampled_from((None, *PodPhase))),
+            conditions=(ready,) if draw(st.booleans()) else (),
+            pod_ip=draw(st.sampled_from(("", "10.0.0.1"))),
+            start_time=draw(st.sampled_from((None, Time(1.5)))),
+            nominated_node_name=draw(st.sampled_from(("", "n2"))),
+        )
+        return attrs.evolve(p, metadata=metadata, status=status)
+
+    old, other = pod(), pod()
+    m, s, spec = old.metadata, old.status, old.spec
+    for f in ("uid", "labels", "creation_timestamp", "deletion_timestamp", "resource_version"):
+        if draw(st.booleans()):
+            m = attrs.evolve(m, **{f: getattr(other.metadata, f)})
+    for f in ("phase", "conditions", "pod_ip", "start_time", "nominated_node_name"):
+        if draw(st.booleans()):
+            s = attrs.evolve(s, **{f: getattr(other.status, f)})
+    for f in ("node_name", "containers"):
+        if draw(st.booleans()):
+            spec = attrs.evolve(spec, **{f: getattr(other.spec, f)})
+    return old, attrs.evolve(old, metadata=m, spec=spec, status=s)
+
+
+@given(_pod_updates())
+def test_a_dropped_pod_update_leaves_the_cache_and_the_queue_as_they_were(update: tuple[Pod, Pod]) -> None:
+    old, new = update
+    if Scheduler().wants(WatchEvent(type=WatchType.MODIFIED, obj=new, resource_version=9), old):
+        return
+    assert old.spec.node_name and new.spec.node_name  # bound before and after: never queued
+    assert counts_on_node(old) == counts_on_node(new)
+    assert not responsible(old) and not responsible(new)
+    assert pod_info(old) == pod_info(new)  # everything the plugins read of a counted pod
