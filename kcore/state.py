@@ -30,7 +30,7 @@ portallocator), here as indexes derived from the stored Services.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 from pyrsistent import pmap, pset, pvector
@@ -49,6 +49,59 @@ if TYPE_CHECKING:
 
 class KcoreBug(Exception):
     """A broken invariant of the core: never user input. Only the driver catches it."""
+
+
+# --- persistent-map writes without pyrsistent's evolver -------------------------------------
+#
+# `PMap.set` builds an evolver over the bucket vector, sets one bucket and freezes it again:
+# several Python frames for what is one `PVector.set`. Every write stores through two or
+# three of them (the kind's table, the tables, an index), so `pmap_set`/`pset_add` do that
+# one bucket write themselves and build exactly the value `set`/`add` would: the same size,
+# the same buckets, each bucket in the same order (so iteration order is unchanged too).
+# A write that must grow the bucket vector is handed to `PMap.set` itself.
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+_PMapType: Final[Any] = type(pmap())
+_PSetType: Final[Any] = type(pset())
+
+
+def pmap_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
+    """`m.set(key, val)`, the identical value, built with one bucket write."""
+    raw: Any = m  # pyrsistent's layout (see above): `_size` and the `_buckets` PVector
+    buckets = raw._buckets
+    size: int = raw._size
+    n = len(buckets)
+    index = hash(key) % n
+    bucket = buckets[index]
+    built: PMap[_K, _V]
+    if bucket:
+        for k, v in bucket:
+            if k == key:
+                if v is val:
+                    return m
+                # `not ==` as pyrsistent's own (it does not rely on `__ne__`)
+                replaced = [(k2, v2) if not (k2 == k) else (k2, val) for k2, v2 in bucket]  # noqa: SIM201
+                built = _PMapType(size, buckets.set(index, replaced))
+                return built
+        if n < 0.67 * size:  # PMap.set reallocates first
+            return m.set(key, val)
+        built = _PMapType(size + 1, buckets.set(index, [(key, val), *bucket]))
+        return built
+    if n < 0.67 * size:
+        return m.set(key, val)
+    built = _PMapType(size + 1, buckets.set(index, [(key, val)]))
+    return built
+
+
+def pset_add(s: PSet[_K], element: _K) -> PSet[_K]:
+    """`s.add(element)`, the identical value (a PSet is a PMap of its elements to True)."""
+    inner: PMap[_K, bool] = cast(Any, s)._map  # pyrsistent's layout, see above
+    added = pmap_set(inner, element, True)
+    if added is inner:
+        return s
+    built: PSet[_K] = _PSetType(added)
+    return built
 
 
 @attrs.frozen(kw_only=True)
@@ -136,7 +189,12 @@ def list_objects(
     if namespace is None:
         return tuple(table[k] for k in sorted(table.keys()))
     keys = state.keys_by_namespace.get(namespace, pset())
-    names = sorted(k.name for k in keys if k.kind is kind)
+    # Whichever is smaller: a namespace may hold thousands of Events beside its pods, and
+    # a kind's table may span many namespaces. Both give the same names.
+    if len(table) < len(keys):
+        names = sorted(n for ns, n in table if ns == namespace)
+    else:
+        names = sorted(k.name for k in keys if k.kind is kind)
     return tuple(table[(namespace, n)] for n in names)
 
 
@@ -191,7 +249,7 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
         old = table[tkey]
     except KeyError:
         old = None
-    tables = state.tables.set(key.kind, table.set(tkey, obj))
+    tables = pmap_set(state.tables, key.kind, pmap_set(table, tkey, obj))
     revision, log = _logged(state, events)
     if old is not None and _same_index_fields(key.kind, old, obj):
         # A status, label or annotation write: the indexes stay as they are (the quota
@@ -348,7 +406,7 @@ def _index_add(index: PMap[str, PSet[ObjectKey]], at: str, key: ObjectKey) -> PM
         keys = index[at]
     except KeyError:
         keys = _NO_KEYS
-    return index.set(at, keys.add(key))
+    return pmap_set(index, at, pset_add(keys, key))
 
 
 def _index_discard(

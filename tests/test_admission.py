@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import typing
+
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 from pyrsistent import pmap
 
 from kcore.api.core import (
+    Event,
     LimitRange,
     LimitRangeItem,
     LimitRangeSpec,
@@ -15,6 +18,7 @@ from kcore.api.core import (
     Namespace,
     NamespacePhase,
     NamespaceStatus,
+    ObjectReference,
     ResourceQuota,
     ResourceQuotaScope,
     ResourceQuotaSpec,
@@ -23,7 +27,7 @@ from kcore.api.core import (
     ServiceType,
 )
 from kcore.api.defaults import apply_defaults
-from kcore.api.meta import ApiObject, ObjectMeta, Status, StatusReason
+from kcore.api.meta import ApiObject, ObjectMeta, Status, StatusReason, Time
 from kcore.api.pod import (
     Pod,
     PodPhase,
@@ -34,8 +38,17 @@ from kcore.api.pod import (
     Toleration,
     TolerationOperator,
 )
+from kcore.api.registry import CLASSES
 from kcore.apiserver import handle
-from kcore.apiserver.admission import Admitted, Operation, admit
+from kcore.apiserver.admission import (
+    CHAINS,
+    PLUGIN_KINDS,
+    PLUGINS,
+    Admitted,
+    Operation,
+    Request,
+    admit,
+)
 from kcore.apiserver.types import Create
 from kcore.apiserver.validation.meta import label_errors, label_key_errors
 from kcore.labels import validate_label_name, validate_labels
@@ -461,3 +474,78 @@ def test_the_plain_label_fast_path_answers_as_the_full_label_validation(
     assert label_errors(labels, "metadata.labels") == validate_labels(labels, "metadata.labels")
     for k in labels:
         assert label_key_errors(k, "key") == validate_label_name(k, "key")
+
+
+# --- per-kind chains equal the whole chain ------------------------------------------------
+
+
+def _built(cls: type) -> object:
+    """An instance of `cls` with every required field built the same way."""
+    if not attrs.has(cls):
+        return cls()
+    hints = typing.get_type_hints(cls)
+    required = {f.name: _built(hints[f.name]) for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    return cls(**required)
+
+
+def _instance(cls: type) -> ApiObject:
+    obj = typing.cast(ApiObject, _built(cls))
+    namespace = "default" if obj.KIND.info.namespaced else ""
+    meta = ObjectMeta(name="x", namespace=namespace, labels=pmap({"app": "x"}))
+    return attrs.evolve(obj, metadata=meta)  # type: ignore[misc]
+
+
+def test_each_kind_chain_drops_only_plugins_that_pass_it_unchanged() -> None:
+    """For every kind, each plugin left out of its chain returns the object itself for
+    every operation, with and without an old object: the chain gives the whole chain's
+    answer. The Pod, Service and PriorityClass chains keep their plugins."""
+    state = cluster_with()
+    for kind, cls in CLASSES.items():
+        obj = _instance(cls)
+        chain = CHAINS[cls]
+        assert [p for p in PLUGINS if p in chain] == list(chain)  # order kept
+        for plugin in PLUGINS:
+            if plugin in chain:
+                continue
+            assert not issubclass(cls, PLUGIN_KINDS[plugin]), (kind, plugin)
+            for op in Operation:
+                for old in (None, obj):
+                    req = Request(state=state, op=op, old=old, now=Time(100.0))
+                    assert plugin(req, obj) is obj, (kind, plugin, op)
+    assert len(CHAINS[Pod]) == len(PLUGINS) - 3
+    assert len(CHAINS[Service]) == len(PLUGINS) - 3
+    assert len(CHAINS[Event]) == len(PLUGINS) - 5
+
+
+def _whole_chain(state: ClusterState, op: Operation, obj: ApiObject, old: ApiObject | None) -> Admitted | Status:
+    req = Request(state=state, op=op, old=old, now=Time(100.0))
+    for plugin in PLUGINS:
+        result = plugin(req, obj)
+        if isinstance(result, Status):
+            return result
+        obj = result
+    return Admitted(obj=obj)
+
+
+@given(
+    st.sampled_from(["default", "missing", "Bad_NS"]),
+    st.text(alphabet="abz.-_A", min_size=0, max_size=8),
+    st.text(alphabet="abz-", max_size=4),
+    st.sampled_from(list(Operation)),
+    st.booleans(),
+)
+def test_event_admission_equals_the_whole_chain(
+    namespace: str, name: str, involved_ns: str, op: Operation, with_old: bool
+) -> None:
+    """Events, valid and not, in live and missing namespaces: `admit` answers what the
+    whole chain answers."""
+    state = cluster_with()
+    ev = Event(
+        metadata=ObjectMeta(name=name, namespace=namespace),
+        involved_object=ObjectReference(kind="Pod", namespace=involved_ns, name="p"),
+        reason="Pulled",
+        message="m",
+        count=1,
+    )
+    old = attrs.evolve(ev, count=2) if with_old else None
+    assert admit(state, op, ev, old, Time(100.0)) == _whole_chain(state, op, ev, old)

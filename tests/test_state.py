@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
-from pyrsistent import pmap
+from pyrsistent import pmap, pset
 
 from kcore.api.core import ResourceQuota, Service, ServicePort, ServiceSpec
 from kcore.api.kinds import Kind, ObjectKey
@@ -24,7 +24,9 @@ from kcore.state import (
     keys_in_namespace,
     list_objects,
     node_port_owner,
+    pmap_set,
     pods_on_node,
+    pset_add,
     put,
     record,
     remove,
@@ -286,3 +288,70 @@ def test_a_status_write_leaves_every_index_value_itself() -> None:
     assert all(a is b for a, b in zip(_indexes(after), _indexes(state), strict=True))
     moved = put(after, attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name="node-2")))
     assert pods_on_node(moved, "node-2") == (key(Kind.POD, "web"),) and pods_on_node(moved, "node-1") == ()
+
+
+# --- fast paths equal the slow paths ---------------------------------------------------------
+
+
+class _Colliding:
+    """A key whose hash collides with every other one of the same `h`: fills one bucket."""
+
+    def __init__(self, h: int, name: str) -> None:
+        self.h, self.name = h, name
+
+    def __hash__(self) -> int:
+        return self.h
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Colliding) and (self.h, self.name) == (other.h, other.name)
+
+
+_keys = st.one_of(
+    st.text(max_size=3),
+    st.integers(-50, 50),
+    st.builds(_Colliding, st.integers(0, 3), st.sampled_from("abcd")),
+)
+
+
+@given(
+    st.lists(st.tuples(_keys, st.integers(0, 3)), max_size=40),
+    st.lists(st.tuples(_keys, st.integers(0, 3)), min_size=1, max_size=40),
+)
+def test_pmap_set_builds_what_pmap_set_builds(start: list[tuple[object, int]], writes: list[tuple[object, int]]) -> None:
+    """The same map as `PMap.set` after every write: equal, same size, same iteration order
+    (the same buckets), the very same object when nothing changes; across bucket
+    collisions, replacements, re-sets of the identical value and growth of the vector."""
+    values = [object() for _ in range(4)]
+    slow = fast = pmap({k: values[v] for k, v in start})
+    for k, v in writes:
+        slow2, fast2 = slow.set(k, values[v]), pmap_set(fast, k, values[v])
+        assert list(fast2.items()) == list(slow2.items())
+        assert len(fast2) == len(slow2)
+        assert (fast2 is fast) == (slow2 is slow)
+        slow, fast = slow2, fast2
+
+
+@given(st.lists(_keys, max_size=40), st.lists(_keys, min_size=1, max_size=60))
+def test_pset_add_builds_what_pset_add_builds(start: list[object], adds: list[object]) -> None:
+    slow = fast = pset(start)
+    for k in adds:
+        slow2, fast2 = slow.add(k), pset_add(fast, k)
+        assert list(fast2) == list(slow2) and len(fast2) == len(slow2)
+        assert (fast2 is fast) == (slow2 is slow)
+        slow, fast = slow2, fast2
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 30), st.booleans()), max_size=60))
+def test_list_objects_scans_either_side_alike(objs: list[tuple[str, int, bool]]) -> None:
+    """Listing one kind in one namespace gives the same answer whichever of the kind's
+    table and the namespace's keys is smaller (pods and config maps mixed, any counts)."""
+    s = empty_state()
+    for ns, i, is_pod in objs:
+        s = put(s, a_pod(f"o{i}", namespace=ns) if is_pod else a_config_map(f"o{i}", namespace=ns))
+    for ns in ("a", "b", "c", "d"):
+        for kind in (Kind.POD, Kind.CONFIG_MAP):
+            expected = sorted(
+                k.name for k in keys_in_namespace(s, ns) if k.kind is kind
+            )
+            assert [o.metadata.name for o in list_objects(s, kind, ns)] == expected
+            assert all(o.KIND is kind and o.metadata.namespace == ns for o in list_objects(s, kind, ns))

@@ -22,7 +22,8 @@ plugins, each a small pure function `(request, obj) -> obj | Status` run in a fi
 Rules: pure; a plugin returns the (possibly changed) object or the Status that ends the
 request. Choices upstream makes at random (which free ClusterIP / NodePort) are a hash of
 (seed, namespace/name) as the first probe, then the next free one, so one seed gives one
-answer. Quota usage is read from the namespace's usage index that `kcore.state` maintains on
+answer. A plugin that returns every object but one class's unchanged is
+left out of the other kinds' chains (`CHAINS`): the same answer without the calls. Quota usage is read from the namespace's usage index that `kcore.state` maintains on
 every write (`QuotaUsage`), so a quota-checked write costs O(1) in the namespace's size. Validation runs before ResourceQuota, as upstream
 runs object validation before validating admission.
 
@@ -68,6 +69,7 @@ from kcore.api.pod import (
     TolerationOperator,
     qos_class,
 )
+from kcore.api.registry import CLASSES
 from kcore.api.scheduling import PriorityClass
 from kcore.apiserver import errors
 from kcore.apiserver.priority import check_priority_class, pod_priority, spec_changes
@@ -134,7 +136,11 @@ def admit(
 ) -> Admitted | Status:
     """Run every admission plugin in order; the first Status ends the request."""
     request = Request(state=state, op=op, old=old, now=now)
-    for plugin in PLUGINS:
+    try:
+        chain = CHAINS[type(obj)]
+    except KeyError:  # not a registered kind's class: the whole chain
+        chain = PLUGINS
+    for plugin in chain:
         result = plugin(request, obj)
         if isinstance(result, Status):
             return result
@@ -880,3 +886,19 @@ PLUGINS: Final[tuple[Plugin, ...]] = (
     service_allocation,
 )
 """The chain, in the order upstream runs the equivalent steps."""
+
+PLUGIN_KINDS: Final[dict[Plugin, type]] = {
+    service_allocated_values: Service,
+    pod_server_set_values: Pod,
+    pod_mutations: Pod,
+    priority_classes: PriorityClass,
+    service_allocation: Service,
+}
+"""Plugins that return every object but one class's unchanged (their first test)."""
+
+CHAINS: Final[dict[type, tuple[Plugin, ...]]] = {
+    cls: tuple(p for p in PLUGINS if p not in PLUGIN_KINDS or issubclass(cls, PLUGIN_KINDS[p]))
+    for cls in CLASSES.values()
+}
+"""Each kind's chain: `PLUGINS` without the plugins that cannot apply to it, so an Event
+create pays for NamespaceLifecycle, Validation and ResourceQuota only. Built at import."""
