@@ -1,7 +1,8 @@
 """The apiserver's fast paths answer exactly as the slow paths they skip.
 
 - `storage.same_object` (identity-first field comparison) is `==`, and `spec_changed`
-  is the comparison of the objects with metadata and status aligned;
+  is the comparison of the objects with metadata and status aligned; `storage.with_meta`
+  (each kind's generated evolve) is `attrs.evolve`;
 - `admission.pod_server_set_values` copies only the fields that take a stored value: the
   same answer as evolving the whole spec (`_reference_server_set_values`, the rule as
   upstream states it);
@@ -60,6 +61,16 @@ def _reference_spec_changed(old: ApiObject, new: ApiObject) -> bool:
 def test_same_object_is_equality_of_unrelated_objects(a: ApiObject, b: ApiObject) -> None:
     assert same_object(a, b) == (a == b)
     assert spec_changed(a, b) == _reference_spec_changed(a, b)
+
+
+@given(any_object(), any_object())
+def test_with_meta_is_attrs_evolve_for_every_kind(obj: ApiObject, other: ApiObject) -> None:
+    """Each kind's generated evolve (`storage._EVOLVE_KIND`) builds what attrs.evolve builds."""
+    got = with_meta(obj, other.metadata)
+    want = attrs.evolve(obj, metadata=other.metadata)  # type: ignore[misc]  # attrs instances
+    assert type(got) is type(want)
+    assert got == want
+    assert got.metadata is other.metadata
 
 
 @given(st.data())

@@ -29,6 +29,7 @@ pkg/registry/*.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import attrs
@@ -103,11 +104,22 @@ def fail(state: ClusterState, status: Status) -> Outcome:
     return state, Response(code=status.code, body=status), ()
 
 
+# Every kind's generated evolve (`kcore.api.meta.evolver`), built once at import: the
+# metadata and status copies of every write, e.g. an Event's, skip attrs.evolve's lookups.
+_EVOLVE_KIND: Final[dict[type, Callable[..., ApiObject]]] = {
+    cls: evolver(cls) for cls in CLASSES.values()
+}
+
+
 def with_meta(obj: ApiObject, meta: ObjectMeta) -> ApiObject:
     """`obj` with its metadata replaced."""
     if type(obj) is Pod:  # the hot kind: its generated evolve
         return _EVOLVE_POD(obj, metadata=meta)
-    return attrs.evolve(obj, metadata=meta)  # type: ignore[misc]  # every kind is an attrs class
+    try:
+        evolve = _EVOLVE_KIND[type(obj)]
+    except KeyError:  # not a registered kind's class
+        return attrs.evolve(obj, metadata=meta)  # type: ignore[misc]  # every kind is an attrs class
+    return evolve(obj, metadata=meta)
 
 
 def whole_seconds(now: Time) -> Time:
