@@ -218,6 +218,12 @@ def slow_conditions(w: pw.PodWorker, previous: PodStatus, phase: PodPhase, now: 
 
 def check_fast_paths(s: KubeletState, config: KubeletConfig) -> None:
     assert s.node_ip == node_ip_of(s.view, config)
+    # the key index holds exactly the workers' keys (the scan it replaces)
+    by_key: dict[ObjectKey, set[str]] = {}
+    for uid, w in s.workers.items():
+        by_key.setdefault(w.key, set()).add(uid)
+    assert {k: set(v) for k, v in s.uids_by_key.items()} == by_key
+    assert all(len(set(v)) == len(v) for v in s.uids_by_key.values())
     for uid, w in sorted(s.workers.items()):
         assert pw.ordered_runs(w) == slow_ordered_runs(w), uid
         assert w.requests == pod_requests(w.pod), uid  # what admission reads for it

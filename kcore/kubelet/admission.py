@@ -145,6 +145,12 @@ def is_extended_resource(name: str) -> bool:
 
 def _without_missing_extended(pod: Pod, node: Node) -> Pod:
     allocatable = node.status.allocatable
+    if not any(
+        is_extended_resource(n) and n not in allocatable
+        for c in (*pod.spec.containers, *pod.spec.init_containers)
+        for n in c.resources.requests
+    ):
+        return pod  # nothing to drop (the common case): the pod as it is
 
     def keep(c: Container) -> Container:
         req = c.resources.requests

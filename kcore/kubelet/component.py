@@ -112,6 +112,10 @@ class KubeletState:
     view: ClusterState
     now: Time
     workers: PMap[str, pw.PodWorker] = pmap()  # pod uid -> worker
+    # pod key -> the uids of its workers (an old incarnation still tearing down, the new
+    # one; a static pod's worker under its mirror's key), kept with `workers`, so a pod
+    # event finds its workers without a scan
+    uids_by_key: PMap[ObjectKey, tuple[str, ...]] = pmap()
     reported: PMap[str, Reported] = pmap()
     pending: PMap[str, pw.Purpose] = pmap()  # runtime request id -> purpose
     api_pending: PMap[str, ApiPurpose] = pmap()
@@ -283,9 +287,7 @@ class Kubelet:
 
     def _pod_changed(self, s: KubeletState, key: ObjectKey) -> tuple[KubeletState, tuple[str, ...]]:
         s = self._adopt(s, key)
-        name = key.name
-        touched = tuple(uid for uid, w in s.workers.items() if w.key.name == name and w.key == key)
-        return s, touched
+        return s, s.uids_by_key.get(key, ())
 
     # -- sync one pod
 
@@ -501,9 +503,10 @@ class Kubelet:
                 pass
             case _:
                 assert_never(ev)
-        owner = next((w for _, w in sorted(s.workers.items()) if pw.owns_sandbox(w, sid)), None)
-        if owner is None:
+        owners = [uid for uid, w in s.workers.items() if pw.owns_sandbox(w, sid)]
+        if not owners:
             return s, (), ()
+        owner = s.workers[min(owners)]  # the first in uid order, as ever
         env = self._env(s)
         w, outs = pw.on_runtime_event(owner, ev, env)
         s, w, effects = self._perform(s, w, outs)
@@ -553,10 +556,20 @@ def _api_id(s: KubeletState, purpose: ApiPurpose) -> tuple[KubeletState, str]:
 
 
 def _put_worker(s: KubeletState, w: pw.PodWorker) -> KubeletState:
-    if s.workers.get(w.uid) is w:
+    uid = w.uid
+    before = s.workers.get(uid)
+    if before is w:
         return s
-    return _evolve_state(s, workers=s.workers.set(w.uid, w))
+    if before is None:  # a new worker: indexed under its pod's key
+        uids = s.uids_by_key.get(w.key, ())
+        return _evolve_state(s, workers=s.workers.set(uid, w), uids_by_key=s.uids_by_key.set(w.key, (*uids, uid)))
+    return _evolve_state(s, workers=s.workers.set(uid, w))
 
 
 def _drop_worker(s: KubeletState, uid: str) -> KubeletState:
-    return _evolve_state(s, workers=s.workers.discard(uid), reported=s.reported.discard(uid))
+    w = s.workers.get(uid)
+    by_key = s.uids_by_key
+    if w is not None:
+        rest = tuple(u for u in by_key.get(w.key, ()) if u != uid)
+        by_key = by_key.set(w.key, rest) if rest else by_key.discard(w.key)
+    return _evolve_state(s, workers=s.workers.discard(uid), reported=s.reported.discard(uid), uids_by_key=by_key)
