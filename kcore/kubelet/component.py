@@ -46,7 +46,7 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodStatus
-from kcore.apiserver.types import Create, Delete, Request, Subresource, Update
+from kcore.apiserver.types import Create, Delete, Request, Subresource, Update, WatchType
 from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -203,26 +203,33 @@ class Kubelet:
 
     def step(self, s: KubeletState, event: Event) -> tuple[KubeletState, tuple[Effect, ...]]:
         """Absorb one event, then sync the pods it touched (in uid order)."""
-        if s.now != event.now:
-            s = _evolve_state(s, now=event.now)
         effects: list[Effect] = []
         touched: Iterable[str]
-        match event:
-            case Started():
-                touched = sorted(s.workers)
-            case WatchDelivered(event=wev):
-                view = observe(s.view, wev)
-                if isinstance(wev.obj, Node):
-                    s = _evolve_state(s, view=view, node_ip=node_ip_of(view, self.config))
-                else:
-                    s = _evolve_state(s, view=view)
+        if isinstance(event, WatchDelivered):  # the commonest event: one state copy for the time and the view
+            wev = event.event
+            obj = wev.obj
+            view = observe(s.view, wev)
+            if isinstance(obj, Pod):
+                s = _evolve_state(s, now=event.now, view=view)
+                s, touched = self._pod_changed(s, wev.key, wev.type, obj)
+            elif isinstance(obj, Node):
+                s = _evolve_state(s, now=event.now, view=view, node_ip=node_ip_of(view, self.config))
                 touched = ()
-                if isinstance(wev.obj, Pod):
-                    s, touched = self._pod_changed(s, wev.key)
-                elif isinstance(wev.obj, Node) and wev.obj.metadata.name == self.config.node_name:
+                if obj.metadata.name == self.config.node_name:
                     s, more = self._configure_network(s)
                     effects.extend(more)
                     touched = sorted(s.workers)
+            else:
+                s = _evolve_state(s, now=event.now, view=view)
+                touched = ()
+            return self._sync_all(s, touched, effects)
+        if s.now != event.now:
+            s = _evolve_state(s, now=event.now)
+        match event:
+            case Started():
+                touched = sorted(s.workers)
+            case WatchDelivered():
+                raise AssertionError("handled above")  # pragma: no cover
             case Resynced(view=view):
                 s = _evolve_state(s, view=view, node_ip=node_ip_of(view, self.config))
                 effects.extend(self._orphaned_mirrors(view, s.statics))
@@ -249,6 +256,12 @@ class Kubelet:
                 effects.extend(more)
             case _:
                 assert_never(event)
+        return self._sync_all(s, touched, effects)
+
+    def _sync_all(
+        self, s: KubeletState, touched: Iterable[str], effects: list[Effect]
+    ) -> tuple[KubeletState, tuple[Effect, ...]]:
+        """Sync the touched pods in uid order, after `effects`."""
         if touched:
             # the view and the images are as of this event for every sync below
             env = self._env(s)
@@ -259,8 +272,10 @@ class Kubelet:
 
     # -- pods from the API
 
-    def _adopt(self, s: KubeletState, key: ObjectKey) -> KubeletState:
-        pod = get(s.view, key)
+    def _adopt(self, s: KubeletState, key: ObjectKey, known: Pod | None = None) -> KubeletState:
+        """Start a worker for the pod at `key` (`known`: the view's pod there, if the
+        caller has it) when it is new on this node."""
+        pod = known if known is not None else get(s.view, key)
         if not isinstance(pod, Pod):
             return s
         uid = pod.metadata.uid
@@ -285,8 +300,14 @@ class Kubelet:
             s, reported=s.reported.set(uid, Reported(status=pod.status, rv=pod.metadata.resource_version))
         )
 
-    def _pod_changed(self, s: KubeletState, key: ObjectKey) -> tuple[KubeletState, tuple[str, ...]]:
-        s = self._adopt(s, key)
+    def _pod_changed(
+        self, s: KubeletState, key: ObjectKey, type_: WatchType, pod: Pod
+    ) -> tuple[KubeletState, tuple[str, ...]]:
+        """Adopt the pod if it is new here; the uids of the workers at its key."""
+        if type_ is WatchType.ADDED or type_ is WatchType.MODIFIED:
+            s = self._adopt(s, key, pod)  # the view holds the event's object now
+        elif type_ is not WatchType.DELETED:  # (a DELETED pod is in the view no more)
+            s = self._adopt(s, key)
         return s, s.uids_by_key.get(key, ())
 
     # -- sync one pod
@@ -297,7 +318,7 @@ class Kubelet:
     def _sync(self, s: KubeletState, uid: str, env: pw.Env) -> tuple[KubeletState, tuple[Effect, ...]]:
         """Plan the pod's runtime calls and write its status; the worker and the report
         are stored once at the end, and only when they changed."""
-        w = s.workers.get(uid)
+        w = before = s.workers.get(uid)
         if w is None:
             return s, ()
         now = s.now
@@ -333,9 +354,13 @@ class Kubelet:
         s, kept, rep, more = self._write_status(s, w, rep, api_pod, env.node_ip)
         if kept is None:
             return _drop_worker(s, uid), (*effects, *more)
-        if s.workers.get(uid) is not kept:
-            s = _evolve_state(s, workers=s.workers.set(uid, kept))
-        if stored is not rep:
+        # (only `_drop_worker` above changes the workers within a sync)
+        if before is not kept:
+            if stored is not rep:
+                s = _evolve_state(s, workers=s.workers.set(uid, kept), reported=s.reported.set(uid, rep))
+            else:
+                s = _evolve_state(s, workers=s.workers.set(uid, kept))
+        elif stored is not rep:
             s = _evolve_state(s, reported=s.reported.set(uid, rep))
         return s, (*effects, *more)
 
