@@ -67,7 +67,14 @@ _PSetType: Final[Any] = type(pset())
 
 
 def pmap_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
-    """`m.set(key, val)`, the identical value, built with one bucket write."""
+    """`m.set(key, val)`, the identical value, built with one bucket write (or by
+    `m.set` itself when the installed pyrsistent does not have the layout above)."""
+    if not _LAYOUT_KNOWN:
+        return m.set(key, val)
+    return _one_bucket_set(m, key, val)
+
+
+def _one_bucket_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
     raw: Any = m  # pyrsistent's layout (see above): `_size` and the `_buckets` PVector
     buckets = raw._buckets
     size: int = raw._size
@@ -94,8 +101,30 @@ def pmap_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
     return built
 
 
+def _layout_known() -> bool:
+    """Whether pyrsistent stores a PMap as `_size` + a `_buckets` PVector of (key, value)
+    lists and a PSet as a PMap `_map`, so the one-bucket writes build what `set`/`add`
+    would: checked once at import on a small map grown and overwritten key by key."""
+    try:
+        m: Any = pmap()
+        fast: Any = pmap()
+        for i in (*range(40), *range(0, 40, 3)):
+            m = m.set(i, -i)
+            fast = _one_bucket_set(fast, i, -i)
+            if fast != m or list(fast.items()) != list(m.items()) or len(fast) != len(m):
+                return False
+        return _PSetType(m)._map is m and isinstance(pset()._map, _PMapType)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, IndexError):
+        return False
+
+
+_LAYOUT_KNOWN: Final = _layout_known()
+
+
 def pset_add(s: PSet[_K], element: _K) -> PSet[_K]:
     """`s.add(element)`, the identical value (a PSet is a PMap of its elements to True)."""
+    if not _LAYOUT_KNOWN:
+        return s.add(element)
     inner: PMap[_K, bool] = cast(Any, s)._map  # pyrsistent's layout, see above
     added = pmap_set(inner, element, True)
     if added is inner:

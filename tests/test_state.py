@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pyrsistent import pmap, pset
@@ -355,3 +356,15 @@ def test_list_objects_scans_either_side_alike(objs: list[tuple[str, int, bool]])
             )
             assert [o.metadata.name for o in list_objects(s, kind, ns)] == expected
             assert all(o.KIND is kind and o.metadata.namespace == ns for o in list_objects(s, kind, ns))
+
+
+def test_the_one_bucket_writes_know_the_installed_pyrsistent_and_fall_back_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kcore import state as state_module
+
+    assert state_module._layout_known()  # the installed pyrsistent: the fast path is on
+    monkeypatch.setattr(state_module, "_LAYOUT_KNOWN", False)
+    m = pmap({"a": 1})
+    assert state_module.pmap_set(m, "b", 2) == m.set("b", 2)
+    assert state_module.pset_add(pset({"a"}), "b") == pset({"a", "b"})
