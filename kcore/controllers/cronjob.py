@@ -65,6 +65,7 @@ from kcore.controllers.cronjob_schedule import (
     next_schedule_time,
     parse_schedule,
 )
+from kcore.controllers.podcontrol import mine_or_orphan
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -120,11 +121,7 @@ class CronJobController:
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): CronJobs, and Jobs of a CronJob or orphans."""
-        obj = event.obj
-        if obj.KIND is not Kind.JOB:
-            return True
-        ref = next((r for r in obj.metadata.owner_references if r.controller), None)
-        return ref is None or ref.kind == Kind.CRON_JOB.value
+        return mine_or_orphan(event.obj, Kind.JOB, Kind.CRON_JOB)
 
     def init(self, view: ClusterState, now: Time) -> tuple[CronJobControllerState, tuple[Effect, ...]]:
         return CronJobControllerState(view=view), ()

@@ -86,6 +86,7 @@ from kcore.controllers.podcontrol import (
     is_pod_available,
     is_pod_ready,
     key_of,
+    mine_or_orphan,
     pod_ready_time,
     retry_delay,
     skipped,
@@ -116,7 +117,6 @@ FAILED_POD_BACKOFF_INITIAL: Final = 1.0
 FAILED_POD_BACKOFF_MAX: Final = 15 * 60.0
 STATUS_RETRY: Final = 1.0
 _TIMER_PREFIX: Final = "sync "
-_DAEMON_SET: Final = Kind.DAEMON_SET.value
 
 Effects = list[Effect]
 
@@ -308,11 +308,7 @@ class DaemonSetController:
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): DaemonSets, Nodes, and pods controlled by a
         DaemonSet or by nothing."""
-        obj = event.obj
-        if obj.KIND is not Kind.POD:
-            return True
-        ref = controller_of(obj.metadata)
-        return ref is None or ref.kind == _DAEMON_SET
+        return mine_or_orphan(event.obj, Kind.POD, Kind.DAEMON_SET)
 
     def init(self, view: ClusterState, now: Time) -> tuple[DaemonSetState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; the `Started` event then syncs every DaemonSet."""

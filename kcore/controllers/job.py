@@ -111,6 +111,7 @@ from kcore.controllers.podcontrol import (
     is_pod_active,
     is_pod_ready,
     key_of,
+    mine_or_orphan,
     pod_from_template,
     pods_to_delete,
 )
@@ -136,7 +137,6 @@ RETRY: Final = 1.0
 MIN_DELAY: Final = 1.0  # syncJobBatchPeriod: the least delay of a requeue
 
 _ORPHAN: Final = "orphan "
-_JOB: Final = Kind.JOB.value
 
 Effects = list[Effect]
 
@@ -211,10 +211,7 @@ class JobController:
         """The watch filter (see the module doc): Jobs, and pods controlled by a Job or by
         nothing or carrying the job-tracking finalizer."""
         obj = event.obj
-        if obj.KIND is not Kind.POD:
-            return True
-        ref = controller_of(obj.metadata)
-        return ref is None or ref.kind == _JOB or has_tracking_finalizer(obj)
+        return mine_or_orphan(obj, Kind.POD, Kind.JOB) or has_tracking_finalizer(obj)
 
     def init(self, view: ClusterState, now: Time) -> tuple[JobState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; `Started` then syncs every Job."""

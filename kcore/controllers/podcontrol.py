@@ -39,7 +39,7 @@ from typing import Final
 
 import attrs
 
-from kcore.api.kinds import ObjectKey
+from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
 from kcore.api.pod import ContainerRestartPolicy, Pod, PodPhase, PodTemplateSpec
 from kcore.apiserver.types import Patch, PatchType
@@ -77,6 +77,17 @@ def controller_of(meta: ObjectMeta) -> OwnerReference | None:
         if ref.controller:
             return ref
     return None
+
+
+def mine_or_orphan(obj: ApiObject, child: Kind, owner: Kind) -> bool:
+    """The watch filter of a controller of `owner`s over their `child`ren (Pods, or a
+    CronJob's Jobs): true for every object not of the `child` kind, and for children
+    controlled by an `owner` or by nothing (orphans it might adopt). Upstream's
+    add/update/delete handlers return early for a controllerRef of another kind."""
+    if obj.KIND is not child:
+        return True
+    ref = controller_of(obj.metadata)
+    return ref is None or ref.kind == owner.value
 
 
 def key_of(obj: ApiObject) -> ObjectKey:

@@ -77,6 +77,7 @@ from kcore.controllers.podcontrol import (
     claim,
     controller_of,
     key_of,
+    mine_or_orphan,
     pod_ready_time,
     release_request,
     retry_delay,
@@ -124,7 +125,6 @@ STATUS_RETRY: Final = 1.0
 """Seconds before retrying a status write that failed other than by a conflict."""
 
 _TIMER_PREFIX: Final = "sync "
-_STATEFUL_SET: Final = Kind.STATEFUL_SET.value
 
 Effects = list[Effect]
 
@@ -232,11 +232,7 @@ class StatefulSetController:
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         """The watch filter (see the module doc): sets, claims, and pods controlled by a
         StatefulSet or by nothing."""
-        obj = event.obj
-        if obj.KIND is not Kind.POD:
-            return True
-        ref = controller_of(obj.metadata)
-        return ref is None or ref.kind == _STATEFUL_SET
+        return mine_or_orphan(event.obj, Kind.POD, Kind.STATEFUL_SET)
 
     def init(self, view: ClusterState, now: Time) -> tuple[StatefulSetState, tuple[Effect, ...]]:
         """A fresh state over a fresh LIST; the `Started` event then syncs every set."""
