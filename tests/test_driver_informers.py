@@ -301,3 +301,36 @@ def test_throttling_survives_a_fork() -> None:
     cluster.advance(5.0)
     assert list_objects(fork.state, Kind.CONFIG_MAP, "default") == list_objects(cluster.state, Kind.CONFIG_MAP, "default")
     assert _configmaps(cluster) == 11
+
+
+# --- the cyclic collector ---------------------------------------------------------------------
+
+
+def test_the_collector_waits_for_the_end_of_a_run_and_is_restored() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    @attrs.frozen
+    class Probe(Viewer):
+        name: str = "probe"
+
+        def step(
+            self, s: tuple[ClusterState, tuple[tuple[str, tuple[str, ...]], ...]], ev: Event
+        ) -> tuple[tuple[ClusterState, tuple[tuple[str, tuple[str, ...]], ...]], tuple[Effect, ...]]:
+            seen.append(gc.isenabled())
+            return super().step(s, ev)
+
+    cluster = _cluster(Probe())
+    assert gc.isenabled()
+    cluster.request(Create(obj=cm("a")))
+    assert cluster.run_until_stable()
+    assert seen and not any(seen)  # no automatic collection mid-run
+    assert gc.isenabled()  # and back on after it
+    gc.disable()
+    try:
+        cluster.request(Create(obj=cm("b")))
+        assert cluster.run_until_stable()
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
