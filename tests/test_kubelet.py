@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import attrs
 from pyrsistent import pmap
 
+from kcore.api.coordination import Lease
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, Time
 from kcore.api.pod import (
@@ -27,8 +28,9 @@ from kcore.api.pod import (
 )
 from kcore.apiserver.types import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster, Delivered, Performed
 from kcore.driver.effects import CallApi, RecordEvent
+from kcore.driver.events import WatchDelivered
 from kcore.driver.faults import CrashComponent, CrashNode, HealPartition, PartitionNode, RestartNode
 from kcore.kubelet import backoff as bo
 from kcore.kubelet import probes
@@ -647,3 +649,46 @@ def test_probe_results_flip_only_at_their_thresholds() -> None:
     assert not track.passing
     track = probes.record(track, probe, True, Time(40))
     assert track.passing and track.next_at == Time(50)
+
+
+# --- the node Lease without a watch (upstream's nodelease latestLease) -------------------------
+
+
+def _lease(c: Cluster) -> Lease:
+    obj = get(c.state, ObjectKey(kind=Kind.LEASE, namespace="kube-node-lease", name="node-1"))
+    assert isinstance(obj, Lease)
+    return obj
+
+
+def test_the_kubelet_renews_its_lease_from_its_own_writes_without_watching_it() -> None:
+    c = a_cluster()
+    first = _lease(c).spec.renew_time
+    c.advance(35.0)
+    renewed = _lease(c).spec.renew_time
+    assert renewed is not None and first is not None and renewed > first
+    delivered = [
+        e
+        for e in c.trace
+        if isinstance(e, Delivered) and isinstance(e.event, WatchDelivered) and e.event.event.obj.KIND is Kind.LEASE
+    ]
+    assert delivered == []  # no Lease watch event reaches the kubelet
+
+
+def test_a_lease_changed_by_someone_else_is_read_again_and_renewed() -> None:
+    c = a_cluster()
+    lease = _lease(c)
+    taken = attrs.evolve(lease, spec=attrs.evolve(lease.spec, holder_identity="intruder"))
+    assert c.request(Update(obj=taken)).ok  # the kubelet's copy is now stale: its next write is a 409
+    c.advance(25.0)  # a refused renewal, a re-read, a renewal on top of it
+    now_lease = _lease(c)
+    assert now_lease.spec.holder_identity == "node-1"
+    assert now_lease.metadata.resource_version > taken.metadata.resource_version
+
+
+def test_a_deleted_lease_is_created_again() -> None:
+    c = a_cluster()
+    lease = _lease(c)
+    assert c.request(Delete(key=ObjectKey(kind=Kind.LEASE, namespace="kube-node-lease", name="node-1"))).ok
+    c.advance(35.0)  # a 404, a re-read that finds none, a create
+    again = _lease(c)
+    assert again.metadata.uid != lease.metadata.uid and again.spec.holder_identity == "node-1"

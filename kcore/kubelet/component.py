@@ -1,7 +1,7 @@
 """The kubelet of one node as a pure component: pods through the runtime, status to the API.
 
-Owns `Kubelet` (the `Component`: name `kubelet/<node>`, watches Pods, Nodes and Leases)
-and its state value `KubeletState`.
+Owns `Kubelet` (the `Component`: name `kubelet/<node>`, watches Pods and Nodes) and its
+state value `KubeletState`.
 
 Theory of operation:
 - The informer view holds the cluster as seen; the kubelet cares for the pods whose
@@ -22,7 +22,10 @@ Theory of operation:
 - Admission (`kcore.kubelet.admission.admit_pod`) runs once per new pod that has not
   started anywhere yet: a rejected pod is Failed with the rejection's reason and never runs.
 - Node status and the Lease are renewed on the "heartbeat" timer every
-  `node_status_update_frequency` seconds (`kcore.kubelet.node_status`); UpdateRuntimeConfig
+  `node_status_update_frequency` seconds (`kcore.kubelet.node_status`). The kubelet does
+  not watch its Lease: as upstream's nodelease controller keeps `latestLease`, it keeps
+  the Lease its last write returned in its view, and re-reads it (GET) when a write is
+  refused (409, 404, AlreadyExists: someone else changed or deleted it). UpdateRuntimeConfig
   hands the runtime the node's podCIDR at start and whenever it changes.
 - `init` rebuilds everything from the LIST: restart counts and the phase floor come from
   the pods' API status, the runtime is asked afresh (a node crash wiped it; after a crash
@@ -42,11 +45,22 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
+from kcore.api.coordination import Lease
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodStatus
-from kcore.apiserver.types import Create, Delete, Request, Subresource, Update, WatchType
+from kcore.apiserver.types import (
+    Create,
+    Delete,
+    Get,
+    Request,
+    Response,
+    Subresource,
+    Update,
+    WatchEvent,
+    WatchType,
+)
 from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -62,7 +76,7 @@ from kcore.driver.informer import observe
 from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
 from kcore.kubelet.config import KubeletConfig
-from kcore.kubelet.node_status import lease_request, node_status_request, report_due
+from kcore.kubelet.node_status import lease_key, lease_request, node_status_request, report_due
 from kcore.kubelet.pod_status import (
     compute_status,
     later_phase,
@@ -104,7 +118,7 @@ class Reported:
 @attrs.frozen(kw_only=True)
 class ApiPurpose:
     uid: str  # "" for node status and lease
-    what: str  # "status" | "delete" | "mirror" | "node" | "lease"
+    what: str  # "status" | "delete" | "mirror" | "node" | "lease" | "lease-get"
 
 
 @attrs.frozen(kw_only=True)
@@ -168,7 +182,7 @@ class Kubelet:
 
     @property
     def watches(self) -> frozenset[Kind]:
-        return frozenset({Kind.POD, Kind.NODE, Kind.LEASE})
+        return frozenset({Kind.POD, Kind.NODE})
 
     # -- init
 
@@ -470,6 +484,8 @@ class Kubelet:
             return s, (), ()
         s = _evolve_state(s, api_pending=s.api_pending.discard(ev.request_id))
         resp = ev.response
+        if purpose.what in ("lease", "lease-get"):
+            return self._lease_answered(s, purpose.what, resp)
         uid = purpose.uid
         rep = s.reported.get(uid)
         if rep is None:
@@ -500,6 +516,29 @@ class Kubelet:
                 return s, (), (retry,)
             case _:
                 return s, (), ()
+
+    def _lease_answered(
+        self, s: KubeletState, what: str, resp: Response
+    ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
+        """The Lease a write or a re-read returned goes into the view (upstream's
+        `latestLease`); a refused write re-reads it, a re-read that finds none forgets it
+        (the next heartbeat creates it)."""
+        body = resp.body
+        key = lease_key(self.config)
+        if resp.ok and isinstance(body, Lease):
+            rv = body.metadata.resource_version
+            view = observe(s.view, WatchEvent(type=WatchType.MODIFIED, obj=body, resource_version=rv))
+            return _evolve_state(s, view=view), (), ()
+        if what == "lease-get":
+            stale = get(s.view, key)
+            if _reason(body) is StatusReason.NOT_FOUND and stale is not None:
+                gone = WatchEvent(type=WatchType.DELETED, obj=stale, resource_version=s.view.revision)
+                return _evolve_state(s, view=observe(s.view, gone)), (), ()
+            return s, (), ()
+        if resp.code == 409 or _reason(body) in (StatusReason.NOT_FOUND, StatusReason.ALREADY_EXISTS):
+            s, rid = _api_id(s, ApiPurpose(uid="", what="lease-get"))
+            return s, (), (CallApi(request=Get(key=key), request_id=rid),)
+        return s, (), ()  # unreachable apiserver: the next heartbeat tries again
 
     def _runtime_answered(
         self, s: KubeletState, rid: str, result: RuntimeResult
