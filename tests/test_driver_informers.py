@@ -334,3 +334,58 @@ def test_the_collector_waits_for_the_end_of_a_run_and_is_restored() -> None:
         assert not gc.isenabled()  # a caller that turned it off keeps it off
     finally:
         gc.enable()
+
+
+# --- components that read the current cache -----------------------------------------------------
+
+
+@attrs.frozen
+class Lister:
+    """Watches nothing; every 10 s lists the ConfigMaps of the cache it was delivered."""
+
+    name: str = "lister"
+    watches: frozenset[Kind] = frozenset()
+    reads_current_view: bool = True
+
+    def init(self, view: ClusterState, now: Time) -> tuple[tuple[tuple[str, ...], ...], tuple[Effect, ...]]:
+        return (), (WakeMeAt(at=Time(now + 10), key="list"),)
+
+    def step(
+        self, s: tuple[tuple[str, ...], ...], ev: Event
+    ) -> tuple[tuple[tuple[str, ...], ...], tuple[Effect, ...]]:
+        if isinstance(ev, TimerFired):
+            assert ev.view is not None
+            names = tuple(o.metadata.name for o in list_objects(ev.view, Kind.CONFIG_MAP, "default"))
+            return (*s, names), (WakeMeAt(at=Time(ev.now + 10), key="list"),)
+        return s, ()
+
+
+def test_a_timer_of_a_component_reading_the_current_cache_sees_what_it_does_not_watch() -> None:
+    cluster = _cluster(Lister(), Viewer())
+    cluster.request(Create(obj=cm("a")))
+    cluster.advance(10.0)
+    cluster.request(Create(obj=cm("b")))
+    cluster.advance(10.0)
+    assert cluster.component_state("lister") == (("a",), ("a", "b"))
+    timers = [e.event for e in cluster.trace if isinstance(e, Delivered) and isinstance(e.event, TimerFired)]
+    assert timers and all(t.view is None for t in timers)  # the trace keeps no states
+
+
+def test_other_components_get_timers_without_a_cache() -> None:
+    seen: list[ClusterState | None] = []
+
+    @attrs.frozen
+    class Plain(Lister):
+        name: str = "plain"
+        reads_current_view: bool = False
+
+        def step(
+            self, s: tuple[tuple[str, ...], ...], ev: Event
+        ) -> tuple[tuple[tuple[str, ...], ...], tuple[Effect, ...]]:
+            if isinstance(ev, TimerFired):
+                seen.append(ev.view)
+            return s, ()
+
+    cluster = _cluster(Plain())
+    cluster.advance(10.0)
+    assert seen == [None]

@@ -1,7 +1,7 @@
 """The node lifecycle controller: node health, condition taints and taint-based eviction.
 
-Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node,
-Lease and Pod) and its state `NodeLifecycleState`. Three jobs, as upstream's
+Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node
+and Pod, reads Leases) and its state `NodeLifecycleState`. Three jobs, as upstream's
 kube-controller-manager runs them:
 
 1. Health monitor (every `NODE_MONITOR_PERIOD`, a `WakeMeAt`): for each Node, the
@@ -35,7 +35,12 @@ fields read only to be written back); one write per object in flight; an answere
 object is folded into the view at once. Everything is level-triggered and iterates in
 sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
 
-Watch filter (`wants`): every Node and Lease event; a Pod event only when the pod is bound
+Leases are read, not watched (upstream's controller has a Lease lister and no Lease
+event handler): the component sets `reads_current_view`, so every timer and watch event
+it is delivered carries the shared cache as it is at delivery, and each monitor pass
+reads every Lease's current renewTime; a renewal costs this controller nothing.
+
+Watch filter (`wants`): every Node event; a Pod event only when the pod is bound
 (spec.nodeName set) or DELETED, and an update of a bound pod only when it changes what
 this controller decides on (`pod_reads_changed`: nodeName, uid, deletionTimestamp,
 tolerations, whether a Ready condition that is not False is there). An unbound pod is never evicted nor marked
@@ -332,11 +337,12 @@ class NodeLifecycleController:
     """The component: `init` keeps the listed view; `Started` runs the first monitor pass."""
 
     name: str = NAME
-    watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.LEASE, Kind.POD})
+    watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.POD})
+    reads_current_view: bool = True  # Leases come from the current cache at each pass
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
-        """The watch filter (see the module doc): Nodes, Leases, deleted pods, bound pods
-        whose update changes what a pass decides on."""
+        """The watch filter (see the module doc): Nodes, deleted pods, bound pods whose
+        update changes what a pass decides on."""
         obj = event.obj
         if not isinstance(obj, Pod) or event.type is WatchType.DELETED:
             return True
@@ -350,6 +356,8 @@ class NodeLifecycleController:
 
     def step(self, state: NodeLifecycleState, event: Event) -> tuple[NodeLifecycleState, Effects]:
         """Absorb one event; may emit Node/Pod writes, Events and timers (see the module)."""
+        if isinstance(event, TimerFired) and event.view is not None:
+            state = _evolve(state, view=event.view)
         match event:
             case Started(now=now) | TimerFired(key="monitor", now=now):
                 return _monitor(state, now)

@@ -347,6 +347,10 @@ class Cluster:
         # each write); per-node components keep their own node-scoped views
         self._shares_view: dict[str, bool] = {n: node_of_component(n) is None for n in names}
         self._wants: dict[str, Any] = {c.name: getattr(c, "wants", None) for c in components}
+        self._reads_current: frozenset[str] = frozenset(
+            c.name for c in components if getattr(c, "reads_current_view", False) and self._shares_view[c.name]
+        )
+        self._current_view: tuple[ClusterState | None, ClusterState | None] = (None, None)  # (state, its view)
         for c in self._components:
             node = node_of_component(c.name)
             for kind in sorted(c.watches, key=lambda k: k.value):
@@ -480,13 +484,29 @@ class Cluster:
         if paused and name in paused:
             self._set_cold(held=self._cold.held.append((name, event)))
             return True
+        if name in self._reads_current:
+            event = self._with_current_view(event)
         self._deliver(comp, event, name)
         return True
 
+    def _with_current_view(self, event: Event) -> Event:
+        """`event` carrying the shared cache as it is now (watch events and timers)."""
+        src, view = self._current_view
+        if src is not self._state or view is None:
+            view = _without_log(self._state)
+            self._current_view = (self._state, view)
+        if isinstance(event, WatchDelivered):
+            return WatchDelivered(event=event.event, now=event.now, view=view)
+        if isinstance(event, TimerFired):
+            return TimerFired(key=event.key, now=event.now, view=view)
+        return event
+
     def _deliver(self, comp: AnyComponent, event: Event, name: str) -> None:
-        traced = event
+        traced = event  # the trace keeps no states
         if isinstance(event, WatchDelivered) and event.view is not None:
-            traced = WatchDelivered(event=event.event, now=event.now)  # the trace keeps no states
+            traced = WatchDelivered(event=event.event, now=event.now)
+        elif isinstance(event, TimerFired) and event.view is not None:
+            traced = TimerFired(key=event.key, now=event.now)
         self._trace(Delivered(at=self._now, component=name, event=traced))
         try:
             new_state, effects = comp.step(self._comp_state(name), event)

@@ -19,6 +19,14 @@ orphans it might adopt, deletions of what it tracks). The shared informer view t
 delivered event carries still holds every change, so skipping an event never leaves a
 stale object behind in the next view.
 
+A control-plane component may also set `reads_current_view = True`: the driver then
+attaches the shared cache as it is at delivery (not as of the event) to each
+`WatchDelivered` and `TimerFired` it delivers to it, so a timer handler reads current
+objects even of kinds the component does not watch, as an upstream controller reads a
+lister (the node lifecycle controller reads Leases only in its monitor pass and watches
+none). Its view only moves forward; such a component must not take `get(view, key)`
+before an event for the object as it was before that event.
+
 Both are pure: no I/O, no clock (time arrives as `now`), no randomness. A component
 signals a broken invariant by raising `KcoreBug`; the driver records the crash and
 restarts it. Mirrors the Elm architecture's `update : Msg -> Model -> (Model, Cmd Msg)`.

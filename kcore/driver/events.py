@@ -68,10 +68,14 @@ class ApiAnswered:
 
 @attrs.frozen(kw_only=True)
 class TimerFired:
-    """A `WakeMeAt(at, key)` came due; `now` is at least the requested time."""
+    """A `WakeMeAt(at, key)` came due; `now` is at least the requested time.
+
+    `view` is set only for a component that reads the current cache (see
+    `kcore.driver.component`): the shared informer cache as it is at delivery."""
 
     key: str
     now: Time
+    view: ClusterState | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

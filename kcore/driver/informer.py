@@ -33,15 +33,17 @@ from collections.abc import Iterable
 import attrs
 
 from kcore.apiserver.types import WatchEvent, WatchType
-from kcore.driver.events import WatchDelivered
+from kcore.driver.events import TimerFired, WatchDelivered
 from kcore.state import ClusterState, put, remove
 
 
-def follow(view: ClusterState, delivered: WatchDelivered) -> ClusterState:
+def follow(view: ClusterState, delivered: WatchDelivered | TimerFired) -> ClusterState:
     """The view after `delivered`: the shared informer cache it carries, else `view` with
-    its event folded in by `observe`."""
+    a watch event folded in by `observe` (a timer without a cache leaves `view` as is)."""
     shared = delivered.view
-    return shared if shared is not None else observe(view, delivered.event)
+    if shared is not None:
+        return shared
+    return observe(view, delivered.event) if isinstance(delivered, WatchDelivered) else view
 
 
 def observe(view: ClusterState, ev: WatchEvent) -> ClusterState:
