@@ -76,7 +76,13 @@ from kcore.driver.informer import observe
 from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
 from kcore.kubelet.config import KubeletConfig
-from kcore.kubelet.node_status import lease_key, lease_request, node_status_request, report_due
+from kcore.kubelet.node_status import (
+    last_heartbeat,
+    lease_key,
+    node_key,
+    node_status_request,
+    renew_lease,
+)
 from kcore.kubelet.pod_status import (
     compute_status,
     later_phase,
@@ -96,7 +102,7 @@ from kcore.runtime.cri import (
     UpdateRuntimeConfig,
 )
 from kcore.scheduler.nodeinfo import Resources, pod_requests
-from kcore.state import ClusterState, get, pods_on_node
+from kcore.state import ClusterState, get, pmap_set, pods_on_node
 
 HEARTBEAT: Final = "heartbeat"
 STATUS_RETRY_SECONDS: Final = 1.0
@@ -118,7 +124,7 @@ class Reported:
 @attrs.frozen(kw_only=True)
 class ApiPurpose:
     uid: str  # "" for node status and lease
-    what: str  # "status" | "delete" | "mirror" | "node" | "lease" | "lease-get"
+    what: str  # "status" | "delete" | "mirror" | "node" (Lease requests: `lease_pending`)
 
 
 @attrs.frozen(kw_only=True)
@@ -141,9 +147,15 @@ class KubeletState:
     # setters depend only on the Node and the heartbeat time, so until the Node changes
     # (or the report is due) the next check would find the same, and is skipped
     status_checked_rv: int = -1
+    # ... and that Node's Ready heartbeat (whether the report is due needs only this)
+    status_checked_hb: Time | None = None
     # the node's InternalIP as the view shows it: it changes only with the Node, so it is
     # read again when a Node event or a relist arrives, not at every sync
     node_ip: str = ""
+    # the Lease writes and re-reads in flight, (request id, "lease" | "lease-get") in the
+    # order sent: kept apart from `api_pending` (a short tuple, not a map to update twice
+    # per heartbeat); the ids come from the same `counter`
+    lease_pending: tuple[tuple[str, str], ...] = ()
 
 
 # `attrs.evolve` for the hot records, cheaper (built once at import)
@@ -151,6 +163,7 @@ _evolve_state = evolver(KubeletState)
 _evolve_rep = evolver(Reported)
 _evolve_pod = evolver(Pod)
 _evolve_meta = evolver(ObjectMeta)
+_evolve_view = evolver(ClusterState)
 _NOTHING_REPORTED: Final = Reported()
 
 
@@ -175,6 +188,17 @@ class Kubelet:
     """The kubelet of `config.node_name` (see the module docstring)."""
 
     config: KubeletConfig
+    # the keys of the node's Node and Lease, built once (read at every heartbeat)
+    _node_key: ObjectKey = attrs.field(init=False, repr=False, eq=False)
+    _lease_key: ObjectKey = attrs.field(init=False, repr=False, eq=False)
+
+    @_node_key.default
+    def _node_key_default(self) -> ObjectKey:
+        return node_key(self.config)
+
+    @_lease_key.default
+    def _lease_key_default(self) -> ObjectKey:
+        return lease_key(self.config)
 
     @property
     def name(self) -> str:
@@ -237,6 +261,14 @@ class Kubelet:
                 s = _evolve_state(s, now=event.now, view=view)
                 touched = ()
             return self._sync_all(s, touched, effects)
+        # the idle node's two events, each with one state copy: its heartbeat timer and
+        # the answer to its Lease renewal
+        if type(event) is TimerFired and event.key == HEARTBEAT:
+            return self._heartbeat(s, event.now)
+        if type(event) is ApiAnswered and s.lease_pending:
+            answered = self._lease_answer(s, event)
+            if answered is not None:
+                return answered
         if s.now != event.now:
             s = _evolve_state(s, now=event.now)
         match event:
@@ -255,13 +287,8 @@ class Kubelet:
             case ApiAnswered():
                 s, touched, more = self._api_answered(s, event)
                 effects.extend(more)
-            case TimerFired(key=key):
-                if key == HEARTBEAT:
-                    s, more = self._heartbeat(s)
-                    effects.extend(more)
-                    touched = ()
-                else:
-                    touched = (key.removeprefix("pod/"),)
+            case TimerFired(key=key):  # (the heartbeat is handled above)
+                touched = (key.removeprefix("pod/"),)
             case RuntimeAnswered(request_id=rid, result=result):
                 s, touched, more = self._runtime_answered(s, rid, result)
                 effects.extend(more)
@@ -484,8 +511,6 @@ class Kubelet:
             return s, (), ()
         s = _evolve_state(s, api_pending=s.api_pending.discard(ev.request_id))
         resp = ev.response
-        if purpose.what in ("lease", "lease-get"):
-            return self._lease_answered(s, purpose.what, resp)
         uid = purpose.uid
         rep = s.reported.get(uid)
         if rep is None:
@@ -517,28 +542,39 @@ class Kubelet:
             case _:
                 return s, (), ()
 
+    def _lease_answer(
+        self, s: KubeletState, ev: ApiAnswered
+    ) -> tuple[KubeletState, tuple[Effect, ...]] | None:
+        """The answer to a Lease write or re-read in flight (None: not one of those)."""
+        rid = ev.request_id
+        pending = s.lease_pending
+        for i, (sent, what) in enumerate(pending):
+            if sent == rid:
+                return self._lease_answered(s, ev.now, what, ev.response, (*pending[:i], *pending[i + 1 :]))
+        return None
+
     def _lease_answered(
-        self, s: KubeletState, what: str, resp: Response
-    ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
+        self, s: KubeletState, now: Time, what: str, resp: Response, pending: tuple[tuple[str, str], ...]
+    ) -> tuple[KubeletState, tuple[Effect, ...]]:
         """The Lease a write or a re-read returned goes into the view (upstream's
         `latestLease`); a refused write re-reads it, a re-read that finds none forgets it
-        (the next heartbeat creates it)."""
+        (the next heartbeat creates it). `pending`: the Lease requests still in flight."""
         body = resp.body
-        key = lease_key(self.config)
         if resp.ok and isinstance(body, Lease):
-            rv = body.metadata.resource_version
-            view = observe(s.view, WatchEvent(type=WatchType.MODIFIED, obj=body, resource_version=rv))
-            return _evolve_state(s, view=view), (), ()
+            return _evolve_state(s, now=now, view=with_lease(s.view, body), lease_pending=pending), ()
         if what == "lease-get":
-            stale = get(s.view, key)
+            s = _evolve_state(s, now=now, lease_pending=pending)
+            stale = get(s.view, self._lease_key)
             if _reason(body) is StatusReason.NOT_FOUND and stale is not None:
                 gone = WatchEvent(type=WatchType.DELETED, obj=stale, resource_version=s.view.revision)
-                return _evolve_state(s, view=observe(s.view, gone)), (), ()
-            return s, (), ()
+                return _evolve_state(s, view=observe(s.view, gone)), ()
+            return s, ()
         if resp.code == 409 or _reason(body) in (StatusReason.NOT_FOUND, StatusReason.ALREADY_EXISTS):
-            s, rid = _api_id(s, ApiPurpose(uid="", what="lease-get"))
-            return s, (), (CallApi(request=Get(key=key), request_id=rid),)
-        return s, (), ()  # unreachable apiserver: the next heartbeat tries again
+            rid = f"api{s.counter}"
+            s = _evolve_state(s, now=now, counter=s.counter + 1, lease_pending=(*pending, (rid, "lease-get")))
+            return s, (CallApi(request=Get(key=self._lease_key), request_id=rid),)
+        # unreachable apiserver: the next heartbeat tries again
+        return _evolve_state(s, now=now, lease_pending=pending), ()
 
     def _runtime_answered(
         self, s: KubeletState, rid: str, result: RuntimeResult
@@ -587,27 +623,72 @@ class Kubelet:
         s = _evolve_state(s, pod_cidr=cidr, counter=s.counter + 1)
         return s, (CallRuntime(node=self.config.node_name, call=UpdateRuntimeConfig(pod_cidr=cidr), request_id=rid),)
 
-    def _heartbeat(self, s: KubeletState) -> tuple[KubeletState, tuple[Effect, ...]]:
-        effects: list[Effect] = []
-        requests: list[tuple[str, Request]] = []
-        node = _node(s.view, self.config)
-        if node is not None and node.metadata.resource_version == s.status_checked_rv and not report_due(
-            node, self.config, s.now
+    def _heartbeat(self, s: KubeletState, now: Time) -> tuple[KubeletState, tuple[Effect, ...]]:
+        """The node status update when due, the Lease renewal, the next heartbeat timer:
+        one state copy. The status check is skipped while the Node is the one whose
+        status the setters last found unchanged and its report is not due."""
+        config = self.config
+        view = s.view
+        found = get(view, self._node_key)
+        node = found if isinstance(found, Node) else None
+        checked_rv, checked_hb = s.status_checked_rv, s.status_checked_hb
+        status_req: Request | None = None
+        if (
+            node is None
+            or node.metadata.resource_version != checked_rv
+            or checked_hb is None
+            or now - checked_hb >= config.node_status_report_frequency  # (report_due)
         ):
-            status_req = None
-        else:
-            status_req = node_status_request(s.view, self.config, s.now)
+            status_req = node_status_request(view, config, now)
             if status_req is None and node is not None and node.metadata.resource_version > 0:
-                s = _evolve_state(s, status_checked_rv=node.metadata.resource_version)
+                checked_rv, checked_hb = node.metadata.resource_version, last_heartbeat(node)
+        lease = get(view, self._lease_key)
+        lease_req = renew_lease(lease if isinstance(lease, Lease) else None, node, config, now)
+        counter = s.counter
+        api_pending = s.api_pending
+        effects: list[Effect] = []
         if status_req is not None:
-            requests.append(("node", status_req))
-        requests.append(("lease", lease_request(s.view, self.config, s.now)))
-        for what, req in requests:
-            s, rid = _api_id(s, ApiPurpose(uid="", what=what))
-            effects.append(CallApi(request=req, request_id=rid))
-        at = Time(s.now + self.config.node_status_update_frequency)
-        effects.append(WakeMeAt(at=at, key=HEARTBEAT))
+            rid = f"api{counter}"
+            counter += 1
+            api_pending = api_pending.set(rid, ApiPurpose(uid="", what="node"))
+            effects.append(CallApi(request=status_req, request_id=rid))
+        rid = f"api{counter}"
+        effects.append(CallApi(request=lease_req, request_id=rid))
+        effects.append(WakeMeAt(at=Time(now + config.node_status_update_frequency), key=HEARTBEAT))
+        s = _evolve_state(
+            s,
+            now=now,
+            counter=counter + 1,
+            api_pending=api_pending,
+            lease_pending=(*s.lease_pending, (rid, "lease")),
+            status_checked_rv=checked_rv,
+            status_checked_hb=checked_hb,
+        )
         return s, tuple(effects)
+
+
+def with_lease(view: ClusterState, lease: Lease) -> ClusterState:
+    """`observe(view, <MODIFIED lease>)`, the same value, cheaper for a renewal: when the
+    view holds a Lease at its key with the same ownerReferences (the only Lease field an
+    index reads) and the namespace holds no quota, `put` would touch no index, so the
+    table entry and the revision change in one copy."""
+    meta = lease.metadata
+    rv = meta.resource_version
+    tkey = (meta.namespace, meta.name)
+    tables = view.tables
+    try:
+        table = tables[Kind.LEASE]
+        old = table[tkey]
+    except KeyError:
+        old = None
+    if (
+        isinstance(old, Lease)
+        and (old.metadata.owner_references is meta.owner_references or old.metadata.owner_references == meta.owner_references)
+        and meta.namespace not in view.quota_usage
+    ):
+        revision = rv if rv > view.revision else view.revision
+        return _evolve_view(view, tables=pmap_set(tables, Kind.LEASE, pmap_set(table, tkey, lease)), revision=revision)
+    return observe(view, WatchEvent(type=WatchType.MODIFIED, obj=lease, resource_version=rv))
 
 
 def _reason(body: object) -> StatusReason | None:

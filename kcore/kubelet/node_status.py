@@ -44,7 +44,7 @@ import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from kcore.api.coordination import Lease
+from kcore.api.coordination import Lease, LeaseSpec
 from kcore.api.core import (
     NODE_DISK_PRESSURE,
     NODE_MEMORY_PRESSURE,
@@ -59,7 +59,7 @@ from kcore.api.core import (
     NodeSystemInfo,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, MicroTime, ObjectMeta, OwnerReference, Time
+from kcore.api.meta import ConditionStatus, MicroTime, ObjectMeta, OwnerReference, Time, evolver
 from kcore.apiserver.types import Create, Request, Subresource, Update
 from kcore.kubelet.config import KubeletConfig
 from kcore.quantity import Quantity, parse_quantity
@@ -89,6 +89,11 @@ DEFAULT_CAPACITY: Final[PMap[str, Quantity]] = pmap(
     }
 )
 """What a re-registering machine offers: kcore's bootstrap NodeShape defaults."""
+
+# `attrs.evolve` for the records of the Lease renewal (every heartbeat of every node)
+_evolve_lease = evolver(Lease)
+_evolve_lease_spec = evolver(LeaseSpec)
+_evolve_meta = evolver(ObjectMeta)
 
 _NODE_INDEX: Final = re.compile(r"node-([0-9]+)")
 
@@ -262,25 +267,29 @@ def last_heartbeat(node: Node) -> Time | None:
 def lease_request(view: ClusterState, config: KubeletConfig, now: Time) -> Request:
     """Create the node's Lease, or renew it (renewTime=now) keeping its resourceVersion."""
     node = get(view, node_key(config))
-    owner = (
-        OwnerReference(api_version="v1", kind="Node", name=node.metadata.name, uid=node.metadata.uid)
-        if isinstance(node, Node) and node.metadata.uid
-        else None
-    )
     found = get(view, lease_key(config))
-    base = (
-        found
-        if isinstance(found, Lease)
-        else Lease(metadata=ObjectMeta(name=config.node_name, namespace=NODE_LEASE_NAMESPACE))
+    return renew_lease(
+        found if isinstance(found, Lease) else None, node if isinstance(node, Node) else None, config, now
     )
+
+
+def renew_lease(found: Lease | None, node: Node | None, config: KubeletConfig, now: Time) -> Request:
+    """`lease_request` for the Lease and the Node the caller already read from its view
+    (None: absent): the heartbeat's hot path, built with the evolvers (the owner reference
+    is built only for a Lease that has none yet)."""
+    if found is None:
+        base = Lease(metadata=ObjectMeta(name=config.node_name, namespace=NODE_LEASE_NAMESPACE))
+    else:
+        base = found
     meta = base.metadata
-    if owner is not None and not meta.owner_references:
-        meta = attrs.evolve(meta, owner_references=(owner,))
-    spec = attrs.evolve(
+    if not meta.owner_references and node is not None and node.metadata.uid:
+        owner = OwnerReference(api_version="v1", kind="Node", name=node.metadata.name, uid=node.metadata.uid)
+        meta = _evolve_meta(meta, owner_references=(owner,))
+    spec = _evolve_lease_spec(
         base.spec,
         holder_identity=config.node_name,
         lease_duration_seconds=config.node_lease_duration_seconds,
         renew_time=MicroTime(now),
     )
-    lease = attrs.evolve(base, metadata=meta, spec=spec)
-    return Update(obj=lease) if isinstance(found, Lease) else Create(obj=lease)
+    lease = _evolve_lease(base, metadata=meta, spec=spec)
+    return Create(obj=lease) if found is None else Update(obj=lease)
