@@ -23,7 +23,8 @@ Rules: pure; a plugin returns the (possibly changed) object or the Status that e
 request. Choices upstream makes at random (which free ClusterIP / NodePort) are a hash of
 (seed, namespace/name) as the first probe, then the next free one, so one seed gives one
 answer. A plugin that returns every object but one class's unchanged is
-left out of the other kinds' chains (`CHAINS`): the same answer without the calls. Quota usage is read from the namespace's usage index that `kcore.state` maintains on
+left out of the other kinds' chains (`CHAINS`), and one that passes an operation through
+out of that operation's chains (`OP_CHAINS`): the same answer without the calls. Quota usage is read from the namespace's usage index that `kcore.state` maintains on
 every write (`QuotaUsage`), so a quota-checked write costs O(1) in the namespace's size. Validation runs before ResourceQuota, as upstream
 runs object validation before validating admission.
 
@@ -137,7 +138,7 @@ def admit(
     """Run every admission plugin in order; the first Status ends the request."""
     request = Request(state=state, op=op, old=old, now=now)
     try:
-        chain = CHAINS[type(obj)]
+        chain = OP_CHAINS[type(obj), op]
     except KeyError:  # not a registered kind's class: the whole chain
         chain = PLUGINS
     for plugin in chain:
@@ -902,3 +903,24 @@ CHAINS: Final[dict[type, tuple[Plugin, ...]]] = {
 }
 """Each kind's chain: `PLUGINS` without the plugins that cannot apply to it, so an Event
 create pays for NamespaceLifecycle, Validation and ResourceQuota only. Built at import."""
+
+PLUGIN_OPS: Final[dict[Plugin, frozenset[Operation]]] = {
+    service_allocated_values: frozenset({Operation.UPDATE}),
+    pod_server_set_values: frozenset({Operation.UPDATE}),
+    namespace_lifecycle: frozenset({Operation.CREATE, Operation.DELETE}),
+    pod_mutations: frozenset({Operation.CREATE}),
+    validation: frozenset({Operation.CREATE, Operation.UPDATE}),
+    resource_quota: frozenset({Operation.CREATE, Operation.UPDATE}),
+    service_allocation: frozenset({Operation.CREATE, Operation.UPDATE}),
+}
+"""Plugins that return every object unchanged but on these operations (their first test);
+a plugin not listed (PriorityClasses) may answer on every operation."""
+
+OP_CHAINS: Final[dict[tuple[type, Operation], tuple[Plugin, ...]]] = {
+    (cls, op): tuple(p for p in chain if p not in PLUGIN_OPS or op in PLUGIN_OPS[p])
+    for cls, chain in CHAINS.items()
+    for op in Operation
+}
+"""Each kind's chain for one operation: `CHAINS` without the plugins that pass that
+operation through, so a Lease renewal (an UPDATE) pays for Validation and ResourceQuota
+only, not NamespaceLifecycle. Built at import."""

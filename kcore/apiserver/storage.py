@@ -127,12 +127,18 @@ def whole_seconds(now: Time) -> Time:
     return Time(float(int(now)))
 
 
-def commit(state: ClusterState, obj: ApiObject, change: WatchType) -> tuple[ClusterState, ApiObject, WatchEvent]:
-    """Store `obj` at the next revision (ADDED or MODIFIED) and log its watch event."""
+def commit(
+    state: ClusterState, obj: ApiObject, change: WatchType, generation: int | None = None
+) -> tuple[ClusterState, ApiObject, WatchEvent]:
+    """Store `obj` at the next revision (ADDED or MODIFIED) and log its watch event;
+    `generation`, when given, is stamped with the revision (one metadata copy)."""
     rev = state.revision + 1
     stored = obj
-    if obj.metadata.resource_version != rev:  # a create stamps it already
-        stored = with_meta(obj, _EVOLVE_META(obj.metadata, resource_version=rev))
+    m = obj.metadata
+    if generation is not None and generation != m.generation:
+        stored = with_meta(obj, _EVOLVE_META(m, resource_version=rev, generation=generation))
+    elif m.resource_version != rev:  # a create stamps it already
+        stored = with_meta(obj, _EVOLVE_META(m, resource_version=rev))
     event = WatchEvent(type=change, obj=stored, resource_version=rev)
     return put(state, stored, (event,)), stored, event
 
@@ -288,18 +294,20 @@ def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> 
             return old
         return attrs.evolve(old, status=new.status)  # type: ignore[attr-defined, misc]  # checked above
     om = old.metadata
-    meta = _EVOLVE_META(
-        new.metadata,
-        namespace=om.namespace,
-        uid=om.uid,
-        resource_version=om.resource_version,
-        creation_timestamp=om.creation_timestamp,
-        deletion_timestamp=om.deletion_timestamp,
-        deletion_grace_period_seconds=om.deletion_grace_period_seconds,
-        generate_name=om.generate_name,
-        generation=om.generation,
-    )
-    new = with_meta(new, meta)
+    nm = new.metadata
+    if not _keeps_server_owned(nm, om):  # a client echoing the stored values copies nothing
+        meta = _EVOLVE_META(
+            nm,
+            namespace=om.namespace,
+            uid=om.uid,
+            resource_version=om.resource_version,
+            creation_timestamp=om.creation_timestamp,
+            deletion_timestamp=om.deletion_timestamp,
+            deletion_grace_period_seconds=om.deletion_grace_period_seconds,
+            generate_name=om.generate_name,
+            generation=om.generation,
+        )
+        new = with_meta(new, meta)
     if old.KIND.info.has_status and has_status_field(old):
         new = attrs.evolve(new, status=old.status)  # type: ignore[attr-defined, misc]  # checked above
     # A Namespace's spec.finalizers change only through the namespace controller's
@@ -310,17 +318,50 @@ def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> 
     return new
 
 
+_SERVER_OWNED: Final = (
+    "namespace",
+    "uid",
+    "resource_version",
+    "creation_timestamp",
+    "deletion_timestamp",
+    "deletion_grace_period_seconds",
+    "generate_name",
+    "generation",
+)
+"""The metadata fields an update keeps from the stored object (`prepare_update`)."""
+
+
+def _keeps_server_owned(new: ObjectMeta, old: ObjectMeta) -> bool:
+    """Whether `new` already holds the stored values of every server-owned field, so that
+    copying them over gives an equal ObjectMeta. The same type is required besides `==`
+    (`True == 1`, `1.0 == 1`): the stored value must be the very one a copy would hold."""
+    if new is old:
+        return True
+    for name in _SERVER_OWNED:
+        x = getattr(new, name)
+        y = getattr(old, name)
+        if x is not y and (type(x) is not type(y) or x != y):
+            return False
+    return True
+
+
 def write_update(state: ClusterState, old: ApiObject, new: ApiObject, now: Time) -> Outcome:
-    """Store a prepared update: no-op, admit, bump generation, commit or finish a delete."""
+    """Store a prepared update: no-op, admit, bump generation, commit or finish a delete.
+
+    A spec change cannot be a no-op (the spec differs), so only an unchanged spec checks
+    the admitted object against the stored one again; the bumped generation and the new
+    resourceVersion are stamped with one metadata copy.
+    """
     if same_object(new, old):
         return state, Response(code=200, body=old), ()
     admitted = admit(state, Operation.UPDATE, new, old, now)
     if isinstance(admitted, Status):
         return fail(state, admitted)
     new = admitted.obj
+    generation: int | None = None
     if spec_changed(old, new):
-        new = with_meta(new, _EVOLVE_META(new.metadata, generation=old.metadata.generation + 1))
-    if same_object(new, old):
+        generation = old.metadata.generation + 1
+    elif same_object(new, old):
         return state, Response(code=200, body=old), ()
     nm = new.metadata
     if (
@@ -328,9 +369,11 @@ def write_update(state: ClusterState, old: ApiObject, new: ApiObject, now: Time)
         and nm.deletion_grace_period_seconds in (None, 0)
         and not pending_finalizers(new)
     ):
+        if generation is not None:
+            new = with_meta(new, _EVOLVE_META(nm, generation=generation))
         state, final, event = commit_delete(state, new)
         return state, Response(code=200, body=final), (event,)
-    state, stored, event = commit(state, new, WatchType.MODIFIED)
+    state, stored, event = commit(state, new, WatchType.MODIFIED, generation)
     return state, Response(code=200, body=stored), (event,)
 
 

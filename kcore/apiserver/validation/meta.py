@@ -248,6 +248,15 @@ def validate_object_meta(
 
 def validate_owner_references(refs: tuple[OwnerReference, ...], path: str) -> Errors:
     """Upstream ValidateOwnerReferences: every part set; at most one controller."""
+    controllers_seen = 0
+    for ref in refs:  # the usual references, every part set, pass before any path is built
+        if not (ref.api_version and ref.kind and ref.name and ref.uid):
+            break
+        if ref.controller:
+            controllers_seen += 1
+    else:
+        if controllers_seen <= 1:
+            return ()
     errors: list[FieldError] = []
     for ref in refs:
         for name, value, what in (
@@ -290,7 +299,11 @@ def validate_object_meta_update(new: ObjectMeta, old: ObjectMeta, path: str = "m
 
     An empty uid, creationTimestamp or generation on the new object means "unchanged" (the
     REST layer copies them from the stored object, as upstream's BeforeUpdate does).
+    The stored metadata itself (an update that changes only the spec or status) changes
+    nothing, unless its creationTimestamp is NaN, which is not equal to itself.
     """
+    if new is old and (new.creation_timestamp is None or new.creation_timestamp == old.creation_timestamp):
+        return ()
     errors: list[FieldError] = []
     if old.deletion_timestamp is not None:
         added = sorted(set(new.finalizers) - set(old.finalizers))
