@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
+import pytest
 
 from kcore.api.coordination import Lease, LeaseSpec
 from kcore.api.core import Event, Node, NodeCondition, Taint
 from kcore.api.kinds import Kind
-from kcore.api.meta import ConditionStatus, MicroTime, ObjectMeta, Time
+from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, ObjectMeta, Time
 from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration, TolerationOperator
-from kcore.apiserver.types import Create, Subresource, Update
+from kcore.apiserver.types import Create, Delete, Subresource, Update, WatchEvent
+from kcore.controllers import nodelifecycle as nl
 from kcore.controllers.nodelifecycle import (
     NodeLifecycleController,
     TokenBucket,
@@ -28,8 +31,10 @@ from kcore.controllers.nodelifecycle import (
 )
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
+from kcore.driver.events import Event as DriverEvent
+from kcore.driver.events import Started, TimerFired
 from kcore.driver.faults import CrashComponent
-from kcore.state import ClusterConfig, get, list_objects
+from kcore.state import ClusterConfig, ClusterState, get, list_objects
 from tests.builders import a_pod, key
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -339,3 +344,91 @@ def test_token_bucket_has_burst_one_and_refills_at_qps() -> None:
     b, ok = try_accept(b, Time(110.0))
     assert ok
     assert try_accept(TokenBucket(qps=0.0), Time(1e9))[1] is False
+
+
+# --- the monitor's memo changes nothing -----------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _Checked:
+    """The controller, each monitor pass checked against the pass without the memo
+    (`_monitor(memo=False)`, which reads every Node again) on the same state; `passes`
+    counts the checks (a mutable list: test-only)."""
+
+    inner: NodeLifecycleController
+    passes: list[Time]
+    name: str = nl.NAME
+    watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.POD})
+    reads_current_view: bool = True
+
+    def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
+        return self.inner.wants(event, old)
+
+    def init(self, view: ClusterState, now: Time) -> tuple[nl.NodeLifecycleState, nl.Effects]:
+        return self.inner.init(view, now)
+
+    def step(self, state: nl.NodeLifecycleState, event: DriverEvent) -> tuple[nl.NodeLifecycleState, nl.Effects]:
+        new, effects = self.inner.step(state, event)
+        if isinstance(event, Started) or (isinstance(event, TimerFired) and event.key == nl.MONITOR):
+            before = attrs.evolve(state, view=event.view) if isinstance(event, TimerFired) and event.view is not None else state
+            slow, slow_effects = nl._monitor(before, event.now, memo=False)
+            assert effects == slow_effects
+            assert new == slow
+            self.passes.append(event.now)
+        return new, effects
+
+
+def _label(c: Cluster, name: str, labels: dict[str, str]) -> None:
+    node = _node(c, name)
+    meta = attrs.evolve(node.metadata, labels=node.metadata.labels.update(labels))
+    assert c.request(Update(obj=attrs.evolve(node, metadata=meta))).ok
+
+
+def test_the_monitor_memo_gives_the_same_passes_as_reading_every_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    hits: list[bool] = []
+    fast = nl._unchanged_steady
+
+    def spy(*args: Any) -> Any:
+        got = fast(*args)
+        hits.append(got is not None)
+        return got
+
+    monkeypatch.setattr(nl, "_unchanged_steady", spy)
+    passes: list[Time] = []
+    c = create_cluster(ClusterConfig(), nodes=10, components=(_Checked(inner=NodeLifecycleController(), passes=passes),))
+    for i in range(1, 11):
+        lease = Lease(
+            metadata=ObjectMeta(name=f"node-{i}", namespace="kube-node-lease"),
+            spec=LeaseSpec(holder_identity=f"node-{i}", lease_duration_seconds=40, renew_time=MicroTime(c.now)),
+        )
+        assert c.request(Create(obj=lease)).ok
+        _label(c, f"node-{i}", {"topology.kubernetes.io/zone": "a" if i <= 6 else "b"})
+    _label(c, "node-10", {"node.kubernetes.io/exclude-disruption": ""})
+    everyone = [f"node-{i}" for i in range(1, 11)]
+    _pod(c, "web", "node-9", ready=True)
+    _live(c, 60, everyone, status=True)
+    _live(c, 90, everyone[:7])  # three go Unknown: queued, tainted one per 10 s, pods marked
+    _post_status(c, "node-2", ConditionStatus.FALSE)  # not ready by its own word
+    _live(c, 30, everyone[:7])
+    _live(c, 30, everyone, status=True)  # all back
+    c.request(Delete(key=key(Kind.NODE, "node-5")))  # a Node gone: its health is forgotten
+    _live(c, 30, [n for n in everyone if n != "node-5"])
+    _live(c, 200, ())  # every zone down: master disruption
+    _live(c, 60, [n for n in everyone if n != "node-5"], status=True)
+    assert len(passes) > 100
+    assert any(hits) and not all(hits)  # the memo served steady Nodes, and let others through
+
+
+def test_observe_health_remembers_the_node_and_lease_it_read() -> None:
+    c = _cluster(nodes=1)
+    node = _node(c, "node-1")
+    lease = get(c.state, key(Kind.LEASE, "node-1", "kube-node-lease"))
+    assert isinstance(lease, Lease)
+    t = c.now
+    h = nl.observe_health(None, node, lease, t)
+    assert h.seen is not None and h.seen.node is node and h.seen_lease is lease
+    assert nl.observe_health(h, node, lease, Time(t + 5)) is h  # nothing new: the same value
+    renewed = attrs.evolve(lease, spec=attrs.evolve(lease.spec, renew_time=MicroTime(t + 8)))
+    moved = nl.observe_health(h, node, renewed, Time(t + 10))
+    assert moved.probe_timestamp == Time(t + 10) and moved.seen_lease is renewed and moved.seen is h.seen
+    assert moved == attrs.evolve(h, probe_timestamp=Time(t + 10), lease_renew=t + 8)  # the memo is not in ==

@@ -39,6 +39,10 @@ Leases are read, not watched (upstream's controller has a Lease lister and no Le
 event handler): the component sets `reads_current_view`, so every timer and watch event
 it is delivered carries the shared cache as it is at delivery, and each monitor pass
 reads every Lease's current renewTime; a renewal costs this controller nothing.
+Each Node's health remembers (outside its value) the Node and Lease objects it was read
+from: at a pass, a plainly healthy Node that is still the same object is checked by
+identity (its Lease, its grace period, the tainting queues) without reading it again, as
+upstream's pass re-reads each Node from its lister but finds most unchanged.
 
 Watch filter (`wants`): every Node event; a Pod event only when the pod is bound
 (spec.nodeName set) or DELETED, and an update of a bound pod only when it changes what
@@ -155,6 +159,33 @@ class Purpose(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
+class SeenNode:
+    """What a monitor pass reads of one Node object, read once per object: its zone,
+    whether it counts for its zone's disruption state, its Ready condition, and whether it
+    is plainly healthy as far as the Node alone tells (Ready=True, no NoExecute
+    not-ready/unreachable taint)."""
+
+    node: Node
+    zone: str
+    counted: bool
+    ready: NodeCondition | None
+    plain: bool
+
+
+def seen_node(node: Node) -> SeenNode:
+    ready = condition(node, READY)
+    return SeenNode(
+        node=node,
+        zone=zone_of(node),
+        counted=LABEL_EXCLUDE_DISRUPTION not in node.metadata.labels,
+        ready=ready,
+        plain=ready is not None
+        and ready.status is ConditionStatus.TRUE
+        and not any(t.effect is TaintEffect.NO_EXECUTE and t.key in _NOT_READY_TAINTS for t in node.spec.taints),
+    )
+
+
+@attrs.frozen(kw_only=True)
 class NodeHealth:
     """nodeHealthData: when the Node was last heard from, and what was heard."""
 
@@ -164,6 +195,11 @@ class NodeHealth:
     transition: Time | None = None  # ... and lastTransitionTime
     has_ready: bool = False
     lease_renew: float | None = None
+    # a memo, not part of the value (no eq): the Node and the Lease objects the health was
+    # last observed from (`observe_health` keeps them), so the next monitor pass tells by
+    # identity that neither changed and reads nothing of them again
+    seen: SeenNode | None = attrs.field(default=None, eq=False, repr=False)
+    seen_lease: Lease | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -214,6 +250,7 @@ class NodeLifecycleState:
 
 
 _evolve = evolver(NodeLifecycleState)  # attrs.evolve for the hot per-event state updates
+_evolve_health = evolver(NodeHealth)  # ... and for a Node's health at each Lease renewal
 
 
 # --- small pure helpers -------------------------------------------------------------------
@@ -458,8 +495,11 @@ def _retry_pods_of(state: NodeLifecycleState, key: ObjectKey) -> NodeLifecycleSt
 
 def observe_health(saved: NodeHealth | None, node: Node, lease: Lease | None, now: Time) -> NodeHealth:
     """tryUpdateNodeHealth's bookkeeping: move the probe to `now` when a heartbeat or a
-    lease renewal is new since the last pass."""
-    ready = condition(node, READY)
+    lease renewal is new since the last pass (the result remembers `node` and `lease`)."""
+    seen = saved.seen if saved is not None else None
+    if seen is None or seen.node is not node:
+        seen = seen_node(node)
+    ready = seen.ready
     hb = ready.last_heartbeat_time if ready else None
     tr = ready.last_transition_time if ready else None
     if saved is None or (not saved.has_ready and ready is not None):
@@ -471,10 +511,17 @@ def observe_health(saved: NodeHealth | None, node: Node, lease: Lease | None, no
         h = attrs.evolve(saved, probe_timestamp=now, ready_transition_timestamp=moved, heartbeat=hb, transition=tr)
     else:
         h = saved
+    if h.seen is not seen:
+        h = _evolve_health(h, seen=seen)
+    return _observe_lease(h, lease, now)
+
+
+def _observe_lease(h: NodeHealth, lease: Lease | None, now: Time) -> NodeHealth:
+    """The lease half of `observe_health`: a renewal newer than the last moves the probe."""
     renew = lease.spec.renew_time if lease is not None else None
     if renew is not None and (h.lease_renew is None or h.lease_renew < renew):
-        h = attrs.evolve(h, lease_renew=renew, probe_timestamp=now)
-    return h
+        return _evolve_health(h, lease_renew=renew, probe_timestamp=now, seen_lease=lease)
+    return h if h.seen_lease is lease else _evolve_health(h, seen_lease=lease)
 
 
 def unknown_status(node: Node, now: Time) -> Node:
@@ -504,32 +551,55 @@ def unknown_status(node: Node, now: Time) -> Node:
     return attrs.evolve(node, status=attrs.evolve(node.status, conditions=tuple(conds)))
 
 
-def _monitor(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, Effects]:
-    """monitorNodeHealth: one pass over every Node, then the zones, then the taint queue."""
+def _monitor(state: NodeLifecycleState, now: Time, *, memo: bool = True) -> tuple[NodeLifecycleState, Effects]:
+    """monitorNodeHealth: one pass over every Node, then the zones, then the taint queue.
+
+    With `memo` (always, but in the test that it changes nothing), a Node whose health
+    remembers this very Node object as plainly healthy is checked by `_unchanged_steady`
+    (identity, the Lease, the grace period, the queues) without reading the Node again."""
     out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=MONITOR)]
     nodes = [n for n in list_objects(state.view, Kind.NODE) if isinstance(n, Node)]
-    names = {n.metadata.name for n in nodes}
-    gone = [k for k in state.health if k not in names]
-    if gone:  # most passes forget no Node: keep the map rather than rebuild it
-        kept = state.health.evolver()
-        for k in gone:
-            del kept[k]
-        state = attrs.evolve(state, health=kept.persistent())
+    held = len(state.health)  # healths at the start of the pass
+    had = 0  # ... of them the pass's Nodes have (a pass sets only its own Node's health)
     by_zone: dict[str, list[NodeCondition | None]] = {}
     renewed: dict[str, NodeHealth] = {}  # steady nodes' new probe times, set once below
+    leases = _lease_table(state.view)
+    queued = any(z.queue for z in state.zones.values())
     for node in nodes:
+        name = node.metadata.name
+        try:
+            saved = state.health[name]
+            had += 1
+        except KeyError:
+            saved = None
+        if memo and saved is not None:
+            fast = _unchanged_steady(state, saved, node, leases, queued, now)
+            if fast is not None:
+                seen, fresh = fast
+                if fresh is not None:
+                    renewed[name] = fresh
+                if seen.counted:
+                    by_zone.setdefault(seen.zone, []).append(seen.ready)
+                continue
         zone = zone_of(node)
         steady = _steady(state, node, zone, now)
         current: NodeCondition | None
         if steady is not None:
             current, fresh = steady
             if fresh is not None:
-                renewed[node.metadata.name] = fresh
+                renewed[name] = fresh
         else:
             state, current, effects = _monitor_node(state, node, now)
             out.extend(effects)
+            queued = any(z.queue for z in state.zones.values())
         if LABEL_EXCLUDE_DISRUPTION not in node.metadata.labels:
             by_zone.setdefault(zone, []).append(current)
+    if had != held:  # the healths of Nodes that are gone (most passes forget none)
+        names = {n.metadata.name for n in nodes}
+        kept = state.health.evolver()
+        for k in [k for k in state.health if k not in names]:
+            del kept[k]
+        state = attrs.evolve(state, health=kept.persistent())
     if renewed:
         health_map = state.health.evolver()
         for name, h in renewed.items():
@@ -539,6 +609,45 @@ def _monitor(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, 
     out.extend(effects)
     state, effects = _taint_pass(state, now)
     return state, (*out, *effects)
+
+
+def _lease_table(view: ClusterState) -> PMap[tuple[str, str], ApiObject]:
+    try:
+        return view.tables[Kind.LEASE]
+    except KeyError:
+        return pmap()
+
+
+def _unchanged_steady(
+    state: NodeLifecycleState,
+    saved: NodeHealth,
+    node: Node,
+    leases: PMap[tuple[str, str], ApiObject],
+    queued: bool,
+    now: Time,
+) -> tuple[SeenNode, NodeHealth | None] | None:
+    """`_steady` for a Node the last pass saw as this very object, plainly healthy: what
+    it reads of the Node comes from the memo (the same object gives the same answers),
+    and its health changes only when its Lease object did (`queued`: whether any zone
+    queues a Node for tainting). None: not such a Node, or no longer steady (the full
+    check decides). `saved`: the Node's health."""
+    name = node.metadata.name
+    seen = saved.seen
+    if seen is None or seen.node is not node or not seen.plain or not saved.has_ready:
+        return None
+    try:
+        found = leases[(LEASE_NAMESPACE, name)]
+    except KeyError:
+        found = None
+    lease = found if isinstance(found, Lease) else None
+    health = saved if saved.seen_lease is lease else _observe_lease(saved, lease, now)
+    if now > health.probe_timestamp + NODE_MONITOR_GRACE_PERIOD:
+        return None
+    if queued:
+        z = state.zones.get(seen.zone)
+        if z is not None and name in z.queue:
+            return None
+    return seen, (health if health is not saved else None)
 
 
 def _steady(state: NodeLifecycleState, node: Node, zone: str, now: Time) -> tuple[NodeCondition, NodeHealth | None] | None:

@@ -25,7 +25,10 @@ Theory of operation:
   `node_status_update_frequency` seconds (`kcore.kubelet.node_status`). The kubelet does
   not watch its Lease: as upstream's nodelease controller keeps `latestLease`, it keeps
   the Lease its last write returned in its view, and re-reads it (GET) when a write is
-  refused (409, 404, AlreadyExists: someone else changed or deleted it). UpdateRuntimeConfig
+  refused (409, 404, AlreadyExists: someone else changed or deleted it). The idle
+  node's two events (the heartbeat timer, the renewal's answer) each cost one state copy:
+  the status check is skipped while the Node is unchanged and its report not due, and an
+  answered renewal replaces the view's Lease in place (`with_lease`). UpdateRuntimeConfig
   hands the runtime the node's podCIDR at start and whenever it changes.
 - `init` rebuilds everything from the LIST: restart counts and the phase floor come from
   the pods' API status, the runtime is asked afresh (a node crash wiped it; after a crash
