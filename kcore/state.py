@@ -205,6 +205,15 @@ def get(state: ClusterState, key: ObjectKey) -> ApiObject | None:
         return None
 
 
+def lookup(state: ClusterState, kind: Kind, namespace: str, name: str) -> ApiObject | None:
+    """`get(state, ObjectKey(kind=kind, namespace=namespace, name=name))`, without building
+    the key (a write path that needs one only for its error answers)."""
+    try:
+        return state.tables[kind][(namespace, name)]
+    except KeyError:
+        return None
+
+
 def exists(state: ClusterState, key: ObjectKey) -> bool:
     """Whether an object is stored at `key` (cheaper than `get` when it is not)."""
     table = state.tables.get(key.kind)
@@ -270,10 +279,12 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
     The revision and the watch log are the caller's: `events` are appended as by `record`
     (`put(s, o, evs)` is `record(put(s, o), evs)`, built as one new state value).
     """
-    key = key_of(obj)
-    tkey = (key.namespace, key.name)
+    kind = obj.KIND
+    m = obj.metadata
+    namespace = m.namespace
+    tkey = (namespace, m.name)
     try:
-        table = state.tables[key.kind]
+        table = state.tables[kind]
     except KeyError:
         table = pmap()
     old: ApiObject | None
@@ -281,15 +292,19 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
         old = table[tkey]
     except KeyError:
         old = None
-    tables = pmap_set(state.tables, key.kind, pmap_set(table, tkey, obj))
+    tables = pmap_set(state.tables, kind, pmap_set(table, tkey, obj))
     revision, log = _logged(state, events)
-    if old is not None and _same_index_fields(key.kind, old, obj):
+    if old is not None and _same_index_fields(kind, old, obj):
         # A status, label or annotation write: the indexes stay as they are (the quota
-        # usage too when its charges do not move, which `_recharge` checks).
+        # usage too when its charges do not move, which `_recharge` checks; the key is
+        # built only when `_recharge` could read it: a namespace the usage index holds,
+        # or a ResourceQuota, which adds its namespace).
         quota = state.quota_usage
-        if key.namespace:
+        if namespace and (namespace in quota or kind is Kind.RESOURCE_QUOTA):
+            key = ObjectKey(kind=kind, namespace=namespace, name=m.name)
             quota = _recharge(quota, tables, state.keys_by_namespace, key, old, obj)
         return _EVOLVE_STATE(state, revision=revision, tables=tables, quota_usage=quota, log=log)
+    key = ObjectKey(kind=kind, namespace=namespace, name=m.name)
     ix = _Indexes(state)
     if old is None and key.namespace:
         ix.by_namespace = _index_add(ix.by_namespace, key.namespace, key)
@@ -759,9 +774,18 @@ def _charge(usage: QuotaUsage, key: ObjectKey, obj: ApiObject, sign: int) -> Quo
 
 
 def same_charges(old: ApiObject, new: ApiObject) -> bool:
-    """A cheap sufficient test that a write leaves an object's charges alone."""
+    """A cheap sufficient test that a write leaves an object's charges alone.
+
+    Only a Pod, a Service and a PersistentVolumeClaim charge by their contents; an object
+    of any other kind charges its kind's counts alone (`fixed_charges`), so a write that
+    keeps its class keeps its charges, e.g. every Lease renewal.
+    """
     if not isinstance(old, Pod) or not isinstance(new, Pod):
-        return type(old) is type(new) and getattr(old, "spec", None) is getattr(new, "spec", None)
+        if type(old) is not type(new):
+            return False
+        if not isinstance(old, (Pod, Service, PersistentVolumeClaim)):
+            return True
+        return getattr(old, "spec", None) is getattr(new, "spec", None)
     om, nm = old.metadata, new.metadata
     return (
         old.spec is new.spec

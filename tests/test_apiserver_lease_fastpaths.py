@@ -18,11 +18,21 @@ import math
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
+from pyrsistent import pmap
 
 from kcore.api.coordination import Lease, LeaseSpec
-from kcore.api.core import Namespace
-from kcore.api.kinds import Kind
+from kcore.api.core import (
+    ConfigMap,
+    Namespace,
+    PersistentVolumeClaim,
+    ResourceQuota,
+    ResourceQuotaSpec,
+    Service,
+)
+from kcore.api.defaults import apply_defaults
+from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, MicroTime, ObjectMeta, OwnerReference, Status, Time
+from kcore.api.pod import Pod
 from kcore.api.registry import CLASSES
 from kcore.apiserver import errors
 from kcore.apiserver.admission import (
@@ -39,6 +49,7 @@ from kcore.apiserver.storage import (
     Outcome,
     commit,
     commit_delete,
+    defaults_of,
     fail,
     pending_finalizers,
     prepare_update,
@@ -61,7 +72,19 @@ from kcore.apiserver.types import (
 )
 from kcore.apiserver.validation import RULES, validate
 from kcore.apiserver.validation.meta import validate_object_meta_update, validate_owner_references
-from kcore.state import ClusterState, get
+from kcore.quantity import parse_quantity
+from kcore.state import (
+    ClusterState,
+    charges,
+    empty_state,
+    fixed_charges,
+    get,
+    list_objects,
+    lookup,
+    put,
+    same_charges,
+    scope_of,
+)
 from kcore.validation import FieldError, child, invalid
 from properties.strategies import any_object, object_meta, objects, owner_references
 from tests.builders import cluster_with
@@ -141,7 +164,8 @@ def _reference_update(state: ClusterState, request: Update) -> Outcome:
         return fail(state, denied)
     obj = request.obj
     key = scoped_key(obj)
-    assert not isinstance(key, Status)
+    if isinstance(key, Status):
+        return fail(state, key)
     old = get(state, key)
     if old is None:
         return fail(state, errors.not_found(key))
@@ -151,7 +175,7 @@ def _reference_update(state: ClusterState, request: Update) -> Outcome:
     if m.uid and m.uid != om.uid:
         why = f"Precondition failed: UID in precondition: {m.uid}, UID in object meta: {om.uid}"
         return fail(state, errors.conflict(key, why))
-    return _reference_write_update(state, old, _reference_prepare_update(old, obj))
+    return _reference_write_update(state, old, _reference_prepare_update(old, apply_defaults(obj)))
 
 
 # --- the whole renewal -----------------------------------------------------------------------
@@ -176,6 +200,19 @@ def _leases(n: int) -> tuple[ClusterState, tuple[Lease, ...]]:
 
 
 _BASE, _STORED = _leases(2)
+# The same Leases in a namespace with a ResourceQuota counting them: the usage index holds
+# the namespace, so every write goes through the quota checks and `_recharge`.
+_QUOTED = handle(
+    _BASE,
+    Create(
+        obj=ResourceQuota(
+            metadata=ObjectMeta(name="q", namespace=NAMESPACE),
+            spec=ResourceQuotaSpec(hard=pmap({"count/leases.coordination.k8s.io": parse_quantity("3")})),
+        )
+    ),
+    NOW,
+)[0]
+assert NAMESPACE in _QUOTED.quota_usage
 
 _USERS = st.sampled_from(
     (
@@ -191,7 +228,7 @@ def _lease_updates(draw: st.DrawFn) -> Update:
     lease = draw(st.sampled_from(_STORED))
     spec = lease.spec
     meta = lease.metadata
-    for change in draw(st.lists(st.integers(0, 9), max_size=3)):
+    for change in draw(st.lists(st.integers(0, 11), max_size=3)):
         if change == 0:
             spec = attrs.evolve(spec, renew_time=MicroTime(NOW + draw(st.integers(0, 30))))
         elif change == 1:
@@ -210,23 +247,29 @@ def _lease_updates(draw: st.DrawFn) -> Update:
             meta = attrs.evolve(meta, generation=draw(st.integers(0, 3)), creation_timestamp=None)
         elif change == 8:
             meta = attrs.evolve(meta, finalizers=("example.com/f",), deletion_timestamp=Time(NOW))
-        else:
+        elif change == 9:
             meta = attrs.evolve(meta, owner_references=(*meta.owner_references, *draw(st.lists(owner_references(), max_size=2))))
+        elif change == 10:
+            meta = attrs.evolve(meta, name=draw(st.sampled_from(("node-0", "node-1", "missing"))))
+        else:
+            meta = attrs.evolve(meta, namespace=draw(st.sampled_from(("", "default", NAMESPACE))))
     obj = attrs.evolve(lease, metadata=meta, spec=spec)
     return Update(obj=obj, user=draw(_USERS))
 
 
-@given(st.lists(_lease_updates(), min_size=1, max_size=4))
-def test_lease_updates_answer_as_the_reference_path(requests: list[Update]) -> None:
-    """Renewals, no-ops, invalid and conflicting updates, by masters and RBAC users: the
-    same state, response and watch events as the path without the fast paths."""
-    fast = slow = _BASE
+@given(st.lists(_lease_updates(), min_size=1, max_size=4), st.booleans())
+def test_lease_updates_answer_as_the_reference_path(requests: list[Update], quota: bool) -> None:
+    """Renewals, no-ops, invalid, misaddressed and conflicting updates, by masters and RBAC
+    users, with and without a quota: the same state, response and watch events as the
+    path without the fast paths."""
+    fast = slow = _QUOTED if quota else _BASE
     for request in requests:
         fast, fast_response, fast_events = handle(fast, request, NOW)
         slow, slow_response, slow_events = _reference_update(slow, request)
         assert fast_response == slow_response
         assert fast_events == slow_events
         assert fast == slow
+        assert fast.quota_usage == _recounted(fast).quota_usage
 
 
 def test_a_renewal_carrying_the_stored_metadata_stores_one_new_revision() -> None:
@@ -240,6 +283,64 @@ def test_a_renewal_carrying_the_stored_metadata_stores_one_new_revision() -> Non
     assert response.body.spec == renewed.spec
     assert [e.type for e in events] == [WatchType.MODIFIED] and events[0].obj is response.body
     assert state == _reference_update(_BASE, Update(obj=renewed))[0]
+
+
+def _recounted(state: ClusterState) -> ClusterState:
+    """The same objects put one by one into an empty state: every index built from scratch."""
+    rebuilt = empty_state(state.config)
+    for kind in Kind:
+        for obj in list_objects(state, kind):
+            rebuilt = put(rebuilt, obj)
+    return rebuilt
+
+
+# --- state: charges and put -----------------------------------------------------------------
+
+
+@given(st.data())
+def test_same_charges_means_the_same_charges(data: st.DataObject) -> None:
+    a = data.draw(any_object())
+    b = data.draw(st.one_of(objects(a.KIND), any_object(), st.just(copy.deepcopy(a))))
+    if same_charges(a, b):
+        assert charges(a, NOW) == charges(b, NOW)
+        assert fixed_charges(a) == fixed_charges(b)
+        assert scope_of(a) == scope_of(b)
+    if type(a) is type(b) and not isinstance(a, (Pod, Service, PersistentVolumeClaim)):
+        assert same_charges(a, b)
+
+
+@given(st.lists(st.tuples(st.sampled_from(("node-0", "node-1", "cm")), st.integers(0, 3), st.booleans()), max_size=12), st.booleans())
+def test_put_of_objects_charging_their_kind_alone_keeps_the_indexes_of_a_recount(
+    writes: list[tuple[str, int, bool]], quota: bool
+) -> None:
+    """Leases and ConfigMaps rewritten with new contents, labels and owners, with and without
+    a quota in their namespace: the indexes equal a from-scratch build after every put."""
+    state = _QUOTED if quota else _BASE
+    for name, n, owned in writes:
+        refs = (OwnerReference(api_version="v1", kind="Node", name="n", uid=f"u{n}"),) if owned else ()
+        meta = ObjectMeta(name=name, namespace=NAMESPACE, labels=pmap({"n": str(n)}), owner_references=refs)
+        obj: ApiObject = (
+            ConfigMap(metadata=meta, data=pmap({"n": str(n)}))
+            if name == "cm"
+            else Lease(metadata=meta, spec=LeaseSpec(renew_time=MicroTime(NOW + n)))
+        )
+        state = put(state, obj)
+        assert lookup(state, obj.KIND, NAMESPACE, name) is obj
+        assert get(state, ObjectKey(kind=obj.KIND, namespace=NAMESPACE, name=name)) is obj
+        scratch = _recounted(state)
+        assert state.quota_usage == scratch.quota_usage
+        assert state.keys_by_namespace == scratch.keys_by_namespace
+        assert state.dependents_by_owner_uid == scratch.dependents_by_owner_uid
+    assert lookup(state, Kind.LEASE, NAMESPACE, "absent") is None
+    assert lookup(state, Kind.JOB, NAMESPACE, "node-0") is None
+
+
+# --- update: defaulting by class ------------------------------------------------------------
+
+
+@given(any_object())
+def test_defaults_by_class_are_apply_defaults(obj: ApiObject) -> None:
+    assert defaults_of(obj) == apply_defaults(obj)
 
 
 # --- prepare_update: the server-owned fields -----------------------------------------------------

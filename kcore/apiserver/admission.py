@@ -137,8 +137,10 @@ def admit(
 ) -> Admitted | Status:
     """Run every admission plugin in order; the first Status ends the request."""
     request = Request(state=state, op=op, old=old, now=now)
+    # Chosen by identity: a dict keyed by the Operation would hash it in Python (Enum).
+    chains = _UPDATE_CHAINS if op is Operation.UPDATE else _CREATE_CHAINS if op is Operation.CREATE else _DELETE_CHAINS
     try:
-        chain = OP_CHAINS[type(obj), op]
+        chain = chains[type(obj)]
     except KeyError:  # not a registered kind's class: the whole chain
         chain = PLUGINS
     for plugin in chain:
@@ -924,3 +926,7 @@ OP_CHAINS: Final[dict[tuple[type, Operation], tuple[Plugin, ...]]] = {
 """Each kind's chain for one operation: `CHAINS` without the plugins that pass that
 operation through, so a Lease renewal (an UPDATE) pays for Validation and ResourceQuota
 only, not NamespaceLifecycle. Built at import."""
+
+_CREATE_CHAINS: Final = {cls: chain for (cls, op), chain in OP_CHAINS.items() if op is Operation.CREATE}
+_UPDATE_CHAINS: Final = {cls: chain for (cls, op), chain in OP_CHAINS.items() if op is Operation.UPDATE}
+_DELETE_CHAINS: Final = {cls: chain for (cls, op), chain in OP_CHAINS.items() if op is Operation.DELETE}

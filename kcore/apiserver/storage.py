@@ -40,12 +40,12 @@ from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Status, Time, evolver
 from kcore.api.pod import Pod, PodPhase
-from kcore.api.registry import CLASSES
+from kcore.api.registry import CLASSES, defaulter_for
 from kcore.apiserver import errors
 from kcore.apiserver.admission import Operation, admit
 from kcore.apiserver.naming import generated_name, uid_for
 from kcore.apiserver.types import PropagationPolicy, Response, Subresource, WatchEvent, WatchType
-from kcore.state import ClusterState, exists, get, key_of, put, record, remove
+from kcore.state import ClusterState, exists, get, key_of, lookup, put, record, remove
 
 Outcome = tuple[ClusterState, Response, tuple[WatchEvent, ...]]
 
@@ -245,25 +245,56 @@ def has_status_field(obj: ApiObject) -> bool:
 
 
 def update(state: ClusterState, obj: ApiObject, subresource: Subresource, now: Time) -> Outcome:
-    """PUT of the main resource or of /status, with optimistic concurrency."""
-    key = scoped_key(obj)
-    if isinstance(key, Status):
-        return fail(state, key)
-    old = get(state, key)
-    if old is None:
-        return fail(state, errors.not_found(key))
+    """PUT of the main resource or of /status, with optimistic concurrency.
+
+    The stored object is looked up by (kind, namespace, name) without an `ObjectKey`,
+    which only the error answers need (`scoped_key` gives the same key and errors).
+    """
     m = obj.metadata
+    kind = obj.KIND
+    try:
+        namespaced = _NAMESPACED[type(obj)]
+    except KeyError:  # not a registered kind's class
+        namespaced = kind.info.namespaced
+    if namespaced and not m.namespace:
+        return fail(state, errors.bad_request("namespace is required"))
+    old = lookup(state, kind, m.namespace if namespaced else "", m.name)
+    if old is None:
+        return fail(state, errors.not_found(_scoped(obj, namespaced)))
     om = old.metadata
     if m.resource_version and m.resource_version != om.resource_version:
-        return fail(state, errors.stale(key))
+        return fail(state, errors.stale(_scoped(obj, namespaced)))
     if m.uid and m.uid != om.uid:
         return fail(
             state,
             errors.conflict(
-                key, f"Precondition failed: UID in precondition: {m.uid}, UID in object meta: {om.uid}"
+                _scoped(obj, namespaced),
+                f"Precondition failed: UID in precondition: {m.uid}, UID in object meta: {om.uid}",
             ),
         )
     return write_update(state, old, prepare_update(old, _defaulted(obj, old, subresource), subresource), now)
+
+
+def _scoped(obj: ApiObject, namespaced: bool) -> ObjectKey:
+    m = obj.metadata
+    return ObjectKey(kind=obj.KIND, namespace=m.namespace if namespaced else "", name=m.name)
+
+
+# Each kind's class: whether it is namespaced, and its group's defaulting (as
+# `apply_defaults` finds it through `kind_of`), built once at import.
+_NAMESPACED: Final[dict[type, bool]] = {cls: kind.info.namespaced for kind, cls in CLASSES.items()}
+_DEFAULTER: Final[dict[type, Callable[[ApiObject], ApiObject]]] = {
+    cls: defaulter_for(kind) for kind, cls in CLASSES.items() if getattr(cls, "KIND", None) is kind
+}
+
+
+def defaults_of(obj: ApiObject) -> ApiObject:
+    """`apply_defaults(obj)`: the defaulter found by the object's class in one lookup."""
+    try:
+        default = _DEFAULTER[type(obj)]
+    except KeyError:  # not a registered kind's class: apply_defaults says so
+        return apply_defaults(obj)
+    return default(obj)
 
 
 def _defaulted(obj: ApiObject, old: ApiObject, subresource: Subresource) -> ApiObject:
@@ -278,7 +309,7 @@ def _defaulted(obj: ApiObject, old: ApiObject, subresource: Subresource) -> ApiO
             return obj
         if subresource is Subresource.STATUS and obj.status.phase and obj.status.qos_class:
             return obj
-    return apply_defaults(obj)
+    return defaults_of(obj)
 
 
 def prepare_update(old: ApiObject, new: ApiObject, subresource: Subresource) -> ApiObject:
