@@ -21,8 +21,9 @@ from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, ObjectMeta, Ti
 from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration, TolerationOperator
 from kcore.apiserver.types import Create, Delete, Subresource, Update, WatchEvent
 from kcore.controllers import nodelifecycle as nl
-from kcore.controllers.nodelifecycle import (
-    NodeLifecycleController,
+from kcore.controllers import nodelifecycle_model as nlm
+from kcore.controllers.nodelifecycle import NodeLifecycleController
+from kcore.controllers.nodelifecycle_model import (
     TokenBucket,
     ZoneState,
     compute_zone_state,
@@ -357,19 +358,19 @@ class _Checked:
 
     inner: NodeLifecycleController
     passes: list[Time]
-    name: str = nl.NAME
+    name: str = nlm.NAME
     watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.POD})
     reads_current_view: bool = True
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         return self.inner.wants(event, old)
 
-    def init(self, view: ClusterState, now: Time) -> tuple[nl.NodeLifecycleState, nl.Effects]:
+    def init(self, view: ClusterState, now: Time) -> tuple[nlm.NodeLifecycleState, nlm.Effects]:
         return self.inner.init(view, now)
 
-    def step(self, state: nl.NodeLifecycleState, event: DriverEvent) -> tuple[nl.NodeLifecycleState, nl.Effects]:
+    def step(self, state: nlm.NodeLifecycleState, event: DriverEvent) -> tuple[nlm.NodeLifecycleState, nlm.Effects]:
         new, effects = self.inner.step(state, event)
-        if isinstance(event, Started) or (isinstance(event, TimerFired) and event.key == nl.MONITOR):
+        if isinstance(event, Started) or (isinstance(event, TimerFired) and event.key == nlm.MONITOR):
             before = attrs.evolve(state, view=event.view) if isinstance(event, TimerFired) and event.view is not None else state
             slow, slow_effects = nl._monitor(before, event.now, memo=False)
             assert effects == slow_effects

@@ -1,7 +1,8 @@
 """The node lifecycle controller: node health, condition taints and taint-based eviction.
 
 Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node
-and Pod, reads Leases) and its state `NodeLifecycleState`. Three jobs, as upstream's
+and Pod, reads Leases) and its three passes; its state `NodeLifecycleState`, constants and
+small pure helpers live in `nodelifecycle_model`. Three jobs, as upstream's
 kube-controller-manager runs them:
 
 1. Health monitor (every `NODE_MONITOR_PERIOD`, a `WakeMeAt`): for each Node, the
@@ -65,19 +66,17 @@ pkg/controller/tainteviction/taint_eviction.go (processPodOnNode, getMinTolerati
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
-from typing import Final, assert_never
+from typing import assert_never
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
 
 from kcore.api.coordination import Lease
 from kcore.api.core import Node, NodeCondition, Taint
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
-from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration
+from kcore.api.meta import ApiObject, ConditionStatus, Time
+from kcore.api.pod import Pod, PodCondition, TaintEffect
 from kcore.apiserver.types import (
     Delete,
     Get,
@@ -87,6 +86,52 @@ from kcore.apiserver.types import (
     Update,
     WatchEvent,
     WatchType,
+)
+from kcore.controllers.nodelifecycle_model import (
+    CONDITION_TAINTS,
+    EVICT_PREFIX,
+    LABEL_EXCLUDE_DISRUPTION,
+    LEASE_NAMESPACE,
+    MONITOR,
+    NAME,
+    NO_SCHEDULE_KEYS,
+    NODE_MONITOR_GRACE_PERIOD,
+    NODE_MONITOR_PERIOD,
+    NODE_STARTUP_GRACE_PERIOD,
+    NOT_READY_TAINTS,
+    READY,
+    RETRY_SECONDS,
+    TAINT_NOT_READY,
+    TAINT_PASS,
+    TAINT_UNREACHABLE,
+    TAINT_UNSCHEDULABLE,
+    UNKNOWN_CONDITIONS,
+    Effects,
+    Eviction,
+    NodeHealth,
+    NodeLifecycleState,
+    Pending,
+    Purpose,
+    SeenNode,
+    TokenBucket,
+    Zone,
+    ZoneState,
+    compute_zone_state,
+    condition,
+    evolve_health,
+    evolve_state,
+    has_taint,
+    min_toleration_seconds,
+    next_token_at,
+    node_key,
+    noexecute_taints,
+    pod_reads_changed,
+    remember,
+    seen_node,
+    try_accept,
+    with_taints,
+    zone_of,
+    zone_qps,
 )
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
@@ -100,271 +145,7 @@ from kcore.driver.events import (
     WatchDelivered,
 )
 from kcore.driver.informer import follow
-from kcore.scheduler.plugins.tainttoleration import tolerates
-from kcore.state import ClusterState, get, list_objects, pods_on_node, put
-
-NAME: Final = "node-lifecycle-controller"
-NODE_MONITOR_PERIOD: Final = 5.0
-NODE_MONITOR_GRACE_PERIOD: Final = 40.0
-NODE_STARTUP_GRACE_PERIOD: Final = 60.0
-EVICTION_QPS: Final = 0.1
-"""--node-eviction-rate: NoExecute taints added per second per zone."""
-SECONDARY_EVICTION_QPS: Final = 0.01
-LARGE_CLUSTER_THRESHOLD: Final = 50
-UNHEALTHY_ZONE_THRESHOLD: Final = 0.55
-RETRY_SECONDS: Final = 1.0
-
-LEASE_NAMESPACE: Final = "kube-node-lease"
-TAINT_NOT_READY: Final = "node.kubernetes.io/not-ready"
-TAINT_UNREACHABLE: Final = "node.kubernetes.io/unreachable"
-TAINT_UNSCHEDULABLE: Final = "node.kubernetes.io/unschedulable"
-LABEL_ZONE: Final = "topology.kubernetes.io/zone"
-LABEL_REGION: Final = "topology.kubernetes.io/region"
-LABEL_EXCLUDE_DISRUPTION: Final = "node.kubernetes.io/exclude-disruption"
-
-READY: Final = "Ready"
-UNKNOWN_CONDITIONS: Final = (READY, "MemoryPressure", "DiskPressure", "PIDPressure")
-"""What goes Unknown when the kubelet is silent (NetworkUnavailable is the cloud's)."""
-
-CONDITION_TAINTS: Final[dict[tuple[str, ConditionStatus], str]] = {
-    (READY, ConditionStatus.FALSE): TAINT_NOT_READY,
-    (READY, ConditionStatus.UNKNOWN): TAINT_UNREACHABLE,
-    ("MemoryPressure", ConditionStatus.TRUE): "node.kubernetes.io/memory-pressure",
-    ("DiskPressure", ConditionStatus.TRUE): "node.kubernetes.io/disk-pressure",
-    ("NetworkUnavailable", ConditionStatus.TRUE): "node.kubernetes.io/network-unavailable",
-    ("PIDPressure", ConditionStatus.TRUE): "node.kubernetes.io/pid-pressure",
-}
-NO_SCHEDULE_KEYS: Final = frozenset({*CONDITION_TAINTS.values(), TAINT_UNSCHEDULABLE})
-_NOT_READY_TAINTS: Final = frozenset({TAINT_NOT_READY, TAINT_UNREACHABLE})
-
-MONITOR: Final = "monitor"
-TAINT_PASS: Final = "taint"
-EVICT_PREFIX: Final = "evict/"
-
-Effects = tuple[Effect, ...]
-
-
-class ZoneState(enum.Enum):
-    INITIAL = "Initial"
-    NORMAL = "Normal"
-    FULL_DISRUPTION = "FullDisruption"
-    PARTIAL_DISRUPTION = "PartialDisruption"
-
-
-class Purpose(enum.Enum):
-    NODE = "node"
-    POD_STATUS = "pod-status"
-    POD_DELETE = "pod-delete"
-    POD_REFRESH = "pod-refresh"
-
-
-@attrs.frozen(kw_only=True)
-class SeenNode:
-    """What a monitor pass reads of one Node object, read once per object: its zone,
-    whether it counts for its zone's disruption state, its Ready condition, and whether it
-    is plainly healthy as far as the Node alone tells (Ready=True, no NoExecute
-    not-ready/unreachable taint)."""
-
-    node: Node
-    zone: str
-    counted: bool
-    ready: NodeCondition | None
-    plain: bool
-
-
-def seen_node(node: Node) -> SeenNode:
-    ready = condition(node, READY)
-    return SeenNode(
-        node=node,
-        zone=zone_of(node),
-        counted=LABEL_EXCLUDE_DISRUPTION not in node.metadata.labels,
-        ready=ready,
-        plain=ready is not None
-        and ready.status is ConditionStatus.TRUE
-        and not any(t.effect is TaintEffect.NO_EXECUTE and t.key in _NOT_READY_TAINTS for t in node.spec.taints),
-    )
-
-
-@attrs.frozen(kw_only=True)
-class NodeHealth:
-    """nodeHealthData: when the Node was last heard from, and what was heard."""
-
-    probe_timestamp: Time
-    ready_transition_timestamp: Time
-    heartbeat: Time | None = None  # the saved Ready condition's lastHeartbeatTime
-    transition: Time | None = None  # ... and lastTransitionTime
-    has_ready: bool = False
-    lease_renew: float | None = None
-    # a memo, not part of the value (no eq): the Node and the Lease objects the health was
-    # last observed from (`observe_health` keeps them), so the next monitor pass tells by
-    # identity that neither changed and reads nothing of them again
-    seen: SeenNode | None = attrs.field(default=None, eq=False, repr=False)
-    seen_lease: Lease | None = attrs.field(default=None, eq=False, repr=False)
-
-
-@attrs.frozen(kw_only=True)
-class TokenBucket:
-    """flowcontrol's token bucket with burst 1; `qps <= 0` never accepts."""
-
-    qps: float
-    tokens: float = 1.0
-    last: Time = Time(0.0)
-
-
-@attrs.frozen(kw_only=True)
-class Zone:
-    """One zone's disruption state, tainting limiter and queue (node -> when queued)."""
-
-    state: ZoneState = ZoneState.INITIAL
-    limiter: TokenBucket = TokenBucket(qps=EVICTION_QPS)
-    queue: PMap[str, Time] = pmap()
-
-
-@attrs.frozen(kw_only=True)
-class Eviction:
-    """A pod's scheduled deletion (a TimedWorker); `done` once the delete was sent."""
-
-    uid: str
-    created_at: Time
-    fire_at: Time
-    done: bool = False
-
-
-@attrs.frozen(kw_only=True)
-class Pending:
-    purpose: Purpose
-    key: ObjectKey
-
-
-@attrs.frozen(kw_only=True)
-class NodeLifecycleState:
-    view: ClusterState
-    health: PMap[str, NodeHealth] = pmap()
-    zones: PMap[str, Zone] = pmap()
-    evictions: PMap[ObjectKey, Eviction] = pmap()
-    noexecute: PMap[str, tuple[Taint, ...]] = pmap()  # node -> NoExecute taints last seen
-    in_flight: PMap[str, Pending] = pmap()
-    busy: PSet[ObjectKey] = pset()
-    retry_pods: PSet[str] = pset()  # nodes whose MarkPodsNotReady failed
-    seq: int = 0
-
-
-_evolve = evolver(NodeLifecycleState)  # attrs.evolve for the hot per-event state updates
-_evolve_health = evolver(NodeHealth)  # ... and for a Node's health at each Lease renewal
-
-
-# --- small pure helpers -------------------------------------------------------------------
-
-
-def node_key(name: str) -> ObjectKey:
-    return ObjectKey(kind=Kind.NODE, namespace="", name=name)
-
-
-def zone_of(node: Node) -> str:
-    """nodetopology.GetZoneKey: region and zone, "" when neither label is set."""
-    labels = node.metadata.labels
-    region, zone = labels.get(LABEL_REGION, ""), labels.get(LABEL_ZONE, "")
-    return f"{region}:\x00:{zone}" if region or zone else ""
-
-
-def condition(node: Node, kind: str) -> NodeCondition | None:
-    return next((c for c in node.status.conditions if c.type == kind), None)
-
-
-def _has_taint(node: Node, key: str, effect: TaintEffect) -> bool:
-    return any(t.key == key and t.effect is effect for t in node.spec.taints)
-
-
-def noexecute_taints(node: Node) -> tuple[Taint, ...]:
-    return tuple(t for t in node.spec.taints if t.effect is TaintEffect.NO_EXECUTE)
-
-
-def try_accept(bucket: TokenBucket, now: Time) -> tuple[TokenBucket, bool]:
-    """TryAccept: refill at `qps` (burst 1), then take a token if one is there."""
-    if bucket.qps <= 0:
-        return bucket, False
-    tokens = min(1.0, bucket.tokens + max(0.0, now - bucket.last) * bucket.qps)
-    if tokens >= 1.0:
-        return TokenBucket(qps=bucket.qps, tokens=tokens - 1.0, last=now), True
-    return TokenBucket(qps=bucket.qps, tokens=tokens, last=now), False
-
-
-def next_token_at(bucket: TokenBucket) -> Time | None:
-    if bucket.qps <= 0:
-        return None
-    return Time(bucket.last + (1.0 - bucket.tokens) / bucket.qps)
-
-
-def compute_zone_state(ready: Iterable[NodeCondition | None]) -> ZoneState:
-    """ComputeZoneState: full when none is Ready, partial at >= 55% not Ready (and > 2)."""
-    statuses = [c is not None and c.status is ConditionStatus.TRUE for c in ready]
-    ready_n = sum(statuses)
-    not_ready = len(statuses) - ready_n
-    if ready_n == 0 and not_ready > 0:
-        return ZoneState.FULL_DISRUPTION
-    if not_ready > 2 and not_ready / (not_ready + ready_n) >= UNHEALTHY_ZONE_THRESHOLD:
-        return ZoneState.PARTIAL_DISRUPTION
-    return ZoneState.NORMAL
-
-
-def zone_qps(state: ZoneState, size: int) -> float:
-    """setLimiterInZone: the tainting rate a zone gets in `state`."""
-    if state is ZoneState.PARTIAL_DISRUPTION:
-        return SECONDARY_EVICTION_QPS if size > LARGE_CLUSTER_THRESHOLD else 0.0
-    return EVICTION_QPS
-
-
-def min_toleration_seconds(taints: tuple[Taint, ...], tolerations: tuple[Toleration, ...]) -> float | None:
-    """How long `tolerations` let the pod stay under `taints` (NoExecute): 0 = evict now,
-    None = forever (GetMatchingTolerations + getMinTolerationTime)."""
-    used: list[Toleration] = []
-    for taint in taints:
-        match = next((t for t in tolerations if tolerates(t, taint.key, taint.value, taint.effect)), None)
-        if match is None:
-            return 0.0
-        used.append(match)
-    if not used:
-        return 0.0
-    seconds = [t.toleration_seconds for t in used if t.toleration_seconds is not None]
-    if not seconds:
-        return None
-    return float(max(0, min(seconds)))
-
-
-def _markable(pod: Pod) -> bool:
-    """Whether MarkPodsNotReady would write the pod: a Ready condition that is not False."""
-    return any(c.type == READY and c.status is not ConditionStatus.FALSE for c in pod.status.conditions)
-
-
-def pod_reads_changed(old: Pod, new: Pod) -> bool:
-    """Whether a pod update changes what the controller decides on (its watch filter)."""
-    if old is new:
-        return False
-    a, b = old.metadata, new.metadata
-    return (
-        old.spec.node_name != new.spec.node_name
-        or a.uid != b.uid
-        or a.deletion_timestamp != b.deletion_timestamp
-        or old.spec.tolerations != new.spec.tolerations
-        or (old.status.conditions is not new.status.conditions and _markable(old) is not _markable(new))
-    )
-
-
-def _remember(view: ClusterState, obj: ApiObject) -> ClusterState:
-    """`view` with an answered object, unless the view already holds a newer one."""
-    held = get(view, ObjectKey(kind=obj.KIND, namespace=obj.metadata.namespace, name=obj.metadata.name))
-    if held is not None and held.metadata.resource_version >= obj.metadata.resource_version:
-        return view
-    return put(view, obj)
-
-
-def _with_taints(node: Node, add: Iterable[Taint], remove: Iterable[tuple[str, TaintEffect]]) -> Node:
-    gone = set(remove)
-    kept = tuple(t for t in node.spec.taints if (t.key, t.effect) not in gone)
-    have = {(t.key, t.effect) for t in kept}
-    new = tuple(t for t in add if (t.key, t.effect) not in have)
-    return attrs.evolve(node, spec=attrs.evolve(node.spec, taints=kept + new))
-
+from kcore.state import ClusterState, get, list_objects, pods_on_node
 
 # --- the component ------------------------------------------------------------------------
 
@@ -394,7 +175,7 @@ class NodeLifecycleController:
     def step(self, state: NodeLifecycleState, event: Event) -> tuple[NodeLifecycleState, Effects]:
         """Absorb one event; may emit Node/Pod writes, Events and timers (see the module)."""
         if isinstance(event, TimerFired) and event.view is not None:
-            state = _evolve(state, view=event.view)
+            state = evolve_state(state, view=event.view)
         match event:
             case Started(now=now) | TimerFired(key="monitor", now=now):
                 return _monitor(state, now)
@@ -404,7 +185,7 @@ class NodeLifecycleController:
                 ns, _, name = k.removeprefix(EVICT_PREFIX).partition("/")
                 return _fire_eviction(state, ObjectKey(kind=Kind.POD, namespace=ns, name=name), now)
             case WatchDelivered(event=ev, now=now):
-                state = _evolve(state, view=follow(state.view, event))
+                state = evolve_state(state, view=follow(state.view, event))
                 if isinstance(ev.obj, Node):
                     return _node_changed(state, ev.obj.metadata.name, now)
                 if isinstance(ev.obj, Pod):
@@ -460,7 +241,7 @@ def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) ->
     state = attrs.evolve(state, in_flight=state.in_flight.remove(rid), busy=state.busy.discard(pending.key))
     body = resp.body
     if resp.ok and isinstance(body, Node | Pod):
-        state = attrs.evolve(state, view=_remember(state.view, body))
+        state = attrs.evolve(state, view=remember(state.view, body))
     match pending.purpose:
         case Purpose.NODE:
             return _node_changed(state, pending.key.name, now)
@@ -512,7 +293,7 @@ def observe_health(saved: NodeHealth | None, node: Node, lease: Lease | None, no
     else:
         h = saved
     if h.seen is not seen:
-        h = _evolve_health(h, seen=seen)
+        h = evolve_health(h, seen=seen)
     return _observe_lease(h, lease, now)
 
 
@@ -520,8 +301,8 @@ def _observe_lease(h: NodeHealth, lease: Lease | None, now: Time) -> NodeHealth:
     """The lease half of `observe_health`: a renewal newer than the last moves the probe."""
     renew = lease.spec.renew_time if lease is not None else None
     if renew is not None and (h.lease_renew is None or h.lease_renew < renew):
-        return _evolve_health(h, lease_renew=renew, probe_timestamp=now, seen_lease=lease)
-    return h if h.seen_lease is lease else _evolve_health(h, seen_lease=lease)
+        return evolve_health(h, lease_renew=renew, probe_timestamp=now, seen_lease=lease)
+    return h if h.seen_lease is lease else evolve_health(h, seen_lease=lease)
 
 
 def unknown_status(node: Node, now: Time) -> Node:
@@ -667,7 +448,7 @@ def _steady(state: NodeLifecycleState, node: Node, zone: str, now: Time) -> tupl
     health = observe_health(saved, node, lease if isinstance(lease, Lease) else None, now)
     if now > health.probe_timestamp + NODE_MONITOR_GRACE_PERIOD:
         return None
-    if any(t.effect is TaintEffect.NO_EXECUTE and t.key in _NOT_READY_TAINTS for t in node.spec.taints):
+    if any(t.effect is TaintEffect.NO_EXECUTE and t.key in NOT_READY_TAINTS for t in node.spec.taints):
         return None
     z = state.zones.get(zone)
     if z is not None and name in z.queue:
@@ -749,21 +530,21 @@ def _taint_for_condition(state: NodeLifecycleState, node: Node, observed: Condit
         # added by the pass's handleDisruption all the same)
         if name in z.queue:
             state = _set_zone(state, zone, attrs.evolve(z, queue=z.queue.discard(name)))
-        if not any(t.effect is TaintEffect.NO_EXECUTE and t.key in _NOT_READY_TAINTS for t in node.spec.taints):
+        if not any(t.effect is TaintEffect.NO_EXECUTE and t.key in NOT_READY_TAINTS for t in node.spec.taints):
             return state, ()
         gone = ((TAINT_NOT_READY, TaintEffect.NO_EXECUTE), (TAINT_UNREACHABLE, TaintEffect.NO_EXECUTE))
-        return _write_node(state, node, _with_taints(node, (), gone))
+        return _write_node(state, node, with_taints(node, (), gone))
     opposite = TAINT_UNREACHABLE if want == TAINT_NOT_READY else TAINT_NOT_READY
-    if _has_taint(node, opposite, TaintEffect.NO_EXECUTE):
+    if has_taint(node, opposite, TaintEffect.NO_EXECUTE):
         return _write_node(state, node, _swap_noexecute(node, want, opposite, now))
-    if not _has_taint(node, want, TaintEffect.NO_EXECUTE) and name not in z.queue:
+    if not has_taint(node, want, TaintEffect.NO_EXECUTE) and name not in z.queue:
         state = _set_zone(state, zone, attrs.evolve(z, queue=z.queue.set(name, now)))
     return state, ()
 
 
 def _swap_noexecute(node: Node, add: str, remove: str, now: Time) -> Node:
     taint = Taint(key=add, effect=TaintEffect.NO_EXECUTE, time_added=now)
-    return _with_taints(node, (taint,), ((remove, TaintEffect.NO_EXECUTE),))
+    return with_taints(node, (taint,), ((remove, TaintEffect.NO_EXECUTE),))
 
 
 def _taint_pass(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleState, Effects]:
@@ -781,7 +562,7 @@ def _taint_pass(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleStat
             want = TAINT_NOT_READY if ready.status is ConditionStatus.FALSE else TAINT_UNREACHABLE
             opposite = TAINT_UNREACHABLE if want == TAINT_NOT_READY else TAINT_NOT_READY
             new = _swap_noexecute(node, want, opposite, now)
-            if _has_taint(node, want, TaintEffect.NO_EXECUTE) and not _has_taint(node, opposite, TaintEffect.NO_EXECUTE):
+            if has_taint(node, want, TaintEffect.NO_EXECUTE) and not has_taint(node, opposite, TaintEffect.NO_EXECUTE):
                 z = attrs.evolve(z, queue=z.queue.discard(name))
                 continue
             if node_key(name) in state.busy:
@@ -820,7 +601,7 @@ def _handle_disruption(
     if all_are_down:  # master disruption: no NoExecute taint anywhere, no tainting
         gone = ((TAINT_NOT_READY, TaintEffect.NO_EXECUTE), (TAINT_UNREACHABLE, TaintEffect.NO_EXECUTE))
         for node in nodes:
-            state, effects = _write_node(state, node, _with_taints(node, (), gone))
+            state, effects = _write_node(state, node, with_taints(node, (), gone))
             out.extend(effects)
         for zone in sorted(state.zones):
             z = state.zones[zone]
@@ -855,7 +636,7 @@ def _no_schedule_pass(state: NodeLifecycleState, node: Node, now: Time) -> tuple
         return state, ()
     add = tuple(Taint(key=k, effect=TaintEffect.NO_SCHEDULE, time_added=now) for k in sorted(want - have))
     remove = tuple((k, TaintEffect.NO_SCHEDULE) for k in sorted(have - want))
-    return _write_node(state, node, _with_taints(node, add, remove))
+    return _write_node(state, node, with_taints(node, add, remove))
 
 
 def _node_changed(state: NodeLifecycleState, name: str, now: Time) -> tuple[NodeLifecycleState, Effects]:
