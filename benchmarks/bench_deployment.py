@@ -190,16 +190,15 @@ def _run_until(cluster: Cluster, name: str, done: Callable[[], bool], step: floa
             raise BenchmarkError(f"{name}: not done after {LIMIT_SECONDS:g} simulated seconds")
 
 
-def create_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0) -> Phase:
-    """Create the Deployment and advance until every replica is Ready and it is Available."""
+def _measure(cluster: Cluster, name: str, nodes: int, replicas: int, start: Callable[[], None], image: str, step: float) -> Phase:
+    """Run `start` (the phase's request) and advance until the rollout to `image` is
+    complete; the phase's wall and CPU time, simulated time and trace entries."""
     before = trace_total(cluster)
     t0, c0 = time.perf_counter(), time.process_time()
-    resp = cluster.request(Create(obj=deployment(replicas)))
-    if not resp.ok:
-        raise BenchmarkError(f"deployment not created: {resp.body}")
-    simulated = _run_until(cluster, "create", lambda: rollout_complete(cluster, replicas, IMAGE_V1), step)
+    start()
+    simulated = _run_until(cluster, name, lambda: rollout_complete(cluster, replicas, image), step)
     return Phase(
-        name="create",
+        name=name,
         throttled=bool(cluster.snapshot().client_limits),
         replicas=replicas,
         nodes=nodes,
@@ -208,6 +207,17 @@ def create_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0)
         simulated=simulated,
         entries=trace_total(cluster) - before,
     )
+
+
+def create_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0) -> Phase:
+    """Create the Deployment and advance until every replica is Ready and it is Available."""
+
+    def create() -> None:
+        resp = cluster.request(Create(obj=deployment(replicas)))
+        if not resp.ok:
+            raise BenchmarkError(f"deployment not created: {resp.body}")
+
+    return _measure(cluster, "create", nodes, replicas, create, IMAGE_V1, step)
 
 
 def with_image(d: Deployment, image: str) -> Deployment:
@@ -220,25 +230,16 @@ def with_image(d: Deployment, image: str) -> Deployment:
 
 def update_phase(cluster: Cluster, nodes: int, replicas: int, step: float = 1.0) -> Phase:
     """Change the template's image and advance until the rolling update is complete."""
-    before = trace_total(cluster)
-    t0, c0 = time.perf_counter(), time.process_time()
-    got = cluster.request(Get(key=_KEY))
-    if not got.ok or not isinstance(got.body, Deployment):
-        raise BenchmarkError(f"deployment not read: {got.body}")
-    resp = cluster.request(Update(obj=with_image(got.body, IMAGE_V2)))
-    if not resp.ok:
-        raise BenchmarkError(f"deployment not updated: {resp.body}")
-    simulated = _run_until(cluster, "rollout", lambda: rollout_complete(cluster, replicas, IMAGE_V2), step)
-    return Phase(
-        name="rolling update",
-        throttled=bool(cluster.snapshot().client_limits),
-        replicas=replicas,
-        nodes=nodes,
-        seconds=time.perf_counter() - t0,
-        cpu=time.process_time() - c0,
-        simulated=simulated,
-        entries=trace_total(cluster) - before,
-    )
+
+    def update() -> None:
+        got = cluster.request(Get(key=_KEY))
+        if not got.ok or not isinstance(got.body, Deployment):
+            raise BenchmarkError(f"deployment not read: {got.body}")
+        resp = cluster.request(Update(obj=with_image(got.body, IMAGE_V2)))
+        if not resp.ok:
+            raise BenchmarkError(f"deployment not updated: {resp.body}")
+
+    return _measure(cluster, "rolling update", nodes, replicas, update, IMAGE_V2, step)
 
 
 def run_phases(nodes: int, replicas: int, step: float = 1.0, throttled: bool = True) -> tuple[Phase, Phase]:
