@@ -15,7 +15,11 @@ never come from a run that silently failed.
 
 from __future__ import annotations
 
+import cProfile
 import gc
+import io
+import pstats
+from collections.abc import Callable
 from typing import Final
 
 GC_THRESHOLDS: Final = (100_000, 50, 1000)
@@ -30,3 +34,16 @@ class BenchmarkError(Exception):
 def tune_gc() -> None:
     """Set the collector's thresholds as the driver does; call once per benchmark process."""
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def profiled(work: Callable[[], object], top: int) -> str:
+    """cProfile of `work()`: the top functions by own time and by cumulative time."""
+    prof = cProfile.Profile()
+    prof.enable()
+    work()
+    prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()

@@ -25,9 +25,6 @@ silently failed. `--profile` prints the cProfile of the idle advance instead.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import resource
 import sys
 import time
@@ -36,7 +33,7 @@ from typing import Final
 import attrs
 from pyrsistent import pmap
 
-from benchmarks import BenchmarkError, tune_gc
+from benchmarks import BenchmarkError, profiled, tune_gc
 from kcore.api.coordination import Lease
 from kcore.api.core import NODE_READY, Node
 from kcore.api.kinds import Kind
@@ -230,15 +227,7 @@ def memory(cluster: Cluster) -> Memory:
 
 def profile_idle(cluster: Cluster, seconds: float, top: int = 30) -> str:
     """cProfile of `advance(seconds)`: the top functions by own time and by cumulative."""
-    prof = cProfile.Profile()
-    prof.enable()
-    cluster.advance(seconds)
-    prof.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
-    return out.getvalue()
+    return profiled(lambda: cluster.advance(seconds), top)
 
 
 def report(built: Built, idle_r: Idle | None, conv: Converged | None, mem: Memory | None) -> list[str]:

@@ -30,9 +30,6 @@ silently failed. `--profile` prints the cProfile of both phases instead.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import time
 from collections.abc import Callable
 from typing import Final
@@ -40,7 +37,7 @@ from typing import Final
 import attrs
 from pyrsistent import pmap
 
-from benchmarks import BenchmarkError, tune_gc
+from benchmarks import BenchmarkError, profiled, tune_gc
 from kcore.api.apps import Deployment, DeploymentConditionType, DeploymentSpec, ReplicaSet
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, ObjectMeta
@@ -274,16 +271,7 @@ def run(nodes: int, replicas: int, step: float = 1.0, throttled: bool = True) ->
 def profile(nodes: int, replicas: int, step: float = 1.0, top: int = 40, throttled: bool = True) -> str:
     """cProfile of both phases: the top functions by own time and by cumulative time."""
     cluster = build(nodes, throttled)
-    prof = cProfile.Profile()
-    prof.enable()
-    create_phase(cluster, nodes, replicas, step)
-    update_phase(cluster, nodes, replicas, step)
-    prof.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
-    return out.getvalue()
+    return profiled(lambda: (create_phase(cluster, nodes, replicas, step), update_phase(cluster, nodes, replicas, step)), top)
 
 
 def main() -> None:

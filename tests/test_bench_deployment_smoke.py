@@ -162,3 +162,9 @@ def test_tallies_equal_a_fresh_count_after_every_step() -> None:
         "other",
         pod.metadata.name,
     }
+
+
+def test_the_profile_lists_both_phases_work() -> None:
+    text = bench.profile(2, 3, top=5)
+    assert "Ordered by: internal time" in text and "Ordered by: cumulative time" in text
+    assert "update_phase" in text or "run_until_stable" in text
