@@ -28,8 +28,6 @@ it has seen. Pure. Mirrors client-go's `cache.Store` fed by a reflector, and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import attrs
 
 from kcore.apiserver.types import WatchEvent, WatchType
@@ -57,11 +55,4 @@ def observe(view: ClusterState, ev: WatchEvent) -> ClusterState:
             return view
     if ev.resource_version > view.revision:
         view = attrs.evolve(view, revision=ev.resource_version)
-    return view
-
-
-def observe_all(view: ClusterState, events: Iterable[WatchEvent]) -> ClusterState:
-    """`view` after each of `events`, in order."""
-    for ev in events:
-        view = observe(view, ev)
     return view
