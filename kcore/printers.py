@@ -201,6 +201,11 @@ def _pod_status(o: Obj, now: Time) -> str:
     return reason
 
 
+def pod_status_text(pod: ApiObject) -> str:
+    """The STATUS column `kubectl get pods` shows for `pod` (CrashLoopBackOff, Init:0/1, ...)."""
+    return _pod_status(to_dict(pod), Time(0.0))
+
+
 def _pod_restarts(o: Obj, now: Time) -> str:
     return str(sum(int(s.get("restartCount", 0)) for s in _list(o, "status", "containerStatuses")))
 

@@ -65,6 +65,7 @@ from kcore.runtime.runtime import (
     kill_container,
     new_runtime,
     probe_passes,
+    probe_passes_at,
     sandboxes_of,
     set_pod_cidr,
 )
@@ -769,9 +770,27 @@ def test_exec_probe_answers_as_a_call() -> None:
     call = ExecProbe(container_id=cid, kind=ProbeKind.READINESS)
     assert apply(state, call, T) == (
         state,
-        ProbeResult(container_id=cid, kind=ProbeKind.READINESS, success=False),
+        ProbeResult(container_id=cid, kind=ProbeKind.READINESS, success=False, passes_at=Time(T + 10)),
         (),
     )
+
+
+def test_a_failing_probe_says_when_its_script_lets_it_pass() -> None:
+    """`passes_at` is the warm-up's end (readiness, startup); a hang, a probe scripted to
+    never pass and a liveness failure pass never."""
+    cases = (
+        ({"kcore.io/ready-after": "10"}, ProbeKind.READINESS, Time(T + 10)),
+        ({"kcore.io/startup-after": "4"}, ProbeKind.STARTUP, Time(T + 4)),
+        ({"kcore.io/ready-after": "never"}, ProbeKind.READINESS, None),
+        ({"kcore.io/ready-after": "10", "kcore.io/liveness-fail-after": "5"}, ProbeKind.READINESS, None),
+        ({"kcore.io/liveness-fail-after": "0"}, ProbeKind.LIVENESS, None),
+        ({"kcore.io/liveness-fail-after": "0"}, ProbeKind.READINESS, None),
+    )
+    for script, kind, when in cases:
+        state, cid, _ = _started(_with_sandbox(script))
+        assert probe_passes_at(state, cid, kind, T) == when, script
+        _, result, _ = apply(state, ExecProbe(container_id=cid, kind=kind), T)
+        assert result == ProbeResult(container_id=cid, kind=kind, success=False, passes_at=when), script
 
 
 # --- requests from the model ---------------------------------------------------------------

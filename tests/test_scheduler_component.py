@@ -236,8 +236,8 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     written = status_call.request.obj
     assert isinstance(written, Pod)
     assert [(c.reason, c.message) for c in written.status.conditions] == [("SchedulerError", message)]
-    assert effects[2:] == (WakeMeAt(at=Time(101.5), key="flush"),)
-    s, effects = sched.step(s, TimerFired(key="flush", now=Time(101.5)))
+    assert effects[2:] == (WakeMeAt(at=Time(101.5), key="backoff", in_motion=True),)  # a retry in motion
+    s, effects = sched.step(s, TimerFired(key="backoff", now=Time(101.5)))
     assert effects == (CallApi(request=Bind(key=key, node_name="n1"), request_id="scheduler-bind-2"),)
 
 

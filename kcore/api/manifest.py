@@ -175,7 +175,8 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]  # PyYAML's dumper bases are u
 
 
 def _represent_str(dumper: Any, value: str) -> Any:
-    style = "|" if "\n" in value else None
+    # go-yaml (kubectl's printer) writes an empty string as "", a multi-line one as a block
+    style = "|" if "\n" in value else ('"' if value == "" else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -11,7 +11,9 @@ Theory of operation:
   component that watches the kind; a component's answer is queued as `ApiAnswered`.
 - `step()` delivers the earliest queued event that is due (time <= now) and performs the
   effects the component returns, in order. `run_until_stable` steps until nothing is due;
-  `advance(seconds)` walks the clock through every due timer to `now + seconds`.
+  `advance(seconds)` walks the clock through every due timer to `now + seconds`;
+  `settle(max_seconds)` walks it only as far as the work in motion needs (see
+  `kcore.driver.settling`), `advance_until(done, seconds)` until a condition holds.
 - Ties are broken by queue sequence (first queued, first delivered), so one seed and one
   input give the same trace, bit for bit.
 - A component that raises `KcoreBug` is restarted (`init` on the current state, then
@@ -29,7 +31,7 @@ import contextlib
 import enum
 import gc
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, assert_never
 
 import attrs
@@ -83,6 +85,7 @@ from kcore.driver.faults import (
 )
 from kcore.driver.informer import observe
 from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue, ThrottledCall
+from kcore.driver.settling import DEFAULT_SETTLE_SECONDS, Settled, SettleEnd
 from kcore.driver.throttle import Bucket, RateLimit, reserve
 from kcore.runtime import runtime as cri_runtime
 from kcore.runtime.cri import ContainerPhase, RuntimeCall
@@ -544,6 +547,54 @@ class Cluster:
         self._fresh = None
         return self.run_until_stable(max_steps)
 
+    def settle(self, max_seconds: float = DEFAULT_SETTLE_SECONDS, max_steps: int = DEFAULT_MAX_STEPS) -> Settled:
+        """Let simulated time run exactly as far as the work in motion needs, at most
+        `max_seconds`: deliver what is due, then move the clock from one queued time to
+        the next while anything in motion is still queued (`kcore.driver.settling`)."""
+        if max_seconds < 0:
+            raise ValueError(f"cannot settle for a negative time ({max_seconds}s)")
+        start = self.now
+        deadline = Time(start + max_seconds)
+        if not self.run_until_stable(max_steps):
+            return Settled(started=start, ended=self.now, end=SettleEnd.STEPS)
+        while self._queue.moving:
+            head = self._queue.peek()
+            assert head is not None  # something is in motion, so something is queued
+            if head.at > deadline:
+                self._now = deadline
+                self._fresh = None
+                end = SettleEnd.TIMEOUT if self.run_until_stable(max_steps) else SettleEnd.STEPS
+                return Settled(started=start, ended=self.now, end=end)
+            self._now = Time(max(self._now, head.at))
+            self._fresh = None
+            if not self.run_until_stable(max_steps):
+                return Settled(started=start, ended=self.now, end=SettleEnd.STEPS)
+        return Settled(started=start, ended=self.now, end=SettleEnd.SETTLED)
+
+    def advance_until(
+        self, done: Callable[[ClusterState], bool], seconds: float, max_steps: int = DEFAULT_MAX_STEPS
+    ) -> bool:
+        """Move the clock on, one queued time after the other, until `done(state)` holds
+        (True, the clock at that instant) or `seconds` have passed (False): `kubectl
+        wait` and `rollout status` in simulated time. `done` is asked first after
+        delivering what is due now, then after each instant."""
+        if seconds < 0:
+            raise ValueError(f"cannot move the clock backwards ({seconds}s)")
+        deadline = Time(self.now + seconds)
+        self.run_until_stable(max_steps)
+        if done(self._state):
+            return True
+        while (head := self._queue.peek()) is not None and head.at <= deadline:
+            self._now = Time(max(self._now, head.at))
+            self._fresh = None
+            self.run_until_stable(max_steps)
+            if done(self._state):
+                return True
+        self._now = deadline
+        self._fresh = None
+        self.run_until_stable(max_steps)
+        return done(self._state)
+
     # -- internals
 
     def _due(self) -> bool:
@@ -571,8 +622,8 @@ class Cluster:
         self._trace_v = pvector(trace[dropped:])
         self._trace_dropped += dropped
 
-    def _push(self, at: Time, target: str, event: Deliverable) -> None:
-        self._queue = self._queue.push(at, target, event)
+    def _push(self, at: Time, target: str, event: Deliverable, in_motion: bool = True) -> None:
+        self._queue = self._queue.push(at, target, event, in_motion)
         self._fresh = None
 
     def _set_cold(self, **changes: Any) -> None:
@@ -709,8 +760,9 @@ class Cluster:
                         self._push(Time(go), name, ThrottledCall(request=req, request_id=rid))
                         return
                 self._call(req, answer=(name, rid))
-            case WakeMeAt(at=at, key=key):
-                self._push(Time(max(at, self.now)), name, TimerFired(key=key, now=Time(max(at, self.now))))
+            case WakeMeAt(at=at, key=key, in_motion=moving):
+                due = Time(max(at, self.now))
+                self._push(due, name, TimerFired(key=key, now=due), in_motion=moving)
             case RecordEvent():
                 if not self._cut_off(name):
                     self._record(name, effect)
@@ -805,8 +857,11 @@ class Cluster:
                 # pod's ADDED before its DELETED), and each carries the time it is delivered
                 later, self._queue = self._queue.take_due(name, self.now)
                 self._fresh = None
-                for ev in (*mine, *(i.event for i in later if not isinstance(i.event, RuntimeDue | ThrottledCall))):
+                for ev in mine:
                     self._push(self.now, name, attrs.evolve(ev, now=self.now))
+                for i in later:
+                    if not isinstance(i.event, RuntimeDue | ThrottledCall):
+                        self._push(self.now, name, attrs.evolve(i.event, now=self.now), in_motion=i.in_motion)
             case CrashComponent(name=name):
                 victim = self._by_name.get(name)
                 if victim is not None and self._running(name):

@@ -6,6 +6,11 @@ performs them in order and reports results back as events (`kcore.driver.events`
 - `CallApi`: send `request` to the apiserver; the response comes back as
   `ApiAnswered(request_id, ...)`, the writes it made as `WatchDelivered` to watchers.
 - `WakeMeAt`: deliver `TimerFired(key)` at simulated time `at` (or at once if past).
+  `in_motion` says what the timer is for, for settling (`Cluster.settle`): True when it
+  continues work already under way that will finish by itself (a minReadySeconds wait,
+  a probe whose result is still undecided, the first retry after a failure); False
+  (the default) when it is merely scheduled (a periodic resync, a heartbeat, the next
+  CronJob run, a deadline, a back-off after the same failure happened again).
 - `RecordEvent`: record a v1 Event about an object (`kubectl get events`); fire and forget.
 - `CallRuntime`: perform one CRI call on node `node`'s simulated container runtime
   (kubelet only); the result comes back as `RuntimeAnswered(request_id, ...)`, and the
@@ -44,10 +49,11 @@ class CallApi:
 
 @attrs.frozen(kw_only=True)
 class WakeMeAt:
-    """Ask for `TimerFired(key)` at simulated time `at`."""
+    """Ask for `TimerFired(key)` at simulated time `at`; `in_motion`: see the module doc."""
 
     at: Time
     key: str
+    in_motion: bool = False
 
 
 @attrs.frozen(kw_only=True)

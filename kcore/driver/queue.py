@@ -12,6 +12,10 @@ API answers are queued at `now`), so such pushes go to a FIFO run beside the hea
 `PVector` with a read index: O(1) push and pop, no comparisons); `pop` takes whichever
 head, FIFO's or heap's, comes first by (time, seq). Both hold items sorted by (time, seq),
 so the order is exactly the heap-only order. Pure; no kcore imports beyond the event types.
+
+Each item also says whether it is work in motion (`Scheduled.in_motion`: everything but
+a timer its component marked as merely scheduled), and the queue counts those
+(`EventQueue.moving`), so settling asks "is anything still in motion?" in O(1).
 """
 
 from __future__ import annotations
@@ -53,12 +57,14 @@ Deliverable = Event | RuntimeDue | ThrottledCall
 
 @attrs.frozen(kw_only=True)
 class Scheduled:
-    """One pending delivery of `event` to the component named `target` at time `at`."""
+    """One pending delivery of `event` to the component named `target` at time `at`;
+    `in_motion`: whether it is work in motion (see `kcore.driver.cluster.Cluster.settle`)."""
 
     at: Time
     seq: int
     target: str
     event: Deliverable
+    in_motion: bool = True
 
 
 class _Node(NamedTuple):
@@ -101,26 +107,43 @@ class EventQueue:
     next_seq: int = 0
     run: PVector[Scheduled] = pvector()  # a FIFO of items at one time, in seq order
     run_head: int = 0  # index of the run's first unpopped item
+    moving: int = 0  # how many items are in motion
 
     def __len__(self) -> int:
         return self.size
 
-    def push(self, at: Time, target: str, event: Deliverable) -> EventQueue:
+    def push(self, at: Time, target: str, event: Deliverable, in_motion: bool = True) -> EventQueue:
         """A queue with `event` scheduled for `target` at `at`, after every earlier push."""
-        item = Scheduled(at=at, seq=self.next_seq, target=target, event=event)
+        item = Scheduled(at=at, seq=self.next_seq, target=target, event=event, in_motion=in_motion)
+        moving = self.moving + 1 if in_motion else self.moving
         run, head = self.run, self.run_head
         if head < len(run):
             if run[head].at == at:  # same time as the run: its seq is the largest, so last
                 return EventQueue(
-                    root=self.root, size=self.size + 1, next_seq=self.next_seq + 1, run=run.append(item), run_head=head
+                    root=self.root,
+                    size=self.size + 1,
+                    next_seq=self.next_seq + 1,
+                    run=run.append(item),
+                    run_head=head,
+                    moving=moving,
                 )
         elif self.root is None or at <= self.root.item.at:  # the run is empty: start one
             return EventQueue(
-                root=self.root, size=self.size + 1, next_seq=self.next_seq + 1, run=pvector((item,)), run_head=0
+                root=self.root,
+                size=self.size + 1,
+                next_seq=self.next_seq + 1,
+                run=pvector((item,)),
+                run_head=0,
+                moving=moving,
             )
         node = _Node(1, item, None, None)
         return EventQueue(
-            root=_merge(self.root, node), size=self.size + 1, next_seq=self.next_seq + 1, run=run, run_head=head
+            root=_merge(self.root, node),
+            size=self.size + 1,
+            next_seq=self.next_seq + 1,
+            run=run,
+            run_head=head,
+            moving=moving,
         )
 
     def peek(self) -> Scheduled | None:
@@ -142,13 +165,24 @@ class EventQueue:
                 if head == len(run):  # drained: let the popped items go
                     run, head = pvector(), 0
                 return first, EventQueue(
-                    root=self.root, size=self.size - 1, next_seq=self.next_seq, run=run, run_head=head
+                    root=self.root,
+                    size=self.size - 1,
+                    next_seq=self.next_seq,
+                    run=run,
+                    run_head=head,
+                    moving=self.moving - 1 if first.in_motion else self.moving,
                 )
         if self.root is None:
             raise IndexError("pop from an empty EventQueue")
+        item = self.root.item
         rest = _merge(self.root.left, self.root.right)
-        return self.root.item, EventQueue(
-            root=rest, size=self.size - 1, next_seq=self.next_seq, run=run, run_head=head
+        return item, EventQueue(
+            root=rest,
+            size=self.size - 1,
+            next_seq=self.next_seq,
+            run=run,
+            run_head=head,
+            moving=self.moving - 1 if item.in_motion else self.moving,
         )
 
     def __reduce__(self) -> tuple[object, tuple[tuple[Scheduled, ...], tuple[Scheduled, ...], int]]:
@@ -190,9 +224,13 @@ def _rebuild(items: tuple[Scheduled, ...], next_seq: int) -> EventQueue:
     root: _Node | None = None
     for item in items:
         root = _merge(root, _Node(1, item, None, None))
-    return EventQueue(root=root, size=len(items), next_seq=next_seq)
+    return EventQueue(root=root, size=len(items), next_seq=next_seq, moving=_moving(items))
+
+
+def _moving(items: tuple[Scheduled, ...]) -> int:
+    return sum(1 for i in items if i.in_motion)
 
 
 def _restore(heap: tuple[Scheduled, ...], run: tuple[Scheduled, ...], next_seq: int) -> EventQueue:
     q = _rebuild(heap, next_seq)
-    return attrs.evolve(q, size=q.size + len(run), run=pvector(run))
+    return attrs.evolve(q, size=q.size + len(run), run=pvector(run), moving=q.moving + _moving(run))

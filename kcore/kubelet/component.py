@@ -367,7 +367,7 @@ class Kubelet:
             return s, ()
         now = s.now
         if w.wakes and any(t <= now for t in w.wakes):
-            w = pw.evolve_worker(w, wakes=pset(t for t in w.wakes if t > now))
+            w = pw.evolve_worker(w, wakes=pmap({t: m for t, m in w.wakes.items() if t > now}))
         api_pod = self._api_pod(s, w)
         if not w.static:
             if api_pod is None:
@@ -435,10 +435,12 @@ class Kubelet:
                     effects.append(CallRuntime(node=self.config.node_name, call=call, request_id=rid))
                 case RecordEvent():
                     effects.append(out)
-                case pw.Wake(at=at):
-                    if at not in wakes:
-                        wakes = wakes.add(at)
-                        effects.append(WakeMeAt(at=at, key=f"pod/{w.uid}"))
+                case pw.Wake(at=at, in_motion=moving):
+                    # one timer per time, and one more if a wake in motion joins one that is not
+                    queued = wakes.get(at)
+                    if queued is None or (moving and not queued):
+                        wakes = wakes.set(at, moving)
+                        effects.append(WakeMeAt(at=at, key=f"pod/{w.uid}", in_motion=moving))
                 case _:
                     assert_never(out)
         if wakes is not w.wakes:
@@ -530,8 +532,11 @@ class Kubelet:
                 s = _evolve_state(s, reported=s.reported.set(uid, rep))
                 if _reason(body) is StatusReason.NOT_FOUND:
                     return s, (uid,), ()
-                wait = STATUS_RETRY_SECONDS if resp.code == 409 else API_RETRY_SECONDS
-                return s, (), (WakeMeAt(at=Time(s.now + wait), key=f"pod/{uid}"),)
+                # a 409 is someone else's newer write: rebased and written again at once,
+                # work in motion; any other refusal repeats until something changes
+                conflict = resp.code == 409
+                wait = STATUS_RETRY_SECONDS if conflict else API_RETRY_SECONDS
+                return s, (), (WakeMeAt(at=Time(s.now + wait), key=f"pod/{uid}", in_motion=conflict),)
             case "delete":
                 if resp.ok or _reason(body) is StatusReason.NOT_FOUND or resp.code == 409:
                     return s, (uid,), ()

@@ -26,6 +26,12 @@ Rules (upstream's, read from pkg/kubelet/kuberuntime/kuberuntime_manager.go):
 - A terminal pod (or one being deleted) is torn down: every running container is stopped
   with the grace period (deletionGracePeriodSeconds, else terminationGracePeriodSeconds),
   then the sandbox is removed. Nothing runs again in a terminal pod.
+- Each `Wake` says whether it is work in motion for settling (`kcore.driver.settling`):
+  undecided probes (`probes.in_motion`, unless the container was already killed by that
+  probe once: a repeat), the moment ErrImagePull turns into ImagePullBackOff, and the
+  first retry after a failed pull, sandbox or container call are; CrashLoopBackOff, a
+  second failed pull, a repeated call failure and activeDeadlineSeconds are merely
+  scheduled, so a pod stuck in a repeating state lets settling end.
 
 Must not know: the API server, request ids, the driver; the status it implies is
 `kcore.kubelet.pod_status`'s business.
@@ -35,9 +41,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+from typing import Final
 
 import attrs
-from pyrsistent import pmap, pset
+from pyrsistent import pmap
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.kinds import ObjectKey
@@ -159,9 +166,10 @@ class Ask:
 
 @attrs.frozen(kw_only=True)
 class Wake:
-    """Look at the pod again at `at`."""
+    """Look at the pod again at `at`; `in_motion`: see the module doc."""
 
     at: Time
+    in_motion: bool = False
 
 
 Out = Ask | RecordEvent | Wake
@@ -176,6 +184,7 @@ class Exit:
     started_at: Time | None
     finished_at: Time
     container_id: str
+    killed_by: str = ""  # the probe that killed it ("liveness" / "startup"), if one did
 
 
 @attrs.frozen(kw_only=True)
@@ -222,6 +231,7 @@ class PodWorker:
     sandbox_busy: bool = False
     sandbox_attempt: int = 0
     sandbox_id: str = ""
+    sandbox_failed: bool = False  # the last sandbox attempt failed (its retry is a repeat)
     pod_ip: str = ""
     start_time: Time | None = None
     # one run per spec container, in spec order (init containers first): a pod's
@@ -233,7 +243,7 @@ class PodWorker:
     gone_from_api: bool = False
     torn_down: bool = False  # a terminal or deleted pod's containers and sandbox are gone
     floor: PodPhase = PodPhase.PENDING  # the newest phase reported: never go back
-    wakes: PSet[Time] = pset()
+    wakes: PMap[Time, bool] = pmap()  # timers queued: time -> whether one is in motion
     # the pod's QoS class: a function of its containers' resources, which never change
     # (ValidatePodUpdate), so computed once, not per status
     qos: PodQOSClass = PodQOSClass.BEST_EFFORT
@@ -484,10 +494,12 @@ def _pull(w: PodWorker, run: ContainerRun, spec: Container, env: Env) -> tuple[P
     key = f"{w.uid}_{image}"
     if bo.in_backoff_since_update(w.pull_backoff, key, env.now):
         entry = w.pull_backoff.entries[key]
-        wake = Wake(at=Time(entry.last_update + entry.delay))
+        # the retry after a first failed pull may well succeed; after a second, the pull
+        # is failing for good as far as anyone can tell (ImagePullBackOff)
+        wake = Wake(at=Time(entry.last_update + entry.delay), in_motion=entry.delay <= w.pull_backoff.initial)
         shown = Time(entry.last_update + ERR_IMAGE_PULL_SHOWN_SECONDS)
         if run.waiting_reason == ERR_IMAGE_PULL and env.now < shown:
-            return w, (Wake(at=shown),)  # the failure itself is shown until the next sync
+            return w, (Wake(at=shown, in_motion=True),)  # the failure itself is shown until the next sync
         if run.waiting_reason == IMAGE_PULL_BACK_OFF:
             return w, (wake,)
         message = f'Back-off pulling image "{image}"'
@@ -580,7 +592,8 @@ def _probe(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker, tuple[
         if kind is not ProbeKind.STARTUP and not started:
             continue
         if track.next_at > env.now:
-            outs.append(Wake(at=track.next_at))
+            repeat = run.last_exit is not None and run.last_exit.killed_by == _KILL_LABEL[kind]
+            outs.append(Wake(at=track.next_at, in_motion=probes.in_motion(track, probe) and not repeat))
             continue
         run = evolve_run(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=True)))
         outs.append(_ask(w, Op.PROBE, ExecProbe(container_id=run.container_id, kind=kind), run.name, kind))
@@ -665,7 +678,18 @@ def on_answer(
 
 
 def _killed(run: ContainerRun, now: Time) -> Exit:
-    return Exit(exit_code=137, reason="Error", started_at=run.started_at, finished_at=now, container_id=run.container_id)
+    return Exit(
+        exit_code=137,
+        reason="Error",
+        started_at=run.started_at,
+        finished_at=now,
+        container_id=run.container_id,
+        killed_by=run.kill_reason,
+    )
+
+
+_KILL_LABEL: Final = {ProbeKind.LIVENESS: "liveness", ProbeKind.STARTUP: "startup", ProbeKind.READINESS: ""}
+"""`ContainerRun.kill_reason` of a kill by each probe (readiness never kills)."""
 
 
 def _started(w: PodWorker, run: ContainerRun, at: Time) -> tuple[PodWorker, tuple[Out, ...]]:
@@ -691,7 +715,7 @@ def _started(w: PodWorker, run: ContainerRun, at: Time) -> tuple[PodWorker, tupl
 def _call_failed(
     w: PodWorker, run: ContainerRun, op: Op, code: ErrorCode, message: str, env: Env
 ) -> tuple[PodWorker, tuple[Out, ...]]:
-    retry = Wake(at=Time(env.now + RETRY_SECONDS))
+    before = run.waiting_reason
     match op:
         case Op.PULL:
             run = evolve_run(run, stage=Stage.NEW, waiting_reason=ERR_IMAGE_PULL, waiting_message=message)
@@ -710,6 +734,8 @@ def _call_failed(
         case _:
             return w, ()
     w = _put(w, run)
+    # the first retry of a failed call is in motion; the same failure again is a repeat
+    retry = Wake(at=Time(env.now + RETRY_SECONDS), in_motion=op is Op.STOP or run.waiting_reason != before)
     return w, (_event(w, EventType.WARNING, "Failed", f"Error: {message}"), retry)
 
 
@@ -721,7 +747,7 @@ def _sandbox_answer(
     w = evolve_worker(w, sandbox_busy=False)
     match result:
         case SandboxReady(sandbox_id=sid, ip=ip, warnings=warnings):
-            w = evolve_worker(w, sandbox=SandboxStage.READY, sandbox_id=sid, pod_ip=ip)
+            w = evolve_worker(w, sandbox=SandboxStage.READY, sandbox_id=sid, pod_ip=ip, sandbox_failed=False)
             events = tuple(_event(w, EventType.WARNING, "InvalidScript", str(f)) for f in warnings)
             return w, events
         case SandboxRemoved():
@@ -734,9 +760,10 @@ def _sandbox_answer(
             return w, (_ask(w, Op.DISCARD_SANDBOX, RemovePodSandbox(sandbox_id=old)),)
         case CallFailed(message=message):
             stage = SandboxStage.READY if purpose.op is Op.REMOVE_SANDBOX else SandboxStage.NONE
-            w = evolve_worker(w, sandbox=stage)
+            first = not w.sandbox_failed  # the first retry is in motion, a repeat is not
+            w = evolve_worker(w, sandbox=stage, sandbox_failed=True)
             event = _event(w, EventType.WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {message}")
-            return w, (event, Wake(at=Time(env.now + RETRY_SECONDS)))
+            return w, (event, Wake(at=Time(env.now + RETRY_SECONDS), in_motion=first))
         case _:
             return w, ()
 
@@ -754,7 +781,7 @@ def _probe_answer(
         return w, ()
     if not isinstance(result, ProbeResult) or result.container_id != run.container_id:
         return _put(w, evolve_run(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=False)))), ()
-    new = probes.record(track, probe, result.success, env.now)
+    new = probes.record(track, probe, result.success, env.now, result.passes_at)
     run = evolve_run(run, probes=run.probes.set(kind, new))
     outs: list[Out] = []
     if not result.success:
@@ -807,7 +834,7 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
             return w, (
                 _event(w, EventType.WARNING, "Failed", message),
                 _event(w, EventType.WARNING, "Failed", f"Error: {ERR_IMAGE_PULL}"),
-                Wake(at=Time(env.now + ERR_IMAGE_PULL_SHOWN_SECONDS)),
+                Wake(at=Time(env.now + ERR_IMAGE_PULL_SHOWN_SECONDS), in_motion=True),
             )
         case ContainerExited():
             for run in ordered_runs(w):
@@ -818,6 +845,7 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
                         started_at=event.started_at,
                         finished_at=event.finished_at,
                         container_id=event.container_id,
+                        killed_by=run.kill_reason,
                     )
                     run = evolve_run(run, stage=Stage.EXITED, exit=done, probes=pmap())
                     return _put(w, run), ()

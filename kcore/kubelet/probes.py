@@ -12,6 +12,12 @@ rules around it:
   one period on.
 - liveness and readiness are held (ticks pass without a probe) until the startup probe
   has passed; `realign` puts them back on their grid when it does.
+- `in_motion(track, probe)`: whether the next tick is work in motion for settling
+  (`kcore.driver.settling`): while the result is undecided (a startup or readiness probe
+  that has not passed yet and has not failed `failureThreshold` times in a row, or a
+  passing probe that has started failing), or while the last failure is one the
+  application's script ends by itself (`ProbeResult.passes_at`: still warming up). A
+  steady result, passing or failing for good, is merely scheduled.
 
 Must not know: the runtime, events, the API. Mirrors pkg/kubelet/prober/worker.go
 (doProbe) and prober_manager.go (initial results).
@@ -39,6 +45,7 @@ class ProbeTrack:
     successes: int = 0
     failures: int = 0
     inflight: bool = False
+    passes_at: Time | None = None  # the last failure's `ProbeResult.passes_at`
 
 
 def probe_of(container: Container, kind: ProbeKind) -> Probe | None:
@@ -78,8 +85,18 @@ def realign(track: ProbeTrack, probe: Probe, now: Time) -> ProbeTrack:
     return attrs.evolve(track, next_at=tick_at_or_after(track.origin, probe, now))
 
 
-def record(track: ProbeTrack, probe: Probe, success: bool, now: Time) -> ProbeTrack:
-    """The track after one probe result at `now` (thresholds as upstream's doProbe)."""
+def in_motion(track: ProbeTrack, probe: Probe) -> bool:
+    """Whether the track's next tick is work in motion (see the module doc)."""
+    if track.passing:
+        return track.failures > 0
+    return track.failures < max(probe.failure_threshold, 1) or track.passes_at is not None
+
+
+def record(
+    track: ProbeTrack, probe: Probe, success: bool, now: Time, passes_at: Time | None = None
+) -> ProbeTrack:
+    """The track after one probe result at `now` (thresholds as upstream's doProbe);
+    `passes_at`: the failing result's hint (see `kcore.runtime.cri.ProbeResult`)."""
     if success:
         successes, failures = track.successes + 1, 0
         passing = track.passing or successes >= max(probe.success_threshold, 1)
@@ -94,4 +111,5 @@ def record(track: ProbeTrack, probe: Probe, success: bool, now: Time) -> ProbeTr
         passing=passing,
         next_at=next_at,
         inflight=False,
+        passes_at=None if success else passes_at,
     )

@@ -266,9 +266,15 @@ class SandboxRemoved:
 
 @attrs.frozen(kw_only=True)
 class ProbeResult:
+    """A probe's answer. `passes_at`, for a failing answer, is when the container's script
+    makes the probe pass by itself (an application still warming up: `ready-after`,
+    `startup-after`), None when it never will: the kubelet reads it only to mark its next
+    probe as work in motion for settling, never to decide anything."""
+
     container_id: str
     kind: ProbeKind
     success: bool
+    passes_at: Time | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -34,6 +34,7 @@ container_stop.go, image_pull.go) in the shapes it answers with.
 
 from __future__ import annotations
 
+import math
 from typing import Final, assert_never
 
 import attrs
@@ -228,6 +229,24 @@ def probe_passes(state: RuntimeState, container: str, kind: ProbeKind, now: Time
             assert_never(kind)
 
 
+def probe_passes_at(state: RuntimeState, container: str, kind: ProbeKind, now: Time) -> Time | None:
+    """When a probe failing at `now` passes by the container's script, if it ever does:
+    readiness at `ready-after` (unless the process hangs first), startup at
+    `startup-after`; a failing liveness probe (a hang) never passes again."""
+    record = state.containers.get(container)
+    if record is None or record.phase is not ContainerPhase.RUNNING or kind is ProbeKind.LIVENESS:
+        return None
+    assert record.started_at is not None
+    b = behaviour_for(state.sandboxes[record.sandbox_id].script, record.name)
+    after = b.ready_after if kind is ProbeKind.READINESS else b.startup_after
+    if after is None or math.isinf(after) or now - record.started_at >= after:
+        return None
+    hangs = b.liveness_fail_after
+    if kind is ProbeKind.READINESS and hangs is not None and hangs <= after:
+        return None
+    return Time(record.started_at + after)
+
+
 # --- apply -------------------------------------------------------------------------------
 
 
@@ -261,9 +280,10 @@ def apply(state: RuntimeState, call: RuntimeCall, now: Time) -> Outcome:
             if call.container_id not in state.containers:
                 return _failed(state, ErrorCode.NOT_FOUND, _no_container(call.container_id))
             ok = probe_passes(state, call.container_id, call.kind, now)
+            passes_at = None if ok else probe_passes_at(state, call.container_id, call.kind, now)
             return (
                 state,
-                ProbeResult(container_id=call.container_id, kind=call.kind, success=ok),
+                ProbeResult(container_id=call.container_id, kind=call.kind, success=ok, passes_at=passes_at),
                 (),
             )
         case _:

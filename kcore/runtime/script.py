@@ -12,7 +12,8 @@ Rules (docs/runtime.md is the user-facing contract):
   `metadata.annotations[kcore.io/exit-code]: Invalid value: "abc": must be ...`.
 - Other `kcore.io/` names are not ours to judge (other components may use the prefix)
   and are ignored silently; docs/runtime.md lists the knobs.
-- Seconds are decimal numbers (`"3"`, `"2.5"`, optionally `"3s"`), finite and >= 0.
+- Seconds are decimal numbers (`"3"`, `"2.5"`, optionally `"3s"`), finite and >= 0;
+  `ready-after` and `startup-after` also take `"never"` (the probe never passes).
 
 Must not know: time, the runtime's state, the kubelet.
 """
@@ -157,6 +158,8 @@ def _parse_value(knob: Knob, raw: str) -> int | float | str:
             return _parse_int(
                 text, 0, FAIL_ALWAYS, '"true", "false" or how many pulls fail (an integer >= 0)'
             )
+        case Knob.READY_AFTER | Knob.STARTUP_AFTER if text.lower() == "never":
+            return math.inf
         case _:
             return _parse_seconds(text)
 

@@ -29,7 +29,9 @@ Theory of operation:
 - Then it pops up to `batch` pods from activeQ, one scheduling cycle each
   (`algorithm.schedule_one` with the cluster seed and the round-robin start index); more
   waiting pods get a `WakeMeAt(now)` so other events interleave. Backoff ends and the
-  5-minute unschedulable flush are `WakeMeAt` timers.
+  5-minute unschedulable flush are `WakeMeAt` timers. For settling, a backoff's end is
+  work in motion (the pod was failed or moved by a change and retries then); the flush
+  is merely scheduled: an unschedulable pod waits for a cluster event, and settling ends.
 - Success: the pod is assumed into the Snapshot at once (so the next cycle sees it) and
   bound with `CallApi(Bind)`. The answer: 2xx records the Normal "Scheduled" event; an
   error forgets the assumed pod, moves the unschedulable pods (the space is free again),
@@ -94,6 +96,7 @@ from kcore.state import ClusterState, get, list_objects
 NAME: Final = "scheduler"
 DEFAULT_BATCH: Final = 100
 FLUSH_TIMER: Final = "flush"
+BACKOFF_TIMER: Final = "backoff"
 CONTINUE_TIMER: Final = "schedule"
 POD_SCHEDULED: Final = "PodScheduled"
 REASON_UNSCHEDULABLE: Final = "Unschedulable"
@@ -120,6 +123,7 @@ class SchedulerState:
     counter: int = 0
     next_start: int = 0
     wake_at: Time | None = None  # the earliest flush timer asked for and not yet fired
+    backoff_at: Time | None = None  # the earliest backoff timer asked for and not yet fired
     continuing: bool = False  # a CONTINUE_TIMER is pending
 
 
@@ -457,6 +461,9 @@ class Scheduler:
             case TimerFired(key=key):
                 if key == CONTINUE_TIMER:
                     s = _evolve_state(s, continuing=False)
+                elif key == BACKOFF_TIMER:
+                    if s.backoff_at is not None and now >= s.backoff_at:
+                        s = _evolve_state(s, backoff_at=None)
                 elif s.wake_at is not None and now >= s.wake_at:
                     s = _evolve_state(s, wake_at=None)
             case Resynced(view=view):
@@ -485,8 +492,12 @@ class Scheduler:
             s = _evolve_state(s, queue=q)
         if sq.has_active(q) and not s.continuing:
             s = _evolve_state(s, continuing=True)
-            effects.append(WakeMeAt(at=now, key=CONTINUE_TIMER))
-        wake = sq.next_wake(q)
+            effects.append(WakeMeAt(at=now, key=CONTINUE_TIMER, in_motion=True))
+        backoff = sq.next_backoff_end(q)
+        if backoff is not None and (s.backoff_at is None or backoff < s.backoff_at):
+            s = _evolve_state(s, backoff_at=backoff)
+            effects.append(WakeMeAt(at=backoff, key=BACKOFF_TIMER, in_motion=True))
+        wake = sq.next_unschedulable_flush(q)
         if wake is not None and (s.wake_at is None or wake < s.wake_at):
             s = _evolve_state(s, wake_at=wake)
             effects.append(WakeMeAt(at=wake, key=FLUSH_TIMER))

@@ -288,17 +288,16 @@ def _first_live(q: SchedulingQueue, heap: Heap, where: Where) -> Item | None:
     return None
 
 
-def next_wake(q: SchedulingQueue) -> Time | None:
-    """The earliest time `flush` has work: a backoff ends or a pod waited 5 minutes."""
-    times = [
-        item[0]
-        for item in (
-            _first_live(q, q.backoff, Where.BACKOFF),
-            _first_live(q, q.unschedulable, Where.UNSCHEDULABLE),
-        )
-        if item is not None
-    ]
-    return Time(min(times)) if times else None
+def next_backoff_end(q: SchedulingQueue) -> Time | None:
+    """When the earliest backoff ends (a pod that something changed for retries then)."""
+    item = _first_live(q, q.backoff, Where.BACKOFF)
+    return None if item is None else Time(item[0])
+
+
+def next_unschedulable_flush(q: SchedulingQueue) -> Time | None:
+    """When the earliest unschedulable pod has waited 5 minutes (the periodic flush)."""
+    item = _first_live(q, q.unschedulable, Where.UNSCHEDULABLE)
+    return None if item is None else Time(item[0])
 
 
 def prune(q: SchedulingQueue) -> SchedulingQueue:
