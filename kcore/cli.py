@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final
 
@@ -46,7 +46,20 @@ from kcore.apiserver.types import (
     UpdateScale,
 )
 from kcore.cli_rollout import add_rollout_parser
-from kcore.driver import default_components, new_cluster
+from kcore.cli_session import (
+    MANIFEST_SUFFIXES,
+    MAX_STEPS,
+    NO_SETTLING,
+    SessionError,
+    add_settle_flags,
+    load,
+    mutating,
+    require_cluster,
+    settling_from,
+    store_from_env,
+)
+from kcore.cli_wait import add_wait_parser
+from kcore.driver import new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
@@ -62,17 +75,10 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
-from kcore.kubelet.component import Kubelet
-from kcore.kubelet.static_pods import static_pods
 from kcore.printers import table
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, get, list_objects
-from kcore.store.file import FileStore, StoreError, home_from_env
-
-MAX_STEPS: Final = 200_000
-"""How many deliveries one command may run before it gives up settling (and says so)."""
-
-MANIFEST_SUFFIXES: Final = (".yaml", ".yml", ".json")
+from kcore.store.file import StoreError
 
 
 class CliError(Exception):
@@ -82,58 +88,14 @@ class CliError(Exception):
 # --- shared helpers -------------------------------------------------------------------------
 
 
-def _store() -> FileStore:
-    return FileStore(home_from_env())
-
-
-STATIC_POD_DIR: Final = "manifests"
-"""Static pods of node N live in $KCORE_HOME/nodes/N/manifests/ (the kubelet's staticPodPath)."""
-
-
-def static_manifests(home: Path) -> dict[str, tuple[tuple[str, str], ...]]:
-    """Every node's static pod manifests under `home`: node -> ((file name, text), ...)."""
-    out: dict[str, tuple[tuple[str, str], ...]] = {}
-    nodes = home / "nodes"
-    if not nodes.is_dir():
-        return out
-    for node_dir in sorted(nodes.iterdir()):
-        mdir = node_dir / STATIC_POD_DIR
-        if mdir.is_dir():
-            files = sorted(f for f in mdir.iterdir() if f.suffix in (".yaml", ".yml", ".json") and f.is_file())
-            out[node_dir.name] = tuple((f.name, f.read_text(encoding="utf-8", errors="replace")) for f in files)
-    return out
-
-
-def _load(store: FileStore) -> Cluster:
-    snap = store.load()
-    cluster = Cluster(snap, default_components(snap.state, static_manifests(store.home)))
-    # a kubelet whose static pod directory changed since it started restarts to read it
-    # (upstream re-reads the directory every 20 s and restarts only the changed pods)
-    for comp in cluster.components:
-        if isinstance(comp, Kubelet):
-            wanted, _ = static_pods(comp.config)
-            if cluster.component_state(comp.name).statics != wanted:
-                cluster.inject(CrashComponent(name=comp.name))
-    return cluster
-
-
-@contextmanager
-def _mutating() -> Iterator[Cluster]:
-    """Load, lock, yield the cluster, settle it and store it atomically."""
-    _require_cluster()
-    store = _store()
-    with store.lock():
-        cluster = _load(store)
-        yield cluster
-        if not cluster.run_until_stable(MAX_STEPS):
-            print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
-        store.save(cluster.snapshot())
+def _mutating(args: argparse.Namespace, *, timeout_flag: bool = True) -> AbstractContextManager[Cluster]:
+    """The session of a command that writes: settle as its flags say (`kcore.cli_session`)."""
+    return mutating(settling_from(args, timeout_flag=timeout_flag))
 
 
 def resource_name(kind: Kind) -> str:
     """kubectl's `deployment.apps` / `pod`: the lowercase kind with its group."""
-    group = kind.info.group
-    return f"{kind.value.lower()}.{group}" if group else kind.value.lower()
+    return kind.info.resource
 
 
 def _server_error(status: Status, context: str = "") -> str:
@@ -228,7 +190,7 @@ def default_cluster_cidr(nodes: int) -> str:
 
 
 def cmd_cluster_create(args: argparse.Namespace) -> int:
-    store = _store()
+    store = store_from_env()
     if store.exists():
         raise CliError(f"a cluster already exists in {store.home}; run `kcore cluster delete` first")
     if args.nodes < 0:
@@ -258,7 +220,7 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_delete(args: argparse.Namespace) -> int:
-    store = _store()
+    store = store_from_env()
     if not store.delete():
         raise CliError(f"no cluster in {store.home}")
     print(f"cluster deleted from {store.home}")
@@ -266,8 +228,8 @@ def cmd_cluster_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster_info(args: argparse.Namespace) -> int:
-    store = _store()
-    cluster = _load(store)
+    store = store_from_env()
+    cluster = load(store)
     nodes = cluster.request(ListObjects(kind=Kind.NODE))
     count = len(nodes.body.items) if isinstance(nodes.body, ObjectList) else 0
     snap = cluster.snapshot()
@@ -279,17 +241,11 @@ def cmd_cluster_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_cluster() -> None:
-    store = _store()
-    if not store.exists():
-        store.load()  # raises the clear NoClusterError
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
-    _require_cluster()
+    require_cluster()
     loaded = _load_all(args.filename)
     failed = False
-    with _mutating() as cluster:
+    with _mutating(args) as cluster:
         for item in loaded:
             for w in item.warnings:
                 print(f"Warning: {w}", file=sys.stderr)
@@ -321,7 +277,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     if "," in args.kind and "/" not in args.kind:
         return _get_several(args)
     kind, names = _parse_kind_and_names(args.kind, args.names)
-    cluster = _load(_store())
+    cluster = load(store_from_env())
     if names and args.all_namespaces:
         raise CliError("a resource cannot be retrieved by name across all namespaces")
     ns = _namespace_for(kind, args)
@@ -346,11 +302,12 @@ def cmd_get(args: argparse.Namespace) -> int:
             return 1
         assert isinstance(resp.body, ObjectList)
         objs = list(resp.body.items)
-        if not objs:
+        if not objs and args.output in ("", "wide"):
             where = f" in {ns} namespace" if scope else ""
             print(f"No resources found{where}.", file=sys.stderr)
             return 0
-    _print_objects(objs, kind, cluster, args, single=len(names) == 1)
+    if objs or not names:
+        _print_objects(objs, kind, cluster, args, single=len(names) == 1)
     return 1 if failed else 0
 
 
@@ -364,7 +321,7 @@ def _get_several(args: argparse.Namespace) -> int:
             kinds.append(kind_for_name(part.strip()))
         except UnknownKindError as e:
             raise CliError(f'the server doesn\'t have a resource type "{part.strip()}"') from e
-    cluster = _load(_store())
+    cluster = load(store_from_env())
     found: list[tuple[Kind, list[ApiObject]]] = []
     for kind in kinds:
         ns = _namespace_for(kind, args)
@@ -379,7 +336,7 @@ def _get_several(args: argparse.Namespace) -> int:
         assert isinstance(resp.body, ObjectList)
         if resp.body.items:
             found.append((kind, list(resp.body.items)))
-    if not found:
+    if not found and args.output in ("", "wide"):
         ns = _namespace_for(kinds[0], args)
         where = "" if args.all_namespaces else f" in {ns} namespace"
         print(f"No resources found{where}.", file=sys.stderr)
@@ -411,8 +368,8 @@ def _get_several(args: argparse.Namespace) -> int:
 def _print_objects(
     objs: Sequence[ApiObject], kind: Kind, cluster: Cluster, args: argparse.Namespace, *, single: bool
 ) -> None:
-    if not objs:
-        return
+    """`objs` as `-o` asks: one object or a `List` (an empty one too) in json/yaml, one
+    `kind/name` per line, or the table (never called with no objects for a table)."""
     out = args.output
     if out == "json":
         sys.stdout.write(dump_json(objs[0] if single else objs))
@@ -428,7 +385,7 @@ def _print_objects(
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    _require_cluster()
+    require_cluster()
     if args.filename:
         if args.kind:
             raise CliError("specify resources by -f or by KIND NAME, not both")
@@ -444,7 +401,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
             raise CliError("resource(s) were provided, but no name was specified")
         keys = [ObjectKey(kind=kind, namespace=_namespace_for(kind, args), name=n) for n in names]
     failed = False
-    with _mutating() as cluster:
+    with _mutating(args) as cluster:
         for key in keys:
             resp = cluster.request(Delete(key=key))
             status = _status_of(resp)
@@ -465,7 +422,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
     if not kind.info.has_scale:
         raise CliError(f'the server could not find the requested resource: {kind.info.plural} have no scale subresource')
     failed = False
-    with _mutating() as cluster:
+    with _mutating(args) as cluster:
         for name in names:
             key = ObjectKey(kind=kind, namespace=_namespace_for(kind, args), name=name)
             resp = cluster.request(UpdateScale(key=key, replicas=args.replicas))
@@ -483,7 +440,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
         seconds = parse_duration(args.duration)
     except DurationError as e:
         raise CliError(str(e)) from e
-    with _mutating() as cluster:
+    with mutating(NO_SETTLING) as cluster:
         if not cluster.advance(seconds, MAX_STEPS):
             print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
         print(f"advanced {args.duration}: now {format_time(cluster.now)}")
@@ -537,7 +494,7 @@ def _fault_from_args(args: argparse.Namespace, cluster: Cluster) -> Fault:
 
 def cmd_fault(args: argparse.Namespace) -> int:
     """Inject one fault now (the driver's fault model), then settle."""
-    with _mutating() as cluster:
+    with _mutating(args) as cluster:
         fault = _fault_from_args(args, cluster)
         cluster.inject(fault)
         print(f"injected {type(fault).__name__}: {args.target}")
@@ -601,12 +558,12 @@ def _cordon(cluster: Cluster, name: str, desired: bool) -> bool:
 
 
 def cmd_cordon(args: argparse.Namespace) -> int:
-    with _mutating() as cluster:
+    with _mutating(args) as cluster:
         return 0 if _cordon(cluster, args.node, True) else 1
 
 
 def cmd_uncordon(args: argparse.Namespace) -> int:
-    with _mutating() as cluster:
+    with _mutating(args) as cluster:
         return 0 if _cordon(cluster, args.node, False) else 1
 
 
@@ -743,7 +700,7 @@ def cmd_drain(args: argparse.Namespace) -> int:
     except DurationError as e:
         raise CliError(str(e)) from e
     node = args.node
-    with _mutating() as cluster:
+    with _mutating(args, timeout_flag=False) as cluster:
         if not _cordon(cluster, node, True):
             return 1
         pods, warnings, errors = _pods_for_deletion(cluster, node, args)
@@ -809,6 +766,7 @@ def _parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="create or update objects from manifests")
     apply.add_argument("-f", "--filename", action="append", required=True, help="file, directory or - (repeatable)")
     _ns_flags(apply)
+    add_settle_flags(apply)
     apply.set_defaults(func=cmd_apply)
 
     get = sub.add_parser("get", help="list or show objects")
@@ -826,6 +784,7 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("names", nargs="*", metavar="NAME")
     delete.add_argument("-f", "--filename", action="append", default=[])
     _ns_flags(delete)
+    add_settle_flags(delete)
     delete.set_defaults(func=cmd_delete)
 
     scale = sub.add_parser("scale", help="set the replicas of a scalable object")
@@ -833,9 +792,11 @@ def _parser() -> argparse.ArgumentParser:
     scale.add_argument("names", nargs="*", metavar="NAME")
     scale.add_argument("--replicas", type=int, required=True)
     _ns_flags(scale)
+    add_settle_flags(scale)
     scale.set_defaults(func=cmd_scale)
 
     add_rollout_parser(sub)
+    add_wait_parser(sub)
 
     fault = sub.add_parser("fault", help="inject a fault: " + FAULT_HELP)
     fault.add_argument(
@@ -851,13 +812,16 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("-n", "--namespace", default="default")
     fault.add_argument("--oom", action="store_true", help="kill-container: as the OOM killer")
     fault.add_argument("--count", type=int, default=1, help="fail-image-pull: how many pulls fail")
+    add_settle_flags(fault)
     fault.set_defaults(func=cmd_fault)
 
     cordon = sub.add_parser("cordon", help="mark a node unschedulable")
     cordon.add_argument("node", metavar="NODE")
+    add_settle_flags(cordon)
     cordon.set_defaults(func=cmd_cordon)
     uncordon = sub.add_parser("uncordon", help="mark a node schedulable again")
     uncordon.add_argument("node", metavar="NODE")
+    add_settle_flags(uncordon)
     uncordon.set_defaults(func=cmd_uncordon)
     drain = sub.add_parser("drain", help="cordon a node and evict its pods (eviction API)")
     drain.add_argument("node", metavar="NODE")
@@ -866,6 +830,7 @@ def _parser() -> argparse.ArgumentParser:
     drain.add_argument("--force", action="store_true", help="evict pods that declare no controller too")
     drain.add_argument("--grace-period", type=int, default=-1, help="seconds for each pod to stop (-1: its own)")
     drain.add_argument("--timeout", default="0s", help="give up after this simulated time (0s: a simulated day)")
+    add_settle_flags(drain, timeout=False)
     drain.set_defaults(func=cmd_drain)
 
     advance = sub.add_parser("advance", help="move the simulated clock (90s, 10m, 1h30m) and reconcile")
@@ -887,7 +852,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if args.command is None else 2
     try:
         return func(args)
-    except (CliError, UnknownKindError, StoreError) as e:
+    except (CliError, SessionError, UnknownKindError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
 

@@ -1,21 +1,30 @@
-"""`kcore rollout`: undo, status, history, pause and resume of a Deployment, as kubectl's.
+"""`kcore rollout`: status, restart, undo, history, pause and resume, as kubectl's.
 
 Owns `add_rollout_parser(subparsers)` (the `rollout` subcommand, hooked into the `kcore`
-parser by `kcore.cli`), the commands, and two pure helpers the commands print from:
-`rollout_status(d) -> RolloutStatus` (kubectl's DeploymentStatusViewer) and
-`history_table(name, rss) -> str` (DeploymentHistoryViewer).
+parser by `kcore.cli`), the commands, and the pure helpers they print from:
+`status_of(obj) -> RolloutStatus` (kubectl's StatusViewerFor: `rollout_status` for a
+Deployment, `daemon_set_status`, `stateful_set_status`), `restart_patch(obj, now)`
+(defaultObjectRestarter) and `history_table(rss) -> str` (DeploymentHistoryViewer).
 
 Rules: each command loads the cluster from `$KCORE_HOME`, sends requests as the local
-admin, settles and stores atomically (reads store nothing). `rollout undo` uses
+admin, settles (`--wait`, `--timeout`, as every mutating command) and stores atomically;
+reads store nothing. `status` and `restart` take a Deployment, DaemonSet or StatefulSet;
+`undo`, `history`, `pause` and `resume` only a Deployment. `rollout undo` uses
 `kcore.controllers.deployment.rollback_request`, the same JSON patch kubectl sends.
-`rollout status` waits as kubectl does, but in simulated time: it advances the clock one
-second at a time (stored afterwards) until the rollout is done, fails, or `--timeout` of
-simulated time passes; `--watch=false` prints the current state once.
+`rollout restart` sets the pod template annotation `kubectl.kubernetes.io/restartedAt`
+to the simulated time (RFC 3339), which starts a new rollout. `rollout status` waits as
+kubectl does, in simulated time: it moves the clock with `Cluster.advance_until`,
+printing each status message when it changes, until the rollout is done, fails, or
+`--timeout` of simulated time passes (default 10m; kubectl's default of 0, "never", is a
+simulated day here, as drain's); the clock stays where waiting left it (stored, nothing
+settles further). `--watch=false` prints the current state once.
 
-Output follows kubectl: `deployment.apps/web rolled back`, `deployment "web" successfully
-rolled out`, `deployment.apps/web paused`, errors on stderr with exit code 1.
-Mirrors k8s.io/kubectl/pkg/cmd/rollout (undo, status, history, pause, resume) and
-polymorphichelpers (rollback.go, rollout_status.go, history.go, objectpauser.go).
+Output follows kubectl v1.32: `deployment.apps/web rolled back`, `deployment "web"
+successfully rolled out`, `deployment.apps/web restarted`, `deployment.apps/web
+paused`, errors on stderr with exit code 1 (`error: timed out waiting for the
+condition`). Mirrors k8s.io/kubectl/pkg/cmd/rollout (undo, status, restart, history,
+pause, resume) and polymorphichelpers (rollback.go, rollout_status.go,
+objectrestarter.go, history.go, objectpauser.go).
 """
 
 from __future__ import annotations
@@ -23,30 +32,52 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Final
 
 import attrs
 
-from kcore.api.apps import Deployment, DeploymentConditionType, ReplicaSet
+from kcore.api.apps import (
+    DaemonSet,
+    DaemonSetUpdateStrategyType,
+    Deployment,
+    DeploymentConditionType,
+    ReplicaSet,
+    StatefulSet,
+    StatefulSetUpdateStrategyType,
+)
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
-from kcore.api.meta import Status
+from kcore.api.meta import ApiObject, Status, Time
 from kcore.api.pod import PodTemplateSpec
-from kcore.apiserver.errors import not_found
+from kcore.apiserver.errors import not_found, qualified_kind, qualified_resource
 from kcore.apiserver.types import Patch, PatchType
+from kcore.cli_session import (
+    MAX_STEPS,
+    NO_SETTLING,
+    SessionError,
+    add_settle_flags,
+    load,
+    mutating,
+    settling_from,
+    store_from_env,
+)
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment import rollback_request
 from kcore.controllers.podcontrol import controller_of
-from kcore.driver.clock import DurationError, parse_duration
+from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Cluster
-from kcore.state import get, list_objects
+from kcore.state import ClusterState, get, list_objects
 from kcore.store.file import StoreError
 
-MAX_STEPS: Final = 200_000
-"""How many deliveries one second of `rollout status` may run."""
 RESOURCE: Final = "deployment.apps"
 PLURAL: Final = "deployments.apps"
+RESTARTED_AT: Final = "kubectl.kubernetes.io/restartedAt"
+"""The pod template annotation `rollout restart` sets (objectrestarter.go)."""
+TIMED_OUT: Final = "timed out waiting for the condition"
+"""What `rollout status` says when --timeout passes (wait.ErrWaitTimeout from UntilWithSync)."""
+A_DAY: Final = 86400.0
+"""`rollout status --timeout 0` (kubectl: never): a simulated day."""
+NOT_ROLLING: Final = "rollout status is only available for RollingUpdate strategy type"
 
 
 class RolloutError(Exception):
@@ -84,6 +115,82 @@ def rollout_status(d: Deployment) -> RolloutStatus:
         text = f"{st.available_replicas} of {st.updated_replicas} updated replicas are available...\n"
         return RolloutStatus(message=prefix + text, done=False)
     return RolloutStatus(message=f'deployment "{name}" successfully rolled out\n', done=True)
+
+
+def daemon_set_status(ds: DaemonSet) -> RolloutStatus:
+    """DaemonSetStatusViewer.Status for `ds`."""
+    name, st = ds.metadata.name, ds.status
+    if ds.spec.update_strategy.type is not DaemonSetUpdateStrategyType.ROLLING_UPDATE:
+        return RolloutStatus(message="", done=True, error=NOT_ROLLING)
+    if ds.metadata.generation > st.observed_generation:
+        return RolloutStatus(message="Waiting for daemon set spec update to be observed...\n", done=False)
+    prefix = f'Waiting for daemon set "{name}" rollout to finish: '
+    if st.updated_number_scheduled < st.desired_number_scheduled:
+        text = f"{st.updated_number_scheduled} out of {st.desired_number_scheduled} new pods have been updated...\n"
+        return RolloutStatus(message=prefix + text, done=False)
+    if st.number_available < st.desired_number_scheduled:
+        text = f"{st.number_available} of {st.desired_number_scheduled} updated pods are available...\n"
+        return RolloutStatus(message=prefix + text, done=False)
+    return RolloutStatus(message=f'daemon set "{name}" successfully rolled out\n', done=True)
+
+
+def stateful_set_status(sts: StatefulSet) -> RolloutStatus:
+    """StatefulSetStatusViewer.Status for `sts` (a defaulted RollingUpdate carries a
+    partition, so upstream reports `partitioned roll out complete` for it too)."""
+    spec, st = sts.spec, sts.status
+    if spec.update_strategy.type is not StatefulSetUpdateStrategyType.ROLLING_UPDATE:
+        return RolloutStatus(message="", done=True, error=NOT_ROLLING)
+    if st.observed_generation == 0 or sts.metadata.generation > st.observed_generation:
+        return RolloutStatus(message="Waiting for statefulset spec update to be observed...\n", done=False)
+    if st.ready_replicas < spec.replicas:
+        return RolloutStatus(message=f"Waiting for {spec.replicas - st.ready_replicas} pods to be ready...\n", done=False)
+    ru = spec.update_strategy.rolling_update
+    if ru is not None:
+        wanted = spec.replicas - ru.partition
+        if st.updated_replicas < wanted:
+            text = f"Waiting for partitioned roll out to finish: {st.updated_replicas} out of {wanted} new pods have been updated...\n"
+            return RolloutStatus(message=text, done=False)
+        return RolloutStatus(message=f"partitioned roll out complete: {st.updated_replicas} new pods have been updated...\n", done=True)
+    if st.update_revision != st.current_revision:
+        text = f"waiting for statefulset rolling update to complete {st.updated_replicas} pods at revision {st.update_revision}...\n"
+        return RolloutStatus(message=text, done=False)
+    text = f"statefulset rolling update complete {st.current_replicas} pods at revision {st.current_revision}...\n"
+    return RolloutStatus(message=text, done=True)
+
+
+def status_of(obj: ApiObject) -> RolloutStatus:
+    """StatusViewerFor(obj's kind).Status(obj), or its error for a kind without a viewer."""
+    match obj:
+        case Deployment():
+            return rollout_status(obj)
+        case DaemonSet():
+            return daemon_set_status(obj)
+        case StatefulSet():
+            return stateful_set_status(obj)
+        case _:
+            return RolloutStatus(message="", done=True, error=f"no status viewer has been implemented for {qualified_kind(obj.KIND)}")
+
+
+def restart_patch(obj: ApiObject, now: Time) -> str:
+    """The strategic merge patch kubectl's defaultObjectRestarter makes for `obj` at
+    `now` (RolloutError for a paused Deployment, a kind it cannot restart, or a restart
+    already asked for in this second)."""
+    name = obj.metadata.name
+    what = f'{qualified_resource(obj.KIND)} "{name}"'
+    match obj:
+        case Deployment() if obj.spec.paused:
+            raise RolloutError(f"{what} can't restart paused deployment (run rollout resume first)")
+        case Deployment() | DaemonSet() | StatefulSet():
+            template = obj.spec.template
+        case _:
+            raise RolloutError(f"{what} restarting is not supported")
+    stamp = format_time(now)
+    if template.metadata.annotations.get(RESTARTED_AT) == stamp:
+        raise RolloutError(
+            f"failed to create patch for {name}: if restart has already been triggered within the past second, "
+            "please wait before attempting to trigger another"
+        )
+    return json.dumps({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}})
 
 
 def _history(rss: Iterable[ReplicaSet]) -> dict[int, ReplicaSet]:
@@ -137,23 +244,11 @@ def _joined(items: list[str]) -> str:
 
 
 def _load() -> Cluster:
-    # kcore.cli owns loading (components, static pods); imported late: it imports this module
-    from kcore import cli
-
-    return cli._load(cli._store())
+    return load(store_from_env())
 
 
-@contextmanager
-def _mutating() -> Iterator[Cluster]:
-    """kcore.cli's: load, lock, yield the cluster, settle it and store it atomically."""
-    from kcore import cli
-
-    with cli._mutating() as cluster:
-        yield cluster
-
-
-def _target(args: argparse.Namespace) -> ObjectKey:
-    """`deployment/NAME` or `deployment NAME` (only Deployments roll out here)."""
+def _any_target(args: argparse.Namespace) -> ObjectKey:
+    """`TYPE/NAME` or `TYPE NAME`, of any kind the server serves."""
     text: str = args.target
     name: str = args.name or ""
     if "/" in text:
@@ -163,9 +258,23 @@ def _target(args: argparse.Namespace) -> ObjectKey:
     if not name:
         raise RolloutError("required resource not specified")
     kind = kind_for_name(text)
-    if kind is not Kind.DEPLOYMENT:
-        raise RolloutError(f'no rollout support for {kind.info.plural} "{name}" in kcore (only deployments)')
-    return ObjectKey(kind=Kind.DEPLOYMENT, namespace=args.namespace or "default", name=name)
+    namespace = (args.namespace or "default") if kind.info.namespaced else ""
+    return ObjectKey(kind=kind, namespace=namespace, name=name)
+
+
+def _target(args: argparse.Namespace) -> ObjectKey:
+    """`deployment/NAME` or `deployment NAME` (undo, history, pause, resume)."""
+    key = _any_target(args)
+    if key.kind is not Kind.DEPLOYMENT:
+        raise RolloutError(f'no rollout support for {key.kind.info.plural} "{key.name}" in kcore (only deployments)')
+    return key
+
+
+def _object(cluster: Cluster, key: ObjectKey) -> ApiObject:
+    obj = get(cluster.state, key)
+    if obj is None:
+        raise _ServerError(not_found(key))
+    return obj
 
 
 def _deployment(cluster: Cluster, key: ObjectKey) -> Deployment:
@@ -192,7 +301,7 @@ def _controlled(cluster: Cluster, d: Deployment) -> list[ReplicaSet]:
 
 def cmd_undo(args: argparse.Namespace) -> int:
     key = _target(args)
-    with _mutating() as cluster:
+    with mutating(settling_from(args)) as cluster:
         answer = rollback_request(cluster.state, key, args.to_revision)
         if isinstance(answer, Status):
             if answer.status == "Success":
@@ -209,33 +318,62 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    key = _target(args)
+def _status_timeout(text: str) -> float:
     try:
-        timeout = parse_duration(args.timeout)
+        seconds = parse_duration(text)
     except DurationError as e:
-        raise RolloutError(str(e)) from e
+        raise RolloutError(f"--timeout: {e}") from e
+    return seconds if seconds > 0 else A_DAY
+
+
+def watch_status(cluster: Cluster, key: ObjectKey, timeout: float) -> RolloutStatus:
+    """Move the clock until the rollout of `key` is done, fails or `timeout` passes,
+    printing each status message when it changes; returns the last status seen."""
+    last = RolloutStatus(message="", done=False)
+
+    def seen(state: ClusterState) -> bool:
+        nonlocal last
+        obj = get(state, key)
+        # rollout_status.go: a Deleted event ends the watch (not to follow a new object)
+        st = status_of(obj) if obj is not None else RolloutStatus(message="", done=True, error="object has been deleted")
+        if st.message and st.message != last.message:
+            print(st.message, end="", flush=True)
+        last = st
+        return st.done or bool(st.error)
+
+    cluster.advance_until(seen, timeout, MAX_STEPS)
+    return last
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    key = _any_target(args)
+    timeout = _status_timeout(args.timeout)
     if not args.watch:
-        st = rollout_status(_deployment(_load(), key))
+        st = status_of(_object(_load(), key))
         if st.error:
             raise RolloutError(st.error)
         print(st.message, end="")
         return 0
-    with _mutating() as cluster:
-        deadline = cluster.now + timeout
-        last = ""
-        while True:
-            st = rollout_status(_deployment(cluster, key))
-            if st.error:
-                raise RolloutError(st.error)
-            if st.message != last:
-                print(st.message, end="")
-                last = st.message
-            if st.done:
-                return 0
-            if cluster.now >= deadline:
-                raise RolloutError("timed out waiting for the condition")
-            cluster.advance(1.0, MAX_STEPS)
+    with mutating(NO_SETTLING) as cluster:
+        _object(cluster, key)
+        st = watch_status(cluster, key, timeout)
+    if st.error:
+        raise RolloutError(st.error)
+    if not st.done:
+        raise RolloutError(TIMED_OUT)
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    key = _any_target(args)
+    with mutating(settling_from(args)) as cluster:
+        patch = restart_patch(_object(cluster, key), cluster.now)
+        resp = cluster.request(Patch(key=key, patch_type=PatchType.STRATEGIC, patch=patch))
+        if not resp.ok:
+            why = resp.body.message if isinstance(resp.body, Status) else f"answer {resp.code}"
+            raise RolloutError(f"failed to patch: {why}")
+    print(f"{key.kind.info.resource}/{key.name} restarted")
+    return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -258,7 +396,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def _set_paused(args: argparse.Namespace, paused: bool) -> int:
     key = _target(args)
-    with _mutating() as cluster:
+    with mutating(settling_from(args)) as cluster:
         d = _deployment(cluster, key)
         if d.spec.paused == paused:
             raise RolloutError(f'{PLURAL} "{key.name}" {"is already paused" if paused else "is not paused"}')
@@ -291,7 +429,7 @@ def _guarded(func: Command) -> Command:
             reason = e.status.reason.value
             head = f"Error from server ({reason})" if reason else "Error from server"
             print(f"{head}: {e.status.message}", file=sys.stderr)
-        except (RolloutError, UnknownKindError, StoreError) as e:
+        except (RolloutError, SessionError, UnknownKindError, StoreError) as e:
             print(f"error: {e}", file=sys.stderr)
         return 1
 
@@ -310,25 +448,31 @@ def _bool_flag(text: str) -> bool:
 
 
 def add_rollout_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `rollout undo|status|history|pause|resume` to the `kcore` parser's subcommands."""
-    rollout = subparsers.add_parser("rollout", help="manage the rollout of a deployment")
+    """Add `rollout status|restart|undo|history|pause|resume` to the `kcore` parser's subcommands."""
+    rollout = subparsers.add_parser("rollout", help="manage the rollout of a deployment, daemonset or statefulset")
     sub = rollout.add_subparsers(dest="rollout_command", metavar="ACTION")
 
     def target(p: argparse.ArgumentParser) -> None:
-        p.add_argument("target", metavar="deployment/NAME")
+        p.add_argument("target", metavar="TYPE/NAME")
         p.add_argument("name", nargs="?", default="", metavar="NAME")
         p.add_argument("-n", "--namespace", default="", help="the namespace (default: default)")
 
     undo = sub.add_parser("undo", help="roll back to a previous revision")
     target(undo)
     undo.add_argument("--to-revision", type=int, default=0, help="the revision (default: the previous one)")
+    add_settle_flags(undo)
     undo.set_defaults(func=_guarded(cmd_undo))
 
     status = sub.add_parser("status", help="show (and wait for, in simulated time) the rollout status")
     target(status)
     status.add_argument("-w", "--watch", type=_bool_flag, default=True, nargs="?", const=True)
-    status.add_argument("--timeout", default="10m", help="simulated time to wait (default 10m)")
+    status.add_argument("--timeout", default="10m", help="simulated time to wait (default 10m; 0: a simulated day)")
     status.set_defaults(func=_guarded(cmd_status))
+
+    restart = sub.add_parser("restart", help="restart the pods of a deployment, daemonset or statefulset (a new rollout)")
+    target(restart)
+    add_settle_flags(restart)
+    restart.set_defaults(func=_guarded(cmd_restart))
 
     history = sub.add_parser("history", help="list the revisions of a deployment")
     target(history)
@@ -337,8 +481,10 @@ def add_rollout_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
     pause = sub.add_parser("pause", help="stop a deployment's rollout from progressing")
     target(pause)
+    add_settle_flags(pause)
     pause.set_defaults(func=_guarded(cmd_pause))
 
     resume = sub.add_parser("resume", help="let a paused deployment roll out again")
     target(resume)
+    add_settle_flags(resume)
     resume.set_defaults(func=_guarded(cmd_resume))

@@ -1,10 +1,11 @@
 """`python -m kcore.demo` (what `make demo` runs): a cluster end to end in a temp home.
 
 Creates a 3-node cluster in a temporary KCORE_HOME, applies `examples/demo.yaml` through
-the apiserver with `kcore apply`, lets simulated time run (scheduling, image pulls,
-readiness), rolls the Deployment to a new image (`examples/demo-v2.yaml`), crashes a node
-and watches its pods get evicted and replaced, then scales up: every step is a `kcore`
-command exactly as a user would type it. Exits non-zero if any step fails. Touches nothing outside the
+the apiserver with `kcore apply` (which settles: scheduling, image pulls and readiness
+play out before it returns), rolls the Deployment to a new image
+(`examples/demo-v2.yaml`), crashes a node and lets time pass (`kcore advance`) to watch its
+pods get evicted and replaced, then scales up: every step is a `kcore` command exactly as
+a user would type it. Exits non-zero if any step fails. Touches nothing outside the
 temporary directory.
 """
 
@@ -26,22 +27,20 @@ UPDATE: Final = EXAMPLES / "demo-v2.yaml"
 STEPS: Final[tuple[tuple[str, ...], ...]] = (
     ("cluster", "create", "--nodes", "3", "--seed", "7"),
     ("get", "nodes", "-o", "wide"),
-    ("apply", "-f", str(MANIFEST)),
+    ("apply", "-f", str(MANIFEST)),  # settles: scheduled, pulled, started, Ready
     ("get", "deploy,rs,pods", "-n", "demo"),
-    ("advance", "30s"),
     ("get", "pods", "-n", "demo", "-o", "wide"),
     ("get", "services", "-n", "demo", "-o", "wide"),
-    ("apply", "-f", str(UPDATE)),
-    ("advance", "1m"),
+    ("apply", "-f", str(UPDATE)),  # a rolling update, played out before the command returns
+    ("rollout", "status", "deployment/web", "-n", "demo"),
     ("get", "deploy,rs", "-n", "demo"),
     ("fault", "crash-node", "node-2"),
-    ("advance", "6m"),
+    ("advance", "6m"),  # time passing is the point: missed heartbeats, NotReady, evictions
     ("get", "nodes"),
     ("get", "pods", "-n", "demo", "-o", "wide"),
     ("fault", "restart-node", "node-2"),
     ("advance", "1m"),
     ("scale", "deployment/web", "-n", "demo", "--replicas", "5"),
-    ("advance", "30s"),
     ("get", "nodes,deploy", "-n", "demo"),
     ("cluster", "info"),
 )

@@ -62,11 +62,8 @@ class Unsettled:
     @property
     def line(self) -> str:
         """`deployment.apps/web: 2/3 ready (pod web-x: CrashLoopBackOff)`."""
-        kind = self.key.kind
-        group = kind.info.group
-        resource = f"{kind.value.lower()}.{group}" if group else kind.value.lower()
         detail = f" ({self.pod})" if self.pod else ""
-        return f"{resource}/{self.key.name}: {self.summary}{detail}"
+        return f"{self.key.kind.info.resource}/{self.key.name}: {self.summary}{detail}"
 
 
 def unsettled(state: ClusterState) -> tuple[Unsettled, ...]:

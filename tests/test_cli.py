@@ -455,7 +455,7 @@ def test_a_cluster_with_upstream_client_limits_fills_a_replicaset_at_20_pods_a_s
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["cluster", "create", "--nodes", "2", "--pods", "110", "--client-limits", "upstream"]) == 0
-    assert run(capsys, "apply", "-f", write(tmp_path, "d.yaml", deployment(60)))[0] == 0
+    assert run(capsys, "apply", "--wait=false", "-f", write(tmp_path, "d.yaml", deployment(60)))[0] == 0
 
     def pods() -> int:
         code, out, _ = run(capsys, "get", "pods", "-o", "name")

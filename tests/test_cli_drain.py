@@ -123,6 +123,7 @@ def test_drain_refuses_a_pod_without_controller_unless_forced(home: Path, capsys
         f'error: unable to drain node "node-1" due to error: {msg}, continuing command...\n'
         "There are pending nodes to be drained:\n node-1\n"
         f"error: {msg}\n"
+        "settled after 1s (simulated)\n"  # the kubelet started the pod meanwhile
     )
     assert _pod_exists(home, "x")
     assert _node(home).spec.unschedulable is True
@@ -161,6 +162,7 @@ def test_drain_lists_every_refusal_reason(home: Path, capsys: pytest.CaptureFixt
         f'error: unable to drain node "node-1" due to error: [{ds_msg}, {local_msg}], continuing command...\n'
         "There are pending nodes to be drained:\n node-1\n"
         f"{ds_msg}\n{local_msg}\n"
+        "settled after 1s (simulated)\n"  # the kubelets started the pods meanwhile
     )
     code, out, err = run(capsys, "drain", "node-1", "--ignore-daemonsets", "--delete-emptydir-data")
     assert code == 0, err
@@ -191,7 +193,7 @@ def test_drain_evicts_managed_and_forced_pods_and_leaves_other_nodes_alone(home:
         "pod/web-1 evicted\n"
         "node/node-1 drained\n"
     )
-    assert err == "Warning: deleting Pods that declare no controller: default/solo\n"
+    assert err == "Warning: deleting Pods that declare no controller: default/solo\nsettled after 1s (simulated)\n"
     assert not _pod_exists(home, "web-1") and not _pod_exists(home, "solo")
     assert _pod_exists(home, "elsewhere")
 
@@ -213,8 +215,9 @@ def test_drain_waits_for_terminating_pods_until_the_timeout(home: Path, capsys: 
         f'error: unable to drain node "node-1" due to error: {failure}, continuing command...\n'
         "There are pending nodes to be drained:\n node-1\n"
         f"error: {failure}\n"
+        "settled after 15s (simulated)\n"  # the pod's own 25 s stop plays out
     )
-    assert _state(home).now == before + 10
+    assert _state(home).now == before + 10 + 15
 
 
 def test_drain_with_grace_period_zero_deletes_at_once(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -248,8 +251,8 @@ def test_drain_retries_an_eviction_refused_by_a_disruption_budget_every_5s(
     assert code == 0
     assert out == "node/node-1 cordoned\n" + "evicting pod default/web-1\n" * 3 + "pod/web-1 evicted\nnode/node-1 drained\n"
     line = 'error when evicting pods/"web-1" -n "default" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.\n'
-    assert err == line * 2
-    assert _state(home).now == before + 10
+    assert err == line * 2 + "settled after 1s (simulated)\n"
+    assert _state(home).now == before + 10 + 1  # two 5 s retries; the replacement's pull
 
 
 def test_drain_rejects_a_bad_timeout(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,6 +77,11 @@ class KindInfo:
     def singular(self) -> str:
         return self.kind.value.lower()
 
+    @property
+    def resource(self) -> str:
+        """How kubectl's name printer spells the kind: `deployment.apps`, `pod`."""
+        return f"{self.singular}.{self.group}" if self.group else self.singular
+
 
 def _info(
     kind: Kind,

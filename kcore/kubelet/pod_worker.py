@@ -592,7 +592,8 @@ def _probe(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker, tuple[
         if kind is not ProbeKind.STARTUP and not started:
             continue
         if track.next_at > env.now:
-            repeat = run.last_exit is not None and run.last_exit.killed_by == _KILL_LABEL[kind]
+            label = _KILL_LABEL[kind]
+            repeat = bool(label) and run.last_exit is not None and run.last_exit.killed_by == label
             outs.append(Wake(at=track.next_at, in_motion=probes.in_motion(track, probe) and not repeat))
             continue
         run = evolve_run(run, probes=run.probes.set(kind, attrs.evolve(track, inflight=True)))
