@@ -1,11 +1,15 @@
 """The `kcore` command: a local cluster driven with kubectl's habits.
 
 Owns `main(argv) -> exit code` and the subcommands `cluster create|delete|info`,
-`apply`, `get`, `delete`, `scale`, `advance`, `cordon`, `uncordon` and `drain`. Each command loads the cluster from
-`$KCORE_HOME` (default `./.kcore`, see `kcore.store.file`), sends requests through the
-apiserver as the local admin identity (`kcore.apiserver.types.ADMIN`, a member of
-system:masters), lets the cluster run until stable (bounded) and stores the new values
-atomically. Reads (`get`, `cluster info`) never write.
+`apply`, `get`, `delete`, `scale`, `advance`, `fault`, `cordon`, `uncordon` and `drain`
+(`rollout` is `kcore.cli_rollout`, `wait` is `kcore.cli_wait`). Each command runs in a
+`kcore.cli_session` session: it loads the cluster from `$KCORE_HOME` (default `./.kcore`,
+see `kcore.store.file`), sends requests through the apiserver as the local admin identity
+(`kcore.apiserver.types.ADMIN`, a member of system:masters), and a command that writes
+then settles (`Cluster.settle`: simulated time runs as far as the work it set in motion
+needs; `--wait=false` opts out, `--timeout` bounds it) and stores the new values
+atomically. `advance` moves the clock by exactly its duration. Reads (`get`, `cluster
+info`) never write.
 
 Output follows kubectl: `deployment.apps/web created`, `Error from server (NotFound):
 pods "x" not found` on stderr with exit code 1, `No resources found in default

@@ -660,7 +660,7 @@ def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> 
     state, resp, _ = handle(state, write_status.request, now)
     assert resp.ok
     s, out = ctrl.step(s, ApiAnswered(request_id=write_status.request_id, response=resp, now=now))
-    assert out == (WakeMeAt(at=Time(now + 0.005), key="deployment/default/web"),)
+    assert out == (WakeMeAt(at=Time(now + 0.005), key="deployment/default/web", in_motion=True),)  # a first failure
     s, out = ctrl.step(s, WatchDelivered(event=relabel[0], now=now))  # the newer object: retry at once
     (call,) = out
     assert isinstance(call, CallApi) and isinstance(call.request, Update)

@@ -513,7 +513,7 @@ def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() 
     rs = rig.get(RS_KEY)
     assert effects == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedCreate", message="Error creating: exceeded quota: q"),
-        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY)),
+        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY), in_motion=True),
     )
     assert exps.satisfied(rig.s.expectations, RS_KEY, rig.now)
     rig.answer(first[1])  # the first status write lands
@@ -552,7 +552,7 @@ def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> 
     out = rig.step(ApiAnswered(request_id=deletes[1].request_id, response=boom, now=rig.now))
     assert out == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedDelete", message="Error deleting: etcd down"),
-        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY)),
+        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY), in_motion=True),
     )
     assert rig.s.failures[RS_KEY].reason == "FailedDelete"
     assert exps.satisfied(rig.s.expectations, RS_KEY, rig.now)
@@ -567,7 +567,7 @@ def test_status_counts_ready_and_available_after_min_ready_seconds() -> None:
     for n in names:
         run_pod(rig, n, since=T0)
     effects = rig.deliver_watches()
-    assert WakeMeAt(at=Time(T0 + 11), key=timer_key(RS_KEY)) in effects
+    assert WakeMeAt(at=Time(T0 + 11), key=timer_key(RS_KEY), in_motion=True) in effects
     rig.settle(effects)
     stored = rig.get(RS_KEY)
     assert isinstance(stored, ReplicaSet)

@@ -52,6 +52,7 @@ from kcore.apiserver.types import (
     WatchEvent,
 )
 from kcore.controllers.statefulset import StatefulSetController, StatefulSetState
+from kcore.controllers.timers import Wake
 from kcore.driver.effects import CallApi, Effect, RecordEvent
 from kcore.driver.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.quantity import parse_quantity
@@ -346,7 +347,7 @@ def test_available_for_min_ready_seconds_before_the_next_ordinal() -> None:
     make_ready(rig, "web-0")
     assert rig.pod_names() == ["web-0"]
     wake = list(rig.s.wakeups.items())
-    assert wake == [(SET_KEY, Time(T0 + 11.0))]
+    assert wake == [(SET_KEY, Wake(at=Time(T0 + 11.0), in_motion=True))]
     rig.now = Time(T0 + 11.0)
     rig.settle(rig.step(TimerFired(key="sync default/web", now=rig.now)))
     assert rig.pod_names() == ["web-0", "web-1"]

@@ -21,6 +21,9 @@ Theory of operation (pkg/controller/cronjob/cronjob_controllerv2.go, syncCronJob
 
 Rules: one request in flight per CronJob (status writes carry the viewed
 resourceVersion; a Conflict re-syncs); timers per CronJob key; keys in sorted order.
+Settling (`kcore.controllers.timers`): the next schedule time is merely scheduled (a
+CronJob applied alone runs nothing unless settling passes its time anyway); the retry
+after a failed request is in motion the first time in a row, not after.
 Watch filter (`wants`): every CronJob event; a Job event only when the Job is controlled by
 a CronJob or by nothing, as upstream's addJob/updateJob/deleteJob resolve the controllerRef
 and return for another kind. Syncs read only the Jobs a CronJob controls.
@@ -66,6 +69,7 @@ from kcore.controllers.cronjob_schedule import (
     parse_schedule,
 )
 from kcore.controllers.podcontrol import mine_or_orphan
+from kcore.controllers.timers import retry_in_motion
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -98,6 +102,7 @@ class CronJobControllerState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()  # CronJobs with a request awaiting its answer
     creating: PMap[ObjectKey, Creating] = pmap()
+    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed requests per CronJob
     counter: int = 0
 
 
@@ -161,8 +166,15 @@ def _owners(job: object) -> set[ObjectKey]:
     }
 
 
-def _timer(key: ObjectKey, at: Time) -> WakeMeAt:
-    return WakeMeAt(at=at, key=f"cj|{key.namespace}|{key.name}")
+def _timer(key: ObjectKey, at: Time, in_motion: bool = False) -> WakeMeAt:
+    return WakeMeAt(at=at, key=f"cj|{key.namespace}|{key.name}", in_motion=in_motion)
+
+
+def _retry(s: CronJobControllerState, key: ObjectKey, now: Time) -> tuple[CronJobControllerState, WakeMeAt]:
+    """The resync after a failed request: in motion the first time in a row."""
+    count = s.failures.get(key, 0) + 1
+    s = attrs.evolve(s, failures=s.failures.set(key, count))
+    return s, _timer(key, Time(now + RETRY_AFTER), retry_in_motion(count))
 
 
 def _sync_keys(
@@ -172,9 +184,11 @@ def _sync_keys(
     for key in sorted(keys):
         if key in s.in_flight:
             continue
+        if key in s.failures and get(s.view, key) is None:
+            s = attrs.evolve(s, failures=s.failures.discard(key))
         d = sync(s.view, key, now)
         effects.extend(d.events)
-        if d.wake_in is not None:
+        if d.wake_in is not None:  # the next schedule time: merely scheduled
             effects.append(_timer(key, Time(now + d.wake_in)))
         if d.create is not None:
             s = attrs.evolve(s, creating=s.creating.set(key, d.create))
@@ -196,9 +210,14 @@ def _answered(
     _, op, ns, name = rid.split("|", 3)
     key = ObjectKey(kind=Kind.CRON_JOB, namespace=ns, name=name)
     s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
+    if ok and key in s.failures:
+        s = attrs.evolve(s, failures=s.failures.discard(key))
     creating = s.creating.get(key)
     if op != "create" or creating is None:
-        return s, (() if ok else (_timer(key, Time(now + RETRY_AFTER)),))
+        if ok:
+            return s, ()
+        s, retry = _retry(s, key, now)
+        return s, (retry,)
     s = attrs.evolve(s, creating=s.creating.discard(key))
     cj = get(s.view, key)
     if not isinstance(cj, CronJob):
@@ -206,7 +225,8 @@ def _answered(
     job = body if isinstance(body, Job) else get(s.view, ObjectKey(kind=Kind.JOB, namespace=ns, name=creating.job))
     if isinstance(body, Status) and not (body.reason.value == "AlreadyExists" and isinstance(job, Job)):
         failed = _event(cj, EventType.WARNING, "FailedCreate", f"Error creating job: {body.message}")
-        return s, (failed, _timer(key, Time(now + RETRY_AFTER)))
+        s, retry = _retry(s, key, now)
+        return s, (failed, retry)
     if not isinstance(job, Job) or not _controlled_by(job, cj):
         return s, ()  # someone else's Job of that name: theirs to report
     effects: list[Effect] = []

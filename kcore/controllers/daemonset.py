@@ -30,6 +30,11 @@ Theory of operation (level-triggered, as upstream's syncDaemonSet):
   `status_writes`; so a slow watch never makes two pods for one node.
 - minReadySeconds: a ready but not yet available pod asks for a `WakeMeAt` one second
   after it becomes available.
+- A failed create burst or delete resyncs after a backoff (`failures`: 5 ms doubling to
+  1000 s, as upstream's rate-limited requeue), not at once; an event still syncs at once.
+- Settling (`kcore.controllers.timers`): the availability wait and the first retry after
+  a failed create, delete or status write are in motion; later retries and the failed-pod
+  backoff (a daemon pod that failed on its node again) are merely scheduled.
 
 Differences from upstream: no ControllerRevision objects (the hash stands in; see
 docs/semantics.md), so no history cleanup or rollback; orphan pods are not adopted and
@@ -92,8 +97,15 @@ from kcore.controllers.podcontrol import (
     skipped,
     slow_start,
 )
-from kcore.controllers.timers import owner_of_timer, owner_timer_key
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.controllers.timers import (
+    Wake,
+    fired,
+    owner_of_timer,
+    owner_timer_key,
+    retry_in_motion,
+    wake,
+)
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent
 from kcore.driver.events import (
     ApiAnswered,
     Event,
@@ -176,8 +188,9 @@ class DaemonSetState:
     bursts: PMap[ObjectKey, Burst] = pmap()
     status_writes: PMap[ObjectKey, StatusWrite] = pmap()
     failed_backoff: PMap[str, Backoff] = pmap()
-    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed deletes per DaemonSet
-    wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per DaemonSet
+    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed create bursts and deletes per DaemonSet
+    retries: PMap[ObjectKey, int] = pmap()  # consecutive failed status writes per DaemonSet
+    wakeups: PMap[ObjectKey, Wake] = pmap()  # the resync timer pending per DaemonSet
     next_id: int = 0
 
 
@@ -413,9 +426,9 @@ def _timer(s: DaemonSetState, tkey: str, now: Time) -> tuple[DaemonSetState, set
     key = owner_of_timer(_TIMER_PREFIX, Kind.DAEMON_SET, tkey)
     if key is None:
         return s, set()
-    due = s.wakeups.get(key)
-    if due is not None and due <= now:
-        s = attrs.evolve(s, wakeups=s.wakeups.discard(key))
+    wakeups = fired(s.wakeups, key, now)
+    if wakeups is not s.wakeups:
+        s = attrs.evolve(s, wakeups=wakeups)
     return s, {key}
 
 
@@ -430,24 +443,26 @@ def _answered(s: DaemonSetState, ev: ApiAnswered, effects: Effects) -> tuple[Dae
     resp, owner, now = ev.response, op.owner, ev.now
     match op.action:
         case Action.CREATE:
-            return _created(s, ev.request_id, owner, resp, effects)
+            return _created(s, ev.request_id, owner, resp, now, effects)
         case Action.DELETE:
             return _deleted(s, op, resp, now, effects)
         case Action.STATUS:
             pending = s.status_writes.get(owner)
             if resp.ok and pending is not None and isinstance(resp.body, DaemonSet):
                 written = attrs.evolve(pending, written_rv=resp.body.metadata.resource_version)
-                return attrs.evolve(s, status_writes=s.status_writes.set(owner, written)), set()
+                return attrs.evolve(s, status_writes=s.status_writes.set(owner, written), retries=s.retries.discard(owner)), set()
             s = attrs.evolve(s, status_writes=s.status_writes.discard(owner))
             if resp.ok or resp.code == 409:  # a conflict: the view has, or soon gets, a newer version
                 return s, {owner}
-            return _wake(s, owner, Time(now + STATUS_RETRY), effects), set()
+            count = s.retries.get(owner, 0) + 1
+            s = attrs.evolve(s, retries=s.retries.set(owner, count))
+            return _wake(s, owner, Time(now + STATUS_RETRY), effects, in_motion=retry_in_motion(count)), set()
         case _:
             assert_never(op.action)
 
 
 def _created(
-    s: DaemonSetState, rid: str, owner: ObjectKey, resp: Response, effects: Effects
+    s: DaemonSetState, rid: str, owner: ObjectKey, resp: Response, now: Time, effects: Effects
 ) -> tuple[DaemonSetState, set[ObjectKey]]:
     error = "" if resp.ok else _message(resp)
     if resp.ok:
@@ -470,7 +485,11 @@ def _created(
         bursts=s.bursts.discard(owner),
         expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
     )
-    return s, {owner}
+    if progress.error:
+        # no resync now (it would create again at once, a hot loop while a quota refuses):
+        # after a backoff, as upstream's AddRateLimited after a failed syncDaemonSet
+        return _backoff(s, owner, now, effects), set()
+    return (attrs.evolve(s, failures=s.failures.discard(owner)) if owner in s.failures else s), {owner}
 
 
 def _deleted(
@@ -487,18 +506,21 @@ def _deleted(
     if resp.code == 404:
         return s, {owner}
     effects.append(RecordEvent(involved=owner, type=EventType.WARNING, reason="FailedDelete", message=f"Error deleting: {_message(resp)}"))
+    return _backoff(s, owner, now, effects), set()
+
+
+def _backoff(s: DaemonSetState, owner: ObjectKey, now: Time, effects: Effects) -> DaemonSetState:
+    """A create burst or a delete failed: resync after 5 ms doubling per failure in a row
+    (in motion the first time)."""
     count = s.failures.get(owner, 0) + 1
     s = attrs.evolve(s, failures=s.failures.set(owner, count))
-    return _wake(s, owner, Time(now + retry_delay(count)), effects), set()
+    return _wake(s, owner, Time(now + retry_delay(count)), effects, in_motion=retry_in_motion(count))
 
 
-def _wake(s: DaemonSetState, owner: ObjectKey, at: Time, effects: Effects) -> DaemonSetState:
-    """Ask for a resync of `owner` at `at`, unless one is already due no later."""
-    pending = s.wakeups.get(owner)
-    if pending is not None and pending <= at:
-        return s
-    effects.append(WakeMeAt(at=at, key=timer_key(owner)))
-    return attrs.evolve(s, wakeups=s.wakeups.set(owner, at))
+def _wake(s: DaemonSetState, owner: ObjectKey, at: Time, effects: Effects, *, in_motion: bool) -> DaemonSetState:
+    """Ask for a resync of `owner` at `at`, unless a pending one covers it (`timers.wake`)."""
+    wakeups = wake(s.wakeups, owner, at, in_motion, timer_key(owner), effects)
+    return s if wakeups is s.wakeups else attrs.evolve(s, wakeups=wakeups)
 
 
 def _request_id(s: DaemonSetState) -> tuple[DaemonSetState, str]:
@@ -540,6 +562,7 @@ def sync(s: DaemonSetState, key: ObjectKey, now: Time, effects: Effects) -> Daem
             expectations=exps.forget(s.expectations, key),
             status_writes=s.status_writes.discard(key),
             failures=s.failures.discard(key),
+            retries=s.retries.discard(key),
         )
     if ds.metadata.deletion_timestamp is not None:
         return s
@@ -637,7 +660,8 @@ def _pods_should_be_on_node(
             entry = s.failed_backoff.get(bkey)
             if in_backoff(entry, now):
                 assert entry is not None
-                s = _wake(s, dskey, Time(entry.last_update + entry.delay), effects)
+                # merely scheduled: a daemon pod failed on this node again (a repeating state)
+                s = _wake(s, dskey, Time(entry.last_update + entry.delay), effects, in_motion=False)
                 continue
             s = attrs.evolve(s, failed_backoff=s.failed_backoff.set(bkey, next_backoff(entry, now)))
             msg = f"Found failed daemon pod {pod.metadata.namespace}/{pod.metadata.name} on node {name}, will try to kill it"
@@ -732,4 +756,4 @@ def _wake_for_availability(
     ]
     if not times:
         return s
-    return _wake(s, key_of(ds), Time(min(times) + mrs + 1.0), effects)
+    return _wake(s, key_of(ds), Time(min(times) + mrs + 1.0), effects, in_motion=True)

@@ -27,6 +27,10 @@ Theory of operation (level-triggered, as upstream's syncDeployment):
   create) holds the Deployment back for an exponential backoff (`WakeMeAt`).
 - A rollout that is not complete asks for a `WakeMeAt` at the progress deadline, so
   Progressing turns False with ProgressDeadlineExceeded in simulated time.
+- Settling (`kcore.controllers.timers`): the back-off after the first failed round is in
+  motion, after a second one in a row merely scheduled, as is the progress-deadline check.
+  A rollout needs no timer of its own: it moves on the ReplicaSets' status events (their
+  controller waits out minReadySeconds).
 
 Differences from upstream: the revision annotation of the Deployment is written by a main
 update (kcore's status subresource keeps metadata as is; upstream's keeps annotations from
@@ -88,6 +92,7 @@ from kcore.controllers.podcontrol import (
     release_request,
     retry_delay,
 )
+from kcore.controllers.timers import retry_in_motion
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -339,7 +344,7 @@ def _send(
     wakes = state.wakes
     if not writes and wake_at is not None and wakes.get(key) != wake_at:
         wakes = wakes.set(key, wake_at)
-        effects.append(WakeMeAt(at=wake_at, key=timer_key(key)))
+        effects.append(WakeMeAt(at=wake_at, key=timer_key(key)))  # a deadline: merely scheduled
     return attrs.evolve(state, pending=pending, seq=seq, busy=busy, wakes=wakes), tuple(effects)
 
 
@@ -464,7 +469,7 @@ def _answered(state: DeploymentState, rid: str, resp: Response, now: Time) -> tu
             hold_until=state.hold_until.set(key, at),
             dirty=state.dirty.add(key),
         )
-        effects.append(WakeMeAt(at=at, key=timer_key(key)))
+        effects.append(WakeMeAt(at=at, key=timer_key(key), in_motion=retry_in_motion(failures)))
         return state, tuple(effects)
     state = attrs.evolve(state, failures=state.failures.discard(key), dirty=state.dirty.add(key))
     state, out = _process(state, now)

@@ -24,6 +24,8 @@ Theory of operation (level-triggered, as upstream's trySync):
 - In-flight writes are data (`in_flight`): a budget with a write in flight is not synced
   again until the answer; a 409 re-syncs after a one-second `WakeMeAt`. A `WakeMeAt` at
   the earliest disruptedPods expiry re-checks the budget (`timers` keeps one per budget).
+  For settling (`kcore.controllers.timers`) the expiry is a deadline, merely scheduled;
+  the conflict retry is in motion the first time in a row (`conflicts`), not after.
 
 Differences from upstream: a pod event marks every budget selecting it (upstream: the
 first); scale-owner events mark budgets too (upstream reads those listers only on a
@@ -70,7 +72,7 @@ from kcore.api.policy import (
     with_disruption_allowed_condition,
 )
 from kcore.apiserver.types import Subresource, Update, WatchEvent, WatchType
-from kcore.controllers.timers import owner_of_timer, owner_timer_key
+from kcore.controllers.timers import owner_of_timer, owner_timer_key, retry_in_motion
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -103,6 +105,7 @@ class DisruptionState:
     dirty: PSet[ObjectKey] = pset()
     in_flight: PMap[str, ObjectKey] = pmap()  # request id -> budget
     timers: PMap[ObjectKey, Time] = pmap()  # budget -> earliest recheck asked for
+    conflicts: PMap[ObjectKey, int] = pmap()  # budget -> consecutive conflicting status writes
     counter: int = 0
 
 
@@ -322,7 +325,7 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
     s = attrs.evolve(s, dirty=s.dirty.discard(key))
     pdb = get(s.view, key)
     if not isinstance(pdb, PodDisruptionBudget):
-        return attrs.evolve(s, timers=s.timers.discard(key)), ()
+        return attrs.evolve(s, timers=s.timers.discard(key), conflicts=s.conflicts.discard(key)), ()
     pods = pods_of(s.view, pdb)
     expected = expected_pod_count(s.view, pdb, pods)
     effects: list[Effect] = []
@@ -343,7 +346,7 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
         pending = s.timers.get(key)
         if recheck is not None and (pending is None or recheck < pending or pending <= now):
             s = attrs.evolve(s, timers=s.timers.set(key, recheck))
-            effects.append(WakeMeAt(at=recheck, key=timer_key(key)))
+            effects.append(WakeMeAt(at=recheck, key=timer_key(key)))  # a deadline: merely scheduled
     if status == pdb.status:
         return s, tuple(effects)
     rid = f"{NAME}:{s.counter}"
@@ -374,6 +377,8 @@ def _answered(s: DisruptionState, rid: str, ok: bool, code: int, body: object, n
     if key is None:
         return s, ()
     s = attrs.evolve(s, in_flight=s.in_flight.discard(rid))
+    if code != 409 and key in s.conflicts:
+        s = attrs.evolve(s, conflicts=s.conflicts.discard(key))
     if ok and isinstance(body, PodDisruptionBudget):
         stored = get(s.view, key)
         if stored is None or stored.metadata.resource_version < body.metadata.resource_version:
@@ -381,7 +386,9 @@ def _answered(s: DisruptionState, rid: str, ok: bool, code: int, body: object, n
             s = attrs.evolve(s, view=put(s.view, body))
         return s, ()
     if code == 409:
-        return s, (WakeMeAt(at=Time(now + CONFLICT_RETRY), key=timer_key(key)),)
+        count = s.conflicts.get(key, 0) + 1
+        s = attrs.evolve(s, conflicts=s.conflicts.set(key, count))
+        return s, (WakeMeAt(at=Time(now + CONFLICT_RETRY), key=timer_key(key), in_motion=retry_in_motion(count)),)
     return s, ()
 
 

@@ -20,6 +20,11 @@ Theory of operation (level-triggered; read pkg/controller/garbagecollector/garba
 
 Rules: one request in flight per key (in-flight keys wait for their answer); a failed
 write (Conflict, NotFound) re-syncs the key from the view; keys sync in sorted order.
+Every answer re-syncs its key at the next "retry" timer (its watch event may have come
+while the key was in flight). For settling (`kcore.controllers.timers`) that timer is in
+motion after a success or a first failure (a cascade in progress), merely scheduled
+after the same key failed again (`failures`); a merely scheduled one never covers one
+in motion.
 Writes carry no resourceVersion, as upstream's: a reference is removed by a strategic
 merge patch deleting it by uid (GenerateDeleteOwnerRefStrategicMergeBytes), a finalizer
 by `$deleteFromPrimitiveList/finalizers` (upstream: a merge patch of the list read with
@@ -48,8 +53,8 @@ from collections.abc import Sequence
 from typing import Final
 
 import attrs
-from pyrsistent import pset
-from pyrsistent.typing import PSet
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
 
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, OwnerReference, Time, evolver
@@ -63,7 +68,8 @@ from kcore.apiserver.types import (
     WatchEvent,
     WatchType,
 )
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.controllers.timers import Wake, resync_after_answer
+from kcore.driver.effects import CallApi, Effect
 from kcore.driver.events import (
     ApiAnswered,
     Event,
@@ -86,7 +92,9 @@ _WATCHED: Final = frozenset(k for k in Kind if k is not Kind.EVENT)
 class GCState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()  # a request for this key awaits its answer
-    retry: PSet[ObjectKey] = pset()  # failed writes, synced again at the next "retry" timer
+    retry: PSet[ObjectKey] = pset()  # answered writes, synced again at the next "retry" timer
+    retry_wake: Wake | None = None  # the "retry" timer pending
+    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed writes per key
     counter: int = 0
 
 
@@ -137,14 +145,15 @@ class GarbageCollector:
             case ApiAnswered(request_id=rid):
                 # success or not, look again once the write's own watch event is in the view
                 key = _key_of_request(rid)
-                s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
-                first = not s.retry
-                s = attrs.evolve(s, retry=s.retry.add(key))
-                wake = WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry")
-                return s, ((wake,) if first else ())
+                at = Time(ev.now + RETRY_AFTER)
+                failures, pending, wake = resync_after_answer(s.failures, key, ev.response.ok, s.retry_wake, at, "retry")
+                s = attrs.evolve(
+                    s, in_flight=s.in_flight.discard(key), retry=s.retry.add(key), retry_wake=pending, failures=failures
+                )
+                return s, wake
             case TimerFired(key="retry"):
                 keys = set(s.retry)
-                return _sync_keys(attrs.evolve(s, retry=pset()), keys)
+                return _sync_keys(attrs.evolve(s, retry=pset(), retry_wake=None), keys)
             case TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
@@ -182,6 +191,8 @@ def _sync_keys(s: GCState, keys: set[ObjectKey]) -> tuple[GCState, tuple[Effect,
             continue
         req = sync(s.view, key)
         if req is None:
+            if key in s.failures:  # at rest: nothing left to retry
+                s = attrs.evolve(s, failures=s.failures.discard(key))
             continue
         rid = f"{s.counter}|{key.kind.value}|{key.namespace}|{key.name}"
         s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)

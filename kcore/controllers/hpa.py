@@ -474,7 +474,7 @@ def sync(s: HpaState, key: ObjectKey, now: Time) -> Out:
         return attrs.evolve(s, next_sync=s.next_sync.discard(key), histories=s.histories.discard(key)), ()
     at = Time(now + SYNC_PERIOD)
     s = attrs.evolve(s, next_sync=s.next_sync.set(key, at))
-    timer: tuple[Effect, ...] = (WakeMeAt(at=at, key=timer_key(key)),)
+    timer: tuple[Effect, ...] = (WakeMeAt(at=at, key=timer_key(key)),)  # periodic: merely scheduled
     if _busy(s, key):
         return s, timer
     target = target_key(hpa)

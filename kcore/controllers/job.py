@@ -29,6 +29,10 @@ Theory of operation (level-triggered, as upstream's syncJob):
   finalizer removals in `removing`, one status write per Job in `status_writes` (a Job
   is not synced again until the view shows it), failure backoff in `backoff` (memory
   only, as upstream's podBackoffStore).
+- Settling (`kcore.controllers.timers`): the first retry of a failed request (`failures`
+  counts them in a row) and the pod failure back-off after the first failure since the
+  last success are in motion; later ones, and the activeDeadlineSeconds check, are
+  merely scheduled, so a Job whose pods keep failing lets settling end.
 
 Differences from upstream: creations go out in one burst (no slow-start batches); no
 adoption of orphans (the generated selector names the Job's uid); podFailurePolicy,
@@ -115,6 +119,7 @@ from kcore.controllers.podcontrol import (
     pod_from_template,
     pods_to_delete,
 )
+from kcore.controllers.timers import Wake, fired, retry_in_motion, wake
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -172,7 +177,9 @@ class JobState:
     in_flight: PMap[str, InFlight] = pmap()
     status_writes: PMap[ObjectKey, int] = pmap()  # job -> rv written (0 while unanswered)
     backoff: PMap[ObjectKey, BackoffRecord] = pmap()
-    wakeups: PMap[ObjectKey, Time] = pmap()
+    # consecutive failed requests per Job (or orphan pod, its finalizer patch): their retries
+    failures: PMap[ObjectKey, int] = pmap()
+    wakeups: PMap[ObjectKey, Wake] = pmap()  # the resync timer pending per Job
     next_id: int = 0
 
 
@@ -305,6 +312,8 @@ class JobController:
                 s = _evolve(s, expectations=exps.creation_observed(s.expectations, jk))
             if gone or not has_tracking_finalizer(we.obj):
                 s = self._removal_observed(s, jk, we.obj.metadata.uid)
+        if gone and key in s.failures:
+            s = _evolve(s, failures=s.failures.discard(key))
         return s, jobs, ({key} if not gone else set())
 
     def _removal_observed(self, s: JobState, job: ObjectKey, uid: str) -> JobState:
@@ -321,9 +330,9 @@ class JobController:
                 key = ObjectKey(kind=kind, namespace=namespace, name=name)
                 if kind is Kind.POD:
                     return s, set(), {key}
-                due = s.wakeups.get(key)
-                if due is not None and due <= now:
-                    s = attrs.evolve(s, wakeups=s.wakeups.discard(key))
+                wakeups = fired(s.wakeups, key, now)
+                if wakeups is not s.wakeups:
+                    s = attrs.evolve(s, wakeups=wakeups)
                 return s, {key}, set()
         return s, set(), set()
 
@@ -338,6 +347,10 @@ class JobController:
         s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id))
         resp, job, now = ev.response, op.job, ev.now
         retry = Time(now + RETRY)
+        if resp.ok:
+            counted = op.pod if op.action is Action.ORPHAN_FINALIZER else job
+            if counted is not None and counted in s.failures:
+                s = attrs.evolve(s, failures=s.failures.discard(counted))
         match op.action:
             case Action.CREATE:
                 if resp.ok:
@@ -346,7 +359,7 @@ class JobController:
                     return s, set(), set()
                 effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedCreate", message=f"Error creating: {message_of(resp)}"))
                 s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, job))
-                return self._wake(s, job, retry, effects), set(), set()
+                return self._retry(s, job, retry, effects), set(), set()
             case Action.DELETE:
                 pod = op.pod
                 if resp.ok and pod is not None:
@@ -357,19 +370,22 @@ class JobController:
                 if resp.code == 404:
                     return s, {job}, set()
                 effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedDelete", message=f"Error deleting: {message_of(resp)}"))
-                return self._wake(s, job, retry, effects), set(), set()
+                return self._retry(s, job, retry, effects), set(), set()
             case Action.REMOVE_FINALIZER:
                 if resp.ok:
                     return s, set(), set()
                 s = self._removal_observed(s, job, op.uid)
                 if resp.code == 404:
                     return s, {job}, set()
-                return self._wake(s, job, retry, effects), set(), set()
+                return self._retry(s, job, retry, effects), set(), set()
             case Action.ORPHAN_FINALIZER:
                 if op.pod is not None:
                     s = attrs.evolve(s, orphan_patches=s.orphan_patches.discard(op.pod))
                     if not resp.ok and resp.code != 404:
-                        effects.append(WakeMeAt(at=retry, key=f"{_ORPHAN}{op.pod.namespace}/{op.pod.name}"))
+                        count = s.failures.get(op.pod, 0) + 1
+                        s = attrs.evolve(s, failures=s.failures.set(op.pod, count))
+                        key = f"{_ORPHAN}{op.pod.namespace}/{op.pod.name}"
+                        effects.append(WakeMeAt(at=retry, key=key, in_motion=retry_in_motion(count)))
                 return s, set(), set()
             case Action.STATUS:
                 if resp.ok and isinstance(resp.body, Job):
@@ -380,7 +396,7 @@ class JobController:
                         effects.append(self._finished_event(job, op.finished))
                     return s, set(), set()
                 s = attrs.evolve(s, status_writes=s.status_writes.discard(job))
-                return self._wake(s, job, retry, effects), set(), set()
+                return self._retry(s, job, retry, effects), set(), set()
             case _:
                 assert_never(op.action)
 
@@ -390,13 +406,16 @@ class JobController:
             return RecordEvent(involved=job, type=EventType.NORMAL, reason="Completed", message="Job completed")
         return RecordEvent(involved=job, type=EventType.WARNING, reason=cond.reason, message=cond.message)
 
-    def _wake(self, s: JobState, job: ObjectKey, at: Time, effects: Effects) -> JobState:
-        """Ask for a resync of `job` at `at`, unless one is already due no later."""
-        pending = s.wakeups.get(job)
-        if pending is not None and pending <= at:
-            return s
-        effects.append(WakeMeAt(at=at, key=timer_key(job)))
-        return attrs.evolve(s, wakeups=s.wakeups.set(job, at))
+    def _retry(self, s: JobState, job: ObjectKey, at: Time, effects: Effects) -> JobState:
+        """Resync `job` at `at` after a failed request: in motion the first time in a row."""
+        count = s.failures.get(job, 0) + 1
+        s = attrs.evolve(s, failures=s.failures.set(job, count))
+        return self._wake(s, job, at, effects, in_motion=retry_in_motion(count))
+
+    def _wake(self, s: JobState, job: ObjectKey, at: Time, effects: Effects, *, in_motion: bool) -> JobState:
+        """Ask for a resync of `job` at `at`, unless a pending one covers it (`timers.wake`)."""
+        wakeups = wake(s.wakeups, job, at, in_motion, timer_key(job), effects)
+        return s if wakeups is s.wakeups else attrs.evolve(s, wakeups=wakeups)
 
     def _send(self, s: JobState, call: Create | Delete | Patch | Update, op: InFlight, effects: Effects) -> JobState:
         rid = f"job-{s.next_id}"
@@ -438,6 +457,7 @@ class JobController:
                 removing=s.removing.discard(key),
                 status_writes=s.status_writes.discard(key),
                 backoff=s.backoff.discard(key),
+                failures=s.failures.discard(key),
             )
         if is_job_finished(job):
             return attrs.evolve(s, backoff=s.backoff.discard(key))
@@ -554,7 +574,7 @@ class JobController:
             deadline = Time(status.start_time + ads)
             if now >= deadline:
                 return s, new_condition(JobConditionType.FAILURE_TARGET, "DeadlineExceeded", "Job was active longer than specified deadline", now)
-            s = self._wake(s, key_of(job), deadline, effects)
+            s = self._wake(s, key_of(job), deadline, effects, in_motion=False)  # a deadline
         return s, None
 
     def _suspend_condition(self, job: Job, status: JobStatus, key: ObjectKey, now: Time, effects: Effects) -> JobStatus:
@@ -612,7 +632,10 @@ class JobController:
             return s, active, 0, 0
         wait = remaining_backoff(ctx.new_backoff, now)
         if wait > 0:
-            return self._wake(s, key, Time(now + max(wait, MIN_DELAY)), effects), active, 0, 0
+            # in motion after the first failure since the last success; after another, the
+            # pods keep failing (a repeating state) and the back-off is merely scheduled
+            moving = retry_in_motion(ctx.new_backoff.failures_after_last_success)
+            return self._wake(s, key, Time(now + max(wait, MIN_DELAY)), effects, in_motion=moving), active, 0, 0
         diff = min(diff, MAX_POD_CREATE_DELETE_PER_SYNC)
         template = job.spec.template
         meta = template.metadata

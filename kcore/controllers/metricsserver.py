@@ -195,7 +195,7 @@ def scrape(s: MetricsServerState, now: Time) -> Out:
         rid = f"{NAME}:{s.counter}"
         s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, key))
         effects.append(CallApi(request=request, request_id=rid))
-    effects.append(WakeMeAt(at=Time(now + RESOLUTION), key=TICK))
+    effects.append(WakeMeAt(at=Time(now + RESOLUTION), key=TICK))  # periodic: merely scheduled
     return s, tuple(effects)
 
 

@@ -22,9 +22,13 @@ namespace's own event brings the view of everything in it (the shared informer c
 and from then on every object left in it is being deleted, so nothing else can change a
 sync's outcome. Upstream watches Namespaces only and polls the content.
 
-Rules: one request in flight per key; failed writes retry after `RETRY_AFTER`; keys in
-sorted order. Must not know: any kind's own semantics. Mirrors namespace_controller.go
-and deletion/namespaced_resources_deleter.go.
+Rules: one request in flight per key; every answer re-syncs its namespace after
+`RETRY_AFTER` (the "retry" timer); keys in sorted order. For settling
+(`kcore.controllers.timers`) that timer is in motion after a success or a first failure
+(the deletion is progressing), merely scheduled after the same write failed again
+(`failures`); a merely scheduled one never covers one in motion. Must not know: any
+kind's own semantics. Mirrors namespace_controller.go and
+deletion/namespaced_resources_deleter.go.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from collections import Counter
 from typing import Final
 
 import attrs
-from pyrsistent import pset
-from pyrsistent.typing import PSet
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import Namespace, NamespaceCondition, NamespacePhase
 from kcore.api.kinds import Kind, ObjectKey
@@ -48,7 +52,8 @@ from kcore.apiserver.types import (
     WatchEvent,
     WatchType,
 )
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
+from kcore.controllers.timers import Wake, resync_after_answer
+from kcore.driver.effects import CallApi, Effect
 from kcore.driver.events import (
     ApiAnswered,
     Event,
@@ -75,6 +80,8 @@ class NamespaceControllerState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()
     retry: PSet[str] = pset()  # namespaces to sync again at the next "retry" timer
+    retry_wake: Wake | None = None  # the "retry" timer pending
+    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed writes per target
     counter: int = 0
 
 
@@ -113,12 +120,15 @@ class NamespaceController:
             case ApiAnswered(request_id=rid):
                 key = _key_of_request(rid)
                 ns = key.name if key.kind is Kind.NAMESPACE else key.namespace
-                first = not s.retry
-                s = attrs.evolve(s, in_flight=s.in_flight.discard(key), retry=s.retry.add(ns))
-                return s, ((WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry"),) if first else ())
+                at = Time(ev.now + RETRY_AFTER)
+                failures, pending, wake = resync_after_answer(s.failures, key, ev.response.ok, s.retry_wake, at, "retry")
+                s = attrs.evolve(
+                    s, in_flight=s.in_flight.discard(key), retry=s.retry.add(ns), retry_wake=pending, failures=failures
+                )
+                return s, wake
             case TimerFired(key="retry"):
                 names = set(s.retry)
-                return _sync_all(attrs.evolve(s, retry=pset()), names, ev.now)
+                return _sync_all(attrs.evolve(s, retry=pset(), retry_wake=None), names, ev.now)
             case TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
@@ -128,7 +138,10 @@ def _sync_all(
 ) -> tuple[NamespaceControllerState, tuple[Effect, ...]]:
     effects: list[Effect] = []
     for ns in sorted(names):
-        for req in sync(s.view, ns, now):
+        requests = sync(s.view, ns, now)
+        if not requests and s.failures:
+            s = _at_rest(s, ns)
+        for req in requests:
             key = _target(req)
             if key in s.in_flight:
                 continue
@@ -136,6 +149,17 @@ def _sync_all(
             s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
             effects.append(CallApi(request=req, request_id=rid))
     return s, tuple(effects)
+
+
+def _at_rest(s: NamespaceControllerState, ns: str) -> NamespaceControllerState:
+    """Namespace `ns` needs no write: forget the failures of its writes."""
+    stale = [k for k in s.failures if (k.name if k.kind is Kind.NAMESPACE else k.namespace) == ns]
+    if not stale:
+        return s
+    failures = s.failures
+    for k in stale:
+        failures = failures.discard(k)
+    return attrs.evolve(s, failures=failures)
 
 
 def _target(req: Request) -> ObjectKey:

@@ -10,7 +10,9 @@ deleted Node frees its subnet, and Nodes that were waiting for one are tried aga
 Rules:
 - Never two Nodes the same subnet: a subnet is held from the moment the update is sent;
   a failed update frees it again and the Node is retried after a backoff (`WakeMeAt`);
-  a Conflict means the view is stale, and the retry reads the newer Node.
+  a Conflict means the view is stale, and the retry reads the newer Node. For settling
+  (`kcore.controllers.timers`) the retry is in motion the first time in a row
+  (`failures`), merely scheduled after the same Node failed again.
 - One update in flight per Node; the answer's Node is folded into the view at once, so a
   step between the answer and its watch event never allocates twice.
 - When no subnet is left the Node is told once: a Normal Event "CIDRNotAvailable" with
@@ -35,6 +37,7 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.apiserver.types import Response, Update, WatchType
+from kcore.controllers.timers import retry_in_motion
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -77,6 +80,7 @@ class NodeIpamState:
     problem: str = ""  # why `cidrs` is None
     in_flight: PMap[str, str] = pmap()  # request id -> node name
     reported: PSet[str] = pset()  # nodes told CIDRNotAvailable, waiting for a free subnet
+    failures: PMap[str, int] = pmap()  # node -> consecutive failed podCIDR updates
     seq: int = 0
 
 
@@ -144,7 +148,7 @@ class NodeIpamController:
                         held = cidr_of(state.cidrs, keep[rid]) if state.cidrs is not None else None
                         if held is not None:
                             cs = occupy(cs, keep[rid], held)
-                fresh = attrs.evolve(fresh, cidrs=cs, in_flight=keep, seq=state.seq)
+                fresh = attrs.evolve(fresh, cidrs=cs, in_flight=keep, failures=state.failures, seq=state.seq)
                 return _sync_all(fresh)
             case TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return state, ()
@@ -173,7 +177,12 @@ def sync(state: NodeIpamState, name: str) -> tuple[NodeIpamState, Effects]:
     if not isinstance(obj, Node):
         if name in state.in_flight.values():
             return state, ()
-        return attrs.evolve(state, cidrs=release_node(state.cidrs, name), reported=state.reported.discard(name)), ()
+        return attrs.evolve(
+            state,
+            cidrs=release_node(state.cidrs, name),
+            reported=state.reported.discard(name),
+            failures=state.failures.discard(name),
+        ), ()
     if obj.spec.pod_cidr:
         cs = state.cidrs
         if cidr_of(cs, name) != obj.spec.pod_cidr:
@@ -217,9 +226,9 @@ def _answered(state: NodeIpamState, rid: str, resp: Response, now: Time) -> tupl
     state = attrs.evolve(state, in_flight=state.in_flight.remove(rid))
     body = resp.body
     if resp.ok and isinstance(body, Node):
-        return attrs.evolve(state, view=_remember(state.view, body)), ()
+        return attrs.evolve(state, view=_remember(state.view, body), failures=state.failures.discard(name)), ()
     if resp.code == 404 or state.cidrs is None:
-        return sync(state, name)
+        return sync(attrs.evolve(state, failures=state.failures.discard(name)), name)
     # updateCIDRsAllocation failed: free the subnet, say so, and try again after a backoff.
     state = attrs.evolve(state, cidrs=release_node(state.cidrs, name))
     message = body.message if isinstance(body, Status) else f"unexpected answer {resp.code}"
@@ -229,7 +238,9 @@ def _answered(state: NodeIpamState, rid: str, resp: Response, now: Time) -> tupl
         reason="CIDRAssignmentFailed",
         message=f"Node {name} status is now: CIDRAssignmentFailed ({message})",
     )
-    wake = WakeMeAt(at=Time(now + RETRY_SECONDS), key=RETRY_PREFIX + name)
+    count = state.failures.get(name, 0) + 1
+    state = attrs.evolve(state, failures=state.failures.set(name, count))
+    wake = WakeMeAt(at=Time(now + RETRY_SECONDS), key=RETRY_PREFIX + name, in_motion=retry_in_motion(count))
     if resp.code == 409:  # a stale view, not a failure worth an Event: the retry reads the newer Node
         return state, (wake,)
     return state, (event, wake)

@@ -29,6 +29,12 @@ kube-controller-manager runs them:
    forever, or the taint going away, cancels it. Each deletion records a Normal
    "TaintManagerEviction" Event "Marking for deletion Pod <ns>/<name>".
 
+For settling (`kcore.controllers.timers`): the monitor pass is periodic and a
+tolerationSeconds eviction a deadline, both merely scheduled; a queued NoExecute taint
+waiting for its zone's token (as a throttled request) and an eviction waiting for a
+write in flight are in motion; a failed eviction's retry is in motion the first time in
+a row (`Eviction.failures`), not after.
+
 Rules: writes carry the view's resourceVersion (a stale one answers 409, and the next
 pass or event retries with the newer object; a pod status write that conflicts re-reads
 the pod with a Get first, as the filter below lets the view's copy of a pod lag in
@@ -133,6 +139,7 @@ from kcore.controllers.nodelifecycle_model import (
     zone_of,
     zone_qps,
 )
+from kcore.controllers.timers import retry_in_motion
 from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -257,9 +264,10 @@ def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) ->
             ev = state.evictions.get(pending.key)
             if resp.ok or resp.code in (404, 409) or ev is None:
                 return state, ()
-            retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS), done=False)
+            retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS), done=False, failures=ev.failures + 1)
             state = attrs.evolve(state, evictions=state.evictions.set(pending.key, retry))
-            return state, (WakeMeAt(at=retry.fire_at, key=_evict_timer(pending.key)),)
+            moving = retry_in_motion(retry.failures)
+            return state, (WakeMeAt(at=retry.fire_at, key=_evict_timer(pending.key), in_motion=moving),)
         case _:
             assert_never(pending.purpose)
 
@@ -338,7 +346,7 @@ def _monitor(state: NodeLifecycleState, now: Time, *, memo: bool = True) -> tupl
     With `memo` (always, but in the test that it changes nothing), a Node whose health
     remembers this very Node object as plainly healthy is checked by `_unchanged_steady`
     (identity, the Lease, the grace period, the queues) without reading the Node again."""
-    out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=MONITOR)]
+    out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=MONITOR)]  # periodic
     nodes = [n for n in list_objects(state.view, Kind.NODE) if isinstance(n, Node)]
     held = len(state.health)  # healths at the start of the pass
     had = 0  # ... of them the pass's Nodes have (a pass sets only its own Node's health)
@@ -578,8 +586,8 @@ def _taint_pass(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleStat
             out.extend(effects)
             z = state.zones[zone]
         state = _set_zone(state, zone, z)
-    if wake is not None:
-        out.append(WakeMeAt(at=wake, key=TAINT_PASS))
+    if wake is not None:  # a queued taint waits for its token: in motion, as a throttled request
+        out.append(WakeMeAt(at=wake, key=TAINT_PASS, in_motion=True))
     return state, tuple(out)
 
 
@@ -708,7 +716,7 @@ def _pod_changed(state: NodeLifecycleState, key: ObjectKey, deleted: bool, now: 
     state = attrs.evolve(state, evictions=state.evictions.set(key, work))
     if seconds <= 0:
         return _fire_eviction(state, key, now)
-    return state, (WakeMeAt(at=work.fire_at, key=_evict_timer(key)),)
+    return state, (WakeMeAt(at=work.fire_at, key=_evict_timer(key)),)  # tolerationSeconds: a deadline
 
 
 def _fire_eviction(state: NodeLifecycleState, key: ObjectKey, now: Time) -> tuple[NodeLifecycleState, Effects]:
@@ -718,8 +726,9 @@ def _fire_eviction(state: NodeLifecycleState, key: ObjectKey, now: Time) -> tupl
         return state, ()  # cancelled, fired, or rescheduled since this timer was set
     state = attrs.evolve(state, evictions=state.evictions.set(key, attrs.evolve(ev, done=True)))
     state, effects = _call(state, Purpose.POD_DELETE, key, Delete(key=key, precondition_uid=ev.uid))
-    if not effects:  # a status write is in flight: try again shortly
+    if not effects:  # a status write is in flight: try again shortly (in motion: it ends by itself)
         retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS))
-        return attrs.evolve(state, evictions=state.evictions.set(key, retry)), (WakeMeAt(at=retry.fire_at, key=_evict_timer(key)),)
+        wake = WakeMeAt(at=retry.fire_at, key=_evict_timer(key), in_motion=True)
+        return attrs.evolve(state, evictions=state.evictions.set(key, retry)), (wake,)
     msg = f"Marking for deletion Pod {key.namespace}/{key.name}"
     return state, (*effects, RecordEvent(involved=key, type=EventType.NORMAL, reason="TaintManagerEviction", message=msg))

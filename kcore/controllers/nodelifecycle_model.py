@@ -147,12 +147,14 @@ class Zone:
 
 @attrs.frozen(kw_only=True)
 class Eviction:
-    """A pod's scheduled deletion (a TimedWorker); `done` once the delete was sent."""
+    """A pod's scheduled deletion (a TimedWorker); `done` once the delete was sent;
+    `failures`: its deletes that failed in a row."""
 
     uid: str
     created_at: Time
     fire_at: Time
     done: bool = False
+    failures: int = 0
 
 
 @attrs.frozen(kw_only=True)

@@ -1,7 +1,8 @@
 """The pod garbage collector: pods nobody else will ever clean up.
 
 Owns `PodGCController` (component "pod-garbage-collector"). Every `GC_PERIOD` (20 s),
-as upstream's gcCheckPeriod, it force-deletes (grace 0):
+as upstream's gcCheckPeriod (a periodic timer: merely scheduled, for settling), it
+force-deletes (grace 0):
 - orphaned pods: bound to a Node that has not existed for `QUARANTINE` (40 s), after
   marking them Failed with condition DisruptionTarget (reason DeletionByPodGC);
 - unscheduled terminating pods: a deletionTimestamp and no node to finish the job;

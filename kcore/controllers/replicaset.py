@@ -44,6 +44,10 @@ Theory of operation (level-triggered, as upstream's syncReplicaSet):
   not managed again before `retry_at` (5 ms doubling to 1000 s, a `WakeMeAt`).
 - minReadySeconds: a ready but not yet available pod asks for a `WakeMeAt` one second
   after it becomes available (upstream requeues after minReadySeconds + 1 s).
+- Settling (`kcore.controllers.timers`): the availability wait and the first retry after a
+  failure (`Failure.count`, or `retries` for status writes and claims) are in motion; a
+  later retry and the expectations' expiry are merely scheduled. One wake is pending per
+  owner (`wakeups`), and a merely scheduled one never covers one in motion.
 
 Differences from upstream: the ReplicaFailure condition lasts from the failed burst to the
 next successful manage (upstream decides it per sync); an adoption counts as owned while
@@ -117,8 +121,15 @@ from kcore.controllers.podcontrol import (
     skipped,
     slow_start,
 )
-from kcore.controllers.timers import owner_of_timer, owner_timer_key
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.controllers.timers import (
+    Wake,
+    fired,
+    owner_of_timer,
+    owner_timer_key,
+    retry_in_motion,
+    wake,
+)
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent
 from kcore.driver.events import (
     ApiAnswered,
     Event,
@@ -350,7 +361,9 @@ class ReplicaSetState:
     claiming: PMap[ObjectKey, Claiming] = pmap()
     status_writes: PMap[ObjectKey, StatusWrite] = pmap()
     failures: PMap[ObjectKey, Failure] = pmap()
-    wakeups: PMap[ObjectKey, Time] = pmap()  # the earliest WakeMeAt pending per owner
+    # consecutive failed status writes and adopt/release patches per owner (their retries)
+    retries: PMap[ObjectKey, int] = pmap()
+    wakeups: PMap[ObjectKey, Wake] = pmap()  # the resync timer pending per owner
     orphans: PMap[str, PSet[ObjectKey]] = pmap()  # namespace -> pods with no controller
     # per owner: its claim, kept per pod event (a cache: dropping any entry changes nothing)
     tallies: PMap[ObjectKey, Tally] = pmap()
@@ -742,9 +755,9 @@ class ReplicaController:
         key = owner_of_timer(_TIMER_PREFIX, self.kind, tkey)
         if key is None:
             return s, set()
-        due = s.wakeups.get(key)
-        if due is not None and due <= now:
-            s = _evolve_state(s, wakeups=s.wakeups.discard(key))
+        wakeups = fired(s.wakeups, key, now)
+        if wakeups is not s.wakeups:
+            s = _evolve_state(s, wakeups=wakeups)
         return s, {key}
 
     # -- answers
@@ -768,20 +781,22 @@ class ReplicaController:
                 if resp.ok and isinstance(resp.body, Pod):
                     rv = resp.body.metadata.resource_version
                     landed = Claiming(owner=owner, written_rv=rv)
-                    return _evolve_state(s, claiming=s.claiming.set(op.pod, landed)), set()
+                    s = _evolve_state(s, claiming=s.claiming.set(op.pod, landed), retries=s.retries.discard(owner))
+                    return s, set()
                 # no immediate resync: the view may not show yet why it failed (a 404 for a
                 # pod whose DELETED event is still on its way), so retrying now could loop
                 s = _evolve_state(s, claiming=s.claiming.discard(op.pod))
-                return self._wake(s, owner, Time(now + CLAIM_RETRY), effects), set()
+                return self._retry(s, owner, Time(now + CLAIM_RETRY), effects), set()
             case Action.STATUS:
                 pending = s.status_writes.get(owner)
                 if resp.ok and pending is not None and isinstance(resp.body, ReplicaSet | ReplicationController):
                     written = attrs.evolve(pending, written_rv=resp.body.metadata.resource_version)
-                    return _evolve_state(s, status_writes=s.status_writes.set(owner, written)), set()
+                    s = _evolve_state(s, status_writes=s.status_writes.set(owner, written), retries=s.retries.discard(owner))
+                    return s, set()
                 s = _evolve_state(s, status_writes=s.status_writes.discard(owner))
                 if resp.ok or resp.code == 409:  # a conflict: the view has, or soon gets, a newer version
                     return s, {owner}
-                return self._wake(s, owner, Time(now + STATUS_RETRY), effects), set()
+                return self._retry(s, owner, Time(now + STATUS_RETRY), effects), set()
             case _:
                 assert_never(op.action)
 
@@ -840,15 +855,20 @@ class ReplicaController:
         retry_at = Time(now + retry_delay(count))
         failure = Failure(reason=reason, message=message, count=count, retry_at=retry_at)
         s = _evolve_state(s, failures=s.failures.set(owner, failure))
-        return self._wake(s, owner, retry_at, effects)
+        return self._wake(s, owner, retry_at, effects, in_motion=retry_in_motion(count))
 
-    def _wake(self, s: ReplicaSetState, owner: ObjectKey, at: Time, effects: Effects) -> ReplicaSetState:
-        """Ask for a resync of `owner` at `at`, unless one is already due no later."""
-        pending = s.wakeups.get(owner)
-        if pending is not None and pending <= at:
-            return s
-        effects.append(WakeMeAt(at=at, key=timer_key(owner)))
-        return _evolve_state(s, wakeups=s.wakeups.set(owner, at))
+    def _retry(self, s: ReplicaSetState, owner: ObjectKey, at: Time, effects: Effects) -> ReplicaSetState:
+        """Retry a failed status write or claim patch at `at`: in motion the first time."""
+        count = s.retries.get(owner, 0) + 1
+        s = _evolve_state(s, retries=s.retries.set(owner, count))
+        return self._wake(s, owner, at, effects, in_motion=retry_in_motion(count))
+
+    def _wake(
+        self, s: ReplicaSetState, owner: ObjectKey, at: Time, effects: Effects, *, in_motion: bool
+    ) -> ReplicaSetState:
+        """Ask for a resync of `owner` at `at`, unless a pending one covers it (`timers.wake`)."""
+        wakeups = wake(s.wakeups, owner, at, in_motion, timer_key(owner), effects)
+        return s if wakeups is s.wakeups else _evolve_state(s, wakeups=wakeups)
 
     def _request_id(self, s: ReplicaSetState) -> tuple[ReplicaSetState, str]:
         return _evolve_state(s, next_id=s.next_id + 1), f"{self.kind.info.short_names[0]}-{s.next_id}"
@@ -886,6 +906,7 @@ class ReplicaController:
                 expectations=exps.forget(s.expectations, key),
                 status_writes=s.status_writes.discard(key),
                 failures=s.failures.discard(key),
+                retries=s.retries.discard(key),
                 tallies=s.tallies.discard(key),
                 owners=s.owners.discard(key),
             )
@@ -898,10 +919,11 @@ class ReplicaController:
         s, claimed = self._claim(s, owner, effects)
         failure = s.failures.get(key)
         if not exps.satisfied(s.expectations, key, now):
-            # a watch event that never comes must not wedge the owner: resync at expiry
+            # a watch event that never comes must not wedge the owner: resync at expiry (a
+            # safety net, merely scheduled: the events it waits for are in motion themselves)
             expiry = exps.expires_at(s.expectations, key)
             if expiry is not None and key not in s.bursts:
-                s = self._wake(s, key, Time(expiry + 1.0), effects)
+                s = self._wake(s, key, Time(expiry + 1.0), effects, in_motion=False)
         elif (
             obj.metadata.deletion_timestamp is None
             and key not in s.bursts
@@ -1049,7 +1071,8 @@ class ReplicaController:
         ]
         if not times:
             return s
-        return self._wake(s, owner.key, Time(min(times) + owner.min_ready_seconds + 1.0), effects)
+        # in motion: the pod becomes available by itself, and status must show it
+        return self._wake(s, owner.key, Time(min(times) + owner.min_ready_seconds + 1.0), effects, in_motion=True)
 
 
 @attrs.frozen(kw_only=True)

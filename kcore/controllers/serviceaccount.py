@@ -3,7 +3,9 @@
 Owns `ServiceAccountController` (component "serviceaccount-controller"). Level-triggered:
 any Namespace or ServiceAccount change re-checks that namespace; a missing `default` (never
 made, or deleted) is created, never in a terminating namespace. An AlreadyExists answer
-means someone else made it: nothing to do. Mirrors
+means someone else made it: nothing to do. A failed create is retried after
+`RETRY_AFTER`, in motion for settling the first time in a row (`failures`), not after
+(`kcore.controllers.timers`). Mirrors
 pkg/controller/serviceaccount/serviceaccounts_controller.go.
 """
 
@@ -12,13 +14,14 @@ from __future__ import annotations
 from typing import Final
 
 import attrs
-from pyrsistent import pset
-from pyrsistent.typing import PSet
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import Namespace, NamespacePhase, ServiceAccount
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time, evolver
 from kcore.apiserver.types import Create
+from kcore.controllers.timers import retry_in_motion
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -42,6 +45,7 @@ RETRY_AFTER: Final = 1.0
 class ServiceAccountControllerState:
     view: ClusterState
     in_flight: PSet[str] = pset()  # namespaces whose `default` create awaits its answer
+    failures: PMap[str, int] = pmap()  # namespace -> consecutive failed creates
 
 
 _evolve = evolver(ServiceAccountControllerState)  # attrs.evolve for the hot per-event state updates
@@ -70,8 +74,10 @@ class ServiceAccountController:
             case ApiAnswered(request_id=ns, response=resp):
                 s = attrs.evolve(s, in_flight=s.in_flight.discard(ns))
                 if resp.ok or resp.code == 409:
-                    return s, ()
-                return s, (WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry"),)
+                    return (attrs.evolve(s, failures=s.failures.discard(ns)) if ns in s.failures else s), ()
+                count = s.failures.get(ns, 0) + 1
+                s = attrs.evolve(s, failures=s.failures.set(ns, count))
+                return s, (WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry", in_motion=retry_in_motion(count)),)
             case TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
@@ -79,7 +85,11 @@ class ServiceAccountController:
 def _sync(s: ServiceAccountControllerState, names: list[str]) -> tuple[ServiceAccountControllerState, tuple[Effect, ...]]:
     effects: list[Effect] = []
     for ns in sorted(names):
-        if ns in s.in_flight or not needs_default(s.view, ns):
+        if ns in s.in_flight:
+            continue
+        if not needs_default(s.view, ns):
+            if ns in s.failures:
+                s = attrs.evolve(s, failures=s.failures.discard(ns))
             continue
         sa = ServiceAccount(metadata=ObjectMeta(name=DEFAULT, namespace=ns))
         s = attrs.evolve(s, in_flight=s.in_flight.add(ns))

@@ -20,10 +20,15 @@ Theory of operation (level-triggered, as upstream's syncStatefulSet):
   a claim being written counts as not there yet, so a pod never goes before its claims),
   `status_writes` and `in_flight`. A slow watch therefore never creates an ordinal twice.
 - A failed create, delete or a claim being deleted records a `Failure`: the set is not
-  managed again before `retry_at` (5 ms doubling to 1000 s, a `WakeMeAt`). A conflict
-  resyncs when the view catches up.
+  managed again before `retry_at` (5 ms doubling to 1000 s, a `WakeMeAt`), and the
+  doubling starts afresh once a write of a plan succeeds. A conflict resyncs when the
+  view catches up.
 - minReadySeconds: a ready but not yet available pod asks for a `WakeMeAt` one second
   after it becomes available.
+- Settling (`kcore.controllers.timers`): the availability wait and the first retry after
+  a failure (`Failure.count`, `retries` for status writes) are in motion; later retries
+  and the expectations' expiry are merely scheduled. OrderedReady needs no timer: each
+  pod's Ready arrives as a watch event.
 
 Differences from upstream: no ControllerRevision objects (see
 `statefulset_utils.revision_name`); the templates of earlier revisions live in the
@@ -105,8 +110,15 @@ from kcore.controllers.statefulset_utils import (
     revision_name,
     template_from_pod,
 )
-from kcore.controllers.timers import owner_of_timer, owner_timer_key
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.controllers.timers import (
+    Wake,
+    fired,
+    owner_of_timer,
+    owner_timer_key,
+    retry_in_motion,
+    wake,
+)
+from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent
 from kcore.driver.events import (
     ApiAnswered,
     Event,
@@ -173,7 +185,8 @@ class StatefulSetState:
     writes: PMap[ObjectKey, int] = pmap()  # pod/claim key -> revision written (0: unanswered)
     status_writes: PMap[ObjectKey, StatusWrite] = pmap()
     failures: PMap[ObjectKey, Failure] = pmap()
-    wakeups: PMap[ObjectKey, Time] = pmap()
+    retries: PMap[ObjectKey, int] = pmap()  # consecutive failed status writes per set
+    wakeups: PMap[ObjectKey, Wake] = pmap()  # the resync timer pending per set
     revisions: PMap[ObjectKey, PMap[str, PodTemplateSpec]] = pmap()  # set -> revision -> template
     next_id: int = 0
 
@@ -311,9 +324,9 @@ class StatefulSetController:
         key = owner_of_timer(_TIMER_PREFIX, Kind.STATEFUL_SET, tkey)
         if key is None:
             return s, set()
-        due = s.wakeups.get(key)
-        if due is not None and due <= now:
-            s = attrs.evolve(s, wakeups=s.wakeups.discard(key))
+        wakeups = fired(s.wakeups, key, now)
+        if wakeups is not s.wakeups:
+            s = attrs.evolve(s, wakeups=wakeups)
         return s, {key}
 
     # -- answers
@@ -332,6 +345,10 @@ class StatefulSetController:
             return s, {owner}
         if op.action in (Action.UPDATE_POD, Action.CLAIM_POD, Action.CREATE_CLAIM, Action.UPDATE_CLAIM):
             s = _landed(s, target, resp)
+        if resp.ok and owner in s.failures and op.action is not Action.CLAIM_POD:
+            # a write of the plan went through: the backoff starts afresh (upstream's
+            # workqueue Forget after a sync without error)
+            s = attrs.evolve(s, failures=s.failures.discard(owner))
         match op.action:
             case Action.CREATE_POD:
                 if resp.ok:
@@ -382,26 +399,27 @@ class StatefulSetController:
         pending = s.status_writes.get(owner)
         if resp.ok and pending is not None and isinstance(resp.body, StatefulSet):
             written = attrs.evolve(pending, written_rv=resp.body.metadata.resource_version)
-            return attrs.evolve(s, status_writes=s.status_writes.set(owner, written)), set()
+            return attrs.evolve(s, status_writes=s.status_writes.set(owner, written), retries=s.retries.discard(owner)), set()
         s = attrs.evolve(s, status_writes=s.status_writes.discard(owner))
         if resp.ok or resp.code == 409:
             return s, {owner}
-        return self._wake(s, owner, Time(now + STATUS_RETRY), effects), set()
+        count = s.retries.get(owner, 0) + 1
+        s = attrs.evolve(s, retries=s.retries.set(owner, count))
+        return self._wake(s, owner, Time(now + STATUS_RETRY), effects, in_motion=retry_in_motion(count)), set()
 
     def _fail(self, s: StatefulSetState, owner: ObjectKey, now: Time, effects: Effects) -> StatefulSetState:
         prior = s.failures.get(owner)
         count = 1 if prior is None else prior.count + 1
         retry_at = Time(now + retry_delay(count))
         s = attrs.evolve(s, failures=s.failures.set(owner, Failure(count=count, retry_at=retry_at)))
-        return self._wake(s, owner, retry_at, effects)
+        return self._wake(s, owner, retry_at, effects, in_motion=retry_in_motion(count))
 
-    def _wake(self, s: StatefulSetState, owner: ObjectKey, at: Time, effects: Effects) -> StatefulSetState:
-        """Ask for a resync of `owner` at `at`, unless one is already due no later."""
-        pending = s.wakeups.get(owner)
-        if pending is not None and pending <= at:
-            return s
-        effects.append(WakeMeAt(at=at, key=timer_key(owner)))
-        return attrs.evolve(s, wakeups=s.wakeups.set(owner, at))
+    def _wake(
+        self, s: StatefulSetState, owner: ObjectKey, at: Time, effects: Effects, *, in_motion: bool
+    ) -> StatefulSetState:
+        """Ask for a resync of `owner` at `at`, unless a pending one covers it (`timers.wake`)."""
+        wakeups = wake(s.wakeups, owner, at, in_motion, timer_key(owner), effects)
+        return s if wakeups is s.wakeups else attrs.evolve(s, wakeups=wakeups)
 
     def _send(
         self, s: StatefulSetState, call: Create | Delete | Update | Patch, op: InFlight, effects: Effects
@@ -432,6 +450,7 @@ class StatefulSetController:
                 expectations=exps.forget(s.expectations, key),
                 status_writes=s.status_writes.discard(key),
                 failures=s.failures.discard(key),
+                retries=s.retries.discard(key),
                 revisions=s.revisions.discard(key),
                 wakeups=s.wakeups.discard(key),
             )
@@ -444,8 +463,8 @@ class StatefulSetController:
         deleted_for_update = 0
         if not exps.satisfied(s.expectations, key, now):
             expiry = exps.expires_at(s.expectations, key)
-            if expiry is not None:
-                s = self._wake(s, key, Time(expiry + 1.0), effects)
+            if expiry is not None:  # a safety net: merely scheduled
+                s = self._wake(s, key, Time(expiry + 1.0), effects, in_motion=False)
         elif failure is None or now >= failure.retry_at:
             s, deleted_for_update = self._manage(s, sts, pods, revs, now, effects)
         status = compute_status(sts, pods, revs, -deleted_for_update, now)
@@ -559,8 +578,6 @@ class StatefulSetController:
             s = attrs.evolve(s, expectations=Expectations(by_owner=s.expectations.by_owner.set(key, record)))
         if blocked:
             s = self._fail(s, key, now, effects)
-        elif decided.ops:
-            s = attrs.evolve(s, failures=s.failures.discard(key))
         return s, decided.deleted_for_update
 
     def _write_status(
@@ -595,7 +612,7 @@ class StatefulSetController:
         ]
         if not times:
             return s
-        return self._wake(s, key_of(sts), Time(min(times) + mrs + 1.0), effects)
+        return self._wake(s, key_of(sts), Time(min(times) + mrs + 1.0), effects, in_motion=True)
 
 
 # --- mapping events to sets -----------------------------------------------------------------

@@ -11,6 +11,8 @@ Theory of operation (as upstream's processJob):
   precondition, so the Job's pods go first and a re-created Job is never hit;
 - a Job being deleted, unfinished, or without a TTL is left alone. One request per Job
   is in flight at a time; failures retry after `RETRY` seconds.
+- settling (`kcore.controllers.timers`): the expiry is a deadline, merely scheduled; a
+  retry is in motion the first time in a row (`failures`), not after.
 
 Must not know: the Job controller, the garbage collector, the driver.
 Mirrors pkg/controller/ttlafterfinished/ttlafterfinished_controller.go.
@@ -30,6 +32,7 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, Time, evolver
 from kcore.apiserver.types import Delete, Get, PropagationPolicy
 from kcore.controllers.podcontrol import key_of
+from kcore.controllers.timers import retry_in_motion
 from kcore.driver.effects import CallApi, Effect, WakeMeAt
 from kcore.driver.events import (
     ApiAnswered,
@@ -59,6 +62,7 @@ class TTLState:
     view: ClusterState
     in_flight: PMap[str, tuple[ObjectKey, Step]] = pmap()
     busy: PMap[ObjectKey, str] = pmap()  # job -> its request id
+    failures: PMap[ObjectKey, int] = pmap()  # job -> consecutive failed requests
     next_id: int = 0
 
 
@@ -134,6 +138,7 @@ class TTLAfterFinishedController:
             return False
         if now >= at:
             return True
+        # the expiry is a deadline: merely scheduled
         effects.append(WakeMeAt(at=at, key=f"{_TIMER}{job.metadata.namespace}/{job.metadata.name}"))
         return False
 
@@ -146,6 +151,8 @@ class TTLAfterFinishedController:
 
     def _sync(self, s: TTLState, key: ObjectKey, now: Time, effects: list[Effect]) -> TTLState:
         job = get(s.view, key)
+        if not isinstance(job, Job) and key in s.failures:
+            s = attrs.evolve(s, failures=s.failures.discard(key))
         if not isinstance(job, Job) or key in s.busy or not self._expired(job, now, effects):
             return s
         return self._send(s, key, Get(key=key), Step.GET, effects)
@@ -157,12 +164,15 @@ class TTLAfterFinishedController:
         key, step = entry
         s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id), busy=s.busy.discard(key))
         resp = ev.response
-        retry = WakeMeAt(at=Time(ev.now + RETRY), key=f"{_TIMER}{key.namespace}/{key.name}")
+        failures = s.failures.discard(key) if resp.ok else s.failures.set(key, s.failures.get(key, 0) + 1)
+        s = attrs.evolve(s, failures=failures)
+        moving = retry_in_motion(failures.get(key, 0))
+        retry = WakeMeAt(at=Time(ev.now + RETRY), key=f"{_TIMER}{key.namespace}/{key.name}", in_motion=moving)
         match step:
             case Step.GET:
                 fresh = resp.body
                 if resp.code == 404:
-                    return s
+                    return attrs.evolve(s, failures=s.failures.discard(key))
                 if not resp.ok or not isinstance(fresh, Job):
                     effects.append(retry)
                     return s
@@ -173,6 +183,7 @@ class TTLAfterFinishedController:
             case Step.DELETE:
                 if not resp.ok and resp.code not in (404, 409):
                     effects.append(retry)
-                return s
+                    return s
+                return attrs.evolve(s, failures=s.failures.discard(key))
             case _:
                 assert_never(step)
