@@ -242,6 +242,37 @@ def test_get_json_of_several_is_a_list_and_of_one_the_object(
     assert yaml.safe_load(out)["metadata"]["name"] == "b"
 
 
+EMPTY_LIST_JSON = """\
+{
+    "apiVersion": "v1",
+    "items": [],
+    "kind": "List",
+    "metadata": {
+        "resourceVersion": ""
+    }
+}
+"""
+EMPTY_LIST_YAML = 'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n'
+
+
+@pytest.mark.parametrize("argv", [("pods", "-A"), ("pods", "-n", "nowhere"), ("deploy,svc",), ("pods", "-l", "app=none")])
+def test_get_of_nothing_prints_an_empty_list_as_kubectl(
+    cluster: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    """kubectl prints an empty List for -o json|yaml, nothing for -o name, and the "No
+    resources found" line (on stderr) for tables only; every one exits 0."""
+    assert run(capsys, "get", *argv, "-o", "json") == (0, EMPTY_LIST_JSON, "")
+    assert run(capsys, "get", *argv, "-o", "yaml") == (0, EMPTY_LIST_YAML, "")
+    assert run(capsys, "get", *argv, "-o", "name") == (0, "", "")
+    code, out, err = run(capsys, "get", *argv, "-o", "wide")
+    assert (code, out) == (0, "") and err.startswith("No resources found")
+    assert json.loads(EMPTY_LIST_JSON) == yaml.safe_load(EMPTY_LIST_YAML)
+
+
+def test_get_of_a_missing_name_prints_only_the_error(cluster: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "get", "pod", "ghost", "-o", "json") == (1, "", 'Error from server (NotFound): pods "ghost" not found\n')
+
+
 def test_get_table_selector_all_namespaces_and_empty(
     cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
