@@ -52,11 +52,11 @@ from kcore.apiserver.types import (
 from kcore.cli_rollout import add_rollout_parser
 from kcore.cli_session import (
     MANIFEST_SUFFIXES,
-    MAX_STEPS,
     NO_SETTLING,
     SessionError,
     add_settle_flags,
     load,
+    max_steps,
     mutating,
     require_cluster,
     settling_from,
@@ -445,8 +445,8 @@ def cmd_advance(args: argparse.Namespace) -> int:
     except DurationError as e:
         raise CliError(str(e)) from e
     with mutating(NO_SETTLING) as cluster:
-        if not cluster.advance(seconds, MAX_STEPS):
-            print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
+        if not cluster.advance(seconds, max_steps(cluster)):
+            print(f"Warning: the cluster did not settle within {max_steps(cluster)} steps", file=sys.stderr)
         print(f"advanced {args.duration}: now {format_time(cluster.now)}")
     return 0
 
@@ -678,7 +678,7 @@ def _evict_all(cluster: Cluster, pods: Sequence[Pod], args: argparse.Namespace, 
             else:
                 msg = status.message if status else f"unexpected answer {resp.code}"
                 errors.append(f'error when evicting pods/"{key.name}" -n "{key.namespace}": {msg}')
-        cluster.run_until_stable(MAX_STEPS)
+        cluster.run_until_stable(max_steps(cluster))
         for key, pod in list(waiting.items()):
             now_there = cluster.request(Get(key=key)).body
             if not isinstance(now_there, Pod) or now_there.metadata.uid != pod.metadata.uid:
@@ -694,7 +694,7 @@ def _evict_all(cluster: Cluster, pods: Sequence[Pod], args: argparse.Namespace, 
                 for k in waiting
             ]
             break
-        cluster.advance(min(DRAIN_POLL_SECONDS, deadline - cluster.now), MAX_STEPS)
+        cluster.advance(min(DRAIN_POLL_SECONDS, deadline - cluster.now), max_steps(cluster))
     return errors
 
 

@@ -52,11 +52,11 @@ from kcore.api.pod import PodTemplateSpec
 from kcore.apiserver.errors import not_found, qualified_kind, qualified_resource
 from kcore.apiserver.types import Patch, PatchType
 from kcore.cli_session import (
-    MAX_STEPS,
     NO_SETTLING,
     SessionError,
     add_settle_flags,
     load,
+    max_steps,
     mutating,
     settling_from,
     store_from_env,
@@ -341,7 +341,7 @@ def watch_status(cluster: Cluster, key: ObjectKey, timeout: float) -> RolloutSta
         last = st
         return st.done or bool(st.error)
 
-    cluster.advance_until(seen, timeout, MAX_STEPS)
+    cluster.advance_until(seen, timeout, max_steps(cluster))
     return last
 
 

@@ -33,11 +33,17 @@ from kcore.driver.faults import CrashComponent
 from kcore.driver.settling import DEFAULT_SETTLE_SECONDS, Settled, SettleEnd
 from kcore.kubelet.component import Kubelet
 from kcore.kubelet.static_pods import static_pods
+from kcore.state import object_count
 from kcore.store.file import FileStore, home_from_env
 from kcore.unsettled import unsettled
 
 MAX_STEPS: Final = 200_000
-"""How many deliveries one simulated instant of a command may run before it gives up."""
+"""How many deliveries one simulated instant of a command may run before it gives up, at
+least: `max_steps` scales it with the cluster (a hot loop, a component that answers its
+own events without end, is a bug; a big cluster's first instant after a big apply is not)."""
+
+STEPS_PER_OBJECT: Final = 100
+"""Deliveries one instant may take per stored object (a pod's first instant takes ~25)."""
 
 STATIC_POD_DIR: Final = "manifests"
 """Static pods of node N live in $KCORE_HOME/nodes/N/manifests/ (the kubelet's staticPodPath)."""
@@ -83,6 +89,11 @@ def load(store: FileStore) -> Cluster:
             if cluster.component_state(comp.name).statics != wanted:
                 cluster.inject(CrashComponent(name=comp.name))
     return cluster
+
+
+def max_steps(cluster: Cluster) -> int:
+    """The deliveries one simulated instant of a command may take, for this cluster."""
+    return max(MAX_STEPS, STEPS_PER_OBJECT * object_count(cluster.state))
 
 
 def require_cluster() -> None:
@@ -153,10 +164,11 @@ def mutating(settling: Settling = NO_SETTLING) -> Iterator[Cluster]:
     with store.lock():
         cluster = load(store)
         yield cluster
+        steps = max_steps(cluster)
         if settling.wait:
-            report_settled(cluster, cluster.settle(settling.timeout, MAX_STEPS))
-        elif not cluster.run_until_stable(MAX_STEPS):
-            print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
+            report_settled(cluster, cluster.settle(settling.timeout, steps), steps)
+        elif not cluster.run_until_stable(steps):
+            print(f"Warning: the cluster did not settle within {steps} steps", file=sys.stderr)
         store.save(cluster.snapshot())
 
 
@@ -176,7 +188,7 @@ def format_seconds(seconds: float) -> str:
     return f"{s}s"
 
 
-def report_settled(cluster: Cluster, settled: Settled) -> None:
+def report_settled(cluster: Cluster, settled: Settled, steps: int = MAX_STEPS) -> None:
     """What settling did, on stderr: the simulated time it took (when any), why it
     stopped if not because everything settled, then what is still not settled."""
     if settled.seconds > 0:
@@ -188,7 +200,7 @@ def report_settled(cluster: Cluster, settled: Settled) -> None:
                 file=sys.stderr,
             )
         case SettleEnd.STEPS:
-            print(f"Warning: the cluster did not settle within {MAX_STEPS} steps", file=sys.stderr)
+            print(f"Warning: one simulated instant needed more than {steps} deliveries", file=sys.stderr)
         case SettleEnd.SETTLED:
             pass
     lines = unsettled(cluster.state)

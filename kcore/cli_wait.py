@@ -49,7 +49,7 @@ from kcore.api.kinds import Kind, ObjectKey, kind_for_name
 from kcore.api.meta import ApiObject, Status, Time
 from kcore.apiserver.errors import not_found
 from kcore.apiserver.types import ListObjects, ObjectList
-from kcore.cli_session import MAX_STEPS, NO_SETTLING, SessionError, mutating
+from kcore.cli_session import NO_SETTLING, SessionError, max_steps, mutating
 from kcore.driver.clock import DurationError, parse_duration
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterState, get
@@ -298,7 +298,7 @@ def _until(cluster: Cluster, w: _Wait, key: ObjectKey, done: Callable[[ClusterSt
     """Advance until `done`; a timeout 0 checks once, as kubectl does."""
     if w.timeout == 0:
         return None if done(cluster.state) else Failure(message=f"condition not met for {_object_name(key)}")
-    if cluster.advance_until(done, w.left(cluster), MAX_STEPS):
+    if cluster.advance_until(done, w.left(cluster), max_steps(cluster)):
         return None
     return Failure(message=f"{TIMED_OUT} on {_object_name(key)}")
 
@@ -358,7 +358,7 @@ def _objects(cluster: Cluster, target: Target, w: _Wait) -> tuple[list[ObjectKey
 def _created(cluster: Cluster, targets: Iterable[Target], w: _Wait) -> Failure | None:
     """RunWait's --for=create poll: until every named object exists."""
     keys = [t.key for t in targets if isinstance(t, ByName)]
-    if cluster.advance_until(lambda s: all(get(s, k) is not None for k in keys), w.left(cluster), MAX_STEPS):
+    if cluster.advance_until(lambda s: all(get(s, k) is not None for k in keys), w.left(cluster), max_steps(cluster)):
         return None
     return Failure(message=TIMED_OUT)
 
@@ -367,7 +367,7 @@ def wait_for(cluster: Cluster, targets: Sequence[Target], want: WaitFor, timeout
     """Visit `targets` in order, waiting for `want` on each object within one overall
     `timeout`; prints `KIND/NAME condition met` for each met, returns what failed."""
     w = _Wait(want=want, timeout=timeout, deadline=Time(cluster.now + timeout))
-    cluster.run_until_stable(MAX_STEPS)
+    cluster.run_until_stable(max_steps(cluster))
     if isinstance(want, ForCreate) and (failure := _created(cluster, targets, w)) is not None:
         return [failure]
     failures: list[Failure] = []

@@ -245,6 +245,11 @@ def count(state: ClusterState, kind: Kind) -> int:
     return 0 if table is None else len(table)
 
 
+def object_count(state: ClusterState) -> int:
+    """How many objects are stored, of every kind (O(kinds))."""
+    return sum(len(table) for table in state.tables.values())
+
+
 def pods_on_node(state: ClusterState, node: str) -> tuple[ObjectKey, ...]:
     """Keys of the pods whose spec.nodeName is `node`, sorted."""
     return tuple(sorted(state.pods_by_node.get(node, pset())))

@@ -369,3 +369,21 @@ def test_a_cronjob_runs_when_settling_passes_its_schedule(cluster: Path, capsys:
     assert code == 0 and err.startswith("settled after 31s (simulated)")
     [job] = get_json(capsys, "jobs")["items"]
     assert job["status"]["succeeded"] == 1
+
+
+def test_the_step_bound_of_one_instant_grows_with_the_cluster() -> None:
+    """A big cluster's first instant after a big apply is legitimately long (10,000 pods on
+    5,000 nodes need more than the 200,000 floor); the bound only catches hot loops."""
+    from pyrsistent import pmap
+
+    from kcore.api.core import ConfigMap
+    from kcore.api.meta import ObjectMeta
+    from kcore.cli_session import MAX_STEPS, STEPS_PER_OBJECT, max_steps
+    from kcore.driver.cluster import Cluster
+    from kcore.state import empty_state, put
+
+    state = empty_state()
+    assert max_steps(Cluster.empty(state)) == MAX_STEPS
+    for i in range(2_500):
+        state = put(state, ConfigMap(metadata=ObjectMeta(name=f"c{i}", namespace="default", uid=f"u{i}"), data=pmap()))
+    assert max_steps(Cluster.empty(state)) == 2_500 * STEPS_PER_OBJECT > MAX_STEPS
