@@ -55,6 +55,7 @@ from kcore.cli_session import (
     NO_SETTLING,
     SessionError,
     add_settle_flags,
+    go_duration,
     load,
     max_steps,
     mutating,
@@ -518,18 +519,6 @@ EVICTION_RETRY_SECONDS: Final = 5.0
 DRAIN_POLL_SECONDS: Final = 1.0
 UNBOUNDED_DRAIN_SECONDS: Final = 86_400.0
 """--timeout=0 means "no limit" to kubectl; kcore stops waiting after a simulated day."""
-
-
-def go_duration(seconds: float) -> str:
-    """Go's time.Duration.String() for whole seconds: 30s, 1m0s, 1h30m0s."""
-    total = int(seconds)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}h{m}m{s}s"
-    if m:
-        return f"{m}m{s}s"
-    return f"{s}s"
 
 
 def _node_key(name: str) -> ObjectKey:

@@ -35,21 +35,16 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Final
 
-import attrs
-
 from kcore.api.apps import (
     DaemonSet,
-    DaemonSetUpdateStrategyType,
     Deployment,
-    DeploymentConditionType,
     ReplicaSet,
     StatefulSet,
-    StatefulSetUpdateStrategyType,
 )
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
 from kcore.api.meta import ApiObject, Status, Time
 from kcore.api.pod import PodTemplateSpec
-from kcore.apiserver.errors import not_found, qualified_kind, qualified_resource
+from kcore.apiserver.errors import not_found, qualified_resource
 from kcore.apiserver.types import Patch, PatchType
 from kcore.cli_session import (
     NO_SETTLING,
@@ -66,6 +61,7 @@ from kcore.controllers.deployment import rollback_request
 from kcore.controllers.podcontrol import controller_of
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Cluster
+from kcore.rollout_status import RolloutStatus, status_of
 from kcore.state import ClusterState, get, list_objects
 from kcore.store.file import StoreError
 
@@ -77,7 +73,6 @@ TIMED_OUT: Final = "timed out waiting for the condition"
 """What `rollout status` says when --timeout passes (wait.ErrWaitTimeout from UntilWithSync)."""
 A_DAY: Final = 86400.0
 """`rollout status --timeout 0` (kubectl: never): a simulated day."""
-NOT_ROLLING: Final = "rollout status is only available for RollingUpdate strategy type"
 
 
 class RolloutError(Exception):
@@ -85,90 +80,6 @@ class RolloutError(Exception):
 
 
 # --- pure helpers ---------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class RolloutStatus:
-    """What `kubectl rollout status` prints: a message, whether it is done, or an error."""
-
-    message: str
-    done: bool
-    error: str = ""
-
-
-def rollout_status(d: Deployment) -> RolloutStatus:
-    """DeploymentStatusViewer.Status for `d`."""
-    name, st = d.metadata.name, d.status
-    if d.metadata.generation > st.observed_generation:
-        return RolloutStatus(message="Waiting for deployment spec update to be observed...\n", done=False)
-    cond = du.get_condition(st, DeploymentConditionType.PROGRESSING)
-    if cond is not None and cond.reason == du.REASON_TIMED_OUT:
-        return RolloutStatus(message="", done=False, error=f'deployment "{name}" exceeded its progress deadline')
-    prefix = f'Waiting for deployment "{name}" rollout to finish: '
-    if st.updated_replicas < d.spec.replicas:
-        text = f"{st.updated_replicas} out of {d.spec.replicas} new replicas have been updated...\n"
-        return RolloutStatus(message=prefix + text, done=False)
-    if st.replicas > st.updated_replicas:
-        text = f"{st.replicas - st.updated_replicas} old replicas are pending termination...\n"
-        return RolloutStatus(message=prefix + text, done=False)
-    if st.available_replicas < st.updated_replicas:
-        text = f"{st.available_replicas} of {st.updated_replicas} updated replicas are available...\n"
-        return RolloutStatus(message=prefix + text, done=False)
-    return RolloutStatus(message=f'deployment "{name}" successfully rolled out\n', done=True)
-
-
-def daemon_set_status(ds: DaemonSet) -> RolloutStatus:
-    """DaemonSetStatusViewer.Status for `ds`."""
-    name, st = ds.metadata.name, ds.status
-    if ds.spec.update_strategy.type is not DaemonSetUpdateStrategyType.ROLLING_UPDATE:
-        return RolloutStatus(message="", done=True, error=NOT_ROLLING)
-    if ds.metadata.generation > st.observed_generation:
-        return RolloutStatus(message="Waiting for daemon set spec update to be observed...\n", done=False)
-    prefix = f'Waiting for daemon set "{name}" rollout to finish: '
-    if st.updated_number_scheduled < st.desired_number_scheduled:
-        text = f"{st.updated_number_scheduled} out of {st.desired_number_scheduled} new pods have been updated...\n"
-        return RolloutStatus(message=prefix + text, done=False)
-    if st.number_available < st.desired_number_scheduled:
-        text = f"{st.number_available} of {st.desired_number_scheduled} updated pods are available...\n"
-        return RolloutStatus(message=prefix + text, done=False)
-    return RolloutStatus(message=f'daemon set "{name}" successfully rolled out\n', done=True)
-
-
-def stateful_set_status(sts: StatefulSet) -> RolloutStatus:
-    """StatefulSetStatusViewer.Status for `sts` (a defaulted RollingUpdate carries a
-    partition, so upstream reports `partitioned roll out complete` for it too)."""
-    spec, st = sts.spec, sts.status
-    if spec.update_strategy.type is not StatefulSetUpdateStrategyType.ROLLING_UPDATE:
-        return RolloutStatus(message="", done=True, error=NOT_ROLLING)
-    if st.observed_generation == 0 or sts.metadata.generation > st.observed_generation:
-        return RolloutStatus(message="Waiting for statefulset spec update to be observed...\n", done=False)
-    if st.ready_replicas < spec.replicas:
-        return RolloutStatus(message=f"Waiting for {spec.replicas - st.ready_replicas} pods to be ready...\n", done=False)
-    ru = spec.update_strategy.rolling_update
-    if ru is not None:
-        wanted = spec.replicas - ru.partition
-        if st.updated_replicas < wanted:
-            text = f"Waiting for partitioned roll out to finish: {st.updated_replicas} out of {wanted} new pods have been updated...\n"
-            return RolloutStatus(message=text, done=False)
-        return RolloutStatus(message=f"partitioned roll out complete: {st.updated_replicas} new pods have been updated...\n", done=True)
-    if st.update_revision != st.current_revision:
-        text = f"waiting for statefulset rolling update to complete {st.updated_replicas} pods at revision {st.update_revision}...\n"
-        return RolloutStatus(message=text, done=False)
-    text = f"statefulset rolling update complete {st.current_replicas} pods at revision {st.current_revision}...\n"
-    return RolloutStatus(message=text, done=True)
-
-
-def status_of(obj: ApiObject) -> RolloutStatus:
-    """StatusViewerFor(obj's kind).Status(obj), or its error for a kind without a viewer."""
-    match obj:
-        case Deployment():
-            return rollout_status(obj)
-        case DaemonSet():
-            return daemon_set_status(obj)
-        case StatefulSet():
-            return stateful_set_status(obj)
-        case _:
-            return RolloutStatus(message="", done=True, error=f"no status viewer has been implemented for {qualified_kind(obj.KIND)}")
 
 
 def restart_patch(obj: ApiObject, now: Time) -> str:

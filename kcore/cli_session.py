@@ -172,31 +172,29 @@ def mutating(settling: Settling = NO_SETTLING) -> Iterator[Cluster]:
         store.save(cluster.snapshot())
 
 
-def format_seconds(seconds: float) -> str:
-    """A simulated span as kubectl users write it: 0s, 34s, 1.5s, 2m10s, 1h0m5s."""
-    whole = int(seconds)
-    if seconds != whole:
-        if seconds < 60:
-            return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-        whole = round(seconds)
-    h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration.String() to the millisecond, as kubectl prints spans: 0s, 1.5s,
+    34s, 1m0s, 2m10.5s, 1h30m0s."""
+    millis = round(seconds * 1000)
+    h, rest = divmod(millis, 3_600_000)
+    m, ms = divmod(rest, 60_000)
+    secs = f"{ms // 1000}.{ms % 1000:03d}".rstrip("0").rstrip(".") + "s"
     if h:
-        return f"{h}h{m}m{s}s"
+        return f"{h}h{m}m{secs}"
     if m:
-        return f"{m}m{s}s"
-    return f"{s}s"
+        return f"{m}m{secs}"
+    return secs
 
 
 def report_settled(cluster: Cluster, settled: Settled, steps: int = MAX_STEPS) -> None:
     """What settling did, on stderr: the simulated time it took (when any), why it
     stopped if not because everything settled, then what is still not settled."""
     if settled.seconds > 0:
-        print(f"settled after {format_seconds(settled.seconds)} (simulated)", file=sys.stderr)
+        print(f"settled after {go_duration(settled.seconds)} (simulated)", file=sys.stderr)
     match settled.end:
         case SettleEnd.TIMEOUT:
             print(
-                f"Warning: work was still in motion after {format_seconds(settled.seconds)} (simulated; --timeout)",
+                f"Warning: work was still in motion after {go_duration(settled.seconds)} (simulated; --timeout)",
                 file=sys.stderr,
             )
         case SettleEnd.STEPS:

@@ -9,9 +9,9 @@ after settling (`kcore.cli_session.report_settled`); embedders call it on
 
 Rules: a read of the state, never a decision: settling does not consult it (it stops on
 what the components mark as in motion, `kcore.driver.settling`), it only says what the
-settled cluster looks like. Per kind it asks what kubectl's status viewers ask
-(`kubectl rollout status`): a Deployment is settled when its rollout is complete (or
-it is paused), a StatefulSet or DaemonSet when every replica is updated and ready, a
+settled cluster looks like. A Deployment, StatefulSet or DaemonSet is settled when
+kubectl's status viewer says it rolled out (`kcore.rollout_status`; a paused Deployment
+too, and one whose strategy the viewer cannot judge when every pod is ready), a
 ReplicaSet or ReplicationController that no Deployment owns when its replicas are
 ready, a Job when it finished (Complete or Failed) or is suspended; a pod with no
 controller when it is Ready or finished. A pod or namespace with a deletionTimestamp is
@@ -36,6 +36,7 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta
 from kcore.api.pod import Pod, PodPhase
 from kcore.printers import pod_status_text
+from kcore.rollout_status import NOT_ROLLING, status_of
 from kcore.state import ClusterState, dependents, get, list_objects
 
 _ORDER: Final = (
@@ -108,48 +109,42 @@ def _check(state: ClusterState, obj: ApiObject) -> Unsettled | None:
             return None
 
 
+def _rolled_out(obj: Deployment | StatefulSet | DaemonSet) -> bool:
+    """kubectl's status viewer says done (a strategy it cannot judge: every pod ready)."""
+    st = status_of(obj)
+    if st.error == NOT_ROLLING:
+        return _all_ready(obj)
+    return st.done
+
+
+def _all_ready(obj: Deployment | StatefulSet | DaemonSet) -> bool:
+    match obj:
+        case DaemonSet():
+            return obj.status.number_ready >= obj.status.desired_number_scheduled
+        case _:
+            return obj.status.ready_replicas >= obj.spec.replicas
+
+
 def _deployment(state: ClusterState, d: Deployment) -> Unsettled | None:
-    st, want = d.status, d.spec.replicas
-    if d.spec.paused or d.metadata.deletion_timestamp is not None:
-        return None
-    done = (
-        st.observed_generation >= d.metadata.generation
-        and st.updated_replicas >= want
-        and st.replicas <= st.updated_replicas
-        and st.available_replicas >= st.updated_replicas
-    )
-    if done:
+    if d.spec.paused or d.metadata.deletion_timestamp is not None or _rolled_out(d):
         return None
     pods = (p for rs in _owned(state, d.metadata.uid, Kind.REPLICA_SET) for p in _owned(state, rs.metadata.uid, Kind.POD))
-    return Unsettled(key=_key(d), summary=f"{st.ready_replicas}/{want} ready", pod=_holding(pods))
+    return Unsettled(key=_key(d), summary=f"{d.status.ready_replicas}/{d.spec.replicas} ready", pod=_holding(pods))
 
 
 def _statefulset(state: ClusterState, s: StatefulSet) -> Unsettled | None:
-    st, want = s.status, s.spec.replicas
-    if s.metadata.deletion_timestamp is not None:
-        return None
-    rolling = bool(st.update_revision) and st.current_revision != st.update_revision
-    if st.observed_generation >= s.metadata.generation and st.replicas == want and st.ready_replicas >= want and not rolling:
+    if s.metadata.deletion_timestamp is not None or _rolled_out(s):
         return None
     pods = _owned(state, s.metadata.uid, Kind.POD)
-    return Unsettled(key=_key(s), summary=f"{st.ready_replicas}/{want} ready", pod=_holding(pods))
+    return Unsettled(key=_key(s), summary=f"{s.status.ready_replicas}/{s.spec.replicas} ready", pod=_holding(pods))
 
 
 def _daemonset(state: ClusterState, ds: DaemonSet) -> Unsettled | None:
+    if ds.metadata.deletion_timestamp is not None or _rolled_out(ds):
+        return None
     st = ds.status
-    if ds.metadata.deletion_timestamp is not None:
-        return None
-    want = st.desired_number_scheduled
-    done = (
-        st.observed_generation >= ds.metadata.generation
-        and st.updated_number_scheduled >= want
-        and st.number_ready >= want
-        and st.number_misscheduled == 0
-    )
-    if done:
-        return None
     pods = _owned(state, ds.metadata.uid, Kind.POD)
-    return Unsettled(key=_key(ds), summary=f"{st.number_ready}/{want} ready", pod=_holding(pods))
+    return Unsettled(key=_key(ds), summary=f"{st.number_ready}/{st.desired_number_scheduled} ready", pod=_holding(pods))
 
 
 def _replicas(state: ClusterState, rs: ReplicaSet | ReplicationController) -> Unsettled | None:

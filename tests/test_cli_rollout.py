@@ -43,11 +43,8 @@ from kcore.cli_rollout import (
     RESTARTED_AT,
     RolloutError,
     add_rollout_parser,
-    daemon_set_status,
     history_table,
     restart_patch,
-    rollout_status,
-    stateful_set_status,
 )
 from kcore.controllers.deployment import DeploymentController
 from kcore.controllers.deployment_util import (
@@ -58,6 +55,7 @@ from kcore.controllers.deployment_util import (
 )
 from kcore.driver.clock import EPOCH
 from kcore.driver.cluster import Cluster
+from kcore.rollout_status import daemon_set_status, rollout_status, stateful_set_status
 from kcore.state import list_objects
 from kcore.store.file import FileStore
 from tests.builders import T0, a_deployment, a_replica_set, a_template, key, meta
