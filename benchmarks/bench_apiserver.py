@@ -57,7 +57,7 @@ from kcore.api.pod import (
 )
 from kcore.apiserver import handle
 from kcore.apiserver.naming import uid_for
-from kcore.apiserver.types import Create, Request, Subresource, Update
+from kcore.component.requests import Create, Request, Subresource, Update
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, ClusterState, count, empty_state, get, put
 

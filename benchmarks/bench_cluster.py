@@ -39,8 +39,8 @@ from kcore.api.core import NODE_READY, Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import Container, Pod, PodPhase, PodSpec, ResourceRequirements
-from kcore.apiserver.types import Create
 from kcore.cli import default_cluster_cidr
+from kcore.component.requests import Create
 from kcore.driver import new_cluster
 from kcore.driver.cluster import Cluster
 from kcore.quantity import parse_quantity

@@ -50,7 +50,7 @@ from kcore.api.pod import (
     PodTemplateSpec,
     ResourceRequirements,
 )
-from kcore.apiserver.types import Create, Get, Update
+from kcore.component.requests import Create, Get, Update
 from kcore.controllers.podcontrol import is_pod_ready
 from kcore.driver import new_cluster
 from kcore.driver.cluster import Cluster

@@ -31,7 +31,7 @@ from kcore.api.codec import JSONValue, to_dict
 from kcore.api.kinds import Kind
 from kcore.api.pod import Pod
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create
+from kcore.component.requests import Create
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterState, count, list_objects
 

@@ -5,7 +5,7 @@ Owns `main(argv) -> exit code` and the subcommands `cluster create|delete|info`,
 (`rollout` is `kcore.cli_rollout`, `wait` is `kcore.cli_wait`). Each command runs in a
 `kcore.cli_session` session: it loads the cluster from `$KCORE_HOME` (default `./.kcore`,
 see `kcore.store.file`), sends requests through the apiserver as the local admin identity
-(`kcore.apiserver.types.ADMIN`, a member of system:masters), and a command that writes
+(`kcore.api.user.ADMIN`, a member of system:masters), and a command that writes
 then settles (`Cluster.settle`: simulated time runs as far as the work it set in motion
 needs; `--wait=false` opts out, `--timeout` bounds it) and stores the new values
 atomically. `advance` moves the clock by exactly its duration. Reads (`get`, `cluster
@@ -39,16 +39,6 @@ from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
 from kcore.api.manifest import Loaded, ManifestError, dump_json, dump_yaml, load_manifests
 from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference, Status
 from kcore.api.pod import Pod, PodPhase
-from kcore.apiserver.types import (
-    Delete,
-    Evict,
-    Get,
-    ListObjects,
-    ObjectList,
-    Response,
-    Update,
-    UpdateScale,
-)
 from kcore.cli_rollout import add_rollout_parser
 from kcore.cli_session import (
     MANIFEST_SUFFIXES,
@@ -64,6 +54,16 @@ from kcore.cli_session import (
     store_from_env,
 )
 from kcore.cli_wait import add_wait_parser
+from kcore.component.requests import (
+    Delete,
+    Evict,
+    Get,
+    ListObjects,
+    ObjectList,
+    Response,
+    Update,
+    UpdateScale,
+)
 from kcore.driver import new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration

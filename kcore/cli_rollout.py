@@ -10,7 +10,7 @@ Rules: each command loads the cluster from `$KCORE_HOME`, sends requests as the 
 admin, settles (`--wait`, `--timeout`, as every mutating command) and stores atomically;
 reads store nothing. `status` and `restart` take a Deployment, DaemonSet or StatefulSet;
 `undo`, `history`, `pause` and `resume` only a Deployment. `rollout undo` uses
-`kcore.controllers.deployment.rollback_request`, the same JSON patch kubectl sends.
+`kcore.kubectl.rollback.rollback_request`, the same JSON patch kubectl sends.
 `rollout restart` sets the pod template annotation `kubectl.kubernetes.io/restartedAt`
 to the simulated time (RFC 3339), which starts a new rollout. `rollout status` waits as
 kubectl does, in simulated time: it moves the clock with `Cluster.advance_until`,
@@ -45,7 +45,6 @@ from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
 from kcore.api.meta import ApiObject, Status, Time
 from kcore.api.pod import PodTemplateSpec
 from kcore.apiserver.errors import not_found, qualified_resource
-from kcore.apiserver.types import Patch, PatchType
 from kcore.cli_session import (
     NO_SETTLING,
     SessionError,
@@ -56,11 +55,12 @@ from kcore.cli_session import (
     settling_from,
     store_from_env,
 )
+from kcore.component.requests import Patch, PatchType
 from kcore.controllers import deployment_util as du
-from kcore.controllers.deployment import rollback_request
 from kcore.controllers.podcontrol import controller_of
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Cluster
+from kcore.kubectl.rollback import rollback_request
 from kcore.rollout_status import RolloutStatus, status_of
 from kcore.state import ClusterState, get, list_objects
 from kcore.store.file import StoreError

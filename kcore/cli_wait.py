@@ -48,8 +48,8 @@ from kcore.api.codec import JSONValue, to_dict
 from kcore.api.kinds import Kind, ObjectKey, kind_for_name
 from kcore.api.meta import ApiObject, Status, Time
 from kcore.apiserver.errors import not_found
-from kcore.apiserver.types import ListObjects, ObjectList
 from kcore.cli_session import NO_SETTLING, SessionError, max_steps, mutating
+from kcore.component.requests import ListObjects, ObjectList
 from kcore.driver.clock import DurationError, parse_duration
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterState, get

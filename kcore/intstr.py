@@ -12,7 +12,7 @@ Rules:
 - A string that names a port ("http") is not a percentage; resolving named ports belongs
   to the code that knows the pod's containers.
 
-Must not know: API objects. Imports only kcore.validation.
+Must not know: API objects. Imports only kcore.util_validation.
 
 Mirrors k8s.io/apimachinery/pkg/util/intstr/intstr.go (GetScaledValueFromIntOrPercent,
 getIntOrPercentValueSafely) and the IntOrPercent checks of
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from kcore.validation import NEGATIVE_ERROR_MSG, FieldError, invalid, is_valid_percent
+from kcore.util_validation import NEGATIVE_ERROR_MSG, FieldError, invalid, is_valid_percent
 
 IntOrString = int | str
 """An int32 or a string, as upstream's intstr.IntOrString carries on the wire."""

@@ -20,7 +20,7 @@ Theory of operation:
   `FieldError`s instead, as the apiserver needs.
 
 Must not know: API objects. The LabelSelector arrives as plain values (a mapping and
-(key, operator, values) triples), so this module imports only kcore.validation.
+(key, operator, values) triples), so this module imports only kcore.util_validation.
 
 Mirrors k8s.io/apimachinery/pkg/labels/selector.go (lexer, parser, Requirement),
 pkg/selection/operator.go, pkg/apis/meta/v1/helpers.go (LabelSelectorAsSelector),
@@ -37,7 +37,7 @@ from typing import Final
 
 import attrs
 
-from kcore.validation import (
+from kcore.util_validation import (
     FieldError,
     child,
     forbidden,

@@ -40,15 +40,13 @@ from kcore.api.core import PersistentVolumeClaim, Service, ServiceType
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Time, evolver
 from kcore.api.pod import Container, Pod, PodPhase, PodQOSClass, qos_class
+from kcore.bug import KcoreBug
 from kcore.quantity import Quantity
 
 if TYPE_CHECKING:
     # Type-only: kcore.apiserver imports this module, so a runtime import would be a cycle.
-    from kcore.apiserver.types import UserInfo, WatchEvent
-
-
-class KcoreBug(Exception):
-    """A broken invariant of the core: never user input. Only the driver catches it."""
+    from kcore.api.user import UserInfo
+    from kcore.api.watch import WatchEvent
 
 
 # --- persistent-map writes without pyrsistent's evolver -------------------------------------

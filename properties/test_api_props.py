@@ -20,8 +20,9 @@ from pyrsistent import pmap
 from kcore.api.core import ConfigMap
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, StatusReason, Time
+from kcore.api.watch import WatchType
 from kcore.apiserver import handle, watch
-from kcore.apiserver.types import (
+from kcore.component.requests import (
     Bind,
     Create,
     Delete,
@@ -31,7 +32,6 @@ from kcore.apiserver.types import (
     PropagationPolicy,
     Request,
     Update,
-    WatchType,
 )
 from kcore.state import ClusterState, get, key_of, list_objects
 from tests.builders import T0, a_config_map, a_pod, cluster_with, key, with_meta

@@ -18,7 +18,7 @@ from kcore.api.apps import DaemonSet, DaemonSetSpec
 from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind
 from kcore.api.pod import LabelSelector, Pod, TaintEffect
-from kcore.apiserver.types import Create, Delete, Update
+from kcore.component.requests import Create, Delete, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers.daemonset import DaemonSetController
 from kcore.driver.cluster import Cluster

@@ -28,7 +28,7 @@ from kcore.api.apps import (
     RollingUpdateDeployment,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.apiserver.types import Create, Subresource, Update
+from kcore.component.requests import Create, Subresource, Update
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment import DeploymentController
 from kcore.driver.bootstrap import create_cluster

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kcore.api.autoscaling import HorizontalPodAutoscalerBehavior
-from kcore.apiserver.types import UpdateScale
+from kcore.component.effects import CallApi
+from kcore.component.requests import UpdateScale
 from kcore.controllers.hpa import NAME
 from kcore.driver.cluster import Cluster, Performed
-from kcore.driver.effects import CallApi
 from tests.hpa_fixtures import a_cluster, a_cpu_hpa, created, follow, replica_set, start_replica_set
 
 PERIOD: Final = 15.0

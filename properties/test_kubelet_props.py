@@ -35,7 +35,7 @@ from kcore.api.pod import (
     PodStatus,
     RestartPolicy,
 )
-from kcore.apiserver.types import Create, Delete
+from kcore.component.requests import Create, Delete
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent, CrashNode, KillContainer, RestartNode

@@ -33,15 +33,9 @@ from kcore.api.pod import (
     PodPhase,
     PodStatus,
 )
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    Patch,
-    PatchType,
-    UpdateScale,
-    WatchEvent,
-    WatchType,
-)
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.events import Resynced, TimerFired
+from kcore.component.requests import Create, Delete, Patch, PatchType, UpdateScale
 from kcore.controllers.podcontrol import (
     DELETION_COST_ANNOTATION,
     _facts,
@@ -57,7 +51,6 @@ from kcore.controllers.replicaset import (
     as_owner,
 )
 from kcore.driver.cluster import Cluster
-from kcore.driver.events import Resynced, TimerFired
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.state import get, list_objects
 from tests.builders import a_pod, a_replica_set, a_template, cluster_with, meta

@@ -22,7 +22,8 @@ from kcore.api.pod import (
     Toleration,
     TolerationOperator,
 )
-from kcore.apiserver.types import Create, WatchEvent, WatchType
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.requests import Create
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.scheduler import Scheduler

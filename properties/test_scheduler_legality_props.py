@@ -58,8 +58,9 @@ from kcore.api.pod import (
     TopologySpreadConstraint,
     UnsatisfiableConstraintAction,
 )
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import watch
-from kcore.apiserver.types import Create, WatchEvent, WatchType
+from kcore.component.requests import Create
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.quantity import parse_quantity
@@ -71,8 +72,9 @@ from kcore.scheduler import (
     schedule_one,
     snapshot_of,
 )
-from kcore.scheduler.algorithm import fits, score_nodes, select_host
+from kcore.scheduler.algorithm import score_nodes, select_host
 from kcore.scheduler.component import Scheduler
+from kcore.scheduler.filtering import fits
 from kcore.scheduler.nodeinfo import Snapshot, pod_info
 from kcore.scheduler.plugins.framework import Cycle
 from kcore.state import ClusterConfig, list_objects

@@ -18,7 +18,8 @@ from kcore.scheduler import (
     schedule_one,
     snapshot_of,
 )
-from kcore.scheduler.algorithm import fits, score_nodes, select_host
+from kcore.scheduler.algorithm import score_nodes, select_host
+from kcore.scheduler.filtering import fits
 from kcore.scheduler.nodeinfo import Snapshot, pod_info, remove_node, update_node
 from kcore.scheduler.plugins.framework import Cycle
 from tests.scheduler_builders import (

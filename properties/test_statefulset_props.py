@@ -36,13 +36,13 @@ from kcore.api.core import (
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import ContainerStatus, LabelSelector, Pod, PodCondition, PodPhase, PodStatus
-from kcore.apiserver.types import Bind, Create, Delete, Subresource, Update, UpdateScale
+from kcore.component.effects import CallApi, Effect
+from kcore.component.events import ApiAnswered, Event, Resynced
+from kcore.component.requests import Bind, Create, Delete, Subresource, Update, UpdateScale
 from kcore.controllers.podcontrol import controller_of
 from kcore.controllers.statefulset import Action, StatefulSetController, StatefulSetState
 from kcore.controllers.statefulset_utils import is_running_and_ready, is_terminating, ordinal_of
 from kcore.driver.cluster import Cluster
-from kcore.driver.effects import CallApi, Effect
-from kcore.driver.events import ApiAnswered, Event, Resynced
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterState, get, list_objects

@@ -79,13 +79,13 @@ from kcore.api.core import Namespace, Node, ReplicationController, ReplicationCo
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status
 from kcore.api.pod import LabelSelector, Pod, PodPhase, PodSpec, PodTemplateSpec, RestartPolicy
-from kcore.apiserver.types import Create, Delete, PropagationPolicy, Update, WatchEvent, WatchType
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi
+from kcore.component.requests import Create, Delete, PropagationPolicy, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers import deployment_util as dpu
-from kcore.controllers.deployment import rollback_request
 from kcore.driver import new_cluster
 from kcore.driver.cluster import CLIENT, Cluster, Performed
-from kcore.driver.effects import CallApi
 from kcore.driver.faults import (
     CrashComponent,
     CrashNode,
@@ -96,6 +96,7 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
+from kcore.kubectl.rollback import rollback_request
 from kcore.state import ClusterConfig, events_since, get, list_objects
 from tests.builders import a_container
 

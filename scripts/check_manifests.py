@@ -9,7 +9,7 @@ of a `kind: List`, is checked on its own, so one bad document does not hide the 
 - a document without apiVersion/kind (a patch fragment, a tool's config) is SKIPPED;
 - otherwise it is loaded with `kcore.api.manifest.load_manifests` (decode + defaults), its
   codec round trip `from_dict(to_dict(obj)).obj == obj` is checked, and, when
-  `kcore.apiserver.validation.validate` exists, `validate(obj, None)` (create) is run.
+  `kcore.api.validation.validate` exists, `validate(obj, None)` (create) is run.
 
 One line per document: OK, WARN (unknown-field warnings), SKIPPED or FAIL (the error, and
 any unknown-field warnings of the same document), then totals. Exit status 1 when any document of a modelled kind FAILs (or a file does not
@@ -65,9 +65,9 @@ Validator = Callable[[ApiObject, object], Sequence[object]]
 
 
 def find_validator() -> Validator | None:
-    """`kcore.apiserver.validation.validate` when that function exists, else None."""
+    """`kcore.api.validation.validate` when that function exists, else None."""
     try:
-        module = importlib.import_module("kcore.apiserver.validation")
+        module = importlib.import_module("kcore.api.validation")
     except ImportError:
         return None
     fn = getattr(module, "validate", None)

@@ -240,7 +240,7 @@ def cluster_with(
 ) -> ClusterState:
     """A state holding `namespaces` and `objects`, all created through the apiserver."""
     from kcore.apiserver import handle  # late: builders of plain objects need no apiserver
-    from kcore.apiserver.types import Create
+    from kcore.component.requests import Create
 
     state = empty_state(config)
     for obj in (*(a_namespace(n) for n in namespaces), *objects):

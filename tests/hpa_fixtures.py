@@ -24,7 +24,7 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
 from kcore.api.metrics import ContainerMetrics, PodMetrics
 from kcore.api.pod import Pod, PodCondition, PodPhase
-from kcore.apiserver.types import Create, Delete, ObjectList, Scale, Subresource, Update
+from kcore.component.requests import Create, Delete, ObjectList, Scale, Subresource, Update
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster

@@ -39,6 +39,7 @@ from kcore.api.pod import (
     TolerationOperator,
 )
 from kcore.api.registry import CLASSES
+from kcore.api.validation.meta import label_errors, label_key_errors
 from kcore.apiserver import handle
 from kcore.apiserver.admission import (
     CHAINS,
@@ -49,8 +50,7 @@ from kcore.apiserver.admission import (
     Request,
     admit,
 )
-from kcore.apiserver.types import Create
-from kcore.apiserver.validation.meta import label_errors, label_key_errors
+from kcore.component.requests import Create
 from kcore.labels import validate_label_name, validate_labels
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, ClusterState, put

@@ -8,9 +8,10 @@ from kcore.api.apps import Deployment
 from kcore.api.core import Service
 from kcore.api.kinds import Kind
 from kcore.api.meta import Status, StatusCause, StatusReason, Time
+from kcore.api.user import UserInfo
 from kcore.apiserver import handle
 from kcore.apiserver.auth import bootstrap_policy
-from kcore.apiserver.types import Create, Delete, Get, ListObjects, Update, UserInfo
+from kcore.component.requests import Create, Delete, Get, ListObjects, Update
 from kcore.state import cluster_ip_owner, get
 from tests.builders import (
     T0,

@@ -10,9 +10,10 @@ from kcore.api.core import ConfigMap, Event, ObjectReference
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ObjectMeta, Status, StatusDetails, StatusReason, Time
 from kcore.api.pod import Pod, PodPhase, PodQOSClass
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors, handle
 from kcore.apiserver.naming import ALPHABET, uid_for
-from kcore.apiserver.types import (
+from kcore.component.requests import (
     Create,
     Get,
     ListObjects,
@@ -20,8 +21,6 @@ from kcore.apiserver.types import (
     Response,
     Subresource,
     Update,
-    WatchEvent,
-    WatchType,
 )
 from kcore.state import ClusterConfig, ClusterState, get
 from tests.builders import (

@@ -8,16 +8,9 @@ from kcore.api.core import Namespace, NamespacePhase
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Time
 from kcore.api.pod import Pod, PodPhase
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors, handle
-from kcore.apiserver.types import (
-    Delete,
-    PropagationPolicy,
-    Response,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
-)
+from kcore.component.requests import Delete, PropagationPolicy, Response, Subresource, Update
 from kcore.state import ClusterState, get
 from tests.builders import T0, a_config_map, a_deployment, a_pod, cluster_with, key, with_meta
 

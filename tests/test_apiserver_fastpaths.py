@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Time
 from kcore.api.pod import Pod, PodSpec, TaintEffect, Toleration
+from kcore.api.validation.pod import validate_pod_update
 from kcore.apiserver.admission import (
     DEFAULT_TOLERATION_SECONDS,
     TAINT_NOT_READY,
@@ -32,7 +33,6 @@ from kcore.apiserver.admission import (
     pod_server_set_values,
 )
 from kcore.apiserver.storage import same_object, spec_changed, with_meta
-from kcore.apiserver.validation.pod import validate_pod_update
 from kcore.state import empty_state
 from properties.strategies import any_object, objects
 from tests.builders import a_container, a_pod

@@ -34,6 +34,10 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, MicroTime, ObjectMeta, OwnerReference, Status, Time
 from kcore.api.pod import Pod
 from kcore.api.registry import CLASSES
+from kcore.api.user import ADMIN, UserInfo
+from kcore.api.validation import RULES, validate
+from kcore.api.validation.meta import validate_object_meta_update, validate_owner_references
+from kcore.api.watch import WatchType
 from kcore.apiserver import errors
 from kcore.apiserver.admission import (
     CHAINS,
@@ -58,20 +62,7 @@ from kcore.apiserver.storage import (
     spec_changed,
     with_meta,
 )
-from kcore.apiserver.types import (
-    ADMIN,
-    Create,
-    Delete,
-    Get,
-    ListObjects,
-    Response,
-    Subresource,
-    Update,
-    UserInfo,
-    WatchType,
-)
-from kcore.apiserver.validation import RULES, validate
-from kcore.apiserver.validation.meta import validate_object_meta_update, validate_owner_references
+from kcore.component.requests import Create, Delete, Get, ListObjects, Response, Subresource, Update
 from kcore.quantity import parse_quantity
 from kcore.state import (
     ClusterState,
@@ -85,7 +76,7 @@ from kcore.state import (
     same_charges,
     scope_of,
 )
-from kcore.validation import FieldError, child, invalid
+from kcore.util_validation import FieldError, child, invalid
 from properties.strategies import any_object, object_meta, objects, owner_references
 from tests.builders import cluster_with
 from tests.test_admission import _instance

@@ -12,8 +12,9 @@ from kcore.api.core import ConfigMap
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import Pod, PodCondition, PodPhase
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors, handle
-from kcore.apiserver.types import (
+from kcore.component.requests import (
     Bind,
     Evict,
     GetScale,
@@ -23,8 +24,6 @@ from kcore.apiserver.types import (
     Scale,
     Subresource,
     UpdateScale,
-    WatchEvent,
-    WatchType,
 )
 from kcore.state import ClusterState, get
 from tests.builders import T0, a_config_map, a_deployment, a_pod, cluster_with, key

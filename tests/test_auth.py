@@ -19,8 +19,9 @@ from kcore.api.rbac import (
     RoleRef,
     Subject,
 )
+from kcore.api.user import ADMIN, UserInfo
 from kcore.apiserver import auth
-from kcore.apiserver.types import ADMIN, Subresource, UserInfo
+from kcore.component.requests import Subresource
 from kcore.state import ClusterConfig, ClusterState
 
 BOB = UserInfo(name="bob", groups=("system:authenticated",))

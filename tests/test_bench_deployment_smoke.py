@@ -17,7 +17,7 @@ from benchmarks import bench_deployment as bench
 from kcore.api.apps import ReplicaSet
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import Pod
-from kcore.apiserver.types import Create, Get, Update
+from kcore.component.requests import Create, Get, Update
 from kcore.controllers.podcontrol import is_pod_ready
 from kcore.controllers.replicaset import (
     ReplicaSetController,

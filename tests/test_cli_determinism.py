@@ -17,7 +17,7 @@ import attrs
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import dump_json, load_manifests
-from kcore.apiserver.types import ListObjects, ObjectList, UpdateScale
+from kcore.component.requests import ListObjects, ObjectList, UpdateScale
 from kcore.driver import new_cluster
 from kcore.state import ClusterConfig
 

@@ -16,8 +16,8 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Status, StatusReason
 from kcore.api.pod import EmptyDirVolumeSource, LabelSelector, Pod, Volume
-from kcore.apiserver.types import Create, Evict, Request, Response
 from kcore.cli import go_duration, main
+from kcore.component.requests import Create, Evict, Request, Response
 from kcore.driver import default_components
 from kcore.driver.cluster import Cluster
 from kcore.state import get, list_objects

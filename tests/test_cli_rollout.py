@@ -37,7 +37,6 @@ from kcore.api.apps import (
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
 from kcore.api.pod import LabelSelector
-from kcore.apiserver.types import Get
 from kcore.cli import main
 from kcore.cli_rollout import (
     RESTARTED_AT,
@@ -46,6 +45,7 @@ from kcore.cli_rollout import (
     history_table,
     restart_patch,
 )
+from kcore.component.requests import Get
 from kcore.controllers.deployment import DeploymentController
 from kcore.controllers.deployment_util import (
     CHANGE_CAUSE_ANNOTATION,

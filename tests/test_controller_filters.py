@@ -22,7 +22,10 @@ from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReferenc
 from kcore.api.metrics import PodMetrics
 from kcore.api.pod import Pod, PodCondition, PodPhase, Toleration, TolerationOperator
 from kcore.api.policy import PodDisruptionBudget
-from kcore.apiserver.types import Create, Delete, Subresource, Update, WatchEvent, WatchType
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.events import WatchDelivered
+from kcore.component.protocol import Component
+from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers.cronjob import CronJobController
 from kcore.controllers.daemonset import DaemonSetController
 from kcore.controllers.disruption import DisruptionController
@@ -36,8 +39,6 @@ from kcore.controllers.nodelifecycle import NodeLifecycleController
 from kcore.controllers.podgc import PodGCController
 from kcore.controllers.statefulset import StatefulSetController
 from kcore.driver.cluster import Cluster, Delivered
-from kcore.driver.component import Component
-from kcore.driver.events import WatchDelivered
 from kcore.state import get
 from tests.builders import (
     a_deployment,

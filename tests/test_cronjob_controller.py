@@ -20,7 +20,7 @@ from kcore.api.core import Event as EventObject
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import PodTemplateSpec, RestartPolicy
-from kcore.apiserver.types import Create, Subresource, Update
+from kcore.component.requests import Create, Subresource, Update
 from kcore.controllers.cronjob import CronJobController, job_name, sync
 from kcore.controllers.cronjob_schedule import (
     Missed,

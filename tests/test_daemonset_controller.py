@@ -40,14 +40,14 @@ from kcore.api.pod import (
     TolerationOperator,
 )
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create, Delete, Subresource, Update
+from kcore.component.effects import CallApi, EventType, RecordEvent
+from kcore.component.events import ApiAnswered, Started, TimerFired
+from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers.daemonset import DaemonSetController, DaemonSetState, timer_key
 from kcore.controllers.hashing import fnv32a
 from kcore.controllers.podcontrol import is_pod_ready
 from kcore.driver.cluster import Cluster, Performed
-from kcore.driver.effects import CallApi, EventType, RecordEvent
-from kcore.driver.events import ApiAnswered, Started, TimerFired
 from kcore.scheduler import Scheduler
 from kcore.state import get, list_objects
 from tests.builders import T0, a_container, a_node, a_template, cluster_with, key, meta, owner_ref

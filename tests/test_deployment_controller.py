@@ -31,23 +31,18 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create, Delete, Patch, Subresource, Update
+from kcore.component.effects import CallApi, RecordEvent, WakeMeAt
+from kcore.component.events import ApiAnswered, Started, WatchDelivered
+from kcore.component.requests import Create, Delete, Patch, Subresource, Update
 from kcore.controllers import deployment_util as du
-from kcore.controllers.deployment import (
-    NAME,
-    DeploymentController,
-    plan_sync,
-    resolve_fenceposts,
-    rollback_request,
-)
+from kcore.controllers.deployment import NAME, DeploymentController, plan_sync, resolve_fenceposts
 from kcore.controllers.deployment_rollout import Plan
 from kcore.controllers.replicaset import ReplicaSetController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Performed
-from kcore.driver.effects import CallApi, RecordEvent, WakeMeAt
-from kcore.driver.events import ApiAnswered, Started, WatchDelivered
 from kcore.driver.faults import CrashComponent
 from kcore.intstr import IntOrStringError
+from kcore.kubectl.rollback import rollback_request
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container, a_deployment, a_pod, a_replica_set, key, owner_ref
 

@@ -11,10 +11,11 @@ from kcore.api.apps import Deployment
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, OwnerReference
 from kcore.api.pod import Pod, PodPhase, PodStatus
-from kcore.apiserver.types import Delete, WatchEvent, WatchType
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.events import WatchDelivered
+from kcore.component.requests import Delete
 from kcore.controllers.deployment import DeploymentController
 from kcore.driver.cluster import Delivered
-from kcore.driver.events import WatchDelivered
 from kcore.state import get
 from tests.builders import a_deployment, a_pod, a_replica_set, key, owner_ref
 from tests.test_deployment_controller import (

@@ -23,7 +23,10 @@ from kcore.api.policy import (
     PodDisruptionBudgetSpec,
     PodDisruptionBudgetStatus,
 )
-from kcore.apiserver.types import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, WakeMeAt
+from kcore.component.events import ApiAnswered, Started, WatchDelivered
+from kcore.component.requests import (
     Create,
     Delete,
     Evict,
@@ -32,14 +35,10 @@ from kcore.apiserver.types import (
     Scale,
     Subresource,
     Update,
-    WatchEvent,
-    WatchType,
 )
 from kcore.controllers.disruption import NAME, DisruptionController, DisruptionState, timer_key
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
-from kcore.driver.effects import CallApi, WakeMeAt
-from kcore.driver.events import ApiAnswered, Started, WatchDelivered
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_pod, a_replica_set, a_template, meta, owner_ref
 

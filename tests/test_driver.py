@@ -13,7 +13,11 @@ from kcore.api.core import ConfigMap, Namespace
 from kcore.api.core import Event as EventObject
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Status, Time
-from kcore.apiserver.types import Create, Get, WatchType
+from kcore.api.watch import WatchType
+from kcore.bug import KcoreBug
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
+from kcore.component.requests import Create, Get
 from kcore.driver.bootstrap import NodeShape, create_cluster, node_object
 from kcore.driver.clock import EPOCH, DurationError, format_time, parse_duration
 from kcore.driver.cluster import (
@@ -26,10 +30,8 @@ from kcore.driver.cluster import (
     Performed,
     merged_for_apply,
 )
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.driver.queue import EventQueue
-from kcore.state import ClusterConfig, ClusterState, KcoreBug, empty_state, get
+from kcore.state import ClusterConfig, ClusterState, empty_state, get
 
 # --- test components -----------------------------------------------------------------------
 

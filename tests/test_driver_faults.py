@@ -15,18 +15,8 @@ from kcore.api.core import ConfigMap, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod
-from kcore.apiserver.types import Create, Get, Update
-from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import (
-    Cluster,
-    Crashed,
-    Delivered,
-    Injected,
-    node_component_name,
-    node_of_component,
-)
-from kcore.driver.effects import CallApi, CallRuntime, Effect
-from kcore.driver.events import (
+from kcore.component.effects import CallApi, CallRuntime, Effect
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -35,6 +25,16 @@ from kcore.driver.events import (
     Started,
     TimerFired,
     WatchDelivered,
+)
+from kcore.component.requests import Create, Get, Update
+from kcore.driver.bootstrap import create_cluster
+from kcore.driver.cluster import (
+    Cluster,
+    Crashed,
+    Delivered,
+    Injected,
+    node_component_name,
+    node_of_component,
 )
 from kcore.driver.faults import (
     CrashComponent,
@@ -319,7 +319,7 @@ def test_the_trace_keeps_only_the_newest_entries() -> None:
 
 
 def test_resume_keeps_the_order_of_held_and_still_queued_mail() -> None:
-    from kcore.apiserver.types import Delete
+    from kcore.component.requests import Delete
 
     c = fresh()
     c.inject(PauseComponent(name=Agent().name))

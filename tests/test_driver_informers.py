@@ -14,13 +14,14 @@ from pyrsistent import pmap
 from kcore.api.core import ConfigMap
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Time
-from kcore.apiserver.types import Create, Delete, Update, WatchEvent, WatchType
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import ApiAnswered, Event, TimerFired, WatchDelivered
+from kcore.component.informer import follow, observe
+from kcore.component.requests import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Delivered
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import ApiAnswered, Event, TimerFired, WatchDelivered
 from kcore.driver.faults import CrashComponent, PauseComponent, ResumeComponent
-from kcore.driver.informer import follow, observe
 from kcore.driver.throttle import (
     CONTROLLER_MANAGER,
     KUBELET,

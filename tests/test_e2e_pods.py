@@ -13,7 +13,7 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
 from kcore.api.pod import Pod, PodPhase
-from kcore.apiserver.types import Create
+from kcore.component.requests import Create
 from kcore.driver import default_components
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster

@@ -10,10 +10,9 @@ import attrs
 
 from kcore.api.apps import ReplicaSet
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, OwnerReference
+from kcore.api.meta import FINALIZER_FOREGROUND, ApiObject, OwnerReference
 from kcore.api.pod import Pod
-from kcore.apiserver.storage import FINALIZER_FOREGROUND
-from kcore.apiserver.types import Create, Delete, PropagationPolicy, Subresource, Update
+from kcore.component.requests import Create, Delete, PropagationPolicy, Subresource, Update
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Delivered

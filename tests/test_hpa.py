@@ -358,7 +358,7 @@ def test_a_restarted_controller_resumes_from_the_api() -> None:
 
 def test_a_pod_metrics_object_is_validated() -> None:
     from kcore.api.metrics import ContainerMetrics, PodMetrics
-    from kcore.apiserver.types import Create
+    from kcore.component.requests import Create
 
     c = a_cluster()
     bad = PodMetrics(

@@ -13,7 +13,7 @@ from kcore.intstr import (
     validate_not_more_than_100_percent,
     validate_positive_int_or_percent,
 )
-from kcore.validation import invalid
+from kcore.util_validation import invalid
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from kcore.network.ipam import (
     release_node,
     reserve,
 )
-from kcore.validation import ErrorType, FieldError, invalid
+from kcore.util_validation import ErrorType, FieldError, invalid
 
 
 def _pool(cidr: str = "10.244.1.0/24") -> PodIPAllocator:

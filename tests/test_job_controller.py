@@ -34,7 +34,8 @@ from kcore.api.pod import (
     PodTemplateSpec,
     RestartPolicy,
 )
-from kcore.apiserver.types import Create, Delete, Subresource, Update
+from kcore.component.effects import RecordEvent
+from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers.job import JobController
 from kcore.controllers.job_backoff import (
     BackoffRecord,
@@ -52,7 +53,6 @@ from kcore.controllers.job_indexes import (
 from kcore.controllers.job_rules import JOB_TRACKING_FINALIZER, ensure_condition, is_pod_failed
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Performed
-from kcore.driver.effects import RecordEvent
 from kcore.driver.faults import CrashComponent
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container

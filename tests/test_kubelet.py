@@ -26,11 +26,11 @@ from kcore.api.pod import (
     Volume,
     VolumeMount,
 )
-from kcore.apiserver.types import Create, Delete, Update
+from kcore.component.effects import CallApi, RecordEvent
+from kcore.component.events import WatchDelivered
+from kcore.component.requests import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Delivered, Performed
-from kcore.driver.effects import CallApi, RecordEvent
-from kcore.driver.events import WatchDelivered
 from kcore.driver.faults import CrashComponent, CrashNode, HealPartition, PartitionNode, RestartNode
 from kcore.kubelet import backoff as bo
 from kcore.kubelet import probes

@@ -18,21 +18,14 @@ from kcore.api.coordination import Lease
 from kcore.api.core import Node, ResourceQuota, ResourceQuotaSpec
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import MicroTime, ObjectMeta, OwnerReference, Time
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    Request,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
-)
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import ApiAnswered, Event, TimerFired
+from kcore.component.informer import observe
+from kcore.component.requests import Create, Delete, Request, Subresource, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import ApiAnswered, Event, TimerFired
 from kcore.driver.faults import HealPartition, PartitionNode
-from kcore.driver.informer import observe
 from kcore.kubelet.component import HEARTBEAT, Kubelet, KubeletState, with_lease
 from kcore.kubelet.config import KubeletConfig
 from kcore.kubelet.node_status import lease_key, lease_request, node_status_request, renew_lease

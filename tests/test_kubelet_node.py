@@ -42,15 +42,7 @@ from kcore.api.pod import (
     TolerationOperator,
 )
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    ObjectList,
-    Request,
-    Scale,
-    Subresource,
-    Update,
-)
+from kcore.component.requests import Create, Delete, ObjectList, Request, Scale, Subresource, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.kubelet.admission import Rejection, admit_pod
 from kcore.kubelet.config import KubeletConfig

@@ -21,7 +21,7 @@ from kcore.labels import (
     validate_label_selector,
     validate_labels,
 )
-from kcore.validation import forbidden, invalid, required
+from kcore.util_validation import forbidden, invalid, required
 
 
 def req(key: str, op: Operator, *values: str) -> Requirement:

@@ -45,9 +45,9 @@ from kcore.api.networking import Ingress
 from kcore.api.pod import Pod
 from kcore.api.policy import PodDisruptionBudget
 from kcore.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from kcore.api.validation import validate
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create
-from kcore.apiserver.validation import validate
+from kcore.component.requests import Create
 from kcore.quantity import parse_quantity
 from kcore.state import get
 from tests.builders import cluster_with

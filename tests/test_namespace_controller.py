@@ -6,7 +6,7 @@ from __future__ import annotations
 from kcore.api.core import Namespace, NamespacePhase
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject
-from kcore.apiserver.types import Create, Delete
+from kcore.component.requests import Create, Delete
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.namespace import CONTENT_REMAINING, NamespaceController
 from kcore.controllers.serviceaccount import ServiceAccountController

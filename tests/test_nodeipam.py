@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kcore.api.core import Event, Node
 from kcore.api.kinds import Kind
-from kcore.apiserver.types import Create, Delete
+from kcore.component.requests import Create, Delete
 from kcore.controllers.nodeipam import NodeIpamController, NodeIpamState
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster

@@ -19,7 +19,10 @@ from kcore.api.core import Event, Node, NodeCondition, Taint
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, ObjectMeta, Time
 from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration, TolerationOperator
-from kcore.apiserver.types import Create, Delete, Subresource, Update, WatchEvent
+from kcore.api.watch import WatchEvent
+from kcore.component.events import Event as DriverEvent
+from kcore.component.events import Started, TimerFired
+from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers import nodelifecycle as nl
 from kcore.controllers import nodelifecycle_model as nlm
 from kcore.controllers.nodelifecycle import NodeLifecycleController
@@ -32,8 +35,6 @@ from kcore.controllers.nodelifecycle_model import (
 )
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
-from kcore.driver.events import Event as DriverEvent
-from kcore.driver.events import Started, TimerFired
 from kcore.driver.faults import CrashComponent
 from kcore.state import ClusterConfig, ClusterState, get, list_objects
 from tests.builders import a_pod, key

@@ -21,7 +21,7 @@ from kcore.apiserver.patch import (
     merge_patch,
     strategic_merge_patch,
 )
-from kcore.apiserver.types import PatchType
+from kcore.component.requests import PatchType
 
 POD = SCHEMAS[Kind.POD]
 

@@ -40,16 +40,9 @@ from kcore.api.policy import (
     UnhealthyPodEvictionPolicy,
     selects,
 )
+from kcore.api.watch import WatchType
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
-    Create,
-    Evict,
-    Get,
-    Response,
-    Subresource,
-    Update,
-    WatchType,
-)
+from kcore.component.requests import Create, Evict, Get, Response, Subresource, Update
 from kcore.state import ClusterState, get, put
 from tests.builders import T0, a_pod, cluster_with, key
 

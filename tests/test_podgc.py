@@ -9,7 +9,7 @@ from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
 from kcore.api.pod import Pod, PodPhase, TaintEffect
-from kcore.apiserver.types import Create, Delete, Subresource, Update
+from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers.podgc import PodGCController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster

@@ -14,10 +14,10 @@ from kcore.api.manifest import load_manifests
 from kcore.api.meta import ApiObject, ObjectMeta, Status, StatusReason, Time
 from kcore.api.pod import Pod, PreemptionPolicy
 from kcore.api.scheduling import SYSTEM_PRIORITY_CLASSES, PriorityClass
+from kcore.api.validation import validate
 from kcore.apiserver import handle
 from kcore.apiserver.priority import PodPriority, default_priority_class, pod_priority
-from kcore.apiserver.types import Create, Delete, Response, Update
-from kcore.apiserver.validation import validate
+from kcore.component.requests import Create, Delete, Response, Update
 from kcore.driver import new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.printers import rows

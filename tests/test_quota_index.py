@@ -12,17 +12,9 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod, PodPhase, PodStatus
 from kcore.apiserver import handle
-from kcore.apiserver.types import Create, Delete, Get, ListObjects, ObjectList, Update
+from kcore.component.requests import Create, Delete, Get, ListObjects, ObjectList, Update
 from kcore.quantity import Quantity, parse_quantity
-from kcore.state import (
-    ClusterState,
-    PodScopes,
-    get,
-    put,
-    quota_usage_of,
-    recount_usage,
-    remove,
-)
+from kcore.state import ClusterState, PodScopes, get, put, quota_usage_of, recount_usage, remove
 from tests.builders import T0, a_config_map, a_container, a_pod, a_service, cluster_with, key
 
 BURSTABLE = PodScopes(best_effort=False, terminating=False)

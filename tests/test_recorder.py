@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from kcore.api.core import Event
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
-from kcore.apiserver.types import Create, ListObjects, ObjectList, Update
+from kcore.component.effects import EventType, RecordEvent
+from kcore.component.requests import Create, ListObjects, ObjectList, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.clock import EPOCH
-from kcore.driver.effects import EventType, RecordEvent
 from kcore.driver.recorder import (
     CACHE_SIZE,
     COMBINED_PREFIX,

@@ -37,8 +37,11 @@ from kcore.api.pod import (
     PodPhase,
     PodStatus,
 )
+from kcore.api.watch import WatchEvent
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import ApiAnswered, Event, Resynced, Started, TimerFired, WatchDelivered
+from kcore.component.requests import (
     Bind,
     Create,
     Delete,
@@ -48,7 +51,6 @@ from kcore.apiserver.types import (
     Subresource,
     Update,
     UpdateScale,
-    WatchEvent,
 )
 from kcore.controllers import expectations as exps
 from kcore.controllers.podcontrol import (
@@ -71,8 +73,6 @@ from kcore.controllers.replicaset import (
     with_status,
 )
 from kcore.driver.cluster import Cluster, Performed
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import ApiAnswered, Event, Resynced, Started, TimerFired, WatchDelivered
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterState, get, list_objects

@@ -20,17 +20,12 @@ from kcore.api.pod import (
     PodIP,
     PodPhase,
 )
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
-    Bind,
-    Create,
-    Delete,
-    Request,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
-)
+from kcore.component.effects import CallApi, Effect
+from kcore.component.events import Started, TimerFired, WatchDelivered
+from kcore.component.informer import observe
+from kcore.component.requests import Bind, Create, Delete, Request, Subresource, Update
 from kcore.controllers.podcontrol import DELETION_COST_ANNOTATION
 from kcore.controllers.replicaset import (
     ReplicaController,
@@ -40,9 +35,6 @@ from kcore.controllers.replicaset import (
     pod_update_matters,
 )
 from kcore.driver.cluster import Cluster, Delivered, Performed
-from kcore.driver.effects import CallApi, Effect
-from kcore.driver.events import Started, TimerFired, WatchDelivered
-from kcore.driver.informer import observe
 from kcore.state import ClusterState, get, list_objects
 from tests.builders import (
     T0,

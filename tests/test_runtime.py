@@ -19,6 +19,7 @@ from kcore.api.pod import (
     Volume,
     VolumeMount,
 )
+from kcore.bug import KcoreBug
 from kcore.network.ipam import PodIPAllocator, pod_ip_allocator
 from kcore.runtime.cri import (
     CallFailed,
@@ -70,8 +71,7 @@ from kcore.runtime.runtime import (
     set_pod_cidr,
 )
 from kcore.runtime.script import Behaviour, Script, behaviour_for, parse_script
-from kcore.state import KcoreBug
-from kcore.validation import forbidden, invalid
+from kcore.util_validation import forbidden, invalid
 from tests.builders import a_container, a_pod, with_meta
 
 T = Time(100.0)

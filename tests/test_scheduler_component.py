@@ -12,20 +12,12 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodIP, PodPhase
-from kcore.apiserver.types import (
-    Bind,
-    Create,
-    Delete,
-    Response,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
-)
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import ApiAnswered, Started, TimerFired, WatchDelivered
+from kcore.component.requests import Bind, Create, Delete, Response, Subresource, Update
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster, Delivered, Performed
-from kcore.driver.effects import CallApi, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import ApiAnswered, Started, TimerFired, WatchDelivered
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.scheduler import Scheduler, SchedulerState
 from kcore.scheduler import queue as sq
@@ -321,7 +313,7 @@ def test_restarted_scheduler_relists_and_binds_what_is_still_pending() -> None:
 
 
 def test_resync_replaces_the_view_and_queues_pods_it_had_missed() -> None:
-    from kcore.driver.events import Resynced
+    from kcore.component.events import Resynced
 
     sched = Scheduler()
     s, _ = sched.init(cluster_with(node("n1")), Time(100.0))

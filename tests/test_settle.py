@@ -12,10 +12,10 @@ import pytest
 
 from kcore.api.kinds import Kind
 from kcore.api.meta import Time
+from kcore.component.effects import Effect, WakeMeAt
+from kcore.component.events import Event, TimerFired
 from kcore.driver.clock import EPOCH
 from kcore.driver.cluster import Cluster
-from kcore.driver.effects import Effect, WakeMeAt
-from kcore.driver.events import Event, TimerFired
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.driver.queue import EventQueue
 from kcore.driver.settling import Settled, SettleEnd

@@ -26,8 +26,12 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import load_manifests
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodPhase, PodStatus
+from kcore.api.watch import WatchEvent
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
+from kcore.component.protocol import Component
+from kcore.component.requests import (
     Bind,
     Create,
     Delete,
@@ -36,15 +40,11 @@ from kcore.apiserver.types import (
     Subresource,
     Update,
     UpdateScale,
-    WatchEvent,
 )
 from kcore.controllers.timers import Wake, covers, fired, wake
 from kcore.driver import new_cluster
 from kcore.driver.clock import EPOCH
 from kcore.driver.cluster import Cluster
-from kcore.driver.component import Component
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.driver.settling import SettleEnd
 from kcore.state import ClusterConfig, ClusterState, get, list_objects
 from tests.builders import T0, a_node, cluster_with, key
@@ -704,7 +704,7 @@ def test_a_rolling_update_with_min_ready_seconds_settles_complete(surge: str, un
 
 
 def test_rollout_undo_settles_back_on_the_previous_template() -> None:
-    from kcore.controllers.deployment import rollback_request
+    from kcore.kubectl.rollback import rollback_request
 
     cluster = a_cluster()
     applied(cluster, rolling())

@@ -12,7 +12,7 @@ from kcore.api.core import ResourceQuota, Service, ServicePort, ServiceSpec
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, OwnerReference
 from kcore.api.pod import Pod, PodPhase
-from kcore.apiserver.types import WatchEvent, WatchType
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.state import (
     ClusterConfig,
     ClusterState,

@@ -41,20 +41,13 @@ from kcore.api.pod import (
     PodPhase,
     PodStatus,
 )
+from kcore.api.watch import WatchEvent
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
-    Bind,
-    Delete,
-    Response,
-    Subresource,
-    Update,
-    UpdateScale,
-    WatchEvent,
-)
+from kcore.component.effects import CallApi, Effect, RecordEvent
+from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
+from kcore.component.requests import Bind, Delete, Response, Subresource, Update, UpdateScale
 from kcore.controllers.statefulset import StatefulSetController, StatefulSetState
 from kcore.controllers.timers import Wake
-from kcore.driver.effects import CallApi, Effect, RecordEvent
-from kcore.driver.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterState, get, list_objects
 from tests.builders import T0, a_node, a_template, cluster_with, key
@@ -518,7 +511,7 @@ def test_at_a_fixed_point_another_sync_emits_nothing() -> None:
 
 
 def test_in_a_cluster_pods_run_in_order_and_deleting_the_set_removes_claims_given_to_it() -> None:
-    from kcore.apiserver.types import Create
+    from kcore.component.requests import Create
     from kcore.controllers.garbagecollector import GarbageCollector
     from kcore.driver.bootstrap import create_cluster
     from kcore.kubelet.component import Kubelet

@@ -10,8 +10,8 @@ import attrs
 import pytest
 
 from kcore.api.meta import Time
+from kcore.component.events import TimerFired
 from kcore.driver.cluster import Snapshot
-from kcore.driver.events import TimerFired
 from kcore.driver.queue import EventQueue
 from kcore.state import ClusterConfig, empty_state
 from kcore.store.file import FileStore, NoClusterError, StoreError, home_from_env

@@ -12,7 +12,7 @@ from kcore.api.batch import Job
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
 from kcore.api.pod import Pod, PodPhase, PodStatus
-from kcore.apiserver.types import Create, Subresource, Update
+from kcore.component.requests import Create, Subresource, Update
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.job import JobController
 from kcore.controllers.ttlafterfinished import TTLAfterFinishedController, expire_at

@@ -98,7 +98,7 @@ spec: {containers: [{name: app, image: nginx}]}
 """
     )
     from kcore.api.kinds import Kind, ObjectKey
-    from kcore.apiserver.types import Delete
+    from kcore.component.requests import Delete
 
     assert cluster.request(Delete(key=ObjectKey(kind=Kind.NAMESPACE, namespace="", name="gone"))).ok
     cluster.run_until_stable()

@@ -1,4 +1,4 @@
-"""kcore.validation: name predicates (upstream validation_test.go tables) and FieldError."""
+"""kcore.util_validation: name predicates (upstream validation_test.go tables) and FieldError."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import enum
 
 import pytest
 
-from kcore.validation import (
+from kcore.util_validation import (
     ErrorType,
     FieldError,
     aggregate,

@@ -19,8 +19,8 @@ from kcore.api.apps import (
 from kcore.api.defaults import apply_defaults
 from kcore.api.meta import Time
 from kcore.api.pod import LabelSelector, RestartPolicy
-from kcore.apiserver.validation import validate
-from kcore.validation import FieldError
+from kcore.api.validation import validate
+from kcore.util_validation import FieldError
 from tests.builders import a_deployment, a_replica_set, a_template, meta, with_meta
 
 

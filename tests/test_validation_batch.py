@@ -12,9 +12,9 @@ from kcore.api.batch import CompletionMode, CronJob, CronJobSpec, Job, JobSpec, 
 from kcore.api.defaults import apply_defaults
 from kcore.api.meta import Time
 from kcore.api.pod import LabelSelector, PodTemplateSpec, RestartPolicy
-from kcore.apiserver.validation import validate
-from kcore.apiserver.validation.batch import cron_schedule_error
-from kcore.validation import FieldError
+from kcore.api.validation import validate
+from kcore.api.validation.batch import cron_schedule_error
+from kcore.util_validation import FieldError
 from tests.builders import a_template, meta, with_meta
 
 

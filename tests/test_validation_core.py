@@ -39,9 +39,9 @@ from kcore.api.core import (
 from kcore.api.defaults import apply_defaults
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import RestartPolicy, TaintEffect
-from kcore.apiserver.validation import validate
+from kcore.api.validation import validate
 from kcore.quantity import parse_quantity
-from kcore.validation import FieldError
+from kcore.util_validation import FieldError
 from tests.builders import a_config_map, a_service, a_template, meta, with_meta
 
 

@@ -8,8 +8,8 @@ from pyrsistent import pmap
 
 from kcore.api.core import ConfigMap, Namespace, Service, ServicePort, ServiceSpec
 from kcore.api.meta import ObjectMeta, OwnerReference, Time
-from kcore.apiserver.validation import validate
-from kcore.validation import FieldError
+from kcore.api.validation import validate
+from kcore.util_validation import FieldError
 from tests.builders import a_config_map, a_namespace, with_meta
 
 SUBDOMAIN_MSG = (

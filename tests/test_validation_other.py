@@ -36,8 +36,8 @@ from kcore.api.rbac import (
     RoleRef,
     Subject,
 )
-from kcore.apiserver.validation import validate
-from kcore.validation import FieldError
+from kcore.api.validation import validate
+from kcore.util_validation import FieldError
 from tests.builders import meta, with_meta
 
 

@@ -41,10 +41,10 @@ from kcore.api.pod import (
     Volume,
     VolumeMount,
 )
-from kcore.apiserver.validation import validate
-from kcore.apiserver.validation.pod import POD_UPDATE_FORBIDDEN
+from kcore.api.validation import validate
+from kcore.api.validation.pod import POD_UPDATE_FORBIDDEN
 from kcore.quantity import parse_quantity
-from kcore.validation import FieldError
+from kcore.util_validation import FieldError
 from tests.builders import a_container, a_pod, with_meta
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from kcore.api.kinds import Kind
 from kcore.api.meta import Time
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import compact, errors, handle, watch
-from kcore.apiserver.types import Create, Delete, WatchEvent, WatchType
+from kcore.component.requests import Create, Delete
 from kcore.state import ClusterConfig
 from tests.builders import T0, a_config_map, a_pod, cluster_with, key
 

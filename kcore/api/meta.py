@@ -42,6 +42,11 @@ MicroTime = NewType("MicroTime", float)
 JSON_NAME: Final = "kcore.json"
 ALWAYS: Final = "kcore.always"
 
+FINALIZER_ORPHAN: Final = "orphan"
+"""metav1.FinalizerOrphanDependents: the garbage collector orphans the dependents first."""
+FINALIZER_FOREGROUND: Final = "foregroundDeletion"
+"""metav1.FinalizerDeleteDependents: the garbage collector deletes the blocking dependents first."""
+
 
 def wire(json_name: str = "", *, always: bool = False) -> Mapping[str, Any]:
     """Field metadata: the JSON key when lowerCamelCase of the Python name is wrong, and

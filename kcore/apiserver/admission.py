@@ -72,10 +72,10 @@ from kcore.api.pod import (
 )
 from kcore.api.registry import CLASSES
 from kcore.api.scheduling import PriorityClass
+from kcore.api.validation import validate
+from kcore.api.validation.meta import invalid_rendered
 from kcore.apiserver import errors
 from kcore.apiserver.priority import check_priority_class, pod_priority, spec_changes
-from kcore.apiserver.validation import validate
-from kcore.apiserver.validation.meta import invalid_rendered
 from kcore.quantity import Quantity
 from kcore.state import (
     ChargeScope,
@@ -89,7 +89,7 @@ from kcore.state import (
     quota_usage_of,
     same_charges,
 )
-from kcore.validation import FieldError, child, index, invalid
+from kcore.util_validation import FieldError, child, index, invalid
 
 
 class Operation(enum.Enum):

@@ -62,8 +62,9 @@ from kcore.api.rbac import (
     RoleRef,
     Subject,
 )
+from kcore.api.user import UserInfo
 from kcore.apiserver import errors
-from kcore.apiserver.types import Subresource, UserInfo
+from kcore.component.requests import Subresource
 from kcore.state import ClusterState
 
 MASTERS: Final = "system:masters"

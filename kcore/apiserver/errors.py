@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Status, StatusCause, StatusDetails, StatusReason
-from kcore.validation import FieldError
+from kcore.util_validation import FieldError
 
 
 def qualified_resource(kind: Kind) -> str:

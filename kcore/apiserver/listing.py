@@ -25,7 +25,7 @@ from kcore.api.meta import ApiObject, Time
 from kcore.api.pod import Pod
 from kcore.apiserver import errors
 from kcore.apiserver.admission import quota_status
-from kcore.apiserver.types import ObjectList, Response
+from kcore.component.requests import ObjectList, Response
 from kcore.labels import SelectorParseError, parse_field_selector, parse_selector
 from kcore.state import ClusterState, get, list_objects
 

@@ -34,7 +34,7 @@ from typing import Final
 import attrs
 
 from kcore.api.kinds import Kind
-from kcore.apiserver.types import PatchType
+from kcore.component.requests import PatchType
 
 
 class PatchError(ValueError):

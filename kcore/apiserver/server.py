@@ -25,6 +25,7 @@ from kcore.api.codec import CodecError, from_dict, to_dict
 from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Status, Time
+from kcore.api.user import UserInfo
 from kcore.apiserver import errors
 from kcore.apiserver.auth import MASTERS, authorize
 from kcore.apiserver.listing import get_object, list_response
@@ -40,7 +41,7 @@ from kcore.apiserver.storage import (
     write_update,
 )
 from kcore.apiserver.subresources import bind, evict, get_scale, update_scale
-from kcore.apiserver.types import (
+from kcore.component.requests import (
     Bind,
     Create,
     Delete,
@@ -53,10 +54,9 @@ from kcore.apiserver.types import (
     Subresource,
     Update,
     UpdateScale,
-    UserInfo,
 )
 from kcore.state import ClusterState, get
-from kcore.validation import invalid as invalid_field
+from kcore.util_validation import invalid as invalid_field
 
 
 def handle(state: ClusterState, request: Request, now: Time) -> Outcome:

@@ -38,19 +38,26 @@ from kcore.api.batch import Job, generate_selector
 from kcore.api.core import Namespace, NamespacePhase, NamespaceStatus
 from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ObjectMeta, Status, Time, evolver
+from kcore.api.meta import (
+    FINALIZER_FOREGROUND,
+    FINALIZER_ORPHAN,
+    ApiObject,
+    ObjectMeta,
+    Status,
+    Time,
+    evolver,
+)
 from kcore.api.pod import Pod, PodPhase
 from kcore.api.registry import CLASSES, defaulter_for
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors
 from kcore.apiserver.admission import Operation, admit
 from kcore.apiserver.naming import generated_name, uid_for
-from kcore.apiserver.types import PropagationPolicy, Response, Subresource, WatchEvent, WatchType
+from kcore.component.requests import PropagationPolicy, Response, Subresource
 from kcore.state import ClusterState, exists, get, key_of, lookup, put, record, remove
 
 Outcome = tuple[ClusterState, Response, tuple[WatchEvent, ...]]
 
-FINALIZER_ORPHAN: Final = "orphan"
-FINALIZER_FOREGROUND: Final = "foregroundDeletion"
 _GENERATE_ATTEMPTS: Final = 8
 _BLANK_POD_STATUS: Final = Pod().status  # the default instance: `is` finds most new pods
 # attrs.evolve for what every write copies (see `kcore.api.meta.evolver`).

@@ -39,6 +39,7 @@ from kcore.api.policy import (
     selects,
     with_disruption_allowed_condition,
 )
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors
 from kcore.apiserver.storage import (
     DeleteOptions,
@@ -50,7 +51,7 @@ from kcore.apiserver.storage import (
     whole_seconds,
     write_update,
 )
-from kcore.apiserver.types import Response, Scale, Subresource, WatchEvent, WatchType
+from kcore.component.requests import Response, Scale, Subresource
 from kcore.labels import SelectorParseError, selector_from_label_selector, selector_from_set
 from kcore.state import ClusterState, get, list_objects
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from kcore import state as cluster_state
 from kcore.api.kinds import Kind
 from kcore.api.meta import Status
+from kcore.api.watch import WatchEvent
 from kcore.apiserver import errors
-from kcore.apiserver.types import WatchEvent
 from kcore.state import ClusterState
 
 

@@ -52,26 +52,9 @@ from kcore.api.meta import (
     Time,
     evolver,
 )
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    PropagationPolicy,
-    Request,
-    Subresource,
-    Update,
-    WatchEvent,
-)
-from kcore.controllers.cronjob_schedule import (
-    Missed,
-    ScheduleError,
-    next_schedule_delay,
-    next_schedule_time,
-    parse_schedule,
-)
-from kcore.controllers.podcontrol import mine_or_orphan
-from kcore.controllers.timers import retry_in_motion
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -81,7 +64,17 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Create, Delete, PropagationPolicy, Request, Subresource, Update
+from kcore.controllers.cronjob_schedule import (
+    Missed,
+    ScheduleError,
+    next_schedule_delay,
+    next_schedule_time,
+    parse_schedule,
+)
+from kcore.controllers.podcontrol import mine_or_orphan
+from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "cronjob-controller"

@@ -70,15 +70,20 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.pod import Pod, PodPhase
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    Response,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent
+from kcore.component.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
 )
+from kcore.component.informer import follow
+from kcore.component.requests import Create, Delete, Response, Subresource, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers import expectations as exps
 from kcore.controllers.daemonset_update import Plan, rolling_update_plan
@@ -105,18 +110,6 @@ from kcore.controllers.timers import (
     retry_in_motion,
     wake,
 )
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent
-from kcore.driver.events import (
-    ApiAnswered,
-    Event,
-    Resynced,
-    RuntimeAnswered,
-    RuntimeNotified,
-    Started,
-    TimerFired,
-    WatchDelivered,
-)
-from kcore.driver.informer import follow
 from kcore.intstr import IntOrStringError
 from kcore.labels import SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, dependents, get, list_objects

@@ -54,9 +54,8 @@ from kcore.api.pod import (
 )
 from kcore.controllers.hashing import compute_hash
 from kcore.controllers.podcontrol import pod_from_template
+from kcore.helpers.scheduling import required_matches, tolerates
 from kcore.intstr import scaled_value
-from kcore.scheduler.plugins.nodeaffinity import required_matches
-from kcore.scheduler.plugins.tainttoleration import tolerates
 
 CONTROLLER_REVISION_HASH_LABEL: Final = "controller-revision-hash"
 TEMPLATE_GENERATION_LABEL: Final = "pod-template-generation"

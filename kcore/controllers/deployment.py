@@ -2,8 +2,8 @@
 
 Owns `DeploymentController` (component "deployment-controller", watches Deployment,
 ReplicaSet and Pod), its state `DeploymentState`, `plan_sync` (one sync round of one
-Deployment, as data), `rollback_request` (`kubectl rollout undo` as a pure request
-builder) and re-exports `resolve_fenceposts`.
+Deployment, as data) and re-exports `resolve_fenceposts`. `kubectl rollout undo` is
+client code: `kcore.kubectl.rollback`.
 
 Theory of operation (level-triggered, as upstream's syncDeployment):
 - `step` folds each watch event into the informer view and maps it to Deployment keys: a
@@ -45,7 +45,6 @@ and kubectl's polymorphichelpers/rollback.go (DeploymentRollbacker).
 
 from __future__ import annotations
 
-import json
 from typing import Final, assert_never
 
 import attrs
@@ -53,21 +52,23 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.apps import Deployment, DeploymentConditionType, DeploymentStrategyType, ReplicaSet
-from kcore.api.codec import to_dict
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
+from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import LabelSelector, Pod, PodPhase
-from kcore.apiserver.errors import not_found
-from kcore.apiserver.types import (
-    ObjectList,
-    Patch,
-    PatchType,
-    Request,
-    Response,
-    Scale,
-    WatchEvent,
-    WatchType,
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
 )
+from kcore.component.informer import follow
+from kcore.component.requests import ObjectList, Response, Scale
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment_rollout import (
     Plan,
@@ -93,22 +94,10 @@ from kcore.controllers.podcontrol import (
     retry_delay,
 )
 from kcore.controllers.timers import retry_in_motion
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
-    ApiAnswered,
-    Event,
-    Resynced,
-    RuntimeAnswered,
-    RuntimeNotified,
-    Started,
-    TimerFired,
-    WatchDelivered,
-)
-from kcore.driver.informer import follow
 from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, get, list_objects, put
 
-__all__ = ["NAME", "DeploymentController", "DeploymentState", "plan_sync", "resolve_fenceposts", "rollback_request"]
+__all__ = ["NAME", "DeploymentController", "DeploymentState", "plan_sync", "resolve_fenceposts"]
 
 NAME: Final = "deployment-controller"
 TIMER_PREFIX: Final = "deployment/"
@@ -511,71 +500,3 @@ def _create_failed(
     return _send(state, key, writes, (warn,))
 
 
-# --- kubectl rollout undo -------------------------------------------------------------------
-
-
-def _failure(message: str, reason: StatusReason = StatusReason.BAD_REQUEST, code: int = 400) -> Status:
-    return Status(message=message, reason=reason, code=code)
-
-
-def _controlled_rss(view: ClusterState, d: Deployment) -> tuple[ReplicaSet, ...]:
-    """deploymentutil.GetAllReplicaSets: the ReplicaSets `d` controls (sorted by name)."""
-    out = []
-    for rs in list_objects(view, Kind.REPLICA_SET, d.metadata.namespace):
-        ref = controller_of(rs.metadata)
-        if isinstance(rs, ReplicaSet) and ref is not None and ref.uid == d.metadata.uid:
-            out.append(rs)
-    return tuple(out)
-
-
-def revision_replica_set(view: ClusterState, d: Deployment, to_revision: int) -> ReplicaSet | Status:
-    """deploymentRevision: the ReplicaSet of `to_revision`, or of the previous one for 0."""
-    latest: tuple[int, ReplicaSet | None] = (-1, None)
-    previous: tuple[int, ReplicaSet | None] = (-1, None)
-    for rs in _controlled_rss(view, d):
-        v = du.revision(rs)
-        if v is None:
-            continue
-        if to_revision == 0:
-            if latest[0] < v:
-                previous, latest = latest, (v, rs)
-            elif previous[0] < v:
-                previous = (v, rs)
-        elif v == to_revision:
-            return rs
-    if to_revision > 0:
-        return _failure(f"unable to find specified revision {to_revision} in history", StatusReason.NOT_FOUND, 404)
-    if previous[1] is None:
-        return _failure(f'no rollout history found for deployment "{d.metadata.name}"', StatusReason.NOT_FOUND, 404)
-    return previous[1]
-
-
-def rollback_request(view: ClusterState, deployment_key: ObjectKey, to_revision: int = 0) -> Request | Status:
-    """`kubectl rollout undo`: the JSON patch that copies the wanted revision's template
-    (hash label dropped) and annotations into the Deployment.
-
-    A Status answers instead: Failure (not found, no such revision, paused deployment) or
-    Success "skipped rollback (current template already matches revision N)".
-    """
-    d = get(view, deployment_key)
-    if not isinstance(d, Deployment):
-        return not_found(deployment_key)
-    if to_revision < 0:
-        return _failure(f"unable to find specified revision {to_revision} in history", StatusReason.NOT_FOUND, 404)
-    rs = revision_replica_set(view, d, to_revision)
-    if isinstance(rs, Status):
-        return rs
-    if d.spec.paused:
-        return _failure(
-            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again"
-        )
-    if du.equal_ignore_hash(rs.spec.template, d.spec.template):
-        message = f"skipped rollback (current template already matches revision {to_revision})"
-        return Status(status="Success", message=message, code=200)
-    annotations = {k: v for k, v in d.metadata.annotations.items() if k in du.ANNOTATIONS_TO_SKIP}
-    annotations.update({k: v for k, v in rs.metadata.annotations.items() if k not in du.ANNOTATIONS_TO_SKIP})
-    ops = [
-        {"op": "replace", "path": "/spec/template", "value": to_dict(du.template_without_hash(rs.spec.template))},
-        {"op": "add", "path": "/metadata/annotations", "value": dict(sorted(annotations.items()))},
-    ]
-    return Patch(key=deployment_key, patch_type=PatchType.JSON, patch=json.dumps(ops, sort_keys=True))

@@ -46,10 +46,10 @@ from kcore.api.apps import (
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import LabelSelector, Pod, PodPhase
-from kcore.apiserver.types import Create, Delete, Request, Subresource, Update
+from kcore.component.effects import EventType, RecordEvent
+from kcore.component.requests import Create, Delete, Request, Subresource, Update
 from kcore.controllers import deployment_util as du
 from kcore.controllers.podcontrol import controller_of, controller_ref
-from kcore.driver.effects import EventType, RecordEvent
 from kcore.state import ClusterState, dependents, get
 
 

@@ -71,10 +71,9 @@ from kcore.api.policy import (
     set_condition,
     with_disruption_allowed_condition,
 )
-from kcore.apiserver.types import Subresource, Update, WatchEvent, WatchType
-from kcore.controllers.timers import owner_of_timer, owner_timer_key, retry_in_motion
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -84,7 +83,9 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Subresource, Update
+from kcore.controllers.timers import owner_of_timer, owner_timer_key, retry_in_motion
 from kcore.intstr import IntOrStringError, scaled_value
 from kcore.state import ClusterState, get, key_of, list_objects, put
 

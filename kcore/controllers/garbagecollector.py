@@ -57,20 +57,17 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
-from kcore.api.meta import ApiObject, OwnerReference, Time, evolver
-from kcore.apiserver.storage import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
-from kcore.apiserver.types import (
-    Delete,
-    Patch,
-    PatchType,
-    PropagationPolicy,
-    Request,
-    WatchEvent,
-    WatchType,
+from kcore.api.meta import (
+    FINALIZER_FOREGROUND,
+    FINALIZER_ORPHAN,
+    ApiObject,
+    OwnerReference,
+    Time,
+    evolver,
 )
-from kcore.controllers.timers import Wake, resync_after_answer
-from kcore.driver.effects import CallApi, Effect
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -80,7 +77,9 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Delete, Patch, PatchType, PropagationPolicy, Request
+from kcore.controllers.timers import Wake, resync_after_answer
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "garbage-collector"

@@ -73,16 +73,20 @@ from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.metrics import PodMetrics
 from kcore.api.pod import Pod
-from kcore.apiserver.types import (
-    GetScale,
-    Response,
-    Scale,
-    Subresource,
-    Update,
-    UpdateScale,
-    WatchEvent,
-    WatchType,
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
 )
+from kcore.component.informer import follow
+from kcore.component.requests import GetScale, Response, Scale, Subresource, Update, UpdateScale
 from kcore.controllers.hpa_behavior import (
     History,
     normalize,
@@ -97,18 +101,6 @@ from kcore.controllers.hpa_replicas import (
     resource_samples,
 )
 from kcore.controllers.timers import owner_of_timer, owner_timer_key
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
-    ApiAnswered,
-    Event,
-    Resynced,
-    RuntimeAnswered,
-    RuntimeNotified,
-    Started,
-    TimerFired,
-    WatchDelivered,
-)
-from kcore.driver.informer import follow
 from kcore.labels import SelectorParseError, parse_selector
 from kcore.quantity import Quantity
 from kcore.state import ClusterState, get, key_of, list_objects, put

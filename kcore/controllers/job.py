@@ -74,15 +74,20 @@ from kcore.api.batch import (
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    Patch,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
 )
+from kcore.component.informer import follow
+from kcore.component.requests import Create, Delete, Patch, Subresource, Update
 from kcore.controllers import expectations as exps
 from kcore.controllers import job_indexes as ix
 from kcore.controllers.expectations import Expectations
@@ -120,18 +125,6 @@ from kcore.controllers.podcontrol import (
     pods_to_delete,
 )
 from kcore.controllers.timers import Wake, fired, retry_in_motion, wake
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
-    ApiAnswered,
-    Event,
-    Resynced,
-    RuntimeAnswered,
-    RuntimeNotified,
-    Started,
-    TimerFired,
-    WatchDelivered,
-)
-from kcore.driver.informer import follow
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "job-controller"

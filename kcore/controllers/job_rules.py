@@ -21,7 +21,7 @@ from kcore.api.batch import Job, JobCondition, JobConditionType, PodReplacementP
 from kcore.api.kinds import ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import Pod, PodPhase, RestartPolicy
-from kcore.apiserver.types import Patch, PatchType, Response
+from kcore.component.requests import Patch, PatchType, Response
 
 JOB_TRACKING_FINALIZER: Final = "batch.kubernetes.io/job-tracking"
 _SYNC: Final = "sync "

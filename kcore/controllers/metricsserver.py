@@ -49,9 +49,9 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Time, evolver
 from kcore.api.metrics import DEFAULT_WINDOW, ContainerMetrics, PodMetrics
 from kcore.api.pod import Container, Pod, PodPhase
-from kcore.apiserver.types import Create, Delete, Update, WatchEvent, WatchType
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -61,7 +61,8 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Create, Delete, Update
 from kcore.quantity import Format, Quantity, QuantityParseError, parse_quantity
 from kcore.state import ClusterState, get, list_objects
 

@@ -43,18 +43,9 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.core import Namespace, NamespaceCondition, NamespacePhase
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
-from kcore.apiserver.types import (
-    Delete,
-    PropagationPolicy,
-    Request,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
-)
-from kcore.controllers.timers import Wake, resync_after_answer
-from kcore.driver.effects import CallApi, Effect
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -64,7 +55,9 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Delete, PropagationPolicy, Request, Subresource, Update
+from kcore.controllers.timers import Wake, resync_after_answer
 from kcore.state import ClusterState, get, keys_in_namespace, list_objects
 
 NAME: Final = "namespace-controller"

@@ -36,10 +36,9 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
-from kcore.apiserver.types import Response, Update, WatchType
-from kcore.controllers.timers import retry_in_motion
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -49,7 +48,9 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Response, Update
+from kcore.controllers.timers import retry_in_motion
 from kcore.network.ipam import (
     DEFAULT_NODE_MASK_SIZE,
     CidrSet,

@@ -83,16 +83,20 @@ from kcore.api.core import Node, NodeCondition, Taint
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time
 from kcore.api.pod import Pod, PodCondition, TaintEffect
-from kcore.apiserver.types import (
-    Delete,
-    Get,
-    Request,
-    Response,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
 )
+from kcore.component.informer import follow
+from kcore.component.requests import Delete, Get, Request, Response, Subresource, Update
 from kcore.controllers.nodelifecycle_model import (
     CONDITION_TAINTS,
     EVICT_PREFIX,
@@ -140,18 +144,6 @@ from kcore.controllers.nodelifecycle_model import (
     zone_qps,
 )
 from kcore.controllers.timers import retry_in_motion
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
-    ApiAnswered,
-    Event,
-    Resynced,
-    RuntimeAnswered,
-    RuntimeNotified,
-    Started,
-    TimerFired,
-    WatchDelivered,
-)
-from kcore.driver.informer import follow
 from kcore.state import ClusterState, get, list_objects, pods_on_node
 
 # --- the component ------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from kcore.api.core import Node, NodeCondition, Taint
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, TaintEffect, Toleration
-from kcore.driver.effects import Effect
-from kcore.scheduler.plugins.tainttoleration import tolerates
+from kcore.component.effects import Effect
+from kcore.helpers.scheduling import tolerates
 from kcore.state import ClusterState, get, put
 
 NAME: Final = "node-lifecycle-controller"

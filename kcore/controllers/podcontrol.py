@@ -42,7 +42,7 @@ import attrs
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
 from kcore.api.pod import ContainerRestartPolicy, Pod, PodPhase, PodTemplateSpec
-from kcore.apiserver.types import Patch, PatchType
+from kcore.component.requests import Patch, PatchType
 
 BURST_REPLICAS: Final = 500
 """At most this many creates or deletes per sync of one owner (upstream BurstReplicas)."""

@@ -48,17 +48,9 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, PodPhase
-from kcore.apiserver.types import (
-    Delete,
-    Patch,
-    PatchType,
-    Request,
-    Subresource,
-    WatchEvent,
-    WatchType,
-)
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -68,7 +60,8 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Delete, Patch, PatchType, Request, Subresource
 from kcore.state import ClusterState, get, list_objects, pods_on_node
 
 NAME: Final = "pod-garbage-collector"

@@ -87,16 +87,20 @@ from kcore.api.core import (
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Status, Time, evolver
 from kcore.api.pod import ContainerRestartPolicy, Pod, PodTemplateSpec
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    Patch,
-    Response,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent
+from kcore.component.events import (
+    ApiAnswered,
+    Event,
+    Resynced,
+    RuntimeAnswered,
+    RuntimeNotified,
+    Started,
+    TimerFired,
+    WatchDelivered,
 )
+from kcore.component.informer import follow
+from kcore.component.requests import Create, Delete, Patch, Response, Subresource, Update
 from kcore.controllers import expectations as exps
 from kcore.controllers.expectations import Expectations
 from kcore.controllers.podcontrol import (
@@ -129,18 +133,6 @@ from kcore.controllers.timers import (
     retry_in_motion,
     wake,
 )
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent
-from kcore.driver.events import (
-    ApiAnswered,
-    Event,
-    Resynced,
-    RuntimeAnswered,
-    RuntimeNotified,
-    Started,
-    TimerFired,
-    WatchDelivered,
-)
-from kcore.driver.informer import follow
 from kcore.labels import (
     Selector,
     SelectorParseError,

@@ -20,10 +20,8 @@ from pyrsistent.typing import PMap, PSet
 from kcore.api.core import Namespace, NamespacePhase, ServiceAccount
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time, evolver
-from kcore.apiserver.types import Create
-from kcore.controllers.timers import retry_in_motion
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import (
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -33,7 +31,9 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Create
+from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "serviceaccount-controller"

@@ -27,7 +27,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
-from kcore.driver.effects import Effect, WakeMeAt
+from kcore.component.effects import Effect, WakeMeAt
 
 
 def owner_timer_key(prefix: str, owner: ObjectKey) -> str:

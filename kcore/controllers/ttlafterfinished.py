@@ -30,11 +30,8 @@ from pyrsistent.typing import PMap
 from kcore.api.batch import Job, JobConditionType
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, Time, evolver
-from kcore.apiserver.types import Delete, Get, PropagationPolicy
-from kcore.controllers.podcontrol import key_of
-from kcore.controllers.timers import retry_in_motion
-from kcore.driver.effects import CallApi, Effect, WakeMeAt
-from kcore.driver.events import (
+from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -44,7 +41,10 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Delete, Get, PropagationPolicy
+from kcore.controllers.podcontrol import key_of
+from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "ttl-after-finished-controller"

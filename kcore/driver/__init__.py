@@ -9,34 +9,37 @@ component is adding it here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from kcore.driver.bootstrap import NodeShape
-    from kcore.driver.cluster import AnyComponent, Cluster
-    from kcore.state import ClusterConfig, ClusterState
+import attrs
+
+from kcore.api.kinds import Kind
+from kcore.controllers.cronjob import CronJobController
+from kcore.controllers.daemonset import DaemonSetController
+from kcore.controllers.deployment import DeploymentController
+from kcore.controllers.disruption import DisruptionController
+from kcore.controllers.garbagecollector import GarbageCollector
+from kcore.controllers.hpa import HorizontalPodAutoscalerController
+from kcore.controllers.job import JobController
+from kcore.controllers.metricsserver import MetricsServer
+from kcore.controllers.namespace import NamespaceController
+from kcore.controllers.nodeipam import NodeIpamController
+from kcore.controllers.nodelifecycle import NodeLifecycleController
+from kcore.controllers.podgc import PodGCController
+from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
+from kcore.controllers.serviceaccount import ServiceAccountController
+from kcore.controllers.statefulset import StatefulSetController
+from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
+from kcore.driver.bootstrap import NodeShape, create_cluster
+from kcore.driver.cluster import AnyComponent, Cluster
+from kcore.driver.throttle import upstream_client_limits
+from kcore.kubelet.component import Kubelet
+from kcore.kubelet.config import KubeletConfig
+from kcore.scheduler.component import Scheduler
+from kcore.state import ClusterConfig, ClusterState, list_objects
 
 
 def control_plane() -> tuple[AnyComponent, ...]:
     """kube-controller-manager's controllers and kube-scheduler, in delivery order."""
-    from kcore.controllers.cronjob import CronJobController
-    from kcore.controllers.daemonset import DaemonSetController
-    from kcore.controllers.deployment import DeploymentController
-    from kcore.controllers.disruption import DisruptionController
-    from kcore.controllers.garbagecollector import GarbageCollector
-    from kcore.controllers.hpa import HorizontalPodAutoscalerController
-    from kcore.controllers.job import JobController
-    from kcore.controllers.metricsserver import MetricsServer
-    from kcore.controllers.namespace import NamespaceController
-    from kcore.controllers.nodeipam import NodeIpamController
-    from kcore.controllers.nodelifecycle import NodeLifecycleController
-    from kcore.controllers.podgc import PodGCController
-    from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
-    from kcore.controllers.serviceaccount import ServiceAccountController
-    from kcore.controllers.statefulset import StatefulSetController
-    from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
-    from kcore.scheduler.component import Scheduler
-
     return (
         NamespaceController(),
         ServiceAccountController(),
@@ -65,11 +68,6 @@ StaticManifests = Mapping[str, tuple[tuple[str, str], ...]]
 
 def kubelets(state: ClusterState, static_manifests: StaticManifests | None = None) -> tuple[AnyComponent, ...]:
     """One kubelet per Node in `state`, in node name order, each with its static pods."""
-    from kcore.api.kinds import Kind
-    from kcore.kubelet.component import Kubelet
-    from kcore.kubelet.config import KubeletConfig
-    from kcore.state import list_objects
-
     statics = static_manifests or {}
     return tuple(
         Kubelet(config=KubeletConfig(node_name=n.metadata.name, static_manifests=statics.get(n.metadata.name, ())))
@@ -97,13 +95,6 @@ def new_cluster(
     `throttled` gives every component its upstream client rate limit
     (`kcore.driver.throttle.upstream_client_limits`), so simulated time passes as upstream
     would take it; unthrottled, every request goes out the moment it is made."""
-    import attrs
-
-    from kcore.driver.bootstrap import NodeShape, create_cluster
-    from kcore.driver.cluster import Cluster
-    from kcore.driver.throttle import upstream_client_limits
-    from kcore.state import ClusterConfig
-
     base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape())
     components = default_components(base.state)
     snapshot = base.snapshot()

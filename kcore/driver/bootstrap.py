@@ -37,11 +37,12 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
 from kcore.api.scheduling import SYSTEM_PRIORITY_CLASSES
 from kcore.apiserver.auth import bootstrap_policy
-from kcore.apiserver.types import Create, Subresource, Update
+from kcore.bug import KcoreBug
+from kcore.component.requests import Create, Subresource, Update
 from kcore.driver.cluster import AnyComponent, Cluster
 from kcore.kubelet.node_status import node_ip
 from kcore.quantity import parse_quantity
-from kcore.state import ClusterConfig, KcoreBug, empty_state
+from kcore.state import ClusterConfig, empty_state
 
 DEFAULT_CLUSTER_CIDR: Final = ClusterConfig().cluster_cidr
 

@@ -43,24 +43,12 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod
+from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors as api_errors
 from kcore.apiserver import handle
-from kcore.apiserver.types import (
-    Create,
-    Get,
-    ObjectList,
-    Request,
-    Response,
-    Scale,
-    Update,
-    WatchEvent,
-    WatchType,
-)
-from kcore.driver import recorder
-from kcore.driver.clock import EPOCH
-from kcore.driver.component import Component
-from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
-from kcore.driver.events import (
+from kcore.bug import KcoreBug
+from kcore.component.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -70,6 +58,11 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
+from kcore.component.informer import observe
+from kcore.component.protocol import Component
+from kcore.component.requests import Create, Get, ObjectList, Request, Response, Scale, Update
+from kcore.driver import recorder
+from kcore.driver.clock import EPOCH
 from kcore.driver.faults import (
     CrashComponent,
     CrashNode,
@@ -83,14 +76,13 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
-from kcore.driver.informer import observe
 from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue, ThrottledCall
 from kcore.driver.settling import DEFAULT_SETTLE_SECONDS, Settled, SettleEnd
 from kcore.driver.throttle import Bucket, RateLimit, reserve
 from kcore.runtime import runtime as cri_runtime
 from kcore.runtime.cri import ContainerPhase, RuntimeCall
 from kcore.runtime.runtime import RuntimeState
-from kcore.state import ClusterState, KcoreBug, WatchLog
+from kcore.state import ClusterState, WatchLog
 from kcore.state import get as state_get
 
 CLIENT: Final = "client"

@@ -28,8 +28,8 @@ from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
 from kcore.api.meta import Time
-from kcore.apiserver.types import Request
-from kcore.driver.events import Event
+from kcore.component.events import Event
+from kcore.component.requests import Request
 from kcore.runtime import cri
 
 

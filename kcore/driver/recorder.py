@@ -28,8 +28,8 @@ from pyrsistent.typing import PMap
 
 from kcore.api.core import Event, EventSource, ObjectReference
 from kcore.api.meta import ObjectMeta, Time
-from kcore.apiserver.types import Create, Request, Update
-from kcore.driver.effects import RecordEvent
+from kcore.component.effects import RecordEvent
+from kcore.component.requests import Create, Request, Update
 
 MAX_SIMILAR: Final = 10
 SIMILAR_WINDOW: Final = 600.0

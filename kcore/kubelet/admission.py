@@ -40,6 +40,7 @@ from pyrsistent import pmap
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import Container, Pod, PodPhase, TaintEffect
+from kcore.helpers.scheduling import required_matches, tolerates
 from kcore.kubelet.config import KubeletConfig
 from kcore.kubelet.static_pods import is_static_pod
 from kcore.scheduler.nodeinfo import (
@@ -54,8 +55,7 @@ from kcore.scheduler.nodeinfo import (
     ports_conflict,
     resources_of,
 )
-from kcore.scheduler.plugins.nodeaffinity import ERR_REASON_POD, required_matches
-from kcore.scheduler.plugins.tainttoleration import tolerates
+from kcore.scheduler.plugins.nodeaffinity import ERR_REASON_POD
 from kcore.state import ClusterState, get
 
 NODE_OS: Final = "linux"

@@ -53,19 +53,9 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodStatus
-from kcore.apiserver.types import (
-    Create,
-    Delete,
-    Get,
-    Request,
-    Response,
-    Subresource,
-    Update,
-    WatchEvent,
-    WatchType,
-)
-from kcore.driver.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -75,7 +65,8 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import observe
+from kcore.component.informer import observe
+from kcore.component.requests import Create, Delete, Get, Request, Response, Subresource, Update
 from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
 from kcore.kubelet.config import KubeletConfig

@@ -60,7 +60,7 @@ from kcore.api.core import (
 )
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, MicroTime, ObjectMeta, OwnerReference, Time, evolver
-from kcore.apiserver.types import Create, Request, Subresource, Update
+from kcore.component.requests import Create, Request, Subresource, Update
 from kcore.kubelet.config import KubeletConfig
 from kcore.quantity import Quantity, parse_quantity
 from kcore.state import ClusterState, get

@@ -61,7 +61,7 @@ from kcore.api.pod import (
     default_pull_policy,
     qos_class,
 )
-from kcore.driver.effects import EventType, RecordEvent
+from kcore.component.effects import EventType, RecordEvent
 from kcore.kubelet import backoff as bo
 from kcore.kubelet import probes
 from kcore.kubelet.admission import Rejection

@@ -42,7 +42,7 @@ from kcore.api.core import Node
 from kcore.api.manifest import ManifestError, load_manifests
 from kcore.api.meta import ObjectMeta, OwnerReference, Time
 from kcore.api.pod import Pod, PodPhase, PodStatus, TaintEffect, Toleration, TolerationOperator
-from kcore.apiserver.validation import validate
+from kcore.api.validation import validate
 from kcore.kubelet.config import KubeletConfig
 
 CONFIG_SOURCE: Final = "kubernetes.io/config.source"

@@ -37,7 +37,7 @@ import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from kcore.validation import FieldError, invalid, key
+from kcore.util_validation import FieldError, invalid, key
 
 DEFAULT_CLUSTER_CIDR: Final = "10.244.0.0/16"
 """The cluster CIDR kcore uses when none is configured (flannel's, kubeadm docs' example)."""

@@ -36,7 +36,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.meta import Time
 from kcore.api.pod import Container, ContainerRestartPolicy, Pod, RestartPolicy
-from kcore.validation import FieldError
+from kcore.util_validation import FieldError
 
 ERR_IMAGE_PULL: Final = "ErrImagePull"
 """The reason of a failed pull (pkg/kubelet/images/types.go ErrImagePull)."""

@@ -43,6 +43,7 @@ from pyrsistent.typing import PMap, PSet
 
 from kcore.api.meta import Time
 from kcore.api.pod import RestartPolicy
+from kcore.bug import KcoreBug
 from kcore.network import ipam
 from kcore.runtime.cri import (
     CallFailed,
@@ -80,8 +81,7 @@ from kcore.runtime.cri import (
     sandbox_id,
 )
 from kcore.runtime.script import Behaviour, Script, behaviour_for, parse_script
-from kcore.state import KcoreBug
-from kcore.validation import FieldError, forbidden
+from kcore.util_validation import FieldError, forbidden
 
 DEFAULT_RUN_SECONDS: Final = 1.0
 """How long a run-to-completion container runs when the script does not say."""

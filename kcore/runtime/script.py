@@ -29,7 +29,7 @@ import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from kcore.validation import FieldError, invalid, key
+from kcore.util_validation import FieldError, invalid, key
 
 PREFIX: Final = "kcore.io/"
 

@@ -5,8 +5,6 @@ pods/binding (`component`). Everything is a function of its inputs and the seed.
 """
 
 from kcore.scheduler.algorithm import (
-    Diagnosis,
-    Nomination,
     ScheduleResult,
     Success,
     Unschedulable,
@@ -14,6 +12,7 @@ from kcore.scheduler.algorithm import (
     schedule_one,
 )
 from kcore.scheduler.component import Scheduler, SchedulerState
+from kcore.scheduler.filtering import Diagnosis, Nomination
 from kcore.scheduler.nodeinfo import (
     NodeInfo,
     PodInfo,

@@ -13,43 +13,28 @@ Must not know: the queue, binding, events, the apiserver.
 
 Mirrors pkg/scheduler/schedule_one.go (schedulePod, findNodesThatFitPod,
 findNodesThatPassFilters, numFeasibleNodesToFind, prioritizeNodes, selectHost) and
-pkg/scheduler/framework/types.go (FitError.Error).
+pkg/scheduler/framework/types.go (FitError.Error, via `kcore.scheduler.filtering`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 import attrs
 
-from kcore.api.kinds import ObjectKey
 from kcore.api.pod import Pod
+from kcore.scheduler import preemption
+from kcore.scheduler.filtering import Diagnosis, Nomination, fit_error_message, prepare_filters
 from kcore.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot, pod_info
-from kcore.scheduler.plugins import FILTERS, SCORERS
-from kcore.scheduler.plugins.framework import Code, Cycle, FilterFn, SchedulerConfig, Status
+from kcore.scheduler.plugins import SCORERS
+from kcore.scheduler.plugins.framework import Cycle, FilterFn, SchedulerConfig, Status
 
 MIN_FEASIBLE_NODES_TO_FIND: Final = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: Final = 5
 NO_NODES_AVAILABLE: Final = "no nodes available to schedule pods"
-
-
-@attrs.frozen(kw_only=True)
-class Diagnosis:
-    """Why nodes failed: each evaluated node's status, sorted by node name."""
-
-    node_to_status: tuple[tuple[str, Status], ...] = ()
-    unschedulable_plugins: tuple[str, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
-class Nomination:
-    """Preemption's outcome: the node the pod is nominated to, after deleting `victims`."""
-
-    node_name: str
-    victims: tuple[ObjectKey, ...]
 
 
 @attrs.frozen(kw_only=True)
@@ -80,25 +65,6 @@ def num_feasible_nodes_to_find(percentage: int | None, num_all_nodes: int) -> in
     if pct == 0:
         pct = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
     return max(num_all_nodes * pct // 100, MIN_FEASIBLE_NODES_TO_FIND)
-
-
-def prepare_filters(cycle: Cycle) -> tuple[FilterFn, ...]:
-    """Every enabled plugin's filter for this pod, in order (skipped plugins left out)."""
-    out: list[FilterFn] = []
-    for _name, prefilter in FILTERS:
-        fn = prefilter(cycle)
-        if fn is not None:
-            out.append(fn)
-    return tuple(out)
-
-
-def run_filters(filters: Sequence[FilterFn], ni: NodeInfo) -> Status | None:
-    """RunFilterPlugins: the first failure, or None when the node fits."""
-    for f in filters:
-        status = f(ni)
-        if status is not None:
-            return status
-    return None
 
 
 def score_nodes(cycle: Cycle, feasible: Sequence[NodeInfo]) -> list[int]:
@@ -134,25 +100,6 @@ def select_host(
     if len(tied) == 1:
         return tied[0]
     return tied[int.from_bytes(tie_key(seed, pod)[:8], "big") % len(tied)]
-
-
-def fit_error_message(num_all_nodes: int, statuses: Iterable[Status], post_filter_msg: str) -> str:
-    """FitError.Error: `0/N nodes are available: <count reason>, .... <postfilter>`
-
-    Reasons are counted over nodes and the "<count> <reason>" strings sorted as strings,
-    exactly as upstream's sortReasonsHistogram.
-    """
-    histogram: dict[str, int] = {}
-    for status in statuses:
-        for reason in status.reasons:
-            histogram[reason] = histogram.get(reason, 0) + 1
-    msg = f"0/{num_all_nodes} nodes are available:"
-    parts = sorted(f"{count} {reason}" for reason, count in histogram.items())
-    if parts:
-        msg += f" {', '.join(parts)}."
-    if post_filter_msg:
-        msg += f" {post_filter_msg}"
-    return msg
 
 
 def find_feasible(
@@ -191,8 +138,6 @@ def schedule_one(
     start_index: int = 0,
 ) -> ScheduleResult:
     """schedulePod for one pod against one snapshot (the pod is not yet in it)."""
-    from kcore.scheduler import preemption  # late: preemption re-runs this module's filters
-
     cfg = config if config is not None else SchedulerConfig()
     if not snapshot.node_order:
         return Unschedulable(
@@ -234,20 +179,10 @@ def schedule_one(
     )
 
 
-def fits(cycle: Cycle, ni: NodeInfo) -> Status | None:
-    """All filters on one node, prefilters computed from `cycle` (preemption's dry run)."""
-    return run_filters(prepare_filters(cycle), ni)
-
-
 __all__ = [
-    "Code",
-    "Diagnosis",
-    "Nomination",
     "ScheduleResult",
     "Success",
     "Unschedulable",
-    "fit_error_message",
-    "fits",
     "num_feasible_nodes_to_find",
     "schedule_one",
 ]

@@ -65,9 +65,9 @@ from kcore.api.core import Namespace, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.pod import DEFAULT_SCHEDULER_NAME, Pod, PodCondition
-from kcore.apiserver.types import Bind, Delete, Subresource, Update, WatchEvent, WatchType
-from kcore.driver.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.driver.events import (
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
+from kcore.component.events import (
     ApiAnswered,
     Event,
     Resynced,
@@ -77,9 +77,11 @@ from kcore.driver.events import (
     TimerFired,
     WatchDelivered,
 )
-from kcore.driver.informer import follow
+from kcore.component.informer import follow
+from kcore.component.requests import Bind, Delete, Subresource, Update
 from kcore.scheduler import queue as sq
-from kcore.scheduler.algorithm import Nomination, Success, Unschedulable, schedule_one
+from kcore.scheduler.algorithm import Success, Unschedulable, schedule_one
+from kcore.scheduler.filtering import Nomination
 from kcore.scheduler.nodeinfo import (
     Snapshot,
     add_pod,

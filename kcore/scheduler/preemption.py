@@ -33,7 +33,7 @@ from typing import Final
 import attrs
 
 from kcore.api.pod import PreemptionPolicy
-from kcore.scheduler.algorithm import Diagnosis, Nomination, fit_error_message, fits
+from kcore.scheduler.filtering import Diagnosis, Nomination, fit_error_message, fits
 from kcore.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot, remove_pod
 from kcore.scheduler.nodeinfo import add_pod as snapshot_add_pod
 from kcore.scheduler.plugins.framework import Code, Cycle, Status, unresolvable

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Final
 
 from kcore.api.pod import TaintEffect
+from kcore.helpers.scheduling import tolerates
 from kcore.scheduler.nodeinfo import NodeInfo
 from kcore.scheduler.plugins.framework import Cycle, FilterFn, Status, unresolvable
-from kcore.scheduler.plugins.tainttoleration import tolerates
 
 NODE_NAME: Final = "NodeName"
 NODE_UNSCHEDULABLE: Final = "NodeUnschedulable"

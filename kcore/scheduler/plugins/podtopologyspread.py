@@ -33,6 +33,7 @@ from kcore.api.pod import (
     TopologySpreadConstraint,
     UnsatisfiableConstraintAction,
 )
+from kcore.helpers.scheduling import required_matches, tolerates
 from kcore.labels import Operator, Selector, new_requirement
 from kcore.scheduler.nodeinfo import NodeInfo, Snapshot, label_selector
 from kcore.scheduler.plugins.framework import (
@@ -44,8 +45,6 @@ from kcore.scheduler.plugins.framework import (
     unresolvable,
     unschedulable,
 )
-from kcore.scheduler.plugins.nodeaffinity import required_matches
-from kcore.scheduler.plugins.tainttoleration import tolerates
 
 NAME: Final = "PodTopologySpread"
 ERR_CONSTRAINTS_NOT_MATCH: Final = "node(s) didn't match pod topology spread constraints"

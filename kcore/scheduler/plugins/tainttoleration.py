@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from kcore.api.pod import TaintEffect, Toleration, TolerationOperator
+from kcore.api.pod import TaintEffect, Toleration
+from kcore.helpers.scheduling import tolerates
 from kcore.scheduler.nodeinfo import NodeInfo
 from kcore.scheduler.plugins.framework import (
     Cycle,
@@ -22,30 +23,6 @@ from kcore.scheduler.plugins.framework import (
 )
 
 NAME: Final = "TaintToleration"
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def tolerates(t: Toleration, key: str, value: str, effect: TaintEffect) -> bool:
-    """Toleration.ToleratesTaint: effect and key (when set) equal, then the operator."""
-    if t.effect is not None and t.effect is not effect:
-        return False
-    if t.key and t.key != key:
-        return False
-    op = t.operator
-    if op is TolerationOperator.EXISTS:
-        return True
-    if op is TolerationOperator.EQUAL:
-        return t.value == value
-    have, limit = _int(value), _int(t.value)
-    if have is None or limit is None:
-        return False
-    return have > limit if op is TolerationOperator.GT else have < limit
 
 
 def _tolerated(tolerations: Sequence[Toleration], key: str, value: str, effect: TaintEffect) -> bool:

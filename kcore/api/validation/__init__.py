@@ -42,10 +42,10 @@ from kcore.api.pod import Pod
 from kcore.api.policy import PodDisruptionBudget
 from kcore.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from kcore.api.scheduling import PriorityClass
-from kcore.apiserver.validation import apps, batch, core, metrics, other, pod, policy, scheduling
-from kcore.apiserver.validation.meta import Errors, validate_object_meta_update
-from kcore.state import KcoreBug
-from kcore.validation import FieldError
+from kcore.api.validation import apps, batch, core, metrics, other, pod, policy, scheduling
+from kcore.api.validation.meta import Errors, validate_object_meta_update
+from kcore.bug import KcoreBug
+from kcore.util_validation import FieldError
 
 __all__ = ["FieldError", "validate"]
 

@@ -1,7 +1,7 @@
 """What a component asks for: the closed union of effects the driver performs.
 
 Owns `Effect`. Effects are data: a component returns them from `init`/`step`, the driver
-performs them in order and reports results back as events (`kcore.driver.events`).
+performs them in order and reports results back as events (`kcore.component.events`).
 
 - `CallApi`: send `request` to the apiserver; the response comes back as
   `ApiAnswered(request_id, ...)`, the writes it made as `WatchDelivered` to watchers.
@@ -28,7 +28,7 @@ import attrs
 
 from kcore.api.kinds import ObjectKey
 from kcore.api.meta import Time
-from kcore.apiserver.types import Request
+from kcore.component.requests import Request
 from kcore.runtime.cri import RuntimeCall
 
 

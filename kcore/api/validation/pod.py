@@ -55,7 +55,7 @@ from kcore.api.pod import (
     VolumeMount,
     WeightedPodAffinityTerm,
 )
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     dns1123_label,
@@ -71,7 +71,7 @@ from kcore.apiserver.validation.meta import (
 )
 from kcore.labels import validate_label_name
 from kcore.quantity import Quantity
-from kcore.validation import (
+from kcore.util_validation import (
     NEGATIVE_ERROR_MSG,
     FieldError,
     child,

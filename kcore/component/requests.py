@@ -1,38 +1,24 @@
-"""Requests, responses and watch events: the data that crosses the apiserver boundary.
+"""Requests and responses: what a component sends the apiserver and what comes back.
 
-Owns the closed `Request` union (one class per verb or subresource), `Response`,
-`ObjectList`, `WatchEvent`, `UserInfo` and the local admin identity. Every component
-speaks to the cluster only by emitting these requests as effects; the driver hands them
-to `kcore.apiserver.handle`, which answers with a `Response` and the `WatchEvent`s the
-write produced.
+Owns the closed `Request` union (one class per verb or subresource), `Response` and
+`ObjectList`. Every component speaks to the cluster only by emitting these requests in
+`CallApi` effects; the driver hands them to `kcore.apiserver.handle`, which answers with a
+`Response` and the watch events (`kcore.api.watch`) the write produced. Each request
+carries the caller's identity (`kcore.api.user`).
 
-Mirrors the request shapes of k8s.io/apiserver (RequestInfo, DeleteOptions,
-PatchType) and metav1.WatchEvent.
+Mirrors the request shapes of k8s.io/apiserver (RequestInfo, DeleteOptions, PatchType)
+as client-go's rest client sends them.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Final
 
 import attrs
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status
-
-
-@attrs.frozen(kw_only=True)
-class UserInfo:
-    """An authenticated identity (k8s.io/apiserver/pkg/authentication/user.Info)."""
-
-    name: str
-    groups: tuple[str, ...] = ()
-    uid: str = ""
-
-
-ADMIN: Final = UserInfo(name="kcore-admin", groups=("system:masters", "system:authenticated"))
-"""The local identity of the `kcore` CLI and of in-process callers: member of
-system:masters, which RBAC always permits (as upstream's superuser group)."""
+from kcore.api.user import ADMIN, UserInfo
 
 
 class Subresource(enum.Enum):
@@ -53,13 +39,6 @@ class PropagationPolicy(enum.Enum):
     ORPHAN = "Orphan"
     BACKGROUND = "Background"
     FOREGROUND = "Foreground"
-
-
-class WatchType(enum.Enum):
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-    ERROR = "ERROR"
 
 
 @attrs.frozen(kw_only=True)
@@ -188,17 +167,3 @@ class Response:
     @property
     def ok(self) -> bool:
         return 200 <= self.code < 300
-
-
-@attrs.frozen(kw_only=True)
-class WatchEvent:
-    """One change in the watch log; `resource_version` is the revision that made it."""
-
-    type: WatchType
-    obj: ApiObject
-    resource_version: int
-
-    @property
-    def key(self) -> ObjectKey:
-        m = self.obj.metadata
-        return ObjectKey(kind=self.obj.KIND, namespace=m.namespace, name=m.name)

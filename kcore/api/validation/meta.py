@@ -27,7 +27,7 @@ from kcore import labels
 from kcore.api.meta import ObjectMeta, OwnerReference
 from kcore.api.pod import LabelSelector
 from kcore.labels import validate_label_name, validate_labels
-from kcore.validation import (
+from kcore.util_validation import (
     NEGATIVE_ERROR_MSG,
     ErrorType,
     FieldError,

@@ -13,8 +13,8 @@ Mirrors the shape constraints of k8s.io/metrics/pkg/apis/metrics/v1beta1/types.g
 from __future__ import annotations
 
 from kcore.api.metrics import PodMetrics, window_seconds
-from kcore.apiserver.validation.meta import Errors, NameRule, validate_object_meta
-from kcore.validation import FieldError, child, duplicate, index, invalid, key, required
+from kcore.api.validation.meta import Errors, NameRule, validate_object_meta
+from kcore.util_validation import FieldError, child, duplicate, index, invalid, key, required
 
 
 def validate_pod_metrics(metrics: PodMetrics) -> Errors:

@@ -43,7 +43,7 @@ from kcore.api.core import (
     ServiceType,
 )
 from kcore.api.pod import RestartPolicy
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     dns1123_label,
@@ -55,10 +55,10 @@ from kcore.apiserver.validation.meta import (
     validate_object_meta,
     validate_object_meta_update,
 )
-from kcore.apiserver.validation.pod import validate_pod_template
+from kcore.api.validation.pod import validate_pod_template
 from kcore.labels import selector_from_set, validate_label_name, validate_labels
 from kcore.quantity import Quantity
-from kcore.validation import (
+from kcore.util_validation import (
     NEGATIVE_ERROR_MSG,
     FieldError,
     child,

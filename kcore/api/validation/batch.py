@@ -23,7 +23,7 @@ import attrs
 
 from kcore.api.batch import CompletionMode, CronJob, Job, JobSpec, JobTemplateSpec
 from kcore.api.pod import PodTemplateSpec, RestartPolicy
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     go_label_selector,
@@ -37,8 +37,8 @@ from kcore.apiserver.validation.meta import (
     validate_object_meta,
     validate_object_meta_update,
 )
-from kcore.apiserver.validation.pod import validate_pod_template
-from kcore.validation import (
+from kcore.api.validation.pod import validate_pod_template
+from kcore.util_validation import (
     FieldError,
     child,
     invalid,

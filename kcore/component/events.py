@@ -2,12 +2,12 @@
 
 Owns `Event`, the facts the driver delivers to a component's `step`. Each carries `now`,
 the simulated time of delivery: components never read a clock. Events name facts (past
-tense); a component answers with effects (`kcore.driver.effects`).
+tense); a component answers with effects (`kcore.component.effects`).
 
 - `Started`: the component was (re)started; its `init` already saw a fresh LIST.
 - `WatchDelivered`: one change from the apiserver's watch log, in revision order. For a
   control-plane component it also carries `view`, the shared informer cache right after
-  the write that made the change (see `kcore.driver.informer.follow`).
+  the write that made the change (see `kcore.component.informer.follow`).
 - `ApiAnswered`: the response to the component's own `CallApi` effect.
 - `TimerFired`: a `WakeMeAt` the component asked for came due.
 - `Resynced`: the component's watch stream was cut (a partition) and is back: `view` is a
@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kcore.api.meta import Time
-from kcore.apiserver.types import Response, WatchEvent
+from kcore.api.watch import WatchEvent
+from kcore.component.requests import Response
 from kcore.runtime.cri import RuntimeEvent, RuntimeResult
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class TimerFired:
     """A `WakeMeAt(at, key)` came due; `now` is at least the requested time.
 
     `view` is set only for a component that reads the current cache (see
-    `kcore.driver.component`): the shared informer cache as it is at delivery."""
+    `kcore.component.protocol`): the shared informer cache as it is at delivery."""
 
     key: str
     now: Time

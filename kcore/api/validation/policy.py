@@ -28,7 +28,7 @@ from kcore.api.policy import (
     PodDisruptionBudgetSpec,
     PodDisruptionBudgetStatus,
 )
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     invalid_rendered,
@@ -39,7 +39,7 @@ from kcore.apiserver.validation.meta import (
 )
 from kcore.intstr import validate_not_more_than_100_percent, validate_positive_int_or_percent
 from kcore.labels import validate_label_name
-from kcore.validation import (
+from kcore.util_validation import (
     FieldError,
     child,
     duplicate,

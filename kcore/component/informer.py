@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import attrs
 
-from kcore.apiserver.types import WatchEvent, WatchType
-from kcore.driver.events import TimerFired, WatchDelivered
+from kcore.api.watch import WatchEvent, WatchType
+from kcore.component.events import TimerFired, WatchDelivered
 from kcore.state import ClusterState, put, remove
 
 

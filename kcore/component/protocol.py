@@ -6,8 +6,8 @@ watch events it wants, and
 - `init(view, now) -> (S, effects)` builds its state from a fresh LIST (`view` is a
   `ClusterState` snapshot; sharing it is free). It is called at start and after a crash,
   exactly as a restarted controller relists; nothing may depend on surviving a restart.
-- `step(S, event) -> (S, effects)` absorbs one event (`kcore.driver.events`) and returns
-  its new state and the effects (`kcore.driver.effects`) the driver should perform.
+- `step(S, event) -> (S, effects)` absorbs one event (`kcore.component.events`) and returns
+  its new state and the effects (`kcore.component.effects`) the driver should perform.
 
 Optionally, a component may also define `wants(event: WatchEvent, old) -> bool` (the
 `Selective` protocol): the driver then delivers only the watch events it accepts, as a
@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Time
-from kcore.apiserver.types import WatchEvent
-from kcore.driver.effects import Effect
-from kcore.driver.events import Event
+from kcore.api.watch import WatchEvent
+from kcore.component.effects import Effect
+from kcore.component.events import Event
 
 if TYPE_CHECKING:
     from kcore.state import ClusterState

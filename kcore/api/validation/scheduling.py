@@ -24,14 +24,14 @@ from kcore.api.scheduling import (
     PriorityClass,
     system_priority_class,
 )
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     immutable,
     validate_object_meta,
     validate_object_meta_update,
 )
-from kcore.validation import FieldError, forbidden
+from kcore.util_validation import FieldError, forbidden
 
 
 def validate_priority_class(pc: PriorityClass) -> Errors:

@@ -27,8 +27,8 @@ from kcore.api.apps import (
     StatefulSetUpdateStrategyType,
 )
 from kcore.api.pod import LabelSelector, PodTemplateSpec
-from kcore.apiserver.validation.core import template_restart_always
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.core import template_restart_always
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     go_label_selector,
@@ -42,13 +42,13 @@ from kcore.apiserver.validation.meta import (
     validate_object_meta,
     validate_object_meta_update,
 )
-from kcore.apiserver.validation.pod import validate_pod_template
+from kcore.api.validation.pod import validate_pod_template
 from kcore.intstr import (
     int_value,
     validate_not_more_than_100_percent,
     validate_positive_int_or_percent,
 )
-from kcore.validation import (
+from kcore.util_validation import (
     FieldError,
     child,
     forbidden,

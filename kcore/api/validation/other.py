@@ -45,7 +45,7 @@ from kcore.api.rbac import (
     RoleRef,
     Subject,
 )
-from kcore.apiserver.validation.meta import (
+from kcore.api.validation.meta import (
     Errors,
     NameRule,
     dns1123_label,
@@ -54,7 +54,7 @@ from kcore.apiserver.validation.meta import (
     validate_object_meta,
     validate_object_meta_update,
 )
-from kcore.validation import (
+from kcore.util_validation import (
     FieldError,
     child,
     forbidden,
