@@ -68,7 +68,7 @@ class Checked:
 
     def step(self, state: StatefulSetState, event: Event) -> tuple[StatefulSetState, tuple[Effect, ...]]:
         if isinstance(event, ApiAnswered):
-            op = state.in_flight.get(event.request_id)
+            op = state.in_flight.get(event.tag)
             if op is not None and op.action is Action.CREATE_POD:
                 assert event.response.code != 409, f"created {op.target} twice"
         new, effects = self.inner.step(state, event)

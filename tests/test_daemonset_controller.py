@@ -407,7 +407,7 @@ def test_a_stale_view_never_creates_a_second_pod_for_a_node() -> None:
     creates = [e for e in effects if isinstance(e, CallApi) and isinstance(e.request, Create)]
     assert len(creates) == 1
     state, resp, _ = handle(state, creates[0].request, T0)
-    s, effects = comp.step(s, ApiAnswered(request_id=creates[0].request_id, response=resp, now=T0))
+    s, effects = comp.step(s, ApiAnswered(tag=creates[0].tag, response=resp, now=T0))
     assert isinstance(resp.body, Pod)
     assert [e for e in effects if isinstance(e, RecordEvent)] == [
         RecordEvent(involved=DS_KEY, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {resp.body.metadata.name}")

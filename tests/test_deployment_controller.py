@@ -650,11 +650,11 @@ def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> 
     assert scale_rs.request.obj.metadata.resource_version == rs.metadata.resource_version
     state, resp, _ = handle(state, scale_rs.request, now)
     assert resp.code == 409
-    s, out = ctrl.step(s, ApiAnswered(request_id=scale_rs.request_id, response=resp, now=now))
+    s, out = ctrl.step(s, ApiAnswered(tag=scale_rs.tag, response=resp, now=now))
     assert out == ()  # the round still has a write out
     state, resp, _ = handle(state, write_status.request, now)
     assert resp.ok
-    s, out = ctrl.step(s, ApiAnswered(request_id=write_status.request_id, response=resp, now=now))
+    s, out = ctrl.step(s, ApiAnswered(tag=write_status.tag, response=resp, now=now))
     assert out == (WakeMeAt(at=Time(now + 0.005), key="deployment/default/web", in_motion=True),)  # a first failure
     s, out = ctrl.step(s, WatchDelivered(event=relabel[0], now=now))  # the newer object: retry at once
     (call,) = out

@@ -305,7 +305,7 @@ def test_a_conflicting_write_is_retried_after_a_second() -> None:
     s, effects = controller.step(s, Started(now=c.now))
     (write,) = [e for e in effects if isinstance(e, CallApi)]
     conflict = Response(code=409, body=Status(code=409))
-    s, effects = controller.step(s, ApiAnswered(request_id=write.request_id, response=conflict, now=c.now))
+    s, effects = controller.step(s, ApiAnswered(tag=write.tag, response=conflict, now=c.now))
     assert effects == (WakeMeAt(at=Time(c.now + 1), key=timer_key(PDB), in_motion=True),)
     assert s.in_flight == pmap()
 

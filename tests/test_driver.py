@@ -55,8 +55,8 @@ class Mirror:
             case WatchDelivered(event=w) if w.type is WatchType.ADDED and not w.obj.metadata.name.endswith("-mirror"):
                 m = w.obj.metadata
                 req = Create(obj=cm(f"{m.name}-mirror", m.namespace))
-                return s, (CallApi(request=req, request_id=m.name),)
-            case ApiAnswered(request_id=rid, response=r):
+                return s, (CallApi(request=req, tag=m.name),)
+            case ApiAnswered(tag=rid, response=r):
                 return (*s, f"{rid}:{r.code}"), ()
             case _:
                 return s, ()

@@ -79,12 +79,12 @@ class Agent:
         match ev:
             case Started():
                 get = Get(key=ObjectKey(kind=Kind.NAMESPACE, namespace="", name="default"))
-                return (*s, "started"), (CallApi(request=get, request_id="ns"),)
-            case ApiAnswered(request_id=rid, response=r):
+                return (*s, "started"), (CallApi(request=get, tag="ns"),)
+            case ApiAnswered(tag=rid, response=r):
                 return (*s, f"api:{rid}:{r.code}"), ()
             case WatchDelivered(event=w):
                 return (*s, f"watch:{w.obj.metadata.name}"), ()
-            case RuntimeAnswered(request_id=rid, result=res):
+            case RuntimeAnswered(tag=rid, result=res):
                 return (*s, f"rt:{rid}:{type(res).__name__}"), ()
             case RuntimeNotified(event=e):
                 return (*s, f"note:{type(e).__name__}"), ()
@@ -108,7 +108,7 @@ def seen(c: Cluster) -> tuple[str, ...]:
 
 def run_call(c: Cluster, call: cri.RuntimeCall, rid: str) -> None:
     """Perform `call` as the agent would (through the driver's effect path)."""
-    c._perform_all(Agent().name, (CallRuntime(node=NODE, call=call, request_id=rid),))
+    c._perform_all(Agent().name, (CallRuntime(node=NODE, call=call, tag=rid),))
     c.run_until_stable()
 
 

@@ -246,7 +246,7 @@ class Burster:
 
     def step(self, s: tuple[float, ...], ev: Event) -> tuple[tuple[float, ...], tuple[Effect, ...]]:
         if isinstance(ev, TimerFired):
-            return s, tuple(CallApi(request=Create(obj=cm(f"c-{int(ev.now)}-{i:03d}")), request_id=str(i)) for i in range(self.count))
+            return s, tuple(CallApi(request=Create(obj=cm(f"c-{int(ev.now)}-{i:03d}")), tag=str(i)) for i in range(self.count))
         if isinstance(ev, ApiAnswered):
             assert ev.response.ok
             return (*s, ev.now), ()

@@ -168,11 +168,11 @@ class _Checked:
                 self.seen.append("status")
             expected.append(_slow_lease_request(s.view, CONFIG, event.now))
             assert [e.request for e in calls] == expected
-            assert [e.request_id for e in calls] == [f"api{s.counter + i}" for i in range(len(calls))]
+            assert [e.tag for e in calls] == [f"api{s.counter + i}" for i in range(len(calls))]
             assert effects[-1] == WakeMeAt(at=Time(event.now + 10.0), key=HEARTBEAT)
             assert new.now == event.now
             self.seen.append("heartbeat")
-        elif isinstance(event, ApiAnswered) and any(rid == event.request_id for rid, _ in s.lease_pending):
+        elif isinstance(event, ApiAnswered) and any(rid == event.tag for rid, _ in s.lease_pending):
             body = event.response.body
             if event.response.ok and isinstance(body, Lease):
                 ev = WatchEvent(type=WatchType.MODIFIED, obj=body, resource_version=body.metadata.resource_version)
@@ -181,7 +181,7 @@ class _Checked:
                 self.seen.append("renewed")
             else:
                 self.seen.append("refused")
-            assert all(rid != event.request_id for rid, _ in new.lease_pending)
+            assert all(rid != event.tag for rid, _ in new.lease_pending)
             assert new.now == event.now
         return new, effects
 

@@ -125,7 +125,7 @@ class Rig:
 
     def perform(self, effect: Effect) -> ApiAnswered:
         assert isinstance(effect, CallApi), effect
-        return ApiAnswered(request_id=effect.request_id, response=self.request(effect.request), now=self.now)
+        return ApiAnswered(tag=effect.tag, response=self.request(effect.request), now=self.now)
 
     def answer(self, effect: Effect) -> tuple[Effect, ...]:
         """Perform one CallApi and deliver its answer (not its watch events)."""
@@ -170,7 +170,7 @@ def deleted(name: str, owner: ObjectKey = RS_KEY) -> RecordEvent:
 
 def status_update(obj: ApiObject, rid: str, **fields: object) -> CallApi:
     status = ReplicaSetStatus(**fields)  # type: ignore[arg-type]  # fields are ReplicaSetStatus's
-    return CallApi(request=Update(obj=with_status(obj, status), subresource=Subresource.STATUS), request_id=rid)
+    return CallApi(request=Update(obj=with_status(obj, status), subresource=Subresource.STATUS), tag=rid)
 
 
 def run_pod(rig: Rig, name: str, *, since: Time | None = None, restarts: int = 0, phase: PodPhase = PodPhase.RUNNING) -> None:
@@ -376,15 +376,15 @@ def test_creating_three_pods_goes_in_batches_of_one_then_two() -> None:
     pod = pod_from_template(rs.spec.template, rs)
     first = rig.start()
     assert first == (
-        CallApi(request=Create(obj=pod), request_id="rs-0"),
+        CallApi(request=Create(obj=pod), tag="rs-0"),
         status_update(rs, "rs-1", observed_generation=1),
     )
     second = rig.answer(first[0])
     [p0] = [p.metadata.name for p in rig.pods()]
     assert second == (
         created(p0),
-        CallApi(request=Create(obj=pod), request_id="rs-2"),
-        CallApi(request=Create(obj=pod), request_id="rs-3"),
+        CallApi(request=Create(obj=pod), tag="rs-2"),
+        CallApi(request=Create(obj=pod), tag="rs-3"),
     )
     before = {p.metadata.name for p in rig.pods()}
     third = rig.answer(second[1])
@@ -457,7 +457,7 @@ def test_matching_orphans_are_adopted_with_a_strategic_merge_patch() -> None:
         f'"uid": "{stray.metadata.uid}"}}}}'
     )
     assert effects == (
-        CallApi(request=Patch(key=key(Kind.POD, "stray"), patch_type=PatchType.STRATEGIC, patch=patch), request_id="rs-0"),
+        CallApi(request=Patch(key=key(Kind.POD, "stray"), patch_type=PatchType.STRATEGIC, patch=patch), tag="rs-0"),
         status_update(rs, "rs-1", replicas=1, fully_labeled_replicas=1, observed_generation=1),
     )
     rig.settle(effects)
@@ -479,7 +479,7 @@ def test_owned_pods_whose_labels_stop_matching_are_released_and_replaced() -> No
     )
     assert effects[0] == CallApi(
         request=Patch(key=key(Kind.POD, pod.metadata.name), patch_type=PatchType.STRATEGIC, patch=release),
-        request_id=effects[0].request_id if isinstance(effects[0], CallApi) else "",
+        tag=effects[0].tag if isinstance(effects[0], CallApi) else "",
     )
     assert isinstance(effects[1], CallApi) and isinstance(effects[1].request, Create)
     rig.settle(effects)
@@ -509,7 +509,7 @@ def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() 
     rig = Rig(a_replica_set("web", replicas=2))
     first = rig.start()
     denied = Response(code=403, body=Status(message="exceeded quota: q", reason=StatusReason.FORBIDDEN, code=403))
-    effects = rig.step(ApiAnswered(request_id="rs-0", response=denied, now=rig.now))
+    effects = rig.step(ApiAnswered(tag="rs-0", response=denied, now=rig.now))
     rs = rig.get(RS_KEY)
     assert effects == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedCreate", message="Error creating: exceeded quota: q"),
@@ -548,8 +548,8 @@ def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> 
     assert len(deletes) == 2
     gone = Response(code=404, body=Status(message="not found", reason=StatusReason.NOT_FOUND, code=404))
     boom = Response(code=500, body=Status(message="etcd down", reason=StatusReason.INTERNAL_ERROR, code=500))
-    assert rig.step(ApiAnswered(request_id=deletes[0].request_id, response=gone, now=rig.now)) == ()
-    out = rig.step(ApiAnswered(request_id=deletes[1].request_id, response=boom, now=rig.now))
+    assert rig.step(ApiAnswered(tag=deletes[0].tag, response=gone, now=rig.now)) == ()
+    out = rig.step(ApiAnswered(tag=deletes[1].tag, response=boom, now=rig.now))
     assert out == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedDelete", message="Error deleting: etcd down"),
         WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY), in_motion=True),

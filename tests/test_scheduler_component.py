@@ -208,7 +208,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     key = ObjectKey(kind=Kind.POD, namespace="default", name="web")
     s, _ = sched.init(view, Time(100.0))
     s, effects = sched.step(s, Started(now=Time(100.0)))
-    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), request_id="scheduler-bind-0"),)
+    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="scheduler-bind-0"),)
     assert s.snapshot.pod_nodes[key] == "n1"
     conflict = Status(
         status="Failure",
@@ -216,7 +216,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
         reason=StatusReason.CONFLICT,
         code=409,
     )
-    answer = ApiAnswered(request_id="scheduler-bind-0", response=Response(code=409, body=conflict), now=Time(100.5))
+    answer = ApiAnswered(tag="scheduler-bind-0", response=Response(code=409, body=conflict), now=Time(100.5))
     s, effects = sched.step(s, answer)
     assert key not in s.snapshot.pod_nodes and s.assumed == pmap()
     queued = s.queue.get(key)
@@ -230,7 +230,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     assert [(c.reason, c.message) for c in written.status.conditions] == [("SchedulerError", message)]
     assert effects[2:] == (WakeMeAt(at=Time(101.5), key="backoff", in_motion=True),)  # a retry in motion
     s, effects = sched.step(s, TimerFired(key="backoff", now=Time(101.5)))
-    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), request_id="scheduler-bind-2"),)
+    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="scheduler-bind-2"),)
 
 
 def test_deleted_pending_pod_leaves_the_queue() -> None:
@@ -323,7 +323,7 @@ def test_resync_replaces_the_view_and_queues_pods_it_had_missed() -> None:
     s, effects = sched.step(s, Resynced(view=fresh, now=Time(101.0)))
     missed = ObjectKey(kind=Kind.POD, namespace="default", name="missed")
     bound = ObjectKey(kind=Kind.POD, namespace="default", name="bound")
-    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), request_id="scheduler-bind-0"),)
+    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), tag="scheduler-bind-0"),)
     assert s.view is fresh
     assert dict(s.snapshot.pod_nodes) == {bound: "n1", missed: "n1"}
 

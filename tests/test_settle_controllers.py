@@ -84,7 +84,7 @@ class Rig(Generic[S]):
         """Perform one CallApi (or answer it with `response` instead) and deliver the answer."""
         assert isinstance(effect, CallApi), effect
         resp = self.request(effect.request) if response is None else response
-        return self.step(ApiAnswered(request_id=effect.request_id, response=resp, now=self.now))
+        return self.step(ApiAnswered(tag=effect.tag, response=resp, now=self.now))
 
     def deliver(self) -> tuple[Effect, ...]:
         out: list[Effect] = []

@@ -139,7 +139,7 @@ class Rig:
     def answer(self, effect: Effect) -> tuple[Effect, ...]:
         assert isinstance(effect, CallApi), effect
         resp = self.request(effect.request)
-        return self.step(ApiAnswered(request_id=effect.request_id, response=resp, now=self.now))
+        return self.step(ApiAnswered(tag=effect.tag, response=resp, now=self.now))
 
     def deliver_watches(self) -> tuple[Effect, ...]:
         out: list[Effect] = []

@@ -4,7 +4,7 @@ Owns `Effect`. Effects are data: a component returns them from `init`/`step`, th
 performs them in order and reports results back as events (`kcore.component.events`).
 
 - `CallApi`: send `request` to the apiserver; the response comes back as
-  `ApiAnswered(request_id, ...)`, the writes it made as `WatchDelivered` to watchers.
+  `ApiAnswered(tag, ...)`, the writes it made as `WatchDelivered` to watchers.
 - `WakeMeAt`: deliver `TimerFired(key)` at simulated time `at` (or at once if past).
   `in_motion` says what the timer is for, for settling (`Cluster.settle`): True when it
   continues work already under way that will finish by itself (a minReadySeconds wait,
@@ -13,8 +13,16 @@ performs them in order and reports results back as events (`kcore.component.even
   CronJob run, a deadline, a back-off after the same failure happened again).
 - `RecordEvent`: record a v1 Event about an object (`kubectl get events`); fire and forget.
 - `CallRuntime`: perform one CRI call on node `node`'s simulated container runtime
-  (kubelet only); the result comes back as `RuntimeAnswered(request_id, ...)`, and the
+  (kubelet only); the result comes back as `RuntimeAnswered(tag, ...)`, and the
   work it set in motion (a pull finishing, a container exiting) later as `RuntimeNotified`.
+
+Tags and keys say what they answer, as an Elm message carries its meaning back
+(`Http.send CompletedLogin`): a `CallApi` or `CallRuntime` carries a `tag` and a `WakeMeAt`
+a `key`, any frozen hashable value the component chooses (an `ObjectKey`, a small purpose
+record such as `Op(owner, CREATE)`), and the driver hands it back unchanged in the
+answer or the `TimerFired`. The component matches on it instead of keeping a counter and
+a map from ids to meanings. A tag must be a value (attrs frozen class, tuple, enum, str,
+int): its `repr` is in the trace, so it may not hold an object identity.
 
 Every `match` over the union ends in `assert_never`, so mypy names each place to update.
 Mirrors client-go's clientset calls, workqueue.AddAfter and record.EventRecorder.
@@ -23,6 +31,7 @@ Mirrors client-go's clientset calls, workqueue.AddAfter and record.EventRecorder
 from __future__ import annotations
 
 import enum
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -30,6 +39,9 @@ from kcore.api.kinds import ObjectKey
 from kcore.api.meta import Time
 from kcore.component.requests import Request
 from kcore.runtime.cri import RuntimeCall
+
+Tag: TypeAlias = Any  # Hashable once every component uses typed tags (issue 10)
+"""What a `CallApi`/`CallRuntime` tag or a `WakeMeAt` key may be: any frozen value."""
 
 
 class EventType(enum.Enum):
@@ -41,10 +53,10 @@ class EventType(enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class CallApi:
-    """Send one request to the apiserver; the answer returns tagged with `request_id`."""
+    """Send one request to the apiserver; the answer comes back with the same `tag`."""
 
     request: Request
-    request_id: str
+    tag: Tag
 
 
 @attrs.frozen(kw_only=True)
@@ -52,7 +64,7 @@ class WakeMeAt:
     """Ask for `TimerFired(key)` at simulated time `at`; `in_motion`: see the module doc."""
 
     at: Time
-    key: str
+    key: Tag
     in_motion: bool = False
 
 
@@ -72,7 +84,7 @@ class CallRuntime:
 
     node: str
     call: RuntimeCall
-    request_id: str
+    tag: Tag
 
 
 Effect = CallApi | WakeMeAt | RecordEvent | CallRuntime

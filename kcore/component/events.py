@@ -28,6 +28,7 @@ import attrs
 
 from kcore.api.meta import Time
 from kcore.api.watch import WatchEvent
+from kcore.component.effects import Tag
 from kcore.component.requests import Response
 from kcore.runtime.cri import RuntimeEvent, RuntimeResult
 
@@ -60,9 +61,9 @@ class WatchDelivered:
 
 @attrs.frozen(kw_only=True)
 class ApiAnswered:
-    """The apiserver answered the component's `CallApi` with this `request_id`."""
+    """The apiserver answered the component's `CallApi` that carried `tag`."""
 
-    request_id: str
+    tag: Tag
     response: Response
     now: Time
 
@@ -74,7 +75,7 @@ class TimerFired:
     `view` is set only for a component that reads the current cache (see
     `kcore.component.protocol`): the shared informer cache as it is at delivery."""
 
-    key: str
+    key: Tag
     now: Time
     view: ClusterState | None = attrs.field(default=None, eq=False, repr=False)
 
@@ -89,9 +90,9 @@ class Resynced:
 
 @attrs.frozen(kw_only=True)
 class RuntimeAnswered:
-    """The container runtime answered the component's `CallRuntime` with `request_id`."""
+    """The container runtime answered the component's `CallRuntime` that carried `tag`."""
 
-    request_id: str
+    tag: Tag
     result: RuntimeResult
     now: Time
 

@@ -136,7 +136,7 @@ class CronJobController:
                 if isinstance(w.obj, CronJob):
                     return _sync_keys(s, {w.key}, ev.now)
                 return _sync_keys(s, _owners(w.obj), ev.now)
-            case ApiAnswered(request_id=rid, response=resp):
+            case ApiAnswered(tag=rid, response=resp):
                 return _answered(s, rid, resp.body, resp.ok, ev.now)
             case TimerFired(key=key) if key.startswith("cj|"):
                 _, ns, name = key.split("|", 2)
@@ -240,7 +240,7 @@ def _answered(
 def _call(s: CronJobControllerState, key: ObjectKey, req: Request) -> tuple[CronJobControllerState, CallApi]:
     rid = f"{s.counter}|{_op(req)}|{key.namespace}|{key.name}"
     s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
-    return s, CallApi(request=req, request_id=rid)
+    return s, CallApi(request=req, tag=rid)
 
 
 # --- the decision -------------------------------------------------------------------------

@@ -429,14 +429,14 @@ def _timer(s: DaemonSetState, tkey: str, now: Time) -> tuple[DaemonSetState, set
 
 
 def _answered(s: DaemonSetState, ev: ApiAnswered, effects: Effects) -> tuple[DaemonSetState, set[ObjectKey]]:
-    op = s.in_flight.get(ev.request_id)
+    op = s.in_flight.get(ev.tag)
     if op is None:
         return s, set()
-    s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id))
+    s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag))
     resp, owner, now = ev.response, op.owner, ev.now
     match op.action:
         case Action.CREATE:
-            return _created(s, ev.request_id, owner, resp, now, effects)
+            return _created(s, ev.tag, owner, resp, now, effects)
         case Action.DELETE:
             return _deleted(s, op, resp, now, effects)
         case Action.STATUS:
@@ -522,7 +522,7 @@ def _request_id(s: DaemonSetState) -> tuple[DaemonSetState, str]:
 
 def _send(s: DaemonSetState, call: Create | Delete | Update, op: InFlight, effects: Effects) -> DaemonSetState:
     s, rid = _request_id(s)
-    effects.append(CallApi(request=call, request_id=rid))
+    effects.append(CallApi(request=call, tag=rid))
     return attrs.evolve(s, in_flight=s.in_flight.set(rid, op))
 
 
@@ -535,7 +535,7 @@ def _send_creates(s: DaemonSetState, owner: ObjectKey, size: int, effects: Effec
         s, rid = _request_id(s)
         rids.append(rid)
         in_flight = in_flight.set(rid, InFlight(owner=owner, action=Action.CREATE))
-        effects.append(CallApi(request=Create(obj=du.pod_for_node(burst.ds, template, node)), request_id=rid))
+        effects.append(CallApi(request=Create(obj=du.pod_for_node(burst.ds, template, node)), tag=rid))
     burst = attrs.evolve(burst, progress=batch_sent(burst.progress, rids), nodes=burst.nodes[size:])
     return attrs.evolve(s, in_flight=in_flight, bursts=s.bursts.set(owner, burst))
 

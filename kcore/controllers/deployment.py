@@ -208,7 +208,7 @@ class DeploymentController:
                 for k in keys:
                     hold = hold.discard(k)
                 return _process(attrs.evolve(state, dirty=state.dirty.update(keys), hold_until=hold), now)
-            case ApiAnswered(request_id=rid, response=resp, now=now):
+            case ApiAnswered(tag=rid, response=resp, now=now):
                 return _answered(state, rid, resp, now)
             case TimerFired(key=tkey, now=now):
                 key = _key_of_timer(tkey)
@@ -328,7 +328,7 @@ def _send(
         rid = f"deployment-{seq}"
         seq += 1
         pending = pending.set(rid, Pending(deployment=key, write=w))
-        effects.append(CallApi(request=w.request, request_id=rid))
+        effects.append(CallApi(request=w.request, tag=rid))
     busy = state.busy.set(key, state.busy.get(key, 0) + len(writes)) if writes else state.busy
     wakes = state.wakes
     if not writes and wake_at is not None and wakes.get(key) != wake_at:

@@ -353,7 +353,7 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
     rid = f"{NAME}:{s.counter}"
     request = Update(obj=attrs.evolve(pdb, status=status), subresource=Subresource.STATUS)
     s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, key))
-    return s, (*effects, *notes, CallApi(request=request, request_id=rid))
+    return s, (*effects, *notes, CallApi(request=request, tag=rid))
 
 
 def _marked_by(view: ClusterState, ev: WatchEvent) -> tuple[ObjectKey, ...]:
@@ -445,7 +445,7 @@ class DisruptionController:
                 marked = _marked_by(s.view, ev)
                 s = _evolve(s, view=follow(s.view, event))
                 s = attrs.evolve(s, dirty=s.dirty.update(marked))
-            case ApiAnswered(request_id=rid, response=resp):
+            case ApiAnswered(tag=rid, response=resp):
                 s, effects = _answered(s, rid, resp.ok, resp.code, resp.body, now)
             case TimerFired(key=key):
                 budget = owner_of_timer(_TIMER_PREFIX, Kind.POD_DISRUPTION_BUDGET, key)

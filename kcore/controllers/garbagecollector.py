@@ -141,7 +141,7 @@ class GarbageCollector:
                 if w.type is WatchType.DELETED:
                     keys.discard(w.key)
                 return _sync_keys(s, keys)
-            case ApiAnswered(request_id=rid):
+            case ApiAnswered(tag=rid):
                 # success or not, look again once the write's own watch event is in the view
                 key = _key_of_request(rid)
                 at = Time(ev.now + RETRY_AFTER)
@@ -195,7 +195,7 @@ def _sync_keys(s: GCState, keys: set[ObjectKey]) -> tuple[GCState, tuple[Effect,
             continue
         rid = f"{s.counter}|{key.kind.value}|{key.namespace}|{key.name}"
         s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
-        effects.append(CallApi(request=req, request_id=rid))
+        effects.append(CallApi(request=req, tag=rid))
     return s, tuple(effects)
 
 

@@ -444,7 +444,7 @@ def timer_key(hpa: ObjectKey) -> str:
 def _call(s: HpaState, call: Call, request: GetScale | UpdateScale | Update) -> Out:
     rid = f"{NAME}:{s.counter}"
     s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, call))
-    return s, (CallApi(request=request, request_id=rid),)
+    return s, (CallApi(request=request, tag=rid),)
 
 
 def _write_status(s: HpaState, hpa: HorizontalPodAutoscaler, status: HorizontalPodAutoscalerStatus) -> Out:
@@ -584,7 +584,7 @@ class HorizontalPodAutoscalerController:
                 s = _evolve(s, view=follow(s.view, event))
                 if ev.key.kind is Kind.HORIZONTAL_POD_AUTOSCALER and get(s.view, ev.key) is None:
                     s = attrs.evolve(s, histories=s.histories.discard(ev.key), next_sync=s.next_sync.discard(ev.key))
-            case ApiAnswered(request_id=rid, response=resp):
+            case ApiAnswered(tag=rid, response=resp):
                 s, effects = _answered(s, rid, resp, now)
             case TimerFired(key=key):
                 hpa = owner_of_timer(_TIMER_PREFIX, Kind.HORIZONTAL_POD_AUTOSCALER, key)

@@ -334,10 +334,10 @@ class JobController:
     def _answered(
         self, s: JobState, ev: ApiAnswered, effects: Effects
     ) -> tuple[JobState, set[ObjectKey], set[ObjectKey]]:
-        op = s.in_flight.get(ev.request_id)
+        op = s.in_flight.get(ev.tag)
         if op is None:
             return s, set(), set()
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id))
+        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag))
         resp, job, now = ev.response, op.job, ev.now
         retry = Time(now + RETRY)
         if resp.ok:
@@ -412,7 +412,7 @@ class JobController:
 
     def _send(self, s: JobState, call: Create | Delete | Patch | Update, op: InFlight, effects: Effects) -> JobState:
         rid = f"job-{s.next_id}"
-        effects.append(CallApi(request=call, request_id=rid))
+        effects.append(CallApi(request=call, tag=rid))
         return attrs.evolve(s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, op))
 
     # -- orphaned finalizers

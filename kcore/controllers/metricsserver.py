@@ -195,7 +195,7 @@ def scrape(s: MetricsServerState, now: Time) -> Out:
             continue
         rid = f"{NAME}:{s.counter}"
         s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, key))
-        effects.append(CallApi(request=request, request_id=rid))
+        effects.append(CallApi(request=request, tag=rid))
     effects.append(WakeMeAt(at=Time(now + RESOLUTION), key=TICK))  # periodic: merely scheduled
     return s, tuple(effects)
 
@@ -237,7 +237,7 @@ class MetricsServer:
                 return scrape(s, now) if key == TICK else (s, ())
             case WatchDelivered():
                 return _evolve(s, view=follow(s.view, event)), ()
-            case ApiAnswered(request_id=rid):
+            case ApiAnswered(tag=rid):
                 return attrs.evolve(s, in_flight=s.in_flight.discard(rid)), ()
             case Resynced(view=view):
                 return attrs.evolve(s, view=view), ()

@@ -110,7 +110,7 @@ class NamespaceController:
                 s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync_all(s, {ns}, ev.now)
-            case ApiAnswered(request_id=rid):
+            case ApiAnswered(tag=rid):
                 key = _key_of_request(rid)
                 ns = key.name if key.kind is Kind.NAMESPACE else key.namespace
                 at = Time(ev.now + RETRY_AFTER)
@@ -140,7 +140,7 @@ def _sync_all(
                 continue
             rid = f"{s.counter}|{key.kind.value}|{key.namespace}|{key.name}"
             s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
-            effects.append(CallApi(request=req, request_id=rid))
+            effects.append(CallApi(request=req, tag=rid))
     return s, tuple(effects)
 
 

@@ -136,7 +136,7 @@ class NodeIpamController:
                     state = attrs.evolve(state, cidrs=release_node(state.cidrs, name))
                     return _sync_names(state, (name, *sorted(state.reported)))
                 return _sync_names(state, (name,))
-            case ApiAnswered(request_id=rid, response=resp, now=now):
+            case ApiAnswered(tag=rid, response=resp, now=now):
                 return _answered(state, rid, resp, now)
             case TimerFired(key=k) if k.startswith(RETRY_PREFIX):
                 return _sync_names(state, (k.removeprefix(RETRY_PREFIX),))
@@ -204,7 +204,7 @@ def sync(state: NodeIpamState, name: str) -> tuple[NodeIpamState, Effects]:
         reported=state.reported.discard(name),
         seq=state.seq + 1,
     )
-    return state, (CallApi(request=Update(obj=updated), request_id=rid),)
+    return state, (CallApi(request=Update(obj=updated), tag=rid),)
 
 
 def _report(state: NodeIpamState, name: str, status: str) -> tuple[NodeIpamState, Effects]:

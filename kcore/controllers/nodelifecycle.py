@@ -190,7 +190,7 @@ class NodeLifecycleController:
                 if isinstance(ev.obj, Pod):
                     return _pod_changed(state, ev.key, ev.type is WatchType.DELETED, now)
                 return state, ()
-            case ApiAnswered(request_id=rid, response=resp, now=now):
+            case ApiAnswered(tag=rid, response=resp, now=now):
                 return _answered(state, rid, resp, now)
             case Resynced(view=view, now=now):
                 state = attrs.evolve(state, view=view)
@@ -223,7 +223,7 @@ def _call(state: NodeLifecycleState, purpose: Purpose, key: ObjectKey, req: Requ
         in_flight=state.in_flight.set(rid, Pending(purpose=purpose, key=key)),
         busy=state.busy.add(key),
     )
-    return state, (CallApi(request=req, request_id=rid),)
+    return state, (CallApi(request=req, tag=rid),)
 
 
 def _write_node(state: NodeLifecycleState, node: Node, new: Node, status: bool = False) -> tuple[NodeLifecycleState, Effects]:

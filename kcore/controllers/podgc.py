@@ -120,14 +120,14 @@ class PodGCController:
                 if isinstance(w.obj, Pod):
                     s = _track(s, w.key, None if w.type is WatchType.DELETED else w.obj)
                 return s, ()
-            case ApiAnswered(request_id=rid):
+            case ApiAnswered(tag=rid):
                 _, ns, name = rid.split("|", 2)
                 return attrs.evolve(s, in_flight=s.in_flight.discard(ObjectKey(kind=Kind.POD, namespace=ns, name=name))), ()
             case TimerFired(key=k) if k == TICK:
                 s, requests = gc_pass(s, ev.now, self.terminated_threshold)
                 effects: list[Effect] = []
                 for key, req in requests:
-                    effects.append(CallApi(request=req, request_id=f"{s.counter}|{key.namespace}|{key.name}"))
+                    effects.append(CallApi(request=req, tag=f"{s.counter}|{key.namespace}|{key.name}"))
                     s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.add(key))
                 effects.append(WakeMeAt(at=Time(ev.now + GC_PERIOD), key=TICK))
                 return s, tuple(effects)

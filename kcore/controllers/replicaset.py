@@ -757,14 +757,14 @@ class ReplicaController:
     def _answered(
         self, s: ReplicaSetState, ev: ApiAnswered, effects: Effects
     ) -> tuple[ReplicaSetState, set[ObjectKey]]:
-        op = s.in_flight.get(ev.request_id)
+        op = s.in_flight.get(ev.tag)
         if op is None:
             return s, set()
-        s = _evolve_state(s, in_flight=s.in_flight.discard(ev.request_id))
+        s = _evolve_state(s, in_flight=s.in_flight.discard(ev.tag))
         resp, owner, now = ev.response, op.owner, ev.now
         match op.action:
             case Action.CREATE:
-                return self._created(s, ev.request_id, owner, resp, now, effects)
+                return self._created(s, ev.tag, owner, resp, now, effects)
             case Action.DELETE:
                 return self._deleted(s, op, resp, now, effects)
             case Action.ADOPT | Action.RELEASE:
@@ -873,7 +873,7 @@ class ReplicaController:
             s, rid = self._request_id(s)
             rids.append(rid)
             in_flight = in_flight.set(rid, InFlight(owner=owner, action=Action.CREATE))
-            effects.append(CallApi(request=Create(obj=burst.pod), request_id=rid))
+            effects.append(CallApi(request=Create(obj=burst.pod), tag=rid))
         burst = attrs.evolve(burst, progress=batch_sent(burst.progress, rids))
         return _evolve_state(s, in_flight=in_flight, bursts=s.bursts.set(owner, burst))
 
@@ -881,7 +881,7 @@ class ReplicaController:
         self, s: ReplicaSetState, call: Create | Delete | Update, op: InFlight, effects: Effects
     ) -> ReplicaSetState:
         s, rid = self._request_id(s)
-        effects.append(CallApi(request=call, request_id=rid))
+        effects.append(CallApi(request=call, tag=rid))
         return _evolve_state(s, in_flight=s.in_flight.set(rid, op))
 
     # -- sync
@@ -979,7 +979,7 @@ class ReplicaController:
         self, s: ReplicaSetState, patch: Patch, owner: ObjectKey, action: Action, pod: ObjectKey, effects: Effects
     ) -> ReplicaSetState:
         s, rid = self._request_id(s)
-        effects.append(CallApi(request=patch, request_id=rid))
+        effects.append(CallApi(request=patch, tag=rid))
         op = InFlight(owner=owner, action=action, pod=pod)
         return _evolve_state(s, in_flight=s.in_flight.set(rid, op), claiming=s.claiming.set(pod, Claiming(owner=owner)))
 

@@ -71,7 +71,7 @@ class ServiceAccountController:
                 s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync(s, [ns])
-            case ApiAnswered(request_id=ns, response=resp):
+            case ApiAnswered(tag=ns, response=resp):
                 s = attrs.evolve(s, in_flight=s.in_flight.discard(ns))
                 if resp.ok or resp.code == 409:
                     return (attrs.evolve(s, failures=s.failures.discard(ns)) if ns in s.failures else s), ()
@@ -93,7 +93,7 @@ def _sync(s: ServiceAccountControllerState, names: list[str]) -> tuple[ServiceAc
             continue
         sa = ServiceAccount(metadata=ObjectMeta(name=DEFAULT, namespace=ns))
         s = attrs.evolve(s, in_flight=s.in_flight.add(ns))
-        effects.append(CallApi(request=Create(obj=sa), request_id=ns))
+        effects.append(CallApi(request=Create(obj=sa), tag=ns))
     return s, tuple(effects)
 
 

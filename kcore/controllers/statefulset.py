@@ -326,10 +326,10 @@ class StatefulSetController:
     def _answered(
         self, s: StatefulSetState, ev: ApiAnswered, effects: Effects
     ) -> tuple[StatefulSetState, set[ObjectKey]]:
-        op = s.in_flight.get(ev.request_id)
+        op = s.in_flight.get(ev.tag)
         if op is None:
             return s, set()
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id))
+        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag))
         resp, owner, now, target = ev.response, op.owner, ev.now, op.target
         if op.action is Action.STATUS:
             return self._status_answered(s, owner, resp, now, effects)
@@ -417,7 +417,7 @@ class StatefulSetController:
         self, s: StatefulSetState, call: Create | Delete | Update | Patch, op: InFlight, effects: Effects
     ) -> StatefulSetState:
         rid = f"sts-{s.next_id}"
-        effects.append(CallApi(request=call, request_id=rid))
+        effects.append(CallApi(request=call, tag=rid))
         s = attrs.evolve(s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, op))
         if op.target is not None and op.action in (
             Action.UPDATE_POD,

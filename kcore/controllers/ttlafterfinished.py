@@ -144,7 +144,7 @@ class TTLAfterFinishedController:
 
     def _send(self, s: TTLState, key: ObjectKey, call: Get | Delete, step: Step, effects: list[Effect]) -> TTLState:
         rid = f"ttl-{s.next_id}"
-        effects.append(CallApi(request=call, request_id=rid))
+        effects.append(CallApi(request=call, tag=rid))
         return attrs.evolve(
             s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, (key, step)), busy=s.busy.set(key, rid)
         )
@@ -158,11 +158,11 @@ class TTLAfterFinishedController:
         return self._send(s, key, Get(key=key), Step.GET, effects)
 
     def _answered(self, s: TTLState, ev: ApiAnswered, effects: list[Effect]) -> TTLState:
-        entry = s.in_flight.get(ev.request_id)
+        entry = s.in_flight.get(ev.tag)
         if entry is None:
             return s
         key, step = entry
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.request_id), busy=s.busy.discard(key))
+        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag), busy=s.busy.discard(key))
         resp = ev.response
         failures = s.failures.discard(key) if resp.ok else s.failures.set(key, s.failures.get(key, 0) + 1)
         s = attrs.evolve(s, failures=failures)

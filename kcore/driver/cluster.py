@@ -47,7 +47,7 @@ from kcore.api.watch import WatchEvent, WatchType
 from kcore.apiserver import errors as api_errors
 from kcore.apiserver import handle
 from kcore.bug import KcoreBug
-from kcore.component.effects import CallApi, CallRuntime, Effect, RecordEvent, WakeMeAt
+from kcore.component.effects import CallApi, CallRuntime, Effect, RecordEvent, Tag, WakeMeAt
 from kcore.component.events import (
     ApiAnswered,
     Event,
@@ -421,7 +421,7 @@ class Cluster:
     def request(self, req: Request) -> Response:
         """Send one request to the apiserver now, as the local client; queue its watch events."""
         rid = self._next_id()
-        self._trace(Performed(at=self.now, component=CLIENT, effect=CallApi(request=req, request_id=rid)))
+        self._trace(Performed(at=self.now, component=CLIENT, effect=CallApi(request=req, tag=rid)))
         return self._call(req)
 
     def apply(self, objs: Iterable[ApiObject]) -> tuple[Applied, ...]:
@@ -469,7 +469,7 @@ class Cluster:
             # component (its mail is dropped) or node, and goes out while the component is
             # paused (it had already left the component's hands)
             if item.target in self._by_name and self._running(item.target):
-                self._call(event.request, answer=(item.target, event.request_id))
+                self._call(event.request, answer=(item.target, event.tag))
             return True
         name = item.target
         comp = self._by_name.get(name)
@@ -666,13 +666,13 @@ class Cluster:
         node = self._node_of[name] if name in self._node_of else node_of_component(name)
         return node is not None and node in self._cold.partitioned
 
-    def _call(self, req: Request, answer: tuple[str, str] | None = None) -> Response:
-        """Hand `req` to the apiserver; queue the answer (to `answer` = (component, id)) first,
+    def _call(self, req: Request, answer: tuple[str, Tag] | None = None) -> Response:
+        """Hand `req` to the apiserver; queue the answer (to `answer` = (component, tag)) first,
         then the watch events, as a client sees its response before the informer's event."""
         if answer is not None and self._cut_off(answer[0]):
             name, rid = answer
             resp = Response(code=504, body=_timeout_status())
-            self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
+            self._push(self.now, name, ApiAnswered(tag=rid, response=resp, now=self.now))
             return resp
         before = self._state
         state, resp, events = handle(before, req, self.now)
@@ -680,7 +680,7 @@ class Cluster:
         self._fresh = None
         if answer is not None:
             name, rid = answer
-            self._push(self.now, name, ApiAnswered(request_id=rid, response=resp, now=self.now))
+            self._push(self.now, name, ApiAnswered(tag=rid, response=resp, now=self.now))
         if events:
             self._fan_out(events, before)
         return resp
@@ -743,13 +743,13 @@ class Cluster:
 
     def _perform(self, name: str, effect: Effect) -> None:
         match effect:
-            case CallApi(request=req, request_id=rid):
+            case CallApi(request=req, tag=rid):
                 limit = self._limits.get(name) if self._limits else None
                 if limit is not None:
                     bucket, go = reserve(limit, self._buckets.get(name), self.now)
                     self._buckets = self._buckets.set(name, bucket)
                     if go > self.now:
-                        self._push(Time(go), name, ThrottledCall(request=req, request_id=rid))
+                        self._push(Time(go), name, ThrottledCall(request=req, tag=rid))
                         return
                 self._call(req, answer=(name, rid))
             case WakeMeAt(at=at, key=key, in_motion=moving):
@@ -758,7 +758,7 @@ class Cluster:
             case RecordEvent():
                 if not self._cut_off(name):
                     self._record(name, effect)
-            case CallRuntime(node=node, call=call, request_id=rid):
+            case CallRuntime(node=node, call=call, tag=rid):
                 self._call_runtime(name, node, call, rid)
             case _:
                 assert_never(effect)
@@ -779,12 +779,12 @@ class Cluster:
         self._runtimes = self._runtimes.set(node, rt)
         self._fresh = None
 
-    def _call_runtime(self, name: str, node: str, call: RuntimeCall, rid: str) -> None:
+    def _call_runtime(self, name: str, node: str, call: RuntimeCall, tag: Tag) -> None:
         rt, result, scheduled = cri_runtime.apply(self.runtime(node), call, self.now)
         self._set_runtime(node, rt)
         if self._cold.runtime_users.get(node) != name:
             self._set_cold(runtime_users=self._cold.runtime_users.set(node, name))
-        self._push(self.now, name, RuntimeAnswered(request_id=rid, result=result, now=self.now))
+        self._push(self.now, name, RuntimeAnswered(tag=tag, result=result, now=self.now))
         boot = self._cold.boots.get(node, 0)
         for sc in scheduled:
             self._push(Time(max(sc.at, self.now)), name, RuntimeDue(node=node, boot=boot, callback=sc))

@@ -28,6 +28,7 @@ from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
 from kcore.api.meta import Time
+from kcore.component.effects import Tag
 from kcore.component.events import Event
 from kcore.component.requests import Request
 from kcore.runtime import cri
@@ -49,7 +50,7 @@ class ThrottledCall:
     (`kcore.driver.throttle`) goes to the apiserver now. Dies with the component."""
 
     request: Request
-    request_id: str
+    tag: Tag
 
 
 Deliverable = Event | RuntimeDue | ThrottledCall

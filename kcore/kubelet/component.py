@@ -228,7 +228,7 @@ class Kubelet:
             pod = get(view, key)
             if isinstance(pod, Pod) and is_mirror_pod(pod) and (key.namespace, key.name) not in mine:
                 req = Delete(key=key, grace_period_seconds=0, precondition_uid=pod.metadata.uid)
-                out.append(CallApi(request=req, request_id=f"orphan-mirror/{key.namespace}/{key.name}"))
+                out.append(CallApi(request=req, tag=f"orphan-mirror/{key.namespace}/{key.name}"))
         return tuple(out)
 
     # -- step
@@ -283,7 +283,7 @@ class Kubelet:
                 effects.extend(more)
             case TimerFired(key=key):  # (the heartbeat is handled above)
                 touched = (key.removeprefix("pod/"),)
-            case RuntimeAnswered(request_id=rid, result=result):
+            case RuntimeAnswered(tag=rid, result=result):
                 s, touched, more = self._runtime_answered(s, rid, result)
                 effects.extend(more)
             case RuntimeNotified(event=rev):
@@ -423,7 +423,7 @@ class Kubelet:
                     rid = f"rt{counter}"
                     counter += 1
                     pending = pending.set(rid, purpose)
-                    effects.append(CallRuntime(node=self.config.node_name, call=call, request_id=rid))
+                    effects.append(CallRuntime(node=self.config.node_name, call=call, tag=rid))
                 case RecordEvent():
                     effects.append(out)
                 case pw.Wake(at=at, in_motion=moving):
@@ -460,7 +460,7 @@ class Kubelet:
                 return s, w, rep, ()
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=api_pod.metadata.uid)
-            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, request_id=rid),)
+            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, tag=rid),)
         if rep.busy:  # a write is in flight: only the phase floor moves now
             phase = status_phase(w)
             if phase != w.floor:
@@ -479,12 +479,12 @@ class Kubelet:
                 status=desired,
             )
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="status"))
-            effect = CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), request_id=rid)
+            effect = CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), tag=rid)
             return s, w, _evolve_rep(rep, busy=True, sent=desired), (effect,)
         if w.deleting and w.torn_down and not rep.delete_sent and not w.static and desired == rep.status:
             s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=uid)
-            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, request_id=rid),)
+            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, tag=rid),)
         return s, w, rep, ()
 
     def _ensure_mirror(
@@ -495,17 +495,17 @@ class Kubelet:
             return s, rep, ()
         s, rid = _api_id(s, ApiPurpose(uid=w.uid, what="mirror"))
         rep = _evolve_rep(rep, mirror_sent=True)
-        return s, rep, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), request_id=rid),)
+        return s, rep, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), tag=rid),)
 
     # -- answers
 
     def _api_answered(
         self, s: KubeletState, ev: ApiAnswered
     ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
-        purpose = s.api_pending.get(ev.request_id)
+        purpose = s.api_pending.get(ev.tag)
         if purpose is None:
             return s, (), ()
-        s = _evolve_state(s, api_pending=s.api_pending.discard(ev.request_id))
+        s = _evolve_state(s, api_pending=s.api_pending.discard(ev.tag))
         resp = ev.response
         uid = purpose.uid
         rep = s.reported.get(uid)
@@ -545,7 +545,7 @@ class Kubelet:
         self, s: KubeletState, ev: ApiAnswered
     ) -> tuple[KubeletState, tuple[Effect, ...]] | None:
         """The answer to a Lease write or re-read in flight (None: not one of those)."""
-        rid = ev.request_id
+        rid = ev.tag
         pending = s.lease_pending
         for i, (sent, what) in enumerate(pending):
             if sent == rid:
@@ -571,7 +571,7 @@ class Kubelet:
         if resp.code == 409 or _reason(body) in (StatusReason.NOT_FOUND, StatusReason.ALREADY_EXISTS):
             rid = f"api{s.counter}"
             s = _evolve_state(s, now=now, counter=s.counter + 1, lease_pending=(*pending, (rid, "lease-get")))
-            return s, (CallApi(request=Get(key=self._lease_key), request_id=rid),)
+            return s, (CallApi(request=Get(key=self._lease_key), tag=rid),)
         # unreachable apiserver: the next heartbeat tries again
         return _evolve_state(s, now=now, lease_pending=pending), ()
 
@@ -620,7 +620,7 @@ class Kubelet:
             return s, ()
         rid = f"rt{s.counter}"
         s = _evolve_state(s, pod_cidr=cidr, counter=s.counter + 1)
-        return s, (CallRuntime(node=self.config.node_name, call=UpdateRuntimeConfig(pod_cidr=cidr), request_id=rid),)
+        return s, (CallRuntime(node=self.config.node_name, call=UpdateRuntimeConfig(pod_cidr=cidr), tag=rid),)
 
     def _heartbeat(self, s: KubeletState, now: Time) -> tuple[KubeletState, tuple[Effect, ...]]:
         """The node status update when due, the Lease renewal, the next heartbeat timer:
@@ -650,9 +650,9 @@ class Kubelet:
             rid = f"api{counter}"
             counter += 1
             api_pending = api_pending.set(rid, ApiPurpose(uid="", what="node"))
-            effects.append(CallApi(request=status_req, request_id=rid))
+            effects.append(CallApi(request=status_req, tag=rid))
         rid = f"api{counter}"
-        effects.append(CallApi(request=lease_req, request_id=rid))
+        effects.append(CallApi(request=lease_req, tag=rid))
         effects.append(WakeMeAt(at=Time(now + config.node_status_update_frequency), key=HEARTBEAT))
         s = _evolve_state(
             s,

@@ -307,7 +307,7 @@ def _failure_effects(
     updated = _unschedulable_status(current if isinstance(current, Pod) else pod, reason, message, nominated, now)
     if updated is not None:
         s, rid = _next_id(s, "status")
-        effects.append(CallApi(request=Update(obj=updated, subresource=Subresource.STATUS), request_id=rid))
+        effects.append(CallApi(request=Update(obj=updated, subresource=Subresource.STATUS), tag=rid))
     return s, tuple(effects)
 
 
@@ -318,7 +318,7 @@ def _preempt(s: SchedulerState, pod: Pod, nomination: Nomination) -> tuple[Sched
     for victim in nomination.victims:
         s, rid = _next_id(s, "preempt")
         effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason="Preempted", message=message))
-        effects.append(CallApi(request=Delete(key=victim), request_id=rid))
+        effects.append(CallApi(request=Delete(key=victim), tag=rid))
     return s, tuple(effects)
 
 
@@ -337,7 +337,7 @@ def schedule_cycle(s: SchedulerState, qp: sq.QueuedPod, config: SchedulerConfig,
                 assumed=s.assumed.set(qp.key, node),
                 binds=s.binds.set(rid, BindCall(queued=qp, node=node)),
             )
-            return s, (CallApi(request=Bind(key=qp.key, node_name=node), request_id=rid),)
+            return s, (CallApi(request=Bind(key=qp.key, node_name=node), tag=rid),)
         case Unschedulable(message=message, nomination=nomination):
             preempted: tuple[Effect, ...] = ()
             if nomination is not None:
@@ -456,7 +456,7 @@ class Scheduler:
                 pass
             case WatchDelivered():
                 s = absorb(s, event, now)
-            case ApiAnswered(request_id=rid, response=resp):
+            case ApiAnswered(tag=rid, response=resp):
                 body = resp.body
                 message = body.message if isinstance(body, Status) else ""
                 s, effects = answered(s, rid, resp.ok, message, now)
