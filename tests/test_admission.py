@@ -267,7 +267,10 @@ def test_a_re_submitted_pod_manifest_keeps_server_set_fields() -> None:
     state = store(cluster_with(), a_pod(node_name="node-1"))
     old = state.tables[a_pod().KIND][("default", "web")]
     new = apply_defaults(a_pod())
-    assert isinstance(admit(state, Operation.UPDATE, new, old, T0), Admitted)
+    result = admit(state, Operation.UPDATE, new, old, T0)
+    assert isinstance(result, Admitted)
+    assert isinstance(result.obj, Pod) and isinstance(old, Pod)
+    assert result.obj.spec.node_name == old.spec.node_name == "node-1"
 
 
 # ---- ResourceQuota -------------------------------------------------------------------------

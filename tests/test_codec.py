@@ -246,7 +246,7 @@ def test_a_list_expands_into_its_items() -> None:
 def test_a_typed_list_expands_too() -> None:
     text = "apiVersion: v1\nkind: ConfigMapList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
     (loaded,) = load_manifests(text)
-    assert isinstance(loaded.obj, ConfigMap)
+    assert (loaded.obj, loaded.warnings) == (ConfigMap(metadata=ObjectMeta(name="a")), ())
 
 
 def test_a_json_manifest_loads() -> None:

@@ -294,8 +294,11 @@ def test_a_malformed_selector_names_its_field() -> None:
 
 
 def test_100_percent_and_zero_are_valid() -> None:
-    assert _ok(cluster_with(), Create(obj=a_pdb(max_unavailable="100%"))) is not None
-    assert _ok(cluster_with(), Create(obj=a_pdb(min_available=0))) is not None
+    full = _stored(_ok(cluster_with(), Create(obj=a_pdb(max_unavailable="100%"))), PDB)
+    zero = _stored(_ok(cluster_with(), Create(obj=a_pdb(min_available=0))), PDB)
+    assert isinstance(full, PodDisruptionBudget) and isinstance(zero, PodDisruptionBudget)
+    assert (full.spec.max_unavailable, full.spec.min_available) == ("100%", None)
+    assert (zero.spec.max_unavailable, zero.spec.min_available) == (None, 0)
 
 
 def test_a_status_write_with_a_negative_count_or_a_bad_condition_is_invalid() -> None:
