@@ -23,7 +23,7 @@ ROOT: Final = Path(__file__).resolve().parent.parent / "kcore"
 
 LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("leaf checks", frozenset({"bug", "util_validation"})),
-    ("leaf values", frozenset({"quantity", "intstr", "labels"})),
+    ("leaf values", frozenset({"quantity", "intstr", "labels", "persistent"})),
     ("object model", frozenset({"api"})),
     ("cluster state", frozenset({"state"})),
     ("node substrate", frozenset({"network", "runtime"})),
