@@ -25,7 +25,7 @@ LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("leaf checks", frozenset({"bug", "util_validation"})),
     ("leaf values", frozenset({"quantity", "intstr", "labels", "persistent"})),
     ("object model", frozenset({"api"})),
-    ("cluster state", frozenset({"state"})),
+    ("cluster state", frozenset({"state", "state_quota"})),
     ("node substrate", frozenset({"network", "runtime"})),
     ("component protocol and shared helpers", frozenset({"component", "helpers"})),
     ("apiserver and components", frozenset({"apiserver", "controllers", "scheduler", "kubelet"})),
@@ -39,6 +39,8 @@ SHELL: Final = frozenset({"driver", "store", "cli", "cli_session", "cli_rollout"
 
 ALSO: Final[frozenset[tuple[str, str]]] = frozenset(
     {
+        # the cluster state keeps the ResourceQuota usage index in step with every write
+        ("state", "state_quota"),
         # the runtime hands out pod IPs from the node's range (`network.ipam`)
         ("runtime", "network"),
         # the kubelet admits pods with the scheduler's accounting and reasons, as
