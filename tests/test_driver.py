@@ -20,17 +20,9 @@ from kcore.component.events import ApiAnswered, Event, Started, TimerFired, Watc
 from kcore.component.requests import Create, Get
 from kcore.driver.bootstrap import NodeShape, create_cluster, node_object
 from kcore.driver.clock import EPOCH, DurationError, format_time, parse_duration
-from kcore.driver.cluster import (
-    LAST_APPLIED,
-    Applied,
-    ApplyOutcome,
-    Cluster,
-    Crashed,
-    Delivered,
-    Performed,
-    merged_for_apply,
-)
+from kcore.driver.cluster import LAST_APPLIED, Applied, ApplyOutcome, Cluster, merged_for_apply
 from kcore.driver.queue import EventQueue
+from kcore.driver.snapshot import Crashed, Delivered, Performed
 from kcore.state import ClusterConfig, ClusterState, empty_state, get
 
 # --- test components -----------------------------------------------------------------------

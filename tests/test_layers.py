@@ -49,7 +49,7 @@ ALSO: Final[frozenset[tuple[str, str]]] = frozenset(
         # what the shell prints about workloads and pods
         ("unsettled", "printers"),
         ("unsettled", "rollout_status"),
-        # the store keeps the driver's snapshot
+        # the store keeps the driver's snapshot (`driver/snapshot.py`, with the rate limits in it)
         ("store", "driver"),
         # every command shares the session helpers
         ("cli", "cli_session"),

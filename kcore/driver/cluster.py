@@ -1,9 +1,11 @@
 """The `Cluster` facade: the one imperative shell object around the pure core.
 
-Owns `Cluster`, its immutable `Snapshot` and the trace entry types. A `Cluster` holds the
-current values (the `ClusterState`, the simulated clock, the seed, every component's
-state, the event queue, the trace), performs effects and delivers events; it decides
-nothing. Every decision is made by `kcore.apiserver.handle` or a component's `step`.
+Owns `Cluster` and what `Cluster.apply` reports (`Applied`, `ApplyOutcome`). A `Cluster`
+holds the current values (the `ClusterState`, the simulated clock, the seed, every
+component's state, the event queue, the trace: the `kcore.driver.snapshot` values),
+performs effects and delivers events; it decides nothing. Every decision is made by
+`kcore.apiserver.handle` or a component's `step` (and, for `apply`, by kubectl's merge in
+`kcore.kubectl.apply`).
 
 Theory of operation:
 - A request (from a caller, or a component's `CallApi`) is handed to `handle` at the
@@ -35,8 +37,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, assert_never
 
 import attrs
-from pyrsistent import pmap, pset, pvector
-from pyrsistent.typing import PMap, PSet, PVector
+from pyrsistent import pvector
+from pyrsistent.typing import PMap, PVector
 
 from kcore.api.codec import JSONValue, from_dict, to_dict
 from kcore.api.core import Node
@@ -76,9 +78,17 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
-from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue, ThrottledCall
+from kcore.driver.queue import Deliverable, RuntimeDue, ThrottledCall
 from kcore.driver.settling import DEFAULT_SETTLE_SECONDS, Settled, SettleEnd
-from kcore.driver.throttle import Bucket, RateLimit, reserve
+from kcore.driver.snapshot import (
+    Crashed,
+    Delivered,
+    Injected,
+    Performed,
+    Snapshot,
+    TraceEntry,
+)
+from kcore.driver.throttle import reserve
 from kcore.runtime import runtime as cri_runtime
 from kcore.runtime.cri import ContainerPhase, RuntimeCall
 from kcore.runtime.runtime import RuntimeState
@@ -90,9 +100,6 @@ CLIENT: Final = "client"
 
 DEFAULT_MAX_STEPS: Final = 1_000_000
 
-DEFAULT_TRACE_LIMIT: Final = 100_000
-"""Trace entries a `Cluster` keeps by default: the newest, so memory stays bounded."""
-
 LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 
 # DESIGN.md performance notes: the cyclic GC, not the data structures, is the first wall
@@ -100,47 +107,6 @@ LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 GC_THRESHOLDS: Final = (100_000, 50, 1000)
 
 AnyComponent = Component[Any]  # each component's state type is its own; the driver only stores it
-
-
-# --- trace --------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class Delivered:
-    """The driver delivered `event` to `component` at simulated time `at`."""
-
-    at: Time
-    component: str
-    event: Event
-
-
-@attrs.frozen(kw_only=True)
-class Performed:
-    """The driver performed `effect` on behalf of `component` (or `CLIENT`)."""
-
-    at: Time
-    component: str
-    effect: Effect
-
-
-@attrs.frozen(kw_only=True)
-class Crashed:
-    """`component` raised `KcoreBug`; the driver restarted it."""
-
-    at: Time
-    component: str
-    error: str
-
-
-@attrs.frozen(kw_only=True)
-class Injected:
-    """The driver injected `fault` at simulated time `at`."""
-
-    at: Time
-    fault: Fault
-
-
-TraceEntry = Delivered | Performed | Crashed | Injected
 
 
 def node_component_name(component: str, node: str) -> str:
@@ -152,31 +118,6 @@ def node_of_component(name: str) -> str | None:
     """The node a per-node component runs on (`kubelet/node-1` -> `node-1`), else None."""
     _, sep, node = name.partition("/")
     return node if sep else None
-
-
-@attrs.frozen(kw_only=True)
-class Snapshot:
-    """Every value the driver holds; immutable, so taking one is O(1)."""
-
-    state: ClusterState
-    now: Time = EPOCH
-    seed: int = 0
-    components: PMap[str, Any] = pmap()
-    queue: EventQueue = EventQueue()
-    counter: int = 0  # request ids and recorded Event names
-    trace: PVector[TraceEntry] = pvector()
-    recorder: recorder.RecorderCache = recorder.RecorderCache()
-    trace_limit: int = DEFAULT_TRACE_LIMIT  # newest entries kept; 0 keeps none
-    trace_dropped: int = 0  # entries forgotten so far (the trace's first index)
-    runtimes: PMap[str, RuntimeState] = pmap()  # node -> its container runtime
-    runtime_users: PMap[str, str] = pmap()  # node -> the component that calls its runtime
-    boots: PMap[str, int] = pmap()  # node -> crashes so far (voids older runtime callbacks)
-    down_nodes: PSet[str] = pset()
-    partitioned: PSet[str] = pset()
-    paused: PSet[str] = pset()  # component names
-    held: PVector[tuple[str, Event]] = pvector()  # paused components' mail, in order
-    client_limits: PMap[str, RateLimit] = pmap()  # component -> its client's rate limit (none: unthrottled)
-    buckets: PMap[str, Bucket] = pmap()  # component -> its rate limiter's tokens
 
 
 # --- apply --------------------------------------------------------------------------------
