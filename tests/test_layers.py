@@ -31,10 +31,10 @@ LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("apiserver and components", frozenset({"apiserver", "controllers", "scheduler", "kubelet"})),
     ("kubectl's client logic and readers for the shell", frozenset({"kubectl", "printers", "rollout_status", "unsettled"})),
     ("driver and store", frozenset({"driver", "store"})),
-    ("command line", frozenset({"cli", "cli_session", "cli_rollout", "cli_wait", "demo"})),
+    ("command line", frozenset({"cli", "demo"})),
 )
 
-SHELL: Final = frozenset({"driver", "store", "cli", "cli_session", "cli_rollout", "cli_wait", "demo"})
+SHELL: Final = frozenset({"driver", "store", "cli", "demo"})
 """Groups allowed I/O, the clock and the process: the imperative shell."""
 
 ALSO: Final[frozenset[tuple[str, str]]] = frozenset(
@@ -51,12 +51,6 @@ ALSO: Final[frozenset[tuple[str, str]]] = frozenset(
         ("unsettled", "rollout_status"),
         # the store keeps the driver's snapshot (`driver/snapshot.py`, with the rate limits in it)
         ("store", "driver"),
-        # every command shares the session helpers
-        ("cli", "cli_session"),
-        ("cli", "cli_rollout"),
-        ("cli", "cli_wait"),
-        ("cli_rollout", "cli_session"),
-        ("cli_wait", "cli_session"),
         ("demo", "cli"),
     }
 )
