@@ -37,11 +37,10 @@ from typing import Any, Final
 import attrs
 
 from benchmarks import BenchmarkError, profiled, tune_gc
-from kcore import cli_session
 from kcore.api.apps import Deployment
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import Pod, PodPhase
-from kcore.cli import main
+from kcore.cli import main, session
 from kcore.controllers.podcontrol import is_pod_ready
 from kcore.driver.cluster import Cluster
 from kcore.state import get, list_objects
@@ -159,7 +158,7 @@ def run(nodes: int, replicas: int, limits: str = "none") -> Result:
         undo = [
             meter.wrap(Cluster, "settle", "settle"),
             meter.wrap(Cluster, "run_until_stable", "deliver"),
-            meter.wrap(cli_session, "unsettled", "report"),
+            meter.wrap(session, "unsettled", "report"),
             meter.wrap(FileStore, "load", "store"),
             meter.wrap(FileStore, "save", "store"),
         ]

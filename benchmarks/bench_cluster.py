@@ -4,7 +4,7 @@
 
 `kcore.driver.new_cluster` builds the cluster `kcore cluster create --nodes N` makes (the
 controllers, the scheduler, one kubelet per node; pod CIDR from
-`kcore.cli.default_cluster_cidr`), then three scenarios are measured:
+`kcore.cli.cluster.default_cluster_cidr`), then three scenarios are measured:
 - **idle**: `advance` the clock `minutes` simulated minutes with nothing to do but the
   kubelets' Lease renewals, the node status reports and the node lifecycle controller's
   monitor passes; the number to beat is simulated seconds per wall second (>= 10 at
@@ -39,7 +39,7 @@ from kcore.api.core import NODE_READY, Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import Container, Pod, PodPhase, PodSpec, ResourceRequirements
-from kcore.cli import default_cluster_cidr
+from kcore.cli.cluster import default_cluster_cidr
 from kcore.component.requests import Create
 from kcore.driver import new_cluster
 from kcore.driver.cluster import Cluster

@@ -25,7 +25,7 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ObjectMeta
 from kcore.api.pod import Container, Pod, PodSpec, ResourceRequirements
-from kcore.cli import default_cluster_cidr
+from kcore.cli.cluster import default_cluster_cidr
 from kcore.component.requests import Create, Subresource, Update
 from kcore.driver.bootstrap import NodeShape, create_cluster, node_object
 from kcore.driver.cluster import Cluster

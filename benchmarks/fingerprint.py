@@ -45,8 +45,9 @@ from kcore.api.kinds import Kind
 from kcore.api.manifest import load_manifests
 from kcore.component.events import Resynced
 from kcore.driver import new_cluster
-from kcore.driver.cluster import Cluster, Delivered, Performed
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import random_plan
+from kcore.driver.snapshot import Delivered, Performed
 from kcore.state import ClusterConfig, list_objects
 
 MANIFESTS: Final = Path(__file__).resolve().parent.parent / "tests" / "manifests"

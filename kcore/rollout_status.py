@@ -3,7 +3,7 @@ rolled out, and the line `kubectl rollout status` prints for it.
 
 Owns `RolloutStatus` and `status_of(obj)` (StatusViewerFor(kind).Status(obj)): a
 Deployment's `rollout_status`, `daemon_set_status`, `stateful_set_status`. Pure reads of
-one object; `kcore rollout status` prints them while it waits (`kcore.cli_rollout`) and
+one object; `kcore rollout status` prints them while it waits (`kcore.cli.rollout`) and
 `kcore.unsettled` asks them whether a workload is done.
 
 Mirrors k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go, messages included.

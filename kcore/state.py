@@ -3,8 +3,8 @@
 Owns: `ClusterConfig` (the seed and the cluster-wide settings the apiserver reads),
 `ClusterState` (one frozen value: per-kind tables keyed `(namespace, name)`, the global
 revision, persistent secondary indexes and the watch log) and the pure functions that
-read and write it, including the ResourceQuota usage index (`QuotaUsage`: what each
-namespace's objects charge against its quotas; see the "quota usage" section below).
+read and write it. The ResourceQuota usage index it keeps in step (`quota_usage`) is
+`kcore.state_quota`'s; `quota_usage_of` reads it.
 
 Rules:
 - A state is a value. `put`/`remove` return a new state sharing structure with the old,
@@ -30,105 +30,24 @@ portallocator), here as indexes derived from the stored Services.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Final
 
 import attrs
 from pyrsistent import pmap, pset, pvector
 from pyrsistent.typing import PMap, PSet, PVector
 
-from kcore.api.core import PersistentVolumeClaim, Service, ServiceType
+from kcore.api.core import Service
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, Time, evolver
-from kcore.api.pod import Container, Pod, PodPhase, PodQOSClass, qos_class
+from kcore.api.meta import ApiObject, evolver
+from kcore.api.pod import Pod
 from kcore.bug import KcoreBug
-from kcore.quantity import Quantity
+from kcore.persistent import pmap_set, pset_add
+from kcore.state_quota import QuotaUsage, recharge, recount_usage
 
 if TYPE_CHECKING:
     # Type-only: kcore.apiserver imports this module, so a runtime import would be a cycle.
     from kcore.api.user import UserInfo
     from kcore.api.watch import WatchEvent
-
-
-# --- persistent-map writes without pyrsistent's evolver -------------------------------------
-#
-# `PMap.set` builds an evolver over the bucket vector, sets one bucket and freezes it again:
-# several Python frames for what is one `PVector.set`. Every write stores through two or
-# three of them (the kind's table, the tables, an index), so `pmap_set`/`pset_add` do that
-# one bucket write themselves and build exactly the value `set`/`add` would: the same size,
-# the same buckets, each bucket in the same order (so iteration order is unchanged too).
-# A write that must grow the bucket vector is handed to `PMap.set` itself.
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-_PMapType: Final[Any] = type(pmap())
-_PSetType: Final[Any] = type(pset())
-
-
-def pmap_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
-    """`m.set(key, val)`, the identical value, built with one bucket write (or by
-    `m.set` itself when the installed pyrsistent does not have the layout above)."""
-    if not _LAYOUT_KNOWN:
-        return m.set(key, val)
-    return _one_bucket_set(m, key, val)
-
-
-def _one_bucket_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
-    raw: Any = m  # pyrsistent's layout (see above): `_size` and the `_buckets` PVector
-    buckets = raw._buckets
-    size: int = raw._size
-    n = len(buckets)
-    index = hash(key) % n
-    bucket = buckets[index]
-    built: PMap[_K, _V]
-    if bucket:
-        for k, v in bucket:
-            if k == key:
-                if v is val:
-                    return m
-                # `not ==` as pyrsistent's own (it does not rely on `__ne__`)
-                replaced = [(k2, v2) if not (k2 == k) else (k2, val) for k2, v2 in bucket]  # noqa: SIM201
-                built = _PMapType(size, buckets.set(index, replaced))
-                return built
-        if n < 0.67 * size:  # PMap.set reallocates first
-            return m.set(key, val)
-        built = _PMapType(size + 1, buckets.set(index, [(key, val), *bucket]))
-        return built
-    if n < 0.67 * size:
-        return m.set(key, val)
-    built = _PMapType(size + 1, buckets.set(index, [(key, val)]))
-    return built
-
-
-def _layout_known() -> bool:
-    """Whether pyrsistent stores a PMap as `_size` + a `_buckets` PVector of (key, value)
-    lists and a PSet as a PMap `_map`, so the one-bucket writes build what `set`/`add`
-    would: checked once at import on a small map grown and overwritten key by key."""
-    try:
-        m: Any = pmap()
-        fast: Any = pmap()
-        for i in (*range(40), *range(0, 40, 3)):
-            m = m.set(i, -i)
-            fast = _one_bucket_set(fast, i, -i)
-            if fast != m or list(fast.items()) != list(m.items()) or len(fast) != len(m):
-                return False
-        return _PSetType(m)._map is m and isinstance(pset()._map, _PMapType)  # type: ignore[attr-defined]
-    except (AttributeError, TypeError, IndexError):
-        return False
-
-
-_LAYOUT_KNOWN: Final = _layout_known()
-
-
-def pset_add(s: PSet[_K], element: _K) -> PSet[_K]:
-    """`s.add(element)`, the identical value (a PSet is a PMap of its elements to True)."""
-    if not _LAYOUT_KNOWN:
-        return s.add(element)
-    inner: PMap[_K, bool] = cast(Any, s)._map  # pyrsistent's layout, see above
-    added = pmap_set(inner, element, True)
-    if added is inner:
-        return s
-    built: PSet[_K] = _PSetType(added)
-    return built
 
 
 @attrs.frozen(kw_only=True)
@@ -299,13 +218,13 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
     revision, log = _logged(state, events)
     if old is not None and _same_index_fields(kind, old, obj):
         # A status, label or annotation write: the indexes stay as they are (the quota
-        # usage too when its charges do not move, which `_recharge` checks; the key is
-        # built only when `_recharge` could read it: a namespace the usage index holds,
+        # usage too when its charges do not move, which `recharge` checks; the key is
+        # built only when `recharge` could read it: a namespace the usage index holds,
         # or a ResourceQuota, which adds its namespace).
         quota = state.quota_usage
         if namespace and (namespace in quota or kind is Kind.RESOURCE_QUOTA):
             key = ObjectKey(kind=kind, namespace=namespace, name=m.name)
-            quota = _recharge(quota, tables, state.keys_by_namespace, key, old, obj)
+            quota = recharge(quota, tables, state.keys_by_namespace, key, old, obj)
         return _EVOLVE_STATE(state, revision=revision, tables=tables, quota_usage=quota, log=log)
     key = ObjectKey(kind=kind, namespace=namespace, name=m.name)
     ix = _Indexes(state)
@@ -313,7 +232,7 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
         ix.by_namespace = _index_add(ix.by_namespace, key.namespace, key)
     ix.reindex(key, old, obj)
     if key.namespace:
-        ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, obj)
+        ix.quota = recharge(ix.quota, tables, ix.by_namespace, key, old, obj)
     return ix.into(state, tables, revision, log)
 
 
@@ -345,7 +264,7 @@ def remove(state: ClusterState, key: ObjectKey) -> ClusterState:
     ix.reindex(key, old, None)
     tables = state.tables.set(key.kind, table.remove(tkey))
     if key.namespace:
-        ix.quota = _recharge(ix.quota, tables, ix.by_namespace, key, old, None)
+        ix.quota = recharge(ix.quota, tables, ix.by_namespace, key, old, None)
     return ix.into(state, tables, state.revision, state.log)
 
 
@@ -556,171 +475,7 @@ class _Indexes:
             self.node_ports = self.node_ports.set(p, key)
 
 
-# --- quota usage -----------------------------------------------------------------------------
-#
-# What the stored objects of a namespace charge against ResourceQuotas, kept for each
-# namespace that holds at least one ResourceQuota (so namespaces without one pay nothing).
-# The first quota of a namespace counts its objects once (O(objects in the namespace), as
-# upstream's quota controller recalculates a new quota); from then on every put/remove
-# moves only the charges of the object it writes. The last quota's removal drops the entry.
-#
-# Charges mirror upstream's evaluators (pkg/quota/v1/evaluator/core): every object counts
-# as `count/<plural>[.<group>]`, the core kinds also under their short names (pods,
-# services, ...); a pod charges "pods" and its compute resources only while
-# QuotaV1Pod holds: not Succeeded/Failed, and not past deletionTimestamp + grace. That last
-# condition depends on the clock, so such pods ("deleting": both stamps set, not terminal)
-# keep only their count/pods in the totals and are listed apart; the reader adds their
-# compute charges while `now` is within the grace period (`charged_now`).
-
-COUNTED_NAMES: Final[dict[Kind, str]] = {
-    Kind.POD: "pods",
-    Kind.SERVICE: "services",
-    Kind.CONFIG_MAP: "configmaps",
-    Kind.SECRET: "secrets",
-    Kind.REPLICATION_CONTROLLER: "replicationcontrollers",
-    Kind.RESOURCE_QUOTA: "resourcequotas",
-    Kind.PERSISTENT_VOLUME_CLAIM: "persistentvolumeclaims",
-}
-"""Object counts with a short quota name (upstream's legacy object-count names)."""
-
-_ONE: Final = Quantity.from_int(1)
-_ZERO: Final = Quantity(nanos=0)
-_COMPUTE_PLAIN: Final = frozenset(("cpu", "memory", "ephemeral-storage"))
-_REQUESTS: Final = {name: "requests." + name for name in _COMPUTE_PLAIN}
-_LIMITS: Final = {name: "limits." + name for name in _COMPUTE_PLAIN}
-
-
-@attrs.frozen(kw_only=True)
-class PodScopes:
-    """Which quota scopes a pod falls in: BestEffort (else NotBestEffort), Terminating
-    (activeDeadlineSeconds set, else NotTerminating)."""
-
-    best_effort: bool
-    terminating: bool
-
-
-ChargeScope = PodScopes | None
-"""The bucket of a charge: a pod's scopes, or None for every other kind."""
-
-
-Sums = tuple[tuple[str, Quantity], ...]
-"""Resource name -> total, sorted by name, no zeros: a few entries rebuilt on each charge
-(cheaper than a PMap's per-key sets, which dominated a quota-charged create)."""
-
-
-@attrs.frozen(kw_only=True)
-class QuotaUsage:
-    """One namespace's charges. `totals[scope]` sums what objects in that bucket charge
-    whatever the time; `deleting` are the pods whose compute charges depend on the clock."""
-
-    totals: PMap[ChargeScope, Sums] = attrs.field(factory=pmap)
-    deleting: PSet[ObjectKey] = attrs.field(factory=pset)
-
-
-def count_name(kind: Kind) -> str:
-    """The generic object-count quota name: `count/<plural>` or `count/<plural>.<group>`."""
-    info = kind.info
-    return f"count/{info.plural}.{info.group}" if info.group else f"count/{info.plural}"
-
-
-_COUNT_NAMES: Final = {kind: count_name(kind) for kind in Kind}
-
-
-def pod_scopes(pod: Pod) -> PodScopes:
-    """The scope bucket of a pod."""
-    return PodScopes(
-        best_effort=qos_class(pod.spec) is PodQOSClass.BEST_EFFORT,
-        terminating=pod.spec.active_deadline_seconds is not None,
-    )
-
-
-def is_deleting(pod: Pod) -> bool:
-    """A live pod with a pending graceful deletion: its charge ends at deadline + grace."""
-    m = pod.metadata
-    return (
-        m.deletion_timestamp is not None
-        and m.deletion_grace_period_seconds is not None
-        and pod.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED)
-    )
-
-
-def charged_now(pod: Pod, now: Time) -> bool:
-    """QuotaV1Pod: terminal pods, and pods past deletionTimestamp + grace, charge no compute."""
-    if pod.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED):
-        return False
-    m = pod.metadata
-    if m.deletion_timestamp is not None and m.deletion_grace_period_seconds is not None:
-        return not now > m.deletion_timestamp + m.deletion_grace_period_seconds
-    return True
-
-
-def container_usage(c: Container) -> dict[str, Quantity]:
-    """podComputeUsageHelper for one container: requests.X and limits.X of every resource,
-    and the plain cpu/memory/ephemeral-storage (their requests)."""
-    usage: dict[str, Quantity] = {}
-    requests, limits = c.resources.requests, c.resources.limits
-    if requests:
-        for name in sorted(requests):
-            q = requests[name]
-            usage[_REQUESTS.get(name) or "requests." + name] = q
-            if name in _COMPUTE_PLAIN:
-                usage[name] = q
-    if limits:
-        for name in sorted(limits):
-            usage[_LIMITS.get(name) or "limits." + name] = limits[name]
-    return usage
-
-
-def pod_compute_usage(pod: Pod) -> dict[str, Quantity]:
-    """"pods" and the compute resources: containers summed, at least the largest init."""
-    result: dict[str, Quantity] = {"pods": _ONE}
-    for c in pod.spec.containers:
-        for k, v in container_usage(c).items():
-            result[k] = result[k] + v if k in result else v
-    for c in pod.spec.init_containers:
-        for k, v in container_usage(c).items():
-            if k not in result or v > result[k]:
-                result[k] = v
-    return result
-
-
-def fixed_charges(obj: ApiObject) -> dict[str, Quantity]:
-    """What `obj` charges whatever the time (a deleting pod: its count/pods only)."""
-    result: dict[str, Quantity] = {_COUNT_NAMES[obj.KIND]: _ONE}
-    match obj:
-        case Pod():
-            if obj.status.phase in (PodPhase.SUCCEEDED, PodPhase.FAILED) or is_deleting(obj):
-                return result
-            result.update(pod_compute_usage(obj))
-        case Service():
-            result["services"] = _ONE
-            if obj.spec.type is ServiceType.LOAD_BALANCER:
-                result["services.loadbalancers"] = _ONE
-            if obj.spec.type in (ServiceType.NODE_PORT, ServiceType.LOAD_BALANCER):
-                result["services.nodeports"] = Quantity.from_int(len(obj.spec.ports))
-        case PersistentVolumeClaim():
-            result["persistentvolumeclaims"] = _ONE
-            storage = obj.spec.resources.requests.get("storage")
-            if storage is not None:
-                result["requests.storage"] = storage
-        case _:
-            counted = COUNTED_NAMES.get(obj.KIND)
-            if counted is not None:
-                result[counted] = _ONE
-    return result
-
-
-def charges(obj: ApiObject, now: Time) -> dict[str, Quantity]:
-    """What `obj` charges against a quota at `now` (upstream's evaluators' Usage)."""
-    result = fixed_charges(obj)
-    if isinstance(obj, Pod) and is_deleting(obj) and charged_now(obj, now):
-        result.update(pod_compute_usage(obj))
-    return result
-
-
-def scope_of(obj: ApiObject) -> ChargeScope:
-    """The bucket `obj`'s charges are summed in."""
-    return pod_scopes(obj) if isinstance(obj, Pod) else None
+# --- quota usage ---------------------------------------------------------------------------
 
 
 def quota_usage_of(state: ClusterState, namespace: str) -> QuotaUsage:
@@ -730,97 +485,3 @@ def quota_usage_of(state: ClusterState, namespace: str) -> QuotaUsage:
     if found is not None:
         return found
     return recount_usage(state.tables, state.keys_by_namespace.get(namespace, pset()))
-
-
-def recount_usage(
-    tables: PMap[Kind, PMap[tuple[str, str], ApiObject]], keys: PSet[ObjectKey]
-) -> QuotaUsage:
-    """The charges of the objects at `keys`, counted from scratch (in key order, so the
-    sums' formats do not depend on hashing)."""
-    sums: dict[ChargeScope, dict[str, Quantity]] = {}
-    deleting: list[ObjectKey] = []
-    for key in sorted(keys, key=lambda k: (k.kind.value, k.name)):
-        obj = tables[key.kind][(key.namespace, key.name)]
-        bucket = sums.setdefault(scope_of(obj), {})
-        for name, q in fixed_charges(obj).items():
-            bucket[name] = bucket[name] + q if name in bucket else q
-        if isinstance(obj, Pod) and is_deleting(obj):
-            deleting.append(key)
-    totals: dict[ChargeScope, Sums] = {}
-    for scope, bucket in sums.items():
-        kept = tuple(sorted((name, q) for name, q in bucket.items() if q.nanos))
-        if kept:
-            totals[scope] = kept
-    return QuotaUsage(totals=pmap(totals), deleting=pset(deleting))
-
-
-def _charge(usage: QuotaUsage, key: ObjectKey, obj: ApiObject, sign: int) -> QuotaUsage:
-    """`usage` with `obj`'s fixed charges added (sign 1) or taken away (sign -1)."""
-    scope = scope_of(obj)
-    bucket = dict(usage.totals.get(scope, ()))
-    for name, q in fixed_charges(obj).items():
-        before = bucket.get(name, _ZERO)
-        total = before + q if sign > 0 else before - q
-        if total.nanos:
-            bucket[name] = total
-        else:
-            bucket.pop(name, None)
-    totals = (
-        usage.totals.set(scope, tuple(sorted(bucket.items())))
-        if bucket
-        else usage.totals.discard(scope)
-    )
-    deleting = usage.deleting
-    if isinstance(obj, Pod) and is_deleting(obj):
-        deleting = deleting.add(key) if sign > 0 else deleting.discard(key)
-    return QuotaUsage(totals=totals, deleting=deleting)
-
-
-def same_charges(old: ApiObject, new: ApiObject) -> bool:
-    """A cheap sufficient test that a write leaves an object's charges alone.
-
-    Only a Pod, a Service and a PersistentVolumeClaim charge by their contents; an object
-    of any other kind charges its kind's counts alone (`fixed_charges`), so a write that
-    keeps its class keeps its charges, e.g. every Lease renewal.
-    """
-    if not isinstance(old, Pod) or not isinstance(new, Pod):
-        if type(old) is not type(new):
-            return False
-        if not isinstance(old, (Pod, Service, PersistentVolumeClaim)):
-            return True
-        return getattr(old, "spec", None) is getattr(new, "spec", None)
-    om, nm = old.metadata, new.metadata
-    return (
-        old.spec is new.spec
-        and old.status.phase is new.status.phase
-        and om.deletion_timestamp == nm.deletion_timestamp
-        and om.deletion_grace_period_seconds == nm.deletion_grace_period_seconds
-    )
-
-
-def _quotas_left(usage: QuotaUsage) -> bool:
-    return any(name == "resourcequotas" and q.nanos > 0 for name, q in usage.totals.get(None, ()))
-
-
-def _recharge(
-    index: PMap[str, QuotaUsage],
-    tables: PMap[Kind, PMap[tuple[str, str], ApiObject]],
-    by_namespace: PMap[str, PSet[ObjectKey]],
-    key: ObjectKey,
-    old: ApiObject | None,
-    new: ApiObject | None,
-) -> PMap[str, QuotaUsage]:
-    """The usage index after the object at `key` changed from `old` to `new` (None: absent)."""
-    ns = key.namespace
-    if ns not in index:  # most namespaces hold no quota: `in` misses without a KeyError
-        if key.kind is Kind.RESOURCE_QUOTA and new is not None:
-            return index.set(ns, recount_usage(tables, by_namespace.get(ns, pset())))
-        return index
-    usage = index[ns]
-    if old is not None and new is not None and same_charges(old, new):
-        return index
-    if old is not None:
-        usage = _charge(usage, key, old, -1)
-    if new is not None:
-        usage = _charge(usage, key, new, 1)
-    return index.set(ns, usage) if _quotas_left(usage) else index.remove(ns)

@@ -4,7 +4,7 @@ Owns `Unsettled` and `unsettled(state) -> tuple[Unsettled, ...]`: the workloads 
 status has not reached their spec, the bare pods that are neither Ready nor finished, and
 the objects still being deleted, each with the pod that holds it back
 (`deployment.apps/web: 2/3 ready (pod web-x: CrashLoopBackOff)`). The CLI prints these
-after settling (`kcore.cli_session.report_settled`); embedders call it on
+after settling (`kcore.cli.session.report_settled`); embedders call it on
 `Cluster.state` after `Cluster.settle`.
 
 Rules: a read of the state, never a decision: settling does not consult it (it stops on

@@ -18,7 +18,8 @@ from kcore.api.autoscaling import HorizontalPodAutoscalerBehavior
 from kcore.component.effects import CallApi
 from kcore.component.requests import UpdateScale
 from kcore.controllers.hpa import NAME
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster
+from kcore.driver.snapshot import Performed
 from tests.hpa_fixtures import a_cluster, a_cpu_hpa, created, follow, replica_set, start_replica_set
 
 PERIOD: Final = 15.0

@@ -1,4 +1,4 @@
-"""The ResourceQuota usage index (kcore.state.QuotaUsage) under arbitrary writes.
+"""The ResourceQuota usage index (kcore.state_quota.QuotaUsage) under arbitrary writes.
 
 Rules write and remove pods (any requests/limits, phase, pending graceful deletion,
 activeDeadlineSeconds; and phase or deletion changes that keep the spec value), Services of every type, ConfigMaps and ResourceQuotas in two
@@ -32,17 +32,14 @@ from kcore.api.pod import Container, Pod, PodPhase, PodSpec, PodStatus, Resource
 from kcore.quantity import Quantity
 from kcore.state import (
     ClusterState,
-    charged_now,
-    charges,
     empty_state,
     get,
     keys_in_namespace,
-    pod_compute_usage,
     put,
     quota_usage_of,
-    recount_usage,
     remove,
 )
+from kcore.state_quota import charged_now, charges, pod_compute_usage, recount_usage
 
 T0 = 1_700_000_000.0
 NAMESPACES = ("a", "b")

@@ -85,7 +85,7 @@ from kcore.component.requests import Create, Delete, PropagationPolicy, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers import deployment_util as dpu
 from kcore.driver import new_cluster
-from kcore.driver.cluster import CLIENT, Cluster, Performed
+from kcore.driver.cluster import CLIENT, Cluster
 from kcore.driver.faults import (
     CrashComponent,
     CrashNode,
@@ -96,6 +96,7 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
+from kcore.driver.snapshot import Performed
 from kcore.kubectl.rollback import rollback_request
 from kcore.state import ClusterConfig, events_since, get, list_objects
 from tests.builders import a_container

@@ -64,18 +64,8 @@ from kcore.apiserver.storage import (
 )
 from kcore.component.requests import Create, Delete, Get, ListObjects, Response, Subresource, Update
 from kcore.quantity import parse_quantity
-from kcore.state import (
-    ClusterState,
-    charges,
-    empty_state,
-    fixed_charges,
-    get,
-    list_objects,
-    lookup,
-    put,
-    same_charges,
-    scope_of,
-)
+from kcore.state import ClusterState, empty_state, get, list_objects, lookup, put
+from kcore.state_quota import charges, fixed_charges, same_charges, scope_of
 from kcore.util_validation import FieldError, child, invalid
 from properties.strategies import any_object, object_meta, objects, owner_references
 from tests.builders import cluster_with
@@ -192,7 +182,7 @@ def _leases(n: int) -> tuple[ClusterState, tuple[Lease, ...]]:
 
 _BASE, _STORED = _leases(2)
 # The same Leases in a namespace with a ResourceQuota counting them: the usage index holds
-# the namespace, so every write goes through the quota checks and `_recharge`.
+# the namespace, so every write goes through the quota checks and `recharge`.
 _QUOTED = handle(
     _BASE,
     Create(

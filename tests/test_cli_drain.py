@@ -16,7 +16,8 @@ from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Status, StatusReason
 from kcore.api.pod import EmptyDirVolumeSource, LabelSelector, Pod, Volume
-from kcore.cli import go_duration, main
+from kcore.cli import main
+from kcore.cli.session import go_duration
 from kcore.component.requests import Create, Evict, Request, Response
 from kcore.driver import default_components
 from kcore.driver.cluster import Cluster

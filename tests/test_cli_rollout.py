@@ -1,6 +1,6 @@
 """`kcore rollout` against a real cluster (control plane and kubelets) in a temporary home.
 
-The `rollout` parser is mounted on a fresh argparse parser exactly as `kcore.cli` mounts it
+The `rollout` parser is mounted on a fresh argparse parser exactly as `kcore.cli.main` mounts it
 (`add_rollout_parser(subparsers)`); cluster creation and apply go through `kcore.cli.main`.
 The deployment controller is added to the control plane when the driver does not run it.
 """
@@ -38,7 +38,7 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
 from kcore.api.pod import LabelSelector
 from kcore.cli import main
-from kcore.cli_rollout import (
+from kcore.cli.rollout import (
     RESTARTED_AT,
     RolloutError,
     add_rollout_parser,

@@ -378,7 +378,7 @@ def test_the_step_bound_of_one_instant_grows_with_the_cluster() -> None:
 
     from kcore.api.core import ConfigMap
     from kcore.api.meta import ObjectMeta
-    from kcore.cli_session import MAX_STEPS, STEPS_PER_OBJECT, max_steps
+    from kcore.cli.session import MAX_STEPS, STEPS_PER_OBJECT, max_steps
     from kcore.driver.cluster import Cluster
     from kcore.state import empty_state, put
 

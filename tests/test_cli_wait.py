@@ -21,8 +21,8 @@ from kcore.api.apps import (
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus
 from kcore.cli import main
-from kcore.cli_session import SessionError
-from kcore.cli_wait import (
+from kcore.cli.session import SessionError
+from kcore.cli.wait import (
     A_WEEK,
     ByName,
     BySelector,

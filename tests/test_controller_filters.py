@@ -38,7 +38,8 @@ from kcore.controllers.namespace import NamespaceController
 from kcore.controllers.nodelifecycle import NodeLifecycleController
 from kcore.controllers.podgc import PodGCController
 from kcore.controllers.statefulset import StatefulSetController
-from kcore.driver.cluster import Cluster, Delivered
+from kcore.driver.cluster import Cluster
+from kcore.driver.snapshot import Delivered
 from kcore.state import get
 from tests.builders import (
     a_deployment,

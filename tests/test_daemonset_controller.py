@@ -47,7 +47,8 @@ from kcore.controllers import daemonset_util as du
 from kcore.controllers.daemonset import DaemonSetController, DaemonSetState, timer_key
 from kcore.controllers.hashing import fnv32a
 from kcore.controllers.podcontrol import is_pod_ready
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster
+from kcore.driver.snapshot import Performed
 from kcore.scheduler import Scheduler
 from kcore.state import get, list_objects
 from tests.builders import T0, a_container, a_node, a_template, cluster_with, key, meta, owner_ref

@@ -39,8 +39,9 @@ from kcore.controllers.deployment import NAME, DeploymentController, plan_sync, 
 from kcore.controllers.deployment_rollout import Plan
 from kcore.controllers.replicaset import ReplicaSetController
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
+from kcore.driver.snapshot import Performed
 from kcore.intstr import IntOrStringError
 from kcore.kubectl.rollback import rollback_request
 from kcore.state import ClusterConfig, get, list_objects

@@ -15,7 +15,7 @@ from kcore.api.watch import WatchEvent, WatchType
 from kcore.component.events import WatchDelivered
 from kcore.component.requests import Delete
 from kcore.controllers.deployment import DeploymentController
-from kcore.driver.cluster import Delivered
+from kcore.driver.snapshot import Delivered
 from kcore.state import get
 from tests.builders import a_deployment, a_pod, a_replica_set, key, owner_ref
 from tests.test_deployment_controller import (

@@ -20,17 +20,9 @@ from kcore.component.events import ApiAnswered, Event, Started, TimerFired, Watc
 from kcore.component.requests import Create, Get
 from kcore.driver.bootstrap import NodeShape, create_cluster, node_object
 from kcore.driver.clock import EPOCH, DurationError, format_time, parse_duration
-from kcore.driver.cluster import (
-    LAST_APPLIED,
-    Applied,
-    ApplyOutcome,
-    Cluster,
-    Crashed,
-    Delivered,
-    Performed,
-    merged_for_apply,
-)
+from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
 from kcore.driver.queue import EventQueue
+from kcore.driver.snapshot import Crashed, Delivered, Performed
 from kcore.state import ClusterConfig, ClusterState, empty_state, get
 
 # --- test components -----------------------------------------------------------------------
@@ -260,17 +252,6 @@ def test_apply_keeps_the_live_status_and_identity() -> None:
     assert after.status == before.status  # type: ignore[attr-defined]
     # the label the apiserver adds (not in any manifest) survives; ours is updated
     assert dict(after.metadata.labels) == {"a": "2", "kubernetes.io/metadata.name": "team"}
-
-
-def test_merged_for_apply_keeps_live_fields_never_applied_before() -> None:
-    live = cm("app", a="1")
-    live = attrs.evolve(live, metadata=attrs.evolve(live.metadata, uid="u-1", resource_version=7))
-    merged = merged_for_apply(live, cm("app", b="2"))
-    meta = merged["metadata"]
-    assert isinstance(meta, dict)
-    assert (meta["name"], meta["uid"], meta["resourceVersion"]) == ("app", "u-1", "7")
-    assert meta["annotations"] == {LAST_APPLIED: '{"apiVersion":"v1","data":{"b":"2"},"kind":"ConfigMap","metadata":{"name":"app","namespace":"default"}}\n'}
-    assert merged["data"] == {"a": "1", "b": "2"}
 
 
 def test_apply_removes_what_the_last_apply_set_and_the_manifest_dropped() -> None:

@@ -28,14 +28,7 @@ from kcore.component.events import (
 )
 from kcore.component.requests import Create, Get, Update
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import (
-    Cluster,
-    Crashed,
-    Delivered,
-    Injected,
-    node_component_name,
-    node_of_component,
-)
+from kcore.driver.cluster import Cluster, node_component_name, node_of_component
 from kcore.driver.faults import (
     CrashComponent,
     CrashNode,
@@ -49,6 +42,7 @@ from kcore.driver.faults import (
     ResumeComponent,
     random_plan,
 )
+from kcore.driver.snapshot import Crashed, Delivered, Injected
 from kcore.runtime import cri
 from kcore.runtime.cri import (
     ContainerConfig,

@@ -20,8 +20,9 @@ from kcore.component.events import ApiAnswered, Event, TimerFired, WatchDelivere
 from kcore.component.informer import follow, observe
 from kcore.component.requests import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Delivered
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent, PauseComponent, ResumeComponent
+from kcore.driver.snapshot import Delivered
 from kcore.driver.throttle import (
     CONTROLLER_MANAGER,
     KUBELET,

@@ -15,8 +15,9 @@ from kcore.api.pod import Pod
 from kcore.component.requests import Create, Delete, PropagationPolicy, Subresource, Update
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Delivered
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
+from kcore.driver.snapshot import Delivered
 from kcore.state import ClusterConfig, get
 from tests.builders import a_deployment, a_pod, a_replica_set, key, owner_ref
 

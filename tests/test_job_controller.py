@@ -52,8 +52,9 @@ from kcore.controllers.job_indexes import (
 )
 from kcore.controllers.job_rules import JOB_TRACKING_FINALIZER, ensure_condition, is_pod_failed
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
+from kcore.driver.snapshot import Performed
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container
 

@@ -30,8 +30,9 @@ from kcore.component.effects import CallApi, RecordEvent
 from kcore.component.events import WatchDelivered
 from kcore.component.requests import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Delivered, Performed
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent, CrashNode, HealPartition, PartitionNode, RestartNode
+from kcore.driver.snapshot import Delivered, Performed
 from kcore.kubelet import backoff as bo
 from kcore.kubelet import probes
 from kcore.kubelet.component import Kubelet

@@ -23,22 +23,24 @@ ROOT: Final = Path(__file__).resolve().parent.parent / "kcore"
 
 LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("leaf checks", frozenset({"bug", "util_validation"})),
-    ("leaf values", frozenset({"quantity", "intstr", "labels"})),
+    ("leaf values", frozenset({"quantity", "intstr", "labels", "persistent"})),
     ("object model", frozenset({"api"})),
-    ("cluster state", frozenset({"state"})),
+    ("cluster state", frozenset({"state", "state_quota"})),
     ("node substrate", frozenset({"network", "runtime"})),
     ("component protocol and shared helpers", frozenset({"component", "helpers"})),
     ("apiserver and components", frozenset({"apiserver", "controllers", "scheduler", "kubelet"})),
     ("kubectl's client logic and readers for the shell", frozenset({"kubectl", "printers", "rollout_status", "unsettled"})),
     ("driver and store", frozenset({"driver", "store"})),
-    ("command line", frozenset({"cli", "cli_session", "cli_rollout", "cli_wait", "demo"})),
+    ("command line", frozenset({"cli", "demo"})),
 )
 
-SHELL: Final = frozenset({"driver", "store", "cli", "cli_session", "cli_rollout", "cli_wait", "demo"})
+SHELL: Final = frozenset({"driver", "store", "cli", "demo"})
 """Groups allowed I/O, the clock and the process: the imperative shell."""
 
 ALSO: Final[frozenset[tuple[str, str]]] = frozenset(
     {
+        # the cluster state keeps the ResourceQuota usage index in step with every write
+        ("state", "state_quota"),
         # the runtime hands out pod IPs from the node's range (`network.ipam`)
         ("runtime", "network"),
         # the kubelet admits pods with the scheduler's accounting and reasons, as
@@ -47,14 +49,8 @@ ALSO: Final[frozenset[tuple[str, str]]] = frozenset(
         # what the shell prints about workloads and pods
         ("unsettled", "printers"),
         ("unsettled", "rollout_status"),
-        # the store keeps the driver's snapshot
+        # the store keeps the driver's snapshot (`driver/snapshot.py`, with the rate limits in it)
         ("store", "driver"),
-        # every command shares the session helpers
-        ("cli", "cli_session"),
-        ("cli", "cli_rollout"),
-        ("cli", "cli_wait"),
-        ("cli_rollout", "cli_session"),
-        ("cli_wait", "cli_session"),
         ("demo", "cli"),
     }
 )

@@ -8,7 +8,7 @@ import attrs
 import pytest
 from pyrsistent import pmap
 
-from kcore.api import core, pod
+from kcore.api import core, pod, pod_defaults
 from kcore.api.core import (
     ConfigMap,
     Endpoints,
@@ -83,7 +83,7 @@ def only_container(p: Pod) -> Container:
 
 
 def defaulted(p: Pod) -> Pod:
-    out = pod.default(p)
+    out = pod_defaults.default(p)
     assert isinstance(out, Pod)
     return out
 
@@ -173,7 +173,7 @@ def test_requests_default_to_limits_only_where_absent() -> None:
 def test_a_template_gets_spec_defaults_but_not_pod_only_defaults() -> None:
     res = ResourceRequirements(limits=pmap({"cpu": q("1")}))
     t = PodTemplateSpec(spec=PodSpec(containers=(Container(name="c", image="x", resources=res),)))
-    out = pod.default_pod_template(t)
+    out = pod_defaults.default_pod_template(t)
     (c,) = out.spec.containers
     assert c.image_pull_policy is PullPolicy.ALWAYS
     assert c.resources.requests == pmap()
@@ -355,7 +355,7 @@ def test_rc_selector_labels_and_replicas_default_from_the_template() -> None:
     assert out == ReplicationController(
         metadata=ObjectMeta(name="web", labels=labels),
         spec=ReplicationControllerSpec(
-            replicas=1, selector=labels, template=pod.default_pod_template(template)
+            replicas=1, selector=labels, template=pod_defaults.default_pod_template(template)
         ),
     )
     assert core.default(out) == out
@@ -460,11 +460,11 @@ def test_a_pod_limit_range_item_is_not_defaulted() -> None:
 
 def test_core_default_delegates_pods_and_leaves_plain_kinds_alone() -> None:
     p = a_pod(Container(name="c", image="nginx"))
-    assert core.default(p) == pod.default(p)
+    assert core.default(p) == pod_defaults.default(p)
     cm = ConfigMap(metadata=ObjectMeta(name="cm"), data=pmap({"k": "v"}))
     assert core.default(cm) is cm
     svc = Service(metadata=ObjectMeta(name="s"))
-    assert pod.default(svc) is svc
+    assert pod_defaults.default(svc) is svc
 
 
 def test_every_core_kind_declares_its_kind() -> None:

@@ -83,14 +83,8 @@ from kcore.api.networking import (
     PathType,
     ServiceBackendPort,
 )
-from kcore.api.pod import (
-    Container,
-    LabelSelector,
-    PodSpec,
-    PodTemplateSpec,
-    PullPolicy,
-    default_pod_template,
-)
+from kcore.api.pod import Container, LabelSelector, PodSpec, PodTemplateSpec, PullPolicy
+from kcore.api.pod_defaults import default_pod_template
 from kcore.quantity import Quantity, parse_quantity
 
 LABELS: PMap[str, str] = pmap({"app": "web"})

@@ -1,4 +1,4 @@
-"""The per-namespace quota usage index (kcore.state.QuotaUsage) and the quota checks on it."""
+"""The per-namespace quota usage index (kcore.state_quota.QuotaUsage) and the quota checks on it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from kcore.api.pod import Pod, PodPhase, PodStatus
 from kcore.apiserver import handle
 from kcore.component.requests import Create, Delete, Get, ListObjects, ObjectList, Update
 from kcore.quantity import Quantity, parse_quantity
-from kcore.state import ClusterState, PodScopes, get, put, quota_usage_of, recount_usage, remove
+from kcore.state import ClusterState, get, put, quota_usage_of, remove
+from kcore.state_quota import PodScopes, recount_usage
 from tests.builders import T0, a_config_map, a_container, a_pod, a_service, cluster_with, key
 
 BURSTABLE = PodScopes(best_effort=False, terminating=False)

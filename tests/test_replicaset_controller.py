@@ -72,8 +72,9 @@ from kcore.controllers.replicaset import (
     timer_key,
     with_status,
 )
-from kcore.driver.cluster import Cluster, Performed
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
+from kcore.driver.snapshot import Performed
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterState, get, list_objects
 from tests.builders import (

@@ -34,7 +34,8 @@ from kcore.controllers.replicaset import (
     ReplicationControllerController,
     pod_update_matters,
 )
-from kcore.driver.cluster import Cluster, Delivered, Performed
+from kcore.driver.cluster import Cluster
+from kcore.driver.snapshot import Delivered, Performed
 from kcore.state import ClusterState, get, list_objects
 from tests.builders import (
     T0,

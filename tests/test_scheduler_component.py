@@ -17,8 +17,9 @@ from kcore.component.effects import CallApi, EventType, RecordEvent, WakeMeAt
 from kcore.component.events import ApiAnswered, Started, TimerFired, WatchDelivered
 from kcore.component.requests import Bind, Create, Delete, Response, Subresource, Update
 from kcore.driver.bootstrap import create_cluster
-from kcore.driver.cluster import Cluster, Delivered, Performed
+from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
+from kcore.driver.snapshot import Delivered, Performed
 from kcore.scheduler import Scheduler, SchedulerState
 from kcore.scheduler import queue as sq
 from kcore.state import ClusterConfig, get, list_objects

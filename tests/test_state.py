@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import attrs
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pyrsistent import pmap, pset
+from pyrsistent import pmap
 
 from kcore.api.core import ResourceQuota, Service, ServicePort, ServiceSpec
 from kcore.api.kinds import Kind, ObjectKey
@@ -25,9 +24,7 @@ from kcore.state import (
     keys_in_namespace,
     list_objects,
     node_port_owner,
-    pmap_set,
     pods_on_node,
-    pset_add,
     put,
     record,
     remove,
@@ -294,54 +291,6 @@ def test_a_status_write_leaves_every_index_value_itself() -> None:
 # --- fast paths equal the slow paths ---------------------------------------------------------
 
 
-class _Colliding:
-    """A key whose hash collides with every other one of the same `h`: fills one bucket."""
-
-    def __init__(self, h: int, name: str) -> None:
-        self.h, self.name = h, name
-
-    def __hash__(self) -> int:
-        return self.h
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Colliding) and (self.h, self.name) == (other.h, other.name)
-
-
-_keys = st.one_of(
-    st.text(max_size=3),
-    st.integers(-50, 50),
-    st.builds(_Colliding, st.integers(0, 3), st.sampled_from("abcd")),
-)
-
-
-@given(
-    st.lists(st.tuples(_keys, st.integers(0, 3)), max_size=40),
-    st.lists(st.tuples(_keys, st.integers(0, 3)), min_size=1, max_size=40),
-)
-def test_pmap_set_builds_what_pmap_set_builds(start: list[tuple[object, int]], writes: list[tuple[object, int]]) -> None:
-    """The same map as `PMap.set` after every write: equal, same size, same iteration order
-    (the same buckets), the very same object when nothing changes; across bucket
-    collisions, replacements, re-sets of the identical value and growth of the vector."""
-    values = [object() for _ in range(4)]
-    slow = fast = pmap({k: values[v] for k, v in start})
-    for k, v in writes:
-        slow2, fast2 = slow.set(k, values[v]), pmap_set(fast, k, values[v])
-        assert list(fast2.items()) == list(slow2.items())
-        assert len(fast2) == len(slow2)
-        assert (fast2 is fast) == (slow2 is slow)
-        slow, fast = slow2, fast2
-
-
-@given(st.lists(_keys, max_size=40), st.lists(_keys, min_size=1, max_size=60))
-def test_pset_add_builds_what_pset_add_builds(start: list[object], adds: list[object]) -> None:
-    slow = fast = pset(start)
-    for k in adds:
-        slow2, fast2 = slow.add(k), pset_add(fast, k)
-        assert list(fast2) == list(slow2) and len(fast2) == len(slow2)
-        assert (fast2 is fast) == (slow2 is slow)
-        slow, fast = slow2, fast2
-
-
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 30), st.booleans()), max_size=60))
 def test_list_objects_scans_either_side_alike(objs: list[tuple[str, int, bool]]) -> None:
     """Listing one kind in one namespace gives the same answer whichever of the kind's
@@ -356,15 +305,3 @@ def test_list_objects_scans_either_side_alike(objs: list[tuple[str, int, bool]])
             )
             assert [o.metadata.name for o in list_objects(s, kind, ns)] == expected
             assert all(o.KIND is kind and o.metadata.namespace == ns for o in list_objects(s, kind, ns))
-
-
-def test_the_one_bucket_writes_know_the_installed_pyrsistent_and_fall_back_without_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from kcore import state as state_module
-
-    assert state_module._layout_known()  # the installed pyrsistent: the fast path is on
-    monkeypatch.setattr(state_module, "_LAYOUT_KNOWN", False)
-    m = pmap({"a": 1})
-    assert state_module.pmap_set(m, "b", 2) == m.set("b", 2)
-    assert state_module.pset_add(pset({"a"}), "b") == pset({"a", "b"})

@@ -11,8 +11,8 @@ import pytest
 
 from kcore.api.meta import Time
 from kcore.component.events import TimerFired
-from kcore.driver.cluster import Snapshot
 from kcore.driver.queue import EventQueue
+from kcore.driver.snapshot import Snapshot
 from kcore.state import ClusterConfig, empty_state
 from kcore.store.file import FileStore, NoClusterError, StoreError, home_from_env
 

@@ -31,7 +31,8 @@ import attrs
 from kcore.api.core import PersistentVolumeClaim
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
-from kcore.api.pod import LabelSelector, PodTemplateSpec, default_pod_template
+from kcore.api.pod import LabelSelector, PodTemplateSpec
+from kcore.api.pod_defaults import default_pod_template
 
 DEFAULT_REVISION_HISTORY_LIMIT: Final = 10
 DEFAULT_PROGRESS_DEADLINE_SECONDS: Final = 600

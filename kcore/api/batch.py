@@ -30,7 +30,8 @@ from pyrsistent.typing import PMap
 from kcore.api.core import ObjectReference
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time, wire
-from kcore.api.pod import LabelSelector, PodTemplateSpec, default_pod_template
+from kcore.api.pod import LabelSelector, PodTemplateSpec
+from kcore.api.pod_defaults import default_pod_template
 
 DEFAULT_BACKOFF_LIMIT: Final = 6
 MAX_INT32: Final = 2**31 - 1

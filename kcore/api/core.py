@@ -38,10 +38,8 @@ from kcore.api.pod import (
     PodTemplateSpec,
     Protocol,
     TaintEffect,
-    default_pod,
-    default_pod_template,
-    fill_missing,
 )
+from kcore.api.pod_defaults import default_pod, default_pod_template, fill_missing
 from kcore.quantity import Quantity
 
 NAMESPACE_FINALIZER: Final = "kubernetes"

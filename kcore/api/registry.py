@@ -1,10 +1,11 @@
 """Which class models which kind, and which group module defaults it.
 
 Owns `CLASSES` (every `Kind` to its attrs class), `class_for`, `kind_of` and
-`defaulter_for`. It imports every group module and finds each kind's class by the naming
-convention of `kcore.api.meta` (the class is named as the kind's wire name and declares
-`KIND`), so adding a kind is adding its class; nothing here names a kind. The tables are
-built once at import from the modules' contents and never change.
+`defaulter_for` (a group module's `default`; the Pod's is `kcore.api.pod_defaults`'s). It
+imports every group module and finds each kind's class by the naming convention of
+`kcore.api.meta` (the class is named as the kind's wire name and declares `KIND`), so
+adding a kind is adding its class; nothing here names a kind. The tables are built once
+at import from the modules' contents and never change.
 
 Mirrors the scheme registration of k8s.io/apimachinery/pkg/runtime (Scheme.AddKnownTypes,
 AddTypeDefaultingFunc).
@@ -25,6 +26,7 @@ from kcore.api import (
     metrics,
     networking,
     pod,
+    pod_defaults,
     policy,
     rbac,
     scheduling,
@@ -53,7 +55,8 @@ def _scan() -> tuple[Mapping[Kind, type], Mapping[Kind, Defaulter]]:
     classes: dict[Kind, type] = {}
     defaulters: dict[Kind, Defaulter] = {}
     for module in _GROUP_MODULES:
-        default: Defaulter = module.default
+        # the Pod's types and its defaulting are two modules, as upstream's types.go and defaults.go
+        default: Defaulter = pod_defaults.default if module is pod else module.default
         for kind in Kind:
             cls = getattr(module, kind.value, None)
             if (

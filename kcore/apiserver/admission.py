@@ -77,16 +77,14 @@ from kcore.api.validation.meta import invalid_rendered
 from kcore.apiserver import errors
 from kcore.apiserver.priority import check_priority_class, pod_priority, spec_changes
 from kcore.quantity import Quantity
-from kcore.state import (
+from kcore.state import ClusterState, get, quota_usage_of
+from kcore.state_quota import (
     ChargeScope,
-    ClusterState,
     charged_now,
     charges,
     container_usage,
-    get,
     pod_compute_usage,
     pod_scopes,
-    quota_usage_of,
     same_charges,
 )
 from kcore.util_validation import FieldError, child, index, invalid
@@ -698,7 +696,7 @@ def _used(
 ) -> dict[str, Quantity]:
     """Current usage of `names` by the stored objects the quota covers.
 
-    Reads the namespace's usage index (kcore.state.QuotaUsage): the sums of the scope
+    Reads the namespace's usage index (kcore.state_quota.QuotaUsage): the sums of the scope
     buckets the quota covers, plus the pods with a pending graceful deletion that still
     charge at `now`. O(buckets + deleting pods), not O(objects in the namespace).
     """

@@ -1,9 +1,11 @@
 """The `Cluster` facade: the one imperative shell object around the pure core.
 
-Owns `Cluster`, its immutable `Snapshot` and the trace entry types. A `Cluster` holds the
-current values (the `ClusterState`, the simulated clock, the seed, every component's
-state, the event queue, the trace), performs effects and delivers events; it decides
-nothing. Every decision is made by `kcore.apiserver.handle` or a component's `step`.
+Owns `Cluster` and what `Cluster.apply` reports (`Applied`, `ApplyOutcome`). A `Cluster`
+holds the current values (the `ClusterState`, the simulated clock, the seed, every
+component's state, the event queue, the trace: the `kcore.driver.snapshot` values),
+performs effects and delivers events; it decides nothing. Every decision is made by
+`kcore.apiserver.handle` or a component's `step` (and, for `apply`, by kubectl's merge in
+`kcore.kubectl.apply`).
 
 Theory of operation:
 - A request (from a caller, or a component's `CallApi`) is handed to `handle` at the
@@ -30,15 +32,14 @@ from __future__ import annotations
 import contextlib
 import enum
 import gc
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, assert_never
 
 import attrs
-from pyrsistent import pmap, pset, pvector
-from pyrsistent.typing import PMap, PSet, PVector
+from pyrsistent import pvector
+from pyrsistent.typing import PMap, PVector
 
-from kcore.api.codec import JSONValue, from_dict, to_dict
+from kcore.api.codec import from_dict, to_dict
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, StatusReason, Time, evolver
@@ -76,9 +77,18 @@ from kcore.driver.faults import (
     RestartNode,
     ResumeComponent,
 )
-from kcore.driver.queue import Deliverable, EventQueue, RuntimeDue, ThrottledCall
+from kcore.driver.queue import Deliverable, RuntimeDue, ThrottledCall
 from kcore.driver.settling import DEFAULT_SETTLE_SECONDS, Settled, SettleEnd
-from kcore.driver.throttle import Bucket, RateLimit, reserve
+from kcore.driver.snapshot import (
+    Crashed,
+    Delivered,
+    Injected,
+    Performed,
+    Snapshot,
+    TraceEntry,
+)
+from kcore.driver.throttle import reserve
+from kcore.kubectl.apply import merged_for_apply, with_last_applied
 from kcore.runtime import runtime as cri_runtime
 from kcore.runtime.cri import ContainerPhase, RuntimeCall
 from kcore.runtime.runtime import RuntimeState
@@ -90,57 +100,11 @@ CLIENT: Final = "client"
 
 DEFAULT_MAX_STEPS: Final = 1_000_000
 
-DEFAULT_TRACE_LIMIT: Final = 100_000
-"""Trace entries a `Cluster` keeps by default: the newest, so memory stays bounded."""
-
-LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
-
 # DESIGN.md performance notes: the cyclic GC, not the data structures, is the first wall
 # when tables grow past ~20k objects; raising the thresholds is the shell's job.
 GC_THRESHOLDS: Final = (100_000, 50, 1000)
 
 AnyComponent = Component[Any]  # each component's state type is its own; the driver only stores it
-
-
-# --- trace --------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class Delivered:
-    """The driver delivered `event` to `component` at simulated time `at`."""
-
-    at: Time
-    component: str
-    event: Event
-
-
-@attrs.frozen(kw_only=True)
-class Performed:
-    """The driver performed `effect` on behalf of `component` (or `CLIENT`)."""
-
-    at: Time
-    component: str
-    effect: Effect
-
-
-@attrs.frozen(kw_only=True)
-class Crashed:
-    """`component` raised `KcoreBug`; the driver restarted it."""
-
-    at: Time
-    component: str
-    error: str
-
-
-@attrs.frozen(kw_only=True)
-class Injected:
-    """The driver injected `fault` at simulated time `at`."""
-
-    at: Time
-    fault: Fault
-
-
-TraceEntry = Delivered | Performed | Crashed | Injected
 
 
 def node_component_name(component: str, node: str) -> str:
@@ -152,31 +116,6 @@ def node_of_component(name: str) -> str | None:
     """The node a per-node component runs on (`kubelet/node-1` -> `node-1`), else None."""
     _, sep, node = name.partition("/")
     return node if sep else None
-
-
-@attrs.frozen(kw_only=True)
-class Snapshot:
-    """Every value the driver holds; immutable, so taking one is O(1)."""
-
-    state: ClusterState
-    now: Time = EPOCH
-    seed: int = 0
-    components: PMap[str, Any] = pmap()
-    queue: EventQueue = EventQueue()
-    counter: int = 0  # request ids and recorded Event names
-    trace: PVector[TraceEntry] = pvector()
-    recorder: recorder.RecorderCache = recorder.RecorderCache()
-    trace_limit: int = DEFAULT_TRACE_LIMIT  # newest entries kept; 0 keeps none
-    trace_dropped: int = 0  # entries forgotten so far (the trace's first index)
-    runtimes: PMap[str, RuntimeState] = pmap()  # node -> its container runtime
-    runtime_users: PMap[str, str] = pmap()  # node -> the component that calls its runtime
-    boots: PMap[str, int] = pmap()  # node -> crashes so far (voids older runtime callbacks)
-    down_nodes: PSet[str] = pset()
-    partitioned: PSet[str] = pset()
-    paused: PSet[str] = pset()  # component names
-    held: PVector[tuple[str, Event]] = pvector()  # paused components' mail, in order
-    client_limits: PMap[str, RateLimit] = pmap()  # component -> its client's rate limit (none: unthrottled)
-    buckets: PMap[str, Bucket] = pmap()  # component -> its rate limiter's tokens
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -202,96 +141,6 @@ class Applied:
     def status(self) -> Status | None:
         body = self.response.body
         return body if isinstance(body, Status) else None
-
-
-_SERVER_OWNED_META: Final = (
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "ownerReferences",
-    "finalizers",
-)
-_MANIFEST_MAY_SET: Final = frozenset({"ownerReferences", "finalizers"})
-
-
-def _three_way(current: JSONValue, desired: JSONValue, original: JSONValue) -> JSONValue:
-    """`desired` over `current`, dropping what the last apply (`original`) set and the
-    manifest no longer has: kubectl's three-way merge, with lists of objects of equal
-    length merged element by element and other lists replaced.
-
-    Keys neither applied before nor in the manifest keep their live value (fields the
-    server or a controller set: spec.clusterIP, spec.nodeName, annotations), and an empty
-    string in the (defaulted) manifest does not wipe a live value.
-    """
-    if isinstance(current, dict) and isinstance(desired, dict):
-        orig = original if isinstance(original, dict) else {}
-        out = {k: v for k, v in current.items() if k in desired or k not in orig}
-        for k, v in desired.items():
-            out[k] = _three_way(current[k], v, orig.get(k)) if k in current else v
-        return out
-    if (
-        isinstance(current, list)
-        and isinstance(desired, list)
-        and len(current) == len(desired)
-        and all(isinstance(d, dict) for d in desired)
-    ):
-        origs = original if isinstance(original, list) and len(original) == len(desired) else [None] * len(desired)
-        return [_three_way(c, d, o) for c, d, o in zip(current, desired, origs, strict=True)]
-    if desired == "" and current != "":
-        return current
-    return desired
-
-
-def _applied_config(desired: ApiObject) -> dict[str, JSONValue]:
-    data = to_dict(desired)
-    data.pop("status", None)
-    meta = data.get("metadata")
-    if isinstance(meta, dict):
-        annotations = meta.get("annotations")
-        if isinstance(annotations, dict):
-            annotations.pop(LAST_APPLIED, None)
-            if not annotations:
-                del meta["annotations"]
-    return data
-
-
-def with_last_applied(desired: ApiObject) -> ApiObject:
-    """`desired` carrying kubectl's last-applied-configuration annotation (compact JSON)."""
-    text = json.dumps(_applied_config(desired), sort_keys=True, separators=(",", ":")) + "\n"
-    meta = desired.metadata
-    new_meta = attrs.evolve(meta, annotations=meta.annotations.set(LAST_APPLIED, text))
-    obj: ApiObject = attrs.evolve(desired, metadata=new_meta)  # type: ignore[misc]  # every kind is an attrs class
-    return obj
-
-
-def _last_applied(current: ApiObject) -> JSONValue:
-    text = current.metadata.annotations.get(LAST_APPLIED)
-    if text is None:
-        return None
-    try:
-        loaded: JSONValue = json.loads(text)
-    except ValueError:
-        return None
-    return loaded
-
-
-def merged_for_apply(current: ApiObject, desired: ApiObject) -> dict[str, JSONValue]:
-    """The object `apply` stores when `desired` meets the live `current` (wire shape)."""
-    cur = to_dict(current)
-    want = to_dict(with_last_applied(desired))
-    want.pop("status", None)
-    merged = _three_way(cur, want, _last_applied(current))
-    assert isinstance(merged, dict)
-    meta, cur_meta = merged.get("metadata"), cur.get("metadata")
-    if isinstance(meta, dict) and isinstance(cur_meta, dict):
-        for field in _SERVER_OWNED_META:
-            manifest_wins = field in _MANIFEST_MAY_SET and field in want.get("metadata", {})  # type: ignore[operator]
-            if field in cur_meta and not manifest_wins:
-                meta[field] = cur_meta[field]
-    return merged
 
 
 def object_key(obj: ApiObject) -> ObjectKey:

@@ -86,6 +86,7 @@ from kcore.kubelet.pod_status import (
     status_phase,
 )
 from kcore.kubelet.static_pods import is_mirror_pod, mirror_pod, static_pods
+from kcore.persistent import pmap_set
 from kcore.runtime.cri import (
     ContainerExited,
     ImagePulled,
@@ -96,7 +97,7 @@ from kcore.runtime.cri import (
     UpdateRuntimeConfig,
 )
 from kcore.scheduler.nodeinfo import Resources, pod_requests
-from kcore.state import ClusterState, get, pmap_set, pods_on_node
+from kcore.state import ClusterState, get, pods_on_node
 
 HEARTBEAT: Final = "heartbeat"
 STATUS_RETRY_SECONDS: Final = 1.0

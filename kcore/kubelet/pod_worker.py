@@ -58,9 +58,9 @@ from kcore.api.pod import (
     PodStatus,
     PullPolicy,
     RestartPolicy,
-    default_pull_policy,
     qos_class,
 )
+from kcore.api.pod_defaults import default_pull_policy
 from kcore.component.effects import EventType, RecordEvent
 from kcore.kubelet import backoff as bo
 from kcore.kubelet import probes

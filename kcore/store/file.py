@@ -48,7 +48,7 @@ from kcore.api.codec import CodecError, from_dict, to_dict
 from kcore.api.kinds import Kind
 from kcore.api.meta import Time
 from kcore.api.user import UserInfo
-from kcore.driver.cluster import Snapshot
+from kcore.driver.snapshot import Snapshot
 from kcore.driver.throttle import RateLimit
 from kcore.state import ClusterConfig, ClusterState, WatchLog, empty_state, list_objects, put
 

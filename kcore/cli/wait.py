@@ -1,7 +1,7 @@
 """`kcore wait`: kubectl's wait, in simulated time.
 
 Owns `add_wait_parser(subparsers)` (the `wait` subcommand, hooked into the `kcore` parser
-by `kcore.cli`), `cmd_wait`, and the pure pieces it runs on: `parse_for` (kubectl's
+by `kcore.cli.main`), `cmd_wait`, and the pure pieces it runs on: `parse_for` (kubectl's
 conditionFuncFor: `condition=NAME[=VALUE]`, `delete`, `create`), `parse_timeout`,
 `targets_from` (the resource builder's ResourceTypeOrNameArgs: `TYPE/NAME...`,
 `TYPE NAME...`, `TYPE -l SELECTOR`, `TYPE --all`), `condition_met`
@@ -48,7 +48,7 @@ from kcore.api.codec import JSONValue, to_dict
 from kcore.api.kinds import Kind, ObjectKey, kind_for_name
 from kcore.api.meta import ApiObject, Status, Time
 from kcore.apiserver.errors import not_found
-from kcore.cli_session import NO_SETTLING, SessionError, max_steps, mutating
+from kcore.cli.session import NO_SETTLING, SessionError, max_steps, mutating
 from kcore.component.requests import ListObjects, ObjectList
 from kcore.driver.clock import DurationError, parse_duration
 from kcore.driver.cluster import Cluster

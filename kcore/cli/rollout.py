@@ -1,10 +1,11 @@
 """`kcore rollout`: status, restart, undo, history, pause and resume, as kubectl's.
 
 Owns `add_rollout_parser(subparsers)` (the `rollout` subcommand, hooked into the `kcore`
-parser by `kcore.cli`), the commands, and the pure helpers they print from:
-`status_of(obj) -> RolloutStatus` (kubectl's StatusViewerFor: `rollout_status` for a
-Deployment, `daemon_set_status`, `stateful_set_status`), `restart_patch(obj, now)`
-(defaultObjectRestarter) and `history_table(rss) -> str` (DeploymentHistoryViewer).
+parser by `kcore.cli.main`), the commands, and the pure helpers they print from:
+`restart_patch(obj, now)` (defaultObjectRestarter) and `history_table(rss) -> str`
+(DeploymentHistoryViewer); the status viewers are `kcore.rollout_status` (kubectl's
+StatusViewerFor: `rollout_status` for a Deployment, `daemon_set_status`,
+`stateful_set_status`).
 
 Rules: each command loads the cluster from `$KCORE_HOME`, sends requests as the local
 admin, settles (`--wait`, `--timeout`, as every mutating command) and stores atomically;
@@ -45,7 +46,8 @@ from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_name
 from kcore.api.meta import ApiObject, Status, Time
 from kcore.api.pod import PodTemplateSpec
 from kcore.apiserver.errors import not_found, qualified_resource
-from kcore.cli_session import (
+from kcore.cli.resources import server_error
+from kcore.cli.session import (
     NO_SETTLING,
     SessionError,
     add_settle_flags,
@@ -337,9 +339,7 @@ def _guarded(func: Command) -> Command:
         try:
             return func(args)
         except _ServerError as e:
-            reason = e.status.reason.value
-            head = f"Error from server ({reason})" if reason else "Error from server"
-            print(f"{head}: {e.status.message}", file=sys.stderr)
+            print(server_error(e.status), file=sys.stderr)
         except (RolloutError, SessionError, UnknownKindError, StoreError) as e:
             print(f"error: {e}", file=sys.stderr)
         return 1

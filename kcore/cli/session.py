@@ -2,9 +2,10 @@
 
 Owns `load`, `store_from_env`, `require_cluster`, `mutating` (the context every command
 that writes runs in), the settling flags every mutating command shares
-(`add_settle_flags`: `--wait[=false]`, `--no-wait`, `--timeout`) and how a settle is
-reported on stderr (`report_settled`). `kcore.cli`, `kcore.cli_rollout` and
-`kcore.cli_wait` import it; it imports none of them.
+(`add_settle_flags`: `--wait[=false]`, `--no-wait`, `--timeout`), how a settle is
+reported on stderr (`report_settled`), `go_duration` (how every span is printed) and the
+errors a command reports as `error: <message>` (`CliError`, `SessionError`). Every
+command module of `kcore.cli` imports it; it imports none of them.
 
 Rules: a mutating command loads the cluster under the store's lock, makes its requests,
 then lets simulated time run as far as the work it set in motion needs
@@ -52,6 +53,10 @@ MANIFEST_SUFFIXES: Final = (".yaml", ".yml", ".json")
 
 MAX_REPORTED: Final = 20
 """Unsettled objects listed one per line; the rest are counted."""
+
+
+class CliError(Exception):
+    """A user-facing failure of a command: printed as `error: <message>`, exit code 1."""
 
 
 class SessionError(Exception):

@@ -1,0 +1,5 @@
+"""`python -m kcore.cli`: the `kcore` command."""
+
+from kcore.cli.main import main
+
+raise SystemExit(main())
