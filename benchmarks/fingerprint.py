@@ -36,7 +36,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -82,7 +82,7 @@ class Mode:
         return s
 
 
-def _loose(value: object) -> str:
+def _loose(value: Any) -> str:
     fields = attrs.fields(type(value))
     parts = [f"{f.name}={getattr(value, f.name)!r}" for f in fields if f.name not in _ADDRESSES and f.repr]
     return f"{type(value).__name__}({', '.join(parts)})"
@@ -139,6 +139,11 @@ def whole_cluster() -> Cluster:
     return cluster
 
 
+def _renamed(fault: Any, places: dict[str, str]) -> Any:
+    name = getattr(fault, "name", None)
+    return attrs.evolve(fault, name=places[name]) if isinstance(name, str) else fault
+
+
 def workloads() -> Cluster:
     cluster = unbounded(new_cluster(ClusterConfig(seed=11), nodes=4))
     for name in WORKLOAD_MANIFESTS:
@@ -151,7 +156,7 @@ def workloads() -> Cluster:
     comps = [c.name for c in cluster.components if "/" not in c.name]
     places = {f"c{i:03d}": name for i, name in enumerate(comps)}
     plan = tuple(
-        attrs.evolve(f, fault=attrs.evolve(f.fault, name=places[f.fault.name])) if hasattr(f.fault, "name") else f
+        attrs.evolve(f, fault=_renamed(f.fault, places))
         for f in random_plan(5, nodes=nodes, components=sorted(places), duration=600.0, count=5)
     )
     cluster.run_plan(plan, until=900.0)
@@ -178,13 +183,13 @@ def main() -> None:
     p.add_argument("--loose", action="store_true", help="leave out request ids, tags and timer keys")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW", help="replace a name before hashing")
     args = p.parse_args()
-    renames = tuple(tuple(r.split("=", 1)) for r in args.rename)
-    if any(len(r) != 2 for r in renames):
+    if any("=" not in r for r in args.rename):
         p.error("--rename takes OLD=NEW")
+    renames = tuple((old, new) for old, _, new in (r.partition("=") for r in args.rename))
     if os.environ.get("PYTHONHASHSEED") != "0":
         env = dict(os.environ, PYTHONHASHSEED="0")
         sys.exit(subprocess.call([sys.executable, "-m", "benchmarks.fingerprint", *sys.argv[1:]], env=env))
-    result = run(args.only, Mode(loose=args.loose, renames=renames))  # type: ignore[arg-type]
+    result = run(args.only, Mode(loose=args.loose, renames=renames))
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if args.out:
