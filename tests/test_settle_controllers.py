@@ -28,7 +28,7 @@ from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Tim
 from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodPhase, PodStatus
 from kcore.api.watch import WatchEvent
 from kcore.apiserver import handle
-from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.effects import CallApi, Effect, Tag, WakeMeAt
 from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.component.protocol import Component
 from kcore.component.requests import (
@@ -41,6 +41,7 @@ from kcore.component.requests import (
     Update,
     UpdateScale,
 )
+from kcore.controllers import serviceaccount
 from kcore.controllers.timers import Wake, covers, fired, wake
 from kcore.driver import new_cluster
 from kcore.driver.clock import EPOCH
@@ -110,7 +111,7 @@ class Rig(Generic[S]):
             todo.extend(self.deliver())
         raise AssertionError("did not settle")
 
-    def fire(self, tkey: str, at: float) -> tuple[Effect, ...]:
+    def fire(self, tkey: Tag, at: float) -> tuple[Effect, ...]:
         self.now = Time(at)
         return self.step(TimerFired(key=tkey, now=self.now))
 
@@ -245,10 +246,10 @@ def refusing_status(r: Request) -> Response | None:
     return BOOM if isinstance(r, Update) and r.subresource is Subresource.STATUS else None
 
 
-def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[str, ...]]:
+def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[object, ...]]:
     """The effects other than API calls, briefly: (reason,) for an event, (key, +seconds
     from T0, motion) for a timer."""
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[object, ...]] = []
     for e in effects:
         if isinstance(e, WakeMeAt):
             out.append((e.key, f"+{round(e.at - T0, 6):g}", "in motion" if e.in_motion else "scheduled"))
@@ -547,10 +548,10 @@ def test_namespace_deletion_resyncs_in_motion_after_each_answer_but_not_after_a_
 # Service accounts, disruption budgets, node IPAM, node lifecycle
 
 
-def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response) -> list[tuple[str, ...]]:
+def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response) -> list[tuple[object, ...]]:
     """Answer the one write among `effects` with `response`, fire the timer that asks for,
     and answer the write it sends with `response` again: what the two answers asked for."""
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[object, ...]] = []
     for _ in range(2):
         (write,) = [e for e in effects if isinstance(e, CallApi)]
         answered = rig.answer(write, response)
@@ -573,13 +574,13 @@ spec:
 @pytest.mark.parametrize(
     ("controller", "objects", "response", "timer"),
     [
-        ("serviceaccount", (), BOOM, "retry"),  # the default ServiceAccount's create
+        ("serviceaccount", (), BOOM, serviceaccount.Timer.RETRY),  # the default ServiceAccount's create
         ("disruption", (PDB,), CONFLICT, "pdb:default/web"),  # the budget's status write
         ("nodeipam", (), CONFLICT, "retry/node-1"),  # node-1's podCIDR
     ],
 )
 def test_a_failed_write_is_retried_in_motion_once_then_merely_scheduled(
-    controller: str, objects: tuple[str, ...], response: Response, timer: str
+    controller: str, objects: tuple[str, ...], response: Response, timer: Tag
 ) -> None:
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.nodeipam import NodeIpamController
