@@ -515,34 +515,36 @@ def an_orphan(name: str) -> Pod:
 
 
 def test_garbage_collector_resyncs_in_motion_after_an_answer_unless_the_same_write_failed_again() -> None:
-    from kcore.controllers.garbagecollector import GarbageCollector
+    from kcore.controllers.garbagecollector import GarbageCollector, Timer
 
     rig = Rig(GarbageCollector(), an_orphan("a"))
     (delete,) = rig.start()
-    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 1), key="retry", in_motion=True),)
-    (delete,) = rig.fire("retry", T0 + 1)
-    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=False),)
+    assert isinstance(delete, CallApi) and delete.tag == key(Kind.POD, "a")
+    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 1), key=Timer.RETRY, in_motion=True),)
+    (delete,) = rig.fire(Timer.RETRY, T0 + 1)
+    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=False),)
     # another dependent's delete lands while the scheduled retry is pending: that one does
     # not cover the resync in motion, due at the same time
     assert rig.request(Create(obj=an_orphan("b"))).ok
     (delete_b,) = rig.deliver()
-    assert rig.answer(delete_b) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=True),)
+    assert rig.answer(delete_b) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=True),)
     assert rig.s.retry_wake == Wake(at=Time(T0 + 2), in_motion=True)
 
 
 def test_namespace_deletion_resyncs_in_motion_after_each_answer_but_not_after_a_write_failed_twice() -> None:
-    from kcore.controllers.namespace import NamespaceController
+    from kcore.controllers.namespace import NamespaceController, Timer
     from tests.builders import a_namespace, a_pod
 
     rig = Rig(NamespaceController(), a_namespace("team"), a_pod("p", "team"))
     assert rig.start() == ()
     assert rig.request(Delete(key=key(Kind.NAMESPACE, "team"))).ok
     delete, status = rig.deliver()
-    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 1), key="retry", in_motion=True),)
+    assert [e.tag for e in (delete, status) if isinstance(e, CallApi)] == [key(Kind.POD, "p", "team"), key(Kind.NAMESPACE, "team")]
+    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 1), key=Timer.RETRY, in_motion=True),)
     assert rig.answer(delete, CONFLICT) == ()  # covered by the pending one, in motion too
-    delete, status = rig.fire("retry", T0 + 1)
-    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=False),)
-    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=True),)
+    delete, status = rig.fire(Timer.RETRY, T0 + 1)
+    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=False),)
+    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=True),)
 
 
 # Service accounts, disruption budgets, node IPAM, node lifecycle
