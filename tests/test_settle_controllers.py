@@ -484,7 +484,8 @@ def test_cronjob_next_run_is_merely_scheduled_and_a_refused_job_is_retried_in_mo
 
 def test_ttl_expiry_is_merely_scheduled_and_a_failed_get_is_retried_in_motion_once() -> None:
     from kcore.api.batch import JobCondition, JobStatus
-    from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
+    from kcore.component.requests import Get
+    from kcore.controllers.ttlafterfinished import Call, Step, TTLAfterFinishedController
 
     rig = Rig(TTLAfterFinishedController(), manifest(a_job("\n  ttlSecondsAfterFinished: 100")))
     job = rig.get(key(Kind.JOB, "pi"))
@@ -496,11 +497,13 @@ def test_ttl_expiry_is_merely_scheduled_and_a_failed_get_is_retried_in_motion_on
     status = JobStatus(conditions=done, start_time=T0, completion_time=T0, succeeded=1)
     assert rig.request(Update(obj=attrs.evolve(job, status=status), subresource=Subresource.STATUS)).ok
     assert rig.start() == ()
-    assert events_and_wakes(rig.deliver()) == [("ttl default/pi", "+100", "scheduled")]
-    (get_,) = rig.fire("ttl default/pi", T0 + 100)
-    assert events_and_wakes(rig.answer(get_, BOOM)) == [("ttl default/pi", "+101", "in motion")]
-    (get_,) = rig.fire("ttl default/pi", T0 + 101)
-    assert events_and_wakes(rig.answer(get_, BOOM)) == [("ttl default/pi", "+102", "scheduled")]
+    pi = key(Kind.JOB, "pi")
+    assert events_and_wakes(rig.deliver()) == [(pi, "+100", "scheduled")]
+    (get_,) = rig.fire(pi, T0 + 100)
+    assert get_ == CallApi(request=Get(key=pi), tag=Call(job=pi, step=Step.GET))
+    assert events_and_wakes(rig.answer(get_, BOOM)) == [(pi, "+101", "in motion")]
+    (get_,) = rig.fire(pi, T0 + 101)
+    assert events_and_wakes(rig.answer(get_, BOOM)) == [(pi, "+102", "scheduled")]
 
 
 # Garbage collector and namespace controller
