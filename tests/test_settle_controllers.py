@@ -464,21 +464,24 @@ spec:
 
 
 def test_cronjob_next_run_is_merely_scheduled_and_a_refused_job_is_retried_in_motion_once() -> None:
-    from kcore.controllers.cronjob import CronJobController
+    from kcore.controllers.cronjob import Call, CronJobController, Verb
 
     rig = Rig(CronJobController(), manifest(CRON_JOB))
+    tick = key(Kind.CRON_JOB, "tick")
     # T0 is 22:13:20: the next run is 22:15 (+100 ms)
-    assert events_and_wakes(rig.settle(rig.start())) == [("cj|default|tick", "+100.1", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.start())) == [(tick, "+100.1", "scheduled")]
     quota = refusing(Job)
-    assert events_and_wakes(rig.settle(rig.fire("cj|default|tick", T0 + 100.1), quota)) == [
-        ("cj|default|tick", "+400.1", "scheduled"),
+    wake, create = rig.fire(tick, T0 + 100.1)
+    assert isinstance(create, CallApi) and create.tag == Call(cronjob=tick, verb=Verb.CREATE, target=key(Kind.JOB, "tick-28333335"))
+    assert events_and_wakes([wake, *rig.settle([create], quota)]) == [
+        (tick, "+400.1", "scheduled"),
         ("FailedCreate",),
-        ("cj|default|tick", "+101.1", "in motion"),
+        (tick, "+101.1", "in motion"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("cj|default|tick", T0 + 101.1), quota)) == [
-        ("cj|default|tick", "+400.1", "scheduled"),
+    assert events_and_wakes(rig.settle(rig.fire(tick, T0 + 101.1), quota)) == [
+        (tick, "+400.1", "scheduled"),
         ("FailedCreate",),
-        ("cj|default|tick", "+102.1", "scheduled"),
+        (tick, "+102.1", "scheduled"),
     ]
 
 
