@@ -584,7 +584,7 @@ spec:
     [
         ("serviceaccount", (), BOOM, serviceaccount.Timer.RETRY),  # the default ServiceAccount's create
         ("disruption", (PDB,), CONFLICT, "pdb:default/web"),  # the budget's status write
-        ("nodeipam", (), CONFLICT, "retry/node-1"),  # node-1's podCIDR
+        ("nodeipam", (), CONFLICT, key(Kind.NODE, "node-1")),  # node-1's podCIDR
     ],
 )
 def test_a_failed_write_is_retried_in_motion_once_then_merely_scheduled(
