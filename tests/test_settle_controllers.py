@@ -583,7 +583,7 @@ spec:
     ("controller", "objects", "response", "timer"),
     [
         ("serviceaccount", (), BOOM, serviceaccount.Timer.RETRY),  # the default ServiceAccount's create
-        ("disruption", (PDB,), CONFLICT, "pdb:default/web"),  # the budget's status write
+        ("disruption", (PDB,), CONFLICT, key(Kind.POD_DISRUPTION_BUDGET, "web")),  # the budget's status write
         ("nodeipam", (), CONFLICT, key(Kind.NODE, "node-1")),  # node-1's podCIDR
     ],
 )
