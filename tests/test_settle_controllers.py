@@ -607,10 +607,11 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
     from kcore.api.core import Node, Taint
     from kcore.api.pod import TaintEffect, Toleration, TolerationOperator
     from kcore.controllers.nodelifecycle import NodeLifecycleController
+    from kcore.controllers.nodelifecycle_model import Call, Purpose, Timer
     from tests.builders import a_pod
 
     rig = Rig(NodeLifecycleController())
-    assert rig.start() == (WakeMeAt(at=Time(T0 + 5), key="monitor", in_motion=False),)
+    assert rig.start() == (WakeMeAt(at=Time(T0 + 5), key=Timer.MONITOR, in_motion=False),)
     tolerate = Toleration(key="example.com/drain", operator=TolerationOperator.EXISTS, effect=TaintEffect.NO_EXECUTE, toleration_seconds=60)
     pod = a_pod("web", node_name="node-1", grace=0)
     assert rig.request(Create(obj=attrs.evolve(pod, spec=attrs.evolve(pod.spec, tolerations=(tolerate,))))).ok
@@ -618,11 +619,13 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
     assert isinstance(node, Node)
     drain = Taint(key="example.com/drain", effect=TaintEffect.NO_EXECUTE)
     assert rig.request(Update(obj=attrs.evolve(node, spec=attrs.evolve(node.spec, taints=(drain,))))).ok
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("evict/default/web", "+60", "scheduled")]
-    delete, _ = rig.fire("evict/default/web", T0 + 60)
-    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 61), key="evict/default/web", in_motion=True),)
-    delete, _ = rig.fire("evict/default/web", T0 + 61)
-    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 62), key="evict/default/web", in_motion=False),)
+    web = key(Kind.POD, "web")
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(web, "+60", "scheduled")]
+    delete, _ = rig.fire(web, T0 + 60)
+    assert isinstance(delete, CallApi) and delete.tag == Call(purpose=Purpose.POD_DELETE, key=web)
+    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 61), key=web, in_motion=True),)
+    delete, _ = rig.fire(web, T0 + 61)
+    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 62), key=web, in_motion=False),)
 
 
 # --- end to end: what a user sees right after a command ---------------------------------------
