@@ -393,9 +393,9 @@ def test_deployment_backs_off_in_motion_after_a_first_failed_round_merely_schedu
     # the failed create writes a ReplicaFailure condition, whose watch event retries at once
     assert events_and_wakes(rig.settle(rig.start(), refusing(ReplicaSet, response=BOOM))) == [
         ("ReplicaSetCreateError",),
-        ("deployment/default/web", "+0.005", "in motion"),
+        (key(Kind.DEPLOYMENT, "web"), "+0.005", "in motion"),
         ("ReplicaSetCreateError",),
-        ("deployment/default/web", "+0.01", "scheduled"),
+        (key(Kind.DEPLOYMENT, "web"), "+0.01", "scheduled"),
     ]
 
 
