@@ -31,12 +31,18 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
 from kcore.apiserver import handle
-from kcore.component.effects import CallApi, RecordEvent, WakeMeAt
+from kcore.component.effects import CallApi, EventType, RecordEvent, WakeMeAt
 from kcore.component.events import ApiAnswered, Started, WatchDelivered
 from kcore.component.requests import Create, Delete, Patch, Subresource, Update
 from kcore.controllers import deployment_util as du
-from kcore.controllers.deployment import NAME, DeploymentController, plan_sync, resolve_fenceposts
-from kcore.controllers.deployment_rollout import Plan
+from kcore.controllers.deployment import (
+    NAME,
+    DeploymentController,
+    RoundWrite,
+    plan_sync,
+    resolve_fenceposts,
+)
+from kcore.controllers.deployment_rollout import Plan, Purpose
 from kcore.controllers.replicaset import ReplicaSetController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
@@ -649,6 +655,11 @@ def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> 
     assert isinstance(scale_rs, CallApi) and isinstance(scale_rs.request, Update)
     assert isinstance(write_status, CallApi) and isinstance(write_status.request, Update)
     assert scale_rs.request.obj.metadata.resource_version == rs.metadata.resource_version
+    scaled_up = RecordEvent(
+        involved=WEB, type=EventType.NORMAL, reason="ScalingReplicaSet", message=f"Scaled up replica set {only} from 3 to 5"
+    )
+    assert scale_rs.tag == RoundWrite(deployment=WEB, purpose=Purpose.UPDATE_RS, rs_name=only, events=(scaled_up,))
+    assert write_status.tag == RoundWrite(deployment=WEB, purpose=Purpose.STATUS)
     state, resp, _ = handle(state, scale_rs.request, now)
     assert resp.code == 409
     s, out = ctrl.step(s, ApiAnswered(tag=scale_rs.tag, response=resp, now=now))
@@ -656,7 +667,7 @@ def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> 
     state, resp, _ = handle(state, write_status.request, now)
     assert resp.ok
     s, out = ctrl.step(s, ApiAnswered(tag=write_status.tag, response=resp, now=now))
-    assert out == (WakeMeAt(at=Time(now + 0.005), key="deployment/default/web", in_motion=True),)  # a first failure
+    assert out == (WakeMeAt(at=Time(now + 0.005), key=WEB, in_motion=True),)  # a first failure
     s, out = ctrl.step(s, WatchDelivered(event=relabel[0], now=now))  # the newer object: retry at once
     (call,) = out
     assert isinstance(call, CallApi) and isinstance(call.request, Update)

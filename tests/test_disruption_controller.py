@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import attrs
-from pyrsistent import pmap
+from pyrsistent import pmap, pset
 
 from kcore.api.apps import Deployment, DeploymentSpec, ReplicaSet
 from kcore.api.core import Event as EventObject
@@ -36,7 +36,7 @@ from kcore.component.requests import (
     Subresource,
     Update,
 )
-from kcore.controllers.disruption import NAME, DisruptionController, DisruptionState, timer_key
+from kcore.controllers.disruption import NAME, DisruptionController, DisruptionState
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterConfig, get, list_objects
@@ -304,10 +304,11 @@ def test_a_conflicting_write_is_retried_after_a_second() -> None:
     s, _ = controller.init(c.state, c.now)
     s, effects = controller.step(s, Started(now=c.now))
     (write,) = [e for e in effects if isinstance(e, CallApi)]
+    assert write.tag == PDB and s.in_flight == pset({PDB})  # the budget's status write
     conflict = Response(code=409, body=Status(code=409))
-    s, effects = controller.step(s, ApiAnswered(tag=write.tag, response=conflict, now=c.now))
-    assert effects == (WakeMeAt(at=Time(c.now + 1), key=timer_key(PDB), in_motion=True),)
-    assert s.in_flight == pmap()
+    s, effects = controller.step(s, ApiAnswered(tag=PDB, response=conflict, now=c.now))
+    assert effects == (WakeMeAt(at=Time(c.now + 1), key=PDB, in_motion=True),)
+    assert s.in_flight == pset()
 
 
 def test_a_budget_with_a_write_in_flight_is_not_written_twice() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from pyrsistent import pmap
+from pyrsistent import pmap, pset
 
 from kcore.api.autoscaling import (
     HorizontalPodAutoscalerBehavior,
@@ -27,6 +27,10 @@ from kcore.api.autoscaling import (
 )
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import Pod, PodCondition, PodPhase, PodStatus
+from kcore.component.effects import CallApi, WakeMeAt
+from kcore.component.events import ApiAnswered, Started
+from kcore.component.requests import GetScale
+from kcore.controllers.hpa import SYNC_PERIOD, Asked, Call, HorizontalPodAutoscalerController
 from kcore.controllers.hpa_behavior import (
     History,
     ScaleEvent,
@@ -39,6 +43,8 @@ from kcore.driver.cluster import Cluster
 from kcore.quantity import Quantity
 from tests.builders import a_container, a_pod
 from tests.hpa_fixtures import (
+    HPA,
+    RS,
     a_cluster,
     a_cpu_hpa,
     created,
@@ -341,6 +347,32 @@ def test_a_missing_target_reports_the_apiservers_not_found() -> None:
     c.run_until_stable()
     (event,) = events_about(c)
     assert event == ("FailedGetScale", 'replicasets.apps "web" not found')
+
+
+def test_each_call_of_a_reconcile_is_tagged_with_its_hpa_and_what_it_asks() -> None:
+    c = a_cluster()
+    start_replica_set(c, 3)
+    follow(c, 90)
+    created(c, a_cpu_hpa())
+    comp = HorizontalPodAutoscalerController()
+    s, _ = comp.init(c.state, c.now)
+    s, effects = comp.step(s, Started(now=c.now))
+    assert effects == (
+        WakeMeAt(at=Time(c.now + SYNC_PERIOD), key=HPA),
+        CallApi(request=GetScale(key=RS), tag=Call(hpa=HPA, asked=Asked.SCALE)),
+    )
+    asked = []
+    for _ in range(3):  # the scale, the rescale, the status
+        (call,) = [e for e in effects if isinstance(e, CallApi)]
+        asked.append((type(call.request).__name__, call.tag))
+        s, effects = comp.step(s, ApiAnswered(tag=call.tag, response=c.request(call.request), now=c.now))
+    assert asked == [
+        ("GetScale", Call(hpa=HPA, asked=Asked.SCALE)),
+        ("UpdateScale", Call(hpa=HPA, asked=Asked.RESCALE)),
+        ("Update", Call(hpa=HPA, asked=Asked.STATUS)),
+    ]
+    assert (effects, s.in_flight, s.rescales) == ((), pset(), pmap())
+    assert replica_set(c).spec.replicas == 6
 
 
 def test_a_restarted_controller_resumes_from_the_api() -> None:

@@ -26,7 +26,7 @@ from kcore.api.pod import (
     Volume,
     VolumeMount,
 )
-from kcore.component.effects import CallApi, RecordEvent
+from kcore.component.effects import CallApi, CallRuntime, RecordEvent
 from kcore.component.events import WatchDelivered
 from kcore.component.requests import Create, Delete, Update
 from kcore.driver.bootstrap import create_cluster
@@ -34,8 +34,9 @@ from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent, CrashNode, HealPartition, PartitionNode, RestartNode
 from kcore.driver.snapshot import Delivered, Performed
 from kcore.kubelet import backoff as bo
+from kcore.kubelet import pod_worker as pw
 from kcore.kubelet import probes
-from kcore.kubelet.component import Kubelet
+from kcore.kubelet.component import Asked, Kubelet, NetworkConfig, PodCall
 from kcore.kubelet.config import KubeletConfig
 from kcore.quantity import parse_quantity
 from kcore.runtime import runtime as rt
@@ -693,3 +694,24 @@ def test_a_deleted_lease_is_created_again() -> None:
     c.advance(35.0)  # a 404, a re-read that finds none, a create
     again = _lease(c)
     assert again.metadata.uid != lease.metadata.uid and again.spec.holder_identity == "node-1"
+
+
+def test_each_call_of_a_pod_is_tagged_with_its_worker_and_what_it_is_for() -> None:
+    c = a_cluster()
+    uid = run_pod(c).metadata.uid
+    c.advance(5)
+    calls = [
+        (type(e.effect.call).__name__ if isinstance(e.effect, CallRuntime) else type(e.effect.request).__name__, e.effect.tag)
+        for e in c.trace
+        if isinstance(e, Performed) and e.component == f"kubelet/{NODE}" and isinstance(e.effect, CallRuntime | CallApi)
+    ]
+    assert [call for call in calls if isinstance(call[1], pw.Purpose | PodCall)] == [
+        ("RunPodSandbox", pw.Purpose(uid=uid, op=pw.Op.SANDBOX)),
+        ("Update", PodCall(uid=uid, asked=Asked.STATUS)),  # ContainerCreating
+        ("PullImage", pw.Purpose(uid=uid, op=pw.Op.PULL, container="app")),
+        ("Update", PodCall(uid=uid, asked=Asked.STATUS)),  # the pod IP
+        ("CreateContainer", pw.Purpose(uid=uid, op=pw.Op.CREATE, container="app")),
+        ("StartContainer", pw.Purpose(uid=uid, op=pw.Op.START, container="app")),
+        ("Update", PodCall(uid=uid, asked=Asked.STATUS)),  # Running
+    ]
+    assert ("UpdateRuntimeConfig", NetworkConfig(pod_cidr=CIDR)) in calls

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pyrsistent import pset
+
 from kcore.api.core import Event, Node
 from kcore.api.kinds import Kind
-from kcore.component.requests import Create, Delete
+from kcore.component.effects import CallApi
+from kcore.component.events import Started
+from kcore.component.requests import Create, Delete, Update
 from kcore.controllers.nodeipam import NodeIpamController, NodeIpamState
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
 from kcore.state import ClusterConfig, get, list_objects
-from tests.builders import a_node, key
+from tests.builders import T0, a_node, cluster_with, key
 
 
 def _cluster(nodes: int = 3, cidr: str = "10.244.0.0/16") -> Cluster:
@@ -47,6 +51,16 @@ def test_bootstrap_cidrs_are_respected_and_a_new_node_gets_the_next_free_24() ->
         "node-3": ("10.244.2.0/24", ("10.244.2.0/24",)),
         "node-4": ("10.244.3.0/24", ("10.244.3.0/24",)),
     }
+
+
+def test_a_node_without_a_podcidr_gets_the_lowest_free_24_through_an_update_tagged_with_its_key() -> None:
+    ipam = NodeIpamController()
+    state, _ = ipam.init(cluster_with(a_node("n1"), namespaces=()), T0)
+    state, effects = ipam.step(state, Started(now=T0))
+    (update,) = effects
+    assert isinstance(update, CallApi) and isinstance(update.request, Update) and isinstance(update.request.obj, Node)
+    assert (update.request.obj.spec.pod_cidr, update.tag) == ("10.244.0.0/24", key(Kind.NODE, "n1"))
+    assert state.in_flight == pset({"n1"})
 
 
 def test_nodes_added_together_never_share_a_cidr() -> None:
@@ -94,7 +108,7 @@ def test_a_restarted_controller_keeps_every_assignment() -> None:
     assert cidrs["later"][0] == "10.244.2.0/24"
     st = c.component_state("node-ipam-controller")
     assert isinstance(st, NodeIpamState)
-    assert st.in_flight == {}
+    assert st.in_flight == pset()
 
 
 def test_a_bad_cluster_cidr_tells_each_node_and_assigns_nothing() -> None:

@@ -371,7 +371,7 @@ class _Checked:
 
     def step(self, state: nlm.NodeLifecycleState, event: DriverEvent) -> tuple[nlm.NodeLifecycleState, nlm.Effects]:
         new, effects = self.inner.step(state, event)
-        if isinstance(event, Started) or (isinstance(event, TimerFired) and event.key == nlm.MONITOR):
+        if isinstance(event, Started) or (isinstance(event, TimerFired) and event.key is nlm.Timer.MONITOR):
             before = attrs.evolve(state, view=event.view) if isinstance(event, TimerFired) and event.view is not None else state
             slow, slow_effects = nl._monitor(before, event.now, memo=False)
             assert effects == slow_effects

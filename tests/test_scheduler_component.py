@@ -22,7 +22,8 @@ from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.driver.snapshot import Delivered, Performed
 from kcore.scheduler import Scheduler, SchedulerState
 from kcore.scheduler import queue as sq
-from kcore.state import ClusterConfig, get, list_objects
+from kcore.scheduler.component import Binding, Preemption, StatusWrite, Timer
+from kcore.state import ClusterConfig, ClusterState, get, list_objects
 from tests.builders import a_container, a_pod, cluster_with
 from tests.scheduler_builders import node, taint
 
@@ -79,6 +80,13 @@ def attempt_times(cluster: Cluster, start: Time) -> list[float]:
 
 def cpu_pod(name: str, cpu: str, **kw: object) -> Pod:
     return a_pod(name, containers=[a_container(cpu=cpu)], **kw)  # type: ignore[arg-type]
+
+
+def binding(view: ClusterState, key: ObjectKey) -> Binding:
+    """The tag of the binding of the pod at `key` in `view`."""
+    pod = get(view, key)
+    assert pod is not None
+    return Binding(pod=key, uid=pod.metadata.uid)
 
 
 def touch(cluster: Cluster, name: str, n: int) -> None:
@@ -181,7 +189,10 @@ def test_preemption_evicts_a_lower_priority_pod_and_binds_the_preemptor() -> Non
     high = pod_named(cluster, "high", "kube-system")
     assert high.status.nominated_node_name == "only"
     assert events(cluster, "Preempted") == [("low", f"Preempted by pod {high.metadata.uid} on node only")]
-    assert get(cluster.state, ObjectKey(kind=Kind.POD, namespace="kube-system", name="low")) is None
+    low = ObjectKey(kind=Kind.POD, namespace="kube-system", name="low")
+    deletes = [e.effect for e in cluster.trace if isinstance(e, Performed) and isinstance(e.effect, CallApi) and isinstance(e.effect.request, Delete)]
+    assert deletes == [CallApi(request=Delete(key=low), tag=Preemption(victim=low, preemptor=ObjectKey(kind=Kind.POD, namespace="kube-system", name="high")))]
+    assert get(cluster.state, low) is None
     cluster.advance(1)
     assert pod_named(cluster, "high", "kube-system").spec.node_name == "only"
 
@@ -209,7 +220,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     key = ObjectKey(kind=Kind.POD, namespace="default", name="web")
     s, _ = sched.init(view, Time(100.0))
     s, effects = sched.step(s, Started(now=Time(100.0)))
-    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="scheduler-bind-0"),)
+    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag=binding(view, key)),)
     assert s.snapshot.pod_nodes[key] == "n1"
     conflict = Status(
         status="Failure",
@@ -217,7 +228,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
         reason=StatusReason.CONFLICT,
         code=409,
     )
-    answer = ApiAnswered(tag="scheduler-bind-0", response=Response(code=409, body=conflict), now=Time(100.5))
+    answer = ApiAnswered(tag=binding(view, key), response=Response(code=409, body=conflict), now=Time(100.5))
     s, effects = sched.step(s, answer)
     assert key not in s.snapshot.pod_nodes and s.assumed == pmap()
     queued = s.queue.get(key)
@@ -228,10 +239,11 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     assert isinstance(status_call, CallApi) and isinstance(status_call.request, Update)
     written = status_call.request.obj
     assert isinstance(written, Pod)
+    assert status_call.tag == StatusWrite(pod=key, resource_version=written.metadata.resource_version)
     assert [(c.reason, c.message) for c in written.status.conditions] == [("SchedulerError", message)]
-    assert effects[2:] == (WakeMeAt(at=Time(101.5), key="backoff", in_motion=True),)  # a retry in motion
-    s, effects = sched.step(s, TimerFired(key="backoff", now=Time(101.5)))
-    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="scheduler-bind-2"),)
+    assert effects[2:] == (WakeMeAt(at=Time(101.5), key=Timer.BACKOFF, in_motion=True),)  # a retry in motion
+    s, effects = sched.step(s, TimerFired(key=Timer.BACKOFF, now=Time(101.5)))
+    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag=binding(view, key)),)
 
 
 def test_deleted_pending_pod_leaves_the_queue() -> None:
@@ -324,7 +336,7 @@ def test_resync_replaces_the_view_and_queues_pods_it_had_missed() -> None:
     s, effects = sched.step(s, Resynced(view=fresh, now=Time(101.0)))
     missed = ObjectKey(kind=Kind.POD, namespace="default", name="missed")
     bound = ObjectKey(kind=Kind.POD, namespace="default", name="bound")
-    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), tag="scheduler-bind-0"),)
+    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), tag=binding(fresh, missed)),)
     assert s.view is fresh
     assert dict(s.snapshot.pod_nodes) == {bound: "n1", missed: "n1"}
 

@@ -28,7 +28,7 @@ from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Tim
 from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodPhase, PodStatus
 from kcore.api.watch import WatchEvent
 from kcore.apiserver import handle
-from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.effects import CallApi, Effect, Tag, WakeMeAt
 from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.component.protocol import Component
 from kcore.component.requests import (
@@ -41,6 +41,7 @@ from kcore.component.requests import (
     Update,
     UpdateScale,
 )
+from kcore.controllers import serviceaccount
 from kcore.controllers.timers import Wake, covers, fired, wake
 from kcore.driver import new_cluster
 from kcore.driver.clock import EPOCH
@@ -110,7 +111,7 @@ class Rig(Generic[S]):
             todo.extend(self.deliver())
         raise AssertionError("did not settle")
 
-    def fire(self, tkey: str, at: float) -> tuple[Effect, ...]:
+    def fire(self, tkey: Tag, at: float) -> tuple[Effect, ...]:
         self.now = Time(at)
         return self.step(TimerFired(key=tkey, now=self.now))
 
@@ -245,10 +246,10 @@ def refusing_status(r: Request) -> Response | None:
     return BOOM if isinstance(r, Update) and r.subresource is Subresource.STATUS else None
 
 
-def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[str, ...]]:
+def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[object, ...]]:
     """The effects other than API calls, briefly: (reason,) for an event, (key, +seconds
     from T0, motion) for a timer."""
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[object, ...]] = []
     for e in effects:
         if isinstance(e, WakeMeAt):
             out.append((e.key, f"+{round(e.at - T0, 6):g}", "in motion" if e.in_motion else "scheduled"))
@@ -392,9 +393,9 @@ def test_deployment_backs_off_in_motion_after_a_first_failed_round_merely_schedu
     # the failed create writes a ReplicaFailure condition, whose watch event retries at once
     assert events_and_wakes(rig.settle(rig.start(), refusing(ReplicaSet, response=BOOM))) == [
         ("ReplicaSetCreateError",),
-        ("deployment/default/web", "+0.005", "in motion"),
+        (key(Kind.DEPLOYMENT, "web"), "+0.005", "in motion"),
         ("ReplicaSetCreateError",),
-        ("deployment/default/web", "+0.01", "scheduled"),
+        (key(Kind.DEPLOYMENT, "web"), "+0.01", "scheduled"),
     ]
 
 
@@ -463,27 +464,31 @@ spec:
 
 
 def test_cronjob_next_run_is_merely_scheduled_and_a_refused_job_is_retried_in_motion_once() -> None:
-    from kcore.controllers.cronjob import CronJobController
+    from kcore.controllers.cronjob import Call, CronJobController, Verb
 
     rig = Rig(CronJobController(), manifest(CRON_JOB))
+    tick = key(Kind.CRON_JOB, "tick")
     # T0 is 22:13:20: the next run is 22:15 (+100 ms)
-    assert events_and_wakes(rig.settle(rig.start())) == [("cj|default|tick", "+100.1", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.start())) == [(tick, "+100.1", "scheduled")]
     quota = refusing(Job)
-    assert events_and_wakes(rig.settle(rig.fire("cj|default|tick", T0 + 100.1), quota)) == [
-        ("cj|default|tick", "+400.1", "scheduled"),
+    wake, create = rig.fire(tick, T0 + 100.1)
+    assert isinstance(create, CallApi) and create.tag == Call(cronjob=tick, verb=Verb.CREATE, target=key(Kind.JOB, "tick-28333335"))
+    assert events_and_wakes([wake, *rig.settle([create], quota)]) == [
+        (tick, "+400.1", "scheduled"),
         ("FailedCreate",),
-        ("cj|default|tick", "+101.1", "in motion"),
+        (tick, "+101.1", "in motion"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("cj|default|tick", T0 + 101.1), quota)) == [
-        ("cj|default|tick", "+400.1", "scheduled"),
+    assert events_and_wakes(rig.settle(rig.fire(tick, T0 + 101.1), quota)) == [
+        (tick, "+400.1", "scheduled"),
         ("FailedCreate",),
-        ("cj|default|tick", "+102.1", "scheduled"),
+        (tick, "+102.1", "scheduled"),
     ]
 
 
 def test_ttl_expiry_is_merely_scheduled_and_a_failed_get_is_retried_in_motion_once() -> None:
     from kcore.api.batch import JobCondition, JobStatus
-    from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
+    from kcore.component.requests import Get
+    from kcore.controllers.ttlafterfinished import Call, Step, TTLAfterFinishedController
 
     rig = Rig(TTLAfterFinishedController(), manifest(a_job("\n  ttlSecondsAfterFinished: 100")))
     job = rig.get(key(Kind.JOB, "pi"))
@@ -495,11 +500,13 @@ def test_ttl_expiry_is_merely_scheduled_and_a_failed_get_is_retried_in_motion_on
     status = JobStatus(conditions=done, start_time=T0, completion_time=T0, succeeded=1)
     assert rig.request(Update(obj=attrs.evolve(job, status=status), subresource=Subresource.STATUS)).ok
     assert rig.start() == ()
-    assert events_and_wakes(rig.deliver()) == [("ttl default/pi", "+100", "scheduled")]
-    (get_,) = rig.fire("ttl default/pi", T0 + 100)
-    assert events_and_wakes(rig.answer(get_, BOOM)) == [("ttl default/pi", "+101", "in motion")]
-    (get_,) = rig.fire("ttl default/pi", T0 + 101)
-    assert events_and_wakes(rig.answer(get_, BOOM)) == [("ttl default/pi", "+102", "scheduled")]
+    pi = key(Kind.JOB, "pi")
+    assert events_and_wakes(rig.deliver()) == [(pi, "+100", "scheduled")]
+    (get_,) = rig.fire(pi, T0 + 100)
+    assert get_ == CallApi(request=Get(key=pi), tag=Call(job=pi, step=Step.GET))
+    assert events_and_wakes(rig.answer(get_, BOOM)) == [(pi, "+101", "in motion")]
+    (get_,) = rig.fire(pi, T0 + 101)
+    assert events_and_wakes(rig.answer(get_, BOOM)) == [(pi, "+102", "scheduled")]
 
 
 # Garbage collector and namespace controller
@@ -514,43 +521,45 @@ def an_orphan(name: str) -> Pod:
 
 
 def test_garbage_collector_resyncs_in_motion_after_an_answer_unless_the_same_write_failed_again() -> None:
-    from kcore.controllers.garbagecollector import GarbageCollector
+    from kcore.controllers.garbagecollector import GarbageCollector, Timer
 
     rig = Rig(GarbageCollector(), an_orphan("a"))
     (delete,) = rig.start()
-    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 1), key="retry", in_motion=True),)
-    (delete,) = rig.fire("retry", T0 + 1)
-    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=False),)
+    assert isinstance(delete, CallApi) and delete.tag == key(Kind.POD, "a")
+    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 1), key=Timer.RETRY, in_motion=True),)
+    (delete,) = rig.fire(Timer.RETRY, T0 + 1)
+    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=False),)
     # another dependent's delete lands while the scheduled retry is pending: that one does
     # not cover the resync in motion, due at the same time
     assert rig.request(Create(obj=an_orphan("b"))).ok
     (delete_b,) = rig.deliver()
-    assert rig.answer(delete_b) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=True),)
+    assert rig.answer(delete_b) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=True),)
     assert rig.s.retry_wake == Wake(at=Time(T0 + 2), in_motion=True)
 
 
 def test_namespace_deletion_resyncs_in_motion_after_each_answer_but_not_after_a_write_failed_twice() -> None:
-    from kcore.controllers.namespace import NamespaceController
+    from kcore.controllers.namespace import NamespaceController, Timer
     from tests.builders import a_namespace, a_pod
 
     rig = Rig(NamespaceController(), a_namespace("team"), a_pod("p", "team"))
     assert rig.start() == ()
     assert rig.request(Delete(key=key(Kind.NAMESPACE, "team"))).ok
     delete, status = rig.deliver()
-    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 1), key="retry", in_motion=True),)
+    assert [e.tag for e in (delete, status) if isinstance(e, CallApi)] == [key(Kind.POD, "p", "team"), key(Kind.NAMESPACE, "team")]
+    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 1), key=Timer.RETRY, in_motion=True),)
     assert rig.answer(delete, CONFLICT) == ()  # covered by the pending one, in motion too
-    delete, status = rig.fire("retry", T0 + 1)
-    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=False),)
-    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 2), key="retry", in_motion=True),)
+    delete, status = rig.fire(Timer.RETRY, T0 + 1)
+    assert rig.answer(delete, CONFLICT) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=False),)
+    assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=True),)
 
 
 # Service accounts, disruption budgets, node IPAM, node lifecycle
 
 
-def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response) -> list[tuple[str, ...]]:
+def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response) -> list[tuple[object, ...]]:
     """Answer the one write among `effects` with `response`, fire the timer that asks for,
     and answer the write it sends with `response` again: what the two answers asked for."""
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[object, ...]] = []
     for _ in range(2):
         (write,) = [e for e in effects if isinstance(e, CallApi)]
         answered = rig.answer(write, response)
@@ -573,13 +582,13 @@ spec:
 @pytest.mark.parametrize(
     ("controller", "objects", "response", "timer"),
     [
-        ("serviceaccount", (), BOOM, "retry"),  # the default ServiceAccount's create
-        ("disruption", (PDB,), CONFLICT, "pdb:default/web"),  # the budget's status write
-        ("nodeipam", (), CONFLICT, "retry/node-1"),  # node-1's podCIDR
+        ("serviceaccount", (), BOOM, serviceaccount.Timer.RETRY),  # the default ServiceAccount's create
+        ("disruption", (PDB,), CONFLICT, key(Kind.POD_DISRUPTION_BUDGET, "web")),  # the budget's status write
+        ("nodeipam", (), CONFLICT, key(Kind.NODE, "node-1")),  # node-1's podCIDR
     ],
 )
 def test_a_failed_write_is_retried_in_motion_once_then_merely_scheduled(
-    controller: str, objects: tuple[str, ...], response: Response, timer: str
+    controller: str, objects: tuple[str, ...], response: Response, timer: Tag
 ) -> None:
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.nodeipam import NodeIpamController
@@ -598,10 +607,11 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
     from kcore.api.core import Node, Taint
     from kcore.api.pod import TaintEffect, Toleration, TolerationOperator
     from kcore.controllers.nodelifecycle import NodeLifecycleController
+    from kcore.controllers.nodelifecycle_model import Call, Purpose, Timer
     from tests.builders import a_pod
 
     rig = Rig(NodeLifecycleController())
-    assert rig.start() == (WakeMeAt(at=Time(T0 + 5), key="monitor", in_motion=False),)
+    assert rig.start() == (WakeMeAt(at=Time(T0 + 5), key=Timer.MONITOR, in_motion=False),)
     tolerate = Toleration(key="example.com/drain", operator=TolerationOperator.EXISTS, effect=TaintEffect.NO_EXECUTE, toleration_seconds=60)
     pod = a_pod("web", node_name="node-1", grace=0)
     assert rig.request(Create(obj=attrs.evolve(pod, spec=attrs.evolve(pod.spec, tolerations=(tolerate,))))).ok
@@ -609,11 +619,13 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
     assert isinstance(node, Node)
     drain = Taint(key="example.com/drain", effect=TaintEffect.NO_EXECUTE)
     assert rig.request(Update(obj=attrs.evolve(node, spec=attrs.evolve(node.spec, taints=(drain,))))).ok
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("evict/default/web", "+60", "scheduled")]
-    delete, _ = rig.fire("evict/default/web", T0 + 60)
-    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 61), key="evict/default/web", in_motion=True),)
-    delete, _ = rig.fire("evict/default/web", T0 + 61)
-    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 62), key="evict/default/web", in_motion=False),)
+    web = key(Kind.POD, "web")
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(web, "+60", "scheduled")]
+    delete, _ = rig.fire(web, T0 + 60)
+    assert isinstance(delete, CallApi) and delete.tag == Call(purpose=Purpose.POD_DELETE, key=web)
+    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 61), key=web, in_motion=True),)
+    delete, _ = rig.fire(web, T0 + 61)
+    assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 62), key=web, in_motion=False),)
 
 
 # --- end to end: what a user sees right after a command ---------------------------------------

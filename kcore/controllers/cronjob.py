@@ -20,7 +20,8 @@ Theory of operation (pkg/controller/cronjob/cronjob_controllerv2.go, syncCronJob
    deleting the oldest by start time (SuccessfulDelete), propagation Background.
 
 Rules: one request in flight per CronJob (status writes carry the viewed
-resourceVersion; a Conflict re-syncs); timers per CronJob key; keys in sorted order.
+resourceVersion; a Conflict re-syncs), tagged `Call(cronjob, verb, target)`; a CronJob's
+timer is keyed by its key; keys in sorted order.
 Settling (`kcore.controllers.timers`): the next schedule time is merely scheduled (a
 CronJob applied alone runs nothing unless settling passes its time anyway); the retry
 after a failed request is in motion the first time in a row, not after.
@@ -33,6 +34,7 @@ Must not know: how Jobs run. Mirrors cronjob_controllerv2.go and utils.go.
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Final
 
@@ -75,7 +77,7 @@ from kcore.controllers.cronjob_schedule import (
 )
 from kcore.controllers.podcontrol import mine_or_orphan
 from kcore.controllers.timers import retry_in_motion
-from kcore.state import ClusterState, dependents, get, list_objects
+from kcore.state import ClusterState, dependents, get, key_of, list_objects
 
 NAME: Final = "cronjob-controller"
 SCHEDULED_TIMESTAMP: Final = "batch.kubernetes.io/cronjob-scheduled-timestamp"
@@ -90,13 +92,29 @@ class Creating:
     scheduled: Time
 
 
+class Verb(enum.Enum):
+    """What a CronJob's request does."""
+
+    CREATE = "create"  # the Job of a schedule time
+    DELETE = "delete"  # a Job replaced or beyond the history limits
+    STATUS = "status"  # the CronJob's status
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """The tag of a request: the CronJob it is for, what it does, and to which object."""
+
+    cronjob: ObjectKey
+    verb: Verb
+    target: ObjectKey
+
+
 @attrs.frozen(kw_only=True)
 class CronJobControllerState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()  # CronJobs with a request awaiting its answer
     creating: PMap[ObjectKey, Creating] = pmap()
     failures: PMap[ObjectKey, int] = pmap()  # consecutive failed requests per CronJob
-    counter: int = 0
 
 
 _evolve = evolver(CronJobControllerState)  # attrs.evolve for the hot per-event state updates
@@ -136,12 +154,11 @@ class CronJobController:
                 if isinstance(w.obj, CronJob):
                     return _sync_keys(s, {w.key}, ev.now)
                 return _sync_keys(s, _owners(w.obj), ev.now)
-            case ApiAnswered(tag=rid, response=resp):
-                return _answered(s, rid, resp.body, resp.ok, ev.now)
-            case TimerFired(key=key) if key.startswith("cj|"):
-                _, ns, name = key.split("|", 2)
-                return _sync_keys(s, {ObjectKey(kind=Kind.CRON_JOB, namespace=ns, name=name)}, ev.now)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered(tag=Call() as call, response=resp):
+                return _answered(s, call, resp.body, resp.ok, ev.now)
+            case TimerFired(key=ObjectKey() as key):
+                return _sync_keys(s, {key}, ev.now)
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
 
@@ -160,7 +177,7 @@ def _owners(job: object) -> set[ObjectKey]:
 
 
 def _timer(key: ObjectKey, at: Time, in_motion: bool = False) -> WakeMeAt:
-    return WakeMeAt(at=at, key=f"cj|{key.namespace}|{key.name}", in_motion=in_motion)
+    return WakeMeAt(at=at, key=key, in_motion=in_motion)
 
 
 def _retry(s: CronJobControllerState, key: ObjectKey, now: Time) -> tuple[CronJobControllerState, WakeMeAt]:
@@ -191,22 +208,26 @@ def _sync_keys(
     return s, tuple(effects)
 
 
-def _op(req: Request) -> str:
-    if isinstance(req, Create):
-        return "create"
-    return "delete" if isinstance(req, Delete) else "status"
+def _tag(key: ObjectKey, req: Request) -> Call:
+    """What `req`, sent for CronJob `key`, answers."""
+    match req:
+        case Create(obj=job):
+            return Call(cronjob=key, verb=Verb.CREATE, target=key_of(job))
+        case Delete(key=job_key):
+            return Call(cronjob=key, verb=Verb.DELETE, target=job_key)
+        case _:
+            return Call(cronjob=key, verb=Verb.STATUS, target=key)
 
 
 def _answered(
-    s: CronJobControllerState, rid: str, body: object, ok: bool, now: Time
+    s: CronJobControllerState, call: Call, body: object, ok: bool, now: Time
 ) -> tuple[CronJobControllerState, tuple[Effect, ...]]:
-    _, op, ns, name = rid.split("|", 3)
-    key = ObjectKey(kind=Kind.CRON_JOB, namespace=ns, name=name)
+    key = call.cronjob
     s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
     if ok and key in s.failures:
         s = attrs.evolve(s, failures=s.failures.discard(key))
     creating = s.creating.get(key)
-    if op != "create" or creating is None:
+    if call.verb is not Verb.CREATE or creating is None:
         if ok:
             return s, ()
         s, retry = _retry(s, key, now)
@@ -215,7 +236,7 @@ def _answered(
     cj = get(s.view, key)
     if not isinstance(cj, CronJob):
         return s, ()
-    job = body if isinstance(body, Job) else get(s.view, ObjectKey(kind=Kind.JOB, namespace=ns, name=creating.job))
+    job = body if isinstance(body, Job) else get(s.view, ObjectKey(kind=Kind.JOB, namespace=key.namespace, name=creating.job))
     if isinstance(body, Status) and not (body.reason.value == "AlreadyExists" and isinstance(job, Job)):
         failed = _event(cj, EventType.WARNING, "FailedCreate", f"Error creating job: {body.message}")
         s, retry = _retry(s, key, now)
@@ -233,14 +254,13 @@ def _answered(
         last_schedule_time=creating.scheduled,
     )
     req = Update(obj=attrs.evolve(cj, status=status), subresource=Subresource.STATUS)
-    s, call = _call(s, key, req)
-    return s, (*effects, call)
+    s, write = _call(s, key, req)
+    return s, (*effects, write)
 
 
 def _call(s: CronJobControllerState, key: ObjectKey, req: Request) -> tuple[CronJobControllerState, CallApi]:
-    rid = f"{s.counter}|{_op(req)}|{key.namespace}|{key.name}"
-    s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
-    return s, CallApi(request=req, tag=rid)
+    s = attrs.evolve(s, in_flight=s.in_flight.add(key))
+    return s, CallApi(request=req, tag=_tag(key, req))
 
 
 # --- the decision -------------------------------------------------------------------------

@@ -20,13 +20,15 @@ Theory of operation (level-triggered, as upstream's syncDeployment):
   deprecated rollback-to annotation rolls back; a changed replica count scales
   proportionally; otherwise the strategy (RollingUpdate or Recreate) rolls out.
   `kcore.controllers.deployment_rollout` explains how a pass is cut into rounds.
-- A round's writes are in flight as data (`pending`); the Deployment is not synced again
-  until every answer is in. Answers fold the written objects into the view (so the next
+- A round's writes are in flight as data (`busy` counts them), each tagged with what its
+  answer needs (`RoundWrite`: purpose, ReplicaSet, events to record; a round writes each
+  object once); the Deployment is not synced again until every answer is in. Answers fold the written objects into the view (so the next
   round sees them before their watch events), record the round's events on success, and
   then the Deployment is synced again. A failed write (a 409 from a stale view, a refused
   create) holds the Deployment back for an exponential backoff (`WakeMeAt`).
 - A rollout that is not complete asks for a `WakeMeAt` at the progress deadline, so
-  Progressing turns False with ProgressDeadlineExceeded in simulated time.
+  Progressing turns False with ProgressDeadlineExceeded in simulated time. A
+  Deployment's timers (that one and the backoff) are keyed by its key.
 - Settling (`kcore.controllers.timers`): the back-off after the first failed round is in
   motion, after a second one in a row merely scheduled, as is the progress-deadline check.
   A rollout needs no timer of its own: it moves on the ReplicaSets' status events (their
@@ -100,18 +102,20 @@ from kcore.state import ClusterState, get, list_objects, put
 __all__ = ["NAME", "DeploymentController", "DeploymentState", "plan_sync", "resolve_fenceposts"]
 
 NAME: Final = "deployment-controller"
-TIMER_PREFIX: Final = "deployment/"
 _TERMINAL: Final = frozenset({PodPhase.FAILED, PodPhase.SUCCEEDED})
 
 Effects = tuple[Effect, ...]
 
 
 @attrs.frozen(kw_only=True)
-class Pending:
-    """A write in flight for `deployment`."""
+class RoundWrite:
+    """The tag of one write of `deployment`'s round: what it is for, the ReplicaSet it
+    names ("" for the Deployment itself) and the events to record once it lands."""
 
     deployment: ObjectKey
-    write: Write
+    purpose: Purpose
+    rs_name: str = ""
+    events: tuple[RecordEvent, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -120,24 +124,11 @@ class DeploymentState:
 
     view: ClusterState
     dirty: PSet[ObjectKey] = pset()
-    pending: PMap[str, Pending] = pmap()
     busy: PMap[ObjectKey, int] = pmap()  # writes of the current round still unanswered
     round_failed: PSet[ObjectKey] = pset()
     failures: PMap[ObjectKey, int] = pmap()  # consecutive failed rounds
     hold_until: PMap[ObjectKey, Time] = pmap()  # backoff after a failed round
     wakes: PMap[ObjectKey, Time] = pmap()  # progress-deadline wake-ups asked for
-    seq: int = 0
-
-
-def timer_key(key: ObjectKey) -> str:
-    return f"{TIMER_PREFIX}{key.namespace}/{key.name}"
-
-
-def _key_of_timer(text: str) -> ObjectKey | None:
-    if not text.startswith(TIMER_PREFIX):
-        return None
-    namespace, _, name = text.removeprefix(TIMER_PREFIX).partition("/")
-    return ObjectKey(kind=Kind.DEPLOYMENT, namespace=namespace, name=name)
 
 
 def deployment_key(namespace: str, name: str) -> ObjectKey:
@@ -208,12 +199,9 @@ class DeploymentController:
                 for k in keys:
                     hold = hold.discard(k)
                 return _process(attrs.evolve(state, dirty=state.dirty.update(keys), hold_until=hold), now)
-            case ApiAnswered(tag=rid, response=resp, now=now):
-                return _answered(state, rid, resp, now)
-            case TimerFired(key=tkey, now=now):
-                key = _key_of_timer(tkey)
-                if key is None:
-                    return state, ()
+            case ApiAnswered(tag=RoundWrite() as write, response=resp, now=now):
+                return _answered(state, write, resp, now)
+            case TimerFired(key=ObjectKey() as key, now=now):
                 state = attrs.evolve(
                     state,
                     dirty=state.dirty.add(key),
@@ -223,7 +211,7 @@ class DeploymentController:
                 return _process(state, now)
             case Resynced(view=view, now=now):
                 return _process(_mark_all(attrs.evolve(state, view=view, wakes=pmap())), now)
-            case RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return state, ()
             case _:
                 assert_never(event)
@@ -323,18 +311,15 @@ def _send(
     wake_at: Time | None = None,
 ) -> tuple[DeploymentState, Effects]:
     effects: list[Effect] = list(events)
-    pending, seq = state.pending, state.seq
     for w in writes:
-        rid = f"deployment-{seq}"
-        seq += 1
-        pending = pending.set(rid, Pending(deployment=key, write=w))
-        effects.append(CallApi(request=w.request, tag=rid))
+        tag = RoundWrite(deployment=key, purpose=w.purpose, rs_name=w.rs_name, events=w.events)
+        effects.append(CallApi(request=w.request, tag=tag))
     busy = state.busy.set(key, state.busy.get(key, 0) + len(writes)) if writes else state.busy
     wakes = state.wakes
     if not writes and wake_at is not None and wakes.get(key) != wake_at:
         wakes = wakes.set(key, wake_at)
-        effects.append(WakeMeAt(at=wake_at, key=timer_key(key)))  # a deadline: merely scheduled
-    return attrs.evolve(state, pending=pending, seq=seq, busy=busy, wakes=wakes), tuple(effects)
+        effects.append(WakeMeAt(at=wake_at, key=key))  # a deadline: merely scheduled
+    return attrs.evolve(state, busy=busy, wakes=wakes), tuple(effects)
 
 
 def plan_sync(view: ClusterState, d: Deployment, now: Time) -> Plan:
@@ -349,8 +334,11 @@ def plan_sync(view: ClusterState, d: Deployment, now: Time) -> Plan:
     rss = tuple(rs for rs in list_objects(view, Kind.REPLICA_SET, ns) if isinstance(rs, ReplicaSet))
     claimed = claim(d, rss, lambda o: sel.matches(o.metadata.labels))
     if claimed.adopt or claimed.release:
-        writes = tuple(Write(request=adopt_request(o, d), purpose=Purpose.CLAIM) for o in claimed.adopt)
-        writes += tuple(Write(request=release_request(o, d.metadata.uid), purpose=Purpose.CLAIM) for o in claimed.release)
+        writes = tuple(Write(request=adopt_request(o, d), purpose=Purpose.CLAIM, rs_name=o.metadata.name) for o in claimed.adopt)
+        writes += tuple(
+            Write(request=release_request(o, d.metadata.uid), purpose=Purpose.CLAIM, rs_name=o.metadata.name)
+            for o in claimed.release
+        )
         return Plan(writes=writes)
     owned = tuple(rs for rs in claimed.owned if isinstance(rs, ReplicaSet))
     ctx = RolloutContext(view=view, d=d, rss=owned, now=now)
@@ -424,12 +412,9 @@ def _message(resp: Response) -> str:
     return body.message if isinstance(body, Status) else f"unexpected answer {resp.code}"
 
 
-def _answered(state: DeploymentState, rid: str, resp: Response, now: Time) -> tuple[DeploymentState, Effects]:
-    p = state.pending.get(rid)
-    if p is None:
-        return state, ()
-    key, w = p.deployment, p.write
-    state = attrs.evolve(state, pending=state.pending.discard(rid), busy=state.busy.set(key, state.busy.get(key, 1) - 1))
+def _answered(state: DeploymentState, w: RoundWrite, resp: Response, now: Time) -> tuple[DeploymentState, Effects]:
+    key = w.deployment
+    state = attrs.evolve(state, busy=state.busy.set(key, state.busy.get(key, 1) - 1))
     effects: list[Effect] = []
     ok = resp.ok or (resp.code == 404 and w.purpose is Purpose.DELETE_RS)
     if ok:
@@ -458,7 +443,7 @@ def _answered(state: DeploymentState, rid: str, resp: Response, now: Time) -> tu
             hold_until=state.hold_until.set(key, at),
             dirty=state.dirty.add(key),
         )
-        effects.append(WakeMeAt(at=at, key=timer_key(key), in_motion=retry_in_motion(failures)))
+        effects.append(WakeMeAt(at=at, key=key, in_motion=retry_in_motion(failures)))
         return state, tuple(effects)
     state = attrs.evolve(state, failures=state.failures.discard(key), dirty=state.dirty.add(key))
     state, out = _process(state, now)

@@ -71,7 +71,7 @@ class Write:
     request: Request
     purpose: Purpose
     events: tuple[RecordEvent, ...] = ()
-    rs_name: str = ""
+    rs_name: str = ""  # the ReplicaSet it writes ("" for the Deployment): one write each per round
 
 
 @attrs.frozen(kw_only=True)

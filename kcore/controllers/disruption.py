@@ -21,9 +21,11 @@ Theory of operation (level-triggered, as upstream's trySync):
 - A pod selected by the budget whose controller cannot be found or has no scale makes
   the count impossible: the budget fails safe (disruptionsAllowed 0, condition
   DisruptionAllowed=False reason SyncFailed), as upstream's failSafe.
-- In-flight writes are data (`in_flight`): a budget with a write in flight is not synced
-  again until the answer; a 409 re-syncs after a one-second `WakeMeAt`. A `WakeMeAt` at
-  the earliest disruptedPods expiry re-checks the budget (`timers` keeps one per budget).
+- In-flight writes are data (`in_flight`, the budgets whose status write, tagged with the
+  budget's key, awaits its answer): a budget with a write in flight is not synced again
+  until the answer; a 409 re-syncs after a one-second `WakeMeAt`. A `WakeMeAt` at the
+  earliest disruptedPods expiry re-checks the budget (`timers` keeps one per budget);
+  either timer is keyed by the budget's key.
   For settling (`kcore.controllers.timers`) the expiry is a deadline, merely scheduled;
   the conflict retry is in motion the first time in a row (`conflicts`), not after.
 
@@ -85,7 +87,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Subresource, Update
-from kcore.controllers.timers import owner_of_timer, owner_timer_key, retry_in_motion
+from kcore.controllers.timers import retry_in_motion
 from kcore.intstr import IntOrStringError, scaled_value
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
@@ -94,7 +96,6 @@ DELETION_TIMEOUT: Final = 120.0
 """Seconds an evicted pod may take to start deleting before its budget counts it again."""
 CONFLICT_RETRY: Final = 1.0
 SCALE_KINDS: Final = frozenset({Kind.REPLICA_SET, Kind.DEPLOYMENT, Kind.STATEFUL_SET, Kind.REPLICATION_CONTROLLER})
-_TIMER_PREFIX: Final = "pdb:"
 
 Out = tuple["DisruptionState", tuple[Effect, ...]]
 Scaled = ReplicaSet | Deployment | StatefulSet | ReplicationController
@@ -104,10 +105,9 @@ Scaled = ReplicaSet | Deployment | StatefulSet | ReplicationController
 class DisruptionState:
     view: ClusterState
     dirty: PSet[ObjectKey] = pset()
-    in_flight: PMap[str, ObjectKey] = pmap()  # request id -> budget
+    in_flight: PSet[ObjectKey] = pset()  # budgets whose status write awaits its answer
     timers: PMap[ObjectKey, Time] = pmap()  # budget -> earliest recheck asked for
     conflicts: PMap[ObjectKey, int] = pmap()  # budget -> consecutive conflicting status writes
-    counter: int = 0
 
 
 _evolve = evolver(DisruptionState)  # attrs.evolve for the hot per-event state updates
@@ -301,10 +301,6 @@ def fail_safe_status(pdb: PodDisruptionBudget, message: str, now: Time) -> PodDi
 # --- decide and emit -------------------------------------------------------------------------
 
 
-def timer_key(budget: ObjectKey) -> str:
-    return owner_timer_key(_TIMER_PREFIX, budget)
-
-
 def _notes(pdb: PodDisruptionBudget, pods: tuple[Pod, ...], expected: Expected) -> tuple[Effect, ...]:
     """The Events upstream records while syncing (here only alongside a status write)."""
     key = key_of(pdb)
@@ -347,13 +343,12 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
         pending = s.timers.get(key)
         if recheck is not None and (pending is None or recheck < pending or pending <= now):
             s = attrs.evolve(s, timers=s.timers.set(key, recheck))
-            effects.append(WakeMeAt(at=recheck, key=timer_key(key)))  # a deadline: merely scheduled
+            effects.append(WakeMeAt(at=recheck, key=key))  # a deadline: merely scheduled
     if status == pdb.status:
         return s, tuple(effects)
-    rid = f"{NAME}:{s.counter}"
     request = Update(obj=attrs.evolve(pdb, status=status), subresource=Subresource.STATUS)
-    s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, key))
-    return s, (*effects, *notes, CallApi(request=request, tag=rid))
+    s = attrs.evolve(s, in_flight=s.in_flight.add(key))
+    return s, (*effects, *notes, CallApi(request=request, tag=key))
 
 
 def _marked_by(view: ClusterState, ev: WatchEvent) -> tuple[ObjectKey, ...]:
@@ -373,11 +368,8 @@ def _marked_by(view: ClusterState, ev: WatchEvent) -> tuple[ObjectKey, ...]:
             return ()
 
 
-def _answered(s: DisruptionState, rid: str, ok: bool, code: int, body: object, now: Time) -> Out:
-    key = s.in_flight.get(rid)
-    if key is None:
-        return s, ()
-    s = attrs.evolve(s, in_flight=s.in_flight.discard(rid))
+def _answered(s: DisruptionState, key: ObjectKey, ok: bool, code: int, body: object, now: Time) -> Out:
+    s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
     if code != 409 and key in s.conflicts:
         s = attrs.evolve(s, conflicts=s.conflicts.discard(key))
     if ok and isinstance(body, PodDisruptionBudget):
@@ -389,7 +381,7 @@ def _answered(s: DisruptionState, rid: str, ok: bool, code: int, body: object, n
     if code == 409:
         count = s.conflicts.get(key, 0) + 1
         s = attrs.evolve(s, conflicts=s.conflicts.set(key, count))
-        return s, (WakeMeAt(at=Time(now + CONFLICT_RETRY), key=timer_key(key), in_motion=retry_in_motion(count)),)
+        return s, (WakeMeAt(at=Time(now + CONFLICT_RETRY), key=key, in_motion=retry_in_motion(count)),)
     return s, ()
 
 
@@ -399,10 +391,9 @@ def _all_budgets(view: ClusterState) -> PSet[ObjectKey]:
 
 def run(s: DisruptionState, now: Time) -> Out:
     """Sync every dirty budget without a write in flight, in sorted order."""
-    busy = frozenset(s.in_flight.values())
     effects: list[Effect] = []
     for key in sorted(s.dirty):
-        if key in busy:
+        if key in s.in_flight:
             continue
         s, out = sync(s, key, now)
         effects.extend(out)
@@ -445,14 +436,14 @@ class DisruptionController:
                 marked = _marked_by(s.view, ev)
                 s = _evolve(s, view=follow(s.view, event))
                 s = attrs.evolve(s, dirty=s.dirty.update(marked))
-            case ApiAnswered(tag=rid, response=resp):
-                s, effects = _answered(s, rid, resp.ok, resp.code, resp.body, now)
-            case TimerFired(key=key):
-                budget = owner_of_timer(_TIMER_PREFIX, Kind.POD_DISRUPTION_BUDGET, key)
-                if budget is not None:
-                    if s.timers.get(budget) is not None and s.timers[budget] <= now:
-                        s = attrs.evolve(s, timers=s.timers.discard(budget))
-                    s = attrs.evolve(s, dirty=s.dirty.add(budget))
+            case ApiAnswered(tag=ObjectKey() as budget, response=resp):
+                s, effects = _answered(s, budget, resp.ok, resp.code, resp.body, now)
+            case TimerFired(key=ObjectKey() as budget):
+                if s.timers.get(budget) is not None and s.timers[budget] <= now:
+                    s = attrs.evolve(s, timers=s.timers.discard(budget))
+                s = attrs.evolve(s, dirty=s.dirty.add(budget))
+            case ApiAnswered() | TimerFired():
+                pass
             case Resynced(view=view):
                 s = attrs.evolve(s, view=view, dirty=_all_budgets(view))
             case RuntimeAnswered() | RuntimeNotified():

@@ -18,9 +18,9 @@ Theory of operation (level-triggered; read pkg/controller/garbagecollector/garba
 - Background deletion needs nothing here but the first rule: the owner is gone at once
   and its dependents' references dangle.
 
-Rules: one request in flight per key (in-flight keys wait for their answer); a failed
-write (Conflict, NotFound) re-syncs the key from the view; keys sync in sorted order.
-Every answer re-syncs its key at the next "retry" timer (its watch event may have come
+Rules: one request in flight per key (in-flight keys wait for their answer), tagged
+with that key; a failed write (Conflict, NotFound) re-syncs the key from the view; keys
+sync in sorted order. Every answer re-syncs its key at the next `Timer.RETRY` (its watch event may have come
 while the key was in flight). For settling (`kcore.controllers.timers`) that timer is in
 motion after a success or a first failure (a cascade in progress), merely scheduled
 after the same key failed again (`failures`); a merely scheduled one never covers one
@@ -39,7 +39,7 @@ update when `referencesDiffs`, `deletionStartsWithFinalizer` or
 ownerReferences or a deletionTimestamp (an ownerless new object has nothing to sync, and
 no dependent can name its fresh uid before it exists), and a MODIFIED event whose uid, ownerReferences, deletionTimestamp or
 finalizers differ from the old object's (or whose old object is unknown). Every field
-`sync` reads (at an event, an answer or the "retry" timer) is one of those, so the view
+`sync` reads (at an event, an answer or the retry timer) is one of those, so the view
 is always current for it; a status write, a label change or a Lease renewal is skipped.
 
 Must not know: any particular workload kind. Mirrors garbagecollector.go and graph.go,
@@ -48,6 +48,7 @@ without the graph cache: the view's `dependents_by_owner_uid` index is the graph
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Sequence
 from typing import Final
@@ -87,14 +88,19 @@ RETRY_AFTER: Final = 1.0  # seconds before a failed write is tried again
 _WATCHED: Final = frozenset(k for k in Kind if k is not Kind.EVENT)
 
 
+class Timer(enum.Enum):
+    """The collector's one timer: sync the answered writes' keys again."""
+
+    RETRY = "retry"
+
+
 @attrs.frozen(kw_only=True)
 class GCState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()  # a request for this key awaits its answer
-    retry: PSet[ObjectKey] = pset()  # answered writes, synced again at the next "retry" timer
-    retry_wake: Wake | None = None  # the "retry" timer pending
+    retry: PSet[ObjectKey] = pset()  # answered writes, synced again at the next `Timer.RETRY`
+    retry_wake: Wake | None = None  # the `Timer.RETRY` pending
     failures: PMap[ObjectKey, int] = pmap()  # consecutive failed writes per key
-    counter: int = 0
 
 
 _evolve = evolver(GCState)  # attrs.evolve for the hot per-event state updates
@@ -132,7 +138,7 @@ class GarbageCollector:
                     # a Lease renewal, a status write: no edge of the graph and no deletion
                     # state moved, so no sync can decide anything new (upstream's
                     # processGraphChanges ignores such updates too); failed writes are
-                    # retried by the "retry" timer, not by unrelated events
+                    # retried by the retry timer, not by unrelated events
                     return s, ()
                 keys = {w.key, *dependents(s.view, w.obj.metadata.uid)}
                 keys.update(_owner_keys(w.obj))  # a foreground owner waits on this one
@@ -141,19 +147,18 @@ class GarbageCollector:
                 if w.type is WatchType.DELETED:
                     keys.discard(w.key)
                 return _sync_keys(s, keys)
-            case ApiAnswered(tag=rid):
+            case ApiAnswered(tag=ObjectKey() as key):
                 # success or not, look again once the write's own watch event is in the view
-                key = _key_of_request(rid)
                 at = Time(ev.now + RETRY_AFTER)
-                failures, pending, wake = resync_after_answer(s.failures, key, ev.response.ok, s.retry_wake, at, "retry")
+                failures, pending, wake = resync_after_answer(s.failures, key, ev.response.ok, s.retry_wake, at, Timer.RETRY)
                 s = attrs.evolve(
                     s, in_flight=s.in_flight.discard(key), retry=s.retry.add(key), retry_wake=pending, failures=failures
                 )
                 return s, wake
-            case TimerFired(key="retry"):
+            case TimerFired(key=Timer.RETRY):
                 keys = set(s.retry)
                 return _sync_keys(attrs.evolve(s, retry=pset(), retry_wake=None), keys)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
 
@@ -193,15 +198,9 @@ def _sync_keys(s: GCState, keys: set[ObjectKey]) -> tuple[GCState, tuple[Effect,
             if key in s.failures:  # at rest: nothing left to retry
                 s = attrs.evolve(s, failures=s.failures.discard(key))
             continue
-        rid = f"{s.counter}|{key.kind.value}|{key.namespace}|{key.name}"
-        s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
-        effects.append(CallApi(request=req, tag=rid))
+        s = attrs.evolve(s, in_flight=s.in_flight.add(key))
+        effects.append(CallApi(request=req, tag=key))
     return s, tuple(effects)
-
-
-def _key_of_request(rid: str) -> ObjectKey:
-    _, kind, namespace, name = rid.split("|", 3)
-    return ObjectKey(kind=Kind(kind), namespace=namespace, name=name)
 
 
 # --- the decision -------------------------------------------------------------------------

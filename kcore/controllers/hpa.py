@@ -22,7 +22,9 @@ Theory of operation (as upstream's reconcileAutoscaler, one HPA at a time):
    lastScaleTime, conditions AbleToScale / ScalingActive / ScalingLimited) is written
    with an Update of the status subresource when it differs from the view's.
 An HPA with a call in flight is not synced again until the answer (its timer re-arms);
-any failed write is retried by the next period. A restart forgets the history, as
+any failed write is retried by the next period. A call is tagged `Call(hpa, asked)`
+(the scale, the rescale, the status), the rescale it performs kept in `rescales`; the
+period timer is keyed by the HPA's key. A restart forgets the history, as
 upstream's does.
 
 Differences from upstream: Pods/Object/External metrics are not served (no custom or
@@ -50,6 +52,7 @@ Mirrors pkg/controller/podautoscaler/horizontal.go.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Final, assert_never
 
@@ -100,14 +103,12 @@ from kcore.controllers.hpa_replicas import (
     resource_replicas,
     resource_samples,
 )
-from kcore.controllers.timers import owner_of_timer, owner_timer_key
 from kcore.labels import SelectorParseError, parse_selector
 from kcore.quantity import Quantity
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
 NAME: Final = "horizontal-pod-autoscaler"
 SYNC_PERIOD: Final = 15.0
-_TIMER_PREFIX: Final = "hpa:"
 _SCALE_OWNERS: Final = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.STATEFUL_SET, Kind.REPLICATION_CONTROLLER})
 
 ABLE: Final = HorizontalPodAutoscalerConditionType.ABLE_TO_SCALE
@@ -133,13 +134,20 @@ class Plan:
     history: History
 
 
+class Asked(enum.Enum):
+    """What an HPA's request asks for."""
+
+    SCALE = "get-scale"
+    RESCALE = "update-scale"
+    STATUS = "status"
+
+
 @attrs.frozen(kw_only=True)
 class Call:
-    """A request in flight: which HPA it is for, and the plan when it is a rescale."""
+    """The tag of a request: the HPA it is for and what it asks."""
 
     hpa: ObjectKey
-    plan: Plan | None = None
-    status_write: bool = False
+    asked: Asked
 
 
 @attrs.frozen(kw_only=True)
@@ -147,9 +155,9 @@ class HpaState:
     view: ClusterState
     histories: PMap[ObjectKey, History] = pmap()
     next_sync: PMap[ObjectKey, Time] = pmap()
-    in_flight: PMap[str, Call] = pmap()
+    in_flight: PSet[ObjectKey] = pset()  # HPAs with a request out (one at a time)
+    rescales: PMap[ObjectKey, Plan] = pmap()  # the rescale an UpdateScale in flight performs
     dirty: PSet[ObjectKey] = pset()
-    counter: int = 0
 
 
 _evolve = evolver(HpaState)  # attrs.evolve for the hot per-event state updates
@@ -437,25 +445,16 @@ def target_key(hpa: HorizontalPodAutoscaler) -> ObjectKey | str:
 # --- the component ---------------------------------------------------------------------------
 
 
-def timer_key(hpa: ObjectKey) -> str:
-    return owner_timer_key(_TIMER_PREFIX, hpa)
-
-
 def _call(s: HpaState, call: Call, request: GetScale | UpdateScale | Update) -> Out:
-    rid = f"{NAME}:{s.counter}"
-    s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, call))
-    return s, (CallApi(request=request, tag=rid),)
+    s = attrs.evolve(s, in_flight=s.in_flight.add(call.hpa))
+    return s, (CallApi(request=request, tag=call),)
 
 
 def _write_status(s: HpaState, hpa: HorizontalPodAutoscaler, status: HorizontalPodAutoscalerStatus) -> Out:
     if status == hpa.status:
         return s, ()
     request = Update(obj=attrs.evolve(hpa, status=status), subresource=Subresource.STATUS)
-    return _call(s, Call(hpa=key_of(hpa), status_write=True), request)
-
-
-def _busy(s: HpaState, key: ObjectKey) -> bool:
-    return any(c.hpa == key for c in s.in_flight.values())
+    return _call(s, Call(hpa=key_of(hpa), asked=Asked.STATUS), request)
 
 
 def sync(s: HpaState, key: ObjectKey, now: Time) -> Out:
@@ -466,15 +465,15 @@ def sync(s: HpaState, key: ObjectKey, now: Time) -> Out:
         return attrs.evolve(s, next_sync=s.next_sync.discard(key), histories=s.histories.discard(key)), ()
     at = Time(now + SYNC_PERIOD)
     s = attrs.evolve(s, next_sync=s.next_sync.set(key, at))
-    timer: tuple[Effect, ...] = (WakeMeAt(at=at, key=timer_key(key)),)  # periodic: merely scheduled
-    if _busy(s, key):
+    timer: tuple[Effect, ...] = (WakeMeAt(at=at, key=key),)  # periodic: merely scheduled
+    if key in s.in_flight:
         return s, timer
     target = target_key(hpa)
     if isinstance(target, str):
         status, ev = failed_get_scale(hpa, target, now)
         s, write = _write_status(s, hpa, status)
         return s, (*timer, ev, *write)
-    s, ask = _call(s, Call(hpa=key), GetScale(key=target))
+    s, ask = _call(s, Call(hpa=key, asked=Asked.SCALE), GetScale(key=target))
     return s, (*timer, *ask)
 
 
@@ -492,29 +491,35 @@ def _scale_answered(s: HpaState, hpa: HorizontalPodAutoscaler, response: Respons
         s, write = _write_status(s, hpa, decision.status)
         return s, (*decision.events, *write)
     request = UpdateScale(key=body.key, replicas=decision.rescale.desired, resource_version=body.resource_version)
-    s, ask = _call(s, Call(hpa=key, plan=decision.rescale), request)
+    s = attrs.evolve(s, rescales=s.rescales.set(key, decision.rescale))
+    s, ask = _call(s, Call(hpa=key, asked=Asked.RESCALE), request)
     return s, (*decision.events, *ask)
 
 
-def _answered(s: HpaState, rid: str, response: Response, now: Time) -> Out:
-    call = s.in_flight.get(rid)
-    if call is None:
-        return s, ()
-    s = attrs.evolve(s, in_flight=s.in_flight.discard(rid))
+def _answered(s: HpaState, call: Call, response: Response, now: Time) -> Out:
+    plan = s.rescales.get(call.hpa) if call.asked is Asked.RESCALE else None
+    s = attrs.evolve(s, in_flight=s.in_flight.discard(call.hpa))
+    if plan is not None:
+        s = attrs.evolve(s, rescales=s.rescales.discard(call.hpa))
     hpa = get(s.view, call.hpa)
     if not isinstance(hpa, HorizontalPodAutoscaler):
         return s, ()
-    if call.status_write:
-        body = response.body
-        if response.ok and isinstance(body, HorizontalPodAutoscaler) and body.metadata.resource_version > hpa.metadata.resource_version:
-            s = attrs.evolve(s, view=put(s.view, body))
-        return s, ()
-    if call.plan is None:
-        return _scale_answered(s, hpa, response, now)
-    status, history, ev = rescaled(hpa, call.plan, response, now)
-    s = attrs.evolve(s, histories=s.histories.set(call.hpa, history))
-    s, write = _write_status(s, hpa, status)
-    return s, (ev, *write)
+    match call.asked:
+        case Asked.STATUS:
+            body = response.body
+            if response.ok and isinstance(body, HorizontalPodAutoscaler) and body.metadata.resource_version > hpa.metadata.resource_version:
+                s = attrs.evolve(s, view=put(s.view, body))
+            return s, ()
+        case Asked.SCALE:
+            return _scale_answered(s, hpa, response, now)
+        case Asked.RESCALE:
+            assert plan is not None  # set with the UpdateScale, one request per HPA at a time
+            status, history, ev = rescaled(hpa, plan, response, now)
+            s = attrs.evolve(s, histories=s.histories.set(call.hpa, history))
+            s, write = _write_status(s, hpa, status)
+            return s, (ev, *write)
+        case _:
+            assert_never(call.asked)
 
 
 def _watched(s: HpaState, ev_key: ObjectKey, obj: object) -> HpaState:
@@ -584,13 +589,14 @@ class HorizontalPodAutoscalerController:
                 s = _evolve(s, view=follow(s.view, event))
                 if ev.key.kind is Kind.HORIZONTAL_POD_AUTOSCALER and get(s.view, ev.key) is None:
                     s = attrs.evolve(s, histories=s.histories.discard(ev.key), next_sync=s.next_sync.discard(ev.key))
-            case ApiAnswered(tag=rid, response=resp):
-                s, effects = _answered(s, rid, resp, now)
-            case TimerFired(key=key):
-                hpa = owner_of_timer(_TIMER_PREFIX, Kind.HORIZONTAL_POD_AUTOSCALER, key)
-                due = s.next_sync.get(hpa) if hpa is not None else None
-                if hpa is not None and due is not None and due <= now:
+            case ApiAnswered(tag=Call() as call, response=resp):
+                s, effects = _answered(s, call, resp, now)
+            case TimerFired(key=ObjectKey() as hpa):
+                due = s.next_sync.get(hpa)
+                if due is not None and due <= now:
                     s = attrs.evolve(s, dirty=s.dirty.add(hpa))
+            case ApiAnswered() | TimerFired():
+                pass
             case Resynced(view=view):
                 s = attrs.evolve(s, view=view, dirty=_all(view))
             case RuntimeAnswered() | RuntimeNotified():

@@ -22,8 +22,8 @@ namespace's own event brings the view of everything in it (the shared informer c
 and from then on every object left in it is being deleted, so nothing else can change a
 sync's outcome. Upstream watches Namespaces only and polls the content.
 
-Rules: one request in flight per key; every answer re-syncs its namespace after
-`RETRY_AFTER` (the "retry" timer); keys in sorted order. For settling
+Rules: one request in flight per key, tagged with that key; every answer re-syncs its
+namespace after `RETRY_AFTER` (the `Timer.RETRY` timer); keys in sorted order. For settling
 (`kcore.controllers.timers`) that timer is in motion after a success or a first failure
 (the deletion is progressing), merely scheduled after the same write failed again
 (`failures`); a merely scheduled one never covers one in motion. Must not know: any
@@ -33,6 +33,7 @@ deletion/namespaced_resources_deleter.go.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from typing import Final
 
@@ -68,14 +69,19 @@ FINALIZERS_REMAINING: Final = "NamespaceFinalizersRemaining"
 _WATCHED: Final = frozenset(k for k in Kind if k.info.namespaced) | {Kind.NAMESPACE}
 
 
+class Timer(enum.Enum):
+    """The controller's one timer: sync the answered writes' namespaces again."""
+
+    RETRY = "retry"
+
+
 @attrs.frozen(kw_only=True)
 class NamespaceControllerState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()
-    retry: PSet[str] = pset()  # namespaces to sync again at the next "retry" timer
-    retry_wake: Wake | None = None  # the "retry" timer pending
+    retry: PSet[str] = pset()  # namespaces to sync again at the next `Timer.RETRY`
+    retry_wake: Wake | None = None  # the `Timer.RETRY` pending
     failures: PMap[ObjectKey, int] = pmap()  # consecutive failed writes per target
-    counter: int = 0
 
 
 _evolve = evolver(NamespaceControllerState)  # attrs.evolve for the hot per-event state updates
@@ -110,19 +116,18 @@ class NamespaceController:
                 s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync_all(s, {ns}, ev.now)
-            case ApiAnswered(tag=rid):
-                key = _key_of_request(rid)
+            case ApiAnswered(tag=ObjectKey() as key):
                 ns = key.name if key.kind is Kind.NAMESPACE else key.namespace
                 at = Time(ev.now + RETRY_AFTER)
-                failures, pending, wake = resync_after_answer(s.failures, key, ev.response.ok, s.retry_wake, at, "retry")
+                failures, pending, wake = resync_after_answer(s.failures, key, ev.response.ok, s.retry_wake, at, Timer.RETRY)
                 s = attrs.evolve(
                     s, in_flight=s.in_flight.discard(key), retry=s.retry.add(ns), retry_wake=pending, failures=failures
                 )
                 return s, wake
-            case TimerFired(key="retry"):
+            case TimerFired(key=Timer.RETRY):
                 names = set(s.retry)
                 return _sync_all(attrs.evolve(s, retry=pset(), retry_wake=None), names, ev.now)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
 
@@ -138,9 +143,8 @@ def _sync_all(
             key = _target(req)
             if key in s.in_flight:
                 continue
-            rid = f"{s.counter}|{key.kind.value}|{key.namespace}|{key.name}"
-            s = attrs.evolve(s, in_flight=s.in_flight.add(key), counter=s.counter + 1)
-            effects.append(CallApi(request=req, tag=rid))
+            s = attrs.evolve(s, in_flight=s.in_flight.add(key))
+            effects.append(CallApi(request=req, tag=key))
     return s, tuple(effects)
 
 
@@ -164,11 +168,6 @@ def _target(req: Request) -> ObjectKey:
             return ObjectKey(kind=obj.KIND, namespace=m.namespace, name=m.name)
         case _:
             raise AssertionError(f"the namespace controller never sends {type(req).__name__}")
-
-
-def _key_of_request(rid: str) -> ObjectKey:
-    _, kind, namespace, name = rid.split("|", 3)
-    return ObjectKey(kind=Kind(kind), namespace=namespace, name=name)
 
 
 # --- the decision -------------------------------------------------------------------------

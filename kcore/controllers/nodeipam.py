@@ -13,8 +13,9 @@ Rules:
   a Conflict means the view is stale, and the retry reads the newer Node. For settling
   (`kcore.controllers.timers`) the retry is in motion the first time in a row
   (`failures`), merely scheduled after the same Node failed again.
-- One update in flight per Node; the answer's Node is folded into the view at once, so a
-  step between the answer and its watch event never allocates twice.
+- One update in flight per Node, tagged with the Node's key (so is its retry timer); the
+  answer's Node is folded into the view at once, so a step between the answer and its
+  watch event never allocates twice.
 - When no subnet is left the Node is told once: a Normal Event "CIDRNotAvailable" with
   upstream's message "Node <name> status is now: CIDRNotAvailable".
 - Per-event work is proportional to the Node the event names (a full pass only at start
@@ -67,7 +68,6 @@ NAME: Final = "node-ipam-controller"
 RETRY_SECONDS: Final = 1.0
 """Backoff before a failed podCIDR update is tried again."""
 CIDR_NOT_AVAILABLE: Final = "CIDRNotAvailable"
-RETRY_PREFIX: Final = "retry/"
 
 Effects = tuple[Effect, ...]
 
@@ -79,10 +79,9 @@ class NodeIpamState:
     view: ClusterState
     cidrs: CidrSet | None  # None: the cluster CIDR is unusable (every Node is told)
     problem: str = ""  # why `cidrs` is None
-    in_flight: PMap[str, str] = pmap()  # request id -> node name
+    in_flight: PSet[str] = pset()  # nodes whose podCIDR update awaits its answer
     reported: PSet[str] = pset()  # nodes told CIDRNotAvailable, waiting for a free subnet
     failures: PMap[str, int] = pmap()  # node -> consecutive failed podCIDR updates
-    seq: int = 0
 
 
 _evolve = evolver(NodeIpamState)  # attrs.evolve for the hot per-event state updates
@@ -136,22 +135,22 @@ class NodeIpamController:
                     state = attrs.evolve(state, cidrs=release_node(state.cidrs, name))
                     return _sync_names(state, (name, *sorted(state.reported)))
                 return _sync_names(state, (name,))
-            case ApiAnswered(tag=rid, response=resp, now=now):
-                return _answered(state, rid, resp, now)
-            case TimerFired(key=k) if k.startswith(RETRY_PREFIX):
-                return _sync_names(state, (k.removeprefix(RETRY_PREFIX),))
+            case ApiAnswered(tag=ObjectKey(name=name), response=resp, now=now):
+                return _answered(state, name, resp, now)
+            case TimerFired(key=ObjectKey(name=name)):
+                return _sync_names(state, (name,))
             case Resynced(view=view):
                 keep = state.in_flight
                 fresh = _fresh(view, self.node_mask_size)
                 cs = fresh.cidrs
                 if cs is not None:
-                    for rid in sorted(keep):
-                        held = cidr_of(state.cidrs, keep[rid]) if state.cidrs is not None else None
+                    for name in sorted(keep):
+                        held = cidr_of(state.cidrs, name) if state.cidrs is not None else None
                         if held is not None:
-                            cs = occupy(cs, keep[rid], held)
-                fresh = attrs.evolve(fresh, cidrs=cs, in_flight=keep, failures=state.failures, seq=state.seq)
+                            cs = occupy(cs, name, held)
+                fresh = attrs.evolve(fresh, cidrs=cs, in_flight=keep, failures=state.failures)
                 return _sync_all(fresh)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return state, ()
             case _:
                 assert_never(event)
@@ -176,7 +175,7 @@ def sync(state: NodeIpamState, name: str) -> tuple[NodeIpamState, Effects]:
     if state.cidrs is None:
         return _report(state, name, f"{CIDR_NOT_AVAILABLE}: {state.problem}") if isinstance(obj, Node) else (state, ())
     if not isinstance(obj, Node):
-        if name in state.in_flight.values():
+        if name in state.in_flight:
             return state, ()
         return attrs.evolve(
             state,
@@ -189,22 +188,15 @@ def sync(state: NodeIpamState, name: str) -> tuple[NodeIpamState, Effects]:
         if cidr_of(cs, name) != obj.spec.pod_cidr:
             cs = occupy(release_node(cs, name), name, obj.spec.pod_cidr)
         return attrs.evolve(state, cidrs=cs, reported=state.reported.discard(name)), ()
-    if name in state.in_flight.values():
+    if name in state.in_flight:
         return state, ()
     got = allocate_next(state.cidrs, name)
     if isinstance(got, Exhausted):
         return _report(state, name, CIDR_NOT_AVAILABLE)
     cs, cidr = got
-    rid = f"podcidr-{state.seq}"
     updated = attrs.evolve(obj, spec=attrs.evolve(obj.spec, pod_cidr=cidr, pod_cidrs=(cidr,)))
-    state = attrs.evolve(
-        state,
-        cidrs=cs,
-        in_flight=state.in_flight.set(rid, name),
-        reported=state.reported.discard(name),
-        seq=state.seq + 1,
-    )
-    return state, (CallApi(request=Update(obj=updated), tag=rid),)
+    state = attrs.evolve(state, cidrs=cs, in_flight=state.in_flight.add(name), reported=state.reported.discard(name))
+    return state, (CallApi(request=Update(obj=updated), tag=node_key(name)),)
 
 
 def _report(state: NodeIpamState, name: str, status: str) -> tuple[NodeIpamState, Effects]:
@@ -220,11 +212,8 @@ def _report(state: NodeIpamState, name: str, status: str) -> tuple[NodeIpamState
     return attrs.evolve(state, reported=state.reported.add(name)), (event,)
 
 
-def _answered(state: NodeIpamState, rid: str, resp: Response, now: Time) -> tuple[NodeIpamState, Effects]:
-    name = state.in_flight.get(rid)
-    if name is None:
-        return state, ()
-    state = attrs.evolve(state, in_flight=state.in_flight.remove(rid))
+def _answered(state: NodeIpamState, name: str, resp: Response, now: Time) -> tuple[NodeIpamState, Effects]:
+    state = attrs.evolve(state, in_flight=state.in_flight.discard(name))
     body = resp.body
     if resp.ok and isinstance(body, Node):
         return attrs.evolve(state, view=_remember(state.view, body), failures=state.failures.discard(name)), ()
@@ -241,7 +230,7 @@ def _answered(state: NodeIpamState, rid: str, resp: Response, now: Time) -> tupl
     )
     count = state.failures.get(name, 0) + 1
     state = attrs.evolve(state, failures=state.failures.set(name, count))
-    wake = WakeMeAt(at=Time(now + RETRY_SECONDS), key=RETRY_PREFIX + name, in_motion=retry_in_motion(count))
+    wake = WakeMeAt(at=Time(now + RETRY_SECONDS), key=node_key(name), in_motion=retry_in_motion(count))
     if resp.code == 409:  # a stale view, not a failure worth an Event: the retry reads the newer Node
         return state, (wake,)
     return state, (event, wake)

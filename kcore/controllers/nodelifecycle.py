@@ -38,8 +38,9 @@ a row (`Eviction.failures`), not after.
 Rules: writes carry the view's resourceVersion (a stale one answers 409, and the next
 pass or event retries with the newer object; a pod status write that conflicts re-reads
 the pod with a Get first, as the filter below lets the view's copy of a pod lag in
-fields read only to be written back); one write per object in flight; an answered
-object is folded into the view at once. Everything is level-triggered and iterates in
+fields read only to be written back); one write per object in flight (`busy`), tagged
+`Call(purpose, key)`; an answered object is folded into the view at once. The passes'
+timers are `Timer` members, a pod's eviction timer is keyed by the pod's key. Everything is level-triggered and iterates in
 sorted order. Must not know: the kubelet, the scheduler, the driver's queue.
 
 Leases are read, not watched (upstream's controller has a Lease lister and no Lease
@@ -99,10 +100,8 @@ from kcore.component.informer import follow
 from kcore.component.requests import Delete, Get, Request, Response, Subresource, Update
 from kcore.controllers.nodelifecycle_model import (
     CONDITION_TAINTS,
-    EVICT_PREFIX,
     LABEL_EXCLUDE_DISRUPTION,
     LEASE_NAMESPACE,
-    MONITOR,
     NAME,
     NO_SCHEDULE_KEYS,
     NODE_MONITOR_GRACE_PERIOD,
@@ -112,17 +111,17 @@ from kcore.controllers.nodelifecycle_model import (
     READY,
     RETRY_SECONDS,
     TAINT_NOT_READY,
-    TAINT_PASS,
     TAINT_UNREACHABLE,
     TAINT_UNSCHEDULABLE,
     UNKNOWN_CONDITIONS,
+    Call,
     Effects,
     Eviction,
     NodeHealth,
     NodeLifecycleState,
-    Pending,
     Purpose,
     SeenNode,
+    Timer,
     TokenBucket,
     Zone,
     ZoneState,
@@ -176,13 +175,12 @@ class NodeLifecycleController:
         if isinstance(event, TimerFired) and event.view is not None:
             state = evolve_state(state, view=event.view)
         match event:
-            case Started(now=now) | TimerFired(key="monitor", now=now):
+            case Started(now=now) | TimerFired(key=Timer.MONITOR, now=now):
                 return _monitor(state, now)
-            case TimerFired(key="taint", now=now):
+            case TimerFired(key=Timer.TAINT_PASS, now=now):
                 return _taint_pass(state, now)
-            case TimerFired(key=k, now=now) if k.startswith(EVICT_PREFIX):
-                ns, _, name = k.removeprefix(EVICT_PREFIX).partition("/")
-                return _fire_eviction(state, ObjectKey(kind=Kind.POD, namespace=ns, name=name), now)
+            case TimerFired(key=ObjectKey() as pod, now=now):
+                return _fire_eviction(state, pod, now)
             case WatchDelivered(event=ev, now=now):
                 state = evolve_state(state, view=follow(state.view, event))
                 if isinstance(ev.obj, Node):
@@ -190,8 +188,8 @@ class NodeLifecycleController:
                 if isinstance(ev.obj, Pod):
                     return _pod_changed(state, ev.key, ev.type is WatchType.DELETED, now)
                 return state, ()
-            case ApiAnswered(tag=rid, response=resp, now=now):
-                return _answered(state, rid, resp, now)
+            case ApiAnswered(tag=Call() as call, response=resp, now=now):
+                return _answered(state, call, resp, now)
             case Resynced(view=view, now=now):
                 state = attrs.evolve(state, view=view)
                 out: list[Effect] = []
@@ -203,7 +201,7 @@ class NodeLifecycleController:
                         state, effects = _pod_changed(state, key, True, now)
                         out.extend(effects)
                 return state, tuple(out)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return state, ()
             case _:
                 assert_never(event)
@@ -216,14 +214,8 @@ def _call(state: NodeLifecycleState, purpose: Purpose, key: ObjectKey, req: Requ
     """One write about `key`, unless one is already in flight (then the answer re-syncs)."""
     if key in state.busy:
         return state, ()
-    rid = f"nlc-{state.seq}"
-    state = attrs.evolve(
-        state,
-        seq=state.seq + 1,
-        in_flight=state.in_flight.set(rid, Pending(purpose=purpose, key=key)),
-        busy=state.busy.add(key),
-    )
-    return state, (CallApi(request=req, tag=rid),)
+    state = attrs.evolve(state, busy=state.busy.add(key))
+    return state, (CallApi(request=req, tag=Call(purpose=purpose, key=key)),)
 
 
 def _write_node(state: NodeLifecycleState, node: Node, new: Node, status: bool = False) -> tuple[NodeLifecycleState, Effects]:
@@ -233,11 +225,8 @@ def _write_node(state: NodeLifecycleState, node: Node, new: Node, status: bool =
     return _call(state, Purpose.NODE, node_key(node.metadata.name), Update(obj=new, subresource=sub))
 
 
-def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) -> tuple[NodeLifecycleState, Effects]:
-    pending = state.in_flight.get(rid)
-    if pending is None:
-        return state, ()
-    state = attrs.evolve(state, in_flight=state.in_flight.remove(rid), busy=state.busy.discard(pending.key))
+def _answered(state: NodeLifecycleState, pending: Call, resp: Response, now: Time) -> tuple[NodeLifecycleState, Effects]:
+    state = attrs.evolve(state, busy=state.busy.discard(pending.key))
     body = resp.body
     if resp.ok and isinstance(body, Node | Pod):
         state = attrs.evolve(state, view=remember(state.view, body))
@@ -259,7 +248,7 @@ def _answered(state: NodeLifecycleState, rid: str, resp: Response, now: Time) ->
             retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS), done=False, failures=ev.failures + 1)
             state = attrs.evolve(state, evictions=state.evictions.set(pending.key, retry))
             moving = retry_in_motion(retry.failures)
-            return state, (WakeMeAt(at=retry.fire_at, key=_evict_timer(pending.key), in_motion=moving),)
+            return state, (WakeMeAt(at=retry.fire_at, key=pending.key, in_motion=moving),)
         case _:
             assert_never(pending.purpose)
 
@@ -338,7 +327,7 @@ def _monitor(state: NodeLifecycleState, now: Time, *, memo: bool = True) -> tupl
     With `memo` (always, but in the test that it changes nothing), a Node whose health
     remembers this very Node object as plainly healthy is checked by `_unchanged_steady`
     (identity, the Lease, the grace period, the queues) without reading the Node again."""
-    out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=MONITOR)]  # periodic
+    out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=Timer.MONITOR)]  # periodic
     nodes = [n for n in list_objects(state.view, Kind.NODE) if isinstance(n, Node)]
     held = len(state.health)  # healths at the start of the pass
     had = 0  # ... of them the pass's Nodes have (a pass sets only its own Node's health)
@@ -579,7 +568,7 @@ def _taint_pass(state: NodeLifecycleState, now: Time) -> tuple[NodeLifecycleStat
             z = state.zones[zone]
         state = _set_zone(state, zone, z)
     if wake is not None:  # a queued taint waits for its token: in motion, as a throttled request
-        out.append(WakeMeAt(at=wake, key=TAINT_PASS, in_motion=True))
+        out.append(WakeMeAt(at=wake, key=Timer.TAINT_PASS, in_motion=True))
     return state, tuple(out)
 
 
@@ -663,10 +652,6 @@ def _node_changed(state: NodeLifecycleState, name: str, now: Time) -> tuple[Node
 # --- 3. taint eviction --------------------------------------------------------------------
 
 
-def _evict_timer(key: ObjectKey) -> str:
-    return f"{EVICT_PREFIX}{key.namespace}/{key.name}"
-
-
 def _cancel(state: NodeLifecycleState, key: ObjectKey) -> tuple[NodeLifecycleState, Effects]:
     """cancelWorkWithEvent: drop the pod's work; an Event only when it had not fired yet."""
     ev = state.evictions.get(key)
@@ -708,7 +693,7 @@ def _pod_changed(state: NodeLifecycleState, key: ObjectKey, deleted: bool, now: 
     state = attrs.evolve(state, evictions=state.evictions.set(key, work))
     if seconds <= 0:
         return _fire_eviction(state, key, now)
-    return state, (WakeMeAt(at=work.fire_at, key=_evict_timer(key)),)  # tolerationSeconds: a deadline
+    return state, (WakeMeAt(at=work.fire_at, key=key),)  # tolerationSeconds: a deadline
 
 
 def _fire_eviction(state: NodeLifecycleState, key: ObjectKey, now: Time) -> tuple[NodeLifecycleState, Effects]:
@@ -720,7 +705,7 @@ def _fire_eviction(state: NodeLifecycleState, key: ObjectKey, now: Time) -> tupl
     state, effects = _call(state, Purpose.POD_DELETE, key, Delete(key=key, precondition_uid=ev.uid))
     if not effects:  # a status write is in flight: try again shortly (in motion: it ends by itself)
         retry = attrs.evolve(ev, fire_at=Time(now + RETRY_SECONDS))
-        wake = WakeMeAt(at=retry.fire_at, key=_evict_timer(key), in_motion=True)
+        wake = WakeMeAt(at=retry.fire_at, key=key, in_motion=True)
         return attrs.evolve(state, evictions=state.evictions.set(key, retry)), (wake,)
     msg = f"Marking for deletion Pod {key.namespace}/{key.name}"
     return state, (*effects, RecordEvent(involved=key, type=EventType.NORMAL, reason="TaintManagerEviction", message=msg))

@@ -62,11 +62,14 @@ CONDITION_TAINTS: Final[dict[tuple[str, ConditionStatus], str]] = {
 NO_SCHEDULE_KEYS: Final = frozenset({*CONDITION_TAINTS.values(), TAINT_UNSCHEDULABLE})
 NOT_READY_TAINTS: Final = frozenset({TAINT_NOT_READY, TAINT_UNREACHABLE})
 
-MONITOR: Final = "monitor"
-TAINT_PASS: Final = "taint"
-EVICT_PREFIX: Final = "evict/"
-
 Effects = tuple[Effect, ...]
+
+
+class Timer(enum.Enum):
+    """The controller's passes as timer keys (a pod's eviction timer is keyed by the pod's key)."""
+
+    MONITOR = "monitor"  # the health monitor, every NODE_MONITOR_PERIOD
+    TAINT_PASS = "taint"  # a queued NoExecute taint's zone has a token again
 
 
 class ZoneState(enum.Enum):
@@ -81,6 +84,14 @@ class Purpose(enum.Enum):
     POD_STATUS = "pod-status"
     POD_DELETE = "pod-delete"
     POD_REFRESH = "pod-refresh"
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """The tag of a request: what it is for, and the object it writes or reads."""
+
+    purpose: Purpose
+    key: ObjectKey
 
 
 @attrs.frozen(kw_only=True)
@@ -158,22 +169,14 @@ class Eviction:
 
 
 @attrs.frozen(kw_only=True)
-class Pending:
-    purpose: Purpose
-    key: ObjectKey
-
-
-@attrs.frozen(kw_only=True)
 class NodeLifecycleState:
     view: ClusterState
     health: PMap[str, NodeHealth] = pmap()
     zones: PMap[str, Zone] = pmap()
     evictions: PMap[ObjectKey, Eviction] = pmap()
     noexecute: PMap[str, tuple[Taint, ...]] = pmap()  # node -> NoExecute taints last seen
-    in_flight: PMap[str, Pending] = pmap()
-    busy: PSet[ObjectKey] = pset()
+    busy: PSet[ObjectKey] = pset()  # objects with a request in flight (one each)
     retry_pods: PSet[str] = pset()  # nodes whose MarkPodsNotReady failed
-    seq: int = 0
 
 
 evolve_state = evolver(NodeLifecycleState)  # attrs.evolve for the hot per-event state updates

@@ -12,8 +12,8 @@ force-deletes (grace 0):
   first by creation time.
 
 Rules: the candidate sets are kept from watch events (never a scan of all pods per pass);
-deletions carry the pod's uid as a precondition; a pass emits each delete once (in-flight
-keys wait for their answer). Must not know: who owns the pods. Mirrors
+deletions carry the pod's uid as a precondition; a pass emits each write once (in-flight
+keys wait for their answer), tagged with the pod and what it does to it (`PodWrite`). Must not know: who owns the pods. Mirrors
 pkg/controller/podgc/gc_controller.go.
 
 Watch filter (`wants`): every Node event; a Pod event when the pod is DELETED, or ADDED
@@ -36,6 +36,7 @@ does not read never makes it conflict.
 
 from __future__ import annotations
 
+import enum
 import json
 from typing import Final
 
@@ -69,7 +70,27 @@ GC_PERIOD: Final = 20.0
 QUARANTINE: Final = 40.0
 TERMINATED_THRESHOLD: Final = 12_500
 OUT_OF_SERVICE: Final = "node.kubernetes.io/out-of-service"
-TICK: Final = "gc"
+
+
+class Timer(enum.Enum):
+    """The controller's one timer: the pass every `GC_PERIOD` (gcCheckPeriod)."""
+
+    GC_CHECK = "gc"
+
+
+class Write(enum.Enum):
+    """What a pass's request does to a pod: an orphan is marked Failed, then deleted."""
+
+    MARK_FAILED = "mark-failed"
+    FORCE_DELETE = "force-delete"
+
+
+@attrs.frozen(kw_only=True)
+class PodWrite:
+    """The tag of a pass's request: the pod, and what the request does to it."""
+
+    pod: ObjectKey
+    write: Write
 
 
 @attrs.frozen(kw_only=True)
@@ -79,7 +100,6 @@ class PodGCState:
     unscheduled_terminating: PSet[ObjectKey] = pset()
     missing_since: PMap[str, Time] = pmap()  # nodes with pods but no Node object
     in_flight: PSet[ObjectKey] = pset()
-    counter: int = 0
 
 
 _evolve = evolver(PodGCState)  # attrs.evolve for the hot per-event state updates
@@ -112,26 +132,25 @@ class PodGCController:
     def step(self, s: PodGCState, ev: Event) -> tuple[PodGCState, tuple[Effect, ...]]:
         match ev:
             case Started():
-                return s, (WakeMeAt(at=Time(ev.now + GC_PERIOD), key=TICK),)
+                return s, (WakeMeAt(at=Time(ev.now + GC_PERIOD), key=Timer.GC_CHECK),)
             case Resynced():
-                return attrs.evolve(_rebuild(ev.view), counter=s.counter), ()
+                return _rebuild(ev.view), ()
             case WatchDelivered(event=w):
                 s = _evolve(s, view=follow(s.view, ev))
                 if isinstance(w.obj, Pod):
                     s = _track(s, w.key, None if w.type is WatchType.DELETED else w.obj)
                 return s, ()
-            case ApiAnswered(tag=rid):
-                _, ns, name = rid.split("|", 2)
-                return attrs.evolve(s, in_flight=s.in_flight.discard(ObjectKey(kind=Kind.POD, namespace=ns, name=name))), ()
-            case TimerFired(key=k) if k == TICK:
+            case ApiAnswered(tag=PodWrite(pod=key)):
+                return attrs.evolve(s, in_flight=s.in_flight.discard(key)), ()
+            case TimerFired(key=Timer.GC_CHECK):
                 s, requests = gc_pass(s, ev.now, self.terminated_threshold)
                 effects: list[Effect] = []
-                for key, req in requests:
-                    effects.append(CallApi(request=req, tag=f"{s.counter}|{key.namespace}|{key.name}"))
-                    s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.add(key))
-                effects.append(WakeMeAt(at=Time(ev.now + GC_PERIOD), key=TICK))
+                for tag, req in requests:
+                    effects.append(CallApi(request=req, tag=tag))
+                    s = attrs.evolve(s, in_flight=s.in_flight.add(tag.pod))
+                effects.append(WakeMeAt(at=Time(ev.now + GC_PERIOD), key=Timer.GC_CHECK))
                 return s, tuple(effects)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
 
@@ -173,10 +192,10 @@ def _track(s: PodGCState, key: ObjectKey, pod: Pod | None) -> PodGCState:
     )
 
 
-def gc_pass(s: PodGCState, now: Time, threshold: int) -> tuple[PodGCState, list[tuple[ObjectKey, Request]]]:
-    """One pass: the state (quarantine clocks) and the (pod, request) writes to make."""
+def gc_pass(s: PodGCState, now: Time, threshold: int) -> tuple[PodGCState, list[tuple[PodWrite, Request]]]:
+    """One pass: the state (quarantine clocks) and the writes to make, each with its tag."""
     view = s.view
-    out: list[tuple[ObjectKey, Request]] = []
+    out: list[tuple[PodWrite, Request]] = []
     # orphaned: pods bound to a node that is gone (quarantined for 40 s first)
     missing = dict(s.missing_since)
     for node in sorted(view.pods_by_node.keys()):
@@ -204,24 +223,21 @@ def gc_pass(s: PodGCState, now: Time, threshold: int) -> tuple[PodGCState, list[
     for key in sorted(s.unscheduled_terminating):
         pod = get(view, key)
         if isinstance(pod, Pod):
-            out.append((key, _delete(pod)))
+            out.append(_delete(pod))
     # terminated pods past the threshold, oldest first
     excess = len(s.terminated) - threshold
     if threshold > 0 and excess > 0:
         done = [p for k in s.terminated if isinstance(p := get(view, k), Pod)]
         done.sort(key=lambda p: (p.metadata.creation_timestamp or 0.0, p.metadata.namespace, p.metadata.name))
-        for pod in done[:excess]:
-            m = pod.metadata
-            out.append((ObjectKey(kind=Kind.POD, namespace=m.namespace, name=m.name), _delete(pod)))
+        out.extend(_delete(pod) for pod in done[:excess])
     s = attrs.evolve(s, missing_since=pmap(missing))
-    seen: set[tuple[ObjectKey, str]] = set()
-    unique: list[tuple[ObjectKey, Request]] = []
-    for key, req in out:
-        tag = (key, type(req).__name__)
-        if key in s.in_flight or tag in seen:
+    seen: set[PodWrite] = set()
+    unique: list[tuple[PodWrite, Request]] = []
+    for tag, req in out:
+        if tag.pod in s.in_flight or tag in seen:
             continue
         seen.add(tag)
-        unique.append((key, req))
+        unique.append((tag, req))
     return s, unique
 
 
@@ -231,9 +247,9 @@ def _out_of_service(node: Node) -> bool:
     return tainted and not ready
 
 
-def _force(key: ObjectKey, pod: Pod, now: Time, message: str) -> list[tuple[ObjectKey, Request]]:
+def _force(key: ObjectKey, pod: Pod, now: Time, message: str) -> list[tuple[PodWrite, Request]]:
     """Mark a running pod Failed with DisruptionTarget, as upstream does, then delete it."""
-    out: list[tuple[ObjectKey, Request]] = []
+    out: list[tuple[PodWrite, Request]] = []
     if pod.status.phase not in (PodPhase.SUCCEEDED, PodPhase.FAILED):
         cond = PodCondition(
             type="DisruptionTarget",
@@ -247,12 +263,13 @@ def _force(key: ObjectKey, pod: Pod, now: Time, message: str) -> list[tuple[Obje
             "status": {"phase": PodPhase.FAILED.value, "conditions": [encode_value(cond, PodCondition)]},
         }
         patch = json.dumps(body, sort_keys=True)
-        out.append((key, Patch(key=key, patch_type=PatchType.STRATEGIC, patch=patch, subresource=Subresource.STATUS)))
-    out.append((key, _delete(pod)))
+        mark = Patch(key=key, patch_type=PatchType.STRATEGIC, patch=patch, subresource=Subresource.STATUS)
+        out.append((PodWrite(pod=key, write=Write.MARK_FAILED), mark))
+    out.append(_delete(pod))
     return out
 
 
-def _delete(pod: Pod) -> Request:
+def _delete(pod: Pod) -> tuple[PodWrite, Request]:
     m = pod.metadata
     key = ObjectKey(kind=Kind.POD, namespace=m.namespace, name=m.name)
-    return Delete(key=key, grace_period_seconds=0, precondition_uid=m.uid)
+    return PodWrite(pod=key, write=Write.FORCE_DELETE), Delete(key=key, grace_period_seconds=0, precondition_uid=m.uid)

@@ -3,14 +3,16 @@
 Owns `ServiceAccountController` (component "serviceaccount-controller"). Level-triggered:
 any Namespace or ServiceAccount change re-checks that namespace; a missing `default` (never
 made, or deleted) is created, never in a terminating namespace. An AlreadyExists answer
-means someone else made it: nothing to do. A failed create is retried after
-`RETRY_AFTER`, in motion for settling the first time in a row (`failures`), not after
-(`kcore.controllers.timers`). Mirrors
+means someone else made it: nothing to do. A create carries the key of the
+ServiceAccount it makes as its tag. A failed create is retried at the `RETRY` timer,
+after `RETRY_AFTER`, in motion for settling the first time in a row (`failures`), not
+after (`kcore.controllers.timers`). Mirrors
 pkg/controller/serviceaccount/serviceaccounts_controller.go.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
 import attrs
@@ -41,6 +43,12 @@ DEFAULT: Final = "default"
 RETRY_AFTER: Final = 1.0
 
 
+class Timer(enum.Enum):
+    """The controller's one timer: look at every namespace again after a failed create."""
+
+    RETRY = "retry"
+
+
 @attrs.frozen(kw_only=True)
 class ServiceAccountControllerState:
     view: ClusterState
@@ -63,7 +71,7 @@ class ServiceAccountController:
         self, s: ServiceAccountControllerState, ev: Event
     ) -> tuple[ServiceAccountControllerState, tuple[Effect, ...]]:
         match ev:
-            case Started() | Resynced() | TimerFired(key="retry"):
+            case Started() | Resynced() | TimerFired(key=Timer.RETRY):
                 if isinstance(ev, Resynced):
                     s = attrs.evolve(s, view=ev.view, in_flight=pset())
                 return _sync(s, [n.metadata.name for n in list_objects(s.view, Kind.NAMESPACE)])
@@ -71,14 +79,14 @@ class ServiceAccountController:
                 s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync(s, [ns])
-            case ApiAnswered(tag=ns, response=resp):
+            case ApiAnswered(tag=ObjectKey(namespace=ns), response=resp):
                 s = attrs.evolve(s, in_flight=s.in_flight.discard(ns))
                 if resp.ok or resp.code == 409:
                     return (attrs.evolve(s, failures=s.failures.discard(ns)) if ns in s.failures else s), ()
                 count = s.failures.get(ns, 0) + 1
                 s = attrs.evolve(s, failures=s.failures.set(ns, count))
-                return s, (WakeMeAt(at=Time(ev.now + RETRY_AFTER), key="retry", in_motion=retry_in_motion(count)),)
-            case TimerFired() | RuntimeAnswered() | RuntimeNotified():
+                return s, (WakeMeAt(at=Time(ev.now + RETRY_AFTER), key=Timer.RETRY, in_motion=retry_in_motion(count)),)
+            case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
 
@@ -93,8 +101,13 @@ def _sync(s: ServiceAccountControllerState, names: list[str]) -> tuple[ServiceAc
             continue
         sa = ServiceAccount(metadata=ObjectMeta(name=DEFAULT, namespace=ns))
         s = attrs.evolve(s, in_flight=s.in_flight.add(ns))
-        effects.append(CallApi(request=Create(obj=sa), tag=ns))
+        effects.append(CallApi(request=Create(obj=sa), tag=default_key(ns)))
     return s, tuple(effects)
+
+
+def default_key(namespace: str) -> ObjectKey:
+    """The key of `namespace`'s `default` ServiceAccount (the tag of its create)."""
+    return ObjectKey(kind=Kind.SERVICE_ACCOUNT, namespace=namespace, name=DEFAULT)
 
 
 def needs_default(view: ClusterState, namespace: str) -> bool:
@@ -104,5 +117,4 @@ def needs_default(view: ClusterState, namespace: str) -> bool:
         return False
     if ns.status.phase is not NamespacePhase.ACTIVE:
         return False
-    key = ObjectKey(kind=Kind.SERVICE_ACCOUNT, namespace=namespace, name=DEFAULT)
-    return get(view, key) is None
+    return get(view, default_key(namespace)) is None

@@ -27,7 +27,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
-from kcore.component.effects import Effect, WakeMeAt
+from kcore.component.effects import Effect, Tag, WakeMeAt
 
 
 def owner_timer_key(prefix: str, owner: ObjectKey) -> str:
@@ -64,7 +64,7 @@ def covers(pending: Wake | None, at: Time, in_motion: bool) -> bool:
     return pending is not None and pending.at <= at and (pending.in_motion or not in_motion)
 
 
-def wake_once(pending: Wake | None, at: Time, in_motion: bool, key: str) -> tuple[Wake | None, WakeMeAt | None]:
+def wake_once(pending: Wake | None, at: Time, in_motion: bool, key: Tag) -> tuple[Wake | None, WakeMeAt | None]:
     """Ask for timer `key` at `at` unless `pending` (the one last asked for) covers it: the
     wake now pending and the effect (None when covered)."""
     if covers(pending, at, in_motion):
@@ -85,7 +85,7 @@ def wake(
 
 
 def resync_after_answer(
-    failures: PMap[ObjectKey, int], key: ObjectKey, ok: bool, pending: Wake | None, at: Time, timer: str
+    failures: PMap[ObjectKey, int], key: ObjectKey, ok: bool, pending: Wake | None, at: Time, timer: Tag
 ) -> tuple[PMap[ObjectKey, int], Wake | None, tuple[WakeMeAt, ...]]:
     """A component that looks again at `at` (its one timer `timer`) after every answer: a
     write for `key` was answered. The failures in a row after it, the wake pending, and

@@ -10,7 +10,8 @@ Theory of operation (as upstream's processJob):
   TTL), and if the fresh Job has expired too, DELETE with propagation Foreground and a uid
   precondition, so the Job's pods go first and a re-created Job is never hit;
 - a Job being deleted, unfinished, or without a TTL is left alone. One request per Job
-  is in flight at a time; failures retry after `RETRY` seconds.
+  is in flight at a time (`busy`), tagged `Call(job, step)`; failures retry after
+  `RETRY` seconds. A Job's timer key is the Job's key.
 - settling (`kcore.controllers.timers`): the expiry is a deadline, merely scheduled; a
   retry is in motion the first time in a row (`failures`), not after.
 
@@ -24,8 +25,8 @@ import enum
 from typing import Final, assert_never
 
 import attrs
-from pyrsistent import pmap
-from pyrsistent.typing import PMap
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
 
 from kcore.api.batch import Job, JobConditionType
 from kcore.api.kinds import Kind, ObjectKey
@@ -49,7 +50,6 @@ from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "ttl-after-finished-controller"
 RETRY: Final = 1.0
-_TIMER: Final = "ttl "
 
 
 class Step(enum.Enum):
@@ -58,12 +58,18 @@ class Step(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
+class Call:
+    """The tag of a request: the Job it is about, and which step of processJob it is."""
+
+    job: ObjectKey
+    step: Step
+
+
+@attrs.frozen(kw_only=True)
 class TTLState:
     view: ClusterState
-    in_flight: PMap[str, tuple[ObjectKey, Step]] = pmap()
-    busy: PMap[ObjectKey, str] = pmap()  # job -> its request id
+    busy: PSet[ObjectKey] = pset()  # jobs with a request in flight
     failures: PMap[ObjectKey, int] = pmap()  # job -> consecutive failed requests
-    next_id: int = 0
 
 
 _evolve = evolver(TTLState)  # attrs.evolve for the hot per-event state updates
@@ -115,13 +121,11 @@ class TTLAfterFinishedController:
                 if we.key.kind is Kind.JOB:
                     s = _evolve(s, view=follow(s.view, event))
                     keys = {we.key}
-            case TimerFired(key=tkey):
-                if tkey.startswith(_TIMER):
-                    namespace, _, name = tkey[len(_TIMER) :].partition("/")
-                    keys = {ObjectKey(kind=Kind.JOB, namespace=namespace, name=name)}
-            case ApiAnswered():
-                s = self._answered(s, event, effects)
-            case RuntimeAnswered() | RuntimeNotified():
+            case TimerFired(key=ObjectKey() as job):
+                keys = {job}
+            case ApiAnswered(tag=Call() as call):
+                s = self._answered(s, call, event, effects)
+            case TimerFired() | ApiAnswered() | RuntimeAnswered() | RuntimeNotified():
                 pass
             case _:
                 assert_never(event)
@@ -139,15 +143,12 @@ class TTLAfterFinishedController:
         if now >= at:
             return True
         # the expiry is a deadline: merely scheduled
-        effects.append(WakeMeAt(at=at, key=f"{_TIMER}{job.metadata.namespace}/{job.metadata.name}"))
+        effects.append(WakeMeAt(at=at, key=key_of(job)))
         return False
 
-    def _send(self, s: TTLState, key: ObjectKey, call: Get | Delete, step: Step, effects: list[Effect]) -> TTLState:
-        rid = f"ttl-{s.next_id}"
-        effects.append(CallApi(request=call, tag=rid))
-        return attrs.evolve(
-            s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, (key, step)), busy=s.busy.set(key, rid)
-        )
+    def _send(self, s: TTLState, key: ObjectKey, request: Get | Delete, step: Step, effects: list[Effect]) -> TTLState:
+        effects.append(CallApi(request=request, tag=Call(job=key, step=step)))
+        return attrs.evolve(s, busy=s.busy.add(key))
 
     def _sync(self, s: TTLState, key: ObjectKey, now: Time, effects: list[Effect]) -> TTLState:
         job = get(s.view, key)
@@ -157,18 +158,15 @@ class TTLAfterFinishedController:
             return s
         return self._send(s, key, Get(key=key), Step.GET, effects)
 
-    def _answered(self, s: TTLState, ev: ApiAnswered, effects: list[Effect]) -> TTLState:
-        entry = s.in_flight.get(ev.tag)
-        if entry is None:
-            return s
-        key, step = entry
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag), busy=s.busy.discard(key))
+    def _answered(self, s: TTLState, call: Call, ev: ApiAnswered, effects: list[Effect]) -> TTLState:
+        key = call.job
+        s = attrs.evolve(s, busy=s.busy.discard(key))
         resp = ev.response
         failures = s.failures.discard(key) if resp.ok else s.failures.set(key, s.failures.get(key, 0) + 1)
         s = attrs.evolve(s, failures=failures)
         moving = retry_in_motion(failures.get(key, 0))
-        retry = WakeMeAt(at=Time(ev.now + RETRY), key=f"{_TIMER}{key.namespace}/{key.name}", in_motion=moving)
-        match step:
+        retry = WakeMeAt(at=Time(ev.now + RETRY), key=key, in_motion=moving)
+        match call.step:
             case Step.GET:
                 fresh = resp.body
                 if resp.code == 404:
@@ -178,12 +176,12 @@ class TTLAfterFinishedController:
                     return s
                 if not self._expired(fresh, ev.now, effects):
                     return s
-                call = Delete(key=key, propagation=PropagationPolicy.FOREGROUND, precondition_uid=fresh.metadata.uid)
-                return self._send(s, key, call, Step.DELETE, effects)
+                delete = Delete(key=key, propagation=PropagationPolicy.FOREGROUND, precondition_uid=fresh.metadata.uid)
+                return self._send(s, key, delete, Step.DELETE, effects)
             case Step.DELETE:
                 if not resp.ok and resp.code not in (404, 409):
                     effects.append(retry)
                     return s
                 return attrs.evolve(s, failures=s.failures.discard(key))
             case _:
-                assert_never(step)
+                assert_never(call.step)

@@ -8,9 +8,12 @@ Theory of operation:
   spec.nodeName is its node (plus its static pods, which it runs from its own
   manifests, never from the API) through one `PodWorker` each, keyed by pod uid.
 - Every event marks pods to sync; a sync is level-triggered: `pod_worker.plan` says which
-  runtime calls to make, `pod_status.compute_status` what status the pod has. Runtime
-  calls go out as `CallRuntime` with a fresh request id remembered in `pending`, so the
-  answer finds its pod and purpose again; runtime callbacks find their pod by sandbox id.
+  runtime calls to make, `pod_status.compute_status` what status the pod has. A runtime
+  call goes out as `CallRuntime` tagged with its `pod_worker.Purpose` (the pod's uid, the
+  operation, the container), so the answer finds its pod and purpose again; runtime
+  callbacks find their pod by sandbox id. An API call is tagged with what it is for
+  (`PodCall(uid, asked)`, `NodeStatusUpdate`, `LeaseRenewal`, `LeaseRead`,
+  `OrphanMirror`), a pod's timer is `SyncPod(uid)`, the heartbeat `Timer.HEARTBEAT`.
 - Status goes to the API by `Update(pod, subresource=status)` only when it changed, one
   write in flight per pod, from the newest status known (our last acknowledged write or
   the watched pod, whichever is newer): a stale status never overwrites a newer one.
@@ -21,7 +24,7 @@ Theory of operation:
   A pod that vanished from the API is torn down without status.
 - Admission (`kcore.kubelet.admission.admit_pod`) runs once per new pod that has not
   started anywhere yet: a rejected pod is Failed with the rejection's reason and never runs.
-- Node status and the Lease are renewed on the "heartbeat" timer every
+- Node status and the Lease are renewed on the heartbeat timer every
   `node_status_update_frequency` seconds (`kcore.kubelet.node_status`). The kubelet does
   not watch its Lease: as upstream's nodelease controller keeps `latestLease`, it keeps
   the Lease its last write returned in its view, and re-reads it (GET) when a write is
@@ -41,6 +44,7 @@ pkg/kubelet/status/status_manager.go.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from typing import Final, assert_never
 
@@ -99,9 +103,75 @@ from kcore.runtime.cri import (
 from kcore.scheduler.nodeinfo import Resources, pod_requests
 from kcore.state import ClusterState, get, pods_on_node
 
-HEARTBEAT: Final = "heartbeat"
 STATUS_RETRY_SECONDS: Final = 1.0
 API_RETRY_SECONDS: Final = 5.0
+
+
+class Timer(enum.Enum):
+    """The kubelet's node-wide timer (a pod's timer is `SyncPod`)."""
+
+    HEARTBEAT = "heartbeat"  # node status and Lease renewal
+
+
+@attrs.frozen(kw_only=True)
+class SyncPod:
+    """The key of a pod worker's timer: sync the pod of worker `uid` again."""
+
+    uid: str
+
+
+class Asked(enum.Enum):
+    """What an API call about one of the node's pods asks for."""
+
+    STATUS = "status"  # write the pod's status
+    DELETE = "delete"  # delete the pod for good (torn down, or a mirror being deleted)
+    MIRROR = "mirror"  # create a static pod's mirror pod
+
+
+@attrs.frozen(kw_only=True)
+class PodCall:
+    """The tag of an API call about the pod of worker `uid`."""
+
+    uid: str
+    asked: Asked
+
+
+@attrs.frozen(kw_only=True)
+class NodeStatusUpdate:
+    """The tag of the node status update of the heartbeat at `at` (its answer is not read)."""
+
+    at: Time
+
+
+@attrs.frozen(kw_only=True)
+class LeaseRenewal:
+    """The tag of the Lease write of the heartbeat at `at`."""
+
+    at: Time
+
+
+@attrs.frozen(kw_only=True)
+class LeaseRead:
+    """The tag of the Lease's re-read after a write refused at `at`."""
+
+    at: Time
+
+
+@attrs.frozen(kw_only=True)
+class OrphanMirror:
+    """The tag of the delete of mirror pod `pod`, whose static pod is gone (fire and forget)."""
+
+    pod: ObjectKey
+
+
+@attrs.frozen(kw_only=True)
+class NetworkConfig:
+    """The tag of UpdateRuntimeConfig handing the runtime the node's `pod_cidr`."""
+
+    pod_cidr: str
+
+
+_LEASE_TAGS: Final = frozenset({LeaseRenewal, LeaseRead})
 
 
 @attrs.frozen(kw_only=True)
@@ -117,12 +187,6 @@ class Reported:
 
 
 @attrs.frozen(kw_only=True)
-class ApiPurpose:
-    uid: str  # "" for node status and lease
-    what: str  # "status" | "delete" | "mirror" | "node" (Lease requests: `lease_pending`)
-
-
-@attrs.frozen(kw_only=True)
 class KubeletState:
     view: ClusterState
     now: Time
@@ -132,9 +196,6 @@ class KubeletState:
     # event finds its workers without a scan
     uids_by_key: PMap[ObjectKey, tuple[str, ...]] = pmap()
     reported: PMap[str, Reported] = pmap()
-    pending: PMap[str, pw.Purpose] = pmap()  # runtime request id -> purpose
-    api_pending: PMap[str, ApiPurpose] = pmap()
-    counter: int = 0
     images: PSet[str] = pset()
     pod_cidr: str = ""
     statics: tuple[Pod, ...] = ()
@@ -147,10 +208,6 @@ class KubeletState:
     # the node's InternalIP as the view shows it: it changes only with the Node, so it is
     # read again when a Node event or a relist arrives, not at every sync
     node_ip: str = ""
-    # the Lease writes and re-reads in flight, (request id, "lease" | "lease-get") in the
-    # order sent: kept apart from `api_pending` (a short tuple, not a map to update twice
-    # per heartbeat); the ids come from the same `counter`
-    lease_pending: tuple[tuple[str, str], ...] = ()
 
 
 # `attrs.evolve` for the hot records, cheaper (built once at import)
@@ -213,7 +270,7 @@ class Kubelet:
             s = _put_worker(s, pw.new_worker(pod, self.config, static=True))
         for key in pods_on_node(view, self.config.node_name):
             s = self._adopt(s, key)
-        effects: list[Effect] = [WakeMeAt(at=now, key=HEARTBEAT)]
+        effects: list[Effect] = [WakeMeAt(at=now, key=Timer.HEARTBEAT)]
         effects.extend(self._orphaned_mirrors(view, pods))
         s, more = self._configure_network(s)
         effects.extend(more)
@@ -229,7 +286,7 @@ class Kubelet:
             pod = get(view, key)
             if isinstance(pod, Pod) and is_mirror_pod(pod) and (key.namespace, key.name) not in mine:
                 req = Delete(key=key, grace_period_seconds=0, precondition_uid=pod.metadata.uid)
-                out.append(CallApi(request=req, tag=f"orphan-mirror/{key.namespace}/{key.name}"))
+                out.append(CallApi(request=req, tag=OrphanMirror(pod=key)))
         return tuple(out)
 
     # -- step
@@ -258,12 +315,10 @@ class Kubelet:
             return self._sync_all(s, touched, effects)
         # the idle node's two events, each with one state copy: its heartbeat timer and
         # the answer to its Lease renewal
-        if type(event) is TimerFired and event.key == HEARTBEAT:
+        if type(event) is TimerFired and event.key is Timer.HEARTBEAT:
             return self._heartbeat(s, event.now)
-        if type(event) is ApiAnswered and s.lease_pending:
-            answered = self._lease_answer(s, event)
-            if answered is not None:
-                return answered
+        if type(event) is ApiAnswered and type(event.tag) in _LEASE_TAGS:
+            return self._lease_answered(s, event.now, type(event.tag) is LeaseRead, event.response)
         if s.now != event.now:
             s = _evolve_state(s, now=event.now)
         match event:
@@ -282,10 +337,12 @@ class Kubelet:
             case ApiAnswered():
                 s, touched, more = self._api_answered(s, event)
                 effects.extend(more)
-            case TimerFired(key=key):  # (the heartbeat is handled above)
-                touched = (key.removeprefix("pod/"),)
-            case RuntimeAnswered(tag=rid, result=result):
-                s, touched, more = self._runtime_answered(s, rid, result)
+            case TimerFired(key=SyncPod(uid=uid)):
+                touched = (uid,)
+            case TimerFired():  # (the heartbeat is handled above)
+                touched = ()
+            case RuntimeAnswered(tag=tag, result=result):
+                s, touched, more = self._runtime_answered(s, tag, result)
                 effects.extend(more)
             case RuntimeNotified(event=rev):
                 s, touched, more = self._runtime_notified(s, rev)
@@ -415,16 +472,11 @@ class Kubelet:
         if not outs:
             return s, w, ()
         effects: list[Effect] = []
-        pending = s.pending
-        counter = s.counter
         wakes = w.wakes
         for out in outs:
             match out:
                 case pw.Ask(call=call, purpose=purpose):
-                    rid = f"rt{counter}"
-                    counter += 1
-                    pending = pending.set(rid, purpose)
-                    effects.append(CallRuntime(node=self.config.node_name, call=call, tag=rid))
+                    effects.append(CallRuntime(node=self.config.node_name, call=call, tag=purpose))
                 case RecordEvent():
                     effects.append(out)
                 case pw.Wake(at=at, in_motion=moving):
@@ -432,20 +484,18 @@ class Kubelet:
                     queued = wakes.get(at)
                     if queued is None or (moving and not queued):
                         wakes = wakes.set(at, moving)
-                        effects.append(WakeMeAt(at=at, key=f"pod/{w.uid}", in_motion=moving))
+                        effects.append(WakeMeAt(at=at, key=SyncPod(uid=w.uid), in_motion=moving))
                 case _:
                     assert_never(out)
         if wakes is not w.wakes:
             w = pw.evolve_worker(w, wakes=wakes)
-        if counter != s.counter:
-            s = _evolve_state(s, pending=pending, counter=counter)
         return s, w, tuple(effects)
 
     def _write_status(
         self, s: KubeletState, w: pw.PodWorker, rep: Reported, api_pod: Pod | None, node_ip: str
     ) -> tuple[KubeletState, pw.PodWorker | None, Reported, tuple[Effect, ...]]:
-        """The status write (or final delete) the pod needs: the state with the request
-        ids taken, the worker to keep (None: forget the pod), the new report, the effects."""
+        """The status write (or final delete) the pod needs: the state, the worker to keep
+        (None: forget the pod), the new report, the effects."""
         uid = w.uid
         if w.gone_from_api:
             if w.torn_down and not w.static:
@@ -459,9 +509,8 @@ class Kubelet:
             # (upstream: the kubelet deletes and recreates an outdated or deleted mirror)
             if rep.delete_sent:
                 return s, w, rep, ()
-            s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=api_pod.metadata.uid)
-            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, tag=rid),)
+            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, tag=PodCall(uid=uid, asked=Asked.DELETE)),)
         if rep.busy:  # a write is in flight: only the phase floor moves now
             phase = status_phase(w)
             if phase != w.floor:
@@ -479,13 +528,11 @@ class Kubelet:
                 metadata=_evolve_meta(api_pod.metadata, resource_version=rep.rv),
                 status=desired,
             )
-            s, rid = _api_id(s, ApiPurpose(uid=uid, what="status"))
-            effect = CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), tag=rid)
+            effect = CallApi(request=Update(obj=obj, subresource=Subresource.STATUS), tag=PodCall(uid=uid, asked=Asked.STATUS))
             return s, w, _evolve_rep(rep, busy=True, sent=desired), (effect,)
         if w.deleting and w.torn_down and not rep.delete_sent and not w.static and desired == rep.status:
-            s, rid = _api_id(s, ApiPurpose(uid=uid, what="delete"))
             req = Delete(key=w.key, grace_period_seconds=0, precondition_uid=uid)
-            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, tag=rid),)
+            return s, w, _evolve_rep(rep, delete_sent=True), (CallApi(request=req, tag=PodCall(uid=uid, asked=Asked.DELETE)),)
         return s, w, rep, ()
 
     def _ensure_mirror(
@@ -494,28 +541,26 @@ class Kubelet:
         node = _node(s.view, self.config)
         if rep.mirror_sent or node is None or not node.metadata.uid:
             return s, rep, ()
-        s, rid = _api_id(s, ApiPurpose(uid=w.uid, what="mirror"))
         rep = _evolve_rep(rep, mirror_sent=True)
-        return s, rep, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), tag=rid),)
+        return s, rep, (CallApi(request=Create(obj=mirror_pod(w.pod, node)), tag=PodCall(uid=w.uid, asked=Asked.MIRROR)),)
 
     # -- answers
 
     def _api_answered(
         self, s: KubeletState, ev: ApiAnswered
     ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
-        purpose = s.api_pending.get(ev.tag)
-        if purpose is None:
+        call = ev.tag
+        if not isinstance(call, PodCall):  # the node's status, an orphaned mirror's delete
             return s, (), ()
-        s = _evolve_state(s, api_pending=s.api_pending.discard(ev.tag))
         resp = ev.response
-        uid = purpose.uid
+        uid = call.uid
         rep = s.reported.get(uid)
         if rep is None:
             return s, (), ()
         body = resp.body
-        retry = WakeMeAt(at=Time(s.now + API_RETRY_SECONDS), key=f"pod/{uid}")
-        match purpose.what:
-            case "status":
+        retry = WakeMeAt(at=Time(s.now + API_RETRY_SECONDS), key=SyncPod(uid=uid))
+        match call.asked:
+            case Asked.STATUS:
                 if resp.ok and isinstance(body, Pod):
                     rep = _evolve_rep(rep, busy=False, status=body.status, rv=max(rep.rv, body.metadata.resource_version))
                     s = _evolve_state(s, reported=s.reported.set(uid, rep))
@@ -528,62 +573,47 @@ class Kubelet:
                 # work in motion; any other refusal repeats until something changes
                 conflict = resp.code == 409
                 wait = STATUS_RETRY_SECONDS if conflict else API_RETRY_SECONDS
-                return s, (), (WakeMeAt(at=Time(s.now + wait), key=f"pod/{uid}", in_motion=conflict),)
-            case "delete":
+                return s, (), (WakeMeAt(at=Time(s.now + wait), key=SyncPod(uid=uid), in_motion=conflict),)
+            case Asked.DELETE:
                 if resp.ok or _reason(body) is StatusReason.NOT_FOUND or resp.code == 409:
                     return s, (uid,), ()
                 s = _evolve_state(s, reported=s.reported.set(uid, _evolve_rep(rep, delete_sent=False)))
                 return s, (), (retry,)
-            case "mirror":
+            case Asked.MIRROR:
                 if resp.ok or _reason(body) is StatusReason.ALREADY_EXISTS:
                     return s, (uid,), ()
                 s = _evolve_state(s, reported=s.reported.set(uid, _evolve_rep(rep, mirror_sent=False)))
                 return s, (), (retry,)
             case _:
-                return s, (), ()
-
-    def _lease_answer(
-        self, s: KubeletState, ev: ApiAnswered
-    ) -> tuple[KubeletState, tuple[Effect, ...]] | None:
-        """The answer to a Lease write or re-read in flight (None: not one of those)."""
-        rid = ev.tag
-        pending = s.lease_pending
-        for i, (sent, what) in enumerate(pending):
-            if sent == rid:
-                return self._lease_answered(s, ev.now, what, ev.response, (*pending[:i], *pending[i + 1 :]))
-        return None
+                assert_never(call.asked)
 
     def _lease_answered(
-        self, s: KubeletState, now: Time, what: str, resp: Response, pending: tuple[tuple[str, str], ...]
+        self, s: KubeletState, now: Time, read: bool, resp: Response
     ) -> tuple[KubeletState, tuple[Effect, ...]]:
-        """The Lease a write or a re-read returned goes into the view (upstream's
+        """The Lease a write or a re-read (`read`) returned goes into the view (upstream's
         `latestLease`); a refused write re-reads it, a re-read that finds none forgets it
-        (the next heartbeat creates it). `pending`: the Lease requests still in flight."""
+        (the next heartbeat creates it)."""
         body = resp.body
         if resp.ok and isinstance(body, Lease):
-            return _evolve_state(s, now=now, view=with_lease(s.view, body), lease_pending=pending), ()
-        if what == "lease-get":
-            s = _evolve_state(s, now=now, lease_pending=pending)
+            return _evolve_state(s, now=now, view=with_lease(s.view, body)), ()
+        if read:
+            s = _evolve_state(s, now=now)
             stale = get(s.view, self._lease_key)
             if _reason(body) is StatusReason.NOT_FOUND and stale is not None:
                 gone = WatchEvent(type=WatchType.DELETED, obj=stale, resource_version=s.view.revision)
                 return _evolve_state(s, view=observe(s.view, gone)), ()
             return s, ()
         if resp.code == 409 or _reason(body) in (StatusReason.NOT_FOUND, StatusReason.ALREADY_EXISTS):
-            rid = f"api{s.counter}"
-            s = _evolve_state(s, now=now, counter=s.counter + 1, lease_pending=(*pending, (rid, "lease-get")))
-            return s, (CallApi(request=Get(key=self._lease_key), tag=rid),)
+            return _evolve_state(s, now=now), (CallApi(request=Get(key=self._lease_key), tag=LeaseRead(at=now)),)
         # unreachable apiserver: the next heartbeat tries again
-        return _evolve_state(s, now=now, lease_pending=pending), ()
+        return _evolve_state(s, now=now), ()
 
     def _runtime_answered(
-        self, s: KubeletState, rid: str, result: RuntimeResult
+        self, s: KubeletState, purpose: object, result: RuntimeResult
     ) -> tuple[KubeletState, tuple[str, ...], tuple[Effect, ...]]:
-        purpose = s.pending.get(rid)
-        s = _evolve_state(s, pending=s.pending.discard(rid))
         if isinstance(result, RuntimeConfigured):
             return s, tuple(sorted(s.workers)), ()
-        if purpose is None:
+        if not isinstance(purpose, pw.Purpose):  # UpdateRuntimeConfig refused
             return s, (), ()
         w = s.workers.get(purpose.uid)
         if w is None:
@@ -619,9 +649,9 @@ class Kubelet:
         cidr = node.spec.pod_cidr if node is not None else ""
         if not cidr or cidr == s.pod_cidr:
             return s, ()
-        rid = f"rt{s.counter}"
-        s = _evolve_state(s, pod_cidr=cidr, counter=s.counter + 1)
-        return s, (CallRuntime(node=self.config.node_name, call=UpdateRuntimeConfig(pod_cidr=cidr), tag=rid),)
+        s = _evolve_state(s, pod_cidr=cidr)
+        call = UpdateRuntimeConfig(pod_cidr=cidr)
+        return s, (CallRuntime(node=self.config.node_name, call=call, tag=NetworkConfig(pod_cidr=cidr)),)
 
     def _heartbeat(self, s: KubeletState, now: Time) -> tuple[KubeletState, tuple[Effect, ...]]:
         """The node status update when due, the Lease renewal, the next heartbeat timer:
@@ -644,26 +674,12 @@ class Kubelet:
                 checked_rv, checked_hb = node.metadata.resource_version, last_heartbeat(node)
         lease = get(view, self._lease_key)
         lease_req = renew_lease(lease if isinstance(lease, Lease) else None, node, config, now)
-        counter = s.counter
-        api_pending = s.api_pending
         effects: list[Effect] = []
         if status_req is not None:
-            rid = f"api{counter}"
-            counter += 1
-            api_pending = api_pending.set(rid, ApiPurpose(uid="", what="node"))
-            effects.append(CallApi(request=status_req, tag=rid))
-        rid = f"api{counter}"
-        effects.append(CallApi(request=lease_req, tag=rid))
-        effects.append(WakeMeAt(at=Time(now + config.node_status_update_frequency), key=HEARTBEAT))
-        s = _evolve_state(
-            s,
-            now=now,
-            counter=counter + 1,
-            api_pending=api_pending,
-            lease_pending=(*s.lease_pending, (rid, "lease")),
-            status_checked_rv=checked_rv,
-            status_checked_hb=checked_hb,
-        )
+            effects.append(CallApi(request=status_req, tag=NodeStatusUpdate(at=now)))
+        effects.append(CallApi(request=lease_req, tag=LeaseRenewal(at=now)))
+        effects.append(WakeMeAt(at=Time(now + config.node_status_update_frequency), key=Timer.HEARTBEAT))
+        s = _evolve_state(s, now=now, status_checked_rv=checked_rv, status_checked_hb=checked_hb)
         return s, tuple(effects)
 
 
@@ -693,11 +709,6 @@ def with_lease(view: ClusterState, lease: Lease) -> ClusterState:
 
 def _reason(body: object) -> StatusReason | None:
     return body.reason if isinstance(body, Status) else None
-
-
-def _api_id(s: KubeletState, purpose: ApiPurpose) -> tuple[KubeletState, str]:
-    rid = f"api{s.counter}"
-    return _evolve_state(s, counter=s.counter + 1, api_pending=s.api_pending.set(rid, purpose)), rid
 
 
 def _put_worker(s: KubeletState, w: pw.PodWorker) -> KubeletState:

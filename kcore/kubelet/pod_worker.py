@@ -148,7 +148,8 @@ class Op(enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class Purpose:
-    """What a runtime call was for: the answer is routed back by it."""
+    """What a runtime call is for: the kubelet tags its `CallRuntime` with it, and the
+    answer comes back with it (one call per container, and one per sandbox, in flight)."""
 
     uid: str
     op: Op

@@ -28,12 +28,13 @@ Theory of operation:
   tolerations; else AssignedPodOtherUpdate, which no default plugin's hint takes).
 - Then it pops up to `batch` pods from activeQ, one scheduling cycle each
   (`algorithm.schedule_one` with the cluster seed and the round-robin start index); more
-  waiting pods get a `WakeMeAt(now)` so other events interleave. Backoff ends and the
-  5-minute unschedulable flush are `WakeMeAt` timers. For settling, a backoff's end is
+  waiting pods get a `WakeMeAt(Timer.CONTINUE)` so other events interleave. Backoff ends
+  and the 5-minute unschedulable flush are timers too (`Timer.BACKOFF`, `Timer.FLUSH`). For settling, a backoff's end is
   work in motion (the pod was failed or moved by a change and retries then); the flush
   is merely scheduled: an unschedulable pod waits for a cluster event, and settling ends.
 - Success: the pod is assumed into the Snapshot at once (so the next cycle sees it) and
-  bound with `CallApi(Bind)`. The answer: 2xx records the Normal "Scheduled" event; an
+  bound with `CallApi(Bind)`, tagged `Binding(pod, uid)` (a pod deleted and re-created
+  under its name while its binding is out is another binding). The answer: 2xx records the Normal "Scheduled" event; an
   error forgets the assumed pod, moves the unschedulable pods (the space is free again),
   records FailedScheduling and re-queues the pod with backoff. An assumed pod stays
   assumed until its bound version arrives by watch (or it is deleted).
@@ -43,7 +44,8 @@ Theory of operation:
   A `Nomination` also sets status.nominatedNodeName and deletes each victim with a Normal
   "Preempted" event on it; the preemptor is retried once a victim is gone.
 - Status updates carry the viewed resourceVersion: a stale view gets 409 and nothing is
-  clobbered (the next attempt writes the condition again).
+  clobbered (the next attempt writes the condition again). Their answers, and those of
+  the victims' deletions, are not read (tags `StatusWrite`, `Preemption`).
 
 Must not know: the driver's queue, other components. Pure: time arrives in events, the
 tie-breaking seed is the cluster's (`view.config.seed`).
@@ -55,6 +57,7 @@ and pkg/scheduler/framework/preemption/preemption.go (prepareCandidate).
 
 from __future__ import annotations
 
+import enum
 from typing import Final, assert_never
 
 import attrs
@@ -97,12 +100,41 @@ from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "scheduler"
 DEFAULT_BATCH: Final = 100
-FLUSH_TIMER: Final = "flush"
-BACKOFF_TIMER: Final = "backoff"
-CONTINUE_TIMER: Final = "schedule"
 POD_SCHEDULED: Final = "PodScheduled"
 REASON_UNSCHEDULABLE: Final = "Unschedulable"
 REASON_SCHEDULER_ERROR: Final = "SchedulerError"
+
+
+class Timer(enum.Enum):
+    """The scheduler's timers."""
+
+    CONTINUE = "schedule"  # more pods wait in activeQ than one step schedules
+    BACKOFF = "backoff"  # the earliest backoff ends
+    FLUSH = "flush"  # the earliest unschedulable pod is due for the periodic flush
+
+
+@attrs.frozen(kw_only=True)
+class Binding:
+    """The tag of a pod's binding: the pod, and which incarnation of it (its uid)."""
+
+    pod: ObjectKey
+    uid: str
+
+
+@attrs.frozen(kw_only=True)
+class StatusWrite:
+    """The tag of a PodScheduled=False status write, built on `resource_version`."""
+
+    pod: ObjectKey
+    resource_version: int
+
+
+@attrs.frozen(kw_only=True)
+class Preemption:
+    """The tag of a victim's deletion, asked for by `preemptor`."""
+
+    victim: ObjectKey
+    preemptor: ObjectKey
 
 
 @attrs.frozen(kw_only=True)
@@ -121,12 +153,11 @@ class SchedulerState:
     snapshot: Snapshot
     queue: sq.SchedulingQueue = sq.SchedulingQueue()
     assumed: PMap[ObjectKey, str] = pmap()  # pod -> node, until its bound version is seen
-    binds: PMap[str, BindCall] = pmap()  # request id -> the binding it asked for
-    counter: int = 0
+    binds: PMap[Binding, BindCall] = pmap()  # the bindings in flight
     next_start: int = 0
     wake_at: Time | None = None  # the earliest flush timer asked for and not yet fired
     backoff_at: Time | None = None  # the earliest backoff timer asked for and not yet fired
-    continuing: bool = False  # a CONTINUE_TIMER is pending
+    continuing: bool = False  # a `Timer.CONTINUE` is pending
 
 
 Out = tuple[SchedulerState, tuple[Effect, ...]]
@@ -264,10 +295,6 @@ def absorb(s: SchedulerState, delivered: WatchDelivered, now: Time) -> Scheduler
 # --- one scheduling cycle ----------------------------------------------------------------
 
 
-def _next_id(s: SchedulerState, verb: str) -> tuple[SchedulerState, str]:
-    return _evolve_state(s, counter=s.counter + 1), f"{NAME}-{verb}-{s.counter}"
-
-
 def _unschedulable_status(pod: Pod, reason: str, message: str, nominated: str | None, now: Time) -> Pod | None:
     """updatePod: the pod with PodScheduled=False (and the nomination), None if unchanged."""
     status = pod.status
@@ -306,20 +333,20 @@ def _failure_effects(
     current = get(s.view, key)
     updated = _unschedulable_status(current if isinstance(current, Pod) else pod, reason, message, nominated, now)
     if updated is not None:
-        s, rid = _next_id(s, "status")
-        effects.append(CallApi(request=Update(obj=updated, subresource=Subresource.STATUS), tag=rid))
+        tag = StatusWrite(pod=key, resource_version=updated.metadata.resource_version)
+        effects.append(CallApi(request=Update(obj=updated, subresource=Subresource.STATUS), tag=tag))
     return s, tuple(effects)
 
 
-def _preempt(s: SchedulerState, pod: Pod, nomination: Nomination) -> tuple[SchedulerState, tuple[Effect, ...]]:
+def _preempt(pod: Pod, nomination: Nomination) -> tuple[Effect, ...]:
     """prepareCandidate: delete each victim, with a Preempted event on it."""
     effects: list[Effect] = []
+    preemptor = _pod_key(pod)
     message = f"Preempted by pod {pod.metadata.uid} on node {nomination.node_name}"
     for victim in nomination.victims:
-        s, rid = _next_id(s, "preempt")
         effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason="Preempted", message=message))
-        effects.append(CallApi(request=Delete(key=victim), tag=rid))
-    return s, tuple(effects)
+        effects.append(CallApi(request=Delete(key=victim), tag=Preemption(victim=victim, preemptor=preemptor)))
+    return tuple(effects)
 
 
 def schedule_cycle(s: SchedulerState, qp: sq.QueuedPod, config: SchedulerConfig, now: Time) -> Out:
@@ -330,18 +357,16 @@ def schedule_cycle(s: SchedulerState, qp: sq.QueuedPod, config: SchedulerConfig,
     match result:
         case Success(node_name=node):
             bound = attrs.evolve(pod, spec=attrs.evolve(pod.spec, node_name=node))
-            s, rid = _next_id(s, "bind")
+            binding = Binding(pod=qp.key, uid=pod.metadata.uid)
             s = attrs.evolve(
                 s,
                 snapshot=add_pod(s.snapshot, bound),
                 assumed=s.assumed.set(qp.key, node),
-                binds=s.binds.set(rid, BindCall(queued=qp, node=node)),
+                binds=s.binds.set(binding, BindCall(queued=qp, node=node)),
             )
-            return s, (CallApi(request=Bind(key=qp.key, node_name=node), tag=rid),)
+            return s, (CallApi(request=Bind(key=qp.key, node_name=node), tag=binding),)
         case Unschedulable(message=message, nomination=nomination):
-            preempted: tuple[Effect, ...] = ()
-            if nomination is not None:
-                s, preempted = _preempt(s, pod, nomination)
+            preempted = _preempt(pod, nomination) if nomination is not None else ()
             nominated = nomination.node_name if nomination is not None else None
             s, failed = _failure_effects(s, pod, REASON_UNSCHEDULABLE, message, nominated, now)
             s = _evolve_state(s, queue=sq.add_unschedulable(s.queue, qp, now))
@@ -362,12 +387,12 @@ def _forget(s: SchedulerState, key: ObjectKey) -> SchedulerState:
     return _evolve_state(s, snapshot=snap, assumed=s.assumed.discard(key))
 
 
-def answered(s: SchedulerState, rid: str, ok: bool, message: str, now: Time) -> Out:
+def answered(s: SchedulerState, binding: Binding, ok: bool, message: str, now: Time) -> Out:
     """A binding's answer: the Scheduled event, or forget, move, record and back off."""
-    call = s.binds.get(rid)
+    call = s.binds.get(binding)
     if call is None:
-        return s, ()  # status updates and victim deletions: the next attempt repairs either
-    s = _evolve_state(s, binds=s.binds.discard(rid))
+        return s, ()
+    s = _evolve_state(s, binds=s.binds.discard(binding))
     qp = call.queued
     key = qp.key
     if ok:
@@ -456,18 +481,22 @@ class Scheduler:
                 pass
             case WatchDelivered():
                 s = absorb(s, event, now)
-            case ApiAnswered(tag=rid, response=resp):
+            case ApiAnswered(tag=Binding() as binding, response=resp):
                 body = resp.body
                 message = body.message if isinstance(body, Status) else ""
-                s, effects = answered(s, rid, resp.ok, message, now)
-            case TimerFired(key=key):
-                if key == CONTINUE_TIMER:
-                    s = _evolve_state(s, continuing=False)
-                elif key == BACKOFF_TIMER:
-                    if s.backoff_at is not None and now >= s.backoff_at:
-                        s = _evolve_state(s, backoff_at=None)
-                elif s.wake_at is not None and now >= s.wake_at:
+                s, effects = answered(s, binding, resp.ok, message, now)
+            case ApiAnswered():
+                pass  # status updates and victim deletions: the next attempt repairs either
+            case TimerFired(key=Timer.CONTINUE):
+                s = _evolve_state(s, continuing=False)
+            case TimerFired(key=Timer.BACKOFF):
+                if s.backoff_at is not None and now >= s.backoff_at:
+                    s = _evolve_state(s, backoff_at=None)
+            case TimerFired(key=Timer.FLUSH):
+                if s.wake_at is not None and now >= s.wake_at:
                     s = _evolve_state(s, wake_at=None)
+            case TimerFired():
+                pass
             case Resynced(view=view):
                 s = resync(s, view, now)
             case RuntimeAnswered() | RuntimeNotified():
@@ -494,13 +523,13 @@ class Scheduler:
             s = _evolve_state(s, queue=q)
         if sq.has_active(q) and not s.continuing:
             s = _evolve_state(s, continuing=True)
-            effects.append(WakeMeAt(at=now, key=CONTINUE_TIMER, in_motion=True))
+            effects.append(WakeMeAt(at=now, key=Timer.CONTINUE, in_motion=True))
         backoff = sq.next_backoff_end(q)
         if backoff is not None and (s.backoff_at is None or backoff < s.backoff_at):
             s = _evolve_state(s, backoff_at=backoff)
-            effects.append(WakeMeAt(at=backoff, key=BACKOFF_TIMER, in_motion=True))
+            effects.append(WakeMeAt(at=backoff, key=Timer.BACKOFF, in_motion=True))
         wake = sq.next_unschedulable_flush(q)
         if wake is not None and (s.wake_at is None or wake < s.wake_at):
             s = _evolve_state(s, wake_at=wake)
-            effects.append(WakeMeAt(at=wake, key=FLUSH_TIMER))
+            effects.append(WakeMeAt(at=wake, key=Timer.FLUSH))
         return s, tuple(effects)
