@@ -28,6 +28,7 @@ from pyrsistent import pmap
 
 from kcore.api.apps import PodManagementPolicy, StatefulSet, StatefulSetSpec
 from kcore.api.core import (
+    EventSource,
     PersistentVolumeAccessMode,
     PersistentVolumeClaim,
     PersistentVolumeClaimSpec,
@@ -58,6 +59,10 @@ class Checked:
 
     inner: StatefulSetController = StatefulSetController()
     name: str = NAME
+
+    @property
+    def event_source(self) -> EventSource:
+        return self.inner.event_source
 
     @property
     def watches(self) -> frozenset[Kind]:

@@ -11,7 +11,7 @@ import attrs
 import pytest
 from pyrsistent import pmap, pvector
 
-from kcore.api.core import ConfigMap, Node
+from kcore.api.core import ConfigMap, EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod
@@ -70,6 +70,7 @@ class Agent:
     """Records what it receives; `plan` maps a request id to the runtime call to make."""
 
     name: str = node_component_name("agent", NODE)
+    event_source: EventSource = EventSource(component="agent", host=NODE)
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
 
     def init(self, view: ClusterState, now: Time) -> tuple[tuple[str, ...], tuple[Effect, ...]]:
@@ -279,6 +280,7 @@ class PodAgent:
     """A per-node component watching Pods and Nodes: it must see only its own node's."""
 
     name: str = node_component_name("agent", NODE)
+    event_source: EventSource = EventSource(component="agent", host=NODE)
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
 
     def init(self, view: ClusterState, now: Time) -> tuple[tuple[str, ...], tuple[Effect, ...]]:

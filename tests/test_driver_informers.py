@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyrsistent import pmap
 
-from kcore.api.core import ConfigMap
+from kcore.api.core import ConfigMap, EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Time
 from kcore.api.watch import WatchEvent, WatchType
@@ -48,6 +48,7 @@ class Viewer:
     each delivery, and the event's own object name."""
 
     name: str = "viewer"
+    event_source: EventSource = EventSource(component="viewer")
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
     accept_prefix: str = ""  # when set, `wants` accepts only names with this prefix
 
@@ -238,6 +239,7 @@ class Burster:
     """At start, creates `count` ConfigMaps in one step; records when each answer came."""
 
     name: str = "burster"
+    event_source: EventSource = EventSource(component="burster")
     count: int = 40
     watches: frozenset[Kind] = frozenset()
 
@@ -345,6 +347,7 @@ class Lister:
     """Watches nothing; every 10 s lists the ConfigMaps of the cache it was delivered."""
 
     name: str = "lister"
+    event_source: EventSource = EventSource(component="lister")
     watches: frozenset[Kind] = frozenset()
     reads_current_view: bool = True
 

@@ -41,7 +41,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.batch import ConcurrencyPolicy, CronJob, CronJobStatus, Job, JobConditionType
-from kcore.api.core import ObjectReference
+from kcore.api.core import EventSource, ObjectReference
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import (
     ApiObject,
@@ -115,6 +115,7 @@ class Decision:
 @attrs.frozen
 class CronJobController:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # cronjob_controllerv2.go
     watches: frozenset[Kind] = frozenset({Kind.CRON_JOB, Kind.JOB})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

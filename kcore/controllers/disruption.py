@@ -57,7 +57,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.apps import Deployment, ReplicaSet, StatefulSet
-from kcore.api.core import ReplicationController
+from kcore.api.core import EventSource, ReplicationController
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time, evolver
 from kcore.api.pod import Pod
@@ -414,6 +414,7 @@ class DisruptionController:
     """kube-controller-manager's disruption controller."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component="controllermanager")  # disruption.go
     watches: frozenset[Kind] = frozenset({Kind.POD_DISRUPTION_BUDGET, Kind.POD, *SCALE_KINDS})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

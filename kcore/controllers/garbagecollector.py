@@ -56,6 +56,7 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import (
     FINALIZER_FOREGROUND,
@@ -103,6 +104,7 @@ _evolve = evolver(GCState)  # attrs.evolve for the hot per-event state updates
 @attrs.frozen
 class GarbageCollector:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # garbagecollector.go's recorder
     watches: frozenset[Kind] = _WATCHED
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

@@ -69,6 +69,7 @@ from kcore.api.autoscaling import (
     MetricValueStatus,
     ResourceMetricStatus,
 )
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.metrics import PodMetrics
@@ -547,6 +548,7 @@ class HorizontalPodAutoscalerController:
     """kube-controller-manager's horizontal-pod-autoscaler controller."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component="horizontal-pod-autoscaler")  # horizontal.go
     watches: frozenset[Kind] = frozenset(
         {
             Kind.HORIZONTAL_POD_AUTOSCALER,

@@ -45,6 +45,7 @@ import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Time, evolver
 from kcore.api.metrics import DEFAULT_WINDOW, ContainerMetrics, PodMetrics
@@ -205,6 +206,7 @@ class MetricsServer:
     """metrics-server, as a pure component over the informer view."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # records no events
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.POD_METRICS})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

@@ -33,7 +33,7 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.watch import WatchType
@@ -118,6 +118,7 @@ class NodeIpamController:
 
     node_mask_size: int = DEFAULT_NODE_MASK_SIZE
     name: str = NAME
+    event_source: EventSource = EventSource(component="cidrAllocator")  # ipam/range_allocator.go
     watches: frozenset[Kind] = frozenset({Kind.NODE})
 
     def init(self, view: ClusterState, now: Time) -> tuple[NodeIpamState, Effects]:

@@ -44,7 +44,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.codec import encode_value
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, PodPhase
@@ -88,6 +88,7 @@ _evolve = evolver(PodGCState)  # attrs.evolve for the hot per-event state update
 @attrs.frozen
 class PodGCController:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # upstream records no events
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
     terminated_threshold: int = TERMINATED_THRESHOLD
 

@@ -61,7 +61,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap
 
 from kcore.api.apps import StatefulSet, StatefulSetStatus
-from kcore.api.core import PersistentVolumeClaim
+from kcore.api.core import EventSource, PersistentVolumeClaim
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.pod import Pod, PodTemplateSpec
@@ -229,6 +229,7 @@ class StatefulSetController:
     """The StatefulSet controller (apps/v1 StatefulSet, its Pods and PersistentVolumeClaims)."""
 
     name: str = "statefulset-controller"
+    event_source: EventSource = EventSource(component="statefulset-controller")  # stateful_set.go
 
     @property
     def watches(self) -> frozenset[Kind]:

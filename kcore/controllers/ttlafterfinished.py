@@ -28,6 +28,7 @@ from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.batch import Job, JobConditionType
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, Time, evolver
 from kcore.component.effects import CallApi, Effect, WakeMeAt
@@ -91,6 +92,7 @@ class TTLAfterFinishedController:
     """Deletes finished Jobs after `ttlSecondsAfterFinished`."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # ttlafterfinished_controller.go
 
     @property
     def watches(self) -> frozenset[Kind]:

@@ -61,7 +61,7 @@ import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from kcore.api.core import Namespace, Node
+from kcore.api.core import EventSource, Namespace, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.pod import DEFAULT_SCHEDULER_NAME, Pod, PodCondition
@@ -428,6 +428,8 @@ class Scheduler:
     """kube-scheduler: one default profile, watching pods, nodes and namespaces."""
 
     name: str = NAME
+    # the profile's recorder (profile.go: NewRecorder(scheme, profileName))
+    event_source: EventSource = EventSource(component=DEFAULT_SCHEDULER_NAME)
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE, Kind.NAMESPACE})
     config: SchedulerConfig = SchedulerConfig()
     batch: int = DEFAULT_BATCH
