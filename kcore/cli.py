@@ -64,7 +64,7 @@ from kcore.component.requests import (
     Update,
     UpdateScale,
 )
-from kcore.driver import new_cluster
+from kcore.driver import canonical_name, new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.driver.clock import DurationError, format_time, parse_duration
 from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
@@ -478,6 +478,7 @@ def _fault_from_args(args: argparse.Namespace, cluster: Cluster) -> Fault:
             return FailImagePull(node=target, image=args.image, count=args.count)
         return node_faults[what](node=target)
     if what in ("pause", "resume", "crash"):
+        target = canonical_name(target)
         if target not in names:
             raise CliError(f'component "{target}" not found; components: {", ".join(sorted(names))}')
         if what == "pause":

@@ -266,12 +266,12 @@ CHANGES = {  # what each field change looks like
     "tolerations": attrs.evolve(BASE, spec=attrs.evolve(BASE.spec, tolerations=(Toleration(key="k", operator=TolerationOperator.EXISTS),))),
 }
 READS: dict[str, frozenset[str]] = {
-    "garbage-collector": frozenset({"owners", "deleting", "finalizers", "uid"}),
+    "garbage-collector-controller": frozenset({"owners", "deleting", "finalizers", "uid"}),
     "metrics-server": frozenset({"phase", "labels", "annotations", "deleting", "uid"}),
-    "horizontal-pod-autoscaler": frozenset({"phase", "ready", "ready-time", "start", "labels", "deleting", "uid"}),
+    "horizontal-pod-autoscaler-controller": frozenset({"phase", "ready", "ready-time", "start", "labels", "deleting", "uid"}),
     "disruption-controller": frozenset({"ready", "labels", "owners", "deleting", "uid"}),
     "node-lifecycle-controller": frozenset({"ready", "deleting", "uid", "node", "tolerations"}),
-    "pod-garbage-collector": frozenset({"phase", "deleting", "uid", "node"}),
+    "pod-garbage-collector-controller": frozenset({"phase", "deleting", "uid", "node"}),
 }
 FILTERED: tuple[Any, ...] = (
     GarbageCollector(),
@@ -394,12 +394,12 @@ def test_with_the_real_driver_kubelet_like_status_writes_reach_none_of_them() ->
     assert cluster.request(Update(obj=with_status(stored, phase=PodPhase.RUNNING), subresource=Subresource.STATUS)).ok
     cluster.run_until_stable()
     seen = {c.name: _deliveries(cluster, c.name, "w") for c in FILTERED}
-    assert seen["garbage-collector"] == []  # ownerless: nothing for it but its deletion
+    assert seen["garbage-collector-controller"] == []  # ownerless: nothing for it but its deletion
     assert seen["disruption-controller"] == [WatchType.ADDED]
     assert seen["node-lifecycle-controller"] == [WatchType.ADDED]
     assert seen["metrics-server"] == [WatchType.MODIFIED]  # Pending until then: never measured
-    assert seen["horizontal-pod-autoscaler"] == [WatchType.ADDED, WatchType.MODIFIED]  # the phase moved
-    assert seen["pod-garbage-collector"] == [WatchType.ADDED]  # Pending -> Running: not terminal either way
+    assert seen["horizontal-pod-autoscaler-controller"] == [WatchType.ADDED, WatchType.MODIFIED]  # the phase moved
+    assert seen["pod-garbage-collector-controller"] == [WatchType.ADDED]  # Pending -> Running: not terminal either way
 
 
 def test_the_node_lifecycle_controller_skips_a_first_ready_false() -> None:

@@ -125,7 +125,7 @@ def sandbox(c: Cluster, uid: str = "u1", *, annotations: dict[str, str] | None =
 def test_per_node_component_names() -> None:
     assert node_component_name("kubelet", "node-3") == "kubelet/node-3"
     assert node_of_component("kubelet/node-3") == "node-3"
-    assert node_of_component("scheduler") is None
+    assert node_of_component("kube-scheduler") is None
 
 
 def test_runtime_calls_answer_and_pulls_notify_later() -> None:
@@ -236,9 +236,9 @@ def test_kill_running_container() -> None:
 
 def test_random_plan_is_a_function_of_the_seed_and_always_heals() -> None:
     nodes = ["node-1", "node-2", "node-3"]
-    a = random_plan(11, nodes=nodes, components=["scheduler"], count=6)
-    assert a == random_plan(11, nodes=nodes, components=["scheduler"], count=6)
-    assert a != random_plan(12, nodes=nodes, components=["scheduler"], count=6)
+    a = random_plan(11, nodes=nodes, components=["kube-scheduler"], count=6)
+    assert a == random_plan(11, nodes=nodes, components=["kube-scheduler"], count=6)
+    assert a != random_plan(12, nodes=nodes, components=["kube-scheduler"], count=6)
     assert [f.after for f in a] == sorted(f.after for f in a)
     downs = sum(isinstance(f.fault, CrashNode | PartitionNode | PauseComponent) for f in a)
     ups = sum(isinstance(f.fault, RestartNode | HealPartition | ResumeComponent) for f in a)

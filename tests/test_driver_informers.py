@@ -228,9 +228,9 @@ def test_rate_limits_reject_nonsense() -> None:
 
 
 def test_upstream_limits_by_component() -> None:
-    limits = upstream_client_limits(["replicaset-controller", "scheduler", "kubelet/node-1"])
+    limits = upstream_client_limits(["replicaset-controller", "kube-scheduler", "kubelet/node-1"])
     assert limits["replicaset-controller"] == CONTROLLER_MANAGER == RateLimit(qps=20.0, burst=30)
-    assert limits["scheduler"] == SCHEDULER == RateLimit(qps=50.0, burst=100)
+    assert limits["kube-scheduler"] == SCHEDULER == RateLimit(qps=50.0, burst=100)
     assert limits["kubelet/node-1"] == KUBELET == RateLimit(qps=50.0, burst=100)
 
 

@@ -190,12 +190,12 @@ def test_bind_refused_because_someone_else_bound_the_pod_forgets_the_assumption(
     create(cluster, cpu_pod("web", "2"))
     cluster.run_until_stable()
     cluster.advance(2)
-    cluster.inject(PauseComponent(name="scheduler"))
+    cluster.inject(PauseComponent(name="kube-scheduler"))
     add_node(cluster, node("large", cpu="8"))
     assert cluster.request(Bind(key=ObjectKey(kind=Kind.POD, namespace="default", name="web"), node_name="small")).ok
-    cluster.inject(ResumeComponent(name="scheduler"))
+    cluster.inject(ResumeComponent(name="kube-scheduler"))
     cluster.run_until_stable()
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     key = ObjectKey(kind=Kind.POD, namespace="default", name="web")
     assert state.snapshot.pod_nodes[key] == "small"
     assert state.snapshot.info("large").pods == pmap()
@@ -208,7 +208,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     key = ObjectKey(kind=Kind.POD, namespace="default", name="web")
     s, _ = sched.init(view, Time(100.0))
     s, effects = sched.step(s, Started(now=Time(100.0)))
-    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="scheduler-bind-0"),)
+    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="kube-scheduler-bind-0"),)
     assert s.snapshot.pod_nodes[key] == "n1"
     conflict = Status(
         status="Failure",
@@ -216,7 +216,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
         reason=StatusReason.CONFLICT,
         code=409,
     )
-    answer = ApiAnswered(tag="scheduler-bind-0", response=Response(code=409, body=conflict), now=Time(100.5))
+    answer = ApiAnswered(tag="kube-scheduler-bind-0", response=Response(code=409, body=conflict), now=Time(100.5))
     s, effects = sched.step(s, answer)
     assert key not in s.snapshot.pod_nodes and s.assumed == pmap()
     queued = s.queue.get(key)
@@ -230,7 +230,7 @@ def test_bind_conflict_forgets_the_pod_and_requeues_it_with_backoff() -> None:
     assert [(c.reason, c.message) for c in written.status.conditions] == [("SchedulerError", message)]
     assert effects[2:] == (WakeMeAt(at=Time(101.5), key="backoff", in_motion=True),)  # a retry in motion
     s, effects = sched.step(s, TimerFired(key="backoff", now=Time(101.5)))
-    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="scheduler-bind-2"),)
+    assert effects == (CallApi(request=Bind(key=key, node_name="n1"), tag="kube-scheduler-bind-2"),)
 
 
 def test_deleted_pending_pod_leaves_the_queue() -> None:
@@ -239,7 +239,7 @@ def test_deleted_pending_pod_leaves_the_queue() -> None:
     cluster.run_until_stable()
     assert cluster.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="default", name="big"))).ok
     cluster.run_until_stable()
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     assert len(state.queue) == 0
 
 
@@ -300,14 +300,14 @@ def test_restarted_scheduler_relists_and_binds_what_is_still_pending() -> None:
     cluster = cluster_of([node("n1"), node("n2")])
     create(cluster, cpu_pod("before", "1"))
     cluster.run_until_stable()
-    cluster.inject(PauseComponent(name="scheduler"))
+    cluster.inject(PauseComponent(name="kube-scheduler"))
     create(cluster, cpu_pod("during", "1"))
-    cluster.inject(CrashComponent(name="scheduler"))
-    cluster.inject(ResumeComponent(name="scheduler"))
+    cluster.inject(CrashComponent(name="kube-scheduler"))
+    cluster.inject(ResumeComponent(name="kube-scheduler"))
     cluster.run_until_stable()
     assert pod_named(cluster, "before").spec.node_name in {"n1", "n2"}
     assert pod_named(cluster, "during").spec.node_name in {"n1", "n2"}
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     assert len(state.queue) == 0 and state.assumed == pmap()
     assert len(state.snapshot.pod_nodes) == 2
 
@@ -323,7 +323,7 @@ def test_resync_replaces_the_view_and_queues_pods_it_had_missed() -> None:
     s, effects = sched.step(s, Resynced(view=fresh, now=Time(101.0)))
     missed = ObjectKey(kind=Kind.POD, namespace="default", name="missed")
     bound = ObjectKey(kind=Kind.POD, namespace="default", name="bound")
-    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), tag="scheduler-bind-0"),)
+    assert effects == (CallApi(request=Bind(key=missed, node_name="n1"), tag="kube-scheduler-bind-0"),)
     assert s.view is fresh
     assert dict(s.snapshot.pod_nodes) == {bound: "n1", missed: "n1"}
 
@@ -419,7 +419,7 @@ def _run_status_churn(sched: Scheduler) -> tuple[Cluster, int]:
     assert cluster.request(Update(obj=_status(pod_named(cluster, "p0"), phase=PodPhase.SUCCEEDED), subresource=Subresource.STATUS)).ok
     cluster.advance(2)
     delivered = sum(
-        1 for e in cluster.trace if isinstance(e, Delivered) and e.component == "scheduler" and isinstance(e.event, WatchDelivered)
+        1 for e in cluster.trace if isinstance(e, Delivered) and e.component == "kube-scheduler" and isinstance(e.event, WatchDelivered)
     )
     return cluster, delivered
 
@@ -430,7 +430,7 @@ def test_dropped_status_writes_change_no_effect_under_the_real_driver() -> None:
     assert pod_named(filtered, "late").spec.node_name == pod_named(full, "late").spec.node_name != ""
 
     def effects(c: Cluster) -> list[tuple[float, object]]:
-        return [(e.at, e.effect) for e in c.trace if isinstance(e, Performed) and e.component == "scheduler"]
+        return [(e.at, e.effect) for e in c.trace if isinstance(e, Performed) and e.component == "kube-scheduler"]
 
     assert effects(filtered) == effects(full)
     assert many - few == 3 * 4  # every status-only write to a bound pod, and nothing else

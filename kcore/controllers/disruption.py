@@ -1,7 +1,7 @@
 """The disruption controller: keeps every PodDisruptionBudget's status true to its pods.
 
-Owns `DisruptionController` ("disruption-controller"), its state `DisruptionState` and the
-pure helpers `expected_pod_count`, `build_disrupted_pod_map`, `count_healthy_pods` and
+Owns `DisruptionController` ("disruption-controller", its Events from "controllermanager"
+as upstream's), its state `DisruptionState` and the pure helpers `expected_pod_count`, `build_disrupted_pod_map`, `count_healthy_pods` and
 `compute_status`.
 
 Theory of operation (level-triggered, as upstream's trySync):

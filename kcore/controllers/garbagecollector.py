@@ -1,6 +1,6 @@
 """The garbage collector: ownerReferences as a graph, deletion propagated along it.
 
-Owns `GarbageCollector` (component "garbage-collector") and its pure `sync`.
+Owns `GarbageCollector` (component "garbage-collector-controller") and its pure `sync`.
 
 Theory of operation (level-triggered; read pkg/controller/garbagecollector/garbagecollector.go):
 - Every object with ownerReferences is checked whenever it or one of its owners changes.
@@ -83,7 +83,7 @@ from kcore.component.requests import Delete, Patch, PatchType, PropagationPolicy
 from kcore.controllers.timers import Wake, resync_after_answer
 from kcore.state import ClusterState, dependents, get, list_objects
 
-NAME: Final = "garbage-collector"
+NAME: Final = "garbage-collector-controller"
 RETRY_AFTER: Final = 1.0  # seconds before a failed write is tried again
 _WATCHED: Final = frozenset(k for k in Kind if k is not Kind.EVENT)
 

@@ -1,7 +1,7 @@
 """The horizontal pod autoscaler controller (autoscaling/v2) over resource metrics.
 
-Owns `HorizontalPodAutoscalerController` ("horizontal-pod-autoscaler"), its state
-`HpaState`, and the pure decision `reconcile(hpa, scale, view, history, now)` with its
+Owns `HorizontalPodAutoscalerController` ("horizontal-pod-autoscaler-controller", its
+Events from "horizontal-pod-autoscaler"), its state `HpaState`, and the pure decision `reconcile(hpa, scale, view, history, now)` with its
 helpers `compute_replicas_for_metrics` and `set_condition`.
 
 Theory of operation (as upstream's reconcileAutoscaler, one HPA at a time):
@@ -106,7 +106,7 @@ from kcore.labels import SelectorParseError, parse_selector
 from kcore.quantity import Quantity
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
-NAME: Final = "horizontal-pod-autoscaler"
+NAME: Final = "horizontal-pod-autoscaler-controller"
 SYNC_PERIOD: Final = 15.0
 _TIMER_PREFIX: Final = "hpa:"
 _SCALE_OWNERS: Final = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.STATEFUL_SET, Kind.REPLICATION_CONTROLLER})

@@ -1,6 +1,7 @@
 """The node IPAM controller: every Node gets its own podCIDR out of the cluster CIDR.
 
-Owns `NodeIpamController` (component "node-ipam-controller", watches Node) and its state
+Owns `NodeIpamController` (component "node-ipam-controller", its Events from the range
+allocator's "cidrAllocator", watches Node) and its state
 `NodeIpamState`. The subnets live in a `kcore.network.ipam.CidrSet`, kept incrementally:
 a Node that already has `spec.podCIDR` (bootstrap sets them; the field is immutable)
 occupies its subnet; a Node without one gets the lowest free /24 of

@@ -2,8 +2,10 @@
 
 Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node
 and Pod, reads Leases) and its three passes; its state `NodeLifecycleState`, constants and
-small pure helpers live in `nodelifecycle_model`. Three jobs, as upstream's
-kube-controller-manager runs them:
+small pure helpers live in `nodelifecycle_model`. It folds in two of upstream's
+kube-controller-manager controllers: node-lifecycle-controller (jobs 1 and 2, Events from
+"node-controller") and taint-eviction-controller (job 3, Events from
+"taint-eviction-controller"). Three jobs, as upstream runs them:
 
 1. Health monitor (every `NODE_MONITOR_PERIOD`, a `WakeMeAt`): for each Node, the
    probe timestamp moves to `now` whenever its Ready condition's lastHeartbeatTime or

@@ -2,8 +2,8 @@
 
 Owns `ReplicaController` (parameterised by the owner `Kind`), its two instances
 `ReplicaSetController` ("replicaset-controller") and `ReplicationControllerController`
-("replicationcontroller-controller"), the component state `ReplicaSetState`, and the pure
-helpers `compute_status`, `as_owner`, `with_status`.
+("replicationcontroller-controller", its Events from "replication-controller"), the
+component state `ReplicaSetState`, and the pure helpers `compute_status`, `as_owner`, `with_status`.
 
 Theory of operation (level-triggered, as upstream's syncReplicaSet):
 - `step` folds the event into the informer view, maps it to owner keys (a pod to its

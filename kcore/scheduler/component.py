@@ -1,7 +1,7 @@
 """The kube-scheduler as a pure component: informer view, queue, assume cache, binding.
 
-Owns `Scheduler` (the component value, name "scheduler"), its state `SchedulerState` and
-the step that turns watch events into scheduling cycles and API requests.
+Owns `Scheduler` (the component value, "kube-scheduler", its Events from its profile
+"default-scheduler"), its state `SchedulerState` and the step that turns watch events into scheduling cycles and API requests.
 
 Theory of operation:
 - `init` takes the LIST: bound pods are accounted in the nodeinfo `Snapshot`, pending pods
@@ -95,7 +95,7 @@ from kcore.scheduler.nodeinfo import (
 from kcore.scheduler.plugins.framework import SchedulerConfig
 from kcore.state import ClusterState, get, list_objects
 
-NAME: Final = "scheduler"
+NAME: Final = "kube-scheduler"
 DEFAULT_BATCH: Final = 100
 FLUSH_TIMER: Final = "flush"
 BACKOFF_TIMER: Final = "backoff"
