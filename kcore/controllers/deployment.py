@@ -384,7 +384,7 @@ def _selecting_all(d: Deployment) -> Plan:
     warn = RecordEvent(
         involved=key,
         type=EventType.WARNING,
-        reason="SelectingAll",
+        reason=du.REASON_SELECTING_ALL,
         message="This deployment is selecting all pods. A non-empty selector is required.",
     )
     st = attrs.evolve(d.status, observed_generation=d.metadata.generation)

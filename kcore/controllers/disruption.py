@@ -89,6 +89,11 @@ from kcore.controllers.timers import owner_of_timer, owner_timer_key, retry_in_m
 from kcore.intstr import IntOrStringError, scaled_value
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
+# Reasons for PodDisruptionBudget events (upstream's disruption.go writes them inline)
+NO_PODS: Final = "NoPods"
+UNMANAGED_PODS: Final = "UnmanagedPods"
+CALCULATE_EXPECTED_POD_COUNT_FAILED: Final = "CalculateExpectedPodCountFailed"
+
 NAME: Final = "disruption-controller"
 DELETION_TIMEOUT: Final = 120.0
 """Seconds an evicted pod may take to start deleting before its budget counts it again."""
@@ -310,14 +315,14 @@ def _notes(pdb: PodDisruptionBudget, pods: tuple[Pod, ...], expected: Expected) 
     key = key_of(pdb)
     notes: list[Effect] = []
     if not pods:
-        notes.append(RecordEvent(involved=key, type=EventType.NORMAL, reason="NoPods", message="No matching pods found"))
+        notes.append(RecordEvent(involved=key, type=EventType.NORMAL, reason=NO_PODS, message="No matching pods found"))
     if expected.unmanaged:
         message = (
             "Pods selected by this PodDisruptionBudget were found to be unmanaged. As a result, the status "
             "of the PDB cannot be calculated correctly, which may result in undefined behavior. To account "
             'for these pods please set ".spec.minAvailable" field of the PDB to an integer value.'
         )
-        notes.append(RecordEvent(involved=key, type=EventType.WARNING, reason="UnmanagedPods", message=message))
+        notes.append(RecordEvent(involved=key, type=EventType.WARNING, reason=UNMANAGED_PODS, message=message))
     return tuple(notes)
 
 
@@ -336,7 +341,7 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
             RecordEvent(
                 involved=key,
                 type=EventType.WARNING,
-                reason="CalculateExpectedPodCountFailed",
+                reason=CALCULATE_EXPECTED_POD_COUNT_FAILED,
                 message=f"Failed to calculate the number of expected pods: {expected}",
             ),
         )

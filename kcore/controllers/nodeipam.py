@@ -68,6 +68,7 @@ NAME: Final = "node-ipam-controller"
 RETRY_SECONDS: Final = 1.0
 """Backoff before a failed podCIDR update is tried again."""
 CIDR_NOT_AVAILABLE: Final = "CIDRNotAvailable"
+CIDR_ASSIGNMENT_FAILED: Final = "CIDRAssignmentFailed"
 RETRY_PREFIX: Final = "retry/"
 
 Effects = tuple[Effect, ...]
@@ -238,8 +239,8 @@ def _answered(state: NodeIpamState, rid: str, resp: Response, now: Time) -> tupl
     event = RecordEvent(
         involved=node_key(name),
         type=EventType.WARNING,
-        reason="CIDRAssignmentFailed",
-        message=f"Node {name} status is now: CIDRAssignmentFailed ({message})",
+        reason=CIDR_ASSIGNMENT_FAILED,
+        message=f"Node {name} status is now: {CIDR_ASSIGNMENT_FAILED} ({message})",
     )
     count = state.failures.get(name, 0) + 1
     state = attrs.evolve(state, failures=state.failures.set(name, count))

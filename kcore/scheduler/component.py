@@ -95,6 +95,11 @@ from kcore.scheduler.nodeinfo import (
 from kcore.scheduler.plugins.framework import SchedulerConfig
 from kcore.state import ClusterState, get, list_objects
 
+# Reasons for the scheduler's events (schedule_one.go and preemption.go write them inline)
+FAILED_SCHEDULING: Final = "FailedScheduling"
+SCHEDULED: Final = "Scheduled"
+PREEMPTED: Final = "Preempted"
+
 NAME: Final = "kube-scheduler"
 DEFAULT_BATCH: Final = 100
 FLUSH_TIMER: Final = "flush"
@@ -301,7 +306,7 @@ def _failure_effects(
     """handleSchedulingFailure: the FailedScheduling event and the status update."""
     key = _pod_key(pod)
     effects: list[Effect] = [
-        RecordEvent(involved=key, type=EventType.WARNING, reason="FailedScheduling", message=message)
+        RecordEvent(involved=key, type=EventType.WARNING, reason=FAILED_SCHEDULING, message=message)
     ]
     current = get(s.view, key)
     updated = _unschedulable_status(current if isinstance(current, Pod) else pod, reason, message, nominated, now)
@@ -317,7 +322,7 @@ def _preempt(s: SchedulerState, pod: Pod, nomination: Nomination) -> tuple[Sched
     message = f"Preempted by pod {pod.metadata.uid} on node {nomination.node_name}"
     for victim in nomination.victims:
         s, rid = _next_id(s, "preempt")
-        effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason="Preempted", message=message))
+        effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason=PREEMPTED, message=message))
         effects.append(CallApi(request=Delete(key=victim), tag=rid))
     return s, tuple(effects)
 
@@ -372,7 +377,7 @@ def answered(s: SchedulerState, rid: str, ok: bool, message: str, now: Time) -> 
     key = qp.key
     if ok:
         text = f"Successfully assigned {key.namespace}/{key.name} to {call.node}"
-        return s, (RecordEvent(involved=key, type=EventType.NORMAL, reason="Scheduled", message=text),)
+        return s, (RecordEvent(involved=key, type=EventType.NORMAL, reason=SCHEDULED, message=text),)
     s = _forget(s, key)
     s = _evolve_state(s, queue=sq.move_all(s.queue, now))
     current = get(s.view, key)
