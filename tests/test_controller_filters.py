@@ -15,6 +15,7 @@ import attrs
 import pytest
 from pyrsistent import pmap
 
+from kcore.addons.metricsserver import MetricsServer
 from kcore.api.batch import Job, JobSpec
 from kcore.api.coordination import Lease
 from kcore.api.core import ServiceAccount
@@ -33,7 +34,6 @@ from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
 from kcore.controllers.job_rules import JOB_TRACKING_FINALIZER
-from kcore.controllers.metricsserver import MetricsServer
 from kcore.controllers.namespace import NamespaceController
 from kcore.controllers.nodelifecycle import NodeLifecycleController
 from kcore.controllers.podgc import PodGCController

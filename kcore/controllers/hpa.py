@@ -10,7 +10,7 @@ Theory of operation (as upstream's reconcileAutoscaler, one HPA at a time):
    scale subresource and ask for its scale (`CallApi(GetScale)`). An unknown kind or a
    failed GET sets AbleToScale=False FailedGetScale and records FailedGetScale.
 2. With the scale: the pods the scale's selector picks in the view and their PodMetrics
-   (kcore/api/metrics.py, written by kcore/controllers/metricsserver.py or by anyone)
+   (kcore/api/metrics.py, written by kcore/addons/metricsserver.py or by anyone)
    give each metric's proposal (kcore/controllers/hpa_replicas.py); the largest wins.
    Outside [minReplicas, maxReplicas] the count is first brought inside; a zero scale
    with minReplicas > 0 disables scaling. The proposal is stabilised and rate-limited

@@ -19,6 +19,7 @@ from typing import Final
 
 import attrs
 
+from kcore.addons.metricsserver import MetricsServer
 from kcore.api.kinds import Kind
 from kcore.controllers.cronjob import CronJobController
 from kcore.controllers.daemonset import DaemonSetController
@@ -27,7 +28,6 @@ from kcore.controllers.disruption import DisruptionController
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
-from kcore.controllers.metricsserver import MetricsServer
 from kcore.controllers.namespace import NamespaceController
 from kcore.controllers.nodeipam import NodeIpamController
 from kcore.controllers.nodelifecycle import NodeLifecycleController
