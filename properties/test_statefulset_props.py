@@ -42,7 +42,7 @@ from kcore.component.events import ApiAnswered, Event, Resynced
 from kcore.component.requests import Bind, Create, Delete, Subresource, Update, UpdateScale
 from kcore.controllers.podcontrol import controller_of
 from kcore.controllers.statefulset import Action, StatefulSetController, StatefulSetState
-from kcore.controllers.statefulset_utils import is_running_and_ready, is_terminating, ordinal_of
+from kcore.controllers.statefulset_util import is_running_and_ready, is_terminating, ordinal_of
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.quantity import parse_quantity

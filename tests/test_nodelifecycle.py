@@ -24,9 +24,9 @@ from kcore.component.events import Event as DriverEvent
 from kcore.component.events import Started, TimerFired
 from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers import nodelifecycle as nl
-from kcore.controllers import nodelifecycle_model as nlm
+from kcore.controllers import nodelifecycle_state as nlm
 from kcore.controllers.nodelifecycle import NodeLifecycleController
-from kcore.controllers.nodelifecycle_model import (
+from kcore.controllers.nodelifecycle_state import (
     TokenBucket,
     ZoneState,
     compute_zone_state,

@@ -2,7 +2,7 @@
 
 Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node
 and Pod, reads Leases) and its three passes; its state `NodeLifecycleState`, constants and
-small pure helpers live in `nodelifecycle_model`. It folds in two of upstream's
+small pure helpers live in `nodelifecycle_state`. It folds in two of upstream's
 kube-controller-manager controllers: node-lifecycle-controller (jobs 1 and 2, Events from
 "node-controller") and taint-eviction-controller (job 3, Events from
 "taint-eviction-controller"). Three jobs, as upstream runs them:
@@ -99,7 +99,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Delete, Get, Request, Response, Subresource, Update
-from kcore.controllers.nodelifecycle_model import (
+from kcore.controllers.nodelifecycle_state import (
     CONDITION_TAINTS,
     EVICT_PREFIX,
     LABEL_EXCLUDE_DISRUPTION,

@@ -31,7 +31,7 @@ Theory of operation (level-triggered, as upstream's syncStatefulSet):
   pod's Ready arrives as a watch event.
 
 Differences from upstream: no ControllerRevision objects (see
-`statefulset_utils.revision_name`); the templates of earlier revisions live in the
+`statefulset_util.revision_name`); the templates of earlier revisions live in the
 component's memory, and after a restart a revision's template is recovered from a
 surviving pod of it (`template_from_pod`), else the update revision stands in. Claims
 are created in one sync and their pod in the next (upstream: one call). A claim's
@@ -102,7 +102,7 @@ from kcore.controllers.statefulset_control import (
     UpdatePod,
     plan,
 )
-from kcore.controllers.statefulset_utils import (
+from kcore.controllers.statefulset_util import (
     Revisions,
     compute_status,
     is_member_of,
