@@ -1,4 +1,5 @@
-"""Every component is named and signs its Events as upstream's does, and the old names still work.
+"""Every component is named and signs its Events as upstream's does, the old names still
+work, and the Events' source reads as kubectl reads it.
 
 The ids are kube-controller-manager's (cmd/kube-controller-manager/names/controller_names.go),
 `kube-scheduler` and `kubelet/<node>`; the event sources are each upstream recorder's
@@ -11,9 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from kcore.api.core import EventSource
+from kcore.api.core import Event, EventSource, ObjectReference
+from kcore.api.kinds import Kind
+from kcore.api.meta import ObjectMeta
+from kcore.apiserver.listing import selectable_fields
 from kcore.cli import main
 from kcore.driver import ALIASES, canonical_name, control_plane, kubelets, new_cluster
+from kcore.driver.clock import EPOCH
+from kcore.printers import rows
 from kcore.state import ClusterConfig
 
 UPSTREAM: dict[str, EventSource] = {
@@ -80,3 +86,31 @@ def test_kcore_fault_takes_a_components_earlier_name(
     capsys.readouterr()
     assert main(["get", "pod", "web"]) == 0
     assert "Running" in capsys.readouterr().out
+
+
+def _event(name: str, source: EventSource, reporting: tuple[str, str] = ("", "")) -> Event:
+    return Event(
+        metadata=ObjectMeta(name=name, namespace="default"),
+        involved_object=ObjectReference(kind="Pod", namespace="default", name="web"),
+        source=source,
+        reporting_component=reporting[0],
+        reporting_instance=reporting[1],
+    )
+
+
+KUBELET_EVENT = _event("a", EventSource(component="kubelet", host="node-1"), ("kubelet", "node-1"))
+SCHEDULER_EVENT = _event("b", EventSource(component="default-scheduler"), ("default-scheduler", ""))
+EVENTS_V1_EVENT = _event("c", EventSource(), ("default-scheduler", "kube-scheduler-node-1"))  # reporting* only
+
+
+def test_the_source_column_reads_as_kubectls_format_event_source() -> None:
+    table = rows([KUBELET_EVENT, SCHEDULER_EVENT, EVENTS_V1_EVENT], Kind.EVENT, EPOCH, wide=True)
+    at = table[0].index("SOURCE")
+    assert [r[at] for r in table[1:]] == ["kubelet, node-1", "default-scheduler", "default-scheduler, kube-scheduler-node-1"]
+
+
+def test_event_field_selectors_read_source_and_reporting_component_as_upstream() -> None:
+    assert [(selectable_fields(e)["source"], selectable_fields(e)["reportingComponent"]) for e in (KUBELET_EVENT, EVENTS_V1_EVENT)] == [
+        ("kubelet", "kubelet"),
+        ("default-scheduler", "default-scheduler"),
+    ]
