@@ -93,7 +93,7 @@ def check(cluster: Cluster, pods: int) -> None:
     unbound = [p for p in list_objects(cluster.state, Kind.POD) if isinstance(p, Pod) and not p.spec.node_name]
     if unbound:
         raise BenchmarkError(f"{len(unbound)} of {pods} pods unbound")
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     for ni in state.snapshot.node_infos():
         if ni.requested.milli_cpu > ni.allocatable.milli_cpu or len(ni.pods) > ni.allowed_pods:
             raise BenchmarkError(f"node {ni.name} overcommitted")
@@ -108,7 +108,7 @@ def run(nodes: int, pods: int, existing: int = 0) -> Result:
     cluster = Cluster(base.snapshot(), [Scheduler()])
     if not cluster.run_until_stable():
         raise BenchmarkError("the driver did not settle")
-    cluster.inject(PauseComponent(name="scheduler"))
+    cluster.inject(PauseComponent(name="kube-scheduler"))
     for i in range(existing, existing + pods):
         resp = cluster.request(Create(obj=pod(i)))
         if not resp.ok:
@@ -116,7 +116,7 @@ def run(nodes: int, pods: int, existing: int = 0) -> Result:
     cluster.run_until_stable()
     steps_before = len(cluster.trace) + cluster.snapshot().trace_dropped
     t0 = time.process_time()
-    cluster.inject(ResumeComponent(name="scheduler"))
+    cluster.inject(ResumeComponent(name="kube-scheduler"))
     if not cluster.run_until_stable():
         raise BenchmarkError("the driver did not settle")
     seconds = time.process_time() - t0

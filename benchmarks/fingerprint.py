@@ -23,7 +23,9 @@ own modes: `--loose` leaves out how an answer finds its asker (request ids or ta
 `CallApi`, `ApiAnswered`, `CallRuntime`, `RuntimeAnswered`, and timer keys), keeping the
 request, the answer, the times and everything else; `--rename OLD=NEW` (repeatable)
 replaces a name in every text before hashing, so a baseline run of the old code with the
-renames gives the hash the renamed code must match.
+renames gives the hash the renamed code must match. `--renames FILE` reads more of them,
+one `OLD<tab>NEW` a line, for texts that hold `=` themselves (a field of a repr, a
+fragment of JSON); they apply after the `--rename` ones, in file order.
 """
 
 from __future__ import annotations
@@ -182,14 +184,22 @@ def main() -> None:
     p.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=sorted(SCENARIOS))
     p.add_argument("--loose", action="store_true", help="leave out request ids, tags and timer keys")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW", help="replace a name before hashing")
+    p.add_argument("--renames", metavar="FILE", help="more renames, one OLD<tab>NEW a line")
     args = p.parse_args()
     if any("=" not in r for r in args.rename):
         p.error("--rename takes OLD=NEW")
-    renames = tuple((old, new) for old, _, new in (r.partition("=") for r in args.rename))
+    renames = [(old, new) for old, _, new in (r.partition("=") for r in args.rename)]
+    if args.renames:
+        for line in Path(args.renames).read_text().splitlines():
+            if line:
+                old, tab, new = line.partition("\t")
+                if not tab:
+                    p.error("--renames lines are OLD<tab>NEW")
+                renames.append((old, new))
     if os.environ.get("PYTHONHASHSEED") != "0":
         env = dict(os.environ, PYTHONHASHSEED="0")
         sys.exit(subprocess.call([sys.executable, "-m", "benchmarks.fingerprint", *sys.argv[1:]], env=env))
-    result = run(args.only, Mode(loose=args.loose, renames=renames))
+    result = run(args.only, Mode(loose=args.loose, renames=tuple(renames)))
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if args.out:

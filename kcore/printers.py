@@ -272,6 +272,14 @@ def _event_object(o: Obj, now: Time) -> str:
     return f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
 
 
+def _event_source(o: Obj, now: Time) -> str:
+    """kubectl's formatEventSource: `component, host`, each falling back to the
+    reportingComponent / reportingInstance an events.k8s.io/v1 writer sets instead."""
+    component = _get(o, "source", "component") or _get(o, "reportingComponent") or ""
+    host = _get(o, "source", "host") or _get(o, "reportingInstance") or ""
+    return f"{component}, {host}" if host else str(component)
+
+
 def _event_last_seen(o: Obj, now: Time) -> str:
     stamp = _get(o, "lastTimestamp") or _get(o, "eventTime") or _get(o, "metadata", "creationTimestamp")
     return since(stamp, now)
@@ -542,7 +550,7 @@ _COLUMNS: Final[Mapping[Kind, tuple[Columns, Columns]]] = {
         ),
         (
             ("SUBOBJECT", _field("involvedObject", "fieldPath")),
-            ("SOURCE", _field("source", "component")),
+            ("SOURCE", _event_source),
             ("FIRST SEEN", lambda o, now: since(_get(o, "firstTimestamp"), now)),
             ("COUNT", _field("count")),
             NAME,

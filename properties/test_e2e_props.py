@@ -102,7 +102,7 @@ def test_the_node_side_keeps_its_laws_under_faults(
     c = Cluster(base.snapshot(), default_components(base.state))
     for i, (cpu, mem) in enumerate(shapes):
         assert c.request(Create(obj=a_pod(f"p-{i}", containers=[a_container(cpu=cpu, memory=mem)]))).ok
-    plan = random_plan(seed, nodes=NODES, components=["scheduler", "node-lifecycle-controller"], duration=400, count=faults, outage=outage)
+    plan = random_plan(seed, nodes=NODES, components=["kube-scheduler", "node-lifecycle-controller"], duration=400, count=faults, outage=outage)
     seen_phase: dict[str, int] = {}
     seen_restarts: dict[tuple[str, str], int] = {}
     start = c.now

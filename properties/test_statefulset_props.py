@@ -28,6 +28,7 @@ from pyrsistent import pmap
 
 from kcore.api.apps import PodManagementPolicy, StatefulSet, StatefulSetSpec
 from kcore.api.core import (
+    EventSource,
     PersistentVolumeAccessMode,
     PersistentVolumeClaim,
     PersistentVolumeClaimSpec,
@@ -41,7 +42,7 @@ from kcore.component.events import ApiAnswered, Event, Resynced
 from kcore.component.requests import Bind, Create, Delete, Subresource, Update, UpdateScale
 from kcore.controllers.podcontrol import controller_of
 from kcore.controllers.statefulset import Action, StatefulSetController, StatefulSetState
-from kcore.controllers.statefulset_utils import is_running_and_ready, is_terminating, ordinal_of
+from kcore.controllers.statefulset_util import is_running_and_ready, is_terminating, ordinal_of
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.quantity import parse_quantity
@@ -58,6 +59,10 @@ class Checked:
 
     inner: StatefulSetController = StatefulSetController()
     name: str = NAME
+
+    @property
+    def event_source(self) -> EventSource:
+        return self.inner.event_source
 
     @property
     def watches(self) -> frozenset[Kind]:

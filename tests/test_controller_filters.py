@@ -15,6 +15,7 @@ import attrs
 import pytest
 from pyrsistent import pmap
 
+from kcore.addons.metricsserver import MetricsServer
 from kcore.api.batch import Job, JobSpec
 from kcore.api.coordination import Lease
 from kcore.api.core import ServiceAccount
@@ -33,7 +34,6 @@ from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
 from kcore.controllers.job_rules import JOB_TRACKING_FINALIZER
-from kcore.controllers.metricsserver import MetricsServer
 from kcore.controllers.namespace import NamespaceController
 from kcore.controllers.nodelifecycle import NodeLifecycleController
 from kcore.controllers.podgc import PodGCController
@@ -267,12 +267,12 @@ CHANGES = {  # what each field change looks like
     "tolerations": attrs.evolve(BASE, spec=attrs.evolve(BASE.spec, tolerations=(Toleration(key="k", operator=TolerationOperator.EXISTS),))),
 }
 READS: dict[str, frozenset[str]] = {
-    "garbage-collector": frozenset({"owners", "deleting", "finalizers", "uid"}),
+    "garbage-collector-controller": frozenset({"owners", "deleting", "finalizers", "uid"}),
     "metrics-server": frozenset({"phase", "labels", "annotations", "deleting", "uid"}),
-    "horizontal-pod-autoscaler": frozenset({"phase", "ready", "ready-time", "start", "labels", "deleting", "uid"}),
+    "horizontal-pod-autoscaler-controller": frozenset({"phase", "ready", "ready-time", "start", "labels", "deleting", "uid"}),
     "disruption-controller": frozenset({"ready", "labels", "owners", "deleting", "uid"}),
     "node-lifecycle-controller": frozenset({"ready", "deleting", "uid", "node", "tolerations"}),
-    "pod-garbage-collector": frozenset({"phase", "deleting", "uid", "node"}),
+    "pod-garbage-collector-controller": frozenset({"phase", "deleting", "uid", "node"}),
 }
 FILTERED: tuple[Any, ...] = (
     GarbageCollector(),
@@ -395,12 +395,12 @@ def test_with_the_real_driver_kubelet_like_status_writes_reach_none_of_them() ->
     assert cluster.request(Update(obj=with_status(stored, phase=PodPhase.RUNNING), subresource=Subresource.STATUS)).ok
     cluster.run_until_stable()
     seen = {c.name: _deliveries(cluster, c.name, "w") for c in FILTERED}
-    assert seen["garbage-collector"] == []  # ownerless: nothing for it but its deletion
+    assert seen["garbage-collector-controller"] == []  # ownerless: nothing for it but its deletion
     assert seen["disruption-controller"] == [WatchType.ADDED]
     assert seen["node-lifecycle-controller"] == [WatchType.ADDED]
     assert seen["metrics-server"] == [WatchType.MODIFIED]  # Pending until then: never measured
-    assert seen["horizontal-pod-autoscaler"] == [WatchType.ADDED, WatchType.MODIFIED]  # the phase moved
-    assert seen["pod-garbage-collector"] == [WatchType.ADDED]  # Pending -> Running: not terminal either way
+    assert seen["horizontal-pod-autoscaler-controller"] == [WatchType.ADDED, WatchType.MODIFIED]  # the phase moved
+    assert seen["pod-garbage-collector-controller"] == [WatchType.ADDED]  # Pending -> Running: not terminal either way
 
 
 def test_the_node_lifecycle_controller_skips_a_first_ready_false() -> None:

@@ -9,7 +9,7 @@ import attrs
 import pytest
 from pyrsistent import pmap
 
-from kcore.api.core import ConfigMap, Namespace
+from kcore.api.core import ConfigMap, EventSource, Namespace
 from kcore.api.core import Event as EventObject
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Status, Time
@@ -37,6 +37,7 @@ class Mirror:
     """For every ConfigMap `x` (not itself a mirror) creates ConfigMap `x-mirror`."""
 
     name: str = "mirror"
+    event_source: EventSource = EventSource(component="mirror")
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
 
     def init(self, view: ClusterState, now: Time) -> tuple[tuple[str, ...], tuple[Effect, ...]]:
@@ -59,6 +60,7 @@ class Ticker:
     """Wakes every `period` seconds and remembers when."""
 
     name: str = "ticker"
+    event_source: EventSource = EventSource(component="ticker")
     period: float = 60.0
     watches: frozenset[Kind] = frozenset()
 
@@ -76,6 +78,7 @@ class Fragile:
     """Crashes on any ConfigMap named `boom`; counts its starts."""
 
     name: str = "fragile"
+    event_source: EventSource = EventSource(component="fragile")
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
 
     def init(self, view: ClusterState, now: Time) -> tuple[int, tuple[Effect, ...]]:
@@ -92,6 +95,7 @@ class Fragile:
 @attrs.frozen
 class Recorder:
     name: str = "recorder"
+    event_source: EventSource = EventSource(component="recorder")
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
 
     def init(self, view: ClusterState, now: Time) -> tuple[None, tuple[Effect, ...]]:

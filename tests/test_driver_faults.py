@@ -11,7 +11,7 @@ import attrs
 import pytest
 from pyrsistent import pmap, pvector
 
-from kcore.api.core import ConfigMap, Node
+from kcore.api.core import ConfigMap, EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.pod import Pod
@@ -64,6 +64,7 @@ class Agent:
     """Records what it receives; `plan` maps a request id to the runtime call to make."""
 
     name: str = node_component_name("agent", NODE)
+    event_source: EventSource = EventSource(component="agent", host=NODE)
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
 
     def init(self, view: ClusterState, now: Time) -> tuple[tuple[str, ...], tuple[Effect, ...]]:
@@ -118,7 +119,7 @@ def sandbox(c: Cluster, uid: str = "u1", *, annotations: dict[str, str] | None =
 def test_per_node_component_names() -> None:
     assert node_component_name("kubelet", "node-3") == "kubelet/node-3"
     assert node_of_component("kubelet/node-3") == "node-3"
-    assert node_of_component("scheduler") is None
+    assert node_of_component("kube-scheduler") is None
 
 
 def test_runtime_calls_answer_and_pulls_notify_later() -> None:
@@ -229,9 +230,9 @@ def test_kill_running_container() -> None:
 
 def test_random_plan_is_a_function_of_the_seed_and_always_heals() -> None:
     nodes = ["node-1", "node-2", "node-3"]
-    a = random_plan(11, nodes=nodes, components=["scheduler"], count=6)
-    assert a == random_plan(11, nodes=nodes, components=["scheduler"], count=6)
-    assert a != random_plan(12, nodes=nodes, components=["scheduler"], count=6)
+    a = random_plan(11, nodes=nodes, components=["kube-scheduler"], count=6)
+    assert a == random_plan(11, nodes=nodes, components=["kube-scheduler"], count=6)
+    assert a != random_plan(12, nodes=nodes, components=["kube-scheduler"], count=6)
     assert [f.after for f in a] == sorted(f.after for f in a)
     downs = sum(isinstance(f.fault, CrashNode | PartitionNode | PauseComponent) for f in a)
     ups = sum(isinstance(f.fault, RestartNode | HealPartition | ResumeComponent) for f in a)
@@ -273,6 +274,7 @@ class PodAgent:
     """A per-node component watching Pods and Nodes: it must see only its own node's."""
 
     name: str = node_component_name("agent", NODE)
+    event_source: EventSource = EventSource(component="agent", host=NODE)
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
 
     def init(self, view: ClusterState, now: Time) -> tuple[tuple[str, ...], tuple[Effect, ...]]:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyrsistent import pmap
 
-from kcore.api.core import ConfigMap
+from kcore.api.core import ConfigMap, EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Time
 from kcore.api.watch import WatchEvent, WatchType
@@ -49,6 +49,7 @@ class Viewer:
     each delivery, and the event's own object name."""
 
     name: str = "viewer"
+    event_source: EventSource = EventSource(component="viewer")
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
     accept_prefix: str = ""  # when set, `wants` accepts only names with this prefix
 
@@ -228,9 +229,9 @@ def test_rate_limits_reject_nonsense() -> None:
 
 
 def test_upstream_limits_by_component() -> None:
-    limits = upstream_client_limits(["replicaset-controller", "scheduler", "kubelet/node-1"])
+    limits = upstream_client_limits(["replicaset-controller", "kube-scheduler", "kubelet/node-1"])
     assert limits["replicaset-controller"] == CONTROLLER_MANAGER == RateLimit(qps=20.0, burst=30)
-    assert limits["scheduler"] == SCHEDULER == RateLimit(qps=50.0, burst=100)
+    assert limits["kube-scheduler"] == SCHEDULER == RateLimit(qps=50.0, burst=100)
     assert limits["kubelet/node-1"] == KUBELET == RateLimit(qps=50.0, burst=100)
 
 
@@ -239,6 +240,7 @@ class Burster:
     """At start, creates `count` ConfigMaps in one step; records when each answer came."""
 
     name: str = "burster"
+    event_source: EventSource = EventSource(component="burster")
     count: int = 40
     watches: frozenset[Kind] = frozenset()
 
@@ -346,6 +348,7 @@ class Lister:
     """Watches nothing; every 10 s lists the ConfigMaps of the cache it was delivered."""
 
     name: str = "lister"
+    event_source: EventSource = EventSource(component="lister")
     watches: frozenset[Kind] = frozenset()
     reads_current_view: bool = True
 

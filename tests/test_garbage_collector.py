@@ -155,7 +155,7 @@ def test_a_collector_restart_mid_orphaning_still_finishes() -> None:
     assert c.request(Delete(key=key(Kind.REPLICA_SET, "web"), propagation=PropagationPolicy.ORPHAN)).ok
     c.step()
     c.step()
-    c.inject(CrashComponent(name="garbage-collector"))
+    c.inject(CrashComponent(name="garbage-collector-controller"))
     c.run_until_stable()
     c.advance(5)
     assert present(c, key(Kind.REPLICA_SET, "web")) is None
@@ -182,7 +182,7 @@ def status_write(c: Cluster, k: ObjectKey) -> None:
 
 
 def gc_deliveries(c: Cluster) -> int:
-    return sum(1 for e in c.trace if isinstance(e, Delivered) and e.component == "garbage-collector")
+    return sum(1 for e in c.trace if isinstance(e, Delivered) and e.component == "garbage-collector-controller")
 
 
 def test_status_writes_are_not_delivered_and_orphaning_still_works_after_them() -> None:

@@ -381,7 +381,7 @@ def test_a_restarted_controller_resumes_from_the_api() -> None:
     follow(c, 45)  # 6 pods at 45%: within tolerance
     from kcore.driver.faults import CrashComponent
 
-    c.inject(CrashComponent(name="horizontal-pod-autoscaler"))
+    c.inject(CrashComponent(name="horizontal-pod-autoscaler-controller"))
     c.run_until_stable()
     c.advance(15)
     assert replica_set(c).spec.replicas == 6

@@ -15,7 +15,7 @@ import attrs
 from pyrsistent import pmap
 
 from kcore.api.coordination import Lease
-from kcore.api.core import Node, ResourceQuota, ResourceQuotaSpec
+from kcore.api.core import EventSource, Node, ResourceQuota, ResourceQuotaSpec
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import MicroTime, ObjectMeta, OwnerReference, Time
 from kcore.api.watch import WatchEvent, WatchType
@@ -156,6 +156,10 @@ class _Checked:
     @property
     def name(self) -> str:
         return self.kubelet.name
+
+    @property
+    def event_source(self) -> EventSource:
+        return self.kubelet.event_source
 
     @property
     def watches(self) -> frozenset[Kind]:

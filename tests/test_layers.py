@@ -28,7 +28,7 @@ LAYERS: Final[tuple[tuple[str, frozenset[str]], ...]] = (
     ("cluster state", frozenset({"state", "state_quota"})),
     ("node substrate", frozenset({"network", "runtime"})),
     ("component protocol and shared helpers", frozenset({"component", "helpers"})),
-    ("apiserver and components", frozenset({"apiserver", "controllers", "scheduler", "kubelet"})),
+    ("apiserver and components", frozenset({"apiserver", "controllers", "addons", "scheduler", "kubelet"})),
     ("kubectl's client logic and readers for the shell", frozenset({"kubectl", "printers", "rollout_status", "unsettled"})),
     ("driver and store", frozenset({"driver", "store"})),
     ("command line", frozenset({"cli", "demo"})),

@@ -9,12 +9,12 @@ from __future__ import annotations
 import attrs
 from pyrsistent import pmap
 
+from kcore.addons.metricsserver import RESOLUTION, MetricsServer, pod_metrics, pod_usage
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time
 from kcore.api.metrics import ContainerMetrics, PodMetrics
 from kcore.api.pod import Pod, PodPhase
 from kcore.component.requests import Create, Delete, Subresource, Update
-from kcore.controllers.metricsserver import RESOLUTION, MetricsServer, pod_metrics, pod_usage
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.quantity import Format, Quantity, parse_quantity

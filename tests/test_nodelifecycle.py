@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 from kcore.api.coordination import Lease, LeaseSpec
-from kcore.api.core import Event, Node, NodeCondition, Taint
+from kcore.api.core import Event, EventSource, Node, NodeCondition, Taint
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, ObjectMeta, Time
 from kcore.api.pod import Pod, PodCondition, TaintEffect, Toleration, TolerationOperator
@@ -24,9 +24,9 @@ from kcore.component.events import Event as DriverEvent
 from kcore.component.events import Started, TimerFired
 from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers import nodelifecycle as nl
-from kcore.controllers import nodelifecycle_model as nlm
+from kcore.controllers import nodelifecycle_state as nlm
 from kcore.controllers.nodelifecycle import NodeLifecycleController
-from kcore.controllers.nodelifecycle_model import (
+from kcore.controllers.nodelifecycle_state import (
     TokenBucket,
     ZoneState,
     compute_zone_state,
@@ -362,6 +362,10 @@ class _Checked:
     name: str = nlm.NAME
     watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.POD})
     reads_current_view: bool = True
+
+    @property
+    def event_source(self) -> EventSource:
+        return self.inner.event_source
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
         return self.inner.wants(event, old)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kcore.api.core import Event
+from kcore.api.core import Event, EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
 from kcore.component.effects import EventType, RecordEvent
 from kcore.component.requests import Create, ListObjects, ObjectList, Update
+from kcore.driver import new_cluster
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.clock import EPOCH
 from kcore.driver.recorder import (
@@ -20,9 +21,15 @@ from kcore.driver.recorder import (
     RecorderCache,
     record,
 )
+from kcore.kubelet.component import Kubelet
+from kcore.kubelet.config import KubeletConfig
 from kcore.state import ClusterConfig
+from tests.builders import a_pod
 
 POD = ObjectKey(kind=Kind.POD, namespace="default", name="web")
+KUBELET_1 = EventSource(component="kubelet", host="node-1")
+KUBELET_2 = EventSource(component="kubelet", host="node-2")
+SCHEDULER = EventSource(component="default-scheduler")
 
 
 def rec(message: str = "Back-off restarting failed container", reason: str = "BackOff") -> RecordEvent:
@@ -30,8 +37,8 @@ def rec(message: str = "Back-off restarting failed container", reason: str = "Ba
 
 
 def test_a_repeat_updates_the_same_event_with_count_and_last_timestamp() -> None:
-    cache, first = record(RecorderCache(), "kubelet/node-1", rec(), EPOCH, 0)
-    cache, again = record(cache, "kubelet/node-1", rec(), Time(EPOCH + 30), 1)
+    cache, first = record(RecorderCache(), KUBELET_1, rec(), EPOCH, 0)
+    cache, again = record(cache, KUBELET_1, rec(), Time(EPOCH + 30), 1)
     assert isinstance(first, Create) and isinstance(again, Update)
     a, b = first.obj, again.obj
     assert isinstance(a, Event) and isinstance(b, Event)
@@ -40,17 +47,25 @@ def test_a_repeat_updates_the_same_event_with_count_and_last_timestamp() -> None
 
 
 def test_different_sources_or_messages_are_different_events() -> None:
-    cache, a = record(RecorderCache(), "kubelet/node-1", rec(), EPOCH, 0)
-    cache, b = record(cache, "kubelet/node-2", rec(), EPOCH, 1)
-    cache, c = record(cache, "kubelet/node-1", rec("other"), EPOCH, 2)
-    assert all(isinstance(r, Create) for r in (a, b, c))
+    cache, a = record(RecorderCache(), KUBELET_1, rec(), EPOCH, 0)
+    cache, b = record(cache, KUBELET_2, rec(), EPOCH, 1)  # the same component on another host
+    cache, c = record(cache, KUBELET_1, rec("other"), EPOCH, 2)
+    cache, d = record(cache, SCHEDULER, rec(), EPOCH, 3)
+    assert all(isinstance(r, Create) for r in (a, b, c, d))
+
+
+def test_the_event_carries_its_source_and_reports_it_as_client_go_does() -> None:
+    _, req = record(RecorderCache(), KUBELET_1, rec(), EPOCH, 0)
+    assert isinstance(req, Create) and isinstance(req.obj, Event)
+    ev = req.obj
+    assert (ev.source, ev.reporting_component, ev.reporting_instance) == (KUBELET_1, "kubelet", "node-1")
 
 
 def test_ten_similar_events_in_ten_minutes_are_combined() -> None:
     cache = RecorderCache()
     reqs: list[Create | Update] = []
     for i in range(12):
-        cache, r = record(cache, "scheduler", rec(f"msg {i}", "FailedScheduling"), Time(EPOCH + i), i)
+        cache, r = record(cache, SCHEDULER, rec(f"msg {i}", "FailedScheduling"), Time(EPOCH + i), i)
         assert isinstance(r, Create | Update)
         reqs.append(r)
     assert all(isinstance(r, Create) for r in reqs[:10])
@@ -64,19 +79,38 @@ def test_ten_similar_events_in_ten_minutes_are_combined() -> None:
 def test_similar_events_spread_over_more_than_ten_minutes_stay_separate() -> None:
     cache = RecorderCache()
     for i in range(12):
-        cache, r = record(cache, "scheduler", rec(f"msg {i}", "FailedScheduling"), Time(EPOCH + 120 * i), i)
+        cache, r = record(cache, SCHEDULER, rec(f"msg {i}", "FailedScheduling"), Time(EPOCH + 120 * i), i)
         assert isinstance(r, Create)
         assert isinstance(r.obj, Event) and not r.obj.message.startswith(COMBINED_PREFIX)
 
 
-def test_the_driver_stores_one_event_with_a_count() -> None:
-    cluster = create_cluster(ClusterConfig(seed=1), nodes=0)
+def test_the_driver_stores_one_event_with_a_count_signed_by_the_component() -> None:
+    kubelet = Kubelet(config=KubeletConfig(node_name="node-1"))
+    cluster = create_cluster(ClusterConfig(seed=1), nodes=0, components=(kubelet,))
     for _ in range(3):
-        cluster._record("kubelet/node-1", rec())
+        cluster._record(kubelet.name, rec())
     listed = cluster.request(ListObjects(kind=Kind.EVENT, namespace="default"))
     body = listed.body
     assert isinstance(body, ObjectList)
-    assert [(e.count, e.reason) for e in body.items if isinstance(e, Event)] == [(3, "BackOff")]
+    assert [(e.count, e.reason, e.source) for e in body.items if isinstance(e, Event)] == [(3, "BackOff", KUBELET_1)]
+
+
+def test_a_pods_events_come_from_default_scheduler_and_the_kubelet_on_its_node() -> None:
+    cluster = new_cluster(ClusterConfig(seed=1), nodes=1)
+    cluster.apply([a_pod("web")])
+    cluster.settle()
+    listed = cluster.request(ListObjects(kind=Kind.EVENT, namespace="default"))
+    body = listed.body
+    assert isinstance(body, ObjectList)
+    signed = {
+        (e.reason, e.source.component, e.source.host, e.reporting_component, e.reporting_instance)
+        for e in body.items
+        if isinstance(e, Event)
+    }
+    assert signed == {
+        ("Scheduled", "default-scheduler", "", "default-scheduler", ""),
+        *((r, "kubelet", "node-1", "kubelet", "node-1") for r in ("Pulling", "Pulled", "Created", "Started")),
+    }
 
 
 # --- the aggregation window's fast path -------------------------------------------------------
@@ -89,15 +123,15 @@ _ReferenceCache = tuple[dict[tuple[str, ...], tuple[str, str, int, float]], dict
 
 
 def _reference_record(
-    cache: _ReferenceCache, source: str, r: RecordEvent, now: float, n: int
+    cache: _ReferenceCache, source: EventSource, r: RecordEvent, now: float, n: int
 ) -> tuple[_ReferenceCache, tuple[str, str, str, int, float]]:
     """(cache, (verb, name, message, count, first timestamp)) as the rule states it."""
     seen, similar = cache
     inv = r.involved
-    agg = (source, inv.kind.value, inv.namespace, inv.name, r.type.value, r.reason, "")
+    agg = (source.component, source.host, inv.kind.value, inv.namespace, inv.name, r.type.value, r.reason, "")
     recent = {m: t for m, t in similar.get(agg, {}).items() if now - t <= SIMILAR_WINDOW}
     recent[r.message] = now
-    message, key = r.message, (*agg[:6], r.message)
+    message, key = r.message, (*agg[:7], r.message)
     if len(recent) >= MAX_SIMILAR:
         message, key = COMBINED_PREFIX + r.message, agg
     if len(seen) >= CACHE_SIZE or len(similar) >= CACHE_SIZE:
@@ -119,7 +153,7 @@ def _reference_record(
 
 _steps = st.lists(
     st.tuples(
-        st.sampled_from(("kubelet/node-1", "scheduler")),
+        st.sampled_from((KUBELET_1, KUBELET_2, SCHEDULER)),
         st.sampled_from(("web", "db")),
         st.sampled_from(("BackOff", "Pulled")),
         st.integers(min_value=0, max_value=13),  # message number: up to 14 similar ones
@@ -129,13 +163,13 @@ _steps = st.lists(
 )
 
 
-def _windowed_runs() -> st.SearchStrategy[list[tuple[str, str, str, int, float]]]:
+def _windowed_runs() -> st.SearchStrategy[list[tuple[EventSource, str, str, int, float]]]:
     """Mostly runs of one aggregate key with distinct messages (so the window decides
     what is combined), mixed with random records."""
     run = st.integers(min_value=5, max_value=14).flatmap(
         lambda k: st.tuples(
             st.sampled_from((0.0, 1.0, 599.0, 601.0)),
-            st.sampled_from(("kubelet/node-1", "scheduler")),
+            st.sampled_from((KUBELET_1, KUBELET_2, SCHEDULER)),
         ).map(lambda g: [(g[1], "web", "BackOff", i, g[0] if i == 0 else 1.0) for i in range(k)])
     )
     return st.lists(run | _steps, max_size=6).map(lambda runs: [s for r in runs for s in r])
@@ -143,7 +177,7 @@ def _windowed_runs() -> st.SearchStrategy[list[tuple[str, str, str, int, float]]
 
 @given(_windowed_runs())
 def test_the_windowed_aggregation_answers_as_filtering_every_record(
-    steps: list[tuple[str, str, str, int, float]],
+    steps: list[tuple[EventSource, str, str, int, float]],
 ) -> None:
     cache = RecorderCache()
     ref: _ReferenceCache = ({}, {})
@@ -169,8 +203,8 @@ def test_the_windowed_aggregation_answers_as_filtering_every_record(
 def test_a_message_seen_again_after_the_window_counts_once_more_as_recent() -> None:
     cache = RecorderCache()
     for i in range(9):
-        cache, _ = record(cache, "scheduler", rec(f"msg {i}", "FailedScheduling"), EPOCH, i)
+        cache, _ = record(cache, SCHEDULER, rec(f"msg {i}", "FailedScheduling"), EPOCH, i)
     # 700 s later every earlier message has left the window: the tenth is not combined.
-    cache, late = record(cache, "scheduler", rec("msg 9", "FailedScheduling"), Time(EPOCH + 700), 9)
+    cache, late = record(cache, SCHEDULER, rec("msg 9", "FailedScheduling"), Time(EPOCH + 700), 9)
     assert isinstance(late, Create) and isinstance(late.obj, Event)
     assert late.obj.message == "msg 9"

@@ -202,12 +202,12 @@ def test_bind_refused_because_someone_else_bound_the_pod_forgets_the_assumption(
     create(cluster, cpu_pod("web", "2"))
     cluster.run_until_stable()
     cluster.advance(2)
-    cluster.inject(PauseComponent(name="scheduler"))
+    cluster.inject(PauseComponent(name="kube-scheduler"))
     add_node(cluster, node("large", cpu="8"))
     assert cluster.request(Bind(key=ObjectKey(kind=Kind.POD, namespace="default", name="web"), node_name="small")).ok
-    cluster.inject(ResumeComponent(name="scheduler"))
+    cluster.inject(ResumeComponent(name="kube-scheduler"))
     cluster.run_until_stable()
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     key = ObjectKey(kind=Kind.POD, namespace="default", name="web")
     assert state.snapshot.pod_nodes[key] == "small"
     assert state.snapshot.info("large").pods == pmap()
@@ -252,7 +252,7 @@ def test_deleted_pending_pod_leaves_the_queue() -> None:
     cluster.run_until_stable()
     assert cluster.request(Delete(key=ObjectKey(kind=Kind.POD, namespace="default", name="big"))).ok
     cluster.run_until_stable()
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     assert len(state.queue) == 0
 
 
@@ -313,14 +313,14 @@ def test_restarted_scheduler_relists_and_binds_what_is_still_pending() -> None:
     cluster = cluster_of([node("n1"), node("n2")])
     create(cluster, cpu_pod("before", "1"))
     cluster.run_until_stable()
-    cluster.inject(PauseComponent(name="scheduler"))
+    cluster.inject(PauseComponent(name="kube-scheduler"))
     create(cluster, cpu_pod("during", "1"))
-    cluster.inject(CrashComponent(name="scheduler"))
-    cluster.inject(ResumeComponent(name="scheduler"))
+    cluster.inject(CrashComponent(name="kube-scheduler"))
+    cluster.inject(ResumeComponent(name="kube-scheduler"))
     cluster.run_until_stable()
     assert pod_named(cluster, "before").spec.node_name in {"n1", "n2"}
     assert pod_named(cluster, "during").spec.node_name in {"n1", "n2"}
-    state: SchedulerState = cluster.component_state("scheduler")
+    state: SchedulerState = cluster.component_state("kube-scheduler")
     assert len(state.queue) == 0 and state.assumed == pmap()
     assert len(state.snapshot.pod_nodes) == 2
 
@@ -432,7 +432,7 @@ def _run_status_churn(sched: Scheduler) -> tuple[Cluster, int]:
     assert cluster.request(Update(obj=_status(pod_named(cluster, "p0"), phase=PodPhase.SUCCEEDED), subresource=Subresource.STATUS)).ok
     cluster.advance(2)
     delivered = sum(
-        1 for e in cluster.trace if isinstance(e, Delivered) and e.component == "scheduler" and isinstance(e.event, WatchDelivered)
+        1 for e in cluster.trace if isinstance(e, Delivered) and e.component == "kube-scheduler" and isinstance(e.event, WatchDelivered)
     )
     return cluster, delivered
 
@@ -443,7 +443,7 @@ def test_dropped_status_writes_change_no_effect_under_the_real_driver() -> None:
     assert pod_named(filtered, "late").spec.node_name == pod_named(full, "late").spec.node_name != ""
 
     def effects(c: Cluster) -> list[tuple[float, object]]:
-        return [(e.at, e.effect) for e in c.trace if isinstance(e, Performed) and e.component == "scheduler"]
+        return [(e.at, e.effect) for e in c.trace if isinstance(e, Performed) and e.component == "kube-scheduler"]
 
     assert effects(filtered) == effects(full)
     assert many - few == 3 * 4  # every status-only write to a bound pod, and nothing else

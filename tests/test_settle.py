@@ -10,6 +10,7 @@ import pickle
 import attrs
 import pytest
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind
 from kcore.api.meta import Time
 from kcore.component.effects import Effect, WakeMeAt
@@ -30,6 +31,7 @@ class Worker:
     and for a merely scheduled timer every `period` seconds; remembers what fired when."""
 
     name: str = "worker"
+    event_source: EventSource = EventSource(component="worker")
     steps: int = 3
     gap: float = 5.0
     period: float = 60.0

@@ -607,7 +607,7 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
     from kcore.api.core import Node, Taint
     from kcore.api.pod import TaintEffect, Toleration, TolerationOperator
     from kcore.controllers.nodelifecycle import NodeLifecycleController
-    from kcore.controllers.nodelifecycle_model import Call, Purpose, Timer
+    from kcore.controllers.nodelifecycle_state import Call, Purpose, Timer
     from tests.builders import a_pod
 
     rig = Rig(NodeLifecycleController())

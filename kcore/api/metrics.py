@@ -10,7 +10,7 @@ Rules (see kcore/api/meta.py for the conventions the codec reads): a PodMetrics 
 the name and namespace of the pod it measures; usage is keyed by resource name ("cpu",
 "memory") as the pod's requests are. Upstream serves these objects from the
 metrics-server's memory through an aggregated API; kcore stores them like any kind, so
-the driver's users (and the simulated metrics server, kcore/controllers/metricsserver.py)
+the driver's users (and the simulated metrics server, kcore/addons/metricsserver.py)
 feed metrics with ordinary Create/Update requests.
 
 Knows nothing of controllers, validation or the apiserver.

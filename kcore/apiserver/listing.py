@@ -63,8 +63,8 @@ def _event_fields(obj: ApiObject) -> dict[str, str]:
         "involvedObject.resourceVersion": io.resource_version,
         "involvedObject.fieldPath": io.field_path,
         "reason": obj.reason,
-        "reportingComponent": obj.source.component,
-        "source": obj.source.component,
+        "reportingComponent": obj.reporting_component,
+        "source": obj.source.component or obj.reporting_component,
         "type": obj.type,
     }
 

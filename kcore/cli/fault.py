@@ -15,6 +15,7 @@ from typing import Final
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import Pod
 from kcore.cli.session import CliError, mutating, settling_from
+from kcore.driver import canonical_name
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import (
     CrashComponent,
@@ -54,6 +55,7 @@ def _fault_from_args(args: argparse.Namespace, cluster: Cluster) -> Fault:
             return FailImagePull(node=target, image=args.image, count=args.count)
         return node_faults[what](node=target)
     if what in ("pause", "resume", "crash"):
+        target = canonical_name(target)
         if target not in names:
             raise CliError(f'component "{target}" not found; components: {", ".join(sorted(names))}')
         if what == "pause":

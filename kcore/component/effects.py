@@ -12,6 +12,9 @@ performs them in order and reports results back as events (`kcore.component.even
   (the default) when it is merely scheduled (a periodic resync, a heartbeat, the next
   CronJob run, a deadline, a back-off after the same failure happened again).
 - `RecordEvent`: record a v1 Event about an object (`kubectl get events`); fire and forget.
+  The Event is signed with the component's `event_source`, or with `source` when a
+  component folds in an upstream controller that records under its own (the node
+  lifecycle controller's taint evictions come from `taint-eviction-controller`).
 - `CallRuntime`: perform one CRI call on node `node`'s simulated container runtime
   (kubelet only); the result comes back as `RuntimeAnswered(tag, ...)`, and the
   work it set in motion (a pull finishing, a container exiting) later as `RuntimeNotified`.
@@ -35,6 +38,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import ObjectKey
 from kcore.api.meta import Time
 from kcore.component.requests import Request
@@ -70,12 +74,14 @@ class WakeMeAt:
 
 @attrs.frozen(kw_only=True)
 class RecordEvent:
-    """Record a v1 Event about `involved` (reason is CamelCase, as upstream's)."""
+    """Record a v1 Event about `involved` (reason is CamelCase, as upstream's); `source`:
+    the recorder's, when not the component's own `event_source`."""
 
     involved: ObjectKey
     type: EventType
     reason: str
     message: str
+    source: EventSource | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -1,8 +1,12 @@
 """The shape every control-plane component has: a value with two pure functions.
 
 Owns the `Component` protocol. A component (controller, scheduler, kubelet, ...) is a
-value: `name` identifies it in the trace and the store, `watches` names the kinds whose
-watch events it wants, and
+value: `name` identifies it in the trace, the store and faults (upstream's canonical id:
+`replicaset-controller` as in kube-controller-manager's `controller_names.go`,
+`kube-scheduler`; a per-node component adds its node, `kubelet/node-1`), `event_source`
+signs the Events it records (upstream's recorder source, which need not be the id:
+`replication-controller`, `default-scheduler`, `kubelet` with the node as host),
+`watches` names the kinds whose watch events it wants, and
 - `init(view, now) -> (S, effects)` builds its state from a fresh LIST (`view` is a
   `ClusterState` snapshot; sharing it is free). It is called at start and after a crash,
   exactly as a restarted controller relists; nothing may depend on surviving a restart.
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, Time
 from kcore.api.watch import WatchEvent
@@ -53,6 +58,9 @@ class Component(Protocol[S]):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def event_source(self) -> EventSource: ...
 
     @property
     def watches(self) -> frozenset[Kind]: ...

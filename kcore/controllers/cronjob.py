@@ -43,7 +43,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.batch import ConcurrencyPolicy, CronJob, CronJobStatus, Job, JobConditionType
-from kcore.api.core import ObjectReference
+from kcore.api.core import EventSource, ObjectReference
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import (
     ApiObject,
@@ -82,6 +82,16 @@ from kcore.state import ClusterState, dependents, get, key_of, list_objects
 NAME: Final = "cronjob-controller"
 SCHEDULED_TIMESTAMP: Final = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 RETRY_AFTER: Final = 1.0
+
+# Reasons for CronJob events (upstream's cronjob_controllerv2.go writes them inline)
+SUCCESSFUL_CREATE: Final = "SuccessfulCreate"
+FAILED_CREATE: Final = "FailedCreate"
+SUCCESSFUL_DELETE: Final = "SuccessfulDelete"
+SAW_COMPLETED_JOB: Final = "SawCompletedJob"
+MISSING_JOB: Final = "MissingJob"
+TOO_MANY_MISSED_TIMES: Final = "TooManyMissedTimes"
+MISS_SCHEDULE: Final = "MissSchedule"
+JOB_ALREADY_ACTIVE: Final = "JobAlreadyActive"
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +143,7 @@ class Decision:
 @attrs.frozen
 class CronJobController:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # cronjob_controllerv2.go
     watches: frozenset[Kind] = frozenset({Kind.CRON_JOB, Kind.JOB})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
@@ -238,14 +249,14 @@ def _answered(
         return s, ()
     job = body if isinstance(body, Job) else get(s.view, ObjectKey(kind=Kind.JOB, namespace=key.namespace, name=creating.job))
     if isinstance(body, Status) and not (body.reason.value == "AlreadyExists" and isinstance(job, Job)):
-        failed = _event(cj, EventType.WARNING, "FailedCreate", f"Error creating job: {body.message}")
+        failed = _event(cj, EventType.WARNING, FAILED_CREATE, f"Error creating job: {body.message}")
         s, retry = _retry(s, key, now)
         return s, (failed, retry)
     if not isinstance(job, Job) or not _controlled_by(job, cj):
         return s, ()  # someone else's Job of that name: theirs to report
     effects: list[Effect] = []
     if isinstance(body, Job):
-        effects.append(_event(cj, EventType.NORMAL, "SuccessfulCreate", f"Created job {job.metadata.name}"))
+        effects.append(_event(cj, EventType.NORMAL, SUCCESSFUL_CREATE, f"Created job {job.metadata.name}"))
     if any(a.uid == job.metadata.uid for a in cj.status.active):
         return s, tuple(effects)
     status = attrs.evolve(
@@ -315,7 +326,7 @@ def _reconcile_active(cj: CronJob, jobs: list[Job]) -> tuple[CronJobStatus, list
         if listed and done is not None:
             active = [a for a in active if a.uid != job.metadata.uid]
             events.append(
-                _event(cj, EventType.NORMAL, "SawCompletedJob", f"Saw completed job: {job.metadata.name}, condition: {done.value}")
+                _event(cj, EventType.NORMAL, SAW_COMPLETED_JOB, f"Saw completed job: {job.metadata.name}, condition: {done.value}")
             )
         finished_at = job.status.completion_time if done is JobConditionType.COMPLETE else None
         if finished_at is not None and (last_ok is None or finished_at > last_ok):
@@ -323,7 +334,7 @@ def _reconcile_active(cj: CronJob, jobs: list[Job]) -> tuple[CronJobStatus, list
     for ref in list(active):
         if ref.uid not in by_uid:
             active = [a for a in active if a.uid != ref.uid]
-            events.append(_event(cj, EventType.NORMAL, "MissingJob", f"Active job went missing: {ref.name}"))
+            events.append(_event(cj, EventType.NORMAL, MISSING_JOB, f"Active job went missing: {ref.name}"))
     return attrs.evolve(status, active=tuple(active), last_successful_time=last_ok), events
 
 
@@ -342,7 +353,7 @@ def _schedule(cj: CronJob, jobs: list[Job], now: Time) -> Decision:
             _event(
                 cj,
                 EventType.WARNING,
-                "TooManyMissedTimes",
+                TOO_MANY_MISSED_TIMES,
                 "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew",
             )
         )
@@ -351,7 +362,7 @@ def _schedule(cj: CronJob, jobs: list[Job], now: Time) -> Decision:
     deadline = cj.spec.starting_deadline_seconds
     if deadline is not None and scheduled + deadline < now:
         stamp = datetime.fromtimestamp(scheduled, UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        events.append(_event(cj, EventType.WARNING, "MissSchedule", f"Missed scheduled time to start a job: {stamp}"))
+        events.append(_event(cj, EventType.WARNING, MISS_SCHEDULE, f"Missed scheduled time to start a job: {stamp}"))
         return Decision(events=tuple(events), wake_in=wake)
     name = job_name(cj, scheduled)
     if any(a.name == name for a in cj.status.active) or cj.status.last_schedule_time == scheduled:
@@ -361,7 +372,7 @@ def _schedule(cj: CronJob, jobs: list[Job], now: Time) -> Decision:
             _event(
                 cj,
                 EventType.NORMAL,
-                "JobAlreadyActive",
+                JOB_ALREADY_ACTIVE,
                 "Not starting job because prior execution is running and concurrency policy is Forbid",
             )
         )
@@ -370,7 +381,7 @@ def _schedule(cj: CronJob, jobs: list[Job], now: Time) -> Decision:
         requests: list[Request] = []
         for ref in cj.status.active:
             requests.append(_delete_job(cj.metadata.namespace, ref.name))
-            events.append(_event(cj, EventType.NORMAL, "SuccessfulDelete", f"Deleted job {ref.name}"))
+            events.append(_event(cj, EventType.NORMAL, SUCCESSFUL_DELETE, f"Deleted job {ref.name}"))
         emptied = attrs.evolve(cj, status=attrs.evolve(cj.status, active=()))
         requests.append(Update(obj=emptied, subresource=Subresource.STATUS))
         # the create follows on the next sync, once the emptied status is in the view
@@ -439,7 +450,7 @@ def _cleanup_finished(cj: CronJob, jobs: list[Job]) -> tuple[list[Request], list
         done.sort(key=lambda j: (j.status.start_time is None, j.status.start_time or 0.0, j.metadata.name))
         for job in done[: max(0, len(done) - limit)]:
             requests.append(_delete_job(job.metadata.namespace, job.metadata.name))
-            events.append(_event(cj, EventType.NORMAL, "SuccessfulDelete", f"Deleted job {job.metadata.name}"))
+            events.append(_event(cj, EventType.NORMAL, SUCCESSFUL_DELETE, f"Deleted job {job.metadata.name}"))
     return requests, events
 
 

@@ -66,7 +66,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap
 
 from kcore.api.apps import DaemonSet, DaemonSetStatus, DaemonSetUpdateStrategyType
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.pod import Pod, PodPhase
@@ -309,6 +309,7 @@ class DaemonSetController:
     """The DaemonSet controller: one daemon pod per eligible node, rolling updates."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # daemon_controller.go
     watches: frozenset[Kind] = frozenset({Kind.DAEMON_SET, Kind.NODE, Kind.POD})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

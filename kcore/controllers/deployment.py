@@ -54,6 +54,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.apps import Deployment, DeploymentConditionType, DeploymentStrategyType, ReplicaSet
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import LabelSelector, Pod, PodPhase
@@ -152,6 +153,7 @@ class DeploymentController:
     """The component: `init` takes the LIST, `step` handles one event."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # deployment_controller.go
     watches: frozenset[Kind] = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.POD})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
@@ -370,7 +372,7 @@ def _selecting_all(d: Deployment) -> Plan:
     warn = RecordEvent(
         involved=key,
         type=EventType.WARNING,
-        reason="SelectingAll",
+        reason=du.REASON_SELECTING_ALL,
         message="This deployment is selecting all pods. A non-empty selector is required.",
     )
     st = attrs.evolve(d.status, observed_generation=d.metadata.generation)

@@ -139,7 +139,7 @@ def scale_rs(
     events: tuple[RecordEvent, ...] = ()
     if rs.spec.replicas != new_scale:
         message = f"Scaled {operation} replica set {rs.metadata.name} from {rs.spec.replicas} to {new_scale}"
-        events = (event(ctx, "ScalingReplicaSet", message),)
+        events = (event(ctx, du.REASON_SCALING_RS, message),)
     return updated, Write(request=Update(obj=updated), purpose=Purpose.UPDATE_RS, events=events, rs_name=rs.metadata.name)
 
 
@@ -233,7 +233,7 @@ def _create_new(ctx: RolloutContext, olds: tuple[ReplicaSet, ...], new_revision:
     n = du.new_rs_new_replicas(d, (*olds, rs), rs)
     rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, replicas=n))
     rs = du.set_new_rs_annotations(d, rs, new_revision, exists=False)
-    events = (event(ctx, "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {n}"),) if n > 0 else ()
+    events = (event(ctx, du.REASON_SCALING_RS, f"Scaled up replica set {name} from 0 to {n}"),) if n > 0 else ()
     return Plan(writes=(Write(request=Create(obj=rs), purpose=Purpose.CREATE_RS, events=events, rs_name=name),))
 
 

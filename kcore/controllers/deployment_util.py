@@ -82,6 +82,9 @@ REASON_MIN_UNAVAILABLE: Final = "MinimumReplicasUnavailable"
 REASON_ROLLBACK_NOT_FOUND: Final = "DeploymentRollbackRevisionNotFound"
 REASON_ROLLBACK_UNCHANGED: Final = "DeploymentRollbackTemplateUnchanged"
 REASON_ROLLBACK_DONE: Final = "DeploymentRollback"
+# Event reasons upstream's deployment controller writes inline (sync.go, deployment_controller.go).
+REASON_SCALING_RS: Final = "ScalingReplicaSet"
+REASON_SELECTING_ALL: Final = "SelectingAll"
 
 # --- hashing --------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The disruption controller: keeps every PodDisruptionBudget's status true to its pods.
 
-Owns `DisruptionController` ("disruption-controller"), its state `DisruptionState` and the
-pure helpers `expected_pod_count`, `build_disrupted_pod_map`, `count_healthy_pods` and
+Owns `DisruptionController` ("disruption-controller", its Events from "controllermanager"
+as upstream's), its state `DisruptionState` and the pure helpers `expected_pod_count`, `build_disrupted_pod_map`, `count_healthy_pods` and
 `compute_status`.
 
 Theory of operation (level-triggered, as upstream's trySync):
@@ -59,7 +59,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.apps import Deployment, ReplicaSet, StatefulSet
-from kcore.api.core import ReplicationController
+from kcore.api.core import EventSource, ReplicationController
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time, evolver
 from kcore.api.pod import Pod
@@ -90,6 +90,11 @@ from kcore.component.requests import Subresource, Update
 from kcore.controllers.timers import retry_in_motion
 from kcore.intstr import IntOrStringError, scaled_value
 from kcore.state import ClusterState, get, key_of, list_objects, put
+
+# Reasons for PodDisruptionBudget events (upstream's disruption.go writes them inline)
+NO_PODS: Final = "NoPods"
+UNMANAGED_PODS: Final = "UnmanagedPods"
+CALCULATE_EXPECTED_POD_COUNT_FAILED: Final = "CalculateExpectedPodCountFailed"
 
 NAME: Final = "disruption-controller"
 DELETION_TIMEOUT: Final = 120.0
@@ -306,14 +311,14 @@ def _notes(pdb: PodDisruptionBudget, pods: tuple[Pod, ...], expected: Expected) 
     key = key_of(pdb)
     notes: list[Effect] = []
     if not pods:
-        notes.append(RecordEvent(involved=key, type=EventType.NORMAL, reason="NoPods", message="No matching pods found"))
+        notes.append(RecordEvent(involved=key, type=EventType.NORMAL, reason=NO_PODS, message="No matching pods found"))
     if expected.unmanaged:
         message = (
             "Pods selected by this PodDisruptionBudget were found to be unmanaged. As a result, the status "
             "of the PDB cannot be calculated correctly, which may result in undefined behavior. To account "
             'for these pods please set ".spec.minAvailable" field of the PDB to an integer value.'
         )
-        notes.append(RecordEvent(involved=key, type=EventType.WARNING, reason="UnmanagedPods", message=message))
+        notes.append(RecordEvent(involved=key, type=EventType.WARNING, reason=UNMANAGED_PODS, message=message))
     return tuple(notes)
 
 
@@ -332,7 +337,7 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
             RecordEvent(
                 involved=key,
                 type=EventType.WARNING,
-                reason="CalculateExpectedPodCountFailed",
+                reason=CALCULATE_EXPECTED_POD_COUNT_FAILED,
                 message=f"Failed to calculate the number of expected pods: {expected}",
             ),
         )
@@ -405,6 +410,7 @@ class DisruptionController:
     """kube-controller-manager's disruption controller."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component="controllermanager")  # disruption.go
     watches: frozenset[Kind] = frozenset({Kind.POD_DISRUPTION_BUDGET, Kind.POD, *SCALE_KINDS})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

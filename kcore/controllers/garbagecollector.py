@@ -1,6 +1,6 @@
 """The garbage collector: ownerReferences as a graph, deletion propagated along it.
 
-Owns `GarbageCollector` (component "garbage-collector") and its pure `sync`.
+Owns `GarbageCollector` (component "garbage-collector-controller") and its pure `sync`.
 
 Theory of operation (level-triggered; read pkg/controller/garbagecollector/garbagecollector.go):
 - Every object with ownerReferences is checked whenever it or one of its owners changes.
@@ -57,6 +57,7 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import (
     FINALIZER_FOREGROUND,
@@ -83,7 +84,7 @@ from kcore.component.requests import Delete, Patch, PatchType, PropagationPolicy
 from kcore.controllers.timers import Wake, resync_after_answer
 from kcore.state import ClusterState, dependents, get, list_objects
 
-NAME: Final = "garbage-collector"
+NAME: Final = "garbage-collector-controller"
 RETRY_AFTER: Final = 1.0  # seconds before a failed write is tried again
 _WATCHED: Final = frozenset(k for k in Kind if k is not Kind.EVENT)
 
@@ -109,6 +110,7 @@ _evolve = evolver(GCState)  # attrs.evolve for the hot per-event state updates
 @attrs.frozen
 class GarbageCollector:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # garbagecollector.go's recorder
     watches: frozenset[Kind] = _WATCHED
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

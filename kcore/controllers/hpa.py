@@ -1,7 +1,7 @@
 """The horizontal pod autoscaler controller (autoscaling/v2) over resource metrics.
 
-Owns `HorizontalPodAutoscalerController` ("horizontal-pod-autoscaler"), its state
-`HpaState`, and the pure decision `reconcile(hpa, scale, view, history, now)` with its
+Owns `HorizontalPodAutoscalerController` ("horizontal-pod-autoscaler-controller", its
+Events from "horizontal-pod-autoscaler"), its state `HpaState`, and the pure decision `reconcile(hpa, scale, view, history, now)` with its
 helpers `compute_replicas_for_metrics` and `set_condition`.
 
 Theory of operation (as upstream's reconcileAutoscaler, one HPA at a time):
@@ -10,7 +10,7 @@ Theory of operation (as upstream's reconcileAutoscaler, one HPA at a time):
    scale subresource and ask for its scale (`CallApi(GetScale)`). An unknown kind or a
    failed GET sets AbleToScale=False FailedGetScale and records FailedGetScale.
 2. With the scale: the pods the scale's selector picks in the view and their PodMetrics
-   (kcore/api/metrics.py, written by kcore/controllers/metricsserver.py or by anyone)
+   (kcore/api/metrics.py, written by kcore/addons/metricsserver.py or by anyone)
    give each metric's proposal (kcore/controllers/hpa_replicas.py); the largest wins.
    Outside [minReplicas, maxReplicas] the count is first brought inside; a zero scale
    with minReplicas > 0 disables scaling. The proposal is stabilised and rate-limited
@@ -72,6 +72,7 @@ from kcore.api.autoscaling import (
     MetricValueStatus,
     ResourceMetricStatus,
 )
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey, UnknownKindError, kind_for_gvk
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.metrics import PodMetrics
@@ -107,7 +108,15 @@ from kcore.labels import SelectorParseError, parse_selector
 from kcore.quantity import Quantity
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
-NAME: Final = "horizontal-pod-autoscaler"
+# Reasons for the autoscaler's events, some also its conditions' (horizontal.go writes them inline)
+SELECTOR_REQUIRED: Final = "SelectorRequired"
+INVALID_SELECTOR: Final = "InvalidSelector"
+FAILED_GET_SCALE: Final = "FailedGetScale"
+FAILED_COMPUTE_METRICS_REPLICAS: Final = "FailedComputeMetricsReplicas"
+SUCCESSFUL_RESCALE: Final = "SuccessfulRescale"
+FAILED_RESCALE: Final = "FailedRescale"
+
+NAME: Final = "horizontal-pod-autoscaler-controller"
 SYNC_PERIOD: Final = 15.0
 _SCALE_OWNERS: Final = frozenset({Kind.DEPLOYMENT, Kind.REPLICA_SET, Kind.STATEFUL_SET, Kind.REPLICATION_CONTROLLER})
 
@@ -309,13 +318,13 @@ def compute_replicas_for_metrics(
     """computeReplicasForMetrics: the largest proposal of the valid metrics, their
     statuses, the ScalingActive condition and the events; `error` set when none counts."""
     if not scale.selector:
-        conds = set_condition(conditions, ACTIVE, F, "InvalidSelector", "the HPA target's scale is missing a selector", now)
-        ev = _event(hpa, EventType.WARNING, "SelectorRequired", "selector is required")
+        conds = set_condition(conditions, ACTIVE, F, INVALID_SELECTOR, "the HPA target's scale is missing a selector", now)
+        ev = _event(hpa, EventType.WARNING, SELECTOR_REQUIRED, "selector is required")
         return MetricsResult(replicas=0, metric="", statuses=(), conditions=conds, events=(ev,), error="selector is required")
     pods = _selected(view, hpa.metadata.namespace, scale.selector)
     if isinstance(pods, str):
-        conds = set_condition(conditions, ACTIVE, F, "InvalidSelector", pods, now)
-        ev = _event(hpa, EventType.WARNING, "InvalidSelector", pods)
+        conds = set_condition(conditions, ACTIVE, F, INVALID_SELECTOR, pods, now)
+        ev = _event(hpa, EventType.WARNING, INVALID_SELECTOR, pods)
         return MetricsResult(replicas=0, metric="", statuses=(), conditions=conds, events=(ev,), error=pods)
     metrics: dict[str, PodMetrics] = {}
     for pod in pods:
@@ -377,7 +386,7 @@ def reconcile(
         result = compute_replicas_for_metrics(hpa, scale, view, conds, now)
         if result.error:
             status = attrs.evolve(original, current_replicas=current, conditions=result.conditions)
-            failed = _event(hpa, EventType.WARNING, "FailedComputeMetricsReplicas", result.error)
+            failed = _event(hpa, EventType.WARNING, FAILED_COMPUTE_METRICS_REPLICAS, result.error)
             return Decision(status=status, events=(*result.events, failed), history=history, rescale=None)
         conds, statuses, events = result.conditions, result.statuses, result.events
         desired = max(result.replicas, 0)
@@ -410,7 +419,7 @@ def rescaled(hpa: HorizontalPodAutoscaler, plan: Plan, response: Response, now: 
         status = attrs.evolve(plan.status, conditions=conds, last_scale_time=now)
         history = store_scale_event(hpa.spec.behavior, plan.history, plan.current, plan.desired, now)
         message = f"New size: {plan.desired}; reason: {plan.reason}"
-        return status, history, _event(hpa, EventType.NORMAL, "SuccessfulRescale", message)
+        return status, history, _event(hpa, EventType.NORMAL, SUCCESSFUL_RESCALE, message)
     error = response.body.message if isinstance(response.body, Status) else f"status code {response.code}"
     conds = set_condition(
         plan.status.conditions, ABLE, F, "FailedUpdateScale", f"the HPA controller was unable to update the target scale: {error}", now
@@ -419,15 +428,15 @@ def rescaled(hpa: HorizontalPodAutoscaler, plan: Plan, response: Response, now: 
         hpa.status, current_replicas=plan.current, conditions=conds
     )
     message = f"New size: {plan.desired}; reason: {plan.reason}; error: {error}"
-    return status, plan.history, _event(hpa, EventType.WARNING, "FailedRescale", message)
+    return status, plan.history, _event(hpa, EventType.WARNING, FAILED_RESCALE, message)
 
 
 def failed_get_scale(hpa: HorizontalPodAutoscaler, error: str, now: Time) -> tuple[HorizontalPodAutoscalerStatus, RecordEvent]:
     """The status and event when the target's scale cannot be read."""
     conds = set_condition(
-        hpa.status.conditions, ABLE, F, "FailedGetScale", f"the HPA controller was unable to get the target's current scale: {error}", now
+        hpa.status.conditions, ABLE, F, FAILED_GET_SCALE, f"the HPA controller was unable to get the target's current scale: {error}", now
     )
-    return attrs.evolve(hpa.status, conditions=conds), _event(hpa, EventType.WARNING, "FailedGetScale", error)
+    return attrs.evolve(hpa.status, conditions=conds), _event(hpa, EventType.WARNING, FAILED_GET_SCALE, error)
 
 
 def target_key(hpa: HorizontalPodAutoscaler) -> ObjectKey | str:
@@ -552,6 +561,7 @@ class HorizontalPodAutoscalerController:
     """kube-controller-manager's horizontal-pod-autoscaler controller."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component="horizontal-pod-autoscaler")  # horizontal.go
     watches: frozenset[Kind] = frozenset(
         {
             Kind.HORIZONTAL_POD_AUTOSCALER,

@@ -71,6 +71,7 @@ from kcore.api.batch import (
     JobStatus,
     UncountedTerminatedPods,
 )
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
@@ -202,6 +203,7 @@ class JobController:
     """The Job controller as a pure component."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # job_controller.go
 
     @property
     def watches(self) -> frozenset[Kind]:

@@ -41,7 +41,7 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
-from kcore.api.core import Namespace, NamespaceCondition, NamespacePhase
+from kcore.api.core import EventSource, Namespace, NamespaceCondition, NamespacePhase
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.watch import WatchEvent, WatchType
@@ -90,6 +90,7 @@ _evolve = evolver(NamespaceControllerState)  # attrs.evolve for the hot per-even
 @attrs.frozen
 class NamespaceController:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # upstream records no namespace events
     watches: frozenset[Kind] = _WATCHED
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:

@@ -1,6 +1,7 @@
 """The node IPAM controller: every Node gets its own podCIDR out of the cluster CIDR.
 
-Owns `NodeIpamController` (component "node-ipam-controller", watches Node) and its state
+Owns `NodeIpamController` (component "node-ipam-controller", its Events from the range
+allocator's "cidrAllocator", watches Node) and its state
 `NodeIpamState`. The subnets live in a `kcore.network.ipam.CidrSet`, kept incrementally:
 a Node that already has `spec.podCIDR` (bootstrap sets them; the field is immutable)
 occupies its subnet; a Node without one gets the lowest free /24 of
@@ -34,7 +35,7 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.watch import WatchType
@@ -68,6 +69,7 @@ NAME: Final = "node-ipam-controller"
 RETRY_SECONDS: Final = 1.0
 """Backoff before a failed podCIDR update is tried again."""
 CIDR_NOT_AVAILABLE: Final = "CIDRNotAvailable"
+CIDR_ASSIGNMENT_FAILED: Final = "CIDRAssignmentFailed"
 
 Effects = tuple[Effect, ...]
 
@@ -117,6 +119,7 @@ class NodeIpamController:
 
     node_mask_size: int = DEFAULT_NODE_MASK_SIZE
     name: str = NAME
+    event_source: EventSource = EventSource(component="cidrAllocator")  # ipam/range_allocator.go
     watches: frozenset[Kind] = frozenset({Kind.NODE})
 
     def init(self, view: ClusterState, now: Time) -> tuple[NodeIpamState, Effects]:
@@ -225,8 +228,8 @@ def _answered(state: NodeIpamState, name: str, resp: Response, now: Time) -> tup
     event = RecordEvent(
         involved=node_key(name),
         type=EventType.WARNING,
-        reason="CIDRAssignmentFailed",
-        message=f"Node {name} status is now: CIDRAssignmentFailed ({message})",
+        reason=CIDR_ASSIGNMENT_FAILED,
+        message=f"Node {name} status is now: {CIDR_ASSIGNMENT_FAILED} ({message})",
     )
     count = state.failures.get(name, 0) + 1
     state = attrs.evolve(state, failures=state.failures.set(name, count))

@@ -2,8 +2,10 @@
 
 Owns `NodeLifecycleController` (component "node-lifecycle-controller", watches Node
 and Pod, reads Leases) and its three passes; its state `NodeLifecycleState`, constants and
-small pure helpers live in `nodelifecycle_model`. Three jobs, as upstream's
-kube-controller-manager runs them:
+small pure helpers live in `nodelifecycle_state`. It folds in two of upstream's
+kube-controller-manager controllers: node-lifecycle-controller (jobs 1 and 2, Events from
+"node-controller") and taint-eviction-controller (job 3, Events from
+"taint-eviction-controller"). Three jobs, as upstream runs them:
 
 1. Health monitor (every `NODE_MONITOR_PERIOD`, a `WakeMeAt`): for each Node, the
    probe timestamp moves to `now` whenever its Ready condition's lastHeartbeatTime or
@@ -73,14 +75,14 @@ pkg/controller/tainteviction/taint_eviction.go (processPodOnNode, getMinTolerati
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import Final, assert_never
 
 import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.coordination import Lease
-from kcore.api.core import Node, NodeCondition, Taint
+from kcore.api.core import EventSource, Node, NodeCondition, Taint
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time
 from kcore.api.pod import Pod, PodCondition, TaintEffect
@@ -98,7 +100,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Delete, Get, Request, Response, Subresource, Update
-from kcore.controllers.nodelifecycle_model import (
+from kcore.controllers.nodelifecycle_state import (
     CONDITION_TAINTS,
     LABEL_EXCLUDE_DISRUPTION,
     LEASE_NAMESPACE,
@@ -145,6 +147,14 @@ from kcore.controllers.nodelifecycle_model import (
 from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, get, list_objects, pods_on_node
 
+TAINT_EVICTION_SOURCE: Final = EventSource(component="taint-eviction-controller")
+"""The taint eviction half records as upstream's own controller (taint_eviction.go)."""
+
+# Reasons for node lifecycle events (nodeutil.RecordNodeStatusChange, MarkPodsNotReady)
+NODE_NOT_READY: Final = "NodeNotReady"
+# Reasons for taint eviction events (emitPodDeletionEvent, emitCancelPodDeletionEvent)
+TAINT_MANAGER_EVICTION: Final = "TaintManagerEviction"
+
 # --- the component ------------------------------------------------------------------------
 
 
@@ -153,6 +163,7 @@ class NodeLifecycleController:
     """The component: `init` keeps the listed view; `Started` runs the first monitor pass."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component="node-controller")  # node_lifecycle_controller.go
     watches: frozenset[Kind] = frozenset({Kind.NODE, Kind.POD})
     reads_current_view: bool = True  # Leases come from the current cache at each pass
 
@@ -470,7 +481,7 @@ def _monitor_node(state: NodeLifecycleState, node: Node, now: Time) -> tuple[Nod
     out.extend(effects)
     went_down = current.status is not ConditionStatus.TRUE and observed_status is ConditionStatus.TRUE
     if went_down:
-        out.append(RecordEvent(involved=node_key(name), type=EventType.NORMAL, reason="NodeNotReady", message=f"Node {name} status is now: NodeNotReady"))
+        out.append(RecordEvent(involved=node_key(name), type=EventType.NORMAL, reason=NODE_NOT_READY, message=f"Node {name} status is now: {NODE_NOT_READY}"))
     if went_down or (name in state.retry_pods and observed_status is not ConditionStatus.TRUE):
         state, effects = _mark_pods_not_ready(attrs.evolve(state, retry_pods=state.retry_pods.discard(name)), name, now)
         out.extend(effects)
@@ -493,7 +504,7 @@ def _mark_pods_not_ready(state: NodeLifecycleState, node: str, now: Time) -> tup
         state, effects = _call(state, Purpose.POD_STATUS, key, Update(obj=new, subresource=Subresource.STATUS))
         out.extend(effects)
         if effects:
-            out.append(RecordEvent(involved=key, type=EventType.WARNING, reason="NodeNotReady", message="Node is not ready"))
+            out.append(RecordEvent(involved=key, type=EventType.WARNING, reason=NODE_NOT_READY, message="Node is not ready"))
     return state, tuple(out)
 
 
@@ -661,7 +672,7 @@ def _cancel(state: NodeLifecycleState, key: ObjectKey) -> tuple[NodeLifecycleSta
     if ev.done:
         return state, ()
     msg = f"Cancelling deletion of Pod {key.namespace}/{key.name}"
-    return state, (RecordEvent(involved=key, type=EventType.NORMAL, reason="TaintManagerEviction", message=msg),)
+    return state, (_eviction_event(key, msg),)
 
 
 def _pod_changed(state: NodeLifecycleState, key: ObjectKey, deleted: bool, now: Time) -> tuple[NodeLifecycleState, Effects]:
@@ -708,4 +719,10 @@ def _fire_eviction(state: NodeLifecycleState, key: ObjectKey, now: Time) -> tupl
         wake = WakeMeAt(at=retry.fire_at, key=key, in_motion=True)
         return attrs.evolve(state, evictions=state.evictions.set(key, retry)), (wake,)
     msg = f"Marking for deletion Pod {key.namespace}/{key.name}"
-    return state, (*effects, RecordEvent(involved=key, type=EventType.NORMAL, reason="TaintManagerEviction", message=msg))
+    return state, (*effects, _eviction_event(key, msg))
+
+
+def _eviction_event(pod: ObjectKey, message: str) -> RecordEvent:
+    return RecordEvent(
+        involved=pod, type=EventType.NORMAL, reason=TAINT_MANAGER_EVICTION, message=message, source=TAINT_EVICTION_SOURCE
+    )

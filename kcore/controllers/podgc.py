@@ -1,6 +1,6 @@
 """The pod garbage collector: pods nobody else will ever clean up.
 
-Owns `PodGCController` (component "pod-garbage-collector"). Every `GC_PERIOD` (20 s),
+Owns `PodGCController` (component "pod-garbage-collector-controller"). Every `GC_PERIOD` (20 s),
 as upstream's gcCheckPeriod (a periodic timer: merely scheduled, for settling), it
 force-deletes (grace 0):
 - orphaned pods: bound to a Node that has not existed for `QUARANTINE` (40 s), after
@@ -45,7 +45,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.codec import encode_value
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Time, evolver
 from kcore.api.pod import Pod, PodCondition, PodPhase
@@ -65,7 +65,7 @@ from kcore.component.informer import follow
 from kcore.component.requests import Delete, Patch, PatchType, Request, Subresource
 from kcore.state import ClusterState, get, list_objects, pods_on_node
 
-NAME: Final = "pod-garbage-collector"
+NAME: Final = "pod-garbage-collector-controller"
 GC_PERIOD: Final = 20.0
 QUARANTINE: Final = 40.0
 TERMINATED_THRESHOLD: Final = 12_500
@@ -108,6 +108,7 @@ _evolve = evolver(PodGCState)  # attrs.evolve for the hot per-event state update
 @attrs.frozen
 class PodGCController:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # upstream records no events
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE})
     terminated_threshold: int = TERMINATED_THRESHOLD
 

@@ -2,8 +2,8 @@
 
 Owns `ReplicaController` (parameterised by the owner `Kind`), its two instances
 `ReplicaSetController` ("replicaset-controller") and `ReplicationControllerController`
-("replicationcontroller-controller"), the component state `ReplicaSetState`, and the pure
-helpers `compute_status`, `as_owner`, `with_status`.
+("replicationcontroller-controller", its Events from "replication-controller"), the
+component state `ReplicaSetState`, and the pure helpers `compute_status`, `as_owner`, `with_status`.
 
 Theory of operation (level-triggered, as upstream's syncReplicaSet):
 - `step` folds the event into the informer view, maps it to owner keys (a pod to its
@@ -80,6 +80,7 @@ from kcore.api.apps import (
     ReplicaSetStatus,
 )
 from kcore.api.core import (
+    EventSource,
     ReplicationController,
     ReplicationControllerCondition,
     ReplicationControllerStatus,
@@ -596,6 +597,7 @@ class ReplicaController:
 
     kind: Kind
     name: str
+    event_source: EventSource
 
     @property
     def watches(self) -> frozenset[Kind]:
@@ -1073,6 +1075,7 @@ class ReplicaSetController(ReplicaController):
 
     kind: Kind = Kind.REPLICA_SET
     name: str = "replicaset-controller"
+    event_source: EventSource = EventSource(component="replicaset-controller")  # replica_set.go
 
 
 @attrs.frozen(kw_only=True)
@@ -1081,3 +1084,4 @@ class ReplicationControllerController(ReplicaController):
 
     kind: Kind = Kind.REPLICATION_CONTROLLER
     name: str = "replicationcontroller-controller"
+    event_source: EventSource = EventSource(component="replication-controller")  # replication_controller.go

@@ -19,7 +19,7 @@ import attrs
 from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
-from kcore.api.core import Namespace, NamespacePhase, ServiceAccount
+from kcore.api.core import EventSource, Namespace, NamespacePhase, ServiceAccount
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Time, evolver
 from kcore.component.effects import CallApi, Effect, WakeMeAt
@@ -62,6 +62,7 @@ _evolve = evolver(ServiceAccountControllerState)  # attrs.evolve for the hot per
 @attrs.frozen
 class ServiceAccountController:
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # upstream records no events
     watches: frozenset[Kind] = frozenset({Kind.NAMESPACE, Kind.SERVICE_ACCOUNT})
 
     def init(self, view: ClusterState, now: Time) -> tuple[ServiceAccountControllerState, tuple[Effect, ...]]:

@@ -31,7 +31,7 @@ Theory of operation (level-triggered, as upstream's syncStatefulSet):
   pod's Ready arrives as a watch event.
 
 Differences from upstream: no ControllerRevision objects (see
-`statefulset_utils.revision_name`); the templates of earlier revisions live in the
+`statefulset_util.revision_name`); the templates of earlier revisions live in the
 component's memory, and after a restart a revision's template is recovered from a
 surviving pod of it (`template_from_pod`), else the update revision stands in. Claims
 are created in one sync and their pod in the next (upstream: one call). A claim's
@@ -61,7 +61,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap
 
 from kcore.api.apps import StatefulSet, StatefulSetStatus
-from kcore.api.core import PersistentVolumeClaim
+from kcore.api.core import EventSource, PersistentVolumeClaim
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, Time, evolver
 from kcore.api.pod import Pod, PodTemplateSpec
@@ -102,7 +102,7 @@ from kcore.controllers.statefulset_control import (
     UpdatePod,
     plan,
 )
-from kcore.controllers.statefulset_utils import (
+from kcore.controllers.statefulset_util import (
     Revisions,
     compute_status,
     is_member_of,
@@ -229,6 +229,7 @@ class StatefulSetController:
     """The StatefulSet controller (apps/v1 StatefulSet, its Pods and PersistentVolumeClaims)."""
 
     name: str = "statefulset-controller"
+    event_source: EventSource = EventSource(component="statefulset-controller")  # stateful_set.go
 
     @property
     def watches(self) -> frozenset[Kind]:

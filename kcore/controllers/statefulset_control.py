@@ -44,7 +44,7 @@ from kcore.api.apps import PodManagementPolicy, StatefulSet, StatefulSetUpdateSt
 from kcore.api.core import PersistentVolumeClaim
 from kcore.api.meta import Time
 from kcore.api.pod import Pod, PodPhase
-from kcore.controllers.statefulset_utils import (
+from kcore.controllers.statefulset_util import (
     Revisions,
     claim_is_stale,
     claim_owners_up_to_date,

@@ -29,6 +29,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.batch import Job, JobConditionType
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, Time, evolver
 from kcore.component.effects import CallApi, Effect, WakeMeAt
@@ -97,6 +98,7 @@ class TTLAfterFinishedController:
     """Deletes finished Jobs after `ttlSecondsAfterFinished`."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # ttlafterfinished_controller.go
 
     @property
     def watches(self) -> frozenset[Kind]:

@@ -1,17 +1,25 @@
 """The imperative shell around the pure core: clock, event queue, effects, the `Cluster`.
 
 `default_components(state)` is the set of components a `kcore` cluster runs: the
-control plane (kube-controller-manager's controllers and kube-scheduler) and one kubelet
-per Node in `state`. The CLI and the demo build every `Cluster` with it, so adding a
-component is adding it here.
+control plane (kube-controller-manager's controllers, kube-scheduler and the metrics
+server add-on) and one kubelet per Node in `state`. The CLI and the demo build every
+`Cluster` with it, so adding a component is adding it here.
+
+Each component's name is its upstream id (kube-controller-manager's
+cmd/kube-controller-manager/names/controller_names.go, `kube-scheduler`, `kubelet/<node>`);
+`ALIASES` maps the other names a user may type for one (upstream's ControllerDescriptor
+aliases, the `--controllers` names of before controller_names.go, and kcore's own
+earlier names) to it, and `canonical_name` resolves them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 import attrs
 
+from kcore.addons.metricsserver import MetricsServer
 from kcore.api.kinds import Kind
 from kcore.controllers.cronjob import CronJobController
 from kcore.controllers.daemonset import DaemonSetController
@@ -20,7 +28,6 @@ from kcore.controllers.disruption import DisruptionController
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
-from kcore.controllers.metricsserver import MetricsServer
 from kcore.controllers.namespace import NamespaceController
 from kcore.controllers.nodeipam import NodeIpamController
 from kcore.controllers.nodelifecycle import NodeLifecycleController
@@ -39,7 +46,8 @@ from kcore.state import ClusterConfig, ClusterState, list_objects
 
 
 def control_plane() -> tuple[AnyComponent, ...]:
-    """kube-controller-manager's controllers and kube-scheduler, in delivery order."""
+    """kube-controller-manager's controllers, the metrics server and kube-scheduler, in
+    delivery order."""
     return (
         NamespaceController(),
         ServiceAccountController(),
@@ -60,6 +68,37 @@ def control_plane() -> tuple[AnyComponent, ...]:
         HorizontalPodAutoscalerController(),
         Scheduler(),
     )
+
+
+ALIASES: Final[Mapping[str, str]] = {
+    # kube-controller-manager's aliases (cmd/kube-controller-manager/app: ControllerDescriptor.aliases)
+    "namespace": "namespace-controller",
+    "serviceaccount": "serviceaccount-controller",
+    "garbagecollector": "garbage-collector-controller",
+    "nodeipam": "node-ipam-controller",
+    "nodelifecycle": "node-lifecycle-controller",
+    "podgc": "pod-garbage-collector-controller",
+    "deployment": "deployment-controller",
+    "replicaset": "replicaset-controller",
+    "replicationcontroller": "replicationcontroller-controller",
+    "daemonset": "daemonset-controller",
+    "statefulset": "statefulset-controller",
+    "job": "job-controller",
+    "cronjob": "cronjob-controller",
+    "ttl-after-finished": "ttl-after-finished-controller",
+    "disruption": "disruption-controller",
+    "horizontalpodautoscaling": "horizontal-pod-autoscaler-controller",
+    # kcore's earlier names
+    "garbage-collector": "garbage-collector-controller",
+    "pod-garbage-collector": "pod-garbage-collector-controller",
+    "horizontal-pod-autoscaler": "horizontal-pod-autoscaler-controller",
+    "scheduler": "kube-scheduler",
+}
+
+
+def canonical_name(name: str) -> str:
+    """The component `name` stands for: its canonical id for an alias, else `name`."""
+    return ALIASES.get(name, name)
 
 
 StaticManifests = Mapping[str, tuple[tuple[str, str], ...]]

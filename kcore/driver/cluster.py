@@ -40,7 +40,7 @@ from pyrsistent import pvector
 from pyrsistent.typing import PMap, PVector
 
 from kcore.api.codec import from_dict, to_dict
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod
@@ -181,6 +181,7 @@ class Cluster:
         self._fresh: Snapshot | None = snapshot
         self._components: tuple[AnyComponent, ...] = tuple(components)
         self._by_name: Mapping[str, AnyComponent] = {c.name: c for c in components}
+        self._sources: Mapping[str, EventSource] = {c.name: c.event_source for c in components}
         self._order: Mapping[str, int] = {c.name: i for i, c in enumerate(components)}
         # who watches what, computed once: per-node components see only their node's
         # Pods and Node (the kubelet's spec.nodeName / metadata.name field selectors)
@@ -740,8 +741,9 @@ class Cluster:
                         self._push(self.now, owner, RuntimeNotified(node=node, event=ev, now=self.now))
                     return
 
-    def _record(self, source: str, rec: RecordEvent) -> None:
+    def _record(self, name: str, rec: RecordEvent) -> None:
         n = self._counter
+        source = self._sources[name] if rec.source is None else rec.source
         cache, req = recorder.record(self._cold.recorder, source, rec, self.now, n)
         self._counter = n + 1
         self._set_cold(recorder=cache)

@@ -3,10 +3,14 @@ aggregated as client-go's EventCorrelator does.
 
 Owns `RecorderCache` and `record(cache, source, effect, now, n) -> (cache, request)`.
 
-Rules (client-go tools/record/events_cache.go):
-- Dedup: an event identical to one seen before (same source, involved object, type,
-  reason and message) is not a new object: the earlier Event is rewritten with
-  `count + 1` and `lastTimestamp = now`, keeping its name and `firstTimestamp`.
+Rules (client-go tools/record/events_cache.go, event.go):
+- The Event carries the recorder's `source` (component and host) and, as client-go's
+  recorder sets them from it, `reportingComponent` = its component and
+  `reportingInstance` = its host.
+- Dedup: an event identical to one seen before (same source component and host,
+  involved object, type, reason and message) is not a new object: the earlier Event is
+  rewritten with `count + 1` and `lastTimestamp = now`, keeping its name and
+  `firstTimestamp`.
 - Aggregation: once `MAX_SIMILAR` (10) events with the same source, object, type and
   reason but different messages arrive within `SIMILAR_WINDOW` (10 min), further ones are
   folded into one Event whose message is "(combined from similar events): <message>".
@@ -36,7 +40,7 @@ SIMILAR_WINDOW: Final = 600.0
 CACHE_SIZE: Final = 4096
 COMBINED_PREFIX: Final = "(combined from similar events): "
 
-_Key = tuple[str, str, str, str, str, str, str]  # source, kind, ns, name, type, reason, message
+_Key = tuple[str, str, str, str, str, str, str, str]  # component, host, kind, ns, name, type, reason, message
 
 
 @attrs.frozen(kw_only=True)
@@ -64,18 +68,20 @@ class RecorderCache:
 
 
 def record(
-    cache: RecorderCache, source: str, rec: RecordEvent, now: Time, n: int
+    cache: RecorderCache, source: EventSource, rec: RecordEvent, now: Time, n: int
 ) -> tuple[RecorderCache, Request]:
-    """The write that records `rec` from component `source` at `now`, and the new cache."""
+    """The write that records `rec` by the recorder of `source` at `now`, and the new cache."""
     inv = rec.involved
-    agg_key: _Key = (source, inv.kind.value, inv.namespace, inv.name, rec.type.value, rec.reason, "")
+    agg_key: _Key = (
+        source.component, source.host, inv.kind.value, inv.namespace, inv.name, rec.type.value, rec.reason, ""
+    )
     recent = _recent(cache.similar, agg_key, rec.message, now)
     message = rec.message
     if len(recent.messages) >= MAX_SIMILAR:
         message = COMBINED_PREFIX + rec.message
         key = agg_key
     else:
-        key = (*agg_key[:6], rec.message)
+        key = (*agg_key[:7], rec.message)
     if len(cache.seen) >= CACHE_SIZE or len(cache.similar) >= CACHE_SIZE:
         cache = RecorderCache()
     similar = cache.similar.set(agg_key, recent)
@@ -99,7 +105,9 @@ def record(
         count=seen.count,
         first_timestamp=seen.first,
         last_timestamp=now,
-        source=EventSource(component=source),
+        source=source,
+        reporting_component=source.component,
+        reporting_instance=source.host,
     )
     new = RecorderCache(seen=cache.seen.set(key, seen), similar=similar)
     return new, (Create(obj=event) if prev is None else Update(obj=event))

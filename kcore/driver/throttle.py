@@ -75,7 +75,7 @@ SCHEDULER: Final = RateLimit(qps=50.0, burst=100)
 KUBELET: Final = RateLimit(qps=50.0, burst=100)
 """The kubelet's `kubeAPIQPS: 50`, `kubeAPIBurst: 100` (KubeletConfiguration defaults since v1.27)."""
 
-SCHEDULER_NAME: Final = "scheduler"  # kcore.scheduler.component.NAME (the driver does not import components)
+SCHEDULER_NAME: Final = "kube-scheduler"  # kcore.scheduler.component.NAME (the driver does not import components)
 
 
 def upstream_client_limits(names: Iterable[str]) -> PMap[str, RateLimit]:

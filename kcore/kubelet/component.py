@@ -53,7 +53,7 @@ from pyrsistent import pmap, pset
 from pyrsistent.typing import PMap, PSet
 
 from kcore.api.coordination import Lease
-from kcore.api.core import Node
+from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta, Status, StatusReason, Time, evolver
 from kcore.api.pod import Pod, PodPhase, PodStatus
@@ -73,7 +73,7 @@ from kcore.component.informer import observe
 from kcore.component.requests import Create, Delete, Get, Request, Response, Subresource, Update
 from kcore.kubelet import pod_worker as pw
 from kcore.kubelet.admission import admit_pod
-from kcore.kubelet.config import KubeletConfig
+from kcore.kubelet.config import KUBELET, KubeletConfig
 from kcore.kubelet.node_status import (
     last_heartbeat,
     lease_key,
@@ -255,6 +255,11 @@ class Kubelet:
     @property
     def name(self) -> str:
         return self.config.component_name
+
+    @property
+    def event_source(self) -> EventSource:
+        """`kubelet` on host `node_name`, as cmd/kubelet/app/server.go's makeEventRecorder."""
+        return EventSource(component=KUBELET, host=self.config.node_name)
 
     @property
     def watches(self) -> frozenset[Kind]:

@@ -63,6 +63,7 @@ from kcore.api.pod import (
 from kcore.api.pod_defaults import default_pull_policy
 from kcore.component.effects import EventType, RecordEvent
 from kcore.kubelet import backoff as bo
+from kcore.kubelet import events as reasons
 from kcore.kubelet import probes
 from kcore.kubelet.admission import Rejection
 from kcore.kubelet.config import KubeletConfig
@@ -486,9 +487,9 @@ def _pull(w: PodWorker, run: ContainerRun, spec: Container, env: Env) -> tuple[P
         if run.waiting_reason == ERR_IMAGE_NEVER_PULL:
             return w, ()
         run = evolve_run(run, waiting_reason=ERR_IMAGE_NEVER_PULL, waiting_message=message)
-        return _put(w, run), (_event(w, EventType.WARNING, ERR_IMAGE_NEVER_PULL, message),)
+        return _put(w, run), (_event(w, EventType.WARNING, reasons.ERR_IMAGE_NEVER_PULL_POLICY, message),)
     if policy is not PullPolicy.ALWAYS and present:
-        event = _event(w, EventType.NORMAL, "Pulled", f'Container image "{image}" already present on machine')
+        event = _event(w, EventType.NORMAL, reasons.PULLED_IMAGE, f'Container image "{image}" already present on machine')
         run = evolve_run(run, stage=Stage.PULLED)
         w, outs = _advance(w, run, env)
         return w, (event, *outs)
@@ -506,8 +507,8 @@ def _pull(w: PodWorker, run: ContainerRun, spec: Container, env: Env) -> tuple[P
         message = f'Back-off pulling image "{image}"'
         run = evolve_run(run, waiting_reason=IMAGE_PULL_BACK_OFF, waiting_message=message)
         events = (
-            _event(w, EventType.NORMAL, "BackOff", message),
-            _event(w, EventType.WARNING, "Failed", f"Error: {IMAGE_PULL_BACK_OFF}"),
+            _event(w, EventType.NORMAL, reasons.BACK_OFF_PULL_IMAGE, message),
+            _event(w, EventType.WARNING, reasons.FAILED_TO_CREATE_CONTAINER, f"Error: {IMAGE_PULL_BACK_OFF}"),
         )
         return _put(w, run), (*events, wake)
     run = evolve_run(run, stage=Stage.PULLING, busy=True, pull_started_at=env.now)
@@ -552,7 +553,7 @@ def _maybe_restart(w: PodWorker, run: ContainerRun, env: Env) -> tuple[PodWorker
             event = _event(
                 w,
                 EventType.WARNING,
-                "BackOff",
+                reasons.BACK_OFF_START_CONTAINER,
                 f"Back-off restarting failed container {run.name} in pod {pod_ref(w.pod)}",
             )
             return _put(w, run), (event, wake)
@@ -614,7 +615,7 @@ def _tear_down(w: PodWorker, env: Env) -> tuple[PodWorker, tuple[Out, ...]]:
         if run.stage is Stage.RUNNING:
             run = evolve_run(run, stage=Stage.STOPPING, busy=True)
             w = _put(w, run)
-            outs.append(_event(w, EventType.NORMAL, "Killing", f"Stopping container {run.name}"))
+            outs.append(_event(w, EventType.NORMAL, reasons.KILLING_CONTAINER, f"Stopping container {run.name}"))
             outs.append(_ask(w, Op.STOP, StopContainer(container_id=run.container_id, timeout=grace), run.name))
             waiting = True
     if waiting or w.sandbox_busy:
@@ -659,13 +660,13 @@ def on_answer(
             if at <= env.now and spec is not None and _pull_policy(spec) is PullPolicy.IF_NOT_PRESENT:
                 msg = f'Container image "{image}" already present on machine'
                 return _put(w, evolve_run(run, pull_started_at=None)), (
-                    _event(w, EventType.NORMAL, "Pulled", msg),
+                    _event(w, EventType.NORMAL, reasons.PULLED_IMAGE, msg),
                 )
-            return w, (_event(w, EventType.NORMAL, "Pulling", f'Pulling image "{image}"'),)
+            return w, (_event(w, EventType.NORMAL, reasons.PULLING_IMAGE, f'Pulling image "{image}"'),)
         case ContainerCreated(container_id=cid):
             run = evolve_run(run, stage=Stage.STARTING, busy=True, container_id=cid)
             w = _put(w, run)
-            event = _event(w, EventType.NORMAL, "Created", f"Created container: {run.name}")
+            event = _event(w, EventType.NORMAL, reasons.CREATED_CONTAINER, f"Created container: {run.name}")
             return w, (event, _ask(w, Op.START, StartContainer(container_id=cid), run.name))
         case ContainerStarted(started_at=at):
             return _started(w, run, at)
@@ -711,7 +712,7 @@ def _started(w: PodWorker, run: ContainerRun, at: Time) -> tuple[PodWorker, tupl
         probes=pmap(tracks),
     )
     w = _put(w, run)
-    return w, (_event(w, EventType.NORMAL, "Started", f"Started container {run.name}"),)
+    return w, (_event(w, EventType.NORMAL, reasons.STARTED_CONTAINER, f"Started container {run.name}"),)
 
 
 def _call_failed(
@@ -738,7 +739,8 @@ def _call_failed(
     w = _put(w, run)
     # the first retry of a failed call is in motion; the same failure again is a repeat
     retry = Wake(at=Time(env.now + RETRY_SECONDS), in_motion=op is Op.STOP or run.waiting_reason != before)
-    return w, (_event(w, EventType.WARNING, "Failed", f"Error: {message}"), retry)
+    reason = reasons.FAILED_TO_START_CONTAINER if op is Op.START else reasons.FAILED_TO_CREATE_CONTAINER
+    return w, (_event(w, EventType.WARNING, reason, f"Error: {message}"), retry)
 
 
 def _sandbox_answer(
@@ -750,7 +752,7 @@ def _sandbox_answer(
     match result:
         case SandboxReady(sandbox_id=sid, ip=ip, warnings=warnings):
             w = evolve_worker(w, sandbox=SandboxStage.READY, sandbox_id=sid, pod_ip=ip, sandbox_failed=False)
-            events = tuple(_event(w, EventType.WARNING, "InvalidScript", str(f)) for f in warnings)
+            events = tuple(_event(w, EventType.WARNING, reasons.INVALID_SCRIPT, str(f)) for f in warnings)
             return w, events
         case SandboxRemoved():
             return evolve_worker(w, sandbox=SandboxStage.GONE), ()
@@ -764,7 +766,7 @@ def _sandbox_answer(
             stage = SandboxStage.READY if purpose.op is Op.REMOVE_SANDBOX else SandboxStage.NONE
             first = not w.sandbox_failed  # the first retry is in motion, a repeat is not
             w = evolve_worker(w, sandbox=stage, sandbox_failed=True)
-            event = _event(w, EventType.WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {message}")
+            event = _event(w, EventType.WARNING, reasons.FAILED_CREATE_POD_SANDBOX, f"Failed to create pod sandbox: {message}")
             return w, (event, Wake(at=Time(env.now + RETRY_SECONDS), in_motion=first))
         case _:
             return w, ()
@@ -787,7 +789,7 @@ def _probe_answer(
     run = evolve_run(run, probes=run.probes.set(kind, new))
     outs: list[Out] = []
     if not result.success:
-        outs.append(_event(w, EventType.WARNING, "Unhealthy", f"{kind.value} probe failed: probe returned failure (simulated)"))
+        outs.append(_event(w, EventType.WARNING, reasons.CONTAINER_UNHEALTHY, f"{kind.value} probe failed: probe returned failure (simulated)"))
     if kind is ProbeKind.STARTUP and new.passing and not track.passing:
         realigned = {
             k: probes.realign(t, p, env.now)
@@ -803,7 +805,7 @@ def _probe_answer(
         timeout = grace if grace is not None else grace_seconds(w.pod)
         run = evolve_run(run, stage=Stage.STOPPING, busy=True, kill_reason=label)
         w = _put(w, run)
-        outs.append(_event(w, EventType.NORMAL, "Killing", f"Container {run.name} failed {label} probe, will be restarted"))
+        outs.append(_event(w, EventType.NORMAL, reasons.KILLING_CONTAINER, f"Container {run.name} failed {label} probe, will be restarted"))
         outs.append(_ask(w, Op.STOP, StopContainer(container_id=run.container_id, timeout=timeout), run.name))
         return w, tuple(outs)
     return _put(w, run), tuple(outs)
@@ -820,7 +822,7 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
             if run.pull_started_at is not None:
                 took = bo.format_delay(at - run.pull_started_at)
                 msg = f'Successfully pulled image "{image}" in {took} ({took} including waiting)'
-                outs = (_event(w, EventType.NORMAL, "Pulled", msg),)
+                outs = (_event(w, EventType.NORMAL, reasons.PULLED_IMAGE, msg),)
             run = evolve_run(run, stage=Stage.PULLED, pull_started_at=None, waiting_reason="", waiting_message="")
             key = f"{w.uid}_{image}"
             return evolve_worker(_put(w, run), pull_backoff=bo.forget(w.pull_backoff, key)), outs
@@ -834,8 +836,8 @@ def on_runtime_event(w: PodWorker, event: RuntimeEvent, env: Env) -> tuple[PodWo
             key = f"{w.uid}_{image}"
             w = evolve_worker(_put(w, run), pull_backoff=bo.next_backoff(w.pull_backoff, key, at))
             return w, (
-                _event(w, EventType.WARNING, "Failed", message),
-                _event(w, EventType.WARNING, "Failed", f"Error: {ERR_IMAGE_PULL}"),
+                _event(w, EventType.WARNING, reasons.FAILED_TO_PULL_IMAGE, message),
+                _event(w, EventType.WARNING, reasons.FAILED_TO_CREATE_CONTAINER, f"Error: {ERR_IMAGE_PULL}"),
                 Wake(at=Time(env.now + ERR_IMAGE_PULL_SHOWN_SECONDS), in_motion=True),
             )
         case ContainerExited():

@@ -1,7 +1,7 @@
 """The kube-scheduler as a pure component: informer view, queue, assume cache, binding.
 
-Owns `Scheduler` (the component value, name "scheduler"), its state `SchedulerState` and
-the step that turns watch events into scheduling cycles and API requests.
+Owns `Scheduler` (the component value, "kube-scheduler", its Events from its profile
+"default-scheduler"), its state `SchedulerState` and the step that turns watch events into scheduling cycles and API requests.
 
 Theory of operation:
 - `init` takes the LIST: bound pods are accounted in the nodeinfo `Snapshot`, pending pods
@@ -64,7 +64,7 @@ import attrs
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from kcore.api.core import Namespace, Node
+from kcore.api.core import EventSource, Namespace, Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time, evolver
 from kcore.api.pod import DEFAULT_SCHEDULER_NAME, Pod, PodCondition
@@ -98,7 +98,12 @@ from kcore.scheduler.nodeinfo import (
 from kcore.scheduler.plugins.framework import SchedulerConfig
 from kcore.state import ClusterState, get, list_objects
 
-NAME: Final = "scheduler"
+# Reasons for the scheduler's events (schedule_one.go and preemption.go write them inline)
+FAILED_SCHEDULING: Final = "FailedScheduling"
+SCHEDULED: Final = "Scheduled"
+PREEMPTED: Final = "Preempted"
+
+NAME: Final = "kube-scheduler"
 DEFAULT_BATCH: Final = 100
 POD_SCHEDULED: Final = "PodScheduled"
 REASON_UNSCHEDULABLE: Final = "Unschedulable"
@@ -328,7 +333,7 @@ def _failure_effects(
     """handleSchedulingFailure: the FailedScheduling event and the status update."""
     key = _pod_key(pod)
     effects: list[Effect] = [
-        RecordEvent(involved=key, type=EventType.WARNING, reason="FailedScheduling", message=message)
+        RecordEvent(involved=key, type=EventType.WARNING, reason=FAILED_SCHEDULING, message=message)
     ]
     current = get(s.view, key)
     updated = _unschedulable_status(current if isinstance(current, Pod) else pod, reason, message, nominated, now)
@@ -344,7 +349,7 @@ def _preempt(pod: Pod, nomination: Nomination) -> tuple[Effect, ...]:
     preemptor = _pod_key(pod)
     message = f"Preempted by pod {pod.metadata.uid} on node {nomination.node_name}"
     for victim in nomination.victims:
-        effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason="Preempted", message=message))
+        effects.append(RecordEvent(involved=victim, type=EventType.NORMAL, reason=PREEMPTED, message=message))
         effects.append(CallApi(request=Delete(key=victim), tag=Preemption(victim=victim, preemptor=preemptor)))
     return tuple(effects)
 
@@ -397,7 +402,7 @@ def answered(s: SchedulerState, binding: Binding, ok: bool, message: str, now: T
     key = qp.key
     if ok:
         text = f"Successfully assigned {key.namespace}/{key.name} to {call.node}"
-        return s, (RecordEvent(involved=key, type=EventType.NORMAL, reason="Scheduled", message=text),)
+        return s, (RecordEvent(involved=key, type=EventType.NORMAL, reason=SCHEDULED, message=text),)
     s = _forget(s, key)
     s = _evolve_state(s, queue=sq.move_all(s.queue, now))
     current = get(s.view, key)
@@ -453,6 +458,8 @@ class Scheduler:
     """kube-scheduler: one default profile, watching pods, nodes and namespaces."""
 
     name: str = NAME
+    # the profile's recorder (profile.go: NewRecorder(scheme, profileName))
+    event_source: EventSource = EventSource(component=DEFAULT_SCHEDULER_NAME)
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.NODE, Kind.NAMESPACE})
     config: SchedulerConfig = SchedulerConfig()
     batch: int = DEFAULT_BATCH

@@ -1,4 +1,4 @@
-"""The node lifecycle controller's model: its constants, state values and pure helpers.
+"""The node lifecycle controller's state values, its constants and the pure helpers over them.
 
 Owns the values `kcore.controllers.nodelifecycle` steps (`NodeLifecycleState`, `NodeHealth`,
 `Zone`, `TokenBucket`, `Eviction`, ...), the upstream constants (grace periods, eviction

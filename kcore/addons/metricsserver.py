@@ -1,15 +1,16 @@
 """The simulated metrics server: writes every Running pod's PodMetrics each resolution.
 
-Owns `MetricsServer` ("metrics-server"), its state `MetricsServerState`, the usage model
-`pod_usage` (what a pod's containers use, read from its annotations) and `pod_metrics`
-(the PodMetrics sample of a pod at `now`).
+Owns `MetricsServer` (the add-on "metrics-server"), its state `MetricsServerState`, the
+usage model `pod_usage` (what a pod's containers use, read from its annotations) and
+`pod_metrics` (the PodMetrics sample of a pod at `now`).
 
 Theory of operation: every RESOLUTION (15 s, metrics-server's --metric-resolution) a
 `WakeMeAt` tick scrapes the informer view. Each Running pod that is not being deleted
 gets a fresh sample (timestamp = now, window = 15s) by a Create (no PodMetrics in the
 view) or an unconditional Update; a PodMetrics whose pod is gone or no longer Running is
-deleted, as the real server stops serving it. A key with a write in flight is skipped
-until its answer; a failed write is simply retried by the next tick.
+deleted, as the real server stops serving it. Each write's tag is its PodMetrics key; a
+key with a write in flight is skipped until its answer; a failed write is simply retried
+by the next tick (the timer `Timer.SCRAPE`).
 
 The usage model is data on the pod (docs/runtime.md):
 - `kcore.io/cpu-usage: "250m"` is the whole pod's usage, split over its containers in
@@ -38,13 +39,15 @@ resolution, served as metrics.k8s.io/v1beta1 PodMetrics).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Final, assert_never
 
 import attrs
-from pyrsistent import pmap
-from pyrsistent.typing import PMap
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PSet
 
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Time, evolver
 from kcore.api.metrics import DEFAULT_WINDOW, ContainerMetrics, PodMetrics
@@ -68,7 +71,6 @@ from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "metrics-server"
 RESOLUTION: Final = 15.0
-TICK: Final = "scrape"
 CPU_USAGE: Final = "kcore.io/cpu-usage"
 MEMORY_USAGE: Final = "kcore.io/memory-usage"
 _RESOURCES: Final = (("cpu", CPU_USAGE), ("memory", MEMORY_USAGE))
@@ -76,11 +78,16 @@ _RESOURCES: Final = (("cpu", CPU_USAGE), ("memory", MEMORY_USAGE))
 Out = tuple["MetricsServerState", tuple[Effect, ...]]
 
 
+class Timer(enum.Enum):
+    """The metrics server's one timer: the next resolution's scrape."""
+
+    SCRAPE = "scrape"
+
+
 @attrs.frozen(kw_only=True)
 class MetricsServerState:
     view: ClusterState
-    in_flight: PMap[str, ObjectKey] = pmap()  # request id -> PodMetrics key
-    counter: int = 0
+    writing: PSet[ObjectKey] = pset()  # PodMetrics with a write in flight (each the write's tag)
 
 
 _evolve = evolver(MetricsServerState)  # attrs.evolve for the hot per-event state updates
@@ -172,7 +179,6 @@ def _metrics_key(pod: Pod) -> ObjectKey:
 
 def scrape(s: MetricsServerState, now: Time) -> Out:
     """One resolution: a sample for every measured pod, deletes for samples of pods gone."""
-    busy = frozenset(s.in_flight.values())
     requests: list[tuple[ObjectKey, Create | Update | Delete]] = []
     live: set[ObjectKey] = set()
     for obj in list_objects(s.view, Kind.POD):
@@ -190,13 +196,14 @@ def scrape(s: MetricsServerState, now: Time) -> Out:
         if key not in live:
             requests.append((key, Delete(key=key)))
     effects: list[Effect] = []
+    writing = s.writing
     for key, request in sorted(requests, key=lambda kr: kr[0]):
-        if key in busy:
+        if key in writing:
             continue
-        rid = f"{NAME}:{s.counter}"
-        s = attrs.evolve(s, counter=s.counter + 1, in_flight=s.in_flight.set(rid, key))
-        effects.append(CallApi(request=request, tag=rid))
-    effects.append(WakeMeAt(at=Time(now + RESOLUTION), key=TICK))  # periodic: merely scheduled
+        writing = writing.add(key)
+        effects.append(CallApi(request=request, tag=key))
+    effects.append(WakeMeAt(at=Time(now + RESOLUTION), key=Timer.SCRAPE))  # periodic: merely scheduled
+    s = attrs.evolve(s, writing=writing)
     return s, tuple(effects)
 
 
@@ -205,6 +212,7 @@ class MetricsServer:
     """metrics-server, as a pure component over the informer view."""
 
     name: str = NAME
+    event_source: EventSource = EventSource(component=NAME)  # records no events
     watches: frozenset[Kind] = frozenset({Kind.POD, Kind.POD_METRICS})
 
     def wants(self, event: WatchEvent, old: ApiObject | None = None) -> bool:
@@ -233,12 +241,14 @@ class MetricsServer:
         match event:
             case Started(now=now):
                 return scrape(s, now)
-            case TimerFired(key=key, now=now):
-                return scrape(s, now) if key == TICK else (s, ())
+            case TimerFired(key=Timer.SCRAPE, now=now):
+                return scrape(s, now)
+            case TimerFired():
+                return s, ()
             case WatchDelivered():
                 return _evolve(s, view=follow(s.view, event)), ()
-            case ApiAnswered(tag=rid):
-                return attrs.evolve(s, in_flight=s.in_flight.discard(rid)), ()
+            case ApiAnswered(tag=key):
+                return attrs.evolve(s, writing=s.writing.discard(key)), ()
             case Resynced(view=view):
                 return attrs.evolve(s, view=view), ()
             case RuntimeAnswered() | RuntimeNotified():
