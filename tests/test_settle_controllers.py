@@ -28,7 +28,7 @@ from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Tim
 from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodPhase, PodStatus
 from kcore.api.watch import WatchEvent
 from kcore.apiserver import handle
-from kcore.component.effects import CallApi, Effect, WakeMeAt
+from kcore.component.effects import CallApi, Effect, Tag, WakeMeAt
 from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.component.protocol import Component
 from kcore.component.requests import (
@@ -110,7 +110,7 @@ class Rig(Generic[S]):
             todo.extend(self.deliver())
         raise AssertionError("did not settle")
 
-    def fire(self, tkey: str, at: float) -> tuple[Effect, ...]:
+    def fire(self, tkey: Tag, at: float) -> tuple[Effect, ...]:
         self.now = Time(at)
         return self.step(TimerFired(key=tkey, now=self.now))
 
@@ -245,10 +245,10 @@ def refusing_status(r: Request) -> Response | None:
     return BOOM if isinstance(r, Update) and r.subresource is Subresource.STATUS else None
 
 
-def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[str, ...]]:
+def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[object, ...]]:
     """The effects other than API calls, briefly: (reason,) for an event, (key, +seconds
     from T0, motion) for a timer."""
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[object, ...]] = []
     for e in effects:
         if isinstance(e, WakeMeAt):
             out.append((e.key, f"+{round(e.at - T0, 6):g}", "in motion" if e.in_motion else "scheduled"))
@@ -259,6 +259,8 @@ def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[str, ...]]:
 
 # ReplicaSet
 
+WEB_RS = key(Kind.REPLICA_SET, "web")
+
 
 def test_replicaset_availability_wait_is_in_motion_and_a_scheduled_expiry_wake_does_not_cover_it() -> None:
     from kcore.controllers.replicaset import ReplicaSetController
@@ -268,12 +270,12 @@ def test_replicaset_availability_wait_is_in_motion_and_a_scheduled_expiry_wake_d
     assert events_and_wakes(rig.settle(rig.start())) == [
         ("SuccessfulCreate",),
         ("SuccessfulCreate",),
-        ("sync default/web", "+301", "scheduled"),
+        (WEB_RS, "+301", "scheduled"),
     ]
     for p in rig.pods():
         make_ready(rig, p, T0)
     # available at +600: a later wake, but in motion, so the pending one does not cover it
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/web", "+601", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(WEB_RS, "+601", "in motion")]
 
 
 def test_replicaset_retries_a_refused_create_in_motion_once_then_merely_scheduled() -> None:
@@ -283,11 +285,11 @@ def test_replicaset_retries_a_refused_create_in_motion_once_then_merely_schedule
     quota = refusing(Pod)
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.005", "in motion"),
+        (WEB_RS, "+0.005", "in motion"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 0.005), quota)) == [
+    assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 0.005), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.015", "scheduled"),  # the same refusal again: a repeating state
+        (WEB_RS, "+0.015", "scheduled"),  # the same refusal again: a repeating state
     ]
 
 
@@ -295,12 +297,12 @@ def test_replicaset_retries_a_failed_status_write_in_motion_once_then_merely_sch
     from kcore.controllers.replicaset import ReplicaSetController
 
     rig = Rig(ReplicaSetController(), manifest(workload("ReplicaSet", replicas=0)))
-    assert events_and_wakes(rig.settle(rig.start(), refusing_status)) == [("sync default/web", "+1", "in motion")]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 1), refusing_status)) == [
-        ("sync default/web", "+2", "scheduled")
+    assert events_and_wakes(rig.settle(rig.start(), refusing_status)) == [(WEB_RS, "+1", "in motion")]
+    assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 1), refusing_status)) == [
+        (WEB_RS, "+2", "scheduled")
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 2))) == []
-    assert rig.s.retries == pmap()  # a write that lands starts the count afresh
+    assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 2))) == []
+    assert rig.s.queue.requeues == pmap()  # a write that lands starts the count afresh
 
 
 # DaemonSet
@@ -547,10 +549,10 @@ def test_namespace_deletion_resyncs_in_motion_after_each_answer_but_not_after_a_
 # Service accounts, disruption budgets, node IPAM, node lifecycle
 
 
-def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response) -> list[tuple[str, ...]]:
+def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response) -> list[tuple[object, ...]]:
     """Answer the one write among `effects` with `response`, fire the timer that asks for,
     and answer the write it sends with `response` again: what the two answers asked for."""
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[object, ...]] = []
     for _ in range(2):
         (write,) = [e for e in effects if isinstance(e, CallApi)]
         answered = rig.answer(write, response)
