@@ -402,6 +402,8 @@ def test_deployment_backs_off_in_motion_after_a_first_failed_round_merely_schedu
 
 # Job
 
+PI_JOB = key(Kind.JOB, "pi")
+
 
 def test_job_waits_out_the_pod_failure_backoff_in_motion_after_the_first_failure_only() -> None:
     from kcore.controllers.job import JobController
@@ -411,20 +413,20 @@ def test_job_waits_out_the_pod_failure_backoff_in_motion_after_the_first_failure
     (first,) = rig.pods()
     rig.now = Time(T0 + 2)
     finish(rig, first, PodPhase.FAILED)
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/pi", "+12", "in motion")]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/pi", T0 + 12))) == [("SuccessfulCreate",)]
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(PI_JOB, "+12", "in motion")]
+    assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 12))) == [("SuccessfulCreate",)]
     (second,) = [p for p in rig.pods() if p.status.phase is not PodPhase.FAILED]
     rig.now = Time(T0 + 14)
     finish(rig, second, PodPhase.FAILED)
     # 20 s after the second failure in a row: the pods keep failing, merely scheduled
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/pi", "+34", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(PI_JOB, "+34", "scheduled")]
 
 
 def test_job_active_deadline_is_merely_scheduled() -> None:
     from kcore.controllers.job import JobController
 
     rig = Rig(JobController(), manifest(a_job("\n  activeDeadlineSeconds: 100")))
-    assert events_and_wakes(rig.settle(rig.start())) == [("sync default/pi", "+100", "scheduled"), ("SuccessfulCreate",)]
+    assert events_and_wakes(rig.settle(rig.start())) == [(PI_JOB, "+100", "scheduled"), ("SuccessfulCreate",)]
 
 
 def test_job_retries_a_refused_create_in_motion_once_and_a_success_starts_afresh() -> None:
@@ -435,15 +437,15 @@ def test_job_retries_a_refused_create_in_motion_once_and_a_success_starts_afresh
     # synced twice at once (its status write's event): the second refusal is covered
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
-        ("sync default/pi", "+1", "in motion"),
+        (PI_JOB, "+1", "in motion"),
         ("FailedCreate",),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/pi", T0 + 1), quota)) == [
+    assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 1), quota)) == [
         ("FailedCreate",),
-        ("sync default/pi", "+2", "scheduled"),
+        (PI_JOB, "+2", "scheduled"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/pi", T0 + 2))) == [("SuccessfulCreate",)]
-    assert rig.s.failures == pmap()
+    assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 2))) == [("SuccessfulCreate",)]
+    assert rig.s.queue.requeues == pmap()
 
 
 # CronJob and TTL-after-finished

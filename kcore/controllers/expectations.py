@@ -29,8 +29,8 @@ UIDTrackingControllerExpectations, ExpectationsTimeout).
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
-from typing import Final
+from collections.abc import Container, Hashable, Iterable
+from typing import Final, TypeVar
 
 import attrs
 from pyrsistent import pmap, pset
@@ -139,16 +139,18 @@ def keep_only(exp: Expectations, owners: Container[ObjectKey]) -> Expectations:
 
 # --- requests out per owner -----------------------------------------------------------------
 
+K = TypeVar("K", bound=Hashable)
+
 RequestsOut = PMap[ObjectKey, int]
 """Per owner, the requests sent and not yet answered (owners with none are absent)."""
 
 
-def requests_sent(out: RequestsOut, owner: ObjectKey, count: int = 1) -> RequestsOut:
+def requests_sent(out: PMap[K, int], owner: K, count: int = 1) -> PMap[K, int]:
     """`count` more requests of `owner` went out."""
     return out.set(owner, out.get(owner, 0) + count) if count else out
 
 
-def request_answered(out: RequestsOut, owner: ObjectKey) -> RequestsOut:
+def request_answered(out: PMap[K, int], owner: K) -> PMap[K, int]:
     """One request of `owner` was answered."""
     left = out.get(owner, 0) - 1
     return out.set(owner, left) if left > 0 else out.discard(owner)

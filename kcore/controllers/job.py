@@ -25,14 +25,17 @@ Theory of operation (level-triggered, as upstream's syncJob):
 - finish (1.31+ order): SuccessCriteriaMet / FailureTarget first; Complete (with
   completionTime) / Failed once nothing is uncounted and no pod is terminating. Events
   Completed "Job completed" or the failure reason, when that write succeeds.
-- In-flight work is data: pod creations/deletions in `expectations` (shared helper),
-  finalizer removals in `removing`, one status write per Job in `status_writes` (a Job
-  is not synced again until the view shows it), failure backoff in `backoff` (memory
-  only, as upstream's podBackoffStore).
-- Settling (`kcore.controllers.timers`): the first retry of a failed request (`failures`
-  counts them in a row) and the pod failure back-off after the first failure since the
-  last success are in motion; later ones, and the activeDeadlineSeconds check, are
-  merely scheduled, so a Job whose pods keep failing lets settling end.
+- A request's tag says what it answers (`Op(owner, action, ...)`, carrying what its
+  success records: the backoff, the finished condition); a timer's key is the Job's key,
+  or an orphan pod's for its finalizer patch (two work queues, as upstream's `queue` and
+  `orphanQueue`). In flight: pod creations/deletions in `expectations`, finalizer
+  removals in `removing` (and `removals_out`, what a relist keeps), one status write per
+  Job in `status_writes` (a Job is not synced again until the view shows it), failure
+  backoff in `backoff` (memory only, as upstream's podBackoffStore).
+- Settling: the first retry of a failed request (its work queue counts failures in a row,
+  `RETRY` apart) and the pod failure back-off after the first failure since the last
+  success are in motion; later ones, and the activeDeadlineSeconds check, are merely
+  scheduled, so a Job whose pods keep failing lets settling end.
 
 Differences from upstream: creations go out in one burst (no slow-start batches); no
 adoption of orphans (the generated selector names the Job's uid); podFailurePolicy,
@@ -87,10 +90,20 @@ from kcore.component.events import (
     WatchDelivered,
 )
 from kcore.component.informer import follow
-from kcore.component.requests import Create, Delete, Patch, Subresource, Update
+from kcore.component.requests import Create, Delete, Request, Response
+from kcore.component.workqueue import (
+    RateLimiter,
+    WorkQueue,
+    add_after,
+    add_rate_limited,
+    fired,
+    forget,
+    rate_limited,
+    retry_in_motion,
+)
 from kcore.controllers import expectations as exps
 from kcore.controllers import job_indexes as ix
-from kcore.controllers.expectations import Expectations
+from kcore.controllers.expectations import Expectations, RequestsOut
 from kcore.controllers.job_backoff import (
     NO_BACKOFF,
     BackoffRecord,
@@ -98,7 +111,6 @@ from kcore.controllers.job_backoff import (
     remaining_backoff,
 )
 from kcore.controllers.job_rules import (
-    _SYNC,
     JOB_TRACKING_FINALIZER,
     backoff_limit,
     completions_of,
@@ -107,16 +119,17 @@ from kcore.controllers.job_rules import (
     has_tracking_finalizer,
     is_job_finished,
     is_pod_failed,
-    message_of,
     new_condition,
     only_replace_failed,
     past_backoff_limit_on_failure,
     remove_finalizer_patch,
     seconds,
-    timer_key,
 )
+from kcore.controllers.ownership import resolve_controller_ref
 from kcore.controllers.podcontrol import (
     controller_of,
+    create_answered,
+    delete_answered,
     is_pod_active,
     is_pod_ready,
     key_of,
@@ -124,17 +137,23 @@ from kcore.controllers.podcontrol import (
     pod_from_template,
     pods_to_delete,
 )
-from kcore.controllers.timers import Wake, fired, retry_in_motion, wake
+from kcore.controllers.status import (
+    Outcome,
+    StatusWrites,
+    forget_status,
+    status_answered,
+    status_pending,
+    write_status,
+)
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "job-controller"
 MAX_POD_CREATE_DELETE_PER_SYNC: Final = 500
 MAX_UNCOUNTED_PODS: Final = 500
-RETRY: Final = 1.0
-"""Seconds before a Job whose request failed (or conflicted) is synced again."""
+RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
+"""A Job whose request failed (or conflicted) is synced again 1 s later (an orphan pod's
+finalizer patch, retried 1 s later)."""
 MIN_DELAY: Final = 1.0  # syncJobBatchPeriod: the least delay of a requeue
-
-_ORPHAN: Final = "orphan "
 
 Effects = list[Effect]
 
@@ -148,10 +167,12 @@ class Action(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
-class InFlight:
-    """What one outstanding request was for."""
+class Op:
+    """The tag of a request: the Job it is for (an orphan pod's own key for a finalizer
+    patch no Job owns), what it does, the pod (and its uid) it acts on, and what a status
+    write records once it lands (the pod failure backoff, the finished condition)."""
 
-    job: ObjectKey
+    owner: ObjectKey
     action: Action
     pod: ObjectKey | None = None
     uid: str = ""
@@ -164,16 +185,15 @@ class JobState:
     """The controller's own state (never the cluster's)."""
 
     view: ClusterState
+    queue: WorkQueue = WorkQueue(kind=Kind.JOB)
+    orphan_queue: WorkQueue = WorkQueue(kind=Kind.POD)  # orphan pods' finalizer patches
     expectations: Expectations = exps.NO_EXPECTATIONS
+    requests_out: RequestsOut = pmap()
     removing: PMap[ObjectKey, PSet[str]] = pmap()  # job -> pod uids whose finalizer removal is out
+    removals_out: PMap[tuple[ObjectKey, str], int] = pmap()  # (job, uid) -> removals unanswered
     orphan_patches: PSet[ObjectKey] = pset()
-    in_flight: PMap[str, InFlight] = pmap()
-    status_writes: PMap[ObjectKey, int] = pmap()  # job -> rv written (0 while unanswered)
+    status_writes: StatusWrites[JobStatus] = StatusWrites()
     backoff: PMap[ObjectKey, BackoffRecord] = pmap()
-    # consecutive failed requests per Job (or orphan pod, its finalizer patch): their retries
-    failures: PMap[ObjectKey, int] = pmap()
-    wakeups: PMap[ObjectKey, Wake] = pmap()  # the resync timer pending per Job
-    next_id: int = 0
 
 
 _evolve = evolver(JobState)  # attrs.evolve for the hot per-event state updates
@@ -234,21 +254,19 @@ class JobController:
                 pods = {key_of(p) for p in list_objects(s.view, Kind.POD) if has_tracking_finalizer(p)}
             case WatchDelivered():
                 s, jobs, pods = self._absorb(s, event)
-            case ApiAnswered():
-                s, jobs, pods = self._answered(s, event, effects)
-            case TimerFired(key=tkey):
-                s, jobs, pods = self._timer(s, tkey, now)
+            case ApiAnswered(tag=Op() as op, response=resp):
+                s, jobs, pods = self._answered(s, op, resp, now, effects)
+            case TimerFired():
+                queue, job = fired(s.queue, event)
+                orphan_queue, pod = fired(s.orphan_queue, event)
+                s = attrs.evolve(s, queue=queue, orphan_queue=orphan_queue)
+                jobs = set() if job is None else {job}
+                pods = set() if pod is None else {pod}
             case Resynced(view=view):
-                busy = {op.job for op in s.in_flight.values()}
-                kept = pmap({k: v for k, v in s.expectations.by_owner.items() if k in busy})
-                removing: dict[ObjectKey, PSet[str]] = {}
-                for op in s.in_flight.values():
-                    if op.action is Action.REMOVE_FINALIZER:
-                        removing[op.job] = removing.get(op.job, pset()).add(op.uid)
-                s = attrs.evolve(s, view=view, expectations=Expectations(by_owner=kept), removing=pmap(removing))
+                s = self._relisted(s, view)
                 jobs = {key_of(j) for j in list_objects(view, Kind.JOB)}
                 pods = {key_of(p) for p in list_objects(view, Kind.POD) if has_tracking_finalizer(p)}
-            case RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | RuntimeAnswered() | RuntimeNotified():
                 pass
             case _:
                 assert_never(event)
@@ -259,15 +277,6 @@ class JobController:
         return s, tuple(effects)
 
     # -- absorbing events
-
-    def _job_of(self, view: ClusterState, pod: ApiObject) -> ObjectKey | None:
-        """resolveControllerRef: the Job controlling `pod`, if it is in the view."""
-        ref = controller_of(pod.metadata)
-        if ref is None or ref.kind != Kind.JOB.value:
-            return None
-        key = ObjectKey(kind=Kind.JOB, namespace=pod.metadata.namespace, name=ref.name)
-        job = get(view, key)
-        return key if job is not None and job.metadata.uid == ref.uid else None
 
     def _absorb(self, s: JobState, delivered: WatchDelivered) -> tuple[JobState, set[ObjectKey], set[ObjectKey]]:
         we = delivered.event
@@ -295,7 +304,7 @@ class JobController:
         s = _evolve(s, view=view)
         jobs: set[ObjectKey] = set()
         for candidate, in_view in ((old_pod, s.view), (we.obj, view)):
-            if candidate is not None and (jk := self._job_of(in_view, candidate)) is not None:
+            if candidate is not None and (jk := resolve_controller_ref(in_view, Kind.JOB, candidate)) is not None:
                 jobs.add(jk)
         gone = we.type is WatchType.DELETED
         for jk in sorted(jobs):
@@ -305,8 +314,8 @@ class JobController:
                 s = _evolve(s, expectations=exps.creation_observed(s.expectations, jk))
             if gone or not has_tracking_finalizer(we.obj):
                 s = self._removal_observed(s, jk, we.obj.metadata.uid)
-        if gone and key in s.failures:
-            s = _evolve(s, failures=s.failures.discard(key))
+        if gone:
+            s = _evolve(s, orphan_queue=forget(s.orphan_queue, key, RETRY))
         return s, jobs, ({key} if not gone else set())
 
     def _removal_observed(self, s: JobState, job: ObjectKey, uid: str) -> JobState:
@@ -316,80 +325,73 @@ class JobController:
         rest = current.discard(uid)
         return attrs.evolve(s, removing=s.removing.set(job, rest) if rest else s.removing.discard(job))
 
-    def _timer(self, s: JobState, tkey: str, now: Time) -> tuple[JobState, set[ObjectKey], set[ObjectKey]]:
-        for prefix, kind in ((_SYNC, Kind.JOB), (_ORPHAN, Kind.POD)):
-            if tkey.startswith(prefix):
-                namespace, _, name = tkey[len(prefix) :].partition("/")
-                key = ObjectKey(kind=kind, namespace=namespace, name=name)
-                if kind is Kind.POD:
-                    return s, set(), {key}
-                wakeups = fired(s.wakeups, key, now)
-                if wakeups is not s.wakeups:
-                    s = attrs.evolve(s, wakeups=wakeups)
-                return s, {key}, set()
-        return s, set(), set()
+    def _relisted(self, s: JobState, view: ClusterState) -> JobState:
+        """A relist shows every answered write: only Jobs with requests still out keep
+        their expectations, and only the finalizer removals still out are pending."""
+        removing: dict[ObjectKey, PSet[str]] = {}
+        for job, uid in s.removals_out:
+            removing[job] = removing.get(job, pset()).add(uid)
+        return attrs.evolve(
+            s, view=view, expectations=exps.keep_only(s.expectations, s.requests_out), removing=pmap(removing)
+        )
 
     # -- answers
 
     def _answered(
-        self, s: JobState, ev: ApiAnswered, effects: Effects
+        self, s: JobState, op: Op, resp: Response, now: Time, effects: Effects
     ) -> tuple[JobState, set[ObjectKey], set[ObjectKey]]:
-        op = s.in_flight.get(ev.tag)
-        if op is None:
-            return s, set(), set()
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag))
-        resp, job, now = ev.response, op.job, ev.now
-        retry = Time(now + RETRY)
+        job, pod = op.owner, op.pod
+        s = attrs.evolve(s, requests_out=exps.request_answered(s.requests_out, job))
         if resp.ok:
-            counted = op.pod if op.action is Action.ORPHAN_FINALIZER else job
-            if counted is not None and counted in s.failures:
-                s = attrs.evolve(s, failures=s.failures.discard(counted))
+            if op.action is Action.ORPHAN_FINALIZER:
+                s = attrs.evolve(s, orphan_queue=forget(s.orphan_queue, pod, RETRY)) if pod is not None else s
+            else:
+                s = attrs.evolve(s, queue=forget(s.queue, job, RETRY))
         match op.action:
             case Action.CREATE:
+                effects.append(create_answered(job, resp))
                 if resp.ok:
-                    name = resp.body.metadata.name if isinstance(resp.body, Pod) else ""
-                    effects.append(RecordEvent(involved=job, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {name}"))
                     return s, set(), set()
-                effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedCreate", message=f"Error creating: {message_of(resp)}"))
                 s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, job))
-                return self._retry(s, job, retry, effects), set(), set()
+                return self._retry(s, job, now, effects), set(), set()
             case Action.DELETE:
-                pod = op.pod
-                if resp.ok and pod is not None:
-                    effects.append(RecordEvent(involved=job, type=EventType.NORMAL, reason="SuccessfulDelete", message=f"Deleted pod: {pod.name}"))
+                event = delete_answered(job, pod, resp) if pod is not None else None
+                if resp.ok and event is not None:
+                    effects.append(event)
                     return s, set(), set()
                 if pod is not None:
                     s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, job, pod))
                 if resp.code == 404:
                     return s, {job}, set()
-                effects.append(RecordEvent(involved=job, type=EventType.WARNING, reason="FailedDelete", message=f"Error deleting: {message_of(resp)}"))
-                return self._retry(s, job, retry, effects), set(), set()
+                if event is not None:
+                    effects.append(event)
+                return self._retry(s, job, now, effects), set(), set()
             case Action.REMOVE_FINALIZER:
+                s = attrs.evolve(s, removals_out=exps.request_answered(s.removals_out, (job, op.uid)))
                 if resp.ok:
                     return s, set(), set()
                 s = self._removal_observed(s, job, op.uid)
                 if resp.code == 404:
                     return s, {job}, set()
-                return self._retry(s, job, retry, effects), set(), set()
+                return self._retry(s, job, now, effects), set(), set()
             case Action.ORPHAN_FINALIZER:
-                if op.pod is not None:
-                    s = attrs.evolve(s, orphan_patches=s.orphan_patches.discard(op.pod))
+                if pod is not None:
+                    s = attrs.evolve(s, orphan_patches=s.orphan_patches.discard(pod))
                     if not resp.ok and resp.code != 404:
-                        count = s.failures.get(op.pod, 0) + 1
-                        s = attrs.evolve(s, failures=s.failures.set(op.pod, count))
-                        key = f"{_ORPHAN}{op.pod.namespace}/{op.pod.name}"
-                        effects.append(WakeMeAt(at=retry, key=key, in_motion=retry_in_motion(count)))
+                        orphan_queue, requeue = rate_limited(s.orphan_queue, pod, now, RETRY)
+                        s = attrs.evolve(s, orphan_queue=orphan_queue)
+                        effects.append(WakeMeAt(at=requeue.at, key=pod, in_motion=retry_in_motion(requeue.failures)))
                 return s, set(), set()
             case Action.STATUS:
-                if resp.ok and isinstance(resp.body, Job):
-                    s = attrs.evolve(s, status_writes=s.status_writes.set(job, resp.body.metadata.resource_version))
-                    if op.backoff is not None:
-                        s = attrs.evolve(s, backoff=s.backoff.set(job, op.backoff))
-                    if op.finished is not None:
-                        effects.append(self._finished_event(job, op.finished))
-                    return s, set(), set()
-                s = attrs.evolve(s, status_writes=s.status_writes.discard(job))
-                return self._retry(s, job, retry, effects), set(), set()
+                writes, outcome = status_answered(s.status_writes, job, resp)
+                s = attrs.evolve(s, status_writes=writes)
+                if outcome is not Outcome.LANDED:
+                    return self._retry(s, job, now, effects), set(), set()
+                if op.backoff is not None:
+                    s = attrs.evolve(s, backoff=s.backoff.set(job, op.backoff))
+                if op.finished is not None:
+                    effects.append(self._finished_event(job, op.finished))
+                return s, set(), set()
             case _:
                 assert_never(op.action)
 
@@ -399,21 +401,26 @@ class JobController:
             return RecordEvent(involved=job, type=EventType.NORMAL, reason="Completed", message="Job completed")
         return RecordEvent(involved=job, type=EventType.WARNING, reason=cond.reason, message=cond.message)
 
-    def _retry(self, s: JobState, job: ObjectKey, at: Time, effects: Effects) -> JobState:
-        """Resync `job` at `at` after a failed request: in motion the first time in a row."""
-        count = s.failures.get(job, 0) + 1
-        s = attrs.evolve(s, failures=s.failures.set(job, count))
-        return self._wake(s, job, at, effects, in_motion=retry_in_motion(count))
+    def _retry(self, s: JobState, job: ObjectKey, now: Time, effects: Effects) -> JobState:
+        """Resync `job` `RETRY` after a failed request: in motion the first time in a row."""
+        queue, wakes = add_rate_limited(s.queue, job, now, RETRY)
+        effects.extend(wakes)
+        return attrs.evolve(s, queue=queue)
 
     def _wake(self, s: JobState, job: ObjectKey, at: Time, effects: Effects, *, in_motion: bool) -> JobState:
-        """Ask for a resync of `job` at `at`, unless a pending one covers it (`timers.wake`)."""
-        wakeups = wake(s.wakeups, job, at, in_motion, timer_key(job), effects)
-        return s if wakeups is s.wakeups else attrs.evolve(s, wakeups=wakeups)
+        """Ask for a resync of `job` at `at`, unless a pending one covers it."""
+        queue, wakes = add_after(s.queue, job, at, in_motion=in_motion)
+        if not wakes:
+            return s
+        effects.extend(wakes)
+        return attrs.evolve(s, queue=queue)
 
-    def _send(self, s: JobState, call: Create | Delete | Patch | Update, op: InFlight, effects: Effects) -> JobState:
-        rid = f"job-{s.next_id}"
-        effects.append(CallApi(request=call, tag=rid))
-        return attrs.evolve(s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, op))
+    def _send(self, s: JobState, call: Request, op: Op, effects: Effects) -> JobState:
+        effects.append(CallApi(request=call, tag=op))
+        s = attrs.evolve(s, requests_out=exps.requests_sent(s.requests_out, op.owner))
+        if op.action is Action.REMOVE_FINALIZER:
+            s = attrs.evolve(s, removals_out=exps.requests_sent(s.removals_out, (op.owner, op.uid)))
+        return s
 
     # -- orphaned finalizers
 
@@ -427,12 +434,12 @@ class JobController:
         if ref is not None:
             if ref.kind != Kind.JOB.value:
                 return s
-            jk = self._job_of(s.view, pod)
+            jk = resolve_controller_ref(s.view, Kind.JOB, pod)
             job = get(s.view, jk) if jk is not None else None
             if isinstance(job, Job) and not is_job_finished(job):
                 return s
-        owner = self._job_of(s.view, pod) or pk
-        s = self._send(s, remove_finalizer_patch(pk), InFlight(job=owner, action=Action.ORPHAN_FINALIZER, pod=pk), effects)
+        owner = resolve_controller_ref(s.view, Kind.JOB, pod) or pk
+        s = self._send(s, remove_finalizer_patch(pk), Op(owner=owner, action=Action.ORPHAN_FINALIZER, pod=pk), effects)
         return attrs.evolve(s, orphan_patches=s.orphan_patches.add(pk))
 
     # -- sync
@@ -448,17 +455,17 @@ class JobController:
                 s,
                 expectations=exps.forget(s.expectations, key),
                 removing=s.removing.discard(key),
-                status_writes=s.status_writes.discard(key),
+                status_writes=forget_status(s.status_writes, key),
                 backoff=s.backoff.discard(key),
-                failures=s.failures.discard(key),
+                queue=forget(s.queue, key, RETRY),
             )
         if is_job_finished(job):
             return attrs.evolve(s, backoff=s.backoff.discard(key))
-        written = s.status_writes.get(key)
-        if written is not None:
-            if written == 0 or job.metadata.resource_version < written:
-                return s  # our last status write is not in the view yet: it will resync us
-            s = attrs.evolve(s, status_writes=s.status_writes.discard(key))
+        writes, busy = status_pending(s.status_writes, key, job)
+        if busy:
+            return s  # our last status write is not in the view yet: it will resync us
+        if writes is not s.status_writes:
+            s = attrs.evolve(s, status_writes=writes)
         satisfied = exps.satisfied(s.expectations, key, now)
         ctx = self._observe(s, job)
         status = job.status
@@ -594,9 +601,9 @@ class JobController:
         s = attrs.evolve(s, expectations=exps.expect_deletions(s.expectations, key, keys, now))
         for pod, pk in zip(pods, keys, strict=True):
             if not keep_finalizer and has_tracking_finalizer(pod):
-                s = self._send(s, remove_finalizer_patch(pk), InFlight(job=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
+                s = self._send(s, remove_finalizer_patch(pk), Op(owner=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
                 s = attrs.evolve(s, removing=s.removing.set(key, s.removing.get(key, pset()).add(pod.metadata.uid)))
-            s = self._send(s, Delete(key=pk), InFlight(job=key, action=Action.DELETE, pod=pk), effects)
+            s = self._send(s, Delete(key=pk), Op(owner=key, action=Action.DELETE, pod=pk), effects)
         return s
 
     def _manage(self, s: JobState, ctx: _Ctx, now: Time, effects: Effects) -> tuple[JobState, int, int, int]:
@@ -641,7 +648,7 @@ class JobController:
         s = attrs.evolve(s, expectations=exps.expect_creations(s.expectations, key, len(indexes), now))
         for index in indexes:
             pod = self._pod_for(job, template, index)
-            s = self._send(s, Create(obj=pod), InFlight(job=key, action=Action.CREATE), effects)
+            s = self._send(s, Create(obj=pod), Op(owner=key, action=Action.CREATE), effects)
         return s, active + len(indexes), 0, 0
 
     @staticmethod
@@ -729,7 +736,7 @@ class JobController:
         )
         for pod in release:
             pk = key_of(pod)
-            s = self._send(s, remove_finalizer_patch(pk), InFlight(job=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
+            s = self._send(s, remove_finalizer_patch(pk), Op(owner=key, action=Action.REMOVE_FINALIZER, pod=pk, uid=pod.metadata.uid), effects)
             s = attrs.evolve(s, removing=s.removing.set(key, s.removing.get(key, pset()).add(pod.metadata.uid)))
         done: JobCondition | None = None
         if finished is not None and not unc_s and not unc_f and not status.terminating:
@@ -738,8 +745,12 @@ class JobController:
             if finished.type is JobConditionType.COMPLETE:
                 status = attrs.evolve(status, completion_time=seconds(now))
             done = finished
-        if status == job.status:
+        writes, update = write_status(s.status_writes, key, job, status, current=job.status, with_status=_with_status)
+        if update is None:
             return s
-        op = InFlight(job=key, action=Action.STATUS, backoff=ctx.new_backoff, finished=done)
-        s = self._send(s, Update(obj=attrs.evolve(job, status=status), subresource=Subresource.STATUS), op, effects)
-        return attrs.evolve(s, status_writes=s.status_writes.set(key, 0))
+        s = attrs.evolve(s, status_writes=writes)
+        return self._send(s, update, Op(owner=key, action=Action.STATUS, backoff=ctx.new_backoff, finished=done), effects)
+
+
+def _with_status(job: Job, status: JobStatus) -> Job:
+    return attrs.evolve(job, status=status)
