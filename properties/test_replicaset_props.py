@@ -4,7 +4,9 @@ A `RuleBasedStateMachine` runs both controllers in a `Cluster` while a user scal
 deletes and relabels pods, creates orphans, pauses and resumes the controllers and lets
 only some events through. Invariants: no pod ever has two controllers, and no owner ever
 controls more active pods than the larger of its replicas now and before (expectations
-keep a stale view from creating twice). After the faults stop and the cluster settles:
+keep a stale view from creating twice); and every claim the ReplicaSet controllers keep pod
+by pod equals one counted afresh (`tallies_equal_a_recount`). After the faults stop and the
+cluster settles:
 every owner controls exactly spec.replicas active pods, every one of them matching its
 selector, no active orphan matches an owner, and another sync emits no effects.
 """
@@ -47,9 +49,12 @@ from kcore.controllers.podcontrol import (
 from kcore.controllers.replicaset import (
     ReplicaController,
     ReplicaSetController,
+    ReplicaSetState,
     ReplicationControllerController,
     as_owner,
+    owner_basis,
 )
+from kcore.controllers.replicaset_tally import agrees_with_a_recount
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.state import get, list_objects
@@ -79,6 +84,20 @@ def _owner(c: Cluster, k: ObjectKey) -> ApiObject:
     obj = get(c.state, k)
     assert obj is not None
     return obj
+
+
+def stale_tallies(state: ReplicaSetState) -> list[ObjectKey]:
+    """The owners whose tally, still valid for their next sync, differs from a recount in
+    anything a sync reads (a tally the next sync rebuilds anyway is not checked)."""
+    wrong = []
+    for key, kept in sorted(state.tallies.items()):
+        obj = get(state.view, key)
+        owner = as_owner(obj) if obj is not None else None
+        if owner is None or kept.claiming is not state.claiming or owner_basis(owner) != kept.basis:
+            continue
+        if not agrees_with_a_recount(state.view, state.orphans, state.claiming, key, owner.obj, kept):
+            wrong.append(key)
+    return wrong
 
 
 def _controlled(c: Cluster, owner: ApiObject) -> list[Pod]:
@@ -175,6 +194,13 @@ class ReplicaControllers(RuleBasedStateMachine):
             if owner is not None:
                 assert len(_controlled(self.c, owner)) <= self.ceiling[k] + self.orphans + self.relabels
 
+    @invariant()
+    def tallies_equal_a_recount(self) -> None:
+        for comp in CONTROLLERS:
+            state = self.c.component_state(comp.name)
+            assert isinstance(state, ReplicaSetState)
+            assert stale_tallies(state) == [], comp.name
+
     def teardown(self) -> None:
         for name in sorted(self.paused):
             self._resume(name)
@@ -199,7 +225,7 @@ class ReplicaControllers(RuleBasedStateMachine):
             assert effects == ()
             for k in OWNERS:
                 if k.kind is comp.kind:
-                    _, effects = comp.step(state, TimerFired(key=f"sync default/{k.name}", now=self.c.now))
+                    _, effects = comp.step(state, TimerFired(key=k, now=self.c.now))
                     assert effects == ()
 
 

@@ -26,7 +26,7 @@ from kcore.api.core import (
     ResourceQuotaSpec,
 )
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, StatusReason, Time
+from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import (
     ContainerStatus,
     LabelSelector,
@@ -52,24 +52,17 @@ from kcore.component.requests import (
     Update,
     UpdateScale,
 )
+from kcore.component.workqueue import DEFAULT_RATE_LIMITER, num_requeues
 from kcore.controllers import expectations as exps
-from kcore.controllers.podcontrol import (
-    Claim,
-    batch_answered,
-    batch_sent,
-    claim,
-    controller_ref,
-    pod_from_template,
-    pods_to_delete,
-    retry_delay,
-    slow_start,
-)
+from kcore.controllers.podcontrol import controller_ref, pod_from_template
 from kcore.controllers.replicaset import (
+    Action,
+    Failure,
+    Op,
     ReplicaController,
     ReplicaSetController,
     ReplicaSetState,
     ReplicationControllerController,
-    timer_key,
     with_status,
 )
 from kcore.driver.cluster import Cluster
@@ -90,6 +83,8 @@ from tests.builders import (
 )
 
 RS_KEY = key(Kind.REPLICA_SET, "web")
+CREATE = Op(owner=RS_KEY, action=Action.CREATE)
+STATUS = Op(owner=RS_KEY, action=Action.STATUS)
 
 
 class Rig:
@@ -169,9 +164,17 @@ def deleted(name: str, owner: ObjectKey = RS_KEY) -> RecordEvent:
     return RecordEvent(involved=owner, type=EventType.NORMAL, reason="SuccessfulDelete", message=f"Deleted pod: {name}")
 
 
-def status_update(obj: ApiObject, rid: str, **fields: object) -> CallApi:
+def status_update(obj: ApiObject, **fields: object) -> CallApi:
     status = ReplicaSetStatus(**fields)  # type: ignore[arg-type]  # fields are ReplicaSetStatus's
-    return CallApi(request=Update(obj=with_status(obj, status), subresource=Subresource.STATUS), tag=rid)
+    return CallApi(request=Update(obj=with_status(obj, status), subresource=Subresource.STATUS), tag=STATUS)
+
+
+def adopt(pod: str) -> Op:
+    return Op(owner=RS_KEY, action=Action.ADOPT, pod=key(Kind.POD, pod))
+
+
+def release(pod: str) -> Op:
+    return Op(owner=RS_KEY, action=Action.RELEASE, pod=key(Kind.POD, pod))
 
 
 def run_pod(rig: Rig, name: str, *, since: Time | None = None, restarts: int = 0, phase: PodPhase = PodPhase.RUNNING) -> None:
@@ -193,180 +196,6 @@ def scale(rig: Rig, replicas: int) -> None:
     assert rig.request(UpdateScale(key=RS_KEY, replicas=replicas)).ok
 
 
-# --- pod control -----------------------------------------------------------------------------
-
-
-def test_a_pod_from_the_template_carries_its_labels_annotations_spec_and_a_controller_ref() -> None:
-    rs = with_uid(a_replica_set("web", replicas=1), "u-1")
-    template = attrs.evolve(
-        rs.spec.template,
-        metadata=ObjectMeta(labels=pmap({"app": "web"}), annotations=pmap({"note": "x"}), finalizers=("f/x",)),
-    )
-    pod = pod_from_template(template, rs)
-    assert pod == Pod(
-        metadata=ObjectMeta(
-            generate_name="web-",
-            namespace="default",
-            labels=pmap({"app": "web"}),
-            annotations=pmap({"note": "x"}),
-            finalizers=("f/x",),
-            owner_references=(controller_ref(rs),),
-        ),
-        spec=template.spec,
-    )
-    ref = controller_ref(rs)
-    assert (ref.api_version, ref.kind, ref.name, ref.uid, ref.controller, ref.block_owner_deletion) == (
-        "apps/v1", "ReplicaSet", "web", "u-1", True, True,
-    )
-
-
-def with_uid(rs: ReplicaSet, uid: str) -> ReplicaSet:
-    return attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, uid=uid))
-
-
-def test_slow_start_sends_batches_of_1_2_4_then_the_rest() -> None:
-    ss, first = slow_start(10)
-    seen = [first]
-    ids = ["a0"]
-    count = 1
-    ss = batch_sent(ss, ids)
-    while True:
-        nxt = 0
-        for rid in ids:
-            ss, nxt = batch_answered(ss, rid, "")
-        if not nxt:
-            break
-        seen.append(nxt)
-        ids = [f"a{count + i}" for i in range(nxt)]
-        count += nxt
-        ss = batch_sent(ss, ids)
-    assert seen == [1, 2, 4, 3]
-    assert ss.done and ss.succeeded == 10 and not ss.error
-
-
-def test_a_failed_create_ends_the_burst_after_its_batch() -> None:
-    ss, _ = slow_start(7)
-    ss = batch_sent(ss, ["a"])
-    ss, nxt = batch_answered(ss, "a", "")
-    assert nxt == 2
-    ss = batch_sent(ss, ["b", "c"])
-    ss, nxt = batch_answered(ss, "b", "quota exceeded")
-    assert (nxt, ss.done) == (0, False)
-    ss, nxt = batch_answered(ss, "c", "")
-    assert (nxt, ss.done, ss.succeeded, ss.error, ss.remaining) == (0, True, 2, "quota exceeded", 4)
-
-
-def test_retry_delay_doubles_from_five_milliseconds_up_to_1000_seconds() -> None:
-    assert [retry_delay(n) for n in (0, 1, 2, 3)] == [0.0, 0.005, 0.01, 0.02]
-    assert retry_delay(60) == 1000.0
-
-
-def pod_at(
-    name: str,
-    *,
-    node: str = "node-1",
-    phase: PodPhase | None = PodPhase.RUNNING,
-    ready_since: Time | None = None,
-    restarts: int = 0,
-    created: float = 0.0,
-    cost: str | None = None,
-) -> Pod:
-    conds = () if ready_since is None else (PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=ready_since),)
-    pod = a_pod(name, node_name=node, annotations={} if cost is None else {"controller.kubernetes.io/pod-deletion-cost": cost})
-    return attrs.evolve(
-        pod,
-        metadata=attrs.evolve(pod.metadata, uid=f"uid-{name}", creation_timestamp=Time(T0 + created)),
-        status=PodStatus(
-            phase=phase,
-            conditions=conds,
-            container_statuses=(ContainerStatus(name="app", restart_count=restarts),),
-        ),
-    )
-
-
-NOW = Time(T0 + 100_000)
-
-
-def victims(pods: list[Pod], count: int, ranks: tuple[int, ...] | None = None) -> list[str]:
-    chosen = pods_to_delete(pods, count, ranks if ranks is not None else (0,) * len(pods), NOW)
-    return [p.metadata.name for p in chosen]
-
-
-def test_victims_unassigned_before_assigned_then_pending_unknown_running() -> None:
-    pods = [
-        pod_at("running"),
-        pod_at("unknown", phase=PodPhase.UNKNOWN),
-        pod_at("pending", phase=PodPhase.PENDING),
-        pod_at("unassigned", node="", phase=PodPhase.PENDING),
-    ]
-    assert victims(pods, 3) == ["unassigned", "pending", "unknown"]
-
-
-def test_victims_not_ready_before_ready_and_lower_deletion_cost_first() -> None:
-    pods = [pod_at("ready", ready_since=T0), pod_at("not-ready")]
-    assert victims(pods, 1) == ["not-ready"]
-    costly = [pod_at("cheap-but-later", cost="-5", created=10), pod_at("dear", cost="100")]
-    assert victims(list(reversed(costly)), 1) == ["cheap-but-later"]
-
-
-def test_victims_doubled_up_on_a_node_first() -> None:
-    pods = [pod_at("alone", node="node-2"), pod_at("crowded", node="node-1")]
-    assert victims(pods, 1, ranks=(1, 3)) == ["crowded"]
-
-
-def test_victims_ready_for_less_time_first_in_log2_buckets() -> None:
-    # ready 10 s vs 10_000 s before NOW: different log2 buckets, the younger goes
-    pods = [pod_at("old-ready", ready_since=Time(NOW - 10_000)), pod_at("new-ready", ready_since=Time(NOW - 10))]
-    assert victims(pods, 1) == ["new-ready"]
-
-
-def test_victims_more_restarts_first_then_newer_creation() -> None:
-    pods = [pod_at("calm"), pod_at("flappy", restarts=7)]
-    assert victims(pods, 1) == ["flappy"]
-    pods = [pod_at("older", created=0), pod_at("newer", created=99_000)]
-    assert victims(pods, 1) == ["newer"]
-
-
-def test_victims_all_of_them_when_count_covers_every_pod() -> None:
-    pods = [pod_at("b"), pod_at("a", node="")]
-    assert victims(pods, 5) == ["b", "a"]
-
-
-def test_claim_keeps_owned_adopts_matching_orphans_releases_mismatches_ignores_others() -> None:
-    rs = with_uid(a_replica_set("web"), "u-rs")
-    other = with_uid(a_replica_set("other"), "u-other")
-    mine = a_pod("mine", labels={"app": "web"}, owners=[controller_ref(rs)])
-    strayed = a_pod("strayed", labels={"app": "db"}, owners=[controller_ref(rs)])
-    orphan = a_pod("orphan", labels={"app": "web"})
-    foreign = a_pod("foreign", labels={"app": "web"}, owners=[controller_ref(other)])
-    stranger = a_pod("stranger", labels={"app": "db"})
-    dying = attrs.evolve(orphan, metadata=attrs.evolve(orphan.metadata, name="dying", deletion_timestamp=T0))
-    got = claim(rs, [mine, strayed, orphan, foreign, stranger, dying], lambda p: p.metadata.labels.get("app") == "web")
-    assert got == Claim(owned=(mine,), adopt=(orphan,), release=(strayed,))
-
-
-def test_an_owner_being_deleted_neither_adopts_nor_releases() -> None:
-    rs = with_uid(a_replica_set("web"), "u-rs")
-    rs = attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, deletion_timestamp=T0))
-    strayed = a_pod("strayed", labels={"app": "db"}, owners=[controller_ref(rs)])
-    orphan = a_pod("orphan", labels={"app": "web"})
-    assert claim(rs, [strayed, orphan], lambda p: p.metadata.labels.get("app") == "web") == Claim()
-
-
-def test_expectations_track_creations_by_count_and_deletions_by_key() -> None:
-    e = exps.expect_creations(exps.NO_EXPECTATIONS, RS_KEY, 2, T0)
-    assert not exps.satisfied(e, RS_KEY, T0)
-    e = exps.creation_observed(exps.creation_observed(e, RS_KEY), RS_KEY)
-    assert exps.satisfied(e, RS_KEY, T0)
-    a, b = key(Kind.POD, "a"), key(Kind.POD, "b")
-    e = exps.expect_deletions(e, RS_KEY, [a, b], T0)
-    e = exps.deletion_observed(exps.deletion_observed(e, RS_KEY, a), RS_KEY, a)
-    assert not exps.satisfied(e, RS_KEY, T0)
-    assert exps.satisfied(e, RS_KEY, Time(T0 + 300.5))  # expired after 5 minutes
-    assert exps.satisfied(exps.deletion_observed(e, RS_KEY, b), RS_KEY, T0)
-    assert exps.forget(e, RS_KEY) == exps.NO_EXPECTATIONS
-
-
 # --- the controller, driven by hand -----------------------------------------------------------
 
 
@@ -377,15 +206,15 @@ def test_creating_three_pods_goes_in_batches_of_one_then_two() -> None:
     pod = pod_from_template(rs.spec.template, rs)
     first = rig.start()
     assert first == (
-        CallApi(request=Create(obj=pod), tag="rs-0"),
-        status_update(rs, "rs-1", observed_generation=1),
+        CallApi(request=Create(obj=pod), tag=CREATE),
+        status_update(rs, observed_generation=1),
     )
     second = rig.answer(first[0])
     [p0] = [p.metadata.name for p in rig.pods()]
     assert second == (
         created(p0),
-        CallApi(request=Create(obj=pod), tag="rs-2"),
-        CallApi(request=Create(obj=pod), tag="rs-3"),
+        CallApi(request=Create(obj=pod), tag=CREATE),
+        CallApi(request=Create(obj=pod), tag=CREATE),
     )
     before = {p.metadata.name for p in rig.pods()}
     third = rig.answer(second[1])
@@ -395,7 +224,7 @@ def test_creating_three_pods_goes_in_batches_of_one_then_two() -> None:
     last = rig.answer(second[2])
     [p2] = [p.metadata.name for p in rig.pods() if p.metadata.name not in before]
     # the burst is over but its pods are not yet seen: resync when expectations would expire
-    assert last == (created(p2), WakeMeAt(at=Time(T0 + 301), key=timer_key(RS_KEY)))
+    assert last == (created(p2), WakeMeAt(at=Time(T0 + 301), key=RS_KEY))
     assert len(rig.pods()) == 3
     assert all(p.metadata.owner_references == (controller_ref(rs),) for p in rig.pods())
 
@@ -408,7 +237,7 @@ def test_a_stale_view_never_creates_twice() -> None:
         rig.answer(eff)
     assert len(rig.pods()) == 3
     # the view still shows no pods (no watch event delivered): a resync must not create
-    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)) == ()
+    assert rig.step(TimerFired(key=RS_KEY, now=rig.now)) == ()
     assert rig.step(Resynced(view=rig.s.view, now=rig.now)) == ()
     rig.settle(rig.deliver_watches())
     assert len(rig.pods()) == 3
@@ -418,8 +247,8 @@ def test_unobserved_creations_stop_blocking_after_five_minutes() -> None:
     rig = Rig(a_replica_set("web", replicas=1))
     rig.answer(rig.start()[0])
     assert len(rig.pods()) == 1
-    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=Time(T0 + 299))) == ()
-    later = rig.step(TimerFired(key=timer_key(RS_KEY), now=Time(T0 + 301)))
+    assert rig.step(TimerFired(key=RS_KEY, now=Time(T0 + 299))) == ()
+    later = rig.step(TimerFired(key=RS_KEY, now=Time(T0 + 301)))
     assert [type(e.request).__name__ for e in later if isinstance(e, CallApi)] == ["Create"]
 
 
@@ -440,7 +269,7 @@ def test_scale_down_deletes_the_ranked_victims_and_waits_for_their_deletion() ->
     # a resync before the deletions are observed deletes nothing more
     for d in deletes:
         assert rig.answer(d) == (deleted(d.request.key.name if isinstance(d.request, Delete) else ""),)
-    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)) == ()
+    assert rig.step(TimerFired(key=RS_KEY, now=rig.now)) == ()
     rig.settle(rig.deliver_watches())
     # bound pods terminate gracefully (no kubelet here to finish them); none is replaced
     assert sorted(p.metadata.name for p in rig.pods() if p.metadata.deletion_timestamp is None) == names[:2]
@@ -458,8 +287,8 @@ def test_matching_orphans_are_adopted_with_a_strategic_merge_patch() -> None:
         f'"uid": "{stray.metadata.uid}"}}}}'
     )
     assert effects == (
-        CallApi(request=Patch(key=key(Kind.POD, "stray"), patch_type=PatchType.STRATEGIC, patch=patch), tag="rs-0"),
-        status_update(rs, "rs-1", replicas=1, fully_labeled_replicas=1, observed_generation=1),
+        CallApi(request=Patch(key=key(Kind.POD, "stray"), patch_type=PatchType.STRATEGIC, patch=patch), tag=adopt("stray")),
+        status_update(rs, replicas=1, fully_labeled_replicas=1, observed_generation=1),
     )
     rig.settle(effects)
     [pod] = rig.pods()
@@ -474,13 +303,13 @@ def test_owned_pods_whose_labels_stop_matching_are_released_and_replaced() -> No
     relabeled = attrs.evolve(pod, metadata=attrs.evolve(pod.metadata, labels=pmap({"app": "debug"})))
     assert rig.request(Update(obj=relabeled)).ok
     effects = rig.deliver_watches()
-    release = (
+    release_patch = (
         '{"metadata": {"ownerReferences": [{"$patch": "delete", '
         f'"uid": "{rs.metadata.uid}"}}], "uid": "{pod.metadata.uid}"}}}}'
     )
     assert effects[0] == CallApi(
-        request=Patch(key=key(Kind.POD, pod.metadata.name), patch_type=PatchType.STRATEGIC, patch=release),
-        tag=effects[0].tag if isinstance(effects[0], CallApi) else "",
+        request=Patch(key=key(Kind.POD, pod.metadata.name), patch_type=PatchType.STRATEGIC, patch=release_patch),
+        tag=release(pod.metadata.name),
     )
     assert isinstance(effects[1], CallApi) and isinstance(effects[1].request, Create)
     rig.settle(effects)
@@ -510,11 +339,11 @@ def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() 
     rig = Rig(a_replica_set("web", replicas=2))
     first = rig.start()
     denied = Response(code=403, body=Status(message="exceeded quota: q", reason=StatusReason.FORBIDDEN, code=403))
-    effects = rig.step(ApiAnswered(tag="rs-0", response=denied, now=rig.now))
+    effects = rig.step(ApiAnswered(tag=CREATE, response=denied, now=rig.now))
     rs = rig.get(RS_KEY)
     assert effects == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedCreate", message="Error creating: exceeded quota: q"),
-        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY), in_motion=True),
+        WakeMeAt(at=Time(T0 + 0.005), key=RS_KEY, in_motion=True),
     )
     assert exps.satisfied(rig.s.expectations, RS_KEY, rig.now)
     rig.answer(first[1])  # the first status write lands
@@ -527,11 +356,11 @@ def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() 
         reason="FailedCreate",
         message="exceeded quota: q",
     )
-    assert on_watch == (status_update(rs, "rs-2", observed_generation=1, conditions=(cond,)),)
+    assert on_watch == (status_update(rs, observed_generation=1, conditions=(cond,)),)
     # the retry at the backoff time succeeds and the condition goes
     rig.answer(on_watch[0])
     rig.deliver_watches()
-    retry = rig.step(TimerFired(key=timer_key(RS_KEY), now=Time(T0 + 0.005)))
+    retry = rig.step(TimerFired(key=RS_KEY, now=Time(T0 + 0.005)))
     assert [type(e.request).__name__ for e in retry if isinstance(e, CallApi)] == ["Create"]
     rig.now = Time(T0 + 0.005)
     rig.settle(retry)
@@ -553,9 +382,10 @@ def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> 
     out = rig.step(ApiAnswered(tag=deletes[1].tag, response=boom, now=rig.now))
     assert out == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedDelete", message="Error deleting: etcd down"),
-        WakeMeAt(at=Time(T0 + 0.005), key=timer_key(RS_KEY), in_motion=True),
+        WakeMeAt(at=Time(T0 + 0.005), key=RS_KEY, in_motion=True),
     )
-    assert rig.s.failures[RS_KEY].reason == "FailedDelete"
+    assert rig.s.failures[RS_KEY] == Failure(reason="FailedDelete", message="etcd down")
+    assert num_requeues(rig.s.queue, RS_KEY, DEFAULT_RATE_LIMITER) == 1
     assert exps.satisfied(rig.s.expectations, RS_KEY, rig.now)
 
 
@@ -568,13 +398,13 @@ def test_status_counts_ready_and_available_after_min_ready_seconds() -> None:
     for n in names:
         run_pod(rig, n, since=T0)
     effects = rig.deliver_watches()
-    assert WakeMeAt(at=Time(T0 + 11), key=timer_key(RS_KEY), in_motion=True) in effects
+    assert WakeMeAt(at=Time(T0 + 11), key=RS_KEY, in_motion=True) in effects
     rig.settle(effects)
     stored = rig.get(RS_KEY)
     assert isinstance(stored, ReplicaSet)
     assert stored.status == ReplicaSetStatus(replicas=3, fully_labeled_replicas=3, ready_replicas=3, observed_generation=1)
     rig.now = Time(T0 + 11)
-    rig.settle(rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)))
+    rig.settle(rig.step(TimerFired(key=RS_KEY, now=rig.now)))
     stored = rig.get(RS_KEY)
     assert isinstance(stored, ReplicaSet)
     assert stored.status.available_replicas == 3
@@ -623,7 +453,7 @@ def test_a_fixed_point_emits_nothing() -> None:
     rig = Rig(a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=3))
     rig.settle(rig.start())
     assert rig.step(Resynced(view=rig.state, now=rig.now)) == ()
-    assert rig.step(TimerFired(key=timer_key(RS_KEY), now=rig.now)) == ()
+    assert rig.step(TimerFired(key=RS_KEY, now=rig.now)) == ()
 
 
 # --- in a Cluster ------------------------------------------------------------------------------

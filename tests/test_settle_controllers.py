@@ -260,6 +260,8 @@ def events_and_wakes(effects: Iterable[Effect]) -> list[tuple[object, ...]]:
 
 # ReplicaSet
 
+WEB_RS = key(Kind.REPLICA_SET, "web")
+
 
 def test_replicaset_availability_wait_is_in_motion_and_a_scheduled_expiry_wake_does_not_cover_it() -> None:
     from kcore.controllers.replicaset import ReplicaSetController
@@ -269,12 +271,12 @@ def test_replicaset_availability_wait_is_in_motion_and_a_scheduled_expiry_wake_d
     assert events_and_wakes(rig.settle(rig.start())) == [
         ("SuccessfulCreate",),
         ("SuccessfulCreate",),
-        ("sync default/web", "+301", "scheduled"),
+        (WEB_RS, "+301", "scheduled"),
     ]
     for p in rig.pods():
         make_ready(rig, p, T0)
     # available at +600: a later wake, but in motion, so the pending one does not cover it
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/web", "+601", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(WEB_RS, "+601", "in motion")]
 
 
 def test_replicaset_retries_a_refused_create_in_motion_once_then_merely_scheduled() -> None:
@@ -284,11 +286,11 @@ def test_replicaset_retries_a_refused_create_in_motion_once_then_merely_schedule
     quota = refusing(Pod)
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.005", "in motion"),
+        (WEB_RS, "+0.005", "in motion"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 0.005), quota)) == [
+    assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 0.005), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.015", "scheduled"),  # the same refusal again: a repeating state
+        (WEB_RS, "+0.015", "scheduled"),  # the same refusal again: a repeating state
     ]
 
 
@@ -296,12 +298,12 @@ def test_replicaset_retries_a_failed_status_write_in_motion_once_then_merely_sch
     from kcore.controllers.replicaset import ReplicaSetController
 
     rig = Rig(ReplicaSetController(), manifest(workload("ReplicaSet", replicas=0)))
-    assert events_and_wakes(rig.settle(rig.start(), refusing_status)) == [("sync default/web", "+1", "in motion")]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 1), refusing_status)) == [
-        ("sync default/web", "+2", "scheduled")
+    assert events_and_wakes(rig.settle(rig.start(), refusing_status)) == [(WEB_RS, "+1", "in motion")]
+    assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 1), refusing_status)) == [
+        (WEB_RS, "+2", "scheduled")
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 2))) == []
-    assert rig.s.retries == pmap()  # a write that lands starts the count afresh
+    assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 2))) == []
+    assert rig.s.queue.requeues == pmap()  # a write that lands starts the count afresh
 
 
 # DaemonSet
@@ -401,6 +403,8 @@ def test_deployment_backs_off_in_motion_after_a_first_failed_round_merely_schedu
 
 # Job
 
+PI_JOB = key(Kind.JOB, "pi")
+
 
 def test_job_waits_out_the_pod_failure_backoff_in_motion_after_the_first_failure_only() -> None:
     from kcore.controllers.job import JobController
@@ -410,20 +414,20 @@ def test_job_waits_out_the_pod_failure_backoff_in_motion_after_the_first_failure
     (first,) = rig.pods()
     rig.now = Time(T0 + 2)
     finish(rig, first, PodPhase.FAILED)
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/pi", "+12", "in motion")]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/pi", T0 + 12))) == [("SuccessfulCreate",)]
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(PI_JOB, "+12", "in motion")]
+    assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 12))) == [("SuccessfulCreate",)]
     (second,) = [p for p in rig.pods() if p.status.phase is not PodPhase.FAILED]
     rig.now = Time(T0 + 14)
     finish(rig, second, PodPhase.FAILED)
     # 20 s after the second failure in a row: the pods keep failing, merely scheduled
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/pi", "+34", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.deliver())) == [(PI_JOB, "+34", "scheduled")]
 
 
 def test_job_active_deadline_is_merely_scheduled() -> None:
     from kcore.controllers.job import JobController
 
     rig = Rig(JobController(), manifest(a_job("\n  activeDeadlineSeconds: 100")))
-    assert events_and_wakes(rig.settle(rig.start())) == [("sync default/pi", "+100", "scheduled"), ("SuccessfulCreate",)]
+    assert events_and_wakes(rig.settle(rig.start())) == [(PI_JOB, "+100", "scheduled"), ("SuccessfulCreate",)]
 
 
 def test_job_retries_a_refused_create_in_motion_once_and_a_success_starts_afresh() -> None:
@@ -434,15 +438,15 @@ def test_job_retries_a_refused_create_in_motion_once_and_a_success_starts_afresh
     # synced twice at once (its status write's event): the second refusal is covered
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
-        ("sync default/pi", "+1", "in motion"),
+        (PI_JOB, "+1", "in motion"),
         ("FailedCreate",),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/pi", T0 + 1), quota)) == [
+    assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 1), quota)) == [
         ("FailedCreate",),
-        ("sync default/pi", "+2", "scheduled"),
+        (PI_JOB, "+2", "scheduled"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/pi", T0 + 2))) == [("SuccessfulCreate",)]
-    assert rig.s.failures == pmap()
+    assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 2))) == [("SuccessfulCreate",)]
+    assert rig.s.queue.requeues == pmap()
 
 
 # CronJob and TTL-after-finished

@@ -84,6 +84,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Create, Delete, Response, Subresource, Update
+from kcore.component.workqueue import DEFAULT_RATE_LIMITER
 from kcore.controllers import daemonset_util as du
 from kcore.controllers import expectations as exps
 from kcore.controllers.daemonset_update import Plan, rolling_update_plan
@@ -91,14 +92,12 @@ from kcore.controllers.expectations import Expectation, Expectations
 from kcore.controllers.podcontrol import (
     SlowStart,
     batch_answered,
-    batch_sent,
     controller_of,
     is_pod_available,
     is_pod_ready,
     key_of,
     mine_or_orphan,
     pod_ready_time,
-    retry_delay,
     skipped,
     slow_start,
 )
@@ -437,7 +436,7 @@ def _answered(s: DaemonSetState, ev: ApiAnswered, effects: Effects) -> tuple[Dae
     resp, owner, now = ev.response, op.owner, ev.now
     match op.action:
         case Action.CREATE:
-            return _created(s, ev.tag, owner, resp, now, effects)
+            return _created(s, owner, resp, now, effects)
         case Action.DELETE:
             return _deleted(s, op, resp, now, effects)
         case Action.STATUS:
@@ -456,7 +455,7 @@ def _answered(s: DaemonSetState, ev: ApiAnswered, effects: Effects) -> tuple[Dae
 
 
 def _created(
-    s: DaemonSetState, rid: str, owner: ObjectKey, resp: Response, now: Time, effects: Effects
+    s: DaemonSetState, owner: ObjectKey, resp: Response, now: Time, effects: Effects
 ) -> tuple[DaemonSetState, set[ObjectKey]]:
     error = "" if resp.ok else _message(resp)
     if resp.ok:
@@ -468,7 +467,7 @@ def _created(
     burst = s.bursts.get(owner)
     if burst is None:
         return s, {owner}
-    progress, size = batch_answered(burst.progress, rid, error)
+    progress, size = batch_answered(burst.progress, error)
     s = attrs.evolve(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
     if size:
         return _send_creates(s, owner, size, effects), set()
@@ -508,7 +507,7 @@ def _backoff(s: DaemonSetState, owner: ObjectKey, now: Time, effects: Effects) -
     (in motion the first time)."""
     count = s.failures.get(owner, 0) + 1
     s = attrs.evolve(s, failures=s.failures.set(owner, count))
-    return _wake(s, owner, Time(now + retry_delay(count)), effects, in_motion=retry_in_motion(count))
+    return _wake(s, owner, Time(now + DEFAULT_RATE_LIMITER.when(count)), effects, in_motion=retry_in_motion(count))
 
 
 def _wake(s: DaemonSetState, owner: ObjectKey, at: Time, effects: Effects, *, in_motion: bool) -> DaemonSetState:
@@ -530,14 +529,12 @@ def _send(s: DaemonSetState, call: Create | Delete | Update, op: InFlight, effec
 def _send_creates(s: DaemonSetState, owner: ObjectKey, size: int, effects: Effects) -> DaemonSetState:
     burst = s.bursts[owner]
     template = du.stamped_template(burst.ds, burst.hash)
-    rids: list[str] = []
     in_flight = s.in_flight
     for node in burst.nodes[:size]:
         s, rid = _request_id(s)
-        rids.append(rid)
         in_flight = in_flight.set(rid, InFlight(owner=owner, action=Action.CREATE))
         effects.append(CallApi(request=Create(obj=du.pod_for_node(burst.ds, template, node)), tag=rid))
-    burst = attrs.evolve(burst, progress=batch_sent(burst.progress, rids), nodes=burst.nodes[size:])
+    burst = attrs.evolve(burst, nodes=burst.nodes[size:])
     return attrs.evolve(s, in_flight=in_flight, bursts=s.bursts.set(owner, burst))
 
 
@@ -710,9 +707,9 @@ def _sync_nodes(
     record = Expectation(add=len(create), deletes=pset(key_of(p) for p in delete), since=now)
     s = attrs.evolve(s, expectations=Expectations(by_owner=s.expectations.by_owner.set(key, record)))
     if create:
-        progress, size = slow_start(len(create))
+        progress = slow_start(len(create))
         s = attrs.evolve(s, bursts=s.bursts.set(key, Burst(progress=progress, ds=ds, hash=hash_, nodes=create)))
-        s = _send_creates(s, key, size, effects)
+        s = _send_creates(s, key, progress.in_flight, effects)
     for pod in delete:
         pk = key_of(pod)
         s = _send(s, Delete(key=pk), InFlight(owner=key, action=Action.DELETE, pod=pk), effects)

@@ -72,6 +72,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import ObjectList, Response, Scale
+from kcore.component.workqueue import DEFAULT_RATE_LIMITER
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment_rollout import (
     Plan,
@@ -94,7 +95,6 @@ from kcore.controllers.podcontrol import (
     claim,
     controller_of,
     release_request,
-    retry_delay,
 )
 from kcore.controllers.timers import retry_in_motion
 from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
@@ -437,7 +437,7 @@ def _answered(state: DeploymentState, w: RoundWrite, resp: Response, now: Time) 
     state = attrs.evolve(state, busy=state.busy.discard(key))
     if key in state.round_failed:
         failures = state.failures.get(key, 0) + 1
-        at = Time(now + retry_delay(failures))
+        at = Time(now + DEFAULT_RATE_LIMITER.when(failures))
         state = attrs.evolve(
             state,
             round_failed=state.round_failed.discard(key),

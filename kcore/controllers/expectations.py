@@ -1,19 +1,24 @@
 """Controller expectations: the creates and deletes a controller has in flight, as data.
 
 Owns `Expectations` (per owner: how many creations it still waits to observe, which pod
-keys it waits to see deleted, and since when) and the pure functions that raise and lower
-them. A controller that acted on its informer view must not act again on the same owner
-until the watch shows what it did, or the stale view would make it create or delete twice;
-`satisfied` says when it may act.
+keys it waits to see deleted, and since when), the pure functions that raise and lower
+them, and `RequestsOut` (per owner, the requests a controller has sent and not yet seen
+answered). A controller that acted on its informer view must not act again on the same
+owner until the watch shows what it did, or the stale view would make it create or
+delete twice; `satisfied` says when it may act.
 
 Rules:
-- `expect_creations` / `expect_deletions` replace the owner's record (upstream's
-  SetExpectations): a controller only raises expectations when the old ones are satisfied.
+- `expect` (and `expect_creations` / `expect_deletions`) replace the owner's record
+  (upstream's SetExpectations): a controller only raises expectations when the old ones
+  are satisfied.
 - Creations are counted (any observed pod controlled by the owner lowers the count);
   deletions are tracked by pod key, so a pod seen deleted twice (terminating, then gone)
   lowers them once (upstream's UIDTrackingControllerExpectations).
 - A record older than `EXPECTATIONS_TIMEOUT` simulated seconds counts as satisfied, so a
   lost watch event cannot wedge an owner forever. Time is `now` from the caller.
+- A relist shows every answered write, and the watch events that would have lowered the
+  other owners' records were never sent: only owners with requests still out keep their
+  records (`keep_only(exp, requests_out)`).
 
 Must not know: pods, the apiserver, the driver. Usable by any controller that creates or
 deletes dependents (ReplicaSet, Job, DaemonSet, ...).
@@ -24,8 +29,8 @@ UIDTrackingControllerExpectations, ExpectationsTimeout).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Container, Hashable, Iterable
+from typing import Final, TypeVar
 
 import attrs
 from pyrsistent import pmap, pset
@@ -68,16 +73,24 @@ def satisfied(exp: Expectations, owner: ObjectKey, now: Time) -> bool:
     return rec.fulfilled() or now - rec.since > EXPECTATIONS_TIMEOUT
 
 
+def expect(
+    exp: Expectations, owner: ObjectKey, *, add: int = 0, deletes: Iterable[ObjectKey] = (), now: Time
+) -> Expectations:
+    """SetExpectations: the owner waits to observe `add` new dependents and each of
+    `deletes` deleted."""
+    return Expectations(by_owner=exp.by_owner.set(owner, Expectation(add=add, deletes=pset(deletes), since=now)))
+
+
 def expect_creations(exp: Expectations, owner: ObjectKey, count: int, now: Time) -> Expectations:
     """ExpectCreations: the owner waits to observe `count` new dependents."""
-    return Expectations(by_owner=exp.by_owner.set(owner, Expectation(add=count, since=now)))
+    return expect(exp, owner, add=count, now=now)
 
 
 def expect_deletions(
     exp: Expectations, owner: ObjectKey, pods: Iterable[ObjectKey], now: Time
 ) -> Expectations:
     """ExpectDeletions: the owner waits to observe each of `pods` deleted."""
-    return Expectations(by_owner=exp.by_owner.set(owner, Expectation(deletes=pset(pods), since=now)))
+    return expect(exp, owner, deletes=pods, now=now)
 
 
 def creation_observed(exp: Expectations, owner: ObjectKey, count: int = 1) -> Expectations:
@@ -116,3 +129,28 @@ def forget(exp: Expectations, owner: ObjectKey) -> Expectations:
     if owner not in exp.by_owner:
         return exp
     return Expectations(by_owner=exp.by_owner.discard(owner))
+
+
+def keep_only(exp: Expectations, owners: Container[ObjectKey]) -> Expectations:
+    """The records of `owners` alone (a relist: the owners with requests still out)."""
+    kept = pmap({k: v for k, v in exp.by_owner.items() if k in owners})
+    return exp if len(kept) == len(exp.by_owner) else Expectations(by_owner=kept)
+
+
+# --- requests out per owner -----------------------------------------------------------------
+
+K = TypeVar("K", bound=Hashable)
+
+RequestsOut = PMap[ObjectKey, int]
+"""Per owner, the requests sent and not yet answered (owners with none are absent)."""
+
+
+def requests_sent(out: PMap[K, int], owner: K, count: int = 1) -> PMap[K, int]:
+    """`count` more requests of `owner` went out."""
+    return out.set(owner, out.get(owner, 0) + count) if count else out
+
+
+def request_answered(out: PMap[K, int], owner: K) -> PMap[K, int]:
+    """One request of `owner` was answered."""
+    left = out.get(owner, 0) - 1
+    return out.set(owner, left) if left > 0 else out.discard(owner)

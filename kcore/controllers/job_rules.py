@@ -2,7 +2,7 @@
 
 Owns `JOB_TRACKING_FINALIZER`, `is_job_finished`, `has_tracking_finalizer`,
 `is_pod_failed`, `past_backoff_limit_on_failure`, `ensure_condition` (and the condition
-constructor), `remove_finalizer_patch` and `timer_key`. No effects, no clock.
+constructor) and `remove_finalizer_patch`. No effects, no clock.
 
 Must not know: the component state, the driver.
 Mirrors pkg/controller/job/job_controller.go (isPodFailed, pastBackoffLimitOnFailure,
@@ -19,12 +19,11 @@ from typing import Final
 
 from kcore.api.batch import Job, JobCondition, JobConditionType, PodReplacementPolicy
 from kcore.api.kinds import ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
+from kcore.api.meta import ApiObject, ConditionStatus, Time
 from kcore.api.pod import Pod, PodPhase, RestartPolicy
-from kcore.component.requests import Patch, PatchType, Response
+from kcore.component.requests import Patch, PatchType
 
 JOB_TRACKING_FINALIZER: Final = "batch.kubernetes.io/job-tracking"
-_SYNC: Final = "sync "
 
 
 
@@ -112,12 +111,3 @@ def remove_finalizer_patch(pod: ObjectKey) -> Patch:
     body = {"metadata": {"$deleteFromPrimitiveList/finalizers": [JOB_TRACKING_FINALIZER]}}
     return Patch(key=pod, patch_type=PatchType.STRATEGIC, patch=json.dumps(body, sort_keys=True))
 
-
-def message_of(resp: Response) -> str:
-    body = resp.body
-    return body.message if isinstance(body, Status) else f"unexpected response code {resp.code}"
-
-
-def timer_key(job: ObjectKey) -> str:
-    """The `WakeMeAt` key that resyncs `job`."""
-    return f"{_SYNC}{job.namespace}/{job.name}"

@@ -1,4 +1,5 @@
-"""What controllers that own pods share: pod stamping, ranking, ownership claims, slow start.
+"""What controllers that own pods share: pod stamping, ranking, ownership claims, slow
+start, and the events of their pod creates and deletes.
 
 Owns, as pure functions over API values:
 - controller references: `controller_ref(owner)` (controller=true, blockOwnerDeletion=true)
@@ -11,18 +12,22 @@ Owns, as pure functions over API values:
 - ownership claims: `claim(...)` decides which candidates an owner keeps, adopts or
   releases (ControllerRefManager.ClaimObject), and `adopt_request` / `release_request`
   build the strategic merge patches upstream sends;
-- slow start: `SlowStart`, the state of a creation burst sent in batches 1, 2, 4, ... that
-  stops at the first failed batch (upstream slowStartBatch); `retry_delay(failures)` is the
-  per-key backoff of a failed sync (workqueue's exponential failure rate limiter).
+- slow start: `SlowStart`, a creation burst sent in batches 1, 2, 4, ... that stops at the
+  first failed batch (upstream slowStartBatch): `slow_start`, `batch_answered`, `skipped`;
+- RealPodControl's events: the reasons `SUCCESSFUL_CREATE_POD_REASON`,
+  `FAILED_CREATE_POD_REASON`, `SUCCESSFUL_DELETE_POD_REASON`, `FAILED_DELETE_POD_REASON`,
+  and `create_answered` / `delete_answered`, the event a create or delete answer records
+  about its owner; `error_message(resp)`, the error text of a refused request.
 
-Rules: nothing here emits effects or reads a clock; callers pass `now`. Every tuple that
+Rules: nothing here sends requests or reads a clock; callers pass `now`. Every tuple that
 leaves a function is in a deterministic order (ties keep the caller's order, which callers
 sort by name). Usable by the ReplicaSet, Job, DaemonSet and StatefulSet controllers.
 
 Must not know: any particular owner kind, the driver, component state.
 
 Mirrors pkg/controller/controller_utils.go (GetPodFromTemplate, getPodsPrefix,
-FilterActivePods, IsPodActive, ActivePodsWithRanks, SlowStartInitialBatchSize),
+FilterActivePods, IsPodActive, ActivePodsWithRanks, SlowStartInitialBatchSize,
+RealPodControl.CreatePods/DeletePod and their event reasons),
 pkg/controller/controller_ref_manager.go (ClaimObject, adopt/release patches),
 pkg/controller/replicaset/replica_set.go (slowStartBatch, getPodsToDelete,
 getPodsRankedByRelatedPodsOnSameNode) and k8s.io/kubernetes/pkg/api/v1/pod (IsPodReady,
@@ -40,9 +45,10 @@ from typing import Final
 import attrs
 
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
+from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Status, Time
 from kcore.api.pod import ContainerRestartPolicy, Pod, PodPhase, PodTemplateSpec
-from kcore.component.requests import Patch, PatchType
+from kcore.component.effects import EventType, RecordEvent
+from kcore.component.requests import Patch, PatchType, Response
 
 BURST_REPLICAS: Final = 500
 """At most this many creates or deletes per sync of one owner (upstream BurstReplicas)."""
@@ -52,8 +58,11 @@ SLOW_START_INITIAL_BATCH: Final = 1
 
 DELETION_COST_ANNOTATION: Final = "controller.kubernetes.io/pod-deletion-cost"
 
-RETRY_BASE: Final = 0.005
-RETRY_MAX: Final = 1000.0
+# Reasons for the events of pod creates and deletes (controller_utils.go)
+FAILED_CREATE_POD_REASON: Final = "FailedCreate"
+SUCCESSFUL_CREATE_POD_REASON: Final = "SuccessfulCreate"
+FAILED_DELETE_POD_REASON: Final = "FailedDelete"
+SUCCESSFUL_DELETE_POD_REASON: Final = "SuccessfulDelete"
 
 
 # --- controller references ------------------------------------------------------------------
@@ -381,12 +390,12 @@ def release_request(obj: ApiObject, owner_uid: str) -> Patch:
 
 @attrs.frozen(kw_only=True)
 class SlowStart:
-    """A creation burst in flight: `remaining` not yet sent, `in_flight` request ids of the
-    current batch, `batch` its size, `succeeded` so far, and the first `error` seen."""
+    """A creation burst in flight: `remaining` not yet sent, `in_flight` creates of the
+    current batch unanswered, `batch` its size, `succeeded` so far, the first `error` seen."""
 
     remaining: int
     batch: int = 0
-    in_flight: frozenset[str] = frozenset()
+    in_flight: int = 0
     succeeded: int = 0
     error: str = ""
 
@@ -395,30 +404,25 @@ class SlowStart:
         return not self.in_flight and (self.remaining == 0 or bool(self.error))
 
 
-def slow_start(count: int) -> tuple[SlowStart, int]:
-    """Begin a burst of `count` creations: the state and the size of the first batch."""
+def slow_start(count: int) -> SlowStart:
+    """Begin a burst of `count` creations: its first batch (`in_flight`) goes out now."""
     first = min(count, SLOW_START_INITIAL_BATCH)
-    return SlowStart(remaining=count - first, batch=first), first
+    return SlowStart(remaining=count - first, batch=first, in_flight=first)
 
 
-def batch_sent(ss: SlowStart, request_ids: Iterable[str]) -> SlowStart:
-    """Record the request ids of the batch just sent."""
-    return attrs.evolve(ss, in_flight=ss.in_flight | frozenset(request_ids))
-
-
-def batch_answered(ss: SlowStart, request_id: str, error: str) -> tuple[SlowStart, int]:
+def batch_answered(ss: SlowStart, error: str) -> tuple[SlowStart, int]:
     """One create of the batch answered (`error` "" on success): the new state and the size
     of the next batch to send now (0 while the batch is still out, or when done)."""
     ss = attrs.evolve(
         ss,
-        in_flight=ss.in_flight - {request_id},
+        in_flight=ss.in_flight - 1,
         succeeded=ss.succeeded + (0 if error else 1),
         error=ss.error or error,
     )
     if ss.in_flight or ss.error or ss.remaining == 0:
         return ss, 0
     size = min(2 * ss.batch, ss.remaining)
-    return attrs.evolve(ss, remaining=ss.remaining - size, batch=size), size
+    return attrs.evolve(ss, remaining=ss.remaining - size, batch=size, in_flight=size), size
 
 
 def skipped(ss: SlowStart) -> int:
@@ -426,9 +430,33 @@ def skipped(ss: SlowStart) -> int:
     return ss.remaining if ss.error else 0
 
 
-def retry_delay(failures: int) -> float:
-    """ItemExponentialFailureRateLimiter(5ms, 1000s): the wait before retry number `failures`."""
-    if failures <= 0:
-        return 0.0
-    return min(RETRY_BASE * float(2 ** min(failures - 1, 40)), RETRY_MAX)
+# --- the events of pod creates and deletes (RealPodControl) ---------------------------------
 
+
+def error_message(resp: Response) -> str:
+    """The error of a refused request, as upstream prints an API error."""
+    body = resp.body
+    return body.message if isinstance(body, Status) else f"unexpected response code {resp.code}"
+
+
+def create_answered(owner: ObjectKey, resp: Response) -> RecordEvent:
+    """The event a pod create's answer records about `owner`: SuccessfulCreate "Created
+    pod: <name>", or FailedCreate "Error creating: <error>"."""
+    if resp.ok:
+        name = resp.body.metadata.name if isinstance(resp.body, Pod) else ""
+        message = f"Created pod: {name}"
+        return RecordEvent(involved=owner, type=EventType.NORMAL, reason=SUCCESSFUL_CREATE_POD_REASON, message=message)
+    message = f"Error creating: {error_message(resp)}"
+    return RecordEvent(involved=owner, type=EventType.WARNING, reason=FAILED_CREATE_POD_REASON, message=message)
+
+
+def delete_answered(owner: ObjectKey, pod: ObjectKey, resp: Response) -> RecordEvent | None:
+    """The event a pod delete's answer records about `owner`: SuccessfulDelete "Deleted
+    pod: <name>", FailedDelete "Error deleting: <error>", or none for a pod already gone."""
+    if resp.ok:
+        message = f"Deleted pod: {pod.name}"
+        return RecordEvent(involved=owner, type=EventType.NORMAL, reason=SUCCESSFUL_DELETE_POD_REASON, message=message)
+    if resp.code == 404:
+        return None
+    message = f"Error deleting: {error_message(resp)}"
+    return RecordEvent(involved=owner, type=EventType.WARNING, reason=FAILED_DELETE_POD_REASON, message=message)

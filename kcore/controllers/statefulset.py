@@ -79,6 +79,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Create, Delete, Patch, Response, Subresource, Update
+from kcore.component.workqueue import DEFAULT_RATE_LIMITER
 from kcore.controllers import expectations as exps
 from kcore.controllers.expectations import Expectation, Expectations
 from kcore.controllers.podcontrol import (
@@ -89,7 +90,6 @@ from kcore.controllers.podcontrol import (
     mine_or_orphan,
     pod_ready_time,
     release_request,
-    retry_delay,
 )
 from kcore.controllers.statefulset_control import (
     ClaimBlocked,
@@ -403,7 +403,7 @@ class StatefulSetController:
     def _fail(self, s: StatefulSetState, owner: ObjectKey, now: Time, effects: Effects) -> StatefulSetState:
         prior = s.failures.get(owner)
         count = 1 if prior is None else prior.count + 1
-        retry_at = Time(now + retry_delay(count))
+        retry_at = Time(now + DEFAULT_RATE_LIMITER.when(count))
         s = attrs.evolve(s, failures=s.failures.set(owner, Failure(count=count, retry_at=retry_at)))
         return self._wake(s, owner, retry_at, effects, in_motion=retry_in_motion(count))
 

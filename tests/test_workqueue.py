@@ -1,0 +1,90 @@
+"""The work queue as a value (`kcore.component.workqueue`): one wake per key with the
+settling rule, rate-limited requeues, and timers that name their key."""
+
+from __future__ import annotations
+
+import pytest
+from pyrsistent import pmap
+
+from kcore.api.kinds import Kind
+from kcore.api.meta import Time
+from kcore.component.effects import WakeMeAt
+from kcore.component.events import TimerFired
+from kcore.component.workqueue import (
+    DEFAULT_RATE_LIMITER,
+    RateLimiter,
+    Requeue,
+    Wake,
+    WorkQueue,
+    add_after,
+    add_rate_limited,
+    covers,
+    fired,
+    forget,
+    in_backoff,
+    num_requeues,
+)
+from tests.builders import key
+
+RS_KEY = key(Kind.REPLICA_SET, "web")
+FIXED = RateLimiter(base_delay=1.0, max_delay=1.0)
+EMPTY = WorkQueue(kind=Kind.REPLICA_SET)
+
+
+def test_the_default_rate_limiter_doubles_from_five_milliseconds_up_to_1000_seconds() -> None:
+    assert [DEFAULT_RATE_LIMITER.when(n) for n in (0, 1, 2, 3)] == [0.0, 0.005, 0.01, 0.02]
+    assert DEFAULT_RATE_LIMITER.when(60) == 1000.0
+    assert [FIXED.when(n) for n in (1, 2, 30)] == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("pending", "at", "in_motion", "covered"),
+    [
+        (None, 5.0, False, False),
+        (Wake(at=Time(3.0), in_motion=False), 5.0, False, True),
+        (Wake(at=Time(3.0), in_motion=False), 5.0, True, False),  # scheduled never swallows motion
+        (Wake(at=Time(3.0), in_motion=True), 5.0, True, True),
+        (Wake(at=Time(3.0), in_motion=True), 5.0, False, True),
+        (Wake(at=Time(7.0), in_motion=True), 5.0, False, False),  # the new one is earlier
+    ],
+)
+def test_a_pending_wake_covers_a_new_one_due_no_earlier_unless_only_the_new_one_is_in_motion(
+    pending: Wake | None, at: float, in_motion: bool, covered: bool
+) -> None:
+    assert covers(pending, Time(at), in_motion) is covered
+
+
+def test_add_after_asks_for_a_timer_keyed_by_the_owner_once_and_fired_forgets_it_when_due() -> None:
+    q, wakes = add_after(EMPTY, RS_KEY, Time(5.0))
+    assert wakes == (WakeMeAt(at=Time(5.0), key=RS_KEY),)
+    assert add_after(q, RS_KEY, Time(6.0)) == (q, ())
+    q2, wakes = add_after(q, RS_KEY, Time(6.0), in_motion=True)  # motion is never swallowed
+    assert (q2.waiting, wakes) == (pmap({RS_KEY: Wake(at=Time(6.0), in_motion=True)}), (WakeMeAt(at=Time(6.0), key=RS_KEY, in_motion=True),))
+    assert fired(q2, TimerFired(key=RS_KEY, now=Time(5.0))) == (q2, RS_KEY)  # the earlier one: still pending
+    assert fired(q2, TimerFired(key=RS_KEY, now=Time(6.0))) == (EMPTY, RS_KEY)
+
+
+def test_a_timer_of_another_kind_or_shape_is_not_the_queues() -> None:
+    pod = key(Kind.POD, "web-1")
+    assert fired(EMPTY, TimerFired(key=pod, now=Time(1.0))) == (EMPTY, None)
+    assert fired(EMPTY, TimerFired(key="retry", now=Time(1.0))) == (EMPTY, None)
+
+
+def test_rate_limited_requeues_back_off_in_motion_only_the_first_time_until_forgotten() -> None:
+    q, first = add_rate_limited(EMPTY, RS_KEY, Time(10.0))
+    assert first == (WakeMeAt(at=Time(10.005), key=RS_KEY, in_motion=True),)
+    assert in_backoff(q, RS_KEY, Time(10.004)) and not in_backoff(q, RS_KEY, Time(10.005))
+    q, _ = fired(q, TimerFired(key=RS_KEY, now=Time(10.005)))
+    q, second = add_rate_limited(q, RS_KEY, Time(10.005))
+    assert second == (WakeMeAt(at=Time(10.015), key=RS_KEY),)  # the same failure again: merely scheduled
+    assert num_requeues(q, RS_KEY) == 2
+    assert dict(q.requeues) == {(DEFAULT_RATE_LIMITER, RS_KEY): Requeue(failures=2, at=Time(10.015))}
+    assert num_requeues(forget(q, RS_KEY), RS_KEY) == 0
+
+
+def test_each_rate_limiter_counts_a_keys_failures_on_its_own() -> None:
+    q, _ = add_rate_limited(EMPTY, RS_KEY, Time(0.0), FIXED)
+    q, wakes = add_rate_limited(q, RS_KEY, Time(0.0))
+    assert wakes == (WakeMeAt(at=Time(0.005), key=RS_KEY, in_motion=True),)  # its own first failure
+    assert (num_requeues(q, RS_KEY), num_requeues(q, RS_KEY, FIXED)) == (1, 1)
+    assert num_requeues(forget(q, RS_KEY, FIXED), RS_KEY) == 1
