@@ -1,7 +1,8 @@
 """The DaemonSet controller through the driver, under random node churn: nodes join and
 leave, gain and lose the selected label and a NoExecute taint, while the driver delivers
-events a few at a time. At every step no node has two live daemon pods; once the cluster
-is stable every eligible node has exactly one and no other node has any.
+events a few at a time. The `nodes` bundle holds the names of the nodes that joined;
+a node leaves by being consumed from it. At every step no node has two live daemon pods;
+once the cluster is stable every eligible node has exactly one and no other node has any.
 
 The scheduler is left out: pending pods map to their node by the pinning affinity, and a
 node's deletion takes its pending pods with it (bound pods would wait for pod GC)."""
@@ -11,33 +12,20 @@ from __future__ import annotations
 import attrs
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from pyrsistent import pmap
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 
-from kcore.api.apps import DaemonSet, DaemonSetSpec
+from kcore.api.apps import DaemonSet
 from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind
-from kcore.api.pod import LabelSelector, Pod, TaintEffect
+from kcore.api.pod import Pod, TaintEffect
 from kcore.component.requests import Create, Delete, Update
 from kcore.controllers import daemonset_util as du
 from kcore.controllers.daemonset import DaemonSetController
 from kcore.driver.cluster import Cluster
 from kcore.state import get, list_objects
-from tests.builders import a_node, a_template, cluster_with, key, meta
+from tests.builders import a_daemon_set, a_node, cluster_with, key
 
 SELECTED = "run"
-
-
-def daemon_set() -> DaemonSet:
-    template = a_template({"app": "agent"})
-    spec = attrs.evolve(template.spec, node_selector=pmap({SELECTED: "yes"}))
-    return DaemonSet(
-        metadata=meta("agent"),
-        spec=DaemonSetSpec(
-            selector=LabelSelector(match_labels=pmap({"app": "agent"})),
-            template=attrs.evolve(template, spec=spec),
-        ),
-    )
 
 
 def a_daemon_node(name: str, selected: bool, tainted: bool) -> Node:
@@ -47,15 +35,22 @@ def a_daemon_node(name: str, selected: bool, tainted: bool) -> Node:
 
 
 class DaemonSetChurn(RuleBasedStateMachine):
+    nodes = Bundle("nodes")
+
     def __init__(self) -> None:
         super().__init__()
         self.cluster = Cluster.empty(cluster_with(a_daemon_node("n0", True, False)), [DaemonSetController()])
-        assert self.cluster.request(Create(obj=daemon_set())).ok
+        assert self.cluster.request(Create(obj=a_daemon_set(node_selector={SELECTED: "yes"}))).ok
         self.created = 1
+
+    @initialize(target=nodes)
+    def the_first_node(self) -> str:
+        """n0, selected and untainted, is there before the DaemonSet."""
+        return "n0"
 
     # -- views
 
-    def nodes(self) -> list[Node]:
+    def stored_nodes(self) -> list[Node]:
         return [n for n in list_objects(self.cluster.state, Kind.NODE) if isinstance(n, Node)]
 
     def placement(self) -> dict[str, int]:
@@ -66,34 +61,36 @@ class DaemonSetChurn(RuleBasedStateMachine):
                 counts[node] = counts.get(node, 0) + 1
         return counts
 
+    def node(self, name: str) -> Node:
+        node = get(self.cluster.state, key(Kind.NODE, name))
+        assert isinstance(node, Node), name
+        return node
+
     def update(self, node: Node) -> None:
         assert self.cluster.request(Update(obj=node)).ok
 
     # -- user actions
 
-    @rule(selected=st.booleans(), tainted=st.booleans())
-    def add_node(self, selected: bool, tainted: bool) -> None:
+    @rule(target=nodes, selected=st.booleans(), tainted=st.booleans())
+    def add_node(self, selected: bool, tainted: bool) -> str:
         name = f"n{self.created}"
         self.created += 1
         assert self.cluster.request(Create(obj=a_daemon_node(name, selected, tainted))).ok
+        return name
 
-    @precondition(lambda self: bool(self.nodes()))
-    @rule(data=st.data())
-    def remove_node(self, data: st.DataObject) -> None:
-        node = data.draw(st.sampled_from(self.nodes()))
-        assert self.cluster.request(Delete(key=key(Kind.NODE, node.metadata.name))).ok
+    @rule(name=consumes(nodes))
+    def remove_node(self, name: str) -> None:
+        assert self.cluster.request(Delete(key=key(Kind.NODE, name))).ok
 
-    @precondition(lambda self: bool(self.nodes()))
-    @rule(data=st.data(), selected=st.booleans())
-    def relabel(self, data: st.DataObject, selected: bool) -> None:
-        node = data.draw(st.sampled_from(self.nodes()))
+    @rule(name=nodes, selected=st.booleans())
+    def relabel(self, name: str, selected: bool) -> None:
+        node = self.node(name)
         labels = node.metadata.labels.set(SELECTED, "yes" if selected else "no")
         self.update(attrs.evolve(node, metadata=attrs.evolve(node.metadata, labels=labels)))
 
-    @precondition(lambda self: bool(self.nodes()))
-    @rule(data=st.data(), tainted=st.booleans())
-    def taint(self, data: st.DataObject, tainted: bool) -> None:
-        node = data.draw(st.sampled_from(self.nodes()))
+    @rule(name=nodes, tainted=st.booleans())
+    def taint(self, name: str, tainted: bool) -> None:
+        node = self.node(name)
         taints = (Taint(key="maintenance", effect=TaintEffect.NO_EXECUTE),) if tainted else ()
         self.update(attrs.evolve(node, spec=attrs.evolve(node.spec, taints=taints)))
 
@@ -111,7 +108,7 @@ class DaemonSetChurn(RuleBasedStateMachine):
         assert self.cluster.run_until_stable()
         ds = get(self.cluster.state, key(Kind.DAEMON_SET, "agent"))
         assert isinstance(ds, DaemonSet)
-        eligible = {n.metadata.name for n in self.nodes() if du.node_should_run(n, ds)[0]}
+        eligible = {n.metadata.name for n in self.stored_nodes() if du.node_should_run(n, ds)[0]}
         assert self.placement() == dict.fromkeys(eligible, 1)
         assert ds.status.desired_number_scheduled == len(eligible)
         assert ds.status.current_number_scheduled == len(eligible)

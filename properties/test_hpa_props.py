@@ -20,7 +20,8 @@ from kcore.component.requests import UpdateScale
 from kcore.controllers.hpa import NAME
 from kcore.driver.cluster import Cluster
 from kcore.driver.snapshot import Performed
-from tests.hpa_fixtures import a_cluster, a_cpu_hpa, created, follow, replica_set, start_replica_set
+from tests.builders import an_hpa
+from tests.hpa_fixtures import a_cluster, created, follow, replica_set, start_replica_set
 
 PERIOD: Final = 15.0
 SETTLE_PERIODS: Final = 26  # > 300 s of scale-down stabilisation, plus the climb
@@ -59,7 +60,7 @@ def test_constant_load_converges_within_bounds_to_a_quiet_fixed_point(
     start_replica_set(c, replicas)
     _follow_load(c, total_milli)
     behavior = HorizontalPodAutoscalerBehavior() if with_behavior else None
-    created(c, a_cpu_hpa(min_replicas=min_replicas, max_replicas=max_replicas, behavior=behavior))
+    created(c, an_hpa(min_replicas=min_replicas, max_replicas=max_replicas, behavior=behavior))
     c.run_until_stable()
     counts = []
     for _ in range(SETTLE_PERIODS):

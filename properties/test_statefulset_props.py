@@ -3,7 +3,9 @@
 A `RuleBasedStateMachine` runs the controller in a `Cluster` (no kubelet: the user binds
 pods and writes their status, so readiness is exactly what the rules say) while a user
 scales the set, deletes pods (gracefully: they stay terminating until a rule finishes
-them), flips pods Ready/NotReady and lets only some events through.
+them), flips pods Ready/NotReady and lets only some events through. The rules that let
+the controller run carry the pods it created into the `pods` bundle (by name, once per
+incarnation); a user's deletion consumes one.
 
 Checked at every decision (a wrapper around the component inspects each step's effects
 against the view it decided on):
@@ -23,20 +25,23 @@ from typing import Final
 import attrs
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from pyrsistent import pmap
-
-from kcore.api.apps import PodManagementPolicy, StatefulSet, StatefulSetSpec
-from kcore.api.core import (
-    EventSource,
-    PersistentVolumeAccessMode,
-    PersistentVolumeClaim,
-    PersistentVolumeClaimSpec,
-    VolumeResourceRequirements,
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
 )
+
+from kcore.api.apps import PodManagementPolicy, StatefulSet
+from kcore.api.core import EventSource
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, ObjectMeta, Time
-from kcore.api.pod import ContainerStatus, LabelSelector, Pod, PodCondition, PodPhase, PodStatus
+from kcore.api.meta import ConditionStatus, Time
+from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodPhase, PodStatus
 from kcore.component.effects import CallApi, Effect
 from kcore.component.events import ApiAnswered, Event, Resynced
 from kcore.component.requests import Bind, Create, Delete, Subresource, Update, UpdateScale
@@ -45,9 +50,8 @@ from kcore.controllers.statefulset import Action, StatefulSetController, Statefu
 from kcore.controllers.statefulset_util import is_running_and_ready, is_terminating, ordinal_of
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
-from kcore.quantity import parse_quantity
 from kcore.state import ClusterState, get, list_objects
-from tests.builders import a_node, a_template, cluster_with
+from tests.builders import a_node, a_stateful_set, cluster_with
 
 SET: Final = ObjectKey(kind=Kind.STATEFUL_SET, namespace="default", name="web")
 NAME: Final = "statefulset-controller"
@@ -96,26 +100,6 @@ def _check_creation(view: ClusterState, pod: Pod) -> None:
         assert is_running_and_ready(pred) and not is_terminating(pred), f"{name} created before web-{lower} is Ready"
 
 
-def _stateful_set(replicas: int) -> StatefulSet:
-    claim = PersistentVolumeClaim(
-        metadata=ObjectMeta(name="www"),
-        spec=PersistentVolumeClaimSpec(
-            access_modes=(PersistentVolumeAccessMode.READ_WRITE_ONCE,),
-            resources=VolumeResourceRequirements(requests=pmap({"storage": parse_quantity("1Gi")})),
-        ),
-    )
-    return StatefulSet(
-        metadata=ObjectMeta(name="web", namespace="default"),
-        spec=StatefulSetSpec(
-            replicas=replicas,
-            selector=LabelSelector(match_labels=pmap({"app": "web"})),
-            template=a_template({"app": "web"}),
-            volume_claim_templates=(claim,),
-            service_name="nginx",
-        ),
-    )
-
-
 def _pods(c: Cluster) -> list[Pod]:
     return [p for p in list_objects(c.state, Kind.POD) if isinstance(p, Pod)]
 
@@ -124,9 +108,13 @@ def _pod_key(name: str) -> ObjectKey:
     return ObjectKey(kind=Kind.POD, namespace="default", name=name)
 
 
-def _set_ready(c: Cluster, pod: Pod, ready: bool) -> None:
-    """Bind `pod` if needed and write a Running status, Ready or not."""
-    k = _pod_key(pod.metadata.name)
+def _set_ready(c: Cluster, name: str, ready: bool) -> None:
+    """Bind pod `name` if needed and write a Running status, Ready or not (if it is
+    still there and not terminating)."""
+    k = _pod_key(name)
+    pod = get(c.state, k)
+    if not isinstance(pod, Pod):
+        return
     if not pod.spec.node_name and not c.request(Bind(key=k, node_name="node-1")).ok:
         return
     current = get(c.state, k)
@@ -142,24 +130,31 @@ def _set_ready(c: Cluster, pod: Pod, ready: bool) -> None:
 class StatefulSetMachine(RuleBasedStateMachine):
     """Scale, delete pods and flip readiness while the controller's mail is delayed."""
 
+    pods = Bundle("pods")
+
     def __init__(self) -> None:
         super().__init__()
         self.c = Cluster.empty(cluster_with(a_node()), (Checked(),))
         self.paused = False
+        self.seen: set[str] = set()  # uids of the pods already in the bundle
+
+    def created(self) -> MultipleResults[str]:
+        """The names of the pods the controller created since last asked."""
+        new = [p for p in _pods(self.c) if p.metadata.uid not in self.seen]
+        self.seen.update(p.metadata.uid for p in new)
+        return multiple(*(p.metadata.name for p in new))
 
     @initialize(replicas=st.integers(0, 4))
     def create_set(self, replicas: int) -> None:
-        assert self.c.request(Create(obj=_stateful_set(replicas))).ok
+        assert self.c.request(Create(obj=a_stateful_set(replicas=replicas, policy=PodManagementPolicy.ORDERED_READY))).ok
 
     @rule(replicas=st.integers(0, 5))
     def scale(self, replicas: int) -> None:
         assert self.c.request(UpdateScale(key=SET, replicas=replicas)).ok
 
-    @precondition(lambda self: bool(_pods(self.c)))
-    @rule(index=st.integers(0, 50))
-    def delete_pod(self, index: int) -> None:
-        pods = _pods(self.c)
-        self.c.request(Delete(key=_pod_key(pods[index % len(pods)].metadata.name)))
+    @rule(name=consumes(pods))
+    def delete_pod(self, name: str) -> None:
+        self.c.request(Delete(key=_pod_key(name)))
 
     @precondition(lambda self: any(is_terminating(p) for p in _pods(self.c)))
     @rule()
@@ -168,11 +163,9 @@ class StatefulSetMachine(RuleBasedStateMachine):
             if is_terminating(p):
                 self.c.request(Delete(key=_pod_key(p.metadata.name), grace_period_seconds=0))
 
-    @precondition(lambda self: bool(_pods(self.c)))
-    @rule(index=st.integers(0, 50), ready=st.booleans())
-    def flip_ready(self, index: int, ready: bool) -> None:
-        pods = _pods(self.c)
-        _set_ready(self.c, pods[index % len(pods)], ready)
+    @rule(name=pods, ready=st.booleans())
+    def flip_ready(self, name: str, ready: bool) -> None:
+        _set_ready(self.c, name, ready)
 
     @rule()
     def pause(self) -> None:
@@ -184,15 +177,17 @@ class StatefulSetMachine(RuleBasedStateMachine):
         self.c.inject(ResumeComponent(name=NAME))
         self.paused = False
 
-    @rule(steps=st.integers(1, 8))
-    def deliver_some(self, steps: int) -> None:
+    @rule(target=pods, steps=st.integers(1, 8))
+    def deliver_some(self, steps: int) -> MultipleResults[str]:
         for _ in range(steps):
             if not self.c.step():
-                return
+                break
+        return self.created()
 
-    @rule()
-    def settle(self) -> None:
+    @rule(target=pods)
+    def settle(self) -> MultipleResults[str]:
         self.c.run_until_stable(max_steps=20_000)
+        return self.created()
 
     @invariant()
     def every_pod_is_named_for_an_ordinal_of_the_set(self) -> None:
@@ -208,7 +203,7 @@ class StatefulSetMachine(RuleBasedStateMachine):
                 if is_terminating(p):
                     self.c.request(Delete(key=_pod_key(p.metadata.name), grace_period_seconds=0))
                 elif not is_running_and_ready(p):
-                    _set_ready(self.c, p, True)
+                    _set_ready(self.c, p.metadata.name, True)
         assert self.c.advance(10.0, max_steps=200_000)
         sts = get(self.c.state, SET)
         assert isinstance(sts, StatefulSet)
@@ -235,11 +230,11 @@ def test_one_seed_one_trace() -> None:
 
     def run() -> tuple[object, ...]:
         c = Cluster.empty(cluster_with(a_node()), (StatefulSetController(),))
-        assert c.request(Create(obj=_stateful_set(3))).ok
+        assert c.request(Create(obj=a_stateful_set(replicas=3))).ok
         for _ in range(4):
             c.run_until_stable()
             for p in _pods(c):
-                _set_ready(c, p, True)
+                _set_ready(c, p.metadata.name, True)
         c.run_until_stable()
         assert c.request(UpdateScale(key=SET, replicas=1)).ok
         c.run_until_stable()

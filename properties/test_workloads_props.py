@@ -8,7 +8,8 @@ ReplicaSets, ReplicationControllers, DaemonSets, Jobs, CronJobs, and Deployments
 StatefulSets when their controllers are in `default_components`; delete a namespace and
 create it again; delete pods; kill containers; crash/restart nodes; partition/heal them;
 pause/resume/crash controllers; roll Deployments back (`rollout undo`) and pause/resume
-their rollouts; advance simulated time. Bundles carry the keys created.
+their rollouts; advance simulated time. Bundles carry the keys created and the nodes and
+controllers a fault holds (consumed when it is healed).
 
 Safety, checked on every write (the apiserver's watch log is replayed after each rule,
 so no intermediate state between two rules escapes):
@@ -373,6 +374,9 @@ class WholeCluster(RuleBasedStateMachine):
     """Every default component, random workloads, random faults."""
 
     workloads = Bundle("workloads")
+    down_nodes = Bundle("down_nodes")
+    cut_nodes = Bundle("cut_nodes")
+    paused_controllers = Bundle("paused_controllers")
 
     def __init__(self) -> None:
         super().__init__()
@@ -539,47 +543,54 @@ class WholeCluster(RuleBasedStateMachine):
         self.c.inject(KillContainer(node=p.spec.node_name, pod=_key(p), container=p.spec.containers[0].name, oom=oom))
         self.c.run_until_stable()
 
-    @rule(node=st.sampled_from(NODES))
-    def crash_node(self, node: str) -> None:
+    @rule(target=down_nodes, node=st.sampled_from(NODES))
+    def crash_node(self, node: str) -> MultipleResults[str]:
         self.disturb()
+        newly = node not in self.down
         self.down.add(node)
         self.c.inject(CrashNode(node=node))
         self.c.run_until_stable()
+        return multiple(node) if newly else multiple()
 
-    @precondition(lambda self: bool(self.down))
-    @rule(i=st.integers(0, 2))
-    def restart_node(self, i: int) -> None:
-        node = sorted(self.down)[i % len(self.down)]
+    @rule(node=consumes(down_nodes))
+    def restart_node(self, node: str) -> None:
+        if node not in self.down:  # `converge` restarted it already
+            return
         self.down.discard(node)
         self.c.inject(RestartNode(node=node))
         self.c.run_until_stable()
 
-    @rule(node=st.sampled_from(NODES))
-    def partition_node(self, node: str) -> None:
+    @rule(target=cut_nodes, node=st.sampled_from(NODES))
+    def partition_node(self, node: str) -> MultipleResults[str]:
         self.disturb()
+        newly = node not in self.cut
         self.cut.add(node)
         self.c.inject(PartitionNode(node=node))
         self.c.run_until_stable()
+        return multiple(node) if newly else multiple()
 
-    @precondition(lambda self: bool(self.cut))
-    @rule(i=st.integers(0, 2))
-    def heal_partition(self, i: int) -> None:
-        node = sorted(self.cut)[i % len(self.cut)]
+    @rule(node=consumes(cut_nodes))
+    def heal_partition(self, node: str) -> None:
+        if node not in self.cut:  # `converge` healed it already
+            return
         self.cut.discard(node)
         self.c.inject(HealPartition(node=node))
         self.c.run_until_stable()
 
-    @rule(name=st.sampled_from(CONTROLLERS))
-    def pause_component(self, name: str) -> None:
-        if self.running(name):
-            self.disturb()
-            self.paused.add(name)
-            self.c.inject(PauseComponent(name=name))
+    @rule(target=paused_controllers, name=st.sampled_from(CONTROLLERS))
+    def pause_component(self, name: str) -> MultipleResults[str]:
+        if not self.running(name):
+            return multiple()
+        self.disturb()
+        newly = name not in self.paused
+        self.paused.add(name)
+        self.c.inject(PauseComponent(name=name))
+        return multiple(name) if newly else multiple()
 
-    @precondition(lambda self: bool(self.paused))
-    @rule(i=st.integers(0, 10))
-    def resume_component(self, i: int) -> None:
-        name = sorted(self.paused)[i % len(self.paused)]
+    @rule(name=consumes(paused_controllers))
+    def resume_component(self, name: str) -> None:
+        if name not in self.paused:  # `converge` resumed it already
+            return
         self.paused.discard(name)
         self.c.inject(ResumeComponent(name=name))
         self.c.run_until_stable()

@@ -5,32 +5,21 @@ kubelets would), and PodMetrics written directly through `Cluster.request`."""
 from __future__ import annotations
 
 import attrs
-from pyrsistent import pmap
 
 from kcore.api.apps import ReplicaSet
 from kcore.api.autoscaling import (
-    CrossVersionObjectReference,
     HorizontalPodAutoscaler,
-    HorizontalPodAutoscalerBehavior,
-    HorizontalPodAutoscalerSpec,
-    MetricSourceType,
-    MetricSpec,
-    MetricTarget,
-    MetricTargetType,
-    ResourceMetricSource,
 )
 from kcore.api.core import Event as EventObject
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
-from kcore.api.metrics import ContainerMetrics, PodMetrics
+from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import Pod, PodCondition, PodPhase
 from kcore.component.requests import Create, Delete, ObjectList, Scale, Subresource, Update
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
-from kcore.quantity import Quantity
 from kcore.state import ClusterConfig, get, list_objects
-from tests.builders import a_container, a_pod, a_replica_set, owner_ref
+from tests.builders import a_container, a_pod, a_pod_metrics, a_replica_set, owner_ref
 
 RS = ObjectKey(kind=Kind.REPLICA_SET, namespace="default", name="web")
 HPA = ObjectKey(kind=Kind.HORIZONTAL_POD_AUTOSCALER, namespace="default", name="web")
@@ -46,30 +35,6 @@ def created(c: Cluster, obj: ApiObject) -> ApiObject:
     assert response.ok, response.body
     assert not isinstance(response.body, Status | ObjectList | Scale)
     return response.body
-
-
-def a_cpu_hpa(
-    *,
-    target: int = 50,
-    min_replicas: int = 1,
-    max_replicas: int = 10,
-    behavior: HorizontalPodAutoscalerBehavior | None = None,
-    average_value: str = "",
-) -> HorizontalPodAutoscaler:
-    if average_value:
-        metric_target = MetricTarget(type=MetricTargetType.AVERAGE_VALUE, average_value=Quantity.from_milli(int(average_value)))
-    else:
-        metric_target = MetricTarget(type=MetricTargetType.UTILIZATION, average_utilization=target)
-    return HorizontalPodAutoscaler(
-        metadata=ObjectMeta(name="web", namespace="default"),
-        spec=HorizontalPodAutoscalerSpec(
-            scale_target_ref=CrossVersionObjectReference(api_version="apps/v1", kind="ReplicaSet", name="web"),
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            metrics=(MetricSpec(type=MetricSourceType.RESOURCE, resource=ResourceMetricSource(name="cpu", target=metric_target)),),
-            behavior=behavior,
-        ),
-    )
 
 
 def replica_set(c: Cluster) -> ReplicaSet:
@@ -95,11 +60,7 @@ def write_metrics(c: Cluster, pod: str, cpu_milli: int | None) -> None:
         if get(c.state, key) is not None:
             assert c.request(Delete(key=key)).ok
         return
-    sample = PodMetrics(
-        metadata=ObjectMeta(name=pod, namespace="default"),
-        timestamp=c.now,
-        containers=(ContainerMetrics(name="app", usage=pmap({"cpu": Quantity.from_milli(cpu_milli)})),),
-    )
+    sample = a_pod_metrics(pod, at=c.now, cpu_milli={"app": cpu_milli})
     request = Update(obj=sample) if get(c.state, key) is not None else Create(obj=sample)
     assert c.request(request).ok
 

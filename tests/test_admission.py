@@ -11,15 +11,10 @@ from pyrsistent import pmap
 
 from kcore.api.core import (
     Event,
-    LimitRange,
-    LimitRangeItem,
-    LimitRangeSpec,
-    LimitType,
     Namespace,
     NamespacePhase,
     NamespaceStatus,
     ObjectReference,
-    ResourceQuota,
     ResourceQuotaScope,
     ResourceQuotaSpec,
     Service,
@@ -54,7 +49,16 @@ from kcore.component.requests import Create
 from kcore.labels import validate_label_name, validate_labels
 from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, ClusterState, put
-from tests.builders import T0, a_config_map, a_container, a_pod, a_service, cluster_with
+from tests.builders import (
+    T0,
+    a_config_map,
+    a_container,
+    a_limit_range,
+    a_pod,
+    a_resource_quota,
+    a_service,
+    cluster_with,
+)
 
 
 def admitted(result: Admitted | Status) -> ApiObject:
@@ -124,17 +128,8 @@ def test_system_namespaces_cannot_be_deleted() -> None:
 # ---- LimitRanger ---------------------------------------------------------------------------
 
 
-def limit_range(**item: dict[str, str]) -> LimitRange:
-    maps = {k: pmap({n: parse_quantity(v) for n, v in vs.items()}) for k, vs in item.items()}
-    spec_item = LimitRangeItem(type=LimitType.CONTAINER, **maps)
-    return LimitRange(
-        metadata=ObjectMeta(name="limits", namespace="default"),
-        spec=LimitRangeSpec(limits=(spec_item,)),
-    )
-
-
 def test_limit_range_defaults_fill_missing_requests_and_limits() -> None:
-    state = cluster_with(limit_range(default={"cpu": "500m"}, default_request={"cpu": "250m"}))
+    state = cluster_with(a_limit_range(default={"cpu": "500m"}, default_request={"cpu": "250m"}))
     pod = created_pod(state, a_pod())
     res = pod.spec.containers[0].resources
     assert (dict(res.requests), dict(res.limits)) == (
@@ -147,13 +142,13 @@ def test_limit_range_defaults_fill_missing_requests_and_limits() -> None:
 
 
 def test_limit_range_defaults_keep_what_the_container_states() -> None:
-    state = cluster_with(limit_range(default_request={"cpu": "250m"}))
+    state = cluster_with(a_limit_range(default_request={"cpu": "250m"}))
     pod = created_pod(state, a_pod(containers=(a_container(cpu="100m"),)))
     assert dict(pod.spec.containers[0].resources.requests) == {"cpu": parse_quantity("100m")}
 
 
 def test_a_container_below_the_minimum_is_forbidden() -> None:
-    state = cluster_with(limit_range(min={"cpu": "200m"}))
+    state = cluster_with(a_limit_range(min={"cpu": "200m"}))
     status = refused(create(state, a_pod(containers=(a_container(cpu="100m"),))))
     assert (status.code, status.message) == (
         403,
@@ -162,7 +157,7 @@ def test_a_container_below_the_minimum_is_forbidden() -> None:
 
 
 def test_a_container_above_the_maximum_is_forbidden() -> None:
-    state = cluster_with(limit_range(max={"memory": "1Gi"}))
+    state = cluster_with(a_limit_range(max={"memory": "1Gi"}))
     c = attrs.evolve(
         a_container(),
         resources=ResourceRequirements(limits=pmap({"memory": parse_quantity("2Gi")})),
@@ -175,12 +170,12 @@ def test_a_container_above_the_maximum_is_forbidden() -> None:
 
 
 def test_the_maximum_becomes_the_default_limit() -> None:
-    pod = created_pod(cluster_with(limit_range(max={"memory": "1Gi"})), a_pod())
+    pod = created_pod(cluster_with(a_limit_range(max={"memory": "1Gi"})), a_pod())
     assert dict(pod.spec.containers[0].resources.limits) == {"memory": parse_quantity("1Gi")}
 
 
 def test_the_limit_to_request_ratio_is_enforced() -> None:
-    state = cluster_with(limit_range(max_limit_request_ratio={"cpu": "2"}))
+    state = cluster_with(a_limit_range(max_limit_request_ratio={"cpu": "2"}))
     c = attrs.evolve(
         a_container(),
         resources=ResourceRequirements(
@@ -276,17 +271,8 @@ def test_a_re_submitted_pod_manifest_keeps_server_set_fields() -> None:
 # ---- ResourceQuota -------------------------------------------------------------------------
 
 
-def quota(**hard: str) -> ResourceQuota:
-    return ResourceQuota(
-        metadata=ObjectMeta(name="q", namespace="default"),
-        spec=ResourceQuotaSpec(
-            hard=pmap({k.replace("_", "."): parse_quantity(v) for k, v in hard.items()})
-        ),
-    )
-
-
 def test_an_object_count_quota_refuses_one_too_many() -> None:
-    state = store(cluster_with(quota(pods="2")), a_pod("a"), a_pod("b"))
+    state = store(cluster_with(a_resource_quota(pods="2")), a_pod("a"), a_pod("b"))
     status = refused(create(state, a_pod("c")))
     assert (status.code, status.message) == (
         403,
@@ -295,7 +281,7 @@ def test_an_object_count_quota_refuses_one_too_many() -> None:
 
 
 def test_terminal_pods_use_no_quota() -> None:
-    state = store(cluster_with(quota(pods="1")), a_pod("a"))
+    state = store(cluster_with(a_resource_quota(pods="1")), a_pod("a"))
     stored = state.tables[a_pod().KIND][("default", "a")]
     assert isinstance(stored, Pod)
     done = attrs.evolve(stored, status=PodStatus(phase=PodPhase.SUCCEEDED))
@@ -304,7 +290,7 @@ def test_terminal_pods_use_no_quota() -> None:
 
 
 def test_a_compute_quota_needs_every_container_to_state_the_resource() -> None:
-    state = cluster_with(quota(limits_cpu="2"))
+    state = cluster_with(a_resource_quota(limits_cpu="2"))
     status = refused(create(state, a_pod()))
     assert (
         status.message
@@ -314,7 +300,7 @@ def test_a_compute_quota_needs_every_container_to_state_the_resource() -> None:
 
 def test_a_compute_quota_sums_requests() -> None:
     state = store(
-        cluster_with(quota(requests_cpu="1")), a_pod("a", containers=(a_container(cpu="600m"),))
+        cluster_with(a_resource_quota(requests_cpu="1")), a_pod("a", containers=(a_container(cpu="600m"),))
     )
     status = refused(create(state, a_pod("b", containers=(a_container(cpu="600m"),))))
     assert status.message == (
@@ -325,7 +311,7 @@ def test_a_compute_quota_sums_requests() -> None:
 
 
 def test_quota_counts_config_maps_and_generic_counts() -> None:
-    state = store(cluster_with(quota(configmaps="1")), a_config_map("one"))
+    state = store(cluster_with(a_resource_quota(configmaps="1")), a_config_map("one"))
     assert refused(create(state, a_config_map("two"))).message == (
         'configmaps "two" is forbidden: exceeded quota: q, requested: configmaps=1, used: configmaps=1, limited: configmaps=1'
     )
@@ -333,7 +319,7 @@ def test_quota_counts_config_maps_and_generic_counts() -> None:
 
 def test_a_best_effort_scoped_quota_ignores_burstable_pods() -> None:
     scoped = attrs.evolve(
-        quota(pods="0"),
+        a_resource_quota(pods="0"),
         spec=ResourceQuotaSpec(
             hard=pmap({"pods": parse_quantity("0")}), scopes=(ResourceQuotaScope.BEST_EFFORT,)
         ),

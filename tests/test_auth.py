@@ -7,14 +7,10 @@ from pyrsistent import pmap
 
 from kcore import state as cluster_state
 from kcore.api import rbac
-from kcore.api.core import ServiceAccount
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ObjectMeta, Status, StatusDetails, StatusReason, Time
 from kcore.api.rbac import (
-    ClusterRole,
-    ClusterRoleBinding,
     PolicyRule,
-    Role,
     RoleBinding,
     RoleRef,
     Subject,
@@ -23,6 +19,14 @@ from kcore.api.user import ADMIN, UserInfo
 from kcore.apiserver import auth
 from kcore.component.requests import Subresource
 from kcore.state import ClusterConfig, ClusterState
+from tests.builders import (
+    a_cluster_role,
+    a_cluster_role_binding,
+    a_role,
+    a_role_binding,
+    a_rule,
+    a_service_account,
+)
 
 BOB = UserInfo(name="bob", groups=("system:authenticated",))
 ALICE = UserInfo(name="alice", groups=("devs", "system:authenticated"))
@@ -36,51 +40,12 @@ def a_state(*objects: ApiObject, tokens: dict[str, UserInfo] | None = None) -> C
     return state
 
 
-def a_rule(
-    verbs: tuple[str, ...] = ("get",),
-    groups: tuple[str, ...] = ("",),
-    resources: tuple[str, ...] = ("pods",),
-    names: tuple[str, ...] = (),
-) -> PolicyRule:
-    return PolicyRule(verbs=verbs, api_groups=groups, resources=resources, resource_names=names)
-
-
-def a_role(name: str, namespace: str, *rules: PolicyRule) -> Role:
-    return Role(metadata=ObjectMeta(name=name, namespace=namespace), rules=rules)
-
-
-def a_cluster_role(name: str, *rules: PolicyRule) -> ClusterRole:
-    return ClusterRole(metadata=ObjectMeta(name=name), rules=rules)
-
-
 def user(name: str) -> Subject:
     return Subject(kind="User", api_group=rbac.GROUP, name=name)
 
 
 def group(name: str) -> Subject:
     return Subject(kind="Group", api_group=rbac.GROUP, name=name)
-
-
-def a_role_binding(
-    name: str, namespace: str, role_kind: str, role: str, *subjects: Subject
-) -> RoleBinding:
-    return RoleBinding(
-        metadata=ObjectMeta(name=name, namespace=namespace),
-        subjects=subjects,
-        role_ref=RoleRef(api_group=rbac.GROUP, kind=role_kind, name=role),
-    )
-
-
-def a_cluster_role_binding(name: str, role: str, *subjects: Subject) -> ClusterRoleBinding:
-    return ClusterRoleBinding(
-        metadata=ObjectMeta(name=name),
-        subjects=subjects,
-        role_ref=RoleRef(api_group=rbac.GROUP, kind="ClusterRole", name=role),
-    )
-
-
-def an_sa(namespace: str, name: str, uid: str) -> ServiceAccount:
-    return ServiceAccount(metadata=ObjectMeta(name=name, namespace=namespace, uid=uid))
 
 
 def allowed(
@@ -118,7 +83,7 @@ def test_an_unknown_token_authenticates_as_nobody() -> None:
 
 
 def test_a_service_account_token_authenticates_as_the_service_account() -> None:
-    state = a_state(an_sa("team", "builder", "uid-1"))
+    state = a_state(a_service_account("builder", "team", uid="uid-1"))
     token = auth.service_account_token(state, "team", "builder", "uid-1")
     assert auth.authenticate(state, token) == UserInfo(
         name="system:serviceaccount:team:builder",
@@ -135,14 +100,14 @@ def test_a_service_account_token_is_deterministic_for_a_key() -> None:
 
 
 def test_a_service_account_token_with_a_wrong_mac_is_rejected() -> None:
-    state = a_state(an_sa("team", "builder", "uid-1"))
+    state = a_state(a_service_account("builder", "team", uid="uid-1"))
     other_key = attrs.evolve(state, config=attrs.evolve(state.config, token_key="other"))
     forged = auth.service_account_token(other_key, "team", "builder", "uid-1")
     assert auth.authenticate(state, forged) is None
 
 
 def test_a_service_account_token_with_a_swapped_payload_is_rejected() -> None:
-    state = a_state(an_sa("team", "builder", "uid-1"), an_sa("team", "admin", "uid-2"))
+    state = a_state(a_service_account("builder", "team", uid="uid-1"), a_service_account("admin", "team", uid="uid-2"))
     good = auth.service_account_token(state, "team", "builder", "uid-1")
     other = auth.service_account_token(state, "team", "admin", "uid-2")
     spliced = ".".join((*other.split(".")[:2], good.split(".")[2]))
@@ -150,21 +115,21 @@ def test_a_service_account_token_with_a_swapped_payload_is_rejected() -> None:
 
 
 def test_a_service_account_token_stops_working_when_the_account_is_deleted() -> None:
-    state = a_state(an_sa("team", "builder", "uid-1"))
+    state = a_state(a_service_account("builder", "team", uid="uid-1"))
     token = auth.service_account_token(state, "team", "builder", "uid-1")
-    gone = cluster_state.remove(state, cluster_state.key_of(an_sa("team", "builder", "uid-1")))
+    gone = cluster_state.remove(state, cluster_state.key_of(a_service_account("builder", "team", uid="uid-1")))
     assert auth.authenticate(gone, token) is None
 
 
 def test_a_service_account_token_does_not_work_for_a_recreated_account() -> None:
-    state = a_state(an_sa("team", "builder", "uid-1"))
+    state = a_state(a_service_account("builder", "team", uid="uid-1"))
     token = auth.service_account_token(state, "team", "builder", "uid-1")
-    recreated = cluster_state.put(state, an_sa("team", "builder", "uid-2"))
+    recreated = cluster_state.put(state, a_service_account("builder", "team", uid="uid-2"))
     assert auth.authenticate(recreated, token) is None
 
 
 def test_a_service_account_token_stops_working_once_deletion_starts() -> None:
-    sa = an_sa("team", "builder", "uid-1")
+    sa = a_service_account("builder", "team", uid="uid-1")
     state = a_state(sa)
     token = auth.service_account_token(state, "team", "builder", "uid-1")
     deleting = attrs.evolve(sa, metadata=attrs.evolve(sa.metadata, deletion_timestamp=Time(5.0)))
@@ -172,7 +137,7 @@ def test_a_service_account_token_stops_working_once_deletion_starts() -> None:
 
 
 def test_malformed_service_account_tokens_authenticate_as_nobody() -> None:
-    state = a_state(an_sa("team", "builder", "uid-1"))
+    state = a_state(a_service_account("builder", "team", uid="uid-1"))
     for token in ("kcore-sa..", "kcore-sa.!!!.abc", "kcore-sa.dGVhbQ.abc", "kcore-sa.é.x", "", "a.b.c.d"):
         assert auth.authenticate(state, token) is None, token
 
@@ -464,5 +429,5 @@ def test_rbac_default_sets_subject_api_groups_by_kind() -> None:
 
 
 def test_rbac_default_leaves_other_kinds_unchanged() -> None:
-    sa = an_sa("team", "builder", "u")
+    sa = a_service_account("builder", "team", uid="u")
     assert rbac.default(sa) is sa

@@ -19,7 +19,6 @@ from pyrsistent import pmap
 import kcore.driver
 from kcore.api.apps import (
     DaemonSet,
-    DaemonSetSpec,
     DaemonSetStatus,
     DaemonSetUpdateStrategy,
     DaemonSetUpdateStrategyType,
@@ -29,14 +28,12 @@ from kcore.api.apps import (
     ReplicaSet,
     RollingUpdateStatefulSetStrategy,
     StatefulSet,
-    StatefulSetSpec,
     StatefulSetStatus,
     StatefulSetUpdateStrategy,
     StatefulSetUpdateStrategyType,
 )
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus
-from kcore.api.pod import LabelSelector
 from kcore.cli import main
 from kcore.cli.rollout import (
     RESTARTED_AT,
@@ -58,7 +55,14 @@ from kcore.driver.cluster import Cluster
 from kcore.rollout_status import daemon_set_status, rollout_status, stateful_set_status
 from kcore.state import list_objects
 from kcore.store.file import FileStore
-from tests.builders import T0, a_deployment, a_replica_set, a_template, key, meta
+from tests.builders import (
+    T0,
+    a_daemon_set,
+    a_deployment,
+    a_replica_set,
+    a_stateful_set,
+    key,
+)
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -443,39 +447,29 @@ def test_history_table_without_revisions_and_with_a_change_cause() -> None:
     assert history_table((rs,)) == "REVISION  CHANGE-CAUSE\n4         kubectl set image\n"
 
 
-def a_daemon_set(**status: int) -> DaemonSet:
-    """A daemon set with its spec observed and `status` counts."""
-    selected = {"app": "agent"}
-    return DaemonSet(
-        metadata=meta("agent", labels=selected),
-        spec=DaemonSetSpec(selector=LabelSelector(match_labels=pmap(selected)), template=a_template(selected)),
-        status=DaemonSetStatus(observed_generation=1, **status),  # type: ignore[arg-type]  # counts only
-    )
+def observed_daemon_set(**status: int) -> DaemonSet:
+    """`a_daemon_set()` with its spec observed and `status` counts."""
+    return attrs.evolve(a_daemon_set(), status=DaemonSetStatus(observed_generation=1, **status))  # type: ignore[arg-type]  # counts only
 
 
-def a_stateful_set(strategy: StatefulSetUpdateStrategy | None = None, **status: object) -> StatefulSet:
-    """A 3-replica stateful set (default: RollingUpdate, partition 0) with `status`,
+def observed_stateful_set(strategy: StatefulSetUpdateStrategy | None = None, **status: object) -> StatefulSet:
+    """A 3-replica stateful set `db` (`strategy`, else rolling from partition 0) with `status`,
     its spec observed unless `status` says otherwise."""
-    selected = {"app": "db"}
-    spec = StatefulSetSpec(
-        replicas=3,
-        selector=LabelSelector(match_labels=pmap(selected)),
-        template=a_template(selected),
-        update_strategy=strategy or StatefulSetUpdateStrategy(rolling_update=RollingUpdateStatefulSetStrategy()),
-    )
+    sts = a_stateful_set("db", claims=())
+    spec = sts.spec if strategy is None else attrs.evolve(sts.spec, update_strategy=strategy)
     observed = StatefulSetStatus(**{"observed_generation": 1, **status})  # type: ignore[arg-type]  # counts and revisions only
-    return StatefulSet(metadata=meta("db", labels=selected), spec=spec, status=observed)
+    return attrs.evolve(sts, spec=spec, status=observed)
 
 
 def test_daemon_set_status_messages_follow_kubectl() -> None:
-    assert daemon_set_status(a_daemon_set(desired_number_scheduled=3, updated_number_scheduled=1)).message == (
+    assert daemon_set_status(observed_daemon_set(desired_number_scheduled=3, updated_number_scheduled=1)).message == (
         'Waiting for daemon set "agent" rollout to finish: 1 out of 3 new pods have been updated...\n'
     )
-    st = daemon_set_status(a_daemon_set(desired_number_scheduled=3, updated_number_scheduled=3, number_available=2))
+    st = daemon_set_status(observed_daemon_set(desired_number_scheduled=3, updated_number_scheduled=3, number_available=2))
     assert st.message == 'Waiting for daemon set "agent" rollout to finish: 2 of 3 updated pods are available...\n'
-    done = daemon_set_status(a_daemon_set(desired_number_scheduled=3, updated_number_scheduled=3, number_available=3))
+    done = daemon_set_status(observed_daemon_set(desired_number_scheduled=3, updated_number_scheduled=3, number_available=3))
     assert (done.message, done.done) == ('daemon set "agent" successfully rolled out\n', True)
-    ds = a_daemon_set()
+    ds = observed_daemon_set()
     unobserved = attrs.evolve(ds, metadata=attrs.evolve(ds.metadata, generation=2))
     assert daemon_set_status(unobserved).message == "Waiting for daemon set spec update to be observed...\n"
     on_delete = attrs.evolve(
@@ -485,21 +479,21 @@ def test_daemon_set_status_messages_follow_kubectl() -> None:
 
 
 def test_stateful_set_status_messages_follow_kubectl() -> None:
-    unobserved = a_stateful_set(observed_generation=0)
+    unobserved = observed_stateful_set(observed_generation=0)
     assert stateful_set_status(unobserved).message == "Waiting for statefulset spec update to be observed...\n"
-    assert stateful_set_status(a_stateful_set(ready_replicas=1)).message == "Waiting for 2 pods to be ready...\n"
+    assert stateful_set_status(observed_stateful_set(ready_replicas=1)).message == "Waiting for 2 pods to be ready...\n"
     partitioned = StatefulSetUpdateStrategy(rolling_update=RollingUpdateStatefulSetStrategy(partition=1))
-    st = stateful_set_status(a_stateful_set(partitioned, ready_replicas=3, updated_replicas=1))
+    st = stateful_set_status(observed_stateful_set(partitioned, ready_replicas=3, updated_replicas=1))
     assert st.message == "Waiting for partitioned roll out to finish: 1 out of 2 new pods have been updated...\n"
-    done = stateful_set_status(a_stateful_set(ready_replicas=3, updated_replicas=3))
+    done = stateful_set_status(observed_stateful_set(ready_replicas=3, updated_replicas=3))
     assert (done.message, done.done) == ("partitioned roll out complete: 3 new pods have been updated...\n", True)
     plain = StatefulSetUpdateStrategy()  # RollingUpdate without rollingUpdate: as sent before defaulting
-    st = stateful_set_status(a_stateful_set(plain, ready_replicas=3, updated_replicas=1, update_revision="db-2", current_revision="db-1"))
+    st = stateful_set_status(observed_stateful_set(plain, ready_replicas=3, updated_replicas=1, update_revision="db-2", current_revision="db-1"))
     assert st.message == "waiting for statefulset rolling update to complete 1 pods at revision db-2...\n"
-    done = stateful_set_status(a_stateful_set(plain, ready_replicas=3, current_replicas=3, update_revision="db-2", current_revision="db-2"))
+    done = stateful_set_status(observed_stateful_set(plain, ready_replicas=3, current_replicas=3, update_revision="db-2", current_revision="db-2"))
     assert (done.message, done.done) == ("statefulset rolling update complete 3 pods at revision db-2...\n", True)
     on_delete = StatefulSetUpdateStrategy(type=StatefulSetUpdateStrategyType.ON_DELETE)
-    assert stateful_set_status(a_stateful_set(on_delete)).error == "rollout status is only available for RollingUpdate strategy type"
+    assert stateful_set_status(observed_stateful_set(on_delete)).error == "rollout status is only available for RollingUpdate strategy type"
 
 
 def test_restart_patch_sets_restarted_at_in_the_pod_template() -> None:

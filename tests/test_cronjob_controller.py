@@ -9,17 +9,13 @@ from pyrsistent import pmap
 from kcore.api.batch import (
     ConcurrencyPolicy,
     CronJob,
-    CronJobSpec,
     Job,
     JobCondition,
     JobConditionType,
-    JobSpec,
-    JobTemplateSpec,
 )
 from kcore.api.core import Event as EventObject
 from kcore.api.kinds import Kind
-from kcore.api.meta import ConditionStatus, ObjectMeta, Time
-from kcore.api.pod import PodTemplateSpec, RestartPolicy
+from kcore.api.meta import ConditionStatus, Time
 from kcore.component.requests import Create, Subresource, Update
 from kcore.controllers.cronjob import CronJobController, job_name, sync
 from kcore.controllers.cronjob_schedule import (
@@ -34,18 +30,9 @@ from kcore.driver.clock import EPOCH
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.state import ClusterConfig, get, list_objects, put
-from tests.builders import a_pod_spec, key
+from tests.builders import a_cron_job, key
 
 MIN = 60.0
-
-
-def a_cron_job(name: str = "tick", schedule: str = "* * * * *", **spec: object) -> CronJob:
-    pod = PodTemplateSpec(spec=attrs.evolve(a_pod_spec(), restart_policy=RestartPolicy.NEVER))
-    template = JobTemplateSpec(metadata=ObjectMeta(labels=pmap({"team": "a"})), spec=JobSpec(template=pod))
-    return CronJob(
-        metadata=ObjectMeta(name=name, namespace="default"),
-        spec=CronJobSpec(schedule=schedule, job_template=template, **spec),  # type: ignore[arg-type]
-    )
 
 
 def at(cj: CronJob, created: float, **status: object) -> CronJob:
@@ -131,7 +118,7 @@ def finish(c: Cluster, job: Job, kind: JobConditionType = JobConditionType.COMPL
 
 
 def test_a_job_each_minute_tracked_in_status_until_it_completes() -> None:
-    c = cron_cluster(a_cron_job())
+    c = cron_cluster(a_cron_job(job_labels={"team": "a"}))
     c.advance(59)
     assert jobs(c) == []
     c.advance(2)

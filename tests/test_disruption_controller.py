@@ -15,12 +15,11 @@ from pyrsistent import pmap, pset
 from kcore.api.apps import Deployment, DeploymentSpec, ReplicaSet
 from kcore.api.core import Event as EventObject
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Status, Time
+from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Status, Time
 from kcore.api.pod import LabelSelector, Pod, PodCondition, PodPhase
 from kcore.api.policy import (
     Condition,
     PodDisruptionBudget,
-    PodDisruptionBudgetSpec,
     PodDisruptionBudgetStatus,
 )
 from kcore.api.watch import WatchEvent, WatchType
@@ -40,7 +39,7 @@ from kcore.controllers.disruption import NAME, DisruptionController, DisruptionS
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterConfig, get, list_objects
-from tests.builders import a_pod, a_replica_set, a_template, meta, owner_ref
+from tests.builders import a_pdb, a_pod, a_replica_set, a_template, meta, owner_ref
 
 PDB = ObjectKey(kind=Kind.POD_DISRUPTION_BUDGET, namespace="default", name="web-pdb")
 LABELS = {"app": "web"}
@@ -48,17 +47,6 @@ LABELS = {"app": "web"}
 
 def a_cluster() -> Cluster:
     return create_cluster(ClusterConfig(seed=7), nodes=1, components=(DisruptionController(),))
-
-
-def a_pdb(*, min_available: int | str | None = None, max_unavailable: int | str | None = None) -> PodDisruptionBudget:
-    return PodDisruptionBudget(
-        metadata=ObjectMeta(name="web-pdb", namespace="default"),
-        spec=PodDisruptionBudgetSpec(
-            min_available=min_available,
-            max_unavailable=max_unavailable,
-            selector=LabelSelector(match_labels=pmap(LABELS)),
-        ),
-    )
 
 
 def created(c: Cluster, obj: ApiObject) -> ApiObject:

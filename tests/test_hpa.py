@@ -41,12 +41,11 @@ from kcore.controllers.hpa_behavior import (
 from kcore.controllers.hpa_replicas import PodSample, raw_resource_replicas, resource_replicas
 from kcore.driver.cluster import Cluster
 from kcore.quantity import Quantity
-from tests.builders import a_container, a_pod
+from tests.builders import a_container, a_pod, an_hpa
 from tests.hpa_fixtures import (
     HPA,
     RS,
     a_cluster,
-    a_cpu_hpa,
     created,
     events_about,
     follow,
@@ -197,7 +196,7 @@ def setup(
     c = a_cluster()
     start_replica_set(c, replicas)
     follow(c, cpu_milli)
-    hpa_obj = a_cpu_hpa(min_replicas=min_replicas, max_replicas=max_replicas, behavior=behavior, average_value=average_value)
+    hpa_obj = an_hpa(min_replicas=min_replicas, max_replicas=max_replicas, behavior=behavior, average_value=average_value)
     created(c, hpa_obj)
     c.run_until_stable()
     return c
@@ -288,7 +287,7 @@ def test_the_maximum_bounds_a_scale_up_and_says_so() -> None:
 def test_a_target_above_the_maximum_is_brought_down_without_metrics() -> None:
     c = a_cluster()
     start_replica_set(c, 8)
-    created(c, a_cpu_hpa(max_replicas=5))
+    created(c, an_hpa(max_replicas=5))
     c.run_until_stable()
     assert replica_set(c).spec.replicas == 5
     assert events_about(c) == [("SuccessfulRescale", "New size: 5; reason: Current number of replicas above Spec.MaxReplicas")]
@@ -299,7 +298,7 @@ def test_pods_without_metrics_make_the_metric_fail() -> None:
     start_replica_set(c, 2)
     run_pod(c, "web-000")
     run_pod(c, "web-001")
-    created(c, a_cpu_hpa())
+    created(c, an_hpa())
     c.run_until_stable()
     assert replica_set(c).spec.replicas == 2
     inner = "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
@@ -332,7 +331,7 @@ def test_an_average_value_target_scales_on_raw_usage() -> None:
 
 def test_an_unknown_target_kind_cannot_scale() -> None:
     c = a_cluster()
-    bad = a_cpu_hpa()
+    bad = an_hpa()
     ref = attrs.evolve(bad.spec.scale_target_ref, kind="Widget")
     created(c, attrs.evolve(bad, spec=attrs.evolve(bad.spec, scale_target_ref=ref)))
     c.run_until_stable()
@@ -343,7 +342,7 @@ def test_an_unknown_target_kind_cannot_scale() -> None:
 
 def test_a_missing_target_reports_the_apiservers_not_found() -> None:
     c = a_cluster()
-    created(c, a_cpu_hpa())
+    created(c, an_hpa())
     c.run_until_stable()
     (event,) = events_about(c)
     assert event == ("FailedGetScale", 'replicasets.apps "web" not found')
@@ -353,7 +352,7 @@ def test_each_call_of_a_reconcile_is_tagged_with_its_hpa_and_what_it_asks() -> N
     c = a_cluster()
     start_replica_set(c, 3)
     follow(c, 90)
-    created(c, a_cpu_hpa())
+    created(c, an_hpa())
     comp = HorizontalPodAutoscalerController()
     s, _ = comp.init(c.state, c.now)
     s, effects = comp.step(s, Started(now=c.now))

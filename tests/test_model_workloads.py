@@ -69,23 +69,13 @@ from kcore.api.batch import (
     PodFailurePolicyRule,
     PodReplacementPolicy,
 )
-from kcore.api.coordination import Lease, LeaseSpec
+from kcore.api.coordination import LeaseSpec
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, ObjectMeta, Time
-from kcore.api.networking import (
-    HTTPIngressPath,
-    HTTPIngressRuleValue,
-    Ingress,
-    IngressBackend,
-    IngressRule,
-    IngressServiceBackend,
-    IngressSpec,
-    PathType,
-    ServiceBackendPort,
-)
 from kcore.api.pod import Container, LabelSelector, PodSpec, PodTemplateSpec, PullPolicy
 from kcore.api.pod_defaults import default_pod_template
 from kcore.quantity import Quantity, parse_quantity
+from tests.builders import a_lease, an_ingress
 
 LABELS: PMap[str, str] = pmap({"app": "web"})
 SELECTOR = LabelSelector(match_labels=LABELS)
@@ -141,24 +131,6 @@ def an_hpa(**spec: typing.Any) -> HorizontalPodAutoscaler:
             ),
             max_replicas=10,
             **spec,
-        ),
-    )
-
-
-def an_ingress() -> Ingress:
-    backend = IngressBackend(
-        service=IngressServiceBackend(name="web", port=ServiceBackendPort(number=80))
-    )
-    path = HTTPIngressPath(path="/", path_type=PathType.PREFIX, backend=backend)
-    rule = IngressRule(host="example.com", http=HTTPIngressRuleValue(paths=(path,)))
-    return Ingress(metadata=META, spec=IngressSpec(ingress_class_name="nginx", rules=(rule,)))
-
-
-def a_lease() -> Lease:
-    return Lease(
-        metadata=ObjectMeta(name="node-1", namespace="kube-node-lease"),
-        spec=LeaseSpec(
-            holder_identity="node-1", lease_duration_seconds=40, renew_time=MicroTime(1.5)
         ),
     )
 
@@ -544,7 +516,7 @@ def test_lease_times_are_micro_time() -> None:
 _SCALARS: tuple[object, ...] = (str, int, float, bool, bytes, Time, MicroTime, Quantity)
 
 
-def _check_hint(hint: object, where: str, seen: set[type]) -> None:
+def _check_hint(hint: object, where: str, seen: set[type], out: list[str]) -> None:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if hint in _SCALARS:
@@ -552,28 +524,32 @@ def _check_hint(hint: object, where: str, seen: set[type]) -> None:
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return
     if isinstance(hint, type) and attrs.has(hint):
-        _check_class(hint, seen)
+        _check_class(hint, seen, out)
         return
     if origin is tuple:
-        assert len(args) == 2 and args[1] is Ellipsis, where
-        _check_hint(args[0], where, seen)
+        if len(args) == 2 and args[1] is Ellipsis:
+            _check_hint(args[0], where, seen, out)
+        else:
+            out.append(f"{where}: a list is tuple[T, ...]")
         return
     if origin is PMap:
-        assert args[0] is str, where
-        _check_hint(args[1], where, seen)
+        if args[0] is not str:
+            out.append(f"{where}: a map's keys are str")
+        _check_hint(args[1], where, seen, out)
         return
     if origin in (typing.Union, types.UnionType):
         if set(args) == {int, str}:
             return
         rest = [a for a in args if a is not type(None)]
-        assert len(rest) == 1 or set(rest) == {int, str}, where
         if len(rest) == 1:
-            _check_hint(rest[0], where, seen)
+            _check_hint(rest[0], where, seen, out)
+        elif set(rest) != {int, str}:
+            out.append(f"{where}: a union is T | None or int | str")
         return
-    raise AssertionError(f"{where}: type {hint!r} is outside the codec's conventions")
+    out.append(f"{where}: type {hint!r} is outside the codec's conventions")
 
 
-def _check_class(cls: type, seen: set[type]) -> None:
+def _check_class(cls: type, seen: set[type], out: list[str]) -> None:
     if cls in seen:
         return
     seen.add(cls)
@@ -581,18 +557,42 @@ def _check_class(cls: type, seen: set[type]) -> None:
     for field in attrs.fields(cls):
         hint = hints[field.name]
         where = f"{cls.__name__}.{field.name}"
-        _check_hint(hint, where, seen)
+        _check_hint(hint, where, seen, out)
         optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(
             None
         ) in typing.get_args(hint)
-        if optional:
-            assert field.default is None, f"{where}: an optional field defaults to None"
-        if typing.get_origin(hint) is tuple:
-            assert field.default == (), f"{where}: a list defaults to ()"
+        if optional and field.default is not None:
+            out.append(f"{where}: an optional field defaults to None")
+        if typing.get_origin(hint) is tuple and field.default != ():
+            out.append(f"{where}: a list defaults to ()")
+
+
+def codec_violations(cls: type) -> list[str]:
+    """Every field, in `cls` and the classes it holds, whose type or default breaks the
+    codec's conventions."""
+    out: list[str] = []
+    _check_class(cls, set(), out)
+    return out
 
 
 @pytest.mark.parametrize("make", EXAMPLES)
 def test_every_field_type_follows_the_codec_conventions(make: Callable[[], ApiObject]) -> None:
     cls: type = type(make())
-    _check_class(cls, set())
-    assert isinstance(attrs.fields_dict(cls)["metadata"].default, ObjectMeta)
+    assert codec_violations(cls) == []
+    assert attrs.fields_dict(cls)["metadata"].default == ObjectMeta()
+
+
+@attrs.frozen(kw_only=True)
+class _OffConvention:
+    names: list[str] = attrs.field(factory=list)
+    maybe: int | None = 0
+    many: tuple[int, str] = (0, "")
+
+
+def test_the_codec_conventions_name_every_field_that_breaks_them() -> None:
+    assert codec_violations(_OffConvention) == [
+        "_OffConvention.names: type list[str] is outside the codec's conventions",
+        "_OffConvention.maybe: an optional field defaults to None",
+        "_OffConvention.many: a list is tuple[T, ...]",
+        "_OffConvention.many: a list defaults to ()",
+    ]

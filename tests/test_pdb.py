@@ -7,8 +7,6 @@ eviction writes (the budget's status, the pod's DisruptionTarget condition, its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import attrs
 from pyrsistent import pmap
 
@@ -44,33 +42,12 @@ from kcore.api.watch import WatchType
 from kcore.apiserver import handle
 from kcore.component.requests import Create, Evict, Get, Response, Subresource, Update
 from kcore.state import ClusterState, get, put
-from tests.builders import T0, a_pod, cluster_with, key
+from tests.builders import T0, a_pdb, a_pod, cluster_with, key
 
 NOW = Time(T0 + 20)
 POD = key(Kind.POD, "web")
 PDB = key(Kind.POD_DISRUPTION_BUDGET, "web-pdb")
 SUCCESS = Response(code=201, body=Status(status="Success", code=201))
-
-
-def a_pdb(
-    name: str = "web-pdb",
-    *,
-    min_available: int | str | None = None,
-    max_unavailable: int | str | None = None,
-    labels: Mapping[str, str] | None = None,
-    selector: LabelSelector | None = None,
-    policy: UnhealthyPodEvictionPolicy | None = None,
-) -> PodDisruptionBudget:
-    chosen = selector if selector is not None else LabelSelector(match_labels=pmap(labels or {"app": "web"}))
-    return PodDisruptionBudget(
-        metadata=ObjectMeta(name=name, namespace="default"),
-        spec=PodDisruptionBudgetSpec(
-            min_available=min_available,
-            max_unavailable=max_unavailable,
-            selector=chosen,
-            unhealthy_pod_eviction_policy=policy,
-        ),
-    )
 
 
 def _stored(state: ClusterState, k: object) -> ApiObject:

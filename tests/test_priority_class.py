@@ -22,19 +22,7 @@ from kcore.driver import new_cluster
 from kcore.driver.bootstrap import NodeShape
 from kcore.printers import rows
 from kcore.state import ClusterState, get, list_objects, put
-from tests.builders import T0, a_container, a_pod, cluster_with
-
-
-def a_class(
-    name: str = "high",
-    value: int = 1000,
-    *,
-    default: bool = False,
-    policy: PreemptionPolicy | None = None,
-) -> PriorityClass:
-    return PriorityClass(
-        metadata=ObjectMeta(name=name), value=value, global_default=default, preemption_policy=policy
-    )
+from tests.builders import T0, a_container, a_pod, a_priority_class, cluster_with
 
 
 def a_pod_of(class_name: str = "", *, priority: int | None = None, name: str = "web") -> Pod:
@@ -104,7 +92,7 @@ def test_codec_round_trips_every_field_and_always_writes_value() -> None:
         preemption_policy=PreemptionPolicy.NEVER,
     )
     assert to_dict(decoded.obj) == wire
-    assert to_dict(a_class("zero", 0)) == {
+    assert to_dict(a_priority_class("zero", 0)) == {
         "apiVersion": "scheduling.k8s.io/v1",
         "kind": "PriorityClass",
         "metadata": {"name": "zero"},
@@ -113,8 +101,8 @@ def test_codec_round_trips_every_field_and_always_writes_value() -> None:
 
 
 def test_preemption_policy_defaults_to_preempt_lower_priority() -> None:
-    assert apply_defaults(a_class()) == a_class(policy=PreemptionPolicy.PREEMPT_LOWER_PRIORITY)
-    assert apply_defaults(a_class(policy=PreemptionPolicy.NEVER)) == a_class(policy=PreemptionPolicy.NEVER)
+    assert apply_defaults(a_priority_class()) == a_priority_class(policy=PreemptionPolicy.PREEMPT_LOWER_PRIORITY)
+    assert apply_defaults(a_priority_class(policy=PreemptionPolicy.NEVER)) == a_priority_class(policy=PreemptionPolicy.NEVER)
 
 
 def test_fixture_classes_land_where_they_belong() -> None:
@@ -134,7 +122,7 @@ def test_fixture_classes_land_where_they_belong() -> None:
 
 
 def test_kubectl_columns_name_value_global_default_age_preemption_policy() -> None:
-    state = cluster_with(a_class("high", 1000, default=True))
+    state = cluster_with(a_priority_class("high", 1000, default=True))
     objs = list_objects(state, Kind.PRIORITY_CLASS)
     assert rows(objs, Kind.PRIORITY_CLASS, Time(T0 + 90)) == [
         ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
@@ -146,32 +134,32 @@ def test_kubectl_columns_name_value_global_default_age_preemption_policy() -> No
 
 
 def test_a_user_class_may_not_exceed_one_billion() -> None:
-    assert messages(a_class("big", 1_000_000_000)) == []
-    assert messages(a_class("big", 1_000_000_001)) == [
+    assert messages(a_priority_class("big", 1_000_000_000)) == []
+    assert messages(a_priority_class("big", 1_000_000_001)) == [
         "value: Forbidden: maximum allowed value of a user defined priority is 1000000000"
     ]
 
 
 def test_class_names_are_dns_subdomains() -> None:
-    assert messages(a_class("Bad_Name"))[0].startswith('metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain')
+    assert messages(a_priority_class("Bad_Name"))[0].startswith('metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain')
 
 
 def test_system_prefix_is_reserved_for_the_two_system_classes_with_their_values() -> None:
     for pc in SYSTEM_PRIORITY_CLASSES:
         assert messages(pc) == []
     prefix = "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: "
-    assert messages(a_class("system-mine", 10)) == [prefix + "system-mine is not a known system priority class"]
-    assert messages(a_class("system-node-critical", 10)) == [
+    assert messages(a_priority_class("system-mine", 10)) == [prefix + "system-mine is not a known system priority class"]
+    assert messages(a_priority_class("system-node-critical", 10)) == [
         prefix + "value of system-node-critical PriorityClass must be 2000001000"
     ]
-    assert messages(a_class("system-cluster-critical", 2_000_000_000, default=True)) == [
+    assert messages(a_priority_class("system-cluster-critical", 2_000_000_000, default=True)) == [
         prefix + "globalDefault of system-cluster-critical PriorityClass must be false"
     ]
 
 
 def test_value_and_preemption_policy_are_immutable() -> None:
-    old = a_class("high", 1000, policy=PreemptionPolicy.PREEMPT_LOWER_PRIORITY)
-    changed = a_class("high", 2000, policy=PreemptionPolicy.NEVER)
+    old = a_priority_class("high", 1000, policy=PreemptionPolicy.PREEMPT_LOWER_PRIORITY)
+    changed = a_priority_class("high", 2000, policy=PreemptionPolicy.NEVER)
     assert messages(changed, old) == [
         "value: Forbidden: may not be changed in an update.",
         'preemptionPolicy: Invalid value: "Never": field is immutable',
@@ -184,7 +172,7 @@ def test_value_and_preemption_policy_are_immutable() -> None:
 
 
 def test_a_pod_takes_value_and_policy_from_its_class() -> None:
-    state = cluster_with(a_class("batch", 300, policy=PreemptionPolicy.NEVER))
+    state = cluster_with(a_priority_class("batch", 300, policy=PreemptionPolicy.NEVER))
     pod = created(state, a_pod_of("batch"))
     assert isinstance(pod, Pod)
     assert (pod.spec.priority_class_name, pod.spec.priority, pod.spec.preemption_policy) == (
@@ -204,7 +192,7 @@ def test_an_unknown_class_is_forbidden() -> None:
 
 
 def test_a_pod_naming_no_class_gets_the_global_default_class() -> None:
-    state = cluster_with(a_class("normal", 50, default=True, policy=PreemptionPolicy.NEVER))
+    state = cluster_with(a_priority_class("normal", 50, default=True, policy=PreemptionPolicy.NEVER))
     pod = created(state, a_pod_of())
     assert isinstance(pod, Pod)
     assert (pod.spec.priority_class_name, pod.spec.priority, pod.spec.preemption_policy) == (
@@ -215,7 +203,7 @@ def test_a_pod_naming_no_class_gets_the_global_default_class() -> None:
 
 
 def test_without_a_default_class_a_pod_gets_priority_zero() -> None:
-    pod = created(cluster_with(a_class("high", 1000)), a_pod_of())
+    pod = created(cluster_with(a_priority_class("high", 1000)), a_pod_of())
     assert isinstance(pod, Pod)
     assert (pod.spec.priority_class_name, pod.spec.priority, pod.spec.preemption_policy) == (
         "",
@@ -225,7 +213,7 @@ def test_without_a_default_class_a_pod_gets_priority_zero() -> None:
 
 
 def test_a_stated_priority_must_agree_with_the_class() -> None:
-    state = cluster_with(a_class("high", 1000))
+    state = cluster_with(a_priority_class("high", 1000))
     assert refusal(state, a_pod_of("high", priority=5)).message == (
         'pods "web" is forbidden: the integer value of priority (5) must not be provided in pod spec; '
         "priority admission controller computed 1000 from the given PriorityClass name"
@@ -235,7 +223,7 @@ def test_a_stated_priority_must_agree_with_the_class() -> None:
 
 
 def test_a_stated_preemption_policy_must_agree_with_the_class() -> None:
-    state = cluster_with(a_class("high", 1000, policy=PreemptionPolicy.NEVER))
+    state = cluster_with(a_priority_class("high", 1000, policy=PreemptionPolicy.NEVER))
     pod = a_pod_of("high")
     pod = attrs.evolve(pod, spec=attrs.evolve(pod.spec, preemption_policy=PreemptionPolicy.PREEMPT_LOWER_PRIORITY))
     assert refusal(state, pod).message == (
@@ -245,7 +233,7 @@ def test_a_stated_preemption_policy_must_agree_with_the_class() -> None:
 
 
 def test_pod_priority_is_a_pure_answer_from_the_state() -> None:
-    state = cluster_with(a_class("a", 7, default=True), a_class("b", 9))
+    state = cluster_with(a_priority_class("a", 7, default=True), a_priority_class("b", 9))
     assert pod_priority(state, a_pod_of("b")) == PodPriority(
         class_name="b", value=9, preemption_policy=PreemptionPolicy.PREEMPT_LOWER_PRIORITY
     )
@@ -258,8 +246,8 @@ def test_pod_priority_is_a_pure_answer_from_the_state() -> None:
 
 
 def test_a_second_default_class_is_forbidden() -> None:
-    state = cluster_with(a_class("first", 10, default=True))
-    status = refusal(state, a_class("second", 20, default=True))
+    state = cluster_with(a_priority_class("first", 10, default=True))
+    status = refusal(state, a_priority_class("second", 20, default=True))
     assert (status.code, status.message) == (
         403,
         'priorityclasses.scheduling.k8s.io "second" is forbidden: '
@@ -268,7 +256,7 @@ def test_a_second_default_class_is_forbidden() -> None:
 
 
 def test_marking_another_class_default_by_update_is_forbidden_but_the_default_may_be_updated() -> None:
-    state = cluster_with(a_class("first", 10, default=True), a_class("second", 20))
+    state = cluster_with(a_priority_class("first", 10, default=True), a_priority_class("second", 20))
     stored = get(state, pc_key("second"))
     assert isinstance(stored, PriorityClass)
     _, response, _ = handle(state, Update(obj=attrs.evolve(stored, global_default=True)), T0)
@@ -281,14 +269,14 @@ def test_marking_another_class_default_by_update_is_forbidden_but_the_default_ma
 
 def test_of_several_defaults_the_lowest_value_wins() -> None:
     # Two defaults coexist only after a race upstream; `put` stores one past admission.
-    state = cluster_with(a_class("b", 5, default=True))
-    state = put(state, apply_defaults(a_class("a", 9, default=True)))
+    state = cluster_with(a_priority_class("b", 5, default=True))
+    state = put(state, apply_defaults(a_priority_class("a", 9, default=True)))
     found = default_priority_class(state)
     assert found is not None and found.metadata.name == "b"
 
 
 def test_system_classes_cannot_be_deleted_user_classes_can() -> None:
-    state = cluster_with(*SYSTEM_PRIORITY_CLASSES, a_class("mine", 1))
+    state = cluster_with(*SYSTEM_PRIORITY_CLASSES, a_priority_class("mine", 1))
     _, response, _ = handle(state, Delete(key=pc_key("system-node-critical")), T0)
     assert isinstance(response.body, Status)
     assert (response.code, response.body.message) == (
@@ -328,7 +316,7 @@ def test_create_cluster_stores_the_two_system_classes(small_cluster_state: Clust
 
 def test_a_high_priority_class_pod_preempts_a_low_priority_pod_on_a_full_node() -> None:
     cluster = new_cluster(nodes=1, shape=NodeShape(cpu="1"))
-    for pc in (a_class("low", 10), a_class("high", 1_000_000)):
+    for pc in (a_priority_class("low", 10), a_priority_class("high", 1_000_000)):
         assert cluster.request(Create(obj=pc)).ok
     low = a_pod("low", containers=[a_container(cpu="800m")])
     low = attrs.evolve(low, spec=attrs.evolve(low.spec, priority_class_name="low"))

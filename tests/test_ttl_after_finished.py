@@ -20,7 +20,7 @@ from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
 from kcore.state import ClusterConfig, get, list_objects
-from tests.test_job_controller import a_job
+from tests.builders import a_job
 
 JOB = ObjectKey(kind=Kind.JOB, namespace="default", name="pi")
 
