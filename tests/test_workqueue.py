@@ -23,6 +23,7 @@ from kcore.component.workqueue import (
     forget,
     in_backoff,
     num_requeues,
+    resync_after_answer,
 )
 from tests.builders import key
 
@@ -88,3 +89,23 @@ def test_each_rate_limiter_counts_a_keys_failures_on_its_own() -> None:
     assert wakes == (WakeMeAt(at=Time(0.005), key=RS_KEY, in_motion=True),)  # its own first failure
     assert (num_requeues(q, RS_KEY), num_requeues(q, RS_KEY, FIXED)) == (1, 1)
     assert num_requeues(forget(q, RS_KEY, FIXED), RS_KEY) == 1
+
+
+def test_a_component_looking_again_after_every_answer_resyncs_in_motion_unless_the_same_write_failed_again() -> None:
+    pod = key(Kind.POD, "a")
+    failures, pending, wakes = resync_after_answer(pmap(), pod, False, None, Time(1.0), "retry")
+    assert (failures, pending, wakes) == (
+        pmap({pod: 1}),
+        Wake(at=Time(1.0), in_motion=True),
+        (WakeMeAt(at=Time(1.0), key="retry", in_motion=True),),
+    )
+    failures, pending, wakes = resync_after_answer(failures, pod, False, None, Time(2.0), "retry")
+    assert (failures, pending, wakes) == (
+        pmap({pod: 2}),
+        Wake(at=Time(2.0)),
+        (WakeMeAt(at=Time(2.0), key="retry"),),  # the same write failed again: merely scheduled
+    )
+    # a success while that one is pending: in motion, so the scheduled one does not cover it
+    failures, pending, wakes = resync_after_answer(failures, pod, True, pending, Time(2.0), "retry")
+    assert (failures, pending, wakes) == (pmap(), Wake(at=Time(2.0), in_motion=True), (WakeMeAt(at=Time(2.0), key="retry", in_motion=True),))
+    assert resync_after_answer(failures, pod, True, pending, Time(3.0), "retry") == (pmap(), pending, ())
