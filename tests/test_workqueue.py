@@ -23,7 +23,9 @@ from kcore.component.workqueue import (
     forget,
     in_backoff,
     num_requeues,
+    rate_limited,
     resync_after_answer,
+    retry_in_motion,
 )
 from tests.builders import key
 
@@ -81,6 +83,14 @@ def test_rate_limited_requeues_back_off_in_motion_only_the_first_time_until_forg
     assert num_requeues(q, RS_KEY) == 2
     assert dict(q.requeues) == {(DEFAULT_RATE_LIMITER, RS_KEY): Requeue(failures=2, at=Time(10.015))}
     assert num_requeues(forget(q, RS_KEY), RS_KEY) == 0
+
+
+def test_rate_limited_counts_a_failure_without_asking_for_a_wake_and_only_the_first_retry_is_in_motion() -> None:
+    q, requeue = rate_limited(EMPTY, RS_KEY, Time(10.0), FIXED)
+    assert (q.waiting, requeue) == (pmap(), Requeue(failures=1, at=Time(11.0)))
+    q, requeue = rate_limited(q, RS_KEY, Time(11.0), FIXED)
+    assert requeue == Requeue(failures=2, at=Time(12.0))
+    assert [retry_in_motion(n) for n in (1, 2, 3)] == [True, False, False]
 
 
 def test_each_rate_limiter_counts_a_keys_failures_on_its_own() -> None:
