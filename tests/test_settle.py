@@ -46,7 +46,7 @@ class Worker:
     def step(
         self, s: tuple[tuple[str, float], ...], ev: Event
     ) -> tuple[tuple[tuple[str, float], ...], tuple[Effect, ...]]:
-        if not isinstance(ev, TimerFired):
+        if not isinstance(ev, TimerFired) or not isinstance(ev.key, str):
             return s, ()
         s = (*s, (ev.key, ev.now - T0))
         if ev.key == "periodic":

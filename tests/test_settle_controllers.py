@@ -4,7 +4,8 @@ The first part drives each controller by hand (`Rig`: the real apiserver, watch 
 delivered when asked) and checks the `WakeMeAt.in_motion` of each timer kind: waits that
 are part of the work (minReadySeconds, a deletion progressing) and the first retry after a
 failure are in motion; periodic work, deadlines and a retry after the same failure
-happened again are not; and a merely scheduled pending timer never covers one in motion.
+happened again are not; and a merely scheduled pending timer never covers one in motion
+(the rule itself, as data: `tests/test_workqueue.py`).
 
 The second part applies workloads to a 3-node cluster (`new_cluster`), settles, and checks
 when settling ended and what the workloads' status says then. The default image pull
@@ -41,8 +42,8 @@ from kcore.component.requests import (
     Update,
     UpdateScale,
 )
+from kcore.component.workqueue import Wake
 from kcore.controllers import serviceaccount
-from kcore.controllers.timers import Wake, covers, fired, wake
 from kcore.driver import new_cluster
 from kcore.driver.clock import EPOCH
 from kcore.driver.cluster import Cluster
@@ -159,38 +160,6 @@ def finish(rig: Rig[Any], pod: Pod, phase: PodPhase) -> None:
     done = ContainerState(terminated=ContainerStateTerminated(exit_code=code, finished_at=rig.now))
     status = PodStatus(phase=phase, container_statuses=(ContainerStatus(name=bound.spec.containers[0].name, state=done),))
     assert rig.request(Update(obj=attrs.evolve(bound, status=status), subresource=Subresource.STATUS)).ok
-
-
-# --- the rule, as data ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("pending", "at", "in_motion", "covered"),
-    [
-        (None, 5.0, False, False),
-        (Wake(at=Time(3.0), in_motion=False), 5.0, False, True),
-        (Wake(at=Time(3.0), in_motion=False), 5.0, True, False),  # scheduled never swallows motion
-        (Wake(at=Time(3.0), in_motion=True), 5.0, True, True),
-        (Wake(at=Time(3.0), in_motion=True), 5.0, False, True),
-        (Wake(at=Time(7.0), in_motion=True), 5.0, False, False),  # the new one is earlier
-    ],
-)
-def test_a_pending_wake_covers_a_new_one_due_no_earlier_unless_only_the_new_one_is_in_motion(
-    pending: Wake | None, at: float, in_motion: bool, covered: bool
-) -> None:
-    assert covers(pending, Time(at), in_motion) is covered
-
-
-def test_wake_remembers_the_timer_it_asks_for_with_its_motion_bit_and_fired_forgets_it_when_due() -> None:
-    owner = key(Kind.REPLICA_SET, "web")
-    pending = pmap({owner: Wake(at=Time(3.0), in_motion=False)})
-    effects: list[Effect] = []
-    after = wake(pending, owner, Time(5.0), True, "k", effects)
-    assert (after, effects) == (pmap({owner: Wake(at=Time(5.0), in_motion=True)}), [WakeMeAt(at=Time(5.0), key="k", in_motion=True)])
-    assert wake(after, owner, Time(6.0), False, "k", effects) is after
-    assert len(effects) == 1
-    assert fired(after, owner, Time(4.0)) is after
-    assert fired(after, owner, Time(5.0)) == pmap()
 
 
 # --- each controller's timers -----------------------------------------------------------------

@@ -23,6 +23,9 @@ from kcore.component.workqueue import (
     forget,
     in_backoff,
     num_requeues,
+    rate_limited,
+    resync_after_answer,
+    retry_in_motion,
 )
 from tests.builders import key
 
@@ -82,9 +85,37 @@ def test_rate_limited_requeues_back_off_in_motion_only_the_first_time_until_forg
     assert num_requeues(forget(q, RS_KEY), RS_KEY) == 0
 
 
+def test_rate_limited_counts_a_failure_without_asking_for_a_wake_and_only_the_first_retry_is_in_motion() -> None:
+    q, requeue = rate_limited(EMPTY, RS_KEY, Time(10.0), FIXED)
+    assert (q.waiting, requeue) == (pmap(), Requeue(failures=1, at=Time(11.0)))
+    q, requeue = rate_limited(q, RS_KEY, Time(11.0), FIXED)
+    assert requeue == Requeue(failures=2, at=Time(12.0))
+    assert [retry_in_motion(n) for n in (1, 2, 3)] == [True, False, False]
+
+
 def test_each_rate_limiter_counts_a_keys_failures_on_its_own() -> None:
     q, _ = add_rate_limited(EMPTY, RS_KEY, Time(0.0), FIXED)
     q, wakes = add_rate_limited(q, RS_KEY, Time(0.0))
     assert wakes == (WakeMeAt(at=Time(0.005), key=RS_KEY, in_motion=True),)  # its own first failure
     assert (num_requeues(q, RS_KEY), num_requeues(q, RS_KEY, FIXED)) == (1, 1)
     assert num_requeues(forget(q, RS_KEY, FIXED), RS_KEY) == 1
+
+
+def test_a_component_looking_again_after_every_answer_resyncs_in_motion_unless_the_same_write_failed_again() -> None:
+    pod = key(Kind.POD, "a")
+    failures, pending, wakes = resync_after_answer(pmap(), pod, False, None, Time(1.0), "retry")
+    assert (failures, pending, wakes) == (
+        pmap({pod: 1}),
+        Wake(at=Time(1.0), in_motion=True),
+        (WakeMeAt(at=Time(1.0), key="retry", in_motion=True),),
+    )
+    failures, pending, wakes = resync_after_answer(failures, pod, False, None, Time(2.0), "retry")
+    assert (failures, pending, wakes) == (
+        pmap({pod: 2}),
+        Wake(at=Time(2.0)),
+        (WakeMeAt(at=Time(2.0), key="retry"),),  # the same write failed again: merely scheduled
+    )
+    # a success while that one is pending: in motion, so the scheduled one does not cover it
+    failures, pending, wakes = resync_after_answer(failures, pod, True, pending, Time(2.0), "retry")
+    assert (failures, pending, wakes) == (pmap(), Wake(at=Time(2.0), in_motion=True), (WakeMeAt(at=Time(2.0), key="retry", in_motion=True),))
+    assert resync_after_answer(failures, pod, True, pending, Time(3.0), "retry") == (pmap(), pending, ())

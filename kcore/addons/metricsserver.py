@@ -247,8 +247,10 @@ class MetricsServer:
                 return s, ()
             case WatchDelivered():
                 return _evolve(s, view=follow(s.view, event)), ()
-            case ApiAnswered(tag=key):
+            case ApiAnswered(tag=ObjectKey() as key):
                 return attrs.evolve(s, writing=s.writing.discard(key)), ()
+            case ApiAnswered():
+                return s, ()
             case Resynced(view=view):
                 return attrs.evolve(s, view=view), ()
             case RuntimeAnswered() | RuntimeNotified():

@@ -5,7 +5,7 @@ Owns `WorkQueue` (the keys of one kind, as upstream's queue holds the namespace/
 of its controller's kind), `RateLimiter` (ItemExponentialFailureRateLimiter's delays, with
 `DEFAULT_RATE_LIMITER`), `Wake`, `Requeue`, and the functions `add_after`,
 `add_rate_limited`, `rate_limited`, `forget`, `num_requeues`, `in_backoff`, `fired`,
-`covers` and `retry_in_motion`.
+`covers`, `retry_in_motion` and `resync_after_answer`.
 
 Rules:
 - A timer's key is the `ObjectKey` it resyncs: `WakeMeAt(at, key=owner)` comes back as
@@ -22,6 +22,9 @@ Rules:
   failed status writes at a fixed second keeps that count apart from its sync backoff.
 - `in_backoff`: the key's last rate-limited requeue is not yet due (controllers that hold
   back their writes until then).
+- `resync_after_answer`: a component with one timer that looks again after every answer
+  (garbage collector, namespaces) keeps that timer by the same cover rule, in motion after
+  a success or a first failure, merely scheduled after the same write failed again.
 
 Differences from upstream (docs/semantics.md, "Work queues"): a key is synced at once on
 every event, its requeue only adds a later sync; the count a limiter keeps is per limiter.
@@ -41,7 +44,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
-from kcore.component.effects import WakeMeAt
+from kcore.component.effects import Tag, WakeMeAt
 from kcore.component.events import TimerFired
 
 _MAX_EXPONENT: Final = 40
@@ -165,3 +168,19 @@ def fired(q: WorkQueue, ev: TimerFired) -> tuple[WorkQueue, ObjectKey | None]:
     if pending is not None and pending.at <= ev.now:
         q = attrs.evolve(q, waiting=q.waiting.discard(key))
     return q, key
+
+
+def resync_after_answer(
+    failures: PMap[ObjectKey, int], key: ObjectKey, ok: bool, pending: Wake | None, at: Time, timer: Tag
+) -> tuple[PMap[ObjectKey, int], Wake | None, tuple[WakeMeAt, ...]]:
+    """A write for `key` was answered, and the component looks again at `at` (its one timer
+    `timer`, pending as `pending`): the failures in a row after it, the wake pending, and
+    the timer to ask for (none when `pending` covers it)."""
+    if ok:
+        failures, in_motion = failures.discard(key), True
+    else:
+        count = failures.get(key, 0) + 1
+        failures, in_motion = failures.set(key, count), retry_in_motion(count)
+    if covers(pending, at, in_motion):
+        return failures, pending, ()
+    return failures, Wake(at=at, in_motion=in_motion), (WakeMeAt(at=at, key=timer, in_motion=in_motion),)

@@ -20,9 +20,10 @@ Theory of operation (pkg/controller/cronjob/cronjob_controllerv2.go, syncCronJob
    deleting the oldest by start time (SuccessfulDelete), propagation Background.
 
 Rules: one request in flight per CronJob (status writes carry the viewed
-resourceVersion; a Conflict re-syncs), tagged `Call(cronjob, verb, target)`; a CronJob's
-timer is keyed by its key; keys in sorted order.
-Settling (`kcore.controllers.timers`): the next schedule time is merely scheduled (a
+resourceVersion; a Conflict re-syncs), tagged `Call(cronjob, verb, target)`; a failed
+request re-syncs the CronJob 1 s later (`RETRY`, its failures in a row counted by its
+work queue); a CronJob's timer is keyed by its key; keys in sorted order.
+Settling (`kcore.component.workqueue`): the next schedule time is merely scheduled (a
 CronJob applied alone runs nothing unless settling passes its time anyway); the retry
 after a failed request is in motion the first time in a row, not after.
 Watch filter (`wants`): every CronJob event; a Job event only when the Job is controlled by
@@ -68,6 +69,14 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Create, Delete, PropagationPolicy, Request, Subresource, Update
+from kcore.component.workqueue import (
+    RateLimiter,
+    WorkQueue,
+    forget,
+    num_requeues,
+    rate_limited,
+    retry_in_motion,
+)
 from kcore.controllers.cronjob_schedule import (
     Missed,
     ScheduleError,
@@ -76,12 +85,12 @@ from kcore.controllers.cronjob_schedule import (
     parse_schedule,
 )
 from kcore.controllers.podcontrol import mine_or_orphan
-from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, dependents, get, key_of, list_objects
 
 NAME: Final = "cronjob-controller"
 SCHEDULED_TIMESTAMP: Final = "batch.kubernetes.io/cronjob-scheduled-timestamp"
-RETRY_AFTER: Final = 1.0
+RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
+"""A CronJob whose request failed is synced again 1 s later."""
 
 # Reasons for CronJob events (upstream's cronjob_controllerv2.go writes them inline)
 SUCCESSFUL_CREATE: Final = "SuccessfulCreate"
@@ -124,7 +133,7 @@ class CronJobControllerState:
     view: ClusterState
     in_flight: PSet[ObjectKey] = pset()  # CronJobs with a request awaiting its answer
     creating: PMap[ObjectKey, Creating] = pmap()
-    failures: PMap[ObjectKey, int] = pmap()  # consecutive failed requests per CronJob
+    queue: WorkQueue = WorkQueue(kind=Kind.CRON_JOB)  # failed requests in a row per CronJob
 
 
 _evolve = evolver(CronJobControllerState)  # attrs.evolve for the hot per-event state updates
@@ -192,10 +201,14 @@ def _timer(key: ObjectKey, at: Time, in_motion: bool = False) -> WakeMeAt:
 
 
 def _retry(s: CronJobControllerState, key: ObjectKey, now: Time) -> tuple[CronJobControllerState, WakeMeAt]:
-    """The resync after a failed request: in motion the first time in a row."""
-    count = s.failures.get(key, 0) + 1
-    s = attrs.evolve(s, failures=s.failures.set(key, count))
-    return s, _timer(key, Time(now + RETRY_AFTER), retry_in_motion(count))
+    """The resync after a failed request, `RETRY` later: in motion the first time in a row."""
+    queue, requeue = rate_limited(s.queue, key, now, RETRY)
+    return attrs.evolve(s, queue=queue), _timer(key, requeue.at, retry_in_motion(requeue.failures))
+
+
+def _forget(s: CronJobControllerState, key: ObjectKey) -> CronJobControllerState:
+    """No standing failure of `key`: its next failed request is the first in a row."""
+    return attrs.evolve(s, queue=forget(s.queue, key, RETRY)) if num_requeues(s.queue, key, RETRY) else s
 
 
 def _sync_keys(
@@ -205,8 +218,8 @@ def _sync_keys(
     for key in sorted(keys):
         if key in s.in_flight:
             continue
-        if key in s.failures and get(s.view, key) is None:
-            s = attrs.evolve(s, failures=s.failures.discard(key))
+        if num_requeues(s.queue, key, RETRY) and get(s.view, key) is None:
+            s = _forget(s, key)
         d = sync(s.view, key, now)
         effects.extend(d.events)
         if d.wake_in is not None:  # the next schedule time: merely scheduled
@@ -235,8 +248,8 @@ def _answered(
 ) -> tuple[CronJobControllerState, tuple[Effect, ...]]:
     key = call.cronjob
     s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
-    if ok and key in s.failures:
-        s = attrs.evolve(s, failures=s.failures.discard(key))
+    if ok:
+        s = _forget(s, key)
     creating = s.creating.get(key)
     if call.verb is not Verb.CREATE or creating is None:
         if ok:

@@ -29,7 +29,7 @@ Theory of operation (level-triggered, as upstream's syncDeployment):
 - A rollout that is not complete asks for a `WakeMeAt` at the progress deadline, so
   Progressing turns False with ProgressDeadlineExceeded in simulated time. A
   Deployment's timers (that one and the backoff) are keyed by its key.
-- Settling (`kcore.controllers.timers`): the back-off after the first failed round is in
+- Settling (`kcore.component.workqueue`): the back-off after the first failed round is in
   motion, after a second one in a row merely scheduled, as is the progress-deadline check.
   A rollout needs no timer of its own: it moves on the ReplicaSets' status events (their
   controller waits out minReadySeconds).
@@ -72,7 +72,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import ObjectList, Response, Scale
-from kcore.component.workqueue import DEFAULT_RATE_LIMITER
+from kcore.component.workqueue import DEFAULT_RATE_LIMITER, retry_in_motion
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment_rollout import (
     Plan,
@@ -96,7 +96,6 @@ from kcore.controllers.podcontrol import (
     controller_of,
     release_request,
 )
-from kcore.controllers.timers import retry_in_motion
 from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, get, list_objects, put
 

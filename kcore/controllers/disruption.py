@@ -26,8 +26,9 @@ Theory of operation (level-triggered, as upstream's trySync):
   until the answer; a 409 re-syncs after a one-second `WakeMeAt`. A `WakeMeAt` at the
   earliest disruptedPods expiry re-checks the budget (`timers` keeps one per budget);
   either timer is keyed by the budget's key.
-  For settling (`kcore.controllers.timers`) the expiry is a deadline, merely scheduled;
-  the conflict retry is in motion the first time in a row (`conflicts`), not after.
+  For settling (`kcore.component.workqueue`) the expiry is a deadline, merely scheduled;
+  the conflict retry is in motion the first time in a row (its work queue counts the
+  conflicts in a row, `CONFLICT_RETRY`), not after.
 
 Differences from upstream: a pod event marks every budget selecting it (upstream: the
 first); scale-owner events mark budgets too (upstream reads those listers only on a
@@ -87,7 +88,14 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Subresource, Update
-from kcore.controllers.timers import retry_in_motion
+from kcore.component.workqueue import (
+    RateLimiter,
+    WorkQueue,
+    forget,
+    num_requeues,
+    rate_limited,
+    retry_in_motion,
+)
 from kcore.intstr import IntOrStringError, scaled_value
 from kcore.state import ClusterState, get, key_of, list_objects, put
 
@@ -99,7 +107,8 @@ CALCULATE_EXPECTED_POD_COUNT_FAILED: Final = "CalculateExpectedPodCountFailed"
 NAME: Final = "disruption-controller"
 DELETION_TIMEOUT: Final = 120.0
 """Seconds an evicted pod may take to start deleting before its budget counts it again."""
-CONFLICT_RETRY: Final = 1.0
+CONFLICT_RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
+"""A budget whose status write conflicted is synced again 1 s later."""
 SCALE_KINDS: Final = frozenset({Kind.REPLICA_SET, Kind.DEPLOYMENT, Kind.STATEFUL_SET, Kind.REPLICATION_CONTROLLER})
 
 Out = tuple["DisruptionState", tuple[Effect, ...]]
@@ -112,7 +121,7 @@ class DisruptionState:
     dirty: PSet[ObjectKey] = pset()
     in_flight: PSet[ObjectKey] = pset()  # budgets whose status write awaits its answer
     timers: PMap[ObjectKey, Time] = pmap()  # budget -> earliest recheck asked for
-    conflicts: PMap[ObjectKey, int] = pmap()  # budget -> consecutive conflicting status writes
+    queue: WorkQueue = WorkQueue(kind=Kind.POD_DISRUPTION_BUDGET)  # conflicting status writes in a row
 
 
 _evolve = evolver(DisruptionState)  # attrs.evolve for the hot per-event state updates
@@ -327,7 +336,7 @@ def sync(s: DisruptionState, key: ObjectKey, now: Time) -> Out:
     s = attrs.evolve(s, dirty=s.dirty.discard(key))
     pdb = get(s.view, key)
     if not isinstance(pdb, PodDisruptionBudget):
-        return attrs.evolve(s, timers=s.timers.discard(key), conflicts=s.conflicts.discard(key)), ()
+        return attrs.evolve(s, timers=s.timers.discard(key), queue=forget(s.queue, key, CONFLICT_RETRY)), ()
     pods = pods_of(s.view, pdb)
     expected = expected_pod_count(s.view, pdb, pods)
     effects: list[Effect] = []
@@ -375,8 +384,8 @@ def _marked_by(view: ClusterState, ev: WatchEvent) -> tuple[ObjectKey, ...]:
 
 def _answered(s: DisruptionState, key: ObjectKey, ok: bool, code: int, body: object, now: Time) -> Out:
     s = attrs.evolve(s, in_flight=s.in_flight.discard(key))
-    if code != 409 and key in s.conflicts:
-        s = attrs.evolve(s, conflicts=s.conflicts.discard(key))
+    if code != 409 and num_requeues(s.queue, key, CONFLICT_RETRY):
+        s = attrs.evolve(s, queue=forget(s.queue, key, CONFLICT_RETRY))
     if ok and isinstance(body, PodDisruptionBudget):
         stored = get(s.view, key)
         if stored is None or stored.metadata.resource_version < body.metadata.resource_version:
@@ -384,9 +393,9 @@ def _answered(s: DisruptionState, key: ObjectKey, ok: bool, code: int, body: obj
             s = attrs.evolve(s, view=put(s.view, body))
         return s, ()
     if code == 409:
-        count = s.conflicts.get(key, 0) + 1
-        s = attrs.evolve(s, conflicts=s.conflicts.set(key, count))
-        return s, (WakeMeAt(at=Time(now + CONFLICT_RETRY), key=key, in_motion=retry_in_motion(count)),)
+        queue, requeue = rate_limited(s.queue, key, now, CONFLICT_RETRY)
+        s = attrs.evolve(s, queue=queue)
+        return s, (WakeMeAt(at=requeue.at, key=key, in_motion=retry_in_motion(requeue.failures)),)
     return s, ()
 
 

@@ -21,10 +21,10 @@ Theory of operation (level-triggered; read pkg/controller/garbagecollector/garba
 Rules: one request in flight per key (in-flight keys wait for their answer), tagged
 with that key; a failed write (Conflict, NotFound) re-syncs the key from the view; keys
 sync in sorted order. Every answer re-syncs its key at the next `Timer.RETRY` (its watch event may have come
-while the key was in flight). For settling (`kcore.controllers.timers`) that timer is in
-motion after a success or a first failure (a cascade in progress), merely scheduled
-after the same key failed again (`failures`); a merely scheduled one never covers one
-in motion.
+while the key was in flight). For settling (`workqueue.resync_after_answer`) that timer
+is in motion after a success or a first failure (a cascade in progress), merely
+scheduled after the same key failed again (`failures`); a merely scheduled one never
+covers one in motion.
 Writes carry no resourceVersion, as upstream's: a reference is removed by a strategic
 merge patch deleting it by uid (GenerateDeleteOwnerRefStrategicMergeBytes), a finalizer
 by `$deleteFromPrimitiveList/finalizers` (upstream: a merge patch of the list read with
@@ -81,7 +81,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Delete, Patch, PatchType, PropagationPolicy, Request
-from kcore.controllers.timers import Wake, resync_after_answer
+from kcore.component.workqueue import Wake, resync_after_answer
 from kcore.state import ClusterState, dependents, get, list_objects
 
 NAME: Final = "garbage-collector-controller"

@@ -24,9 +24,9 @@ sync's outcome. Upstream watches Namespaces only and polls the content.
 
 Rules: one request in flight per key, tagged with that key; every answer re-syncs its
 namespace after `RETRY_AFTER` (the `Timer.RETRY` timer); keys in sorted order. For settling
-(`kcore.controllers.timers`) that timer is in motion after a success or a first failure
-(the deletion is progressing), merely scheduled after the same write failed again
-(`failures`); a merely scheduled one never covers one in motion. Must not know: any
+(`workqueue.resync_after_answer`) that timer is in motion after a success or a first
+failure (the deletion is progressing), merely scheduled after the same write failed
+again (`failures`); a merely scheduled one never covers one in motion. Must not know: any
 kind's own semantics. Mirrors namespace_controller.go and
 deletion/namespaced_resources_deleter.go.
 """
@@ -58,7 +58,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Delete, PropagationPolicy, Request, Subresource, Update
-from kcore.controllers.timers import Wake, resync_after_answer
+from kcore.component.workqueue import Wake, resync_after_answer
 from kcore.state import ClusterState, get, keys_in_namespace, list_objects
 
 NAME: Final = "namespace-controller"

@@ -10,10 +10,11 @@ deleted Node frees its subnet, and Nodes that were waiting for one are tried aga
 
 Rules:
 - Never two Nodes the same subnet: a subnet is held from the moment the update is sent;
-  a failed update frees it again and the Node is retried after a backoff (`WakeMeAt`);
-  a Conflict means the view is stale, and the retry reads the newer Node. For settling
-  (`kcore.controllers.timers`) the retry is in motion the first time in a row
-  (`failures`), merely scheduled after the same Node failed again.
+  a failed update frees it again and the Node is retried 1 s later (`RETRY`, a
+  `WakeMeAt`); a Conflict means the view is stale, and the retry reads the newer Node.
+  For settling (`kcore.component.workqueue`) the retry is in motion the first time in a
+  row (its work queue counts the failures), merely scheduled after the same Node failed
+  again.
 - One update in flight per Node, tagged with the Node's key (so is its retry timer); the
   answer's Node is folded into the view at once, so a step between the answer and its
   watch event never allocates twice.
@@ -32,8 +33,8 @@ from __future__ import annotations
 from typing import Final, assert_never
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pset
+from pyrsistent.typing import PSet
 
 from kcore.api.core import EventSource, Node
 from kcore.api.kinds import Kind, ObjectKey
@@ -52,7 +53,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Response, Update
-from kcore.controllers.timers import retry_in_motion
+from kcore.component.workqueue import RateLimiter, WorkQueue, forget, rate_limited, retry_in_motion
 from kcore.network.ipam import (
     DEFAULT_NODE_MASK_SIZE,
     CidrSet,
@@ -66,7 +67,7 @@ from kcore.network.ipam import (
 from kcore.state import ClusterState, get, list_objects, put
 
 NAME: Final = "node-ipam-controller"
-RETRY_SECONDS: Final = 1.0
+RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
 """Backoff before a failed podCIDR update is tried again."""
 CIDR_NOT_AVAILABLE: Final = "CIDRNotAvailable"
 CIDR_ASSIGNMENT_FAILED: Final = "CIDRAssignmentFailed"
@@ -83,7 +84,7 @@ class NodeIpamState:
     problem: str = ""  # why `cidrs` is None
     in_flight: PSet[str] = pset()  # nodes whose podCIDR update awaits its answer
     reported: PSet[str] = pset()  # nodes told CIDRNotAvailable, waiting for a free subnet
-    failures: PMap[str, int] = pmap()  # node -> consecutive failed podCIDR updates
+    queue: WorkQueue = WorkQueue(kind=Kind.NODE)  # failed podCIDR updates in a row per Node
 
 
 _evolve = evolver(NodeIpamState)  # attrs.evolve for the hot per-event state updates
@@ -151,7 +152,7 @@ class NodeIpamController:
                         held = cidr_of(state.cidrs, name) if state.cidrs is not None else None
                         if held is not None:
                             cs = occupy(cs, name, held)
-                fresh = attrs.evolve(fresh, cidrs=cs, in_flight=keep, failures=state.failures)
+                fresh = attrs.evolve(fresh, cidrs=cs, in_flight=keep, queue=state.queue)
                 return _sync_all(fresh)
             case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return state, ()
@@ -184,7 +185,7 @@ def sync(state: NodeIpamState, name: str) -> tuple[NodeIpamState, Effects]:
             state,
             cidrs=release_node(state.cidrs, name),
             reported=state.reported.discard(name),
-            failures=state.failures.discard(name),
+            queue=forget(state.queue, node_key(name), RETRY),
         ), ()
     if obj.spec.pod_cidr:
         cs = state.cidrs
@@ -219,9 +220,9 @@ def _answered(state: NodeIpamState, name: str, resp: Response, now: Time) -> tup
     state = attrs.evolve(state, in_flight=state.in_flight.discard(name))
     body = resp.body
     if resp.ok and isinstance(body, Node):
-        return attrs.evolve(state, view=_remember(state.view, body), failures=state.failures.discard(name)), ()
+        return attrs.evolve(state, view=_remember(state.view, body), queue=forget(state.queue, node_key(name), RETRY)), ()
     if resp.code == 404 or state.cidrs is None:
-        return sync(attrs.evolve(state, failures=state.failures.discard(name)), name)
+        return sync(attrs.evolve(state, queue=forget(state.queue, node_key(name), RETRY)), name)
     # updateCIDRsAllocation failed: free the subnet, say so, and try again after a backoff.
     state = attrs.evolve(state, cidrs=release_node(state.cidrs, name))
     message = body.message if isinstance(body, Status) else f"unexpected answer {resp.code}"
@@ -231,9 +232,9 @@ def _answered(state: NodeIpamState, name: str, resp: Response, now: Time) -> tup
         reason=CIDR_ASSIGNMENT_FAILED,
         message=f"Node {name} status is now: {CIDR_ASSIGNMENT_FAILED} ({message})",
     )
-    count = state.failures.get(name, 0) + 1
-    state = attrs.evolve(state, failures=state.failures.set(name, count))
-    wake = WakeMeAt(at=Time(now + RETRY_SECONDS), key=node_key(name), in_motion=retry_in_motion(count))
+    queue, requeue = rate_limited(state.queue, node_key(name), now, RETRY)
+    state = attrs.evolve(state, queue=queue)
+    wake = WakeMeAt(at=requeue.at, key=node_key(name), in_motion=retry_in_motion(requeue.failures))
     if resp.code == 409:  # a stale view, not a failure worth an Event: the retry reads the newer Node
         return state, (wake,)
     return state, (event, wake)

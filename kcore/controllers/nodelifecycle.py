@@ -31,7 +31,7 @@ kube-controller-manager controllers: node-lifecycle-controller (jobs 1 and 2, Ev
    forever, or the taint going away, cancels it. Each deletion records a Normal
    "TaintManagerEviction" Event "Marking for deletion Pod <ns>/<name>".
 
-For settling (`kcore.controllers.timers`): the monitor pass is periodic and a
+For settling (`kcore.component.workqueue`): the monitor pass is periodic and a
 tolerationSeconds eviction a deadline, both merely scheduled; a queued NoExecute taint
 waiting for its zone's token (as a throttled request) and an eviction waiting for a
 write in flight are in motion; a failed eviction's retry is in motion the first time in
@@ -100,6 +100,7 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Delete, Get, Request, Response, Subresource, Update
+from kcore.component.workqueue import retry_in_motion
 from kcore.controllers.nodelifecycle_state import (
     CONDITION_TAINTS,
     LABEL_EXCLUDE_DISRUPTION,
@@ -144,7 +145,6 @@ from kcore.controllers.nodelifecycle_state import (
     zone_of,
     zone_qps,
 )
-from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, get, list_objects, pods_on_node
 
 TAINT_EVICTION_SOURCE: Final = EventSource(component="taint-eviction-controller")

@@ -4,10 +4,10 @@ Owns `ServiceAccountController` (component "serviceaccount-controller"). Level-t
 any Namespace or ServiceAccount change re-checks that namespace; a missing `default` (never
 made, or deleted) is created, never in a terminating namespace. An AlreadyExists answer
 means someone else made it: nothing to do. A create carries the key of the
-ServiceAccount it makes as its tag. A failed create is retried at the `RETRY` timer,
-after `RETRY_AFTER`, in motion for settling the first time in a row (`failures`), not
-after (`kcore.controllers.timers`). Mirrors
-pkg/controller/serviceaccount/serviceaccounts_controller.go.
+ServiceAccount it makes as its tag. A failed create is retried at the `Timer.RETRY`
+timer, 1 s later (`RETRY`), in motion for settling the first time in a row (its work
+queue counts the failed creates of each `default`), not after
+(`kcore.component.workqueue`). Mirrors pkg/controller/serviceaccount/serviceaccounts_controller.go.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import enum
 from typing import Final
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pset
+from pyrsistent.typing import PSet
 
 from kcore.api.core import EventSource, Namespace, NamespacePhase, ServiceAccount
 from kcore.api.kinds import Kind, ObjectKey
@@ -35,12 +35,20 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Create
-from kcore.controllers.timers import retry_in_motion
+from kcore.component.workqueue import (
+    RateLimiter,
+    WorkQueue,
+    forget,
+    num_requeues,
+    rate_limited,
+    retry_in_motion,
+)
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "serviceaccount-controller"
 DEFAULT: Final = "default"
-RETRY_AFTER: Final = 1.0
+RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
+"""Namespaces are looked at again 1 s after a failed create."""
 
 
 class Timer(enum.Enum):
@@ -53,7 +61,7 @@ class Timer(enum.Enum):
 class ServiceAccountControllerState:
     view: ClusterState
     in_flight: PSet[str] = pset()  # namespaces whose `default` create awaits its answer
-    failures: PMap[str, int] = pmap()  # namespace -> consecutive failed creates
+    queue: WorkQueue = WorkQueue(kind=Kind.SERVICE_ACCOUNT)  # failed creates in a row per `default`
 
 
 _evolve = evolver(ServiceAccountControllerState)  # attrs.evolve for the hot per-event state updates
@@ -80,13 +88,13 @@ class ServiceAccountController:
                 s = _evolve(s, view=follow(s.view, ev))
                 ns = w.obj.metadata.name if w.obj.KIND is Kind.NAMESPACE else w.obj.metadata.namespace
                 return _sync(s, [ns])
-            case ApiAnswered(tag=ObjectKey(namespace=ns), response=resp):
+            case ApiAnswered(tag=ObjectKey(namespace=ns) as sa, response=resp):
                 s = attrs.evolve(s, in_flight=s.in_flight.discard(ns))
                 if resp.ok or resp.code == 409:
-                    return (attrs.evolve(s, failures=s.failures.discard(ns)) if ns in s.failures else s), ()
-                count = s.failures.get(ns, 0) + 1
-                s = attrs.evolve(s, failures=s.failures.set(ns, count))
-                return s, (WakeMeAt(at=Time(ev.now + RETRY_AFTER), key=Timer.RETRY, in_motion=retry_in_motion(count)),)
+                    return _forget(s, sa), ()
+                queue, requeue = rate_limited(s.queue, sa, ev.now, RETRY)
+                s = attrs.evolve(s, queue=queue)
+                return s, (WakeMeAt(at=requeue.at, key=Timer.RETRY, in_motion=retry_in_motion(requeue.failures)),)
             case ApiAnswered() | TimerFired() | RuntimeAnswered() | RuntimeNotified():
                 return s, ()
 
@@ -97,13 +105,17 @@ def _sync(s: ServiceAccountControllerState, names: list[str]) -> tuple[ServiceAc
         if ns in s.in_flight:
             continue
         if not needs_default(s.view, ns):
-            if ns in s.failures:
-                s = attrs.evolve(s, failures=s.failures.discard(ns))
+            s = _forget(s, default_key(ns))
             continue
         sa = ServiceAccount(metadata=ObjectMeta(name=DEFAULT, namespace=ns))
         s = attrs.evolve(s, in_flight=s.in_flight.add(ns))
         effects.append(CallApi(request=Create(obj=sa), tag=default_key(ns)))
     return s, tuple(effects)
+
+
+def _forget(s: ServiceAccountControllerState, sa: ObjectKey) -> ServiceAccountControllerState:
+    """No standing failure of the create of `sa`: its next failure is the first in a row."""
+    return attrs.evolve(s, queue=forget(s.queue, sa, RETRY)) if num_requeues(s.queue, sa, RETRY) else s
 
 
 def default_key(namespace: str) -> ObjectKey:

@@ -10,10 +10,11 @@ Theory of operation (as upstream's processJob):
   TTL), and if the fresh Job has expired too, DELETE with propagation Foreground and a uid
   precondition, so the Job's pods go first and a re-created Job is never hit;
 - a Job being deleted, unfinished, or without a TTL is left alone. One request per Job
-  is in flight at a time (`busy`), tagged `Call(job, step)`; failures retry after
-  `RETRY` seconds. A Job's timer key is the Job's key.
-- settling (`kcore.controllers.timers`): the expiry is a deadline, merely scheduled; a
-  retry is in motion the first time in a row (`failures`), not after.
+  is in flight at a time (`busy`), tagged `Call(job, step)`; failures retry 1 s later
+  (`RETRY`). A Job's timer key is the Job's key.
+- settling (`kcore.component.workqueue`): the expiry is a deadline, merely scheduled; a
+  retry is in motion the first time in a row (its work queue counts the failures), not
+  after.
 
 Must not know: the Job controller, the garbage collector, the driver.
 Mirrors pkg/controller/ttlafterfinished/ttlafterfinished_controller.go.
@@ -25,8 +26,8 @@ import enum
 from typing import Final, assert_never
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pset
+from pyrsistent.typing import PSet
 
 from kcore.api.batch import Job, JobConditionType
 from kcore.api.core import EventSource
@@ -45,12 +46,20 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Delete, Get, PropagationPolicy
+from kcore.component.workqueue import (
+    RateLimiter,
+    WorkQueue,
+    forget,
+    num_requeues,
+    rate_limited,
+    retry_in_motion,
+)
 from kcore.controllers.podcontrol import key_of
-from kcore.controllers.timers import retry_in_motion
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "ttl-after-finished-controller"
-RETRY: Final = 1.0
+RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
+"""A Job whose request failed is synced again 1 s later."""
 
 
 class Step(enum.Enum):
@@ -70,7 +79,7 @@ class Call:
 class TTLState:
     view: ClusterState
     busy: PSet[ObjectKey] = pset()  # jobs with a request in flight
-    failures: PMap[ObjectKey, int] = pmap()  # job -> consecutive failed requests
+    queue: WorkQueue = WorkQueue(kind=Kind.JOB)  # failed requests in a row per Job
 
 
 _evolve = evolver(TTLState)  # attrs.evolve for the hot per-event state updates
@@ -154,8 +163,8 @@ class TTLAfterFinishedController:
 
     def _sync(self, s: TTLState, key: ObjectKey, now: Time, effects: list[Effect]) -> TTLState:
         job = get(s.view, key)
-        if not isinstance(job, Job) and key in s.failures:
-            s = attrs.evolve(s, failures=s.failures.discard(key))
+        if not isinstance(job, Job):
+            s = _forget(s, key)
         if not isinstance(job, Job) or key in s.busy or not self._expired(job, now, effects):
             return s
         return self._send(s, key, Get(key=key), Step.GET, effects)
@@ -164,26 +173,33 @@ class TTLAfterFinishedController:
         key = call.job
         s = attrs.evolve(s, busy=s.busy.discard(key))
         resp = ev.response
-        failures = s.failures.discard(key) if resp.ok else s.failures.set(key, s.failures.get(key, 0) + 1)
-        s = attrs.evolve(s, failures=failures)
-        moving = retry_in_motion(failures.get(key, 0))
-        retry = WakeMeAt(at=Time(ev.now + RETRY), key=key, in_motion=moving)
         match call.step:
             case Step.GET:
                 fresh = resp.body
                 if resp.code == 404:
-                    return attrs.evolve(s, failures=s.failures.discard(key))
+                    return _forget(s, key)
                 if not resp.ok or not isinstance(fresh, Job):
-                    effects.append(retry)
-                    return s
+                    return _retry(s, key, ev.now, effects)
+                s = _forget(s, key)
                 if not self._expired(fresh, ev.now, effects):
                     return s
                 delete = Delete(key=key, propagation=PropagationPolicy.FOREGROUND, precondition_uid=fresh.metadata.uid)
                 return self._send(s, key, delete, Step.DELETE, effects)
             case Step.DELETE:
                 if not resp.ok and resp.code not in (404, 409):
-                    effects.append(retry)
-                    return s
-                return attrs.evolve(s, failures=s.failures.discard(key))
+                    return _retry(s, key, ev.now, effects)
+                return _forget(s, key)
             case _:
                 assert_never(call.step)
+
+
+def _retry(s: TTLState, key: ObjectKey, now: Time, effects: list[Effect]) -> TTLState:
+    """Sync Job `key` again `RETRY` after a failed request: in motion the first time in a row."""
+    queue, requeue = rate_limited(s.queue, key, now, RETRY)
+    effects.append(WakeMeAt(at=requeue.at, key=key, in_motion=retry_in_motion(requeue.failures)))
+    return attrs.evolve(s, queue=queue)
+
+
+def _forget(s: TTLState, key: ObjectKey) -> TTLState:
+    """No standing failure of Job `key`: its next failed request is the first in a row."""
+    return attrs.evolve(s, queue=forget(s.queue, key, RETRY)) if num_requeues(s.queue, key, RETRY) else s
