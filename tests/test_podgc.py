@@ -9,7 +9,7 @@ from pyrsistent import pset
 from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus, Time
-from kcore.api.pod import Pod, PodPhase, TaintEffect
+from kcore.api.pod import Pod, PodCondition, PodPhase, TaintEffect
 from kcore.component.effects import CallApi, WakeMeAt
 from kcore.component.events import TimerFired
 from kcore.component.requests import Create, Delete, Subresource, Update
@@ -87,20 +87,34 @@ def test_terminated_pods_beyond_the_threshold_go_oldest_first() -> None:
     assert [exists(c, f"done-{i}") for i in range(4)] == [False, False, True, True]
 
 
+def marked_by_gc(at: float) -> PodCondition:
+    return PodCondition(
+        type="DisruptionTarget",
+        status=ConditionStatus.TRUE,
+        last_transition_time=Time(at),
+        reason="DeletionByPodGC",
+        message="PodGC: node no longer exists",
+    )
+
+
 def test_orphaned_running_pods_are_marked_failed_first() -> None:
     c = gc_cluster()
+    start = c.now
     assert c.request(Create(obj=a_pod("stranded", finalizers=["example.com/hold"], node_name="node-2"))).ok
+    before = get(c.state, key(Kind.POD, "stranded"))
+    assert isinstance(before, Pod)
     assert c.request(Delete(key=key(Kind.NODE, "node-2"))).ok
     c.advance(70)
     pod = get(c.state, key(Kind.POD, "stranded"))  # the finalizer keeps it: see what GC wrote
     assert isinstance(pod, Pod)
-    assert pod.status.phase is PodPhase.FAILED
-    assert [(x.type, x.reason) for x in pod.status.conditions if x.type == "DisruptionTarget"] == [("DisruptionTarget", "DeletionByPodGC")]
-    assert pod.metadata.deletion_timestamp is not None
+    gone_at = start + 60  # the first pass after the 40 s quarantine (passes every 20 s)
+    assert pod.status == attrs.evolve(before.status, phase=PodPhase.FAILED, conditions=(marked_by_gc(gone_at),))
+    assert (pod.metadata.deletion_timestamp, pod.metadata.deletion_grace_period_seconds) == (gone_at, 0)
 
 
 def test_an_orphan_whose_status_moved_on_unseen_is_still_marked_failed() -> None:
     c = gc_cluster()
+    start = c.now
     assert c.request(Create(obj=a_pod("stranded", finalizers=["example.com/hold"], node_name="node-2"))).ok
     pod = get(c.state, key(Kind.POD, "stranded"))
     assert isinstance(pod, Pod)
@@ -116,10 +130,10 @@ def test_an_orphan_whose_status_moved_on_unseen_is_still_marked_failed() -> None
     c.advance(70)
     pod = get(c.state, key(Kind.POD, "stranded"))
     assert isinstance(pod, Pod)
-    assert pod.status.phase is PodPhase.FAILED
-    assert pod.status.message == "write 2"  # the patch kept what it does not own
-    assert [x.reason for x in pod.status.conditions if x.type == "DisruptionTarget"] == ["DeletionByPodGC"]
-    assert pod.metadata.deletion_timestamp is not None
+    gone_at = start + 60
+    # the patch kept what it does not own: the message of the last write
+    assert pod.status == attrs.evolve(moved.status, phase=PodPhase.FAILED, conditions=(marked_by_gc(gone_at),))
+    assert (pod.status.message, pod.metadata.deletion_timestamp, pod.metadata.deletion_grace_period_seconds) == ("write 2", gone_at, 0)
 
 
 def test_an_orphan_is_marked_failed_then_deleted_each_write_tagged_with_the_pod_and_what_it_does() -> None:
