@@ -11,13 +11,13 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus, Time
 from kcore.api.pod import Pod, PodCondition, PodPhase, TaintEffect
 from kcore.component.effects import CallApi, WakeMeAt
-from kcore.component.events import TimerFired
 from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers.podgc import PodGCController, PodWrite, Timer, Write
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterConfig, get
-from tests.builders import T0, a_pod, cluster_with, key
+from tests.builders import T0, a_pod, key
+from tests.rig import Rig
 
 
 def gc_cluster(threshold: int = 12_500) -> Cluster:
@@ -137,14 +137,14 @@ def test_an_orphan_whose_status_moved_on_unseen_is_still_marked_failed() -> None
 
 
 def test_an_orphan_is_marked_failed_then_deleted_each_write_tagged_with_the_pod_and_what_it_does() -> None:
-    gc = PodGCController()
-    s, _ = gc.init(cluster_with(a_pod("stranded", node_name="gone")), T0)
-    s, effects = gc.step(s, TimerFired(key=Timer.GC_CHECK, now=T0))  # the quarantine starts
-    assert effects == (WakeMeAt(at=Time(T0 + 20), key=Timer.GC_CHECK),)
-    s, effects = gc.step(s, TimerFired(key=Timer.GC_CHECK, now=Time(T0 + 40)))
+    rig = Rig(PodGCController(), a_pod("stranded", node_name="gone"))
+    assert rig.fire(Timer.GC_CHECK) == (WakeMeAt(at=Time(T0 + 20), key=Timer.GC_CHECK),)  # the quarantine starts
+    effects = rig.fire(Timer.GC_CHECK, T0 + 40)
     pod = key(Kind.POD, "stranded")
     assert [(type(e.request).__name__, e.tag) for e in effects if isinstance(e, CallApi)] == [
         ("Patch", PodWrite(pod=pod, write=Write.MARK_FAILED)),
         ("Delete", PodWrite(pod=pod, write=Write.FORCE_DELETE)),
     ]
-    assert s.in_flight == pset({pod})  # the next pass leaves it alone until an answer comes
+    assert rig.s.in_flight == pset({pod})  # the next pass leaves it alone until an answer comes
+    rig.settle(effects)
+    assert (rig.pods(), rig.s.in_flight) == ([], pset())
