@@ -311,7 +311,7 @@ class CreateProfile:
 
 STAGES: Final = (
     "handle",
-    "_authorize",
+    "authorize_request",
     "create",
     "apply_defaults",
     "uid_for",

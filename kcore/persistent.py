@@ -12,7 +12,7 @@ iteration order is unchanged too). A write that must grow the bucket vector is h
 `PMap.set` itself.
 
 Rules: the private layout (`_size`, `_buckets`, a PSet's `_map`) is read only here, and
-only after the import-time self-check (`_layout_known`) found it on a small map grown and
+only after the import-time self-check (`layout_known`) found it on a small map grown and
 overwritten key by key; without it both functions are `set`/`add` themselves.
 
 Mirrors pyrsistent's `PMap._Evolver.set_with_hash` and `PSet.add` (pyrsistent/_pmap.py,
@@ -67,7 +67,7 @@ def _one_bucket_set(m: PMap[_K, _V], key: _K, val: _V) -> PMap[_K, _V]:
     return built
 
 
-def _layout_known() -> bool:
+def layout_known() -> bool:
     """Whether pyrsistent stores a PMap as `_size` + a `_buckets` PVector of (key, value)
     lists and a PSet as a PMap `_map`, so the one-bucket writes build what `set`/`add`
     would: checked once at import on a small map grown and overwritten key by key."""
@@ -84,7 +84,7 @@ def _layout_known() -> bool:
         return False
 
 
-_LAYOUT_KNOWN: Final = _layout_known()
+_LAYOUT_KNOWN: Final = layout_known()
 
 
 def pset_add(s: PSet[_K], element: _K) -> PSet[_K]:

@@ -122,7 +122,7 @@ def test_system_namespaces_cannot_be_deleted() -> None:
         'namespaces "kube-system" is forbidden: this namespace may not be deleted',
     )
     team = Namespace(metadata=ObjectMeta(name="team"))
-    assert isinstance(admit(cluster_with(), Operation.DELETE, team, None, T0), Admitted)
+    assert admit(cluster_with(), Operation.DELETE, team, None, T0) == Admitted(obj=team)
 
 
 # ---- LimitRanger ---------------------------------------------------------------------------
@@ -281,12 +281,14 @@ def test_an_object_count_quota_refuses_one_too_many() -> None:
 
 
 def test_terminal_pods_use_no_quota() -> None:
-    state = store(cluster_with(a_resource_quota(pods="1")), a_pod("a"))
+    unused = cluster_with(a_resource_quota(pods="1"))
+    state = store(unused, a_pod("a"))
+    assert refused(create(state, a_pod("b"))).code == 403
     stored = state.tables[a_pod().KIND][("default", "a")]
     assert isinstance(stored, Pod)
     done = attrs.evolve(stored, status=PodStatus(phase=PodPhase.SUCCEEDED))
     state = put(state, done)
-    assert isinstance(create(state, a_pod("b")), Admitted)
+    assert create(state, a_pod("b")) == create(unused, a_pod("b"))  # admitted as if "a" never ran
 
 
 def test_a_compute_quota_needs_every_container_to_state_the_resource() -> None:
@@ -307,7 +309,8 @@ def test_a_compute_quota_sums_requests() -> None:
         'pods "b" is forbidden: exceeded quota: q, requested: requests.cpu=600m, '
         "used: requests.cpu=600m, limited: requests.cpu=1"
     )
-    assert isinstance(create(state, a_pod("b", containers=(a_container(cpu="400m"),))), Admitted)
+    fits = a_pod("b", containers=(a_container(cpu="400m"),))
+    assert create(state, fits) == create(cluster_with(), fits)  # admitted, and the quota changes nothing
 
 
 def test_quota_counts_config_maps_and_generic_counts() -> None:

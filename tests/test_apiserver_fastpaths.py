@@ -28,9 +28,9 @@ from kcore.apiserver.admission import (
     TAINT_UNREACHABLE,
     Operation,
     Request,
-    _keep_resources,
-    _tolerates,
+    keep_resources,
     pod_server_set_values,
+    tolerates,
 )
 from kcore.apiserver.storage import same_object, spec_changed, with_meta
 from kcore.state import empty_state
@@ -111,7 +111,7 @@ def _reference_server_set_values(obj: Pod, old: Pod) -> Pod:
         for t in was.tolerations
         if t.key in (TAINT_NOT_READY, TAINT_UNREACHABLE)
         and t.toleration_seconds == DEFAULT_TOLERATION_SECONDS
-        and not _tolerates(spec.tolerations, t.key)
+        and not tolerates(spec.tolerations, t.key)
     )
     old_containers = {c.name: c for c in (*was.containers, *was.init_containers)}
     new_spec = attrs.evolve(
@@ -122,9 +122,9 @@ def _reference_server_set_values(obj: Pod, old: Pod) -> Pod:
         priority=was.priority if spec.priority is None else spec.priority,
         preemption_policy=spec.preemption_policy or was.preemption_policy,
         tolerations=spec.tolerations + defaults,
-        containers=tuple(_keep_resources(c, old_containers.get(c.name)) for c in spec.containers),
+        containers=tuple(keep_resources(c, old_containers.get(c.name)) for c in spec.containers),
         init_containers=tuple(
-            _keep_resources(c, old_containers.get(c.name)) for c in spec.init_containers
+            keep_resources(c, old_containers.get(c.name)) for c in spec.init_containers
         ),
     )
     return obj if new_spec == spec else attrs.evolve(obj, spec=new_spec)

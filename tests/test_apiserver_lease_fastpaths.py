@@ -48,7 +48,7 @@ from kcore.apiserver.admission import (
     Request,
 )
 from kcore.apiserver.auth import MASTERS
-from kcore.apiserver.server import _authorize, handle
+from kcore.apiserver.server import authorize_request, handle
 from kcore.apiserver.storage import (
     Outcome,
     commit,
@@ -140,7 +140,7 @@ def _reference_write_update(state: ClusterState, old: ApiObject, new: ApiObject)
 
 
 def _reference_update(state: ClusterState, request: Update) -> Outcome:
-    denied = _authorize(state, request)
+    denied = authorize_request(state, request)
     if denied is not None:
         return fail(state, denied)
     obj = request.obj
@@ -448,7 +448,7 @@ def test_masters_skip_only_what_authorize_would_allow(user: UserInfo) -> None:
         ListObjects(kind=Kind.LEASE, namespace=NAMESPACE, user=user),
         Delete(key=scoped_key(_STORED[1]), user=user),  # type: ignore[arg-type]
     ):
-        denied = _authorize(_BASE, request)
+        denied = authorize_request(_BASE, request)
         if MASTERS in user.groups:
             assert denied is None
         _, response, _ = handle(_BASE, request, NOW)

@@ -30,9 +30,8 @@ from kcore.api.defaults import apply_defaults
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, Status, Time
 from kcore.api.pod import Pod, PodPhase, PodTemplateSpec
-from kcore.apiserver import handle
 from kcore.component.effects import CallApi, EventType, RecordEvent, WakeMeAt
-from kcore.component.events import ApiAnswered, Started, WatchDelivered
+from kcore.component.events import WatchDelivered
 from kcore.component.requests import Create, Delete, Patch, Subresource, Update
 from kcore.controllers import deployment_util as du
 from kcore.controllers.deployment import (
@@ -52,6 +51,7 @@ from kcore.intstr import IntOrStringError
 from kcore.kubectl.rollback import rollback_request
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container, a_deployment, a_pod, a_replica_set, key, owner_ref
+from tests.rig import Rig
 
 WEB = key(Kind.DEPLOYMENT, "web")
 
@@ -639,19 +639,16 @@ def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> 
     report_all(c)
     (only,) = sizes(c)
     rs_key = key(Kind.REPLICA_SET, only)
-    ctrl = DeploymentController()
     now = c.now
-    s, _ = ctrl.init(c.state, now)
-    s, out = ctrl.step(s, Started(now=now))
-    assert out == ()  # a fixed point
-    state = c.state
+    rig = Rig(DeploymentController(), state=c.state, now=now)
+    assert rig.start() == ()  # a fixed point
     d = the_deployment(c)
-    state, resp, scaled = handle(state, Update(obj=attrs.evolve(d, spec=attrs.evolve(d.spec, replicas=5))), now)
+    assert rig.request(Update(obj=attrs.evolve(d, spec=attrs.evolve(d.spec, replicas=5)))).ok
+    scaled = rig.deliver_watches()
     rs = rs_named(c, only)
     relabelled = attrs.evolve(rs, metadata=attrs.evolve(rs.metadata, labels=rs.metadata.labels.set("team", "a")))
-    state, resp, relabel = handle(state, Update(obj=relabelled), now)  # not yet seen by the controller
-    s, out = ctrl.step(s, WatchDelivered(event=scaled[0], now=now))
-    scale_rs, write_status = out  # the scale and the deployment's status (observedGeneration)
+    assert rig.request(Update(obj=relabelled)).ok  # not yet seen by the controller
+    scale_rs, write_status = scaled  # the scale and the deployment's status (observedGeneration)
     assert isinstance(scale_rs, CallApi) and isinstance(scale_rs.request, Update)
     assert isinstance(write_status, CallApi) and isinstance(write_status.request, Update)
     assert scale_rs.request.obj.metadata.resource_version == rs.metadata.resource_version
@@ -660,21 +657,15 @@ def test_a_stale_view_conflicts_backs_off_and_the_next_watch_event_retries() -> 
     )
     assert scale_rs.tag == RoundWrite(deployment=WEB, purpose=Purpose.UPDATE_RS, rs_name=only, events=(scaled_up,))
     assert write_status.tag == RoundWrite(deployment=WEB, purpose=Purpose.STATUS)
-    state, resp, _ = handle(state, scale_rs.request, now)
-    assert resp.code == 409
-    s, out = ctrl.step(s, ApiAnswered(tag=scale_rs.tag, response=resp, now=now))
-    assert out == ()  # the round still has a write out
-    state, resp, _ = handle(state, write_status.request, now)
-    assert resp.ok
-    s, out = ctrl.step(s, ApiAnswered(tag=write_status.tag, response=resp, now=now))
-    assert out == (WakeMeAt(at=Time(now + 0.005), key=WEB, in_motion=True),)  # a first failure
-    s, out = ctrl.step(s, WatchDelivered(event=relabel[0], now=now))  # the newer object: retry at once
-    (call,) = out
+    conflict = rig.perform(scale_rs)
+    assert conflict.response.code == 409
+    assert rig.step(conflict) == ()  # the round still has a write out
+    assert rig.answer(write_status) == (WakeMeAt(at=Time(now + 0.005), key=WEB, in_motion=True),)  # a first failure
+    relabel = rig.inbox.pop(0)  # the newer object: retry at once (the status write's event waits)
+    (call,) = rig.step(WatchDelivered(event=relabel, now=now))
     assert isinstance(call, CallApi) and isinstance(call.request, Update)
     retried = call.request.obj
     assert isinstance(retried, ReplicaSet) and retried.metadata.resource_version > rs.metadata.resource_version
-    state, resp, _ = handle(state, call.request, now)
-    assert resp.ok
-    stored = get(state, rs_key)
-    assert isinstance(stored, ReplicaSet)
+    assert rig.perform(call).response.ok
+    stored = rig.get(rs_key, ReplicaSet)
     assert (stored.spec.replicas, stored.metadata.labels.get("team")) == (5, "a")

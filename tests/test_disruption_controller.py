@@ -24,7 +24,7 @@ from kcore.api.policy import (
 )
 from kcore.api.watch import WatchEvent, WatchType
 from kcore.component.effects import CallApi, WakeMeAt
-from kcore.component.events import ApiAnswered, Started, WatchDelivered
+from kcore.component.events import Started, WatchDelivered
 from kcore.component.requests import (
     Create,
     Delete,
@@ -40,6 +40,7 @@ from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_pdb, a_pod, a_replica_set, a_template, meta, owner_ref
+from tests.rig import Rig
 
 PDB = ObjectKey(kind=Kind.POD_DISRUPTION_BUDGET, namespace="default", name="web-pdb")
 LABELS = {"app": "web"}
@@ -276,27 +277,22 @@ def test_at_a_fixed_point_a_restart_emits_nothing() -> None:
         run_pod(c, name)
     created(c, a_pdb(min_available=2))
     c.run_until_stable()
-    controller = DisruptionController()
-    s, effects = controller.init(c.state, c.now)
-    assert effects == ()
-    s2, effects = controller.step(s, Started(now=c.now))
-    assert effects == ()
-    assert s2.dirty == s.dirty and s2.in_flight == s.in_flight
+    rig = Rig(DisruptionController(), state=c.state, now=c.now)
+    relisted = rig.s
+    assert rig.start() == ()
+    assert (rig.s.dirty, rig.s.in_flight) == (relisted.dirty, relisted.in_flight)
 
 
 def test_a_conflicting_write_is_retried_after_a_second() -> None:
     c = a_cluster()
     run_pod(c, "web-0")
     created(c, a_pdb(min_available=1))
-    controller = DisruptionController()
-    s, _ = controller.init(c.state, c.now)
-    s, effects = controller.step(s, Started(now=c.now))
-    (write,) = [e for e in effects if isinstance(e, CallApi)]
-    assert write.tag == PDB and s.in_flight == pset({PDB})  # the budget's status write
+    rig = Rig(DisruptionController(), state=c.state, now=c.now)
+    (write,) = [e for e in rig.start() if isinstance(e, CallApi)]
+    assert write.tag == PDB and rig.s.in_flight == pset({PDB})  # the budget's status write
     conflict = Response(code=409, body=Status(code=409))
-    s, effects = controller.step(s, ApiAnswered(tag=PDB, response=conflict, now=c.now))
-    assert effects == (WakeMeAt(at=Time(c.now + 1), key=PDB, in_motion=True),)
-    assert s.in_flight == pset()
+    assert rig.answer(write, conflict) == (WakeMeAt(at=Time(c.now + 1), key=PDB, in_motion=True),)
+    assert rig.s.in_flight == pset()
 
 
 def test_a_budget_with_a_write_in_flight_is_not_written_twice() -> None:

@@ -23,7 +23,7 @@ from kcore.driver.clock import EPOCH, DurationError, format_time, parse_duration
 from kcore.driver.cluster import Applied, ApplyOutcome, Cluster
 from kcore.driver.queue import EventQueue
 from kcore.driver.snapshot import Crashed, Delivered, Performed
-from kcore.state import ClusterConfig, ClusterState, empty_state, get
+from kcore.state import ClusterConfig, ClusterState, empty_state, get, list_objects
 
 # --- test components -----------------------------------------------------------------------
 
@@ -292,9 +292,11 @@ def test_a_snapshot_never_changes_and_a_fork_is_independent() -> None:
     fork.apply([cm("only-in-fork")])
     fork.run_until_stable()
     assert c.snapshot() is snap
-    key = ObjectKey(kind=Kind.CONFIG_MAP, namespace="default", name="only-in-fork")
-    assert get(c.state, key) is None and get(fork.state, key) is not None
-    assert get(fork.state, attrs.evolve(key, name="only-in-fork-mirror")) is not None
+    def names(cluster: Cluster) -> list[str]:
+        return [m.metadata.name for m in list_objects(cluster.state, Kind.CONFIG_MAP, "default")]
+
+    assert (names(c), names(fork)) == ([], ["only-in-fork", "only-in-fork-mirror"])
+    assert fork.component_state("mirror") == ("only-in-fork:201",) and c.component_state("mirror") == ()
 
 
 def test_the_same_seed_and_inputs_give_the_same_state_and_trace() -> None:

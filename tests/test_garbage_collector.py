@@ -59,9 +59,10 @@ def delete(c: Cluster, k: ObjectKey, policy: PropagationPolicy | None) -> None:
 
 def test_owned_pods_stay_while_the_owner_lives() -> None:
     c = gc_cluster()
-    rs_with_pods(c)
+    rs, pods = rs_with_pods(c)
     c.advance(10)
-    assert present(c, key(Kind.POD, "web-0")) is not None
+    assert present(c, key(Kind.REPLICA_SET, "web")) == rs
+    assert [present(c, key(Kind.POD, p.metadata.name)) for p in pods] == pods  # untouched
 
 
 def test_background_deletion_removes_dependents_after_the_owner() -> None:

@@ -12,6 +12,7 @@ import attrs
 import pytest
 from pyrsistent import pmap, pset
 
+from kcore.api.apps import ReplicaSet
 from kcore.api.autoscaling import (
     HorizontalPodAutoscalerBehavior,
     HorizontalPodAutoscalerCondition,
@@ -28,7 +29,6 @@ from kcore.api.autoscaling import (
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
 from kcore.api.pod import Pod, PodCondition, PodPhase, PodStatus
 from kcore.component.effects import CallApi, WakeMeAt
-from kcore.component.events import ApiAnswered, Started
 from kcore.component.requests import GetScale
 from kcore.controllers.hpa import SYNC_PERIOD, Asked, Call, HorizontalPodAutoscalerController
 from kcore.controllers.hpa_behavior import (
@@ -55,6 +55,7 @@ from tests.hpa_fixtures import (
     start_replica_set,
     write_metrics,
 )
+from tests.rig import Rig
 
 NOW = Time(1_700_000_000.0)
 ABLE = HorizontalPodAutoscalerConditionType.ABLE_TO_SCALE
@@ -353,9 +354,8 @@ def test_each_call_of_a_reconcile_is_tagged_with_its_hpa_and_what_it_asks() -> N
     start_replica_set(c, 3)
     follow(c, 90)
     created(c, an_hpa())
-    comp = HorizontalPodAutoscalerController()
-    s, _ = comp.init(c.state, c.now)
-    s, effects = comp.step(s, Started(now=c.now))
+    rig = Rig(HorizontalPodAutoscalerController(), state=c.state, now=c.now)
+    effects = rig.start()
     assert effects == (
         WakeMeAt(at=Time(c.now + SYNC_PERIOD), key=HPA),
         CallApi(request=GetScale(key=RS), tag=Call(hpa=HPA, asked=Asked.SCALE)),
@@ -364,14 +364,14 @@ def test_each_call_of_a_reconcile_is_tagged_with_its_hpa_and_what_it_asks() -> N
     for _ in range(3):  # the scale, the rescale, the status
         (call,) = [e for e in effects if isinstance(e, CallApi)]
         asked.append((type(call.request).__name__, call.tag))
-        s, effects = comp.step(s, ApiAnswered(tag=call.tag, response=c.request(call.request), now=c.now))
+        effects = rig.answer(call)
     assert asked == [
         ("GetScale", Call(hpa=HPA, asked=Asked.SCALE)),
         ("UpdateScale", Call(hpa=HPA, asked=Asked.RESCALE)),
         ("Update", Call(hpa=HPA, asked=Asked.STATUS)),
     ]
-    assert (effects, s.in_flight, s.rescales) == ((), pset(), pmap())
-    assert replica_set(c).spec.replicas == 6
+    assert (effects, rig.s.in_flight, rig.s.rescales) == ((), pset(), pmap())
+    assert rig.get(RS, ReplicaSet).spec.replicas == 6
 
 
 def test_a_restarted_controller_resumes_from_the_api() -> None:

@@ -180,17 +180,17 @@ def test_extended_resource_the_node_lacks_is_ignored_as_upstream() -> None:
 
 def test_dropping_missing_extended_resources_keeps_a_pod_without_any_as_it_is() -> None:
     """The fast path (nothing to drop: the pod itself) equals rebuilding every container."""
-    from kcore.kubelet.admission import _without_missing_extended
+    from kcore.kubelet.admission import remove_missing_extended_resources
 
     node = a_node("node-1")
     gpus = pmap({**node.status.allocatable, "example.com/gpu": parse_quantity("1")})
     with_gpu = attrs.evolve(node, status=attrs.evolve(node.status, capacity=gpus, allocatable=gpus))
     plain = a_pod("a", containers=(attrs.evolve(a_container(), resources=_requests(cpu="1")),), node_name="node-1")
     advertised = attrs.evolve(a_container(), resources=_requests(cpu="1", **{"example.com/gpu": "1"}))
-    assert _without_missing_extended(plain, node) is plain
+    assert remove_missing_extended_resources(plain, node) is plain
     gpu_pod = a_pod("g", containers=(advertised,), node_name="node-1")
-    assert _without_missing_extended(gpu_pod, with_gpu) is gpu_pod
-    dropped = _without_missing_extended(gpu_pod, node)
+    assert remove_missing_extended_resources(gpu_pod, with_gpu) is gpu_pod
+    dropped = remove_missing_extended_resources(gpu_pod, node)
     assert dropped != gpu_pod
     assert dict(dropped.spec.containers[0].resources.requests) == {"cpu": parse_quantity("1")}
 

@@ -3,7 +3,9 @@ controller (`default` in every active namespace)."""
 
 from __future__ import annotations
 
-from kcore.api.core import Namespace, NamespacePhase
+import attrs
+
+from kcore.api.core import Namespace, NamespacePhase, ServiceAccount
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject
 from kcore.component.requests import Create, Delete
@@ -12,7 +14,7 @@ from kcore.controllers.namespace import CONTENT_REMAINING, NamespaceController
 from kcore.controllers.serviceaccount import ServiceAccountController
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import AnyComponent, Cluster
-from kcore.state import ClusterConfig, get, keys_in_namespace
+from kcore.state import ClusterConfig, get, keys_in_namespace, list_objects
 from tests.builders import (
     a_config_map,
     a_namespace,
@@ -87,14 +89,17 @@ def test_namespace_deletion_with_owners_and_the_collector_leaves_nothing() -> No
 
 def test_every_active_namespace_gets_a_default_service_account_again_and_again() -> None:
     c = cluster(ServiceAccountController())
-    for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
-        assert get(c.state, key(Kind.SERVICE_ACCOUNT, "default", ns)) is not None, ns
+    defaults = [sa.metadata.namespace for sa in list_objects(c.state, Kind.SERVICE_ACCOUNT) if sa.metadata.name == "default"]
+    assert defaults == ["default", "kube-node-lease", "kube-public", "kube-system"]
     make(c, a_namespace("team"))
     c.run_until_stable()
-    assert get(c.state, key(Kind.SERVICE_ACCOUNT, "default", "team")) is not None
+    first = get(c.state, key(Kind.SERVICE_ACCOUNT, "default", "team"))
+    assert isinstance(first, ServiceAccount)
     assert c.request(Delete(key=key(Kind.SERVICE_ACCOUNT, "default", "team"))).ok
     c.run_until_stable()
-    assert get(c.state, key(Kind.SERVICE_ACCOUNT, "default", "team")) is not None
+    again = get(c.state, key(Kind.SERVICE_ACCOUNT, "default", "team"))
+    assert isinstance(again, ServiceAccount) and again.metadata.uid != first.metadata.uid  # a new one
+    assert attrs.evolve(again, metadata=first.metadata) == first
 
 
 def test_no_default_service_account_in_a_terminating_namespace() -> None:

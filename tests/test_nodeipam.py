@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import attrs
 from pyrsistent import pset
 
 from kcore.api.core import Event, Node
 from kcore.api.kinds import Kind
 from kcore.component.effects import CallApi
-from kcore.component.events import Started
 from kcore.component.requests import Create, Delete, Update
 from kcore.controllers.nodeipam import NodeIpamController, NodeIpamState
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
 from kcore.state import ClusterConfig, get, list_objects
-from tests.builders import T0, a_node, cluster_with, key
+from tests.builders import a_node, cluster_with, key
+from tests.rig import Rig
 
 
 def _cluster(nodes: int = 3, cidr: str = "10.244.0.0/16") -> Cluster:
@@ -54,13 +55,15 @@ def test_bootstrap_cidrs_are_respected_and_a_new_node_gets_the_next_free_24() ->
 
 
 def test_a_node_without_a_podcidr_gets_the_lowest_free_24_through_an_update_tagged_with_its_key() -> None:
-    ipam = NodeIpamController()
-    state, _ = ipam.init(cluster_with(a_node("n1"), namespaces=()), T0)
-    state, effects = ipam.step(state, Started(now=T0))
-    (update,) = effects
-    assert isinstance(update, CallApi) and isinstance(update.request, Update) and isinstance(update.request.obj, Node)
-    assert (update.request.obj.spec.pod_cidr, update.tag) == ("10.244.0.0/24", key(Kind.NODE, "n1"))
-    assert state.in_flight == pset({"n1"})
+    rig = Rig(NodeIpamController(), state=cluster_with(a_node("n1"), namespaces=()))
+    n1 = rig.get(key(Kind.NODE, "n1"), Node)
+    (update,) = rig.start()
+    given = attrs.evolve(n1, spec=attrs.evolve(n1.spec, pod_cidr="10.244.0.0/24", pod_cidrs=("10.244.0.0/24",)))
+    assert update == CallApi(request=Update(obj=given), tag=key(Kind.NODE, "n1"))
+    assert rig.s.in_flight == pset({"n1"})
+    assert rig.settle([update]) == [update]  # the answer and the watch event ask for nothing more
+    assert rig.get(key(Kind.NODE, "n1"), Node).spec.pod_cidrs == ("10.244.0.0/24",)
+    assert rig.s.in_flight == pset()
 
 
 def test_nodes_added_together_never_share_a_cidr() -> None:

@@ -354,7 +354,7 @@ def test_token_bucket_has_burst_one_and_refills_at_qps() -> None:
 @attrs.frozen(kw_only=True)
 class _Checked:
     """The controller, each monitor pass checked against the pass without the memo
-    (`_monitor(memo=False)`, which reads every Node again) on the same state; `passes`
+    (`monitor_node_health(memo=False)`, which reads every Node again) on the same state; `passes`
     counts the checks (a mutable list: test-only)."""
 
     inner: NodeLifecycleController
@@ -377,7 +377,7 @@ class _Checked:
         new, effects = self.inner.step(state, event)
         if isinstance(event, Started) or (isinstance(event, TimerFired) and event.key is nlm.Timer.MONITOR):
             before = attrs.evolve(state, view=event.view) if isinstance(event, TimerFired) and event.view is not None else state
-            slow, slow_effects = nl._monitor(before, event.now, memo=False)
+            slow, slow_effects = nl.monitor_node_health(before, event.now, memo=False)
             assert effects == slow_effects
             assert new == slow
             self.passes.append(event.now)
@@ -392,14 +392,14 @@ def _label(c: Cluster, name: str, labels: dict[str, str]) -> None:
 
 def test_the_monitor_memo_gives_the_same_passes_as_reading_every_node(monkeypatch: pytest.MonkeyPatch) -> None:
     hits: list[bool] = []
-    fast = nl._unchanged_steady
+    fast = nl.unchanged_steady
 
     def spy(*args: Any) -> Any:
         got = fast(*args)
         hits.append(got is not None)
         return got
 
-    monkeypatch.setattr(nl, "_unchanged_steady", spy)
+    monkeypatch.setattr(nl, "unchanged_steady", spy)
     passes: list[Time] = []
     c = create_cluster(ClusterConfig(), nodes=10, components=(_Checked(inner=NodeLifecycleController(), passes=passes),))
     for i in range(1, 11):

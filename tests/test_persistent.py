@@ -62,7 +62,7 @@ def test_pset_add_builds_what_pset_add_builds(start: list[object], adds: list[ob
 def test_the_one_bucket_writes_know_the_installed_pyrsistent_and_fall_back_without_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert persistent._layout_known()  # the installed pyrsistent: the fast path is on
+    assert persistent.layout_known()  # the installed pyrsistent: the fast path is on
     monkeypatch.setattr(persistent, "_LAYOUT_KNOWN", False)
     m = pmap({"a": 1})
     assert persistent.pmap_set(m, "b", 2) == m.set("b", 2)

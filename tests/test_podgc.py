@@ -9,15 +9,15 @@ from pyrsistent import pset
 from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind
 from kcore.api.meta import ConditionStatus, Time
-from kcore.api.pod import Pod, PodPhase, TaintEffect
+from kcore.api.pod import Pod, PodCondition, PodPhase, TaintEffect
 from kcore.component.effects import CallApi, WakeMeAt
-from kcore.component.events import TimerFired
 from kcore.component.requests import Create, Delete, Subresource, Update
 from kcore.controllers.podgc import PodGCController, PodWrite, Timer, Write
 from kcore.driver.bootstrap import create_cluster
 from kcore.driver.cluster import Cluster
 from kcore.state import ClusterConfig, get
-from tests.builders import T0, a_pod, cluster_with, key
+from tests.builders import T0, a_pod, key
+from tests.rig import Rig
 
 
 def gc_cluster(threshold: int = 12_500) -> Cluster:
@@ -87,20 +87,34 @@ def test_terminated_pods_beyond_the_threshold_go_oldest_first() -> None:
     assert [exists(c, f"done-{i}") for i in range(4)] == [False, False, True, True]
 
 
+def marked_by_gc(at: float) -> PodCondition:
+    return PodCondition(
+        type="DisruptionTarget",
+        status=ConditionStatus.TRUE,
+        last_transition_time=Time(at),
+        reason="DeletionByPodGC",
+        message="PodGC: node no longer exists",
+    )
+
+
 def test_orphaned_running_pods_are_marked_failed_first() -> None:
     c = gc_cluster()
+    start = c.now
     assert c.request(Create(obj=a_pod("stranded", finalizers=["example.com/hold"], node_name="node-2"))).ok
+    before = get(c.state, key(Kind.POD, "stranded"))
+    assert isinstance(before, Pod)
     assert c.request(Delete(key=key(Kind.NODE, "node-2"))).ok
     c.advance(70)
     pod = get(c.state, key(Kind.POD, "stranded"))  # the finalizer keeps it: see what GC wrote
     assert isinstance(pod, Pod)
-    assert pod.status.phase is PodPhase.FAILED
-    assert [(x.type, x.reason) for x in pod.status.conditions if x.type == "DisruptionTarget"] == [("DisruptionTarget", "DeletionByPodGC")]
-    assert pod.metadata.deletion_timestamp is not None
+    gone_at = start + 60  # the first pass after the 40 s quarantine (passes every 20 s)
+    assert pod.status == attrs.evolve(before.status, phase=PodPhase.FAILED, conditions=(marked_by_gc(gone_at),))
+    assert (pod.metadata.deletion_timestamp, pod.metadata.deletion_grace_period_seconds) == (gone_at, 0)
 
 
 def test_an_orphan_whose_status_moved_on_unseen_is_still_marked_failed() -> None:
     c = gc_cluster()
+    start = c.now
     assert c.request(Create(obj=a_pod("stranded", finalizers=["example.com/hold"], node_name="node-2"))).ok
     pod = get(c.state, key(Kind.POD, "stranded"))
     assert isinstance(pod, Pod)
@@ -116,21 +130,21 @@ def test_an_orphan_whose_status_moved_on_unseen_is_still_marked_failed() -> None
     c.advance(70)
     pod = get(c.state, key(Kind.POD, "stranded"))
     assert isinstance(pod, Pod)
-    assert pod.status.phase is PodPhase.FAILED
-    assert pod.status.message == "write 2"  # the patch kept what it does not own
-    assert [x.reason for x in pod.status.conditions if x.type == "DisruptionTarget"] == ["DeletionByPodGC"]
-    assert pod.metadata.deletion_timestamp is not None
+    gone_at = start + 60
+    # the patch kept what it does not own: the message of the last write
+    assert pod.status == attrs.evolve(moved.status, phase=PodPhase.FAILED, conditions=(marked_by_gc(gone_at),))
+    assert (pod.status.message, pod.metadata.deletion_timestamp, pod.metadata.deletion_grace_period_seconds) == ("write 2", gone_at, 0)
 
 
 def test_an_orphan_is_marked_failed_then_deleted_each_write_tagged_with_the_pod_and_what_it_does() -> None:
-    gc = PodGCController()
-    s, _ = gc.init(cluster_with(a_pod("stranded", node_name="gone")), T0)
-    s, effects = gc.step(s, TimerFired(key=Timer.GC_CHECK, now=T0))  # the quarantine starts
-    assert effects == (WakeMeAt(at=Time(T0 + 20), key=Timer.GC_CHECK),)
-    s, effects = gc.step(s, TimerFired(key=Timer.GC_CHECK, now=Time(T0 + 40)))
+    rig = Rig(PodGCController(), a_pod("stranded", node_name="gone"))
+    assert rig.fire(Timer.GC_CHECK) == (WakeMeAt(at=Time(T0 + 20), key=Timer.GC_CHECK),)  # the quarantine starts
+    effects = rig.fire(Timer.GC_CHECK, T0 + 40)
     pod = key(Kind.POD, "stranded")
     assert [(type(e.request).__name__, e.tag) for e in effects if isinstance(e, CallApi)] == [
         ("Patch", PodWrite(pod=pod, write=Write.MARK_FAILED)),
         ("Delete", PodWrite(pod=pod, write=Write.FORCE_DELETE)),
     ]
-    assert s.in_flight == pset({pod})  # the next pass leaves it alone until an answer comes
+    assert rig.s.in_flight == pset({pod})  # the next pass leaves it alone until an answer comes
+    rig.settle(effects)
+    assert (rig.pods(), rig.s.in_flight) == ([], pset())

@@ -304,7 +304,7 @@ def test_sidecar_init_containers_add_to_the_running_sum() -> None:
     sidecar = attrs.evolve(container("side", requests={"cpu": "1"}), restart_policy=ContainerRestartPolicy.ALWAYS)
     p = pod(containers=[container(requests={"cpu": "2"})], init_containers=[sidecar])
     assert _fit(p, node("a", cpu="3")) is None
-    assert _fit(p, node("a", cpu="2500m")) is not None
+    assert _fit(p, node("a", cpu="2500m")) == failing("NodeResourcesFit", UU, "Insufficient cpu")
 
 
 def test_pod_overhead_counts() -> None:

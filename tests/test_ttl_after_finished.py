@@ -67,9 +67,9 @@ def test_a_zero_ttl_deletes_at_once() -> None:
 
 def test_a_job_without_ttl_stays() -> None:
     c = ttl_cluster()
-    run_to_completion(c, ttl=None)
+    job = run_to_completion(c, ttl=None)
     c.advance(10_000)
-    assert get(c.state, JOB) is not None
+    assert get(c.state, JOB) == job  # untouched
 
 
 def test_a_restarted_ttl_controller_still_deletes_on_time() -> None:

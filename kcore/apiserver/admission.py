@@ -225,7 +225,7 @@ def pod_server_set_values(req: Request, obj: ApiObject) -> ApiObject | Status:
         for t in was.tolerations
         if t.key in (TAINT_NOT_READY, TAINT_UNREACHABLE)
         and t.toleration_seconds == DEFAULT_TOLERATION_SECONDS
-        and not _tolerates(spec.tolerations, t.key)
+        and not tolerates(spec.tolerations, t.key)
     )
     old_containers = {c.name: c for c in (*was.containers, *was.init_containers)}
     containers = _kept_resources(spec.containers, old_containers)
@@ -259,13 +259,14 @@ def pod_server_set_values(req: Request, obj: ApiObject) -> ApiObject | Status:
 def _kept_resources(
     containers: tuple[Container, ...], old: Mapping[str, Container]
 ) -> tuple[Container, ...]:
-    """`containers` with the resources the stored ones had (`_keep_resources`); the very
+    """`containers` with the resources the stored ones had (`keep_resources`); the very
     same tuple when none changes."""
-    kept = tuple(_keep_resources(c, old.get(c.name)) for c in containers)
+    kept = tuple(keep_resources(c, old.get(c.name)) for c in containers)
     return containers if all(k is c for k, c in zip(kept, containers, strict=True)) else kept
 
 
-def _keep_resources(c: Container, old: Container | None) -> Container:
+def keep_resources(c: Container, old: Container | None) -> Container:
+    """`c` with every resource limit and request `old` had that `c` leaves out."""
     if old is None or old.resources == c.resources:
         return c
     res = c.resources
@@ -480,7 +481,8 @@ def service_account(pod: Pod) -> SpecChanges | str:
     return {"service_account_name": name, "service_account": name}
 
 
-def _tolerates(tolerations: Iterable[Toleration], taint_key: str) -> bool:
+def tolerates(tolerations: Iterable[Toleration], taint_key: str) -> bool:
+    """Whether one of `tolerations` tolerates a NoExecute taint `taint_key`."""
     return any(
         (t.key == taint_key or not t.key)
         and (t.effect is TaintEffect.NO_EXECUTE or t.effect is None)
@@ -503,7 +505,7 @@ def default_toleration_seconds(pod: Pod) -> SpecChanges | str:
     """DefaultTolerationSeconds: tolerate NoExecute not-ready/unreachable for 300s."""
     if not pod.spec.tolerations:
         return {"tolerations": _DEFAULT_TOLERATIONS}
-    added = tuple(t for t in _DEFAULT_TOLERATIONS if not _tolerates(pod.spec.tolerations, t.key))
+    added = tuple(t for t in _DEFAULT_TOLERATIONS if not tolerates(pod.spec.tolerations, t.key))
     return {"tolerations": pod.spec.tolerations + added} if added else {}
 
 

@@ -64,7 +64,7 @@ def handle(state: ClusterState, request: Request, now: Time) -> Outcome:
     # system:masters is allowed everything (authorize's first test): the request's
     # attributes (an ObjectKey, the kind's REST facts) are built only for RBAC users.
     if MASTERS not in request.user.groups:
-        denied = _authorize(state, request)
+        denied = authorize_request(state, request)
         if denied is not None:
             return fail(state, denied)
     match request:
@@ -110,7 +110,7 @@ def _scoped(key: ObjectKey) -> ObjectKey:
     return _key(key.kind, key.namespace, key.name)
 
 
-def _authorize(state: ClusterState, request: Request) -> Status | None:
+def authorize_request(state: ClusterState, request: Request) -> Status | None:
     """RequestInfo of `request` checked by the authorizer; None = allowed."""
     verb, key, sub = _attributes(request)
     user: UserInfo = request.user

@@ -187,7 +187,7 @@ class NodeLifecycleController:
             state = evolve_state(state, view=event.view)
         match event:
             case Started(now=now) | TimerFired(key=Timer.MONITOR, now=now):
-                return _monitor(state, now)
+                return monitor_node_health(state, now)
             case TimerFired(key=Timer.TAINT_PASS, now=now):
                 return _taint_pass(state, now)
             case TimerFired(key=ObjectKey() as pod, now=now):
@@ -332,11 +332,11 @@ def unknown_status(node: Node, now: Time) -> Node:
     return attrs.evolve(node, status=attrs.evolve(node.status, conditions=tuple(conds)))
 
 
-def _monitor(state: NodeLifecycleState, now: Time, *, memo: bool = True) -> tuple[NodeLifecycleState, Effects]:
+def monitor_node_health(state: NodeLifecycleState, now: Time, *, memo: bool = True) -> tuple[NodeLifecycleState, Effects]:
     """monitorNodeHealth: one pass over every Node, then the zones, then the taint queue.
 
     With `memo` (always, but in the test that it changes nothing), a Node whose health
-    remembers this very Node object as plainly healthy is checked by `_unchanged_steady`
+    remembers this very Node object as plainly healthy is checked by `unchanged_steady`
     (identity, the Lease, the grace period, the queues) without reading the Node again."""
     out: list[Effect] = [WakeMeAt(at=Time(now + NODE_MONITOR_PERIOD), key=Timer.MONITOR)]  # periodic
     nodes = [n for n in list_objects(state.view, Kind.NODE) if isinstance(n, Node)]
@@ -354,7 +354,7 @@ def _monitor(state: NodeLifecycleState, now: Time, *, memo: bool = True) -> tupl
         except KeyError:
             saved = None
         if memo and saved is not None:
-            fast = _unchanged_steady(state, saved, node, leases, queued, now)
+            fast = unchanged_steady(state, saved, node, leases, queued, now)
             if fast is not None:
                 seen, fresh = fast
                 if fresh is not None:
@@ -399,7 +399,7 @@ def _lease_table(view: ClusterState) -> PMap[tuple[str, str], ApiObject]:
         return pmap()
 
 
-def _unchanged_steady(
+def unchanged_steady(
     state: NodeLifecycleState,
     saved: NodeHealth,
     node: Node,

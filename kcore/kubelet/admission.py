@@ -102,7 +102,7 @@ def admit_pod(
         )
     others = _others(pod, admitted)
     rejection = (
-        _resources(_without_missing_extended(pod, node), node, others, requests_of)
+        _resources(remove_missing_extended_resources(pod, node), node, others, requests_of)
         or _predicate(NODE_AFFINITY, ERR_REASON_POD, required_matches(pod, node))
         or _predicate(
             NODE_NAME, NODE_NAME_REASON, pod.spec.node_name in ("", node.metadata.name)
@@ -143,7 +143,9 @@ def is_extended_resource(name: str) -> bool:
     return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
 
 
-def _without_missing_extended(pod: Pod, node: Node) -> Pod:
+def remove_missing_extended_resources(pod: Pod, node: Node) -> Pod:
+    """`pod` without requests for extended resources `node` does not offer (upstream's
+    removeMissingExtendedResources, pkg/kubelet/lifecycle/predicate.go)."""
     allocatable = node.status.allocatable
     if not any(
         is_extended_resource(n) and n not in allocatable
