@@ -35,9 +35,9 @@ from tests.builders import a_cron_job, key
 MIN = 60.0
 
 
-def at(cj: CronJob, created: float, **status: object) -> CronJob:
-    meta = attrs.evolve(cj.metadata, creation_timestamp=Time(created))
-    return attrs.evolve(cj, metadata=meta, status=attrs.evolve(cj.status, **status))
+def at(cj: CronJob, created: float) -> CronJob:
+    """`cj` as stored when created at `created`."""
+    return attrs.evolve(cj, metadata=attrs.evolve(cj.metadata, creation_timestamp=Time(created)))
 
 
 # --- schedule arithmetic -----------------------------------------------------------------
