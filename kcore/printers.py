@@ -387,6 +387,40 @@ def _endpoints(o: Obj, now: Time) -> str:
     return shown + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
 
 
+def _first_three(items: list[str]) -> str:
+    """listWithMoreString with max 3: the first three, "+ N more...", or <unset>."""
+    shown = ",".join(items[:3])
+    if len(items) > 3:
+        return f"{shown} + {len(items) - 3} more..."
+    return shown or "<unset>"
+
+
+def _slice_ports(o: Obj, now: Time) -> str:
+    ports = []
+    for p in _list(o, "ports"):
+        if p.get("port") is not None:
+            ports.append(str(p["port"]))
+        elif p.get("name") is not None:
+            ports.append(str(p["name"]))
+        else:
+            ports.append("*")
+    return _first_three(ports)
+
+
+def _slice_endpoints(o: Obj, now: Time) -> str:
+    return _first_three([str(a) for e in _list(o, "endpoints") for a in (e.get("addresses") or [])])
+
+
+def _ingress_class_parameters(o: Obj, now: Time) -> str:
+    params = _map(o, "spec", "parameters")
+    if not params:
+        return NONE
+    kind = str(params.get("kind", ""))
+    if params.get("apiGroup") is not None:
+        kind = f"{kind}.{params['apiGroup']}"
+    return f"{kind}/{params.get('name', '')}"
+
+
 def _quota_pairs(o: Obj, want_limits: bool) -> str:
     hard, used = _map(o, "status", "hard") or _map(o, "spec", "hard"), _map(o, "status", "used")
     out = []
@@ -526,6 +560,29 @@ _COLUMNS: Final[Mapping[Kind, tuple[Columns, Columns]]] = {
         (("SELECTOR", lambda o, now: _labels_text(_map(o, "spec", "selector"))),),
     ),
     Kind.ENDPOINTS: ((NAME, ("ENDPOINTS", _endpoints), AGE), ()),
+    Kind.ENDPOINT_SLICE: (
+        (
+            NAME,
+            ("ADDRESSTYPE", _field("addressType")),
+            ("PORTS", _slice_ports),
+            ("ENDPOINTS", _slice_endpoints),
+            AGE,
+        ),
+        (),
+    ),
+    Kind.NETWORK_POLICY: (
+        (NAME, ("POD-SELECTOR", lambda o, now: _selector_text(_map(o, "spec", "podSelector"))), AGE),
+        (),
+    ),
+    Kind.INGRESS_CLASS: (
+        (
+            NAME,
+            ("CONTROLLER", _field("spec", "controller")),
+            ("PARAMETERS", _ingress_class_parameters),
+            AGE,
+        ),
+        (),
+    ),
     Kind.NODE: (
         (NAME, ("STATUS", _node_status), ("ROLES", _node_roles), AGE, ("VERSION", _field("status", "nodeInfo", "kubeletVersion"))),
         (

@@ -79,18 +79,34 @@ from kcore.api.core import (
     ServiceSpec,
     VolumeResourceRequirements,
 )
+from kcore.api.discovery import (
+    LABEL_SERVICE_NAME,
+    AddressType,
+    Endpoint,
+    EndpointConditions,
+    EndpointSlice,
+)
+from kcore.api.discovery import EndpointPort as SliceEndpointPort
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, MicroTime, ObjectMeta, OwnerReference, Time
 from kcore.api.metrics import ContainerMetrics, PodMetrics
 from kcore.api.networking import (
+    ANNOTATION_DEFAULT_INGRESS_CLASS,
     HTTPIngressPath,
     HTTPIngressRuleValue,
     Ingress,
     IngressBackend,
+    IngressClass,
+    IngressClassSpec,
     IngressRule,
     IngressServiceBackend,
     IngressSpec,
+    NetworkPolicy,
+    NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule,
+    NetworkPolicySpec,
     PathType,
+    PolicyType,
     ServiceBackendPort,
 )
 from kcore.api.pod import (
@@ -100,6 +116,7 @@ from kcore.api.pod import (
     Pod,
     PodSpec,
     PodTemplateSpec,
+    Protocol,
     ResourceRequirements,
     RestartPolicy,
     Toleration,
@@ -539,6 +556,42 @@ def an_ingress(name: str = "web", namespace: str = "default", *, host: str = "ex
     path = HTTPIngressPath(path="/", path_type=PathType.PREFIX, backend=backend)
     rule = IngressRule(host=host, http=HTTPIngressRuleValue(paths=(path,)))
     return Ingress(metadata=meta(name, namespace), spec=IngressSpec(ingress_class_name="nginx", rules=(rule,)))
+
+
+def an_ingress_class(name: str = "kcore", controller: str = "kcore.dev/ingress", *, default: bool = False) -> IngressClass:
+    """An IngressClass served by `controller`, the cluster's default when `default`."""
+    annotations = {ANNOTATION_DEFAULT_INGRESS_CLASS: "true"} if default else None
+    return IngressClass(metadata=meta(name, "", annotations=annotations), spec=IngressClassSpec(controller=controller))
+
+
+def a_network_policy(
+    name: str = "deny", namespace: str = "default", *, selects: Mapping[str, str] | None = None,
+    ingress: Iterable[NetworkPolicyIngressRule] = (), egress: Iterable[NetworkPolicyEgressRule] = (),
+    types: Iterable[PolicyType] = (),
+) -> NetworkPolicy:
+    """A NetworkPolicy selecting the pods labelled `selects` (every pod when None): with no
+    rules and no types, it denies all ingress to them."""
+    spec = NetworkPolicySpec(
+        pod_selector=LabelSelector(match_labels=pmap(selects or {})),
+        ingress=tuple(ingress),
+        egress=tuple(egress),
+        policy_types=tuple(types),
+    )
+    return NetworkPolicy(metadata=meta(name, namespace), spec=spec)
+
+
+def an_endpoint_slice(
+    service: str = "web", namespace: str = "default", *, name: str = "", ips: Iterable[str] = ("10.244.0.5",),
+    port: int = 80, ready: bool = True,
+) -> EndpointSlice:
+    """An IPv4 slice of service `service` (its `kubernetes.io/service-name` label): `ips` on `port`."""
+    endpoints = tuple(Endpoint(addresses=(ip,), conditions=EndpointConditions(ready=ready)) for ip in ips)
+    return EndpointSlice(
+        metadata=meta(name or f"{service}-abcde", namespace, labels={LABEL_SERVICE_NAME: service}),
+        address_type=AddressType.IPV4,
+        endpoints=endpoints,
+        ports=(SliceEndpointPort(name="", protocol=Protocol.TCP, port=port),),
+    )
 
 
 def a_lease(

@@ -26,6 +26,7 @@ class Kind(enum.Enum):
     POD = "Pod"
     SERVICE = "Service"
     ENDPOINTS = "Endpoints"
+    ENDPOINT_SLICE = "EndpointSlice"
     EVENT = "Event"
     CONFIG_MAP = "ConfigMap"
     SECRET = "Secret"
@@ -42,6 +43,8 @@ class Kind(enum.Enum):
     CRON_JOB = "CronJob"
     HORIZONTAL_POD_AUTOSCALER = "HorizontalPodAutoscaler"
     INGRESS = "Ingress"
+    INGRESS_CLASS = "IngressClass"
+    NETWORK_POLICY = "NetworkPolicy"
     ROLE = "Role"
     ROLE_BINDING = "RoleBinding"
     CLUSTER_ROLE = "ClusterRole"
@@ -130,6 +133,16 @@ KIND_INFO: Final[Mapping[Kind, KindInfo]] = MappingProxyType(
             _info(Kind.CRON_JOB, "batch", "v1", "cronjobs", "cj"),
             _info(Kind.HORIZONTAL_POD_AUTOSCALER, "autoscaling", "v2", "horizontalpodautoscalers", "hpa"),
             _info(Kind.INGRESS, "networking.k8s.io", "v1", "ingresses", "ing"),
+            _info(
+                Kind.INGRESS_CLASS,
+                "networking.k8s.io",
+                "v1",
+                "ingressclasses",
+                namespaced=False,
+                status=False,
+            ),
+            _info(Kind.NETWORK_POLICY, "networking.k8s.io", "v1", "networkpolicies", "netpol", status=False),
+            _info(Kind.ENDPOINT_SLICE, "discovery.k8s.io", "v1", "endpointslices", status=False),
             _info(Kind.ROLE, "rbac.authorization.k8s.io", "v1", "roles", status=False),
             _info(Kind.ROLE_BINDING, "rbac.authorization.k8s.io", "v1", "rolebindings", status=False),
             _info(Kind.CLUSTER_ROLE, "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False, status=False),

@@ -23,6 +23,7 @@ from kcore.api import (
     batch,
     coordination,
     core,
+    discovery,
     metrics,
     networking,
     pod,
@@ -39,6 +40,7 @@ Defaulter = Callable[[ApiObject], ApiObject]
 _GROUP_MODULES: Final[tuple[ModuleType, ...]] = (
     pod,
     core,
+    discovery,
     apps,
     batch,
     autoscaling,

@@ -421,7 +421,8 @@ _VIEW_RULES: Final = (
     ),
     _rule(("autoscaling",), ("horizontalpodautoscalers", "horizontalpodautoscalers/status"), _READ),
     _rule(("batch",), ("cronjobs", "cronjobs/status", "jobs", "jobs/status"), _READ),
-    _rule(("networking.k8s.io",), ("ingresses", "ingresses/status"), _READ),
+    _rule(("discovery.k8s.io",), ("endpointslices",), _READ),
+    _rule(("networking.k8s.io",), ("ingresses", "ingresses/status", "networkpolicies"), _READ),
     _rule(("policy",), ("poddisruptionbudgets", "poddisruptionbudgets/status"), _READ),
 )
 
@@ -466,7 +467,7 @@ _EDIT_ONLY_RULES: Final = (
     ),
     _rule(("autoscaling",), ("horizontalpodautoscalers",), _WRITE),
     _rule(("batch",), ("cronjobs", "jobs"), _WRITE),
-    _rule(("networking.k8s.io",), ("ingresses",), _WRITE),
+    _rule(("networking.k8s.io",), ("ingresses", "networkpolicies"), _WRITE),
     _rule(("policy",), ("poddisruptionbudgets",), _WRITE),
     _rule(("coordination.k8s.io",), ("leases",), _ALL_VERBS),
 )

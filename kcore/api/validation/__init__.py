@@ -35,14 +35,15 @@ from kcore.api.core import (
     Service,
     ServiceAccount,
 )
+from kcore.api.discovery import EndpointSlice
 from kcore.api.meta import ApiObject
 from kcore.api.metrics import PodMetrics
-from kcore.api.networking import Ingress
+from kcore.api.networking import Ingress, IngressClass, NetworkPolicy
 from kcore.api.pod import Pod
 from kcore.api.policy import PodDisruptionBudget
 from kcore.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from kcore.api.scheduling import PriorityClass
-from kcore.api.validation import apps, batch, core, metrics, other, pod, policy, scheduling
+from kcore.api.validation import apps, batch, core, metrics, network, other, pod, policy, scheduling
 from kcore.api.validation.meta import Errors, validate_object_meta_update
 from kcore.bug import KcoreBug
 from kcore.util_validation import FieldError
@@ -117,6 +118,9 @@ RULES: Final[tuple[tuple[type, Rule], ...]] = (
     (ReplicationController, _meta_update_after(core.validate_replication_controller)),
     (HorizontalPodAutoscaler, _meta_update_after(other.validate_hpa)),
     (Ingress, _meta_update_after(other.validate_ingress)),
+    (IngressClass, _create_or_update(IngressClass, network.validate_ingress_class, network.validate_ingress_class_update)),
+    (NetworkPolicy, _create_or_update(NetworkPolicy, network.validate_network_policy, network.validate_network_policy_update)),
+    (EndpointSlice, _create_or_update(EndpointSlice, network.validate_endpoint_slice, network.validate_endpoint_slice_update)),
     (Role, _meta_update_after(other.validate_role)),
     (ClusterRole, _meta_update_after(other.validate_cluster_role)),
     (Lease, _meta_update_after(other.validate_lease)),
