@@ -10,8 +10,12 @@ Rules:
 - A state is a value. `put`/`remove` return a new state sharing structure with the old,
   so a snapshot or a fork is just keeping the value: O(1).
 - Indexes change only by what one write touches: a handful of `PMap` operations per
-  `put`, never a scan. An update that leaves a pod's node, an object's owners and a
-  service's IPs alone touches no index at all.
+  `put`, never a scan. An update that leaves a pod's node and labels, an object's owners
+  and a service's spec alone touches no index at all.
+- `pods_by_label` holds each pod under every label pair; `services_by_selector` each
+  Service with a selector under its selector's first pair only. `pods_selected` (a
+  Service's pods) and `services_selecting` (a pod's Services) read those slots, so their
+  cost follows the pods or Services that share a pair, never the namespace.
 - Everything that leaves a function is sorted: `PMap`/`PSet` iteration order follows
   string hashes, which change per process.
 - Only the apiserver writes (`put`, `remove`, `record`); it also decides revisions and
@@ -30,6 +34,7 @@ portallocator), here as indexes derived from the stored Services.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -96,6 +101,8 @@ class ClusterState:
     service_node_ports: PMap[int, ObjectKey] = attrs.field(factory=pmap)
     quota_usage: PMap[str, QuotaUsage] = attrs.field(factory=pmap)
     log: WatchLog = attrs.field(factory=WatchLog)
+    pods_by_label: PMap[str, PSet[ObjectKey]] = attrs.field(factory=pmap)
+    services_by_selector: PMap[str, PSet[ObjectKey]] = attrs.field(factory=pmap)
 
 
 _EVOLVE_STATE: Final = evolver(ClusterState)  # the hot-path copy (attrs.evolve costs microseconds)
@@ -172,6 +179,38 @@ def pods_on_node(state: ClusterState, node: str) -> tuple[ObjectKey, ...]:
     return tuple(sorted(state.pods_by_node.get(node, pset())))
 
 
+def pods_selected(state: ClusterState, namespace: str, selector: Mapping[str, str]) -> tuple[Pod, ...]:
+    """The pods of `namespace` whose labels include every pair of `selector` (a Service's
+    equality selector), sorted by name; none for an empty selector. Reads the pods holding
+    the selector's first pair, not the namespace."""
+    if not selector:
+        return ()
+    anchor = min(selector)
+    keys = state.pods_by_label.get(_label_slot(namespace, anchor, selector[anchor]), _NO_KEYS)
+    table = state.tables.get(Kind.POD, pmap())
+    pods = []
+    for name in sorted(k.name for k in keys):
+        pod = table[(namespace, name)]
+        labels = pod.metadata.labels
+        if all(labels.get(k) == v for k, v in selector.items()):
+            pods.append(pod)
+    return tuple(pods)  # type: ignore[arg-type]  # the Pod table holds Pods
+
+
+def services_selecting(state: ClusterState, namespace: str, labels: Mapping[str, str]) -> tuple[ObjectKey, ...]:
+    """The Services of `namespace` whose non-empty selector matches `labels`, sorted: each
+    is indexed under its selector's first pair, so only those anchored at one of the
+    labels' pairs are read."""
+    found: list[ObjectKey] = []
+    table = state.tables.get(Kind.SERVICE, pmap())
+    for k, v in labels.items():
+        for key in state.services_by_selector.get(_label_slot(namespace, k, v), _NO_KEYS):
+            selector = table[(namespace, key.name)].spec.selector  # type: ignore[attr-defined]  # the Service table holds Services
+            if all(labels.get(sk) == sv for sk, sv in selector.items()):
+                found.append(key)
+    return tuple(sorted(found))
+
+
 def dependents(state: ClusterState, owner_uid: str) -> tuple[ObjectKey, ...]:
     """Keys of the objects with an ownerReference to `owner_uid`, sorted."""
     return tuple(sorted(state.dependents_by_owner_uid.get(owner_uid, pset())))
@@ -245,7 +284,8 @@ def _same_index_fields(kind: Kind, old: ApiObject, new: ApiObject) -> bool:
     if old_refs is not new_refs and old_refs != new_refs:
         return False
     if kind is Kind.POD:
-        return _node_of(old) == _node_of(new)
+        old_labels, new_labels = old.metadata.labels, new.metadata.labels
+        return _node_of(old) == _node_of(new) and (old_labels is new_labels or old_labels == new_labels)
     if kind is Kind.SERVICE:
         return getattr(old, "spec", None) is getattr(new, "spec", None)
     return True
@@ -288,6 +328,8 @@ def record(state: ClusterState, events: tuple[WatchEvent, ...]) -> ClusterState:
         service_node_ports=state.service_node_ports,
         quota_usage=state.quota_usage,
         log=log,
+        pods_by_label=state.pods_by_label,
+        services_by_selector=state.services_by_selector,
     )
 
 
@@ -377,6 +419,27 @@ def _index_discard(
     return index.set(at, rest) if rest else index.remove(at)
 
 
+def _label_slot(namespace: str, label: str, value: str) -> str:
+    return f"{namespace}\x00{label}\x00{value}"
+
+
+def _label_slots(obj: ApiObject | None) -> frozenset[str]:
+    """The `pods_by_label` slots of a pod: one per label pair."""
+    if obj is None:
+        return frozenset()
+    ns = obj.metadata.namespace
+    return frozenset(_label_slot(ns, k, v) for k, v in obj.metadata.labels.items())
+
+
+def _selector_anchor(obj: ApiObject | None) -> str:
+    """The `services_by_selector` slot of a Service: its selector's first pair ("" when none)."""
+    if not isinstance(obj, Service) or not obj.spec.selector:
+        return ""
+    selector = obj.spec.selector
+    anchor = min(selector)
+    return _label_slot(obj.metadata.namespace, anchor, selector[anchor])
+
+
 def _owner_uids(obj: ApiObject | None) -> frozenset[str]:
     if obj is None or not obj.metadata.owner_references:
         return frozenset()
@@ -405,7 +468,16 @@ def _service_ports(obj: ApiObject | None) -> frozenset[int]:
 class _Indexes:
     """The indexes of one write in progress (local to `put`/`remove`, never shared)."""
 
-    __slots__ = ("by_namespace", "by_node", "by_owner", "cluster_ips", "node_ports", "quota")
+    __slots__ = (
+        "by_label",
+        "by_namespace",
+        "by_node",
+        "by_owner",
+        "by_selector",
+        "cluster_ips",
+        "node_ports",
+        "quota",
+    )
 
     def __init__(self, state: ClusterState) -> None:
         self.by_namespace = state.keys_by_namespace
@@ -414,6 +486,8 @@ class _Indexes:
         self.cluster_ips = state.service_cluster_ips
         self.node_ports = state.service_node_ports
         self.quota = state.quota_usage
+        self.by_label = state.pods_by_label
+        self.by_selector = state.services_by_selector
 
     @classmethod
     def of(cls, state: ClusterState) -> _Indexes:
@@ -438,6 +512,8 @@ class _Indexes:
             service_node_ports=self.node_ports,
             quota_usage=self.quota,
             log=log,
+            pods_by_label=self.by_label,
+            services_by_selector=self.by_selector,
         )
 
     def reindex(self, key: ObjectKey, old: ApiObject | None, new: ApiObject | None) -> None:
@@ -457,8 +533,20 @@ class _Indexes:
                     self.by_node = _index_discard(self.by_node, old_node, key)
                 if new_node:
                     self.by_node = _index_add(self.by_node, new_node, key)
+            old_slots, new_slots = _label_slots(old), _label_slots(new)
+            if old_slots != new_slots:
+                for slot in sorted(old_slots - new_slots):
+                    self.by_label = _index_discard(self.by_label, slot, key)
+                for slot in sorted(new_slots - old_slots):
+                    self.by_label = _index_add(self.by_label, slot, key)
         elif key.kind is Kind.SERVICE:
             self._reindex_service(key, old, new)
+            old_anchor, new_anchor = _selector_anchor(old), _selector_anchor(new)
+            if old_anchor != new_anchor:
+                if old_anchor:
+                    self.by_selector = _index_discard(self.by_selector, old_anchor, key)
+                if new_anchor:
+                    self.by_selector = _index_add(self.by_selector, new_anchor, key)
 
     def _reindex_service(self, key: ObjectKey, old: ApiObject | None, new: ApiObject | None) -> None:
         old_ips, new_ips = _service_ips(old), _service_ips(new)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,13 +23,16 @@ from kcore.state import (
     empty_state,
     events_since,
     get,
+    key_of,
     keys_in_namespace,
     list_objects,
     node_port_owner,
     pods_on_node,
+    pods_selected,
     put,
     record,
     remove,
+    services_selecting,
 )
 from tests.builders import a_config_map, a_node, a_pod, key
 
@@ -41,10 +46,15 @@ def _event(state: ClusterState, obj: ApiObject, type: WatchType = WatchType.ADDE
     return WatchEvent(type=type, obj=obj, resource_version=state.revision + 1)
 
 
-def _service(name: str, ip: str, node_port: int) -> Service:
+def _service(name: str, ip: str, node_port: int, selector: Mapping[str, str] | None = None) -> Service:
     return Service(
         metadata=ObjectMeta(name=name, namespace="default"),
-        spec=ServiceSpec(cluster_ip=ip, cluster_ips=(ip,), ports=(ServicePort(port=80, node_port=node_port),)),
+        spec=ServiceSpec(
+            cluster_ip=ip,
+            cluster_ips=(ip,),
+            ports=(ServicePort(port=80, node_port=node_port),),
+            selector=pmap(selector or {}),
+        ),
     )
 
 
@@ -192,10 +202,11 @@ def test_compact_forgets_events_up_to_a_revision() -> None:
 # those of the same objects put one by one into an empty state (the slow path only).
 
 _OWNERS = st.sampled_from(((), ("u1",), ("u1", "u2"), ("u2",)))
+_SELECTORS = st.sampled_from(({}, {"app": "a"}, {"app": "a", "n": "0"}, {"n": "1"}))
 
 
 def _pod_write(name: str, node: str, owners: tuple[str, ...], phase: PodPhase) -> ApiObject:
-    pod = a_pod(name, node_name=node)
+    pod = a_pod(name, node_name=node, labels={"app": name})
     refs = tuple(OwnerReference(api_version="apps/v1", kind="ReplicaSet", name=u, uid=u) for u in owners)
     return attrs.evolve(
         pod,
@@ -216,14 +227,16 @@ _writes = st.lists(
         # Each Service has its own IP and port (the allocators never share one): the
         # indexes are then a function of the stored objects alone.
         st.builds(
-            lambda n, ip, port: _service(
+            lambda n, ip, port, selector: _service(
                 n,
                 ("10.96.0.10" if n == "s" else "10.96.0.11") if ip else "None",
                 (30001 if n == "s" else 30002) if port else 0,
+                selector,
             ),
             st.sampled_from(("s", "t")),
             st.booleans(),
             st.booleans(),
+            _SELECTORS,
         ),
         st.sampled_from(("a", "b", "s", "t")).map(lambda n: ("relabel", n)),
         st.sampled_from(("a", "b")).map(lambda n: ("status", n)),
@@ -240,6 +253,8 @@ def _indexes(state: ClusterState) -> tuple[object, ...]:
         state.service_cluster_ips,
         state.service_node_ports,
         state.quota_usage,
+        state.pods_by_label,
+        state.services_by_selector,
     )
 
 
@@ -264,6 +279,10 @@ def _same_values_write(state: ClusterState, how: str, name: str) -> ApiObject | 
     return attrs.evolve(stored, metadata=attrs.evolve(m, labels=m.labels.set("n", str(len(m.labels)))))  # type: ignore[misc]
 
 
+def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
 @given(_writes, st.booleans())
 def test_put_keeps_the_indexes_of_a_from_scratch_build(writes: list[object], quota: bool) -> None:
     state = empty_state()
@@ -276,6 +295,14 @@ def test_put_keeps_the_indexes_of_a_from_scratch_build(writes: list[object], quo
         assert not isinstance(obj, tuple)
         state = put(state, obj)  # type: ignore[arg-type]  # the strategy draws objects or (how, name)
         assert _indexes(state) == _indexes(_from_scratch(state))
+    pods = list_objects(state, Kind.POD)
+    for svc in list_objects(state, Kind.SERVICE):
+        selector = svc.spec.selector  # type: ignore[attr-defined]  # the Service table holds Services
+        assert pods_selected(state, "default", selector) == tuple(p for p in pods if _selects(selector, p.metadata.labels))
+    for pod in pods:
+        assert services_selecting(state, "default", pod.metadata.labels) == tuple(
+            key_of(s) for s in list_objects(state, Kind.SERVICE) if _selects(s.spec.selector, pod.metadata.labels)  # type: ignore[attr-defined]
+        )
 
 
 def test_a_status_write_leaves_every_index_value_itself() -> None:
