@@ -18,7 +18,8 @@ from kcore.api.meta import ConditionStatus
 from kcore.api.pod import PodPhase
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
-from tests.test_job_controller import a_job, create, finish, job_cluster, job_pods, running, the_job
+from tests.builders import a_job
+from tests.test_job_controller import create, finish, job_cluster, job_pods, running, the_job
 
 Action = tuple[str, int]
 

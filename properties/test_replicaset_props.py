@@ -28,10 +28,8 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from pyrsistent import pmap
 
 from kcore.api.apps import ReplicaSet
-from kcore.api.core import ReplicationController, ReplicationControllerSpec
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time
 from kcore.api.pod import (
@@ -48,11 +46,11 @@ from kcore.component.events import Resynced, TimerFired
 from kcore.component.requests import Create, Delete, Patch, PatchType, UpdateScale
 from kcore.controllers.podcontrol import (
     DELETION_COST_ANNOTATION,
-    _facts,
     controller_of,
     is_pod_active,
     is_pod_ready,
     pod_ready_time,
+    rank_facts,
 )
 from kcore.controllers.replicaset import (
     ReplicaController,
@@ -66,7 +64,7 @@ from kcore.controllers.replicaset_tally import agrees_with_a_recount
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.state import get, list_objects
-from tests.builders import a_pod, a_replica_set, a_template, cluster_with, meta
+from tests.builders import a_pod, a_replica_set, a_replication_controller, cluster_with
 
 APPS: Final = ("web", "api", "db", "none")
 OWNERS: Final = (
@@ -75,13 +73,6 @@ OWNERS: Final = (
     ObjectKey(kind=Kind.REPLICATION_CONTROLLER, namespace="default", name="db"),
 )
 CONTROLLERS: Final[tuple[ReplicaController, ...]] = (ReplicaSetController(), ReplicationControllerController())
-
-
-def _rc(name: str, replicas: int) -> ReplicationController:
-    return ReplicationController(
-        metadata=meta(name, labels={"app": name}),
-        spec=ReplicationControllerSpec(replicas=replicas, selector=pmap({"app": name}), template=a_template({"app": name})),
-    )
 
 
 def _pods(c: Cluster) -> list[Pod]:
@@ -128,7 +119,7 @@ class ReplicaControllers(RuleBasedStateMachine):
 
     @initialize(web=st.integers(0, 4), api=st.integers(0, 3), db=st.integers(0, 3))
     def create_owners(self, web: int, api: int, db: int) -> None:
-        for obj in (a_replica_set("web", replicas=web), a_replica_set("api", replicas=api), _rc("db", db)):
+        for obj in (a_replica_set("web", replicas=web), a_replica_set("api", replicas=api), a_replication_controller("db", replicas=db)):
             assert self.c.request(Create(obj=obj)).ok
         self.ceiling = {OWNERS[0]: web, OWNERS[1]: api, OWNERS[2]: db}
 
@@ -256,7 +247,7 @@ def test_one_seed_one_trace() -> None:
     def run() -> tuple[object, ...]:
         c = Cluster.empty(cluster_with(), CONTROLLERS)
         assert c.request(Create(obj=a_replica_set("web", replicas=4))).ok
-        assert c.request(Create(obj=_rc("db", 2))).ok
+        assert c.request(Create(obj=a_replication_controller("db", replicas=2))).ok
         c.run_until_stable()
         assert c.request(UpdateScale(key=OWNERS[0], replicas=1)).ok
         c.run_until_stable()
@@ -350,4 +341,4 @@ def test_a_dropped_update_changes_nothing_a_claim_a_tally_or_a_ranking_reads(upd
             # the tallies (ready, available with minReadySeconds) and the victim ranking
             assert is_pod_ready(old) == is_pod_ready(new)
             assert pod_ready_time(old) == pod_ready_time(new) or not is_pod_ready(new)
-            assert _facts(old, 0, now) == _facts(new, 0, now)
+            assert rank_facts(old, 0, now) == rank_facts(new, 0, now)

@@ -280,7 +280,9 @@ def a_replica_set(
     replicas: int = 3,
     labels: Mapping[str, str] | None = None,
     owners: Iterable[OwnerReference] = (),
+    min_ready_seconds: int = 0,
 ) -> ReplicaSet:
+    """A ReplicaSet whose pods count as available `min_ready_seconds` after Ready."""
     selected = dict(labels or {"app": name})
     return ReplicaSet(
         metadata=meta(name, namespace, labels=selected, owners=owners),
@@ -288,6 +290,7 @@ def a_replica_set(
             replicas=replicas,
             selector=LabelSelector(match_labels=pmap(selected)),
             template=a_template(selected),
+            min_ready_seconds=min_ready_seconds,
         ),
     )
 

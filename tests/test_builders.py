@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from kcore.api.core import Node
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject
@@ -100,6 +102,13 @@ def test_a_workload_selects_its_templates_labels_app_name_unless_told() -> None:
     assert dict(a_daemon_set().spec.template.metadata.labels) == {"app": "agent"}
     assert dict(a_replication_controller("rc", labels={"tier": "web"}).spec.selector) == {"tier": "web"}
     assert dict(a_job("pi").spec.template.metadata.labels) == {"app": "pi"}
+
+
+def test_a_workloads_min_ready_seconds_is_upstreams_zero_unless_told() -> None:
+    assert (a_replica_set().spec.min_ready_seconds, a_replica_set(min_ready_seconds=10).spec.min_ready_seconds) == (0, 10)
+    assert a_replica_set(min_ready_seconds=10) == attrs.evolve(
+        a_replica_set(), spec=attrs.evolve(a_replica_set().spec, min_ready_seconds=10)
+    )
 
 
 def test_a_stateful_sets_claims_are_templates_without_a_namespace() -> None:

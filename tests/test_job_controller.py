@@ -9,13 +9,10 @@ simulated clock with `Cluster.advance`.
 from __future__ import annotations
 
 import attrs
-from pyrsistent import pmap
 
 from kcore.api.batch import (
-    CompletionMode,
     Job,
     JobConditionType,
-    JobSpec,
     UncountedTerminatedPods,
 )
 from kcore.api.kinds import Kind, ObjectKey
@@ -29,9 +26,7 @@ from kcore.api.pod import (
     ObjectFieldSelector,
     Pod,
     PodPhase,
-    PodSpec,
     PodStatus,
-    PodTemplateSpec,
     RestartPolicy,
 )
 from kcore.component.effects import RecordEvent
@@ -56,7 +51,7 @@ from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashComponent
 from kcore.driver.snapshot import Performed
 from kcore.state import ClusterConfig, get, list_objects
-from tests.builders import a_container
+from tests.builders import a_job
 
 NS = "default"
 
@@ -64,35 +59,6 @@ NS = "default"
 def job_cluster() -> Cluster:
     base = create_cluster(ClusterConfig(seed=7), nodes=1)
     return Cluster(base.snapshot(), [JobController()])
-
-
-def a_job(
-    name: str = "pi",
-    *,
-    completions: int | None = 1,
-    parallelism: int | None = 1,
-    backoff_limit: int | None = None,
-    deadline: int | None = None,
-    suspend: bool = False,
-    indexed: bool = False,
-    restart: RestartPolicy = RestartPolicy.NEVER,
-    ttl: int | None = None,
-) -> Job:
-    template = PodTemplateSpec(
-        metadata=ObjectMeta(labels=pmap({"app": name})),
-        spec=PodSpec(containers=(a_container("main", "busybox:1.36"),), restart_policy=restart),
-    )
-    spec = JobSpec(
-        completions=completions,
-        parallelism=parallelism,
-        backoff_limit=backoff_limit,
-        active_deadline_seconds=deadline,
-        suspend=suspend,
-        template=template,
-        completion_mode=CompletionMode.INDEXED if indexed else CompletionMode.NON_INDEXED,
-        ttl_seconds_after_finished=ttl,
-    )
-    return Job(metadata=ObjectMeta(name=name, namespace=NS), spec=spec)
 
 
 def create(c: Cluster, job: Job) -> Job:

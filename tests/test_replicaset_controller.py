@@ -1,7 +1,7 @@
 """The ReplicaSet / ReplicationController controller: exact effects of scripted scenarios.
 
-Most tests drive the component by hand (`Rig`): events go to `step`, requests it emits are
-performed against the real apiserver `handle`, and the test decides when (if ever) the
+Most tests drive the component by hand (`tests.rig.Rig`): events go to `step`, requests it
+emits are performed against the real apiserver, and the test decides when (if ever) the
 watch events reach the controller, so staleness is explicit. A few run it in a `Cluster`.
 """
 
@@ -21,7 +21,6 @@ from kcore.api.apps import (
 )
 from kcore.api.core import (
     ReplicationController,
-    ReplicationControllerSpec,
     ResourceQuota,
     ResourceQuotaSpec,
 )
@@ -37,10 +36,8 @@ from kcore.api.pod import (
     PodPhase,
     PodStatus,
 )
-from kcore.api.watch import WatchEvent
-from kcore.apiserver import handle
 from kcore.component.effects import CallApi, Effect, EventType, RecordEvent, WakeMeAt
-from kcore.component.events import ApiAnswered, Event, Resynced, Started, TimerFired, WatchDelivered
+from kcore.component.events import Resynced
 from kcore.component.requests import (
     Bind,
     Create,
@@ -59,7 +56,6 @@ from kcore.controllers.replicaset import (
     Action,
     Failure,
     Op,
-    ReplicaController,
     ReplicaSetController,
     ReplicaSetState,
     ReplicationControllerController,
@@ -69,91 +65,24 @@ from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
 from kcore.driver.snapshot import Performed
 from kcore.quantity import parse_quantity
-from kcore.state import ClusterState, get, list_objects
+from kcore.state import get, list_objects
 from tests.builders import (
     T0,
     a_node,
     a_pod,
     a_replica_set,
+    a_replication_controller,
+    a_resource_quota,
     a_template,
     cluster_with,
     key,
-    meta,
     owner_ref,
 )
+from tests.rig import Rig
 
 RS_KEY = key(Kind.REPLICA_SET, "web")
 CREATE = Op(owner=RS_KEY, action=Action.CREATE)
 STATUS = Op(owner=RS_KEY, action=Action.STATUS)
-
-
-class Rig:
-    """A controller driven by hand against the real apiserver; watch events wait in
-    `inbox` until `deliver_watches` hands them over."""
-
-    def __init__(self, *objects: ApiObject, controller: ReplicaController | None = None) -> None:
-        self.comp = controller or ReplicaSetController()
-        self.state: ClusterState = cluster_with(a_node(), *objects)
-        self.now = T0
-        self.s: ReplicaSetState
-        self.s, effects = self.comp.init(self.state, self.now)
-        assert effects == ()
-        self.inbox: list[WatchEvent] = []
-
-    def restart(self) -> None:
-        """The controller restarts: a fresh LIST, nothing in flight, the inbox dropped."""
-        self.s, effects = self.comp.init(self.state, self.now)
-        assert effects == ()
-        self.inbox.clear()
-
-    def step(self, event: Event) -> tuple[Effect, ...]:
-        self.s, effects = self.comp.step(self.s, event)
-        return effects
-
-    def start(self) -> tuple[Effect, ...]:
-        return self.step(Started(now=self.now))
-
-    def request(self, req: object) -> Response:
-        """A client request: performed now; its watch events join the inbox."""
-        self.state, resp, events = handle(self.state, req, self.now)  # type: ignore[arg-type]  # tests pass Requests
-        self.inbox.extend(e for e in events if e.obj.KIND in self.comp.watches)
-        return resp
-
-    def perform(self, effect: Effect) -> ApiAnswered:
-        assert isinstance(effect, CallApi), effect
-        return ApiAnswered(tag=effect.tag, response=self.request(effect.request), now=self.now)
-
-    def answer(self, effect: Effect) -> tuple[Effect, ...]:
-        """Perform one CallApi and deliver its answer (not its watch events)."""
-        return self.step(self.perform(effect))
-
-    def deliver_watches(self) -> tuple[Effect, ...]:
-        out: list[Effect] = []
-        while self.inbox:
-            out.extend(self.step(WatchDelivered(event=self.inbox.pop(0), now=self.now)))
-        return tuple(out)
-
-    def settle(self, effects: tuple[Effect, ...], limit: int = 200) -> None:
-        """Perform every effect and deliver every answer and watch event until quiet."""
-        todo = list(effects)
-        for _ in range(limit):
-            if todo:
-                eff = todo.pop(0)
-                if isinstance(eff, CallApi):
-                    todo.extend(self.answer(eff))
-                continue
-            if not self.inbox:
-                return
-            todo.extend(self.deliver_watches())
-        raise AssertionError("did not settle")
-
-    def get(self, k: ObjectKey) -> ApiObject:
-        obj = get(self.state, k)
-        assert obj is not None, k
-        return obj
-
-    def pods(self) -> tuple[Pod, ...]:
-        return tuple(p for p in list_objects(self.state, Kind.POD) if isinstance(p, Pod))
 
 
 def created(name: str) -> RecordEvent:
@@ -177,12 +106,11 @@ def release(pod: str) -> Op:
     return Op(owner=RS_KEY, action=Action.RELEASE, pod=key(Kind.POD, pod))
 
 
-def run_pod(rig: Rig, name: str, *, since: Time | None = None, restarts: int = 0, phase: PodPhase = PodPhase.RUNNING) -> None:
+def run_pod(rig: Rig[ReplicaSetState], name: str, *, since: Time | None = None, restarts: int = 0, phase: PodPhase = PodPhase.RUNNING) -> None:
     """Bind pod `name` to node-1 and give it a status (Ready since `since` when given)."""
     pk = key(Kind.POD, name)
     assert rig.request(Bind(key=pk, node_name="node-1")).ok
-    pod = rig.get(pk)
-    assert isinstance(pod, Pod)
+    pod = rig.get(pk, Pod)
     conds = () if since is None else (PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=since),)
     status = PodStatus(
         phase=phase,
@@ -192,7 +120,7 @@ def run_pod(rig: Rig, name: str, *, since: Time | None = None, restarts: int = 0
     assert rig.request(Update(obj=attrs.evolve(pod, status=status), subresource=Subresource.STATUS)).ok
 
 
-def scale(rig: Rig, replicas: int) -> None:
+def scale(rig: Rig[ReplicaSetState], replicas: int) -> None:
     assert rig.request(UpdateScale(key=RS_KEY, replicas=replicas)).ok
 
 
@@ -200,9 +128,8 @@ def scale(rig: Rig, replicas: int) -> None:
 
 
 def test_creating_three_pods_goes_in_batches_of_one_then_two() -> None:
-    rig = Rig(a_replica_set("web", replicas=3))
-    rs = rig.get(RS_KEY)
-    assert isinstance(rs, ReplicaSet)
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=3))
+    rs = rig.get(RS_KEY, ReplicaSet)
     pod = pod_from_template(rs.spec.template, rs)
     first = rig.start()
     assert first == (
@@ -230,30 +157,30 @@ def test_creating_three_pods_goes_in_batches_of_one_then_two() -> None:
 
 
 def test_a_stale_view_never_creates_twice() -> None:
-    rig = Rig(a_replica_set("web", replicas=3))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=3))
     first = rig.start()
     second = rig.answer(first[0])
     for eff in second[1:]:
         rig.answer(eff)
     assert len(rig.pods()) == 3
     # the view still shows no pods (no watch event delivered): a resync must not create
-    assert rig.step(TimerFired(key=RS_KEY, now=rig.now)) == ()
+    assert rig.fire(RS_KEY) == ()
     assert rig.step(Resynced(view=rig.s.view, now=rig.now)) == ()
     rig.settle(rig.deliver_watches())
     assert len(rig.pods()) == 3
 
 
 def test_unobserved_creations_stop_blocking_after_five_minutes() -> None:
-    rig = Rig(a_replica_set("web", replicas=1))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=1))
     rig.answer(rig.start()[0])
     assert len(rig.pods()) == 1
-    assert rig.step(TimerFired(key=RS_KEY, now=Time(T0 + 299))) == ()
-    later = rig.step(TimerFired(key=RS_KEY, now=Time(T0 + 301)))
+    assert rig.fire(RS_KEY, T0 + 299) == ()
+    later = rig.fire(RS_KEY, T0 + 301)
     assert [type(e.request).__name__ for e in later if isinstance(e, CallApi)] == ["Create"]
 
 
 def test_scale_down_deletes_the_ranked_victims_and_waits_for_their_deletion() -> None:
-    rig = Rig(a_replica_set("web", replicas=5))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=5))
     rig.settle(rig.start())
     names = sorted(p.metadata.name for p in rig.pods())
     # two ready for long, one running not ready, one flapping, one left unscheduled
@@ -269,7 +196,7 @@ def test_scale_down_deletes_the_ranked_victims_and_waits_for_their_deletion() ->
     # a resync before the deletions are observed deletes nothing more
     for d in deletes:
         assert rig.answer(d) == (deleted(d.request.key.name if isinstance(d.request, Delete) else ""),)
-    assert rig.step(TimerFired(key=RS_KEY, now=rig.now)) == ()
+    assert rig.fire(RS_KEY) == ()
     rig.settle(rig.deliver_watches())
     # bound pods terminate gracefully (no kubelet here to finish them); none is replaced
     assert sorted(p.metadata.name for p in rig.pods() if p.metadata.deletion_timestamp is None) == names[:2]
@@ -277,7 +204,7 @@ def test_scale_down_deletes_the_ranked_victims_and_waits_for_their_deletion() ->
 
 
 def test_matching_orphans_are_adopted_with_a_strategic_merge_patch() -> None:
-    rig = Rig(a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=1))
+    rig = Rig(ReplicaSetController(), a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=1))
     rs = rig.get(RS_KEY)
     stray = rig.get(key(Kind.POD, "stray"))
     effects = rig.start()
@@ -296,7 +223,7 @@ def test_matching_orphans_are_adopted_with_a_strategic_merge_patch() -> None:
 
 
 def test_owned_pods_whose_labels_stop_matching_are_released_and_replaced() -> None:
-    rig = Rig(a_replica_set("web", replicas=1))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=1))
     rig.settle(rig.start())
     [pod] = rig.pods()
     rs = rig.get(RS_KEY)
@@ -320,7 +247,7 @@ def test_owned_pods_whose_labels_stop_matching_are_released_and_replaced() -> No
 
 def test_pods_of_another_controller_and_terminating_orphans_are_left_alone() -> None:
     other = a_replica_set("other", labels={"app": "web"}, replicas=1)  # selects web's pods too
-    rig = Rig(other)
+    rig = Rig(ReplicaSetController(), other)
     other_stored = rig.get(key(Kind.REPLICA_SET, "other"))
     taken = a_pod("taken", labels={"app": "web"}, owners=[owner_ref(other_stored)])
     assert rig.request(Create(obj=taken)).ok
@@ -336,11 +263,11 @@ def test_pods_of_another_controller_and_terminating_orphans_are_left_alone() -> 
 
 
 def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() -> None:
-    rig = Rig(a_replica_set("web", replicas=2))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=2))
     first = rig.start()
     denied = Response(code=403, body=Status(message="exceeded quota: q", reason=StatusReason.FORBIDDEN, code=403))
-    effects = rig.step(ApiAnswered(tag=CREATE, response=denied, now=rig.now))
-    rs = rig.get(RS_KEY)
+    assert isinstance(first[0], CallApi) and first[0].tag == CREATE
+    effects = rig.answer(first[0], denied)
     assert effects == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedCreate", message="Error creating: exceeded quota: q"),
         WakeMeAt(at=Time(T0 + 0.005), key=RS_KEY, in_motion=True),
@@ -360,17 +287,15 @@ def test_a_failed_create_records_the_error_sets_replica_failure_and_backs_off() 
     # the retry at the backoff time succeeds and the condition goes
     rig.answer(on_watch[0])
     rig.deliver_watches()
-    retry = rig.step(TimerFired(key=RS_KEY, now=Time(T0 + 0.005)))
+    retry = rig.fire(RS_KEY, T0 + 0.005)
     assert [type(e.request).__name__ for e in retry if isinstance(e, CallApi)] == ["Create"]
-    rig.now = Time(T0 + 0.005)
     rig.settle(retry)
-    final = rig.get(RS_KEY)
-    assert isinstance(final, ReplicaSet)
+    final = rig.get(RS_KEY, ReplicaSet)
     assert final.status == ReplicaSetStatus(replicas=2, fully_labeled_replicas=2, observed_generation=1)
 
 
 def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> None:
-    rig = Rig(a_replica_set("web", replicas=2))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=2))
     rig.settle(rig.start())
     scale(rig, 0)
     effects = rig.deliver_watches()
@@ -378,8 +303,8 @@ def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> 
     assert len(deletes) == 2
     gone = Response(code=404, body=Status(message="not found", reason=StatusReason.NOT_FOUND, code=404))
     boom = Response(code=500, body=Status(message="etcd down", reason=StatusReason.INTERNAL_ERROR, code=500))
-    assert rig.step(ApiAnswered(tag=deletes[0].tag, response=gone, now=rig.now)) == ()
-    out = rig.step(ApiAnswered(tag=deletes[1].tag, response=boom, now=rig.now))
+    assert rig.answer(deletes[0], gone) == ()
+    out = rig.answer(deletes[1], boom)
     assert out == (
         RecordEvent(involved=RS_KEY, type=EventType.WARNING, reason="FailedDelete", message="Error deleting: etcd down"),
         WakeMeAt(at=Time(T0 + 0.005), key=RS_KEY, in_motion=True),
@@ -390,9 +315,7 @@ def test_a_failed_delete_sets_failed_delete_and_a_vanished_pod_is_no_error() -> 
 
 
 def test_status_counts_ready_and_available_after_min_ready_seconds() -> None:
-    rs = a_replica_set("web", replicas=3)
-    rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, min_ready_seconds=10))
-    rig = Rig(rs)
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=3, min_ready_seconds=10))
     rig.settle(rig.start())
     names = sorted(p.metadata.name for p in rig.pods())
     for n in names:
@@ -400,13 +323,10 @@ def test_status_counts_ready_and_available_after_min_ready_seconds() -> None:
     effects = rig.deliver_watches()
     assert WakeMeAt(at=Time(T0 + 11), key=RS_KEY, in_motion=True) in effects
     rig.settle(effects)
-    stored = rig.get(RS_KEY)
-    assert isinstance(stored, ReplicaSet)
+    stored = rig.get(RS_KEY, ReplicaSet)
     assert stored.status == ReplicaSetStatus(replicas=3, fully_labeled_replicas=3, ready_replicas=3, observed_generation=1)
-    rig.now = Time(T0 + 11)
-    rig.settle(rig.step(TimerFired(key=RS_KEY, now=rig.now)))
-    stored = rig.get(RS_KEY)
-    assert isinstance(stored, ReplicaSet)
+    rig.settle(rig.fire(RS_KEY, T0 + 11))
+    stored = rig.get(RS_KEY, ReplicaSet)
     assert stored.status.available_replicas == 3
 
 
@@ -415,10 +335,9 @@ def test_fully_labeled_counts_pods_carrying_every_template_label() -> None:
     rs = attrs.evolve(
         rs, spec=attrs.evolve(rs.spec, template=a_template({"app": "web", "tier": "front"}))
     )
-    rig = Rig(a_pod("half", labels={"app": "web"}), rs)
+    rig = Rig(ReplicaSetController(), a_pod("half", labels={"app": "web"}), rs)
     rig.settle(rig.start())
-    stored = rig.get(RS_KEY)
-    assert isinstance(stored, ReplicaSet)
+    stored = rig.get(RS_KEY, ReplicaSet)
     assert (stored.status.replicas, stored.status.fully_labeled_replicas) == (2, 1)
 
 
@@ -428,20 +347,16 @@ def test_set_based_selectors_select_by_expression() -> None:
         match_expressions=(LabelSelectorRequirement(key="app", operator=LabelSelectorOperator.IN, values=("web", "www")),)
     )
     rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, selector=sel))
-    rig = Rig(a_pod("www", labels={"app": "www"}), rs)
+    rig = Rig(ReplicaSetController(), a_pod("www", labels={"app": "www"}), rs)
     rig.settle(rig.start())
     assert [p.metadata.name for p in rig.pods()] == ["www"]
 
 
 def test_replication_controllers_use_their_equality_selector_and_v1_owner_refs() -> None:
-    rc = ReplicationController(
-        metadata=meta("db", labels={"app": "db"}),
-        spec=ReplicationControllerSpec(replicas=2, selector=pmap({"app": "db"}), template=a_template({"app": "db"})),
-    )
-    rig = Rig(a_pod("orphan", labels={"app": "db"}), rc, controller=ReplicationControllerController())
+    rc = a_replication_controller("db", replicas=2)
+    rig = Rig(ReplicationControllerController(), a_pod("orphan", labels={"app": "db"}), rc)
     rig.settle(rig.start())
-    stored = rig.get(key(Kind.REPLICATION_CONTROLLER, "db"))
-    assert isinstance(stored, ReplicationController)
+    stored = rig.get(key(Kind.REPLICATION_CONTROLLER, "db"), ReplicationController)
     refs = {p.metadata.name: p.metadata.owner_references for p in rig.pods()}
     assert len(refs) == 2 and "orphan" in refs
     for r in refs.values():
@@ -450,10 +365,10 @@ def test_replication_controllers_use_their_equality_selector_and_v1_owner_refs()
 
 
 def test_a_fixed_point_emits_nothing() -> None:
-    rig = Rig(a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=3))
+    rig = Rig(ReplicaSetController(), a_pod("stray", labels={"app": "web"}), a_replica_set("web", replicas=3))
     rig.settle(rig.start())
     assert rig.step(Resynced(view=rig.state, now=rig.now)) == ()
-    assert rig.step(TimerFired(key=RS_KEY, now=rig.now)) == ()
+    assert rig.fire(RS_KEY) == ()
 
 
 # --- in a Cluster ------------------------------------------------------------------------------
@@ -489,8 +404,7 @@ def test_in_a_cluster_a_paused_controller_catches_up_without_double_work() -> No
 
 
 def test_in_a_cluster_quota_failures_back_off_and_converge_when_quota_grows() -> None:
-    quota = ResourceQuota(metadata=meta("q"), spec=ResourceQuotaSpec(hard=pmap({"pods": parse_quantity("2")})))
-    c = _cluster(quota)
+    c = _cluster(a_resource_quota("q", pods="2"))
     assert c.request(Create(obj=a_replica_set("web", replicas=3))).ok
     c.advance(1.0)
     rs = get(c.state, RS_KEY)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import attrs
 from pyrsistent import pmap
 
-from kcore.api.apps import ReplicaSet, StatefulSet, StatefulSetSpec
-from kcore.api.core import ReplicationController, ReplicationControllerSpec
+from kcore.api.apps import ReplicaSet
+from kcore.api.core import ReplicationController
 from kcore.api.kinds import Kind
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Time
+from kcore.api.meta import ApiObject, ConditionStatus, OwnerReference, Time
 from kcore.api.pod import (
     ContainerRestartPolicy,
     ContainerStatus,
-    LabelSelector,
     Pod,
     PodCondition,
     PodIP,
@@ -32,8 +31,8 @@ from kcore.controllers.replicaset import (
     ReplicaSetController,
     ReplicaSetState,
     ReplicationControllerController,
-    pod_update_matters,
 )
+from kcore.controllers.replicaset_tally import pod_update_matters
 from kcore.driver.cluster import Cluster
 from kcore.driver.snapshot import Delivered, Performed
 from kcore.state import ClusterState, get, list_objects
@@ -43,7 +42,8 @@ from tests.builders import (
     a_node,
     a_pod,
     a_replica_set,
-    a_template,
+    a_replication_controller,
+    a_stateful_set,
     cluster_with,
     key,
     owner_ref,
@@ -181,11 +181,7 @@ def test_an_orphan_adopted_by_another_kind_unseen_is_replaced_at_the_owners_next
 
 def test_an_rc_beside_a_replica_set_acts_the_same_without_the_replica_sets_pods() -> None:
     rs = a_replica_set("web", replicas=2, labels={"app": "web"})
-    rc = ReplicationController(
-        metadata=ObjectMeta(name="db", namespace="default"),
-        spec=ReplicationControllerSpec(replicas=1, selector=pmap({"app": "db"}), template=a_template({"app": "db"})),
-    )
-    twin = Twin(RC, rs, rc)
+    twin = Twin(RC, rs, a_replication_controller("db", replicas=1))
     a, b = twin.step_both(Started(now=T0))
     assert calls(a) == calls(b)
     stored_rs = get(twin.state, key(Kind.REPLICA_SET, "web"))
@@ -203,14 +199,8 @@ def test_an_rc_beside_a_replica_set_acts_the_same_without_the_replica_sets_pods(
 
 def test_with_the_real_driver_each_controller_keeps_its_replicas_and_the_rc_one_skips_rs_pods() -> None:
     rs = a_replica_set("web", replicas=3, labels={"app": "web"})
-    rc = ReplicationController(
-        metadata=ObjectMeta(name="db", namespace="default"),
-        spec=ReplicationControllerSpec(replicas=2, selector=pmap({"app": "db"}), template=a_template({"app": "db"})),
-    )
-    other = StatefulSet(
-        metadata=ObjectMeta(name="cache", namespace="default", uid="uid-cache"),
-        spec=StatefulSetSpec(selector=LabelSelector(match_labels=pmap({"app": "cache"})), template=a_template({"app": "cache"})),
-    )
+    rc = a_replication_controller("db", replicas=2)
+    other = a_stateful_set("cache", replicas=1, claims=())  # an owner only: no StatefulSet controller runs
     c = Cluster.empty(cluster_with(a_node(), rs, rc, other), [RS, RC])
     stored = get(c.state, key(Kind.STATEFUL_SET, "cache"))
     assert stored is not None
@@ -361,8 +351,7 @@ def _kubelet_write(c: Cluster, name: str, **changes: object) -> None:
 def _churn_then_scale_down(comp: ReplicaSetController) -> tuple[Cluster, int]:
     """Three replicas (minReadySeconds 5), bound and ready with status churn the filter
     drops, one restarting; then scaled to one: the victims are ranked on restarts."""
-    rs = a_replica_set("web", replicas=3, labels={"app": "web"})
-    rs = attrs.evolve(rs, spec=attrs.evolve(rs.spec, min_ready_seconds=5))
+    rs = a_replica_set("web", replicas=3, labels={"app": "web"}, min_ready_seconds=5)
     c = Cluster.empty(cluster_with(a_node(), rs), [comp])
     assert c.run_until_stable()
     names = sorted(p.metadata.name for p in list_objects(c.state, Kind.POD))

@@ -10,7 +10,7 @@ import enum
 
 import attrs
 
-from kcore.api.core import ConfigMap
+from kcore.api.core import ConfigMap, EventSource
 from kcore.api.kinds import Kind
 from kcore.api.meta import Status, StatusReason, Time
 from kcore.api.watch import WatchEvent, WatchType
@@ -45,6 +45,7 @@ WAKE = WakeMeAt(at=Time(T0 + 60), key=Tick.MINUTE)
 @attrs.frozen(kw_only=True)
 class Recorder:
     name: str = "recorder"
+    event_source: EventSource = EventSource(component="recorder")
     watches: frozenset[Kind] = frozenset({Kind.CONFIG_MAP})
 
     def init(self, view: ClusterState, now: Time) -> tuple[Seen, tuple[Effect, ...]]:

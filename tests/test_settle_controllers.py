@@ -1,21 +1,23 @@
 """Settling and the controllers: which of their timers are work in motion, and what a user sees.
 
-The first part drives each controller by hand (`Rig`: the real apiserver, watch events
-delivered when asked) and checks the `WakeMeAt.in_motion` of each timer kind: waits that
-are part of the work (minReadySeconds, a deletion progressing) and the first retry after a
-failure are in motion; periodic work, deadlines and a retry after the same failure
-happened again are not; and a merely scheduled pending timer never covers one in motion
-(the rule itself, as data: `tests/test_workqueue.py`).
+The first part drives each controller by hand (`tests.rig.Rig`: the real apiserver, watch
+events delivered when asked; objects from `tests.builders`) and checks the
+`WakeMeAt.in_motion` of each timer kind: waits that are part of the work (minReadySeconds,
+a deletion progressing) and the first retry after a failure are in motion; periodic work,
+deadlines and a retry after the same failure happened again are not; and a merely
+scheduled pending timer never covers one in motion (the rule itself, as data:
+`tests/test_workqueue.py`).
 
-The second part applies workloads to a 3-node cluster (`new_cluster`), settles, and checks
-when settling ended and what the workloads' status says then. The default image pull
-takes 1 s; a container of a pod that runs to completion runs 1 s.
+The second part applies workload manifests (YAML, as a user writes them) to a 3-node
+cluster (`new_cluster`), settles, and checks when settling ended and what the workloads'
+status says then. The default image pull takes 1 s; a container of a pod that runs to
+completion runs 1 s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import attrs
 import pytest
@@ -27,10 +29,7 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import load_manifests
 from kcore.api.meta import ApiObject, ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import ContainerStatus, Pod, PodCondition, PodPhase, PodStatus
-from kcore.api.watch import WatchEvent
-from kcore.apiserver import handle
 from kcore.component.effects import CallApi, Effect, Tag, WakeMeAt
-from kcore.component.events import ApiAnswered, Event, Started, TimerFired, WatchDelivered
 from kcore.component.protocol import Component
 from kcore.component.requests import (
     Bind,
@@ -48,89 +47,27 @@ from kcore.driver import new_cluster
 from kcore.driver.clock import EPOCH
 from kcore.driver.cluster import Cluster
 from kcore.driver.settling import SettleEnd
-from kcore.state import ClusterConfig, ClusterState, get, list_objects
-from tests.builders import T0, a_node, cluster_with, key
-
-S = TypeVar("S")
+from kcore.state import ClusterConfig, get, list_objects
+from tests.builders import (
+    T0,
+    a_cron_job,
+    a_daemon_set,
+    a_deployment,
+    a_job,
+    a_pdb,
+    a_replica_set,
+    a_stateful_set,
+    key,
+)
+from tests.rig import Rig
 
 FORBIDDEN = Response(code=403, body=Status(message="exceeded quota: q", reason=StatusReason.FORBIDDEN, code=403))
 BOOM = Response(code=500, body=Status(message="etcd down", reason=StatusReason.INTERNAL_ERROR, code=500))
 CONFLICT = Response(code=409, body=Status(message="conflict", reason=StatusReason.CONFLICT, code=409))
 
 
-class Rig(Generic[S]):
-    """One controller driven by hand against the real apiserver; watch events of the kinds
-    it watches wait in `inbox` until `deliver` hands them over."""
-
-    def __init__(self, comp: Component[S], *objects: ApiObject) -> None:
-        self.comp = comp
-        self.state: ClusterState = cluster_with(a_node(), *objects)
-        self.now = T0
-        self.s, effects = comp.init(self.state, self.now)
-        assert effects == ()
-        self.inbox: list[WatchEvent] = []
-
-    def step(self, event: Event) -> tuple[Effect, ...]:
-        self.s, effects = self.comp.step(self.s, event)
-        return effects
-
-    def start(self) -> tuple[Effect, ...]:
-        return self.step(Started(now=self.now))
-
-    def request(self, req: Request) -> Response:
-        self.state, resp, events = handle(self.state, req, self.now)
-        self.inbox.extend(e for e in events if e.obj.KIND in self.comp.watches)
-        return resp
-
-    def answer(self, effect: Effect, response: Response | None = None) -> tuple[Effect, ...]:
-        """Perform one CallApi (or answer it with `response` instead) and deliver the answer."""
-        assert isinstance(effect, CallApi), effect
-        resp = self.request(effect.request) if response is None else response
-        return self.step(ApiAnswered(tag=effect.tag, response=resp, now=self.now))
-
-    def deliver(self) -> tuple[Effect, ...]:
-        out: list[Effect] = []
-        while self.inbox:
-            out.extend(self.step(WatchDelivered(event=self.inbox.pop(0), now=self.now)))
-        return tuple(out)
-
-    def settle(self, effects: Iterable[Effect], refuse: Callable[[Request], Response | None] = lambda r: None) -> list[Effect]:
-        """Perform every CallApi (answered by `refuse` when it says so) and deliver every
-        answer and watch event until quiet; the effects other than CallApi, in order."""
-        todo: list[Effect] = list(effects)
-        rest: list[Effect] = []
-        for _ in range(500):
-            if todo:
-                eff = todo.pop(0)
-                if isinstance(eff, CallApi):
-                    todo.extend(self.answer(eff, refuse(eff.request)))
-                else:
-                    rest.append(eff)
-                continue
-            if not self.inbox:
-                return rest
-            todo.extend(self.deliver())
-        raise AssertionError("did not settle")
-
-    def fire(self, tkey: Tag, at: float) -> tuple[Effect, ...]:
-        self.now = Time(at)
-        return self.step(TimerFired(key=tkey, now=self.now))
-
-    def get(self, k: ObjectKey) -> ApiObject:
-        obj = get(self.state, k)
-        assert obj is not None, k
-        return obj
-
-    def pods(self) -> list[Pod]:
-        return sorted((p for p in list_objects(self.state, Kind.POD) if isinstance(p, Pod)), key=lambda p: p.metadata.name)
-
-
 def wakes(effects: Iterable[Effect]) -> list[WakeMeAt]:
     return [e for e in effects if isinstance(e, WakeMeAt)]
-
-
-def creates_pods(req: Request) -> bool:
-    return isinstance(req, Create) and isinstance(req.obj, Pod)
 
 
 def make_ready(rig: Rig[Any], pod: Pod, since: Time) -> None:
@@ -138,8 +75,7 @@ def make_ready(rig: Rig[Any], pod: Pod, since: Time) -> None:
     pk = key(Kind.POD, pod.metadata.name)
     if not pod.spec.node_name:
         assert rig.request(Bind(key=pk, node_name="node-1")).ok
-    bound = rig.get(pk)
-    assert isinstance(bound, Pod)
+    bound = rig.get(pk, Pod)
     status = PodStatus(
         phase=PodPhase.RUNNING,
         conditions=(PodCondition(type="Ready", status=ConditionStatus.TRUE, last_transition_time=since),),
@@ -154,8 +90,7 @@ def finish(rig: Rig[Any], pod: Pod, phase: PodPhase) -> None:
 
     pk = key(Kind.POD, pod.metadata.name)
     assert rig.request(Bind(key=pk, node_name="node-1")).ok
-    bound = rig.get(pk)
-    assert isinstance(bound, Pod)
+    bound = rig.get(pk, Pod)
     code = 0 if phase is PodPhase.SUCCEEDED else 2
     done = ContainerState(terminated=ContainerStateTerminated(exit_code=code, finished_at=rig.now))
     status = PodStatus(phase=phase, container_statuses=(ContainerStatus(name=bound.spec.containers[0].name, state=done),))
@@ -163,47 +98,6 @@ def finish(rig: Rig[Any], pod: Pod, phase: PodPhase) -> None:
 
 
 # --- each controller's timers -----------------------------------------------------------------
-
-
-def manifest(text: str) -> ApiObject:
-    """The one object of a YAML manifest, in namespace default when namespaced."""
-    (loaded,) = load_manifests(text, defaults=False)
-    obj = loaded.obj
-    if not obj.KIND.info.namespaced or obj.metadata.namespace:
-        return obj
-    return attrs.evolve(obj, metadata=attrs.evolve(obj.metadata, namespace="default"))  # type: ignore[misc]  # every kind is an attrs class
-
-
-def workload(kind: str, name: str = "web", *, replicas: int | None = 2, spec: str = "", pod: str = "") -> str:
-    """A Deployment / ReplicaSet / StatefulSet / DaemonSet manifest of one nginx container;
-    `spec` adds lines to the spec, `pod` to the pod template's spec."""
-    count = f"\n  replicas: {replicas}" if replicas is not None else ""
-    return f"""
-apiVersion: apps/v1
-kind: {kind}
-metadata: {{name: {name}}}
-spec:{count}
-  selector: {{matchLabels: {{app: {name}}}}}{spec}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 0
-      containers: [{{name: web, image: nginx}}]{pod}
-"""
-
-
-def a_job(spec: str = "", annotations: str = "{}") -> str:
-    return f"""
-apiVersion: batch/v1
-kind: Job
-metadata: {{name: pi}}
-spec:{spec}
-  template:
-    metadata: {{annotations: {annotations}}}
-    spec:
-      restartPolicy: Never
-      containers: [{{name: pi, image: perl}}]
-"""
 
 
 def refusing(*kinds: type[ApiObject], response: Response = FORBIDDEN) -> Callable[[Request], Response | None]:
@@ -235,7 +129,7 @@ WEB_RS = key(Kind.REPLICA_SET, "web")
 def test_replicaset_availability_wait_is_in_motion_and_a_scheduled_expiry_wake_does_not_cover_it() -> None:
     from kcore.controllers.replicaset import ReplicaSetController
 
-    rig = Rig(ReplicaSetController(), manifest(workload("ReplicaSet", spec="\n  minReadySeconds: 600")))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=2, min_ready_seconds=600))
     # the burst is answered before its pods are seen: a safety net at the expectations' expiry
     assert events_and_wakes(rig.settle(rig.start())) == [
         ("SuccessfulCreate",),
@@ -245,13 +139,13 @@ def test_replicaset_availability_wait_is_in_motion_and_a_scheduled_expiry_wake_d
     for p in rig.pods():
         make_ready(rig, p, T0)
     # available at +600: a later wake, but in motion, so the pending one does not cover it
-    assert events_and_wakes(rig.settle(rig.deliver())) == [(WEB_RS, "+601", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(WEB_RS, "+601", "in motion")]
 
 
 def test_replicaset_retries_a_refused_create_in_motion_once_then_merely_scheduled() -> None:
     from kcore.controllers.replicaset import ReplicaSetController
 
-    rig = Rig(ReplicaSetController(), manifest(workload("ReplicaSet")))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=2))
     quota = refusing(Pod)
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
@@ -266,7 +160,7 @@ def test_replicaset_retries_a_refused_create_in_motion_once_then_merely_schedule
 def test_replicaset_retries_a_failed_status_write_in_motion_once_then_merely_scheduled() -> None:
     from kcore.controllers.replicaset import ReplicaSetController
 
-    rig = Rig(ReplicaSetController(), manifest(workload("ReplicaSet", replicas=0)))
+    rig = Rig(ReplicaSetController(), a_replica_set("web", replicas=0))
     assert events_and_wakes(rig.settle(rig.start(), refusing_status)) == [(WEB_RS, "+1", "in motion")]
     assert events_and_wakes(rig.settle(rig.fire(WEB_RS, T0 + 1), refusing_status)) == [
         (WEB_RS, "+2", "scheduled")
@@ -281,32 +175,32 @@ def test_replicaset_retries_a_failed_status_write_in_motion_once_then_merely_sch
 def test_daemonset_availability_wait_is_in_motion() -> None:
     from kcore.controllers.daemonset import DaemonSetController
 
-    rig = Rig(DaemonSetController(), manifest(workload("DaemonSet", replicas=None, spec="\n  minReadySeconds: 10")))
+    rig = Rig(DaemonSetController(), a_daemon_set("web", min_ready_seconds=10))
     assert events_and_wakes(rig.settle(rig.start())) == [("SuccessfulCreate",)]
     (pod,) = rig.pods()
     make_ready(rig, pod, T0)
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/web", "+11", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("sync default/web", "+11", "in motion")]
 
 
 def test_daemonset_waits_out_the_failed_pod_backoff_merely_scheduled_when_a_pod_fails_again() -> None:
     from kcore.controllers.daemonset import DaemonSetController
 
-    rig = Rig(DaemonSetController(), manifest(workload("DaemonSet", replicas=None)))
+    rig = Rig(DaemonSetController(), a_daemon_set("web"))
     rig.settle(rig.start())
     (pod,) = rig.pods()
     finish(rig, pod, PodPhase.FAILED)
     # the first failure: deleted and replaced at once, no timer
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("FailedDaemonPod",), ("SuccessfulDelete",), ("SuccessfulCreate",)]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("FailedDaemonPod",), ("SuccessfulDelete",), ("SuccessfulCreate",)]
     (again,) = rig.pods()
     rig.now = Time(T0 + 0.5)
     finish(rig, again, PodPhase.FAILED)
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/web", "+1", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("sync default/web", "+1", "scheduled")]
 
 
 def test_daemonset_backs_off_after_a_refused_create_instead_of_creating_again_at_once() -> None:
     from kcore.controllers.daemonset import DaemonSetController
 
-    rig = Rig(DaemonSetController(), manifest(workload("DaemonSet", replicas=None)))
+    rig = Rig(DaemonSetController(), a_daemon_set("web"))
     quota = refusing(Pod)
     # its status write's event syncs it once more at once; that second refusal's backoff
     # (10 ms) is covered by the first's, in motion
@@ -329,7 +223,7 @@ def test_daemonset_backs_off_after_a_refused_create_instead_of_creating_again_at
 def test_statefulset_retries_a_refused_create_in_motion_once_and_the_backoff_doubles() -> None:
     from kcore.controllers.statefulset import StatefulSetController
 
-    rig = Rig(StatefulSetController(), manifest(workload("StatefulSet", spec="\n  serviceName: web")))
+    rig = Rig(StatefulSetController(), a_stateful_set("web", replicas=2, claims=(), service_name="web"))
     quota = refusing(Pod)
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
@@ -346,12 +240,12 @@ def test_statefulset_retries_a_refused_create_in_motion_once_and_the_backoff_dou
 def test_statefulset_availability_wait_is_in_motion() -> None:
     from kcore.controllers.statefulset import StatefulSetController
 
-    sts = manifest(workload("StatefulSet", spec="\n  serviceName: web\n  minReadySeconds: 10"))
+    sts = a_stateful_set("web", replicas=2, claims=(), service_name="web", min_ready_seconds=10)
     rig = Rig(StatefulSetController(), sts)
     assert events_and_wakes(rig.settle(rig.start())) == [("SuccessfulCreate",)]
     (pod,) = rig.pods()
     make_ready(rig, pod, T0)
-    assert events_and_wakes(rig.settle(rig.deliver())) == [("sync default/web", "+11", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("sync default/web", "+11", "in motion")]
 
 
 # Deployment
@@ -360,7 +254,7 @@ def test_statefulset_availability_wait_is_in_motion() -> None:
 def test_deployment_backs_off_in_motion_after_a_first_failed_round_merely_scheduled_after_a_second() -> None:
     from kcore.controllers.deployment import DeploymentController
 
-    rig = Rig(DeploymentController(), manifest(workload("Deployment")))
+    rig = Rig(DeploymentController(), a_deployment("web", replicas=2))
     # the failed create writes a ReplicaFailure condition, whose watch event retries at once
     assert events_and_wakes(rig.settle(rig.start(), refusing(ReplicaSet, response=BOOM))) == [
         ("ReplicaSetCreateError",),
@@ -378,31 +272,31 @@ PI_JOB = key(Kind.JOB, "pi")
 def test_job_waits_out_the_pod_failure_backoff_in_motion_after_the_first_failure_only() -> None:
     from kcore.controllers.job import JobController
 
-    rig = Rig(JobController(), manifest(a_job("\n  backoffLimit: 6")))
+    rig = Rig(JobController(), a_job("pi", backoff_limit=6))
     assert events_and_wakes(rig.settle(rig.start())) == [("SuccessfulCreate",)]
     (first,) = rig.pods()
     rig.now = Time(T0 + 2)
     finish(rig, first, PodPhase.FAILED)
-    assert events_and_wakes(rig.settle(rig.deliver())) == [(PI_JOB, "+12", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(PI_JOB, "+12", "in motion")]
     assert events_and_wakes(rig.settle(rig.fire(PI_JOB, T0 + 12))) == [("SuccessfulCreate",)]
     (second,) = [p for p in rig.pods() if p.status.phase is not PodPhase.FAILED]
     rig.now = Time(T0 + 14)
     finish(rig, second, PodPhase.FAILED)
     # 20 s after the second failure in a row: the pods keep failing, merely scheduled
-    assert events_and_wakes(rig.settle(rig.deliver())) == [(PI_JOB, "+34", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(PI_JOB, "+34", "scheduled")]
 
 
 def test_job_active_deadline_is_merely_scheduled() -> None:
     from kcore.controllers.job import JobController
 
-    rig = Rig(JobController(), manifest(a_job("\n  activeDeadlineSeconds: 100")))
+    rig = Rig(JobController(), a_job("pi", deadline=100))
     assert events_and_wakes(rig.settle(rig.start())) == [(PI_JOB, "+100", "scheduled"), ("SuccessfulCreate",)]
 
 
 def test_job_retries_a_refused_create_in_motion_once_and_a_success_starts_afresh() -> None:
     from kcore.controllers.job import JobController
 
-    rig = Rig(JobController(), manifest(a_job()))
+    rig = Rig(JobController(), a_job("pi"))
     quota = refusing(Pod)
     # synced twice at once (its status write's event): the second refusal is covered
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
@@ -421,25 +315,10 @@ def test_job_retries_a_refused_create_in_motion_once_and_a_success_starts_afresh
 # CronJob and TTL-after-finished
 
 
-CRON_JOB = """
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: tick}
-spec:
-  schedule: "*/5 * * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: Never
-          containers: [{name: t, image: busybox}]
-"""
-
-
 def test_cronjob_next_run_is_merely_scheduled_and_a_refused_job_is_retried_in_motion_once() -> None:
     from kcore.controllers.cronjob import Call, CronJobController, Verb
 
-    rig = Rig(CronJobController(), manifest(CRON_JOB))
+    rig = Rig(CronJobController(), a_cron_job("tick", schedule="*/5 * * * *"))
     tick = key(Kind.CRON_JOB, "tick")
     # T0 is 22:13:20: the next run is 22:15 (+100 ms)
     assert events_and_wakes(rig.settle(rig.start())) == [(tick, "+100.1", "scheduled")]
@@ -463,9 +342,8 @@ def test_ttl_expiry_is_merely_scheduled_and_a_failed_get_is_retried_in_motion_on
     from kcore.component.requests import Get
     from kcore.controllers.ttlafterfinished import Call, Step, TTLAfterFinishedController
 
-    rig = Rig(TTLAfterFinishedController(), manifest(a_job("\n  ttlSecondsAfterFinished: 100")))
-    job = rig.get(key(Kind.JOB, "pi"))
-    assert isinstance(job, Job)
+    rig = Rig(TTLAfterFinishedController(), a_job("pi", ttl=100))
+    job = rig.get(key(Kind.JOB, "pi"), Job)
     done = tuple(
         JobCondition(type=t, status=ConditionStatus.TRUE, last_transition_time=T0)
         for t in (JobConditionType.SUCCESS_CRITERIA_MET, JobConditionType.COMPLETE)
@@ -474,7 +352,7 @@ def test_ttl_expiry_is_merely_scheduled_and_a_failed_get_is_retried_in_motion_on
     assert rig.request(Update(obj=attrs.evolve(job, status=status), subresource=Subresource.STATUS)).ok
     assert rig.start() == ()
     pi = key(Kind.JOB, "pi")
-    assert events_and_wakes(rig.deliver()) == [(pi, "+100", "scheduled")]
+    assert events_and_wakes(rig.deliver_watches()) == [(pi, "+100", "scheduled")]
     (get_,) = rig.fire(pi, T0 + 100)
     assert get_ == CallApi(request=Get(key=pi), tag=Call(job=pi, step=Step.GET))
     assert events_and_wakes(rig.answer(get_, BOOM)) == [(pi, "+101", "in motion")]
@@ -505,7 +383,7 @@ def test_garbage_collector_resyncs_in_motion_after_an_answer_unless_the_same_wri
     # another dependent's delete lands while the scheduled retry is pending: that one does
     # not cover the resync in motion, due at the same time
     assert rig.request(Create(obj=an_orphan("b"))).ok
-    (delete_b,) = rig.deliver()
+    (delete_b,) = rig.deliver_watches()
     assert rig.answer(delete_b) == (WakeMeAt(at=Time(T0 + 2), key=Timer.RETRY, in_motion=True),)
     assert rig.s.retry_wake == Wake(at=Time(T0 + 2), in_motion=True)
 
@@ -517,7 +395,7 @@ def test_namespace_deletion_resyncs_in_motion_after_each_answer_but_not_after_a_
     rig = Rig(NamespaceController(), a_namespace("team"), a_pod("p", "team"))
     assert rig.start() == ()
     assert rig.request(Delete(key=key(Kind.NAMESPACE, "team"))).ok
-    delete, status = rig.deliver()
+    delete, status = rig.deliver_watches()
     assert [e.tag for e in (delete, status) if isinstance(e, CallApi)] == [key(Kind.POD, "p", "team"), key(Kind.NAMESPACE, "team")]
     assert rig.answer(status) == (WakeMeAt(at=Time(T0 + 1), key=Timer.RETRY, in_motion=True),)
     assert rig.answer(delete, CONFLICT) == ()  # covered by the pending one, in motion too
@@ -542,26 +420,16 @@ def failing_twice(rig: Rig[Any], effects: tuple[Effect, ...], response: Response
     return out
 
 
-PDB = """
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web}
-spec:
-  minAvailable: 1
-  selector: {matchLabels: {app: web}}
-"""
-
-
 @pytest.mark.parametrize(
     ("controller", "objects", "response", "timer"),
     [
         ("serviceaccount", (), BOOM, serviceaccount.Timer.RETRY),  # the default ServiceAccount's create
-        ("disruption", (PDB,), CONFLICT, key(Kind.POD_DISRUPTION_BUDGET, "web")),  # the budget's status write
+        ("disruption", (a_pdb("web", min_available=1),), CONFLICT, key(Kind.POD_DISRUPTION_BUDGET, "web")),  # the budget's status write
         ("nodeipam", (), CONFLICT, key(Kind.NODE, "node-1")),  # node-1's podCIDR
     ],
 )
 def test_a_failed_write_is_retried_in_motion_once_then_merely_scheduled(
-    controller: str, objects: tuple[str, ...], response: Response, timer: Tag
+    controller: str, objects: tuple[ApiObject, ...], response: Response, timer: Tag
 ) -> None:
     from kcore.controllers.disruption import DisruptionController
     from kcore.controllers.nodeipam import NodeIpamController
@@ -572,7 +440,7 @@ def test_a_failed_write_is_retried_in_motion_once_then_merely_scheduled(
         "disruption": DisruptionController(),
         "nodeipam": NodeIpamController(),
     }
-    rig = Rig(comps[controller], *(manifest(t) for t in objects))
+    rig = Rig(comps[controller], *objects)
     assert failing_twice(rig, rig.start(), response) == [(timer, "+1", "in motion"), (timer, "+2", "scheduled")]
 
 
@@ -588,12 +456,11 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
     tolerate = Toleration(key="example.com/drain", operator=TolerationOperator.EXISTS, effect=TaintEffect.NO_EXECUTE, toleration_seconds=60)
     pod = a_pod("web", node_name="node-1", grace=0)
     assert rig.request(Create(obj=attrs.evolve(pod, spec=attrs.evolve(pod.spec, tolerations=(tolerate,))))).ok
-    node = rig.get(key(Kind.NODE, "node-1"))
-    assert isinstance(node, Node)
+    node = rig.get(key(Kind.NODE, "node-1"), Node)
     drain = Taint(key="example.com/drain", effect=TaintEffect.NO_EXECUTE)
     assert rig.request(Update(obj=attrs.evolve(node, spec=attrs.evolve(node.spec, taints=(drain,))))).ok
     web = key(Kind.POD, "web")
-    assert events_and_wakes(rig.settle(rig.deliver())) == [(web, "+60", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(web, "+60", "scheduled")]
     delete, _ = rig.fire(web, T0 + 60)
     assert isinstance(delete, CallApi) and delete.tag == Call(purpose=Purpose.POD_DELETE, key=web)
     assert rig.answer(delete, BOOM) == (WakeMeAt(at=Time(T0 + 61), key=web, in_motion=True),)
@@ -602,6 +469,63 @@ def test_taint_eviction_after_toleration_seconds_is_scheduled_and_a_failed_delet
 
 
 # --- end to end: what a user sees right after a command ---------------------------------------
+
+
+def manifest(text: str) -> ApiObject:
+    """The one object of a YAML manifest, in namespace default when namespaced."""
+    (loaded,) = load_manifests(text, defaults=False)
+    obj = loaded.obj
+    if not obj.KIND.info.namespaced or obj.metadata.namespace:
+        return obj
+    return attrs.evolve(obj, metadata=attrs.evolve(obj.metadata, namespace="default"))  # type: ignore[misc]  # every kind is an attrs class
+
+
+def workload(kind: str, name: str = "web", *, replicas: int | None = 2, spec: str = "", pod: str = "") -> str:
+    """A Deployment / ReplicaSet / StatefulSet / DaemonSet manifest of one nginx container;
+    `spec` adds lines to the spec, `pod` to the pod template's spec."""
+    count = f"\n  replicas: {replicas}" if replicas is not None else ""
+    return f"""
+apiVersion: apps/v1
+kind: {kind}
+metadata: {{name: {name}}}
+spec:{count}
+  selector: {{matchLabels: {{app: {name}}}}}{spec}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers: [{{name: web, image: nginx}}]{pod}
+"""
+
+
+def job_manifest(spec: str = "", annotations: str = "{}") -> str:
+    """A Job manifest of one perl container named pi; `spec` adds lines to the spec."""
+    return f"""
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: pi}}
+spec:{spec}
+  template:
+    metadata: {{annotations: {annotations}}}
+    spec:
+      restartPolicy: Never
+      containers: [{{name: pi, image: perl}}]
+"""
+
+
+CRON_JOB = """
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: t, image: busybox}]
+"""
 
 
 def a_cluster() -> Cluster:
@@ -742,7 +666,7 @@ def test_a_daemonset_settles_with_a_ready_pod_on_each_of_three_nodes() -> None:
 
 def test_a_job_of_three_completions_one_at_a_time_settles_complete() -> None:
     cluster = a_cluster()
-    end, seconds = applied(cluster, a_job("\n  completions: 3\n  parallelism: 1"))
+    end, seconds = applied(cluster, job_manifest("\n  completions: 3\n  parallelism: 1"))
     # three pods one after the other, each pulled (1 s, on a node without the image) and run 1 s
     assert end is SettleEnd.SETTLED and 4.0 <= seconds <= 6.0
     job = the(cluster, Kind.JOB, "pi")
@@ -752,7 +676,7 @@ def test_a_job_of_three_completions_one_at_a_time_settles_complete() -> None:
 
 def test_a_job_whose_pods_always_fail_lets_settling_end_long_before_the_bound() -> None:
     cluster = a_cluster()
-    end, seconds = applied(cluster, a_job("\n  backoffLimit: 6", annotations='{kcore.io/exit-code: "2"}'))
+    end, seconds = applied(cluster, job_manifest("\n  backoffLimit: 6", annotations='{kcore.io/exit-code: "2"}'))
     # the first failure's 10 s back-off is waited out; after the second the pods keep failing
     assert end is SettleEnd.SETTLED and seconds <= 30.0
     job = the(cluster, Kind.JOB, "pi")

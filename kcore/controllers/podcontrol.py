@@ -8,7 +8,8 @@ Owns, as pure functions over API values:
   finalizers and spec from the template, generateName `<owner>-`, the controllerRef);
 - pod predicates: `is_pod_active`, `is_pod_ready`, `is_pod_available`, `available_at`;
 - victim choice: `pods_to_delete(pods, count, ranks, now)` in upstream's ActivePodsWithRanks
-  order, with `co_location_ranks` for the "doubled up" criterion;
+  order, with `co_location_ranks` for the "doubled up" criterion and `rank_facts`, what
+  that order reads of one pod (`RankFacts`);
 - ownership claims: `claim(...)` decides which candidates an owner keeps, adopts or
   releases (ControllerRefManager.ClaimObject), and `adopt_request` / `release_request`
   build the strategic merge patches upstream sends;
@@ -203,8 +204,9 @@ def _log_rank(t: Time, now: Time) -> int:
 
 
 @attrs.frozen(kw_only=True)
-class _Facts:
-    """What ActivePodsWithRanks.Less reads of one pod, computed once per ranking."""
+class RankFacts:
+    """What ActivePodsWithRanks.Less reads of one pod, computed once per ranking: two pods
+    with equal facts rank alike."""
 
     assigned: bool
     phase: int
@@ -220,12 +222,13 @@ class _Facts:
     created_bucket: int
 
 
-def _facts(pod: Pod, rank: int, now: Time) -> _Facts:
+def rank_facts(pod: Pod, rank: int, now: Time) -> RankFacts:
+    """What the victim ranking reads of `pod`, with its co-location `rank`, at `now`."""
     ready = is_pod_ready(pod)
     ready_time = pod_ready_time(pod) if ready else None
     created = pod.metadata.creation_timestamp
     regular, side = _max_restarts(pod)
-    return _Facts(
+    return RankFacts(
         assigned=bool(pod.spec.node_name),
         phase=_PHASE_ORDINAL.get(pod.status.phase, 0),
         ready=ready,
@@ -253,7 +256,7 @@ def _newer(ti: Time | None, tj: Time | None, bi: int, bj: int, ui: str, uj: str)
     return bi < bj
 
 
-def _less(fi: _Facts, fj: _Facts) -> bool | None:
+def _less(fi: RankFacts, fj: RankFacts) -> bool | None:
     """ActivePodsWithRanks.Less: True if `fi`'s pod goes first, None when neither does."""
     if fi.assigned != fj.assigned:
         return not fi.assigned
@@ -276,7 +279,7 @@ def _less(fi: _Facts, fj: _Facts) -> bool | None:
     return _newer(fi.created, fj.created, fi.created_bucket, fj.created_bucket, fi.uid, fj.uid)
 
 
-def _compare(a: tuple[_Facts, Pod], b: tuple[_Facts, Pod]) -> int:
+def _compare(a: tuple[RankFacts, Pod], b: tuple[RankFacts, Pod]) -> int:
     if _less(a[0], b[0]):
         return -1
     if _less(b[0], a[0]):
@@ -304,7 +307,7 @@ def pods_to_delete(pods: Sequence[Pod], count: int, ranks: Sequence[int], now: T
     """
     if count >= len(pods):
         return tuple(pods)
-    facts = [(_facts(p, r, now), p) for p, r in zip(pods, ranks, strict=True)]
+    facts = [(rank_facts(p, r, now), p) for p, r in zip(pods, ranks, strict=True)]
     ranked = sorted(facts, key=functools.cmp_to_key(_compare))
     return tuple(p for _, p in ranked[:count])
 
