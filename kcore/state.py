@@ -63,6 +63,7 @@ class ClusterConfig:
     service_cidr: str = "10.96.0.0/12"
     node_port_range: tuple[int, int] = (30000, 32767)
     cluster_cidr: str = "10.244.0.0/16"
+    lb_pool: str = "198.51.100.0/24"  # LoadBalancer and ingress addresses (`kcore cluster create --lb-pool`)
     watch_log_limit: int = 100_000  # events kept; older ones are compacted away
     static_tokens: PMap[str, UserInfo] = attrs.field(factory=pmap)
     token_key: str = ""  # HMAC key of service-account tokens (read by apiserver.auth)

@@ -504,3 +504,14 @@ def test_client_limits_must_be_named(home: Path, capsys: pytest.CaptureFixture[s
     code, _, err = run(capsys, "cluster", "create", "--client-limits", "fast")
     assert code != 0 and "--client-limits" in err
     assert not (home / "cluster").exists() and run(capsys, "get", "nodes")[0] != 0
+
+
+def test_cluster_create_takes_a_load_balancer_pool_and_refuses_a_bad_one(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "cluster", "create", "--lb-pool", "not-a-cidr")
+    assert (code, out) == (1, "")
+    assert "--lb-pool: invalid value 'not-a-cidr': must be an IPv4 CIDR such as 198.51.100.0/24" in err
+    assert not home.exists() or not any(home.iterdir())
+    assert run(capsys, "cluster", "create", "--lb-pool", "203.0.113.0/28")[0] == 0
+    from kcore.cli.session import load, store_from_env
+
+    assert load(store_from_env()).state.config.lb_pool == "203.0.113.0/28"

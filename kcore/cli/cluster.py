@@ -50,10 +50,14 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise CliError(f"{flag}: {e}") from e
     shape = NodeShape(cpu=args.node_cpu, memory=args.node_memory, pods=args.pods)
+    try:
+        ipaddress.IPv4Network(args.lb_pool, strict=False)
+    except ValueError as e:
+        raise CliError(f"--lb-pool: invalid value {args.lb_pool!r}: must be an IPv4 CIDR such as 198.51.100.0/24 ({e})") from e
     cidr = args.cluster_cidr or default_cluster_cidr(args.nodes)
     try:
         cluster = new_cluster(
-            ClusterConfig(seed=args.seed, cluster_cidr=cidr),
+            ClusterConfig(seed=args.seed, cluster_cidr=cidr, lb_pool=args.lb_pool),
             nodes=args.nodes,
             shape=shape,
             throttled=args.client_limits == "upstream",

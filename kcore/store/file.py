@@ -102,6 +102,7 @@ def portable(snap: Snapshot) -> dict[str, Any]:
             "service_cidr": cfg.service_cidr,
             "node_port_range": list(cfg.node_port_range),
             "cluster_cidr": cfg.cluster_cidr,
+            "lb_pool": cfg.lb_pool,
             "watch_log_limit": cfg.watch_log_limit,
             "static_tokens": {
                 t: {"name": u.name, "groups": list(u.groups), "uid": u.uid} for t, u in sorted(cfg.static_tokens.items())
@@ -121,6 +122,7 @@ def from_portable(data: dict[str, Any]) -> Snapshot:
         service_cidr=c["service_cidr"],
         node_port_range=(c["node_port_range"][0], c["node_port_range"][1]),
         cluster_cidr=c["cluster_cidr"],
+        lb_pool=c.get("lb_pool", ClusterConfig().lb_pool),
         watch_log_limit=c["watch_log_limit"],
         static_tokens=pmap(
             {t: UserInfo(name=u["name"], groups=tuple(u["groups"]), uid=u["uid"]) for t, u in c["static_tokens"].items()}
