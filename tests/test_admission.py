@@ -507,9 +507,9 @@ def test_each_kind_chain_drops_only_plugins_that_pass_it_unchanged() -> None:
                 for old in (None, obj):
                     req = Request(state=state, op=op, old=old, now=Time(100.0))
                     assert plugin(req, obj) is obj, (kind, plugin, op)
-    assert len(CHAINS[Pod]) == len(PLUGINS) - 3
-    assert len(CHAINS[Service]) == len(PLUGINS) - 3
-    assert len(CHAINS[Event]) == len(PLUGINS) - 5
+    assert len(CHAINS[Pod]) == len(PLUGINS) - 4
+    assert len(CHAINS[Service]) == len(PLUGINS) - 4
+    assert len(CHAINS[Event]) == len(PLUGINS) - 6
 
 
 def _whole_chain(state: ClusterState, op: Operation, obj: ApiObject, old: ApiObject | None) -> Admitted | Status:

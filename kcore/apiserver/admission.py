@@ -14,6 +14,7 @@ plugins, each a small pure function `(request, obj) -> obj | Status` run in a fi
 5. Priority                priority from priorityClassName (kcore.apiserver.priority)
 6. DefaultTolerationSeconds  pods tolerate not-ready/unreachable for 300s
    (3-6 answer spec changes that `pod_mutations` applies in one copy)
+   DefaultIngressClass     an Ingress created without a class gets the default one
 7. Validation              `validation.validate(obj, old)`; any error is 422 Invalid
    PriorityClasses         one globalDefault; system classes not deletable (priority.py)
 8. ResourceQuota           object counts and compute resources against every quota
@@ -29,7 +30,7 @@ every write (`QuotaUsage`), so a quota-checked write costs O(1) in the namespace
 runs object validation before validating admission.
 
 Mirrors plugin/pkg/admission/{namespace/lifecycle, limitranger, serviceaccount, priority,
-defaulttolerationseconds, resourcequota} and the allocators of
+defaulttolerationseconds, resourcequota, network/defaultingressclass} and the allocators of
 pkg/registry/core/service (ipallocator, portallocator, storage/alloc.go).
 """
 
@@ -61,6 +62,7 @@ from kcore.api.core import (
 )
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Status, Time, evolver
+from kcore.api.networking import ANNOTATION_DEFAULT_INGRESS_CLASS, Ingress
 from kcore.api.pod import (
     Container,
     Pod,
@@ -77,7 +79,7 @@ from kcore.api.validation.meta import invalid_rendered
 from kcore.apiserver import errors
 from kcore.apiserver.priority import check_priority_class, pod_priority, spec_changes
 from kcore.quantity import Quantity
-from kcore.state import ClusterState, get, quota_usage_of
+from kcore.state import ClusterState, get, list_objects, quota_usage_of
 from kcore.state_quota import (
     ChargeScope,
     charged_now,
@@ -569,6 +571,23 @@ def validation(req: Request, obj: ApiObject) -> ApiObject | Status:
     return obj
 
 
+def default_ingress_class(req: Request, obj: ApiObject) -> ApiObject | Status:
+    """DefaultIngressClass: an Ingress created without `ingressClassName` gets the class
+    marked `ingressclass.kubernetes.io/is-default-class: "true"` (the newest one when
+    several are marked; none when none is)."""
+    if req.op is not Operation.CREATE or not isinstance(obj, Ingress) or obj.spec.ingress_class_name is not None:
+        return obj
+    marked = [
+        c
+        for c in list_objects(req.state, Kind.INGRESS_CLASS)
+        if c.metadata.annotations.get(ANNOTATION_DEFAULT_INGRESS_CLASS) == "true"
+    ]
+    if not marked:
+        return obj
+    newest = max(marked, key=lambda c: (c.metadata.creation_timestamp or 0.0, c.metadata.name))
+    return attrs.evolve(obj, spec=attrs.evolve(obj.spec, ingress_class_name=newest.metadata.name))
+
+
 def priority_classes(req: Request, obj: ApiObject) -> ApiObject | Status:
     """Priority's PriorityClass half (after validation, as upstream's validating phase)."""
     if not isinstance(obj, PriorityClass):
@@ -883,6 +902,7 @@ PLUGINS: Final[tuple[Plugin, ...]] = (
     pod_server_set_values,
     namespace_lifecycle,
     pod_mutations,
+    default_ingress_class,
     validation,
     priority_classes,
     resource_quota,
@@ -894,6 +914,7 @@ PLUGIN_KINDS: Final[dict[Plugin, type]] = {
     service_allocated_values: Service,
     pod_server_set_values: Pod,
     pod_mutations: Pod,
+    default_ingress_class: Ingress,
     priority_classes: PriorityClass,
     service_allocation: Service,
 }
@@ -911,6 +932,7 @@ PLUGIN_OPS: Final[dict[Plugin, frozenset[Operation]]] = {
     pod_server_set_values: frozenset({Operation.UPDATE}),
     namespace_lifecycle: frozenset({Operation.CREATE, Operation.DELETE}),
     pod_mutations: frozenset({Operation.CREATE}),
+    default_ingress_class: frozenset({Operation.CREATE}),
     validation: frozenset({Operation.CREATE, Operation.UPDATE}),
     resource_quota: frozenset({Operation.CREATE, Operation.UPDATE}),
     service_allocation: frozenset({Operation.CREATE, Operation.UPDATE}),
