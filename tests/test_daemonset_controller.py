@@ -1,8 +1,9 @@
 """The DaemonSet controller: exact effects of scripted scenarios.
 
 Most tests run the controller with the default scheduler in a `Cluster` (pods are made
-Ready by status updates through `Cluster.request`); a few drive `step` by hand so the
-staleness of the view is explicit.
+Ready by status updates through `Cluster.request`); the decisions are checked as plain
+values, and a few tests drive `step` by hand through `tests.rig.Rig` so the staleness of
+the view is explicit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pyrsistent import pmap
 
 from kcore.api.apps import (
     DaemonSet,
-    DaemonSetSpec,
     DaemonSetStatus,
     DaemonSetUpdateStrategy,
     DaemonSetUpdateStrategyType,
@@ -22,10 +22,9 @@ from kcore.api.apps import (
 )
 from kcore.api.core import Node, Taint
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus
+from kcore.api.meta import ConditionStatus, Status, StatusReason, Time
 from kcore.api.pod import (
     Affinity,
-    LabelSelector,
     NodeAffinity,
     NodeSelector,
     NodeSelectorOperator,
@@ -39,47 +38,21 @@ from kcore.api.pod import (
     Toleration,
     TolerationOperator,
 )
-from kcore.apiserver import handle
-from kcore.component.effects import CallApi, EventType, RecordEvent
-from kcore.component.events import ApiAnswered, Started, TimerFired
-from kcore.component.requests import Create, Delete, Subresource, Update
+from kcore.component.effects import CallApi, EventType, RecordEvent, WakeMeAt
+from kcore.component.requests import Create, Delete, Response, Subresource, Update
+from kcore.controllers import daemonset_plan as dp
 from kcore.controllers import daemonset_util as du
-from kcore.controllers.daemonset import DaemonSetController, DaemonSetState, timer_key
+from kcore.controllers.daemonset import Action, DaemonSetController, DaemonSetState, Op
 from kcore.controllers.hashing import fnv32a
 from kcore.controllers.podcontrol import is_pod_ready
 from kcore.driver.cluster import Cluster
 from kcore.driver.snapshot import Performed
 from kcore.scheduler import Scheduler
 from kcore.state import get, list_objects
-from tests.builders import T0, a_container, a_node, a_template, cluster_with, key, meta, owner_ref
+from tests.builders import T0, a_daemon_set, a_node, cluster_with, key, meta, owner_ref
+from tests.rig import Rig
 
 DS_KEY = key(Kind.DAEMON_SET, "agent")
-
-
-def a_daemon_set(
-    *,
-    node_selector: Mapping[str, str] | None = None,
-    tolerations: tuple[Toleration, ...] = (),
-    strategy: DaemonSetUpdateStrategy | None = None,
-    min_ready_seconds: int = 0,
-    image: str = "agent:1",
-) -> DaemonSet:
-    template = a_template({"app": "agent"}, a_container(image=image))
-    spec = attrs.evolve(
-        template.spec,
-        node_selector=pmap(node_selector or {}),
-        tolerations=tolerations,
-        termination_grace_period_seconds=0,
-    )
-    return DaemonSet(
-        metadata=meta("agent", labels={"app": "agent"}),
-        spec=DaemonSetSpec(
-            selector=LabelSelector(match_labels=pmap({"app": "agent"})),
-            template=attrs.evolve(template, spec=spec),
-            update_strategy=strategy or DaemonSetUpdateStrategy(),
-            min_ready_seconds=min_ready_seconds,
-        ),
-    )
 
 
 def rolling(max_unavailable: int | str, max_surge: int | str) -> DaemonSetUpdateStrategy:
@@ -396,32 +369,112 @@ def test_min_ready_seconds_delays_availability_and_wakes_the_controller() -> Non
     assert (st.number_ready, st.number_available, st.number_unavailable) == (1, 1, 0)
 
 
-# --- by hand: expectations ------------------------------------------------------------------
+# --- decisions as values -------------------------------------------------------------------
+
+
+def stored(*objects: Node | DaemonSet) -> tuple[DaemonSet, Node]:
+    """The DaemonSet and node-1 as the apiserver stores them (with uids)."""
+    state = cluster_with(a_node(), *objects)
+    ds, node = get(state, DS_KEY), get(state, key(Kind.NODE, "node-1"))
+    assert isinstance(ds, DaemonSet) and isinstance(node, Node)
+    return ds, node
+
+
+def observed(ds: DaemonSet, node: Node, *pods: Pod) -> dp.Observed:
+    return dp.Observed(
+        ds=ds, hash=du.template_hash(ds.spec.template), nodes=(node,), pods=pods, by_node=dp.nodes_to_daemon_pods(pods)
+    )
+
+
+def test_a_failed_pod_is_deleted_once_and_then_waits_out_its_nodes_backoff_as_a_value() -> None:
+    ds, node = stored(a_daemon_set())
+    failed = attrs.evolve(
+        a_pod_of(ds, "agent-a", node="node-1"), status=PodStatus(phase=PodPhase.FAILED)
+    )
+    seen = observed(ds, node, failed)
+    first = dp.pods_should_be_on_node(seen, node, pmap(), T0)
+    backoff = pmap({dp.backoff_key(ds, "node-1"): dp.Backoff(delay=1.0, last_update=T0)})
+    message = "Found failed daemon pod default/agent-a on node node-1, will try to kill it"
+    assert first == dp.OnNode(
+        delete=(failed,),
+        notes=(RecordEvent(involved=DS_KEY, type=EventType.WARNING, reason="FailedDaemonPod", message=message),),
+        failed_backoff=backoff,
+    )
+    # half a second later the pod failed again: it stays, and the sync asks to look again
+    # when the backoff ends (the decision only says so; emitting is the controller's)
+    again = dp.pods_should_be_on_node(seen, node, backoff, Time(T0 + 0.5))
+    assert again == dp.OnNode(notes=(dp.BackoffWait(at=Time(T0 + 1.0)),), failed_backoff=backoff)
+    plan = dp.decide(seen, act=True, failed_backoff=backoff, now=Time(T0 + 0.5))
+    assert (plan.notes, plan.create, plan.delete, plan.failed_backoff) == (again.notes, (), (), backoff)
+
+
+def test_while_it_may_not_act_a_sync_plans_only_its_status() -> None:
+    ds, node = stored(a_daemon_set())
+    plan = dp.decide(observed(ds, node), act=False, failed_backoff=pmap(), now=T0)
+    status = DaemonSetStatus(desired_number_scheduled=1, number_unavailable=1, observed_generation=ds.status.observed_generation)
+    assert plan == dp.Plan(failed_backoff=pmap(), status=status)
+    acting = dp.decide(observed(ds, node), act=True, failed_backoff=pmap(), now=T0)
+    assert acting == dp.Plan(create=("node-1",), failed_backoff=pmap(), status=attrs.evolve(status, observed_generation=1))
+
+
+# --- by hand: expectations and retries ------------------------------------------------------
+
+BOOM = Response(code=500, body=Status(message="etcd down", reason=StatusReason.INTERNAL_ERROR, code=500))
+
+
+def a_pod_of(ds: DaemonSet, name: str, *, node: str = "") -> Pod:
+    """A pod `ds` controls, as its template makes it."""
+    pod = du.pod_for_node(ds, du.stamped_template(ds, du.template_hash(ds.spec.template)), node or "node-1")
+    return attrs.evolve(
+        pod,
+        metadata=attrs.evolve(pod.metadata, name=name, generate_name=""),
+        spec=attrs.evolve(pod.spec, node_name=node),
+    )
+
+
+def first_sync(rig: Rig[DaemonSetState]) -> tuple[CallApi, CallApi]:
+    """The effects of the first sync over one node: the create of its pod, the status."""
+    ds = rig.get(DS_KEY, DaemonSet)
+    pod = du.pod_for_node(ds, du.stamped_template(ds, du.template_hash(ds.spec.template)), "node-1")
+    status = DaemonSetStatus(desired_number_scheduled=1, number_unavailable=1, observed_generation=1)
+    create = CallApi(request=Create(obj=pod), tag=Op(owner=DS_KEY, action=Action.CREATE))
+    write = CallApi(
+        request=Update(obj=attrs.evolve(ds, status=status), subresource=Subresource.STATUS),
+        tag=Op(owner=DS_KEY, action=Action.STATUS),
+    )
+    assert rig.start() == (create, write)
+    return create, write
 
 
 def test_a_stale_view_never_creates_a_second_pod_for_a_node() -> None:
-    comp = DaemonSetController()
-    state = cluster_with(a_node("node-1"), a_daemon_set())
-    s: DaemonSetState
-    s, _ = comp.init(state, T0)
-    s, effects = comp.step(s, Started(now=T0))
-    creates = [e for e in effects if isinstance(e, CallApi) and isinstance(e.request, Create)]
-    assert len(creates) == 1
-    state, resp, _ = handle(state, creates[0].request, T0)
-    s, effects = comp.step(s, ApiAnswered(tag=creates[0].tag, response=resp, now=T0))
-    assert isinstance(resp.body, Pod)
-    assert [e for e in effects if isinstance(e, RecordEvent)] == [
-        RecordEvent(involved=DS_KEY, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {resp.body.metadata.name}")
-    ]
-    # the pod's ADDED event has not arrived: a resync must not create again
-    s, effects = comp.step(s, TimerFired(key=timer_key(DS_KEY), now=T0))
-    assert not any(isinstance(e, CallApi) and isinstance(e.request, Create) for e in effects)
+    rig: Rig[DaemonSetState] = Rig(DaemonSetController(), a_daemon_set())
+    create, _ = first_sync(rig)
+    effects = rig.answer(create)
+    (pod,) = rig.pods()
+    assert effects == (
+        RecordEvent(involved=DS_KEY, type=EventType.NORMAL, reason="SuccessfulCreate", message=f"Created pod: {pod.metadata.name}"),
+    )
+    # the pod's ADDED event has not arrived, and the status write is still out: a resync
+    # neither creates again nor writes
+    assert rig.fire(DS_KEY) == ()
+
+
+def test_a_refused_status_write_retries_a_second_later_in_motion_only_the_first_time() -> None:
+    rig: Rig[DaemonSetState] = Rig(DaemonSetController(), a_daemon_set())
+    _, write = first_sync(rig)
+    assert rig.answer(write, BOOM) == (WakeMeAt(at=Time(T0 + 1.0), key=DS_KEY, in_motion=True),)
+    # the burst is still out: the retry writes the counts, observedGeneration untouched
+    assert isinstance(write.request, Update) and isinstance(write.request.obj, DaemonSet)
+    written = write.request.obj
+    unobserved = attrs.evolve(written, status=attrs.evolve(written.status, observed_generation=0))
+    retry = attrs.evolve(write, request=Update(obj=unobserved, subresource=Subresource.STATUS))
+    assert rig.fire(DS_KEY, T0 + 1.0) == (retry,)
+    assert rig.answer(retry, BOOM) == (WakeMeAt(at=Time(T0 + 2.0), key=DS_KEY, in_motion=False),)
 
 
 def test_at_a_fixed_point_another_sync_emits_nothing() -> None:
     c = cluster(a_node("node-1"), a_node("node-2"), ds=a_daemon_set())
     make_all_ready(c)
-    comp = DaemonSetController()
-    s = c.component_state(comp.name)
-    _, effects = comp.step(s, TimerFired(key=timer_key(DS_KEY), now=c.now))
-    assert effects == ()
+    rig: Rig[DaemonSetState] = Rig(DaemonSetController(), state=c.state, now=c.now)
+    rig.s = c.component_state(rig.comp.name)
+    assert rig.fire(DS_KEY) == ()

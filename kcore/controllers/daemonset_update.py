@@ -1,7 +1,8 @@
 """The DaemonSet rolling update: which old pods to replace within maxUnavailable, or which
 nodes to surge onto within maxSurge, as a pure plan.
 
-Owns `Plan` and `rolling_update_plan` (with `find_updated_pods_on_node`).
+Owns `Changes` (what manage or the rolling update asks of syncNodes) and
+`rolling_update_plan` (with `find_updated_pods_on_node`).
 
 Rules (upstream's rollingUpdate): budgets scale against desiredNumberScheduled, both
 rounded up; when both are 0 on a non-empty set, maxUnavailable is 1. Without surge, every
@@ -51,8 +52,8 @@ def find_updated_pods_on_node(pods: Sequence[Pod], hash_: str, generation: int |
 
 
 @attrs.frozen(kw_only=True)
-class Plan:
-    """Pods to delete (by name, in order) and nodes to create a pod on."""
+class Changes:
+    """Pods to delete (in order) and nodes to create a pod on (by name)."""
 
     delete: tuple[Pod, ...] = ()
     create: tuple[str, ...] = ()
@@ -60,7 +61,7 @@ class Plan:
 
 def rolling_update_plan(
     ds: DaemonSet, nodes: Sequence[Node], by_node: Mapping[str, Sequence[Pod]], hash_: str, now: Time
-) -> Plan:
+) -> Changes:
     """rollingUpdate: old pods to delete within maxUnavailable, or (with maxSurge) nodes to
     create a new pod on beside an old one, and old pods whose new pod is available.
 
@@ -85,7 +86,7 @@ def rolling_update_plan(
 
 def _unavailable_plan(
     groups: Mapping[str, Sequence[Pod]], hash_: str, generation: int | None, mrs: int, max_unavailable: int, now: Time
-) -> Plan:
+) -> Changes:
     unavailable = 0
     allowed: list[Pod] = []
     candidates: list[Pod] = []
@@ -102,7 +103,7 @@ def _unavailable_plan(
             elif unavailable < max_unavailable:
                 candidates.append(old)
     remaining = max(0, min(max_unavailable - unavailable, len(candidates)))
-    return Plan(delete=(*allowed, *candidates[:remaining]))
+    return Changes(delete=(*allowed, *candidates[:remaining]))
 
 
 def _surge_plan(
@@ -114,7 +115,7 @@ def _surge_plan(
     mrs: int,
     max_surge: int,
     now: Time,
-) -> Plan:
+) -> Changes:
     to_delete: list[Pod] = []
     should_not_run: list[Pod] = []
     candidates: list[str] = []
@@ -150,4 +151,4 @@ def _surge_plan(
     if deletable > 0:
         to_delete.extend(should_not_run[:deletable])
     remaining = max(0, min(max_surge - surge, len(candidates)))
-    return Plan(delete=tuple(to_delete), create=(*allowed, *candidates[:remaining]))
+    return Changes(delete=tuple(to_delete), create=(*allowed, *candidates[:remaining]))
