@@ -171,6 +171,8 @@ def test_replicaset_retries_a_failed_status_write_in_motion_once_then_merely_sch
 
 # DaemonSet
 
+WEB_DS = key(Kind.DAEMON_SET, "web")
+
 
 def test_daemonset_availability_wait_is_in_motion() -> None:
     from kcore.controllers.daemonset import DaemonSetController
@@ -179,7 +181,7 @@ def test_daemonset_availability_wait_is_in_motion() -> None:
     assert events_and_wakes(rig.settle(rig.start())) == [("SuccessfulCreate",)]
     (pod,) = rig.pods()
     make_ready(rig, pod, T0)
-    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("sync default/web", "+11", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(WEB_DS, "+11", "in motion")]
 
 
 def test_daemonset_waits_out_the_failed_pod_backoff_merely_scheduled_when_a_pod_fails_again() -> None:
@@ -194,7 +196,7 @@ def test_daemonset_waits_out_the_failed_pod_backoff_merely_scheduled_when_a_pod_
     (again,) = rig.pods()
     rig.now = Time(T0 + 0.5)
     finish(rig, again, PodPhase.FAILED)
-    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("sync default/web", "+1", "scheduled")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(WEB_DS, "+1", "scheduled")]
 
 
 def test_daemonset_backs_off_after_a_refused_create_instead_of_creating_again_at_once() -> None:
@@ -206,15 +208,15 @@ def test_daemonset_backs_off_after_a_refused_create_instead_of_creating_again_at
     # (10 ms) is covered by the first's, in motion
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.005", "in motion"),
+        (WEB_DS, "+0.005", "in motion"),
         ("FailedCreate",),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 0.005), quota)) == [
+    assert events_and_wakes(rig.settle(rig.fire(WEB_DS, T0 + 0.005), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.025", "scheduled"),  # the third in a row: 20 ms
+        (WEB_DS, "+0.025", "scheduled"),  # the third in a row: 20 ms
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 0.025))) == [("SuccessfulCreate",)]
-    assert rig.s.failures == pmap()
+    assert events_and_wakes(rig.settle(rig.fire(WEB_DS, T0 + 0.025))) == [("SuccessfulCreate",)]
+    assert rig.s.queue.requeues == pmap()  # a burst that lands starts the count afresh
 
 
 # StatefulSet
