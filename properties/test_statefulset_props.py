@@ -46,7 +46,7 @@ from kcore.component.effects import CallApi, Effect
 from kcore.component.events import ApiAnswered, Event, Resynced
 from kcore.component.requests import Bind, Create, Delete, Subresource, Update, UpdateScale
 from kcore.controllers.podcontrol import controller_of
-from kcore.controllers.statefulset import Action, StatefulSetController, StatefulSetState
+from kcore.controllers.statefulset import Action, Op, StatefulSetController, StatefulSetState
 from kcore.controllers.statefulset_util import is_running_and_ready, is_terminating, ordinal_of
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import PauseComponent, ResumeComponent
@@ -76,10 +76,8 @@ class Checked:
         return self.inner.init(view, now)
 
     def step(self, state: StatefulSetState, event: Event) -> tuple[StatefulSetState, tuple[Effect, ...]]:
-        if isinstance(event, ApiAnswered):
-            op = state.in_flight.get(event.tag)
-            if op is not None and op.action is Action.CREATE_POD:
-                assert event.response.code != 409, f"created {op.target} twice"
+        if isinstance(event, ApiAnswered) and isinstance(op := event.tag, Op) and op.action is Action.CREATE_POD:
+            assert event.response.code != 409, f"created {op.target} twice"
         new, effects = self.inner.step(state, event)
         for eff in effects:
             if isinstance(eff, CallApi) and isinstance(eff.request, Create) and isinstance(eff.request.obj, Pod):

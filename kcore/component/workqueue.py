@@ -184,3 +184,14 @@ def resync_after_answer(
     if covers(pending, at, in_motion):
         return failures, pending, ()
     return failures, Wake(at=at, in_motion=in_motion), (WakeMeAt(at=at, key=timer, in_motion=in_motion),)
+
+
+def drop(q: WorkQueue, key: ObjectKey) -> WorkQueue:
+    """`key`'s object is gone: no wake pending for it, no failures counted under any
+    limiter (a timer already asked for still fires, and finds nothing to sync)."""
+    requeues: PMap[tuple[RateLimiter, ObjectKey], Requeue] = pmap(
+        {k: r for k, r in q.requeues.items() if k[1] != key}
+    )
+    if key not in q.waiting and len(requeues) == len(q.requeues):
+        return q
+    return attrs.evolve(q, waiting=q.waiting.discard(key), requeues=requeues)

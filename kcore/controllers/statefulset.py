@@ -1,42 +1,36 @@
 """The StatefulSet controller: stable, ordered pods with their own claims, as a pure component.
 
 Owns `StatefulSetController` ("statefulset-controller", watching StatefulSets, Pods and
-PersistentVolumeClaims), its state `StatefulSetState`, and `timer_key`.
+PersistentVolumeClaims), its state `StatefulSetState`, the request tag `Op`, and the
+sync's `Observed` and `Plan`.
 
 Theory of operation (level-triggered, as upstream's syncStatefulSet):
 - `step` folds the event into the informer view, maps it to set keys (a pod to its
   controller, or an orphan named `<set>-<ordinal>` to every set selecting it; a claim to
   every set whose templates name it), then syncs those keys in sorted order.
-- `sync` claims the set's pods (adopt orphans that match the selector and are named like
-  its members, release owned pods that stopped matching), picks the revisions (update =
-  the revision of the live template; current = status.currentRevision when its template
-  is known, else the update revision, as upstream initialises its history), and, only
-  when the set's expectations are satisfied and no failure backoff is pending, performs
-  `statefulset_control.plan` (processReplica / processCondemned / the rolling update).
-  Then it writes status through the status subresource when it changed.
-- In-flight requests are data: `expectations` (pods created and deleted, cleared by the
-  watch events that show them, expired after 5 simulated minutes), `writes` (pods and
-  claims with a create/update/patch out: 0 until answered, then the revision it made;
+- `sync` observes the set (its claim: adopt orphans that match the selector and are named
+  like its members, release owned pods that stopped matching; its revisions: update = the
+  revision of the live template, current = status.currentRevision when its template is
+  known, else the update revision, as upstream initialises its history), decides a `Plan`
+  (only when the set's expectations are satisfied and no failure backoff is pending,
+  `statefulset_control.plan`: processReplica / processCondemned / the rolling update; the
+  status when it changed) and emits it through the kit.
+- A request's tag says what it answers (`Op(owner, action, target, pod)`); a timer's key
+  is the set's key. In flight: `expectations` (pods created and deleted), `writes` (pods
+  and claims with a create/update/patch out: 0 until answered, then the revision it made;
   a claim being written counts as not there yet, so a pod never goes before its claims),
-  `status_writes` and `in_flight`. A slow watch therefore never creates an ordinal twice.
-- A failed create, delete or a claim being deleted records a `Failure`: the set is not
-  managed again before `retry_at` (5 ms doubling to 1000 s, a `WakeMeAt`), and the
-  doubling starts afresh once a write of a plan succeeds. A conflict resyncs when the
-  view catches up.
-- minReadySeconds: a ready but not yet available pod asks for a `WakeMeAt` one second
-  after it becomes available.
-- Settling (`kcore.controllers.timers`): the availability wait and the first retry after
-  a failure (`Failure.count`, `retries` for status writes) are in motion; later retries
-  and the expectations' expiry are merely scheduled. OrderedReady needs no timer: each
-  pod's Ready arrives as a watch event.
+  `status_writes`, `requests_out` (what a relist keeps). A slow watch therefore never
+  creates an ordinal twice.
+- A failed create, delete or a claim being deleted: the set is not managed again before
+  its rate-limited requeue (5 ms doubling to 1000 s), and the count starts afresh once a
+  write of a plan succeeds. A failed status write resyncs after 1 s (`STATUS_RETRY`). A
+  conflict resyncs when the view catches up.
+- Settling: the availability wait (one second after a ready pod becomes available) and
+  the first retry after a failure are in motion; later retries and the expectations'
+  expiry are merely scheduled. OrderedReady needs no timer: each pod's Ready arrives as a
+  watch event.
 
-Differences from upstream: no ControllerRevision objects (see
-`statefulset_util.revision_name`); the templates of earlier revisions live in the
-component's memory, and after a restart a revision's template is recovered from a
-surviving pod of it (`template_from_pod`), else the update revision stands in. Claims
-are created in one sync and their pod in the next (upstream: one call). A claim's
-retention ownerReferences are fixed on the sync after its pod is seen (upstream: right
-after the pod create); a claim-only fix does not also rewrite the pod.
+Differences from upstream: docs/semantics.md, "StatefulSet controller".
 
 Watch filter (`wants`): every StatefulSet and PersistentVolumeClaim event; a Pod event only
 when the pod is controlled by a StatefulSet or is an orphan it might adopt (no controller
@@ -54,16 +48,17 @@ addPod/updatePod/deletePod) and stateful_pod_control.go (events).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from typing import Final, assert_never
 
 import attrs
-from pyrsistent import pmap, pset
+from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.apps import StatefulSet, StatefulSetStatus
 from kcore.api.core import EventSource, PersistentVolumeClaim
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ApiObject, Status, Time, evolver
+from kcore.api.meta import ApiObject, Time, evolver
 from kcore.api.pod import Pod, PodTemplateSpec
 from kcore.api.watch import WatchEvent, WatchType
 from kcore.component.effects import CallApi, Effect, EventType, RecordEvent
@@ -78,17 +73,38 @@ from kcore.component.events import (
     WatchDelivered,
 )
 from kcore.component.informer import follow
-from kcore.component.requests import Create, Delete, Patch, Response, Subresource, Update
-from kcore.component.workqueue import DEFAULT_RATE_LIMITER
+from kcore.component.requests import Create, Delete, Request, Response, Update
+from kcore.component.workqueue import (
+    DEFAULT_RATE_LIMITER,
+    RateLimiter,
+    WorkQueue,
+    add_after,
+    add_rate_limited,
+    drop,
+    fired,
+    forget,
+    in_backoff,
+)
 from kcore.controllers import expectations as exps
-from kcore.controllers.expectations import Expectation, Expectations
+from kcore.controllers import statefulset_control as control
+from kcore.controllers.expectations import Expectations, RequestsOut
+from kcore.controllers.ownership import (
+    availability_wake,
+    parse_selector,
+    pod_owners,
+    resolve_controller_ref,
+)
 from kcore.controllers.podcontrol import (
+    FAILED_CREATE_POD_REASON,
+    FAILED_DELETE_POD_REASON,
+    SUCCESSFUL_CREATE_POD_REASON,
+    SUCCESSFUL_DELETE_POD_REASON,
     adopt_request,
     claim,
     controller_of,
+    error_message,
     key_of,
     mine_or_orphan,
-    pod_ready_time,
     release_request,
 )
 from kcore.controllers.statefulset_control import (
@@ -97,10 +113,10 @@ from kcore.controllers.statefulset_control import (
     CreateClaim,
     CreatePod,
     DeletePod,
+    Operation,
     Pending,
     UpdateClaim,
     UpdatePod,
-    plan,
 )
 from kcore.controllers.statefulset_util import (
     Revisions,
@@ -112,25 +128,28 @@ from kcore.controllers.statefulset_util import (
     parent_and_ordinal,
     pod_revision,
     revision_name,
+    sorted_by_ordinal,
     template_from_pod,
 )
-from kcore.controllers.timers import (
-    Wake,
-    fired,
-    owner_of_timer,
-    owner_timer_key,
-    retry_in_motion,
-    wake,
+from kcore.controllers.status import (
+    Outcome,
+    StatusWrites,
+    forget_status,
+    status_answered,
+    write_status,
 )
-from kcore.labels import Selector, SelectorParseError, selector_from_label_selector
+from kcore.labels import Selector
 from kcore.state import ClusterState, dependents, get, list_objects
 
-STATUS_RETRY: Final = 1.0
-"""Seconds before retrying a status write that failed other than by a conflict."""
+STATUS_RETRY: Final = RateLimiter(base_delay=1.0, max_delay=1.0)
+"""A status write that failed other than by a conflict: the set is synced again 1 s later."""
 
-_TIMER_PREFIX: Final = "sync "
+# recordPodEvent / recordClaimEvent: "Successful<Verb>" / "Failed<Verb>" (stateful_pod_control.go)
+SUCCESSFUL_UPDATE_REASON: Final = "SuccessfulUpdate"
+FAILED_UPDATE_REASON: Final = "FailedUpdate"
 
-Effects = list[Effect]
+
+# --- requests and state ---------------------------------------------------------------------
 
 
 class Action(enum.Enum):
@@ -143,9 +162,14 @@ class Action(enum.Enum):
     STATUS = "status"
 
 
+_WRITES: Final = frozenset({Action.UPDATE_POD, Action.CLAIM_POD, Action.CREATE_CLAIM, Action.UPDATE_CLAIM})
+"""The requests whose object is pending in `writes` until the view shows what they made."""
+
+
 @attrs.frozen(kw_only=True)
-class InFlight:
-    """What one outstanding request was for: the set, the object, and (for claims) the pod."""
+class Op:
+    """The tag of a request: the set it is for, what it does, the object it writes, and
+    (for a claim) the name of the pod it is for."""
 
     owner: ObjectKey
     action: Action
@@ -154,74 +178,51 @@ class InFlight:
 
 
 @attrs.frozen(kw_only=True)
-class StatusWrite:
-    """A status update sent (`written_rv` 0 until answered) and not yet seen in the view."""
-
-    status: StatefulSetStatus
-    written_rv: int = 0
-
-
-@attrs.frozen(kw_only=True)
-class Failure:
-    count: int
-    retry_at: Time
-
-
-@attrs.frozen(kw_only=True)
 class StatefulSetState:
     """The controller's own state (never the cluster's)."""
 
     view: ClusterState
+    queue: WorkQueue = WorkQueue(kind=Kind.STATEFUL_SET)
     expectations: Expectations = exps.NO_EXPECTATIONS
-    in_flight: PMap[str, InFlight] = pmap()
+    requests_out: RequestsOut = pmap()
     writes: PMap[ObjectKey, int] = pmap()  # pod/claim key -> revision written (0: unanswered)
-    status_writes: PMap[ObjectKey, StatusWrite] = pmap()
-    failures: PMap[ObjectKey, Failure] = pmap()
-    retries: PMap[ObjectKey, int] = pmap()  # consecutive failed status writes per set
-    wakeups: PMap[ObjectKey, Wake] = pmap()  # the resync timer pending per set
+    status_writes: StatusWrites[StatefulSetStatus] = StatusWrites()
     revisions: PMap[ObjectKey, PMap[str, PodTemplateSpec]] = pmap()  # set -> revision -> template
-    next_id: int = 0
 
 
 _evolve = evolver(StatefulSetState)  # attrs.evolve for the hot per-event state updates
 
 
-def timer_key(owner: ObjectKey) -> str:
-    """The `WakeMeAt` key that resyncs `owner`."""
-    return owner_timer_key(_TIMER_PREFIX, owner)
+@attrs.frozen(kw_only=True)
+class Observed:
+    """What one sync reads: the set, the pods it claims (adopted orphans included, by
+    ordinal), the orphans to adopt and the pods to release, and its revisions."""
+
+    sts: StatefulSet
+    pods: tuple[Pod, ...]
+    adopt: tuple[Pod, ...]
+    release: tuple[Pod, ...]
+    revs: Revisions
 
 
-def _selector(sts: StatefulSet) -> Selector | None:
-    sel = sts.spec.selector
-    try:
-        return selector_from_label_selector(
-            sel.match_labels, tuple((r.key, r.operator.value, r.values) for r in sel.match_expressions)
-        )
-    except SelectorParseError:
-        return None
+@attrs.frozen(kw_only=True)
+class Plan:
+    """What one sync of a set sends, in order: adopt and release patches, then either a
+    wake at the expectations' expiry (`recheck_at`, merely scheduled) or the writes of
+    `statefulset_control.plan` (`ops`, minus writes to objects with one already out; a
+    blocked claim's event in its place and, `backoff`, a rate-limited requeue after them),
+    the status, and a wake when a pod becomes available (in motion)."""
+
+    adopt: tuple[Pod, ...] = ()
+    release: tuple[Pod, ...] = ()
+    recheck_at: Time | None = None
+    ops: tuple[Operation, ...] = ()
+    backoff: bool = False
+    status: StatefulSetStatus
+    available_at: Time | None = None
 
 
-def _message(resp: Response) -> str:
-    body = resp.body
-    return body.message if isinstance(body, Status) else f"unexpected response code {resp.code}"
-
-
-def _pod_event(owner: ObjectKey, verb: str, pod: str, error: str = "") -> RecordEvent:
-    """recordPodEvent: Successful<Verb> / Failed<Verb> about the set."""
-    if not error:
-        msg = f"{verb} Pod {pod} in StatefulSet {owner.name} successful"
-        return RecordEvent(involved=owner, type=EventType.NORMAL, reason=f"Successful{verb.title()}", message=msg)
-    msg = f"{verb} Pod {pod} in StatefulSet {owner.name} failed error: {error}"
-    return RecordEvent(involved=owner, type=EventType.WARNING, reason=f"Failed{verb.title()}", message=msg)
-
-
-def _claim_event(owner: ObjectKey, verb: str, claim_: str, pod: str, error: str = "") -> RecordEvent:
-    """recordClaimEvent: Successful<Verb> / Failed<Verb> about the set."""
-    if not error:
-        msg = f"{verb} Claim {claim_} Pod {pod} in StatefulSet {owner.name} success"
-        return RecordEvent(involved=owner, type=EventType.NORMAL, reason=f"Successful{verb.title()}", message=msg)
-    msg = f"{verb} Claim {claim_} for Pod {pod} in StatefulSet {owner.name} failed error: {error}"
-    return RecordEvent(involved=owner, type=EventType.WARNING, reason=f"Failed{verb.title()}", message=msg)
+# --- the component --------------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
@@ -252,393 +253,95 @@ class StatefulSetController:
         writes), TimerFired (resync one). May emit CallApi (Create/Delete/Update/Patch
         pods, Create/Update claims, Update status), RecordEvent, WakeMeAt.
         """
-        s = state
-        now = event.now
-        keys: set[ObjectKey] = set()
-        effects: Effects = []
+        s, now = state, event.now
+        keys: Iterable[ObjectKey] = ()
+        effects: list[Effect] = []
         match event:
             case Started():
                 keys = _all_sets(s.view)
             case WatchDelivered():
-                s, keys = self._absorb(s, event)
-            case ApiAnswered():
-                s, keys = self._answered(s, event, effects)
-            case TimerFired(key=tkey):
-                s, keys = self._timer(s, tkey, now)
+                s, keys = _absorb(s, event)
+            case ApiAnswered(tag=Op() as op, response=resp):
+                s, keys, answered = _answered(s, op, resp, now)
+                effects.extend(answered)
+            case TimerFired():
+                queue, key = fired(s.queue, event)
+                s = s if queue is s.queue else _evolve(s, queue=queue)
+                keys = () if key is None else (key,)
             case Resynced(view=view):
-                s = self._relisted(s, view)
+                s = _relisted(s, view)
                 keys = _all_sets(view)
-            case RuntimeAnswered() | RuntimeNotified():
+            case ApiAnswered() | RuntimeAnswered() | RuntimeNotified():
                 pass
             case _:
                 assert_never(event)
         for key in sorted(keys):
-            s = self.sync(s, key, now, effects)
+            s, synced = self.sync(s, key, now)
+            effects.extend(synced)
         return s, tuple(effects)
-
-    # -- absorbing events
-
-    def _absorb(self, s: StatefulSetState, delivered: WatchDelivered) -> tuple[StatefulSetState, set[ObjectKey]]:
-        we = delivered.event
-        key = we.key
-        old = get(s.view, key)
-        view = follow(s.view, delivered)
-        new = None if we.type is WatchType.DELETED else we.obj
-        s = _evolve(s, view=view)
-        written = s.writes.get(key)
-        if written is not None and (new is None or 0 < written <= we.resource_version):
-            s = _evolve(s, writes=s.writes.discard(key))
-        match key.kind:
-            case Kind.STATEFUL_SET:
-                if new is None:
-                    s = _evolve(s, expectations=exps.forget(s.expectations, key))
-                return s, {key}
-            case Kind.POD:
-                keys = _sets_of_pod(s.view, old) | _sets_of_pod(view, new)
-                if new is None or new.metadata.deletion_timestamp is not None:
-                    s = _evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
-                elif we.type is WatchType.ADDED and (owner := _resolve(view, new)) is not None:
-                    s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
-                return s, keys
-            case Kind.PERSISTENT_VOLUME_CLAIM:
-                return s, _sets_of_claim(view, key)
-            case _:
-                return s, set()
-
-    def _relisted(self, s: StatefulSetState, view: ClusterState) -> StatefulSetState:
-        """A relist shows every answered write: only sets with requests still out keep
-        their expectations, only unanswered writes stay pending."""
-        busy = {op.owner for op in s.in_flight.values()}
-        kept = pmap({k: v for k, v in s.expectations.by_owner.items() if k in busy})
-        writes = pmap({k: v for k, v in s.writes.items() if v == 0})
-        return attrs.evolve(s, view=view, expectations=Expectations(by_owner=kept), writes=writes)
-
-    def _timer(self, s: StatefulSetState, tkey: str, now: Time) -> tuple[StatefulSetState, set[ObjectKey]]:
-        key = owner_of_timer(_TIMER_PREFIX, Kind.STATEFUL_SET, tkey)
-        if key is None:
-            return s, set()
-        wakeups = fired(s.wakeups, key, now)
-        if wakeups is not s.wakeups:
-            s = attrs.evolve(s, wakeups=wakeups)
-        return s, {key}
-
-    # -- answers
-
-    def _answered(
-        self, s: StatefulSetState, ev: ApiAnswered, effects: Effects
-    ) -> tuple[StatefulSetState, set[ObjectKey]]:
-        op = s.in_flight.get(ev.tag)
-        if op is None:
-            return s, set()
-        s = attrs.evolve(s, in_flight=s.in_flight.discard(ev.tag))
-        resp, owner, now, target = ev.response, op.owner, ev.now, op.target
-        if op.action is Action.STATUS:
-            return self._status_answered(s, owner, resp, now, effects)
-        if target is None:
-            return s, {owner}
-        if op.action in (Action.UPDATE_POD, Action.CLAIM_POD, Action.CREATE_CLAIM, Action.UPDATE_CLAIM):
-            s = _landed(s, target, resp)
-        if resp.ok and owner in s.failures and op.action is not Action.CLAIM_POD:
-            # a write of the plan went through: the backoff starts afresh (upstream's
-            # workqueue Forget after a sync without error)
-            s = attrs.evolve(s, failures=s.failures.discard(owner))
-        match op.action:
-            case Action.CREATE_POD:
-                if resp.ok:
-                    effects.append(_pod_event(owner, "create", target.name))
-                    return s, set()
-                s = attrs.evolve(s, expectations=exps.creation_observed(s.expectations, owner))
-                if resp.code == 409:  # AlreadyExists: the view is behind; upstream records nothing
-                    return s, {owner}
-                effects.append(_pod_event(owner, "create", target.name, _message(resp)))
-                return self._fail(s, owner, now, effects), {owner}
-            case Action.DELETE_POD:
-                if resp.ok:
-                    effects.append(_pod_event(owner, "delete", target.name))
-                    return s, set()
-                s = attrs.evolve(s, expectations=exps.deletion_observed(s.expectations, owner, target))
-                if resp.code == 404:
-                    return s, {owner}
-                effects.append(_pod_event(owner, "delete", target.name, _message(resp)))
-                return self._fail(s, owner, now, effects), {owner}
-            case Action.UPDATE_POD:
-                if resp.ok:
-                    effects.append(_pod_event(owner, "update", target.name))
-                    return s, set()
-                if resp.code in (404, 409):
-                    return s, {owner}
-                effects.append(_pod_event(owner, "update", target.name, _message(resp)))
-                return self._fail(s, owner, now, effects), {owner}
-            case Action.CLAIM_POD:
-                return s, set() if resp.ok else {owner}
-            case Action.CREATE_CLAIM | Action.UPDATE_CLAIM:
-                verb = "create" if op.action is Action.CREATE_CLAIM else "update"
-                if resp.ok:
-                    if op.action is Action.CREATE_CLAIM:
-                        effects.append(_claim_event(owner, verb, target.name, op.pod))
-                    return s, {owner}
-                if resp.code in (404, 409):  # exists already / changed meanwhile: the view catches up
-                    return s, {owner}
-                effects.append(_claim_event(owner, verb, target.name, op.pod, _message(resp)))
-                return self._fail(s, owner, now, effects), {owner}
-            case Action.STATUS:
-                return s, {owner}
-            case _:
-                assert_never(op.action)
-
-    def _status_answered(
-        self, s: StatefulSetState, owner: ObjectKey, resp: Response, now: Time, effects: Effects
-    ) -> tuple[StatefulSetState, set[ObjectKey]]:
-        pending = s.status_writes.get(owner)
-        if resp.ok and pending is not None and isinstance(resp.body, StatefulSet):
-            written = attrs.evolve(pending, written_rv=resp.body.metadata.resource_version)
-            return attrs.evolve(s, status_writes=s.status_writes.set(owner, written), retries=s.retries.discard(owner)), set()
-        s = attrs.evolve(s, status_writes=s.status_writes.discard(owner))
-        if resp.ok or resp.code == 409:
-            return s, {owner}
-        count = s.retries.get(owner, 0) + 1
-        s = attrs.evolve(s, retries=s.retries.set(owner, count))
-        return self._wake(s, owner, Time(now + STATUS_RETRY), effects, in_motion=retry_in_motion(count)), set()
-
-    def _fail(self, s: StatefulSetState, owner: ObjectKey, now: Time, effects: Effects) -> StatefulSetState:
-        prior = s.failures.get(owner)
-        count = 1 if prior is None else prior.count + 1
-        retry_at = Time(now + DEFAULT_RATE_LIMITER.when(count))
-        s = attrs.evolve(s, failures=s.failures.set(owner, Failure(count=count, retry_at=retry_at)))
-        return self._wake(s, owner, retry_at, effects, in_motion=retry_in_motion(count))
-
-    def _wake(
-        self, s: StatefulSetState, owner: ObjectKey, at: Time, effects: Effects, *, in_motion: bool
-    ) -> StatefulSetState:
-        """Ask for a resync of `owner` at `at`, unless a pending one covers it (`timers.wake`)."""
-        wakeups = wake(s.wakeups, owner, at, in_motion, timer_key(owner), effects)
-        return s if wakeups is s.wakeups else attrs.evolve(s, wakeups=wakeups)
-
-    def _send(
-        self, s: StatefulSetState, call: Create | Delete | Update | Patch, op: InFlight, effects: Effects
-    ) -> StatefulSetState:
-        rid = f"sts-{s.next_id}"
-        effects.append(CallApi(request=call, tag=rid))
-        s = attrs.evolve(s, next_id=s.next_id + 1, in_flight=s.in_flight.set(rid, op))
-        if op.target is not None and op.action in (
-            Action.UPDATE_POD,
-            Action.CLAIM_POD,
-            Action.CREATE_CLAIM,
-            Action.UPDATE_CLAIM,
-        ):
-            s = attrs.evolve(s, writes=s.writes.set(op.target, 0))
-        return s
 
     # -- sync
 
-    def sync(self, s: StatefulSetState, key: ObjectKey, now: Time, effects: Effects) -> StatefulSetState:
-        """syncStatefulSet for `key`: claim pods, manage (if expectations allow), write status.
-
-        Appends its effects to `effects`; returns the new state.
-        """
+    def sync(self, s: StatefulSetState, key: ObjectKey, now: Time) -> tuple[StatefulSetState, tuple[Effect, ...]]:
+        """syncStatefulSet for `key`: observe the set, its pods and revisions, decide, emit."""
         sts = get(s.view, key)
         if not isinstance(sts, StatefulSet):
-            return attrs.evolve(
-                s,
-                expectations=exps.forget(s.expectations, key),
-                status_writes=s.status_writes.discard(key),
-                failures=s.failures.discard(key),
-                retries=s.retries.discard(key),
-                revisions=s.revisions.discard(key),
-                wakeups=s.wakeups.discard(key),
-            )
-        selector = _selector(sts)
+            return _forget_set(s, key), ()
+        selector = parse_selector(sts.spec.selector)
         if selector is None:
-            return s
-        s, pods = self._claim(s, sts, selector, effects)
-        s, revs = self._revisions(s, sts, pods)
-        failure = s.failures.get(key)
-        deleted_for_update = 0
-        if not exps.satisfied(s.expectations, key, now):
-            expiry = exps.expires_at(s.expectations, key)
-            if expiry is not None:  # a safety net: merely scheduled
-                s = self._wake(s, key, Time(expiry + 1.0), effects, in_motion=False)
-        elif failure is None or now >= failure.retry_at:
-            s, deleted_for_update = self._manage(s, sts, pods, revs, now, effects)
-        status = compute_status(sts, pods, revs, -deleted_for_update, now)
-        s = self._write_status(s, sts, status, effects)
-        return self._wake_for_availability(s, sts, pods, now, effects)
-
-    def _claim(
-        self, s: StatefulSetState, sts: StatefulSet, selector: Selector, effects: Effects
-    ) -> tuple[StatefulSetState, tuple[Pod, ...]]:
-        """getPodsForStatefulSet: claim pods named like members and selected; adopt and
-        release with one patch in flight per pod. Returns the claimed pods with an ordinal."""
-        key = key_of(sts)
-        uid = sts.metadata.uid
-        names = {k for k in dependents(s.view, uid) if k.kind is Kind.POD}
-        orphans = (
-            key_of(p)
-            for p in list_objects(s.view, Kind.POD, key.namespace)
-            if controller_of(p.metadata) is None and is_member_of(sts, p)
-        )
-        candidates = tuple(
-            p for k in sorted({*names, *orphans}) if isinstance(p := get(s.view, k), Pod)
-        )
-        result = claim(sts, candidates, lambda p: selector.matches(p.metadata.labels) and is_member_of(sts, p))
-        for pod in result.adopt:
-            if key_of(pod) not in s.writes:
-                op = InFlight(owner=key, action=Action.CLAIM_POD, target=key_of(pod))
-                s = self._send(s, adopt_request(pod, sts), op, effects)
-        for pod in result.release:
-            if key_of(pod) not in s.writes:
-                op = InFlight(owner=key, action=Action.CLAIM_POD, target=key_of(pod))
-                s = self._send(s, release_request(pod, uid), op, effects)
-        claimed = (p for p in (*result.owned, *result.adopt) if isinstance(p, Pod) and ordinal_of(p) >= 0)
-        return s, tuple(sorted(claimed, key=lambda p: (ordinal_of(p), p.metadata.name)))
-
-    def _revisions(
-        self, s: StatefulSetState, sts: StatefulSet, pods: tuple[Pod, ...]
-    ) -> tuple[StatefulSetState, Revisions]:
-        """getStatefulSetRevisions: the update revision of the live template; the current
-        one named by status.currentRevision when its template is known (in memory or from a
-        surviving pod), else the update revision. Keeps only revisions still in use."""
-        key = key_of(sts)
-        template = sts.spec.template
-        update = revision_name(sts, template, sts.status.collision_count or 0)
-        known = s.revisions.get(key, pmap()).set(update, template)
-        current = sts.status.current_revision or update
-        current_template = known.get(current)
-        if current_template is None:
-            survivor = next((p for p in pods if pod_revision(p) == current), None)
-            if survivor is not None:
-                current_template = template_from_pod(sts, survivor)
-                known = known.set(current, current_template)
-        if current_template is None:
-            current, current_template = update, template
-        in_use = {update, current, *(pod_revision(p) for p in pods)}
-        known = pmap({name: t for name, t in known.items() if name in in_use})
-        revs = Revisions(current=current, current_template=current_template, update=update, update_template=template)
-        return attrs.evolve(s, revisions=s.revisions.set(key, known)), revs
-
-    def _claim_seen(self, s: StatefulSetState, namespace: str, name: str) -> ClaimSeen:
-        key = ObjectKey(kind=Kind.PERSISTENT_VOLUME_CLAIM, namespace=namespace, name=name)
-        obj = get(s.view, key)
-        written = s.writes.get(key)
-        if written is not None and (written == 0 or obj is None or obj.metadata.resource_version < written):
-            return Pending.IN_FLIGHT
-        return obj if isinstance(obj, PersistentVolumeClaim) else None
-
-    def _manage(
-        self,
-        s: StatefulSetState,
-        sts: StatefulSet,
-        pods: tuple[Pod, ...],
-        revs: Revisions,
-        now: Time,
-        effects: Effects,
-    ) -> tuple[StatefulSetState, int]:
-        """updateStatefulSet: perform the plan; raise expectations for its creates and deletes."""
-        key = key_of(sts)
-        ns = key.namespace
-        decided = plan(sts, pods, revs, lambda name: self._claim_seen(s, ns, name), now)
-        creates = 0
-        deletes: list[ObjectKey] = []
-        blocked = False
-        for op in decided.ops:
-            match op:
-                case CreateClaim(claim=pvc, pod=pod_name):
-                    target = key_of(pvc)
-                    s = self._send(s, Create(obj=pvc), InFlight(owner=key, action=Action.CREATE_CLAIM, target=target, pod=pod_name), effects)
-                case UpdateClaim(claim=pvc, pod=pod_name):
-                    target = key_of(pvc)
-                    if target not in s.writes:
-                        s = self._send(s, Update(obj=pvc), InFlight(owner=key, action=Action.UPDATE_CLAIM, target=target, pod=pod_name), effects)
-                case CreatePod(pod=pod):
-                    creates += 1
-                    target = ObjectKey(kind=Kind.POD, namespace=ns, name=pod.metadata.name)
-                    s = self._send(s, Create(obj=pod), InFlight(owner=key, action=Action.CREATE_POD, target=target), effects)
-                case UpdatePod(pod=pod):
-                    target = key_of(pod)
-                    if target not in s.writes:
-                        s = self._send(s, Update(obj=pod), InFlight(owner=key, action=Action.UPDATE_POD, target=target), effects)
-                case DeletePod(pod=pod):
-                    target = key_of(pod)
-                    deletes.append(target)
-                    s = self._send(s, Delete(key=target), InFlight(owner=key, action=Action.DELETE_POD, target=target), effects)
-                case ClaimBlocked(claim=claim_, pod=pod_name):
-                    effects.append(_pod_event(key, "create", pod_name, f"pvc {claim_} is being deleted"))
-                    blocked = True
-                case _:
-                    assert_never(op)
-        if creates or deletes:
-            record = Expectation(add=creates, deletes=pset(deletes), since=now)
-            s = attrs.evolve(s, expectations=Expectations(by_owner=s.expectations.by_owner.set(key, record)))
-        if blocked:
-            s = self._fail(s, key, now, effects)
-        return s, decided.deleted_for_update
-
-    def _write_status(
-        self, s: StatefulSetState, sts: StatefulSet, status: StatefulSetStatus, effects: Effects
-    ) -> StatefulSetState:
-        """updateStatefulSetStatus, only when the status changed, one write in flight per set."""
-        key = key_of(sts)
-        pending = s.status_writes.get(key)
-        if pending is not None and pending.written_rv and sts.metadata.resource_version >= pending.written_rv:
-            s = attrs.evolve(s, status_writes=s.status_writes.discard(key))
-            pending = None
-        if status == sts.status or pending is not None:
-            return s
-        update = Update(obj=attrs.evolve(sts, status=status), subresource=Subresource.STATUS)
-        s = self._send(s, update, InFlight(owner=key, action=Action.STATUS), effects)
-        return attrs.evolve(s, status_writes=s.status_writes.set(key, StatusWrite(status=status)))
-
-    def _wake_for_availability(
-        self, s: StatefulSetState, sts: StatefulSet, pods: tuple[Pod, ...], now: Time, effects: Effects
-    ) -> StatefulSetState:
-        """A ready pod not yet available becomes so minReadySeconds after it turned ready:
-        resync one second after (upstream requeues after minReadySeconds)."""
-        mrs = sts.spec.min_ready_seconds
-        if mrs <= 0:
-            return s
-        times = [
-            t
-            for p in pods
-            if is_running_and_ready(p) and not is_running_and_available(p, mrs, now)
-            for t in (pod_ready_time(p),)
-            if t is not None
-        ]
-        if not times:
-            return s
-        return self._wake(s, key_of(sts), Time(min(times) + mrs + 1.0), effects, in_motion=True)
+            return s, ()  # a selector that does not parse
+        s, seen = _observe(s, sts, selector)
+        return _emit(s, seen, decide(s, seen, now), now)
 
 
-# --- mapping events to sets -----------------------------------------------------------------
+# --- absorbing events -----------------------------------------------------------------------
 
 
 def _all_sets(view: ClusterState) -> set[ObjectKey]:
     return {key_of(o) for o in list_objects(view, Kind.STATEFUL_SET)}
 
 
-def _resolve(view: ClusterState, pod: ApiObject) -> ObjectKey | None:
-    """resolveControllerRef: the StatefulSet controlling `pod`, if in the view."""
-    ref = controller_of(pod.metadata)
-    if ref is None or ref.kind != Kind.STATEFUL_SET.value:
-        return None
-    key = ObjectKey(kind=Kind.STATEFUL_SET, namespace=pod.metadata.namespace, name=ref.name)
-    owner = get(view, key)
-    return key if owner is not None and owner.metadata.uid == ref.uid else None
+def _absorb(s: StatefulSetState, delivered: WatchDelivered) -> tuple[StatefulSetState, set[ObjectKey]]:
+    we = delivered.event
+    key = we.key
+    view = follow(s.view, delivered)
+    new = None if we.type is WatchType.DELETED else we.obj
+    old = get(s.view, key)
+    s = _evolve(s, view=view)
+    written = s.writes.get(key)
+    if written is not None and (new is None or 0 < written <= we.resource_version):
+        s = _evolve(s, writes=s.writes.discard(key))
+    match key.kind:
+        case Kind.STATEFUL_SET:
+            if new is None:
+                s = _evolve(s, expectations=exps.forget(s.expectations, key))
+            return s, {key}
+        case Kind.POD:
+            keys = pod_owners(view, Kind.STATEFUL_SET, old, _selects) | pod_owners(view, Kind.STATEFUL_SET, new, _selects)
+            if new is None or new.metadata.deletion_timestamp is not None:
+                s = _evolve(s, expectations=exps.deletion_observed_anywhere(s.expectations, key))
+            elif we.type is WatchType.ADDED and (owner := resolve_controller_ref(view, Kind.STATEFUL_SET, new)) is not None:
+                s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+            return s, keys
+        case Kind.PERSISTENT_VOLUME_CLAIM:
+            return s, _sets_of_claim(view, key)
+        case _:
+            return s, set()
 
 
-def _sets_of_pod(view: ClusterState, pod: ApiObject | None) -> set[ObjectKey]:
-    """Sets to sync for `pod`: its controller, or (an orphan) every set that would claim it."""
-    if pod is None:
-        return set()
-    if controller_of(pod.metadata) is not None:
-        key = _resolve(view, pod)
-        return {key} if key is not None else set()
-    out: set[ObjectKey] = set()
-    for obj in list_objects(view, Kind.STATEFUL_SET, pod.metadata.namespace):
-        if isinstance(obj, StatefulSet) and is_member_of(obj, pod):
-            sel = _selector(obj)
-            if sel is not None and sel.matches(pod.metadata.labels):
-                out.add(key_of(obj))
-    return out
+def _relisted(s: StatefulSetState, view: ClusterState) -> StatefulSetState:
+    """A relist shows every answered write: only sets with requests still out keep their
+    expectations, only unanswered writes stay pending."""
+    writes = pmap({k: v for k, v in s.writes.items() if v == 0})
+    return attrs.evolve(s, view=view, expectations=exps.keep_only(s.expectations, s.requests_out), writes=writes)
+
+
+def _selects(obj: ApiObject, pod: ApiObject) -> bool:
+    """Whether set `obj` would adopt the orphan `pod`: named like its member, and selected."""
+    if not isinstance(obj, StatefulSet) or not is_member_of(obj, pod):
+        return False
+    selector = parse_selector(obj.spec.selector)
+    return selector is not None and selector.matches(pod.metadata.labels)
 
 
 def _sets_of_claim(view: ClusterState, claim_key: ObjectKey) -> set[ObjectKey]:
@@ -646,13 +349,258 @@ def _sets_of_claim(view: ClusterState, claim_key: ObjectKey) -> set[ObjectKey]:
     parent, ordinal = parent_and_ordinal(claim_key.name)
     if ordinal < 0:
         return set()
-    out: set[ObjectKey] = set()
-    for obj in list_objects(view, Kind.STATEFUL_SET, claim_key.namespace):
-        if isinstance(obj, StatefulSet) and any(
-            parent == f"{t.metadata.name}-{obj.metadata.name}" for t in obj.spec.volume_claim_templates
-        ):
-            out.add(key_of(obj))
-    return out
+    return {
+        key_of(obj)
+        for obj in list_objects(view, Kind.STATEFUL_SET, claim_key.namespace)
+        if isinstance(obj, StatefulSet)
+        and any(parent == f"{t.metadata.name}-{obj.metadata.name}" for t in obj.spec.volume_claim_templates)
+    }
+
+
+# --- sync: observe, decide, emit ------------------------------------------------------------
+
+
+def _observe(s: StatefulSetState, sts: StatefulSet, selector: Selector) -> tuple[StatefulSetState, Observed]:
+    """getPodsForStatefulSet (claim the pods named like members and selected) and
+    getStatefulSetRevisions (the revisions still in use kept in memory)."""
+    key = key_of(sts)
+    names = {k for k in dependents(s.view, sts.metadata.uid) if k.kind is Kind.POD}
+    orphans = (
+        key_of(p)
+        for p in list_objects(s.view, Kind.POD, key.namespace)
+        if controller_of(p.metadata) is None and is_member_of(sts, p)
+    )
+    candidates = tuple(p for k in sorted({*names, *orphans}) if isinstance(p := get(s.view, k), Pod))
+    result = claim(sts, candidates, lambda p: selector.matches(p.metadata.labels) and is_member_of(sts, p))
+    adopt = tuple(p for p in result.adopt if isinstance(p, Pod))
+    release = tuple(p for p in result.release if isinstance(p, Pod))
+    pods = sorted_by_ordinal(p for p in (*result.owned, *adopt) if isinstance(p, Pod) and ordinal_of(p) >= 0)
+    known, revs = _revisions(s.revisions.get(key, pmap()), sts, pods)
+    s = attrs.evolve(s, revisions=s.revisions.set(key, known))
+    return s, Observed(sts=sts, pods=pods, adopt=adopt, release=release, revs=revs)
+
+
+def _revisions(
+    known: PMap[str, PodTemplateSpec], sts: StatefulSet, pods: tuple[Pod, ...]
+) -> tuple[PMap[str, PodTemplateSpec], Revisions]:
+    """The update revision of the live template; the current one named by
+    status.currentRevision when its template is known (in memory or from a surviving pod),
+    else the update revision. Keeps only the revisions still in use."""
+    template = sts.spec.template
+    update = revision_name(sts, template, sts.status.collision_count or 0)
+    known = known.set(update, template)
+    current = sts.status.current_revision or update
+    current_template = known.get(current)
+    if current_template is None:
+        survivor = next((p for p in pods if pod_revision(p) == current), None)
+        if survivor is not None:
+            current_template = template_from_pod(sts, survivor)
+            known = known.set(current, current_template)
+    if current_template is None:
+        current, current_template = update, template
+    in_use = {update, current, *(pod_revision(p) for p in pods)}
+    known = pmap({name: t for name, t in known.items() if name in in_use})
+    return known, Revisions(current=current, current_template=current_template, update=update, update_template=template)
+
+
+def decide(s: StatefulSetState, seen: Observed, now: Time) -> Plan:
+    """The claim's patches, updateStatefulSet (when expectations and backoff allow) and
+    updateStatefulSetStatus, as a `Plan`. One write per object at a time: a pod or claim
+    with a write out gets no other."""
+    sts, pods, revs = seen.sts, seen.pods, seen.revs
+    key = key_of(sts)
+    busy = set(s.writes)
+    adopt = _not_busy(seen.adopt, busy)
+    release = _not_busy(seen.release, busy)
+    recheck_at: Time | None = None
+    ops: list[Operation] = []
+    deleted_for_update = 0
+    if not exps.satisfied(s.expectations, key, now):
+        expiry = exps.expires_at(s.expectations, key)
+        if expiry is not None:  # a safety net: merely scheduled
+            recheck_at = Time(expiry + 1.0)
+    elif not in_backoff(s.queue, key, now):
+        decided = control.plan(sts, pods, revs, lambda name: _claim_seen(s, key.namespace, name), now)
+        deleted_for_update = decided.deleted_for_update
+        for op in decided.ops:
+            match op:
+                case UpdateClaim(claim=obj) | UpdatePod(pod=obj):
+                    if key_of(obj) in busy:
+                        continue
+                    busy.add(key_of(obj))
+                case CreateClaim(claim=pvc):
+                    busy.add(key_of(pvc))
+                case CreatePod() | DeletePod() | ClaimBlocked():
+                    pass
+                case _:
+                    assert_never(op)
+            ops.append(op)
+    return Plan(
+        adopt=adopt,
+        release=release,
+        recheck_at=recheck_at,
+        ops=tuple(ops),
+        backoff=any(isinstance(op, ClaimBlocked) for op in ops),
+        status=compute_status(sts, pods, revs, -deleted_for_update, now),
+        available_at=availability_wake(
+            pods, sts.spec.min_ready_seconds, now, ready=is_running_and_ready, available=is_running_and_available
+        ),
+    )
+
+
+def _not_busy(pods: tuple[Pod, ...], busy: set[ObjectKey]) -> tuple[Pod, ...]:
+    """The pods with no write out (each one marked busy from now on)."""
+    out: list[Pod] = []
+    for pod in pods:
+        if key_of(pod) not in busy:
+            busy.add(key_of(pod))
+            out.append(pod)
+    return tuple(out)
+
+
+def _claim_seen(s: StatefulSetState, namespace: str, name: str) -> ClaimSeen:
+    """A claim as the plan sees it: in flight while a write of it is out or not yet in
+    the view, else stored or missing."""
+    key = ObjectKey(kind=Kind.PERSISTENT_VOLUME_CLAIM, namespace=namespace, name=name)
+    obj = get(s.view, key)
+    written = s.writes.get(key)
+    if written is not None and (written == 0 or obj is None or obj.metadata.resource_version < written):
+        return Pending.IN_FLIGHT
+    return obj if isinstance(obj, PersistentVolumeClaim) else None
+
+
+def _emit(s: StatefulSetState, seen: Observed, plan: Plan, now: Time) -> tuple[StatefulSetState, tuple[Effect, ...]]:
+    """Send the plan: patches and writes marked in `writes`, expectations raised for the
+    creates and deletes, the status write one at a time, wakes through the work queue."""
+    sts = seen.sts
+    key = key_of(sts)
+    effects: list[Effect] = []
+    for pod in plan.adopt:
+        s = _send(s, adopt_request(pod, sts), Op(owner=key, action=Action.CLAIM_POD, target=key_of(pod)), effects)
+    for pod in plan.release:
+        patch = release_request(pod, sts.metadata.uid)
+        s = _send(s, patch, Op(owner=key, action=Action.CLAIM_POD, target=key_of(pod)), effects)
+    if plan.recheck_at is not None:
+        s = _wake(s, key, plan.recheck_at, effects, in_motion=False)
+    creates = 0
+    deletes: list[ObjectKey] = []
+    for op in plan.ops:
+        match op:
+            case CreateClaim(claim=pvc, pod=pod_name):
+                tag = Op(owner=key, action=Action.CREATE_CLAIM, target=key_of(pvc), pod=pod_name)
+                s = _send(s, Create(obj=pvc), tag, effects)
+            case UpdateClaim(claim=pvc, pod=pod_name):
+                tag = Op(owner=key, action=Action.UPDATE_CLAIM, target=key_of(pvc), pod=pod_name)
+                s = _send(s, Update(obj=pvc), tag, effects)
+            case CreatePod(pod=pod):
+                creates += 1
+                target = ObjectKey(kind=Kind.POD, namespace=key.namespace, name=pod.metadata.name)
+                s = _send(s, Create(obj=pod), Op(owner=key, action=Action.CREATE_POD, target=target), effects)
+            case UpdatePod(pod=pod):
+                s = _send(s, Update(obj=pod), Op(owner=key, action=Action.UPDATE_POD, target=key_of(pod)), effects)
+            case DeletePod(pod=pod):
+                deletes.append(key_of(pod))
+                s = _send(s, Delete(key=key_of(pod)), Op(owner=key, action=Action.DELETE_POD, target=key_of(pod)), effects)
+            case ClaimBlocked(claim=claim_name, pod=pod_name):
+                effects.append(_pod_event(key, Verb.CREATE, pod_name, f"pvc {claim_name} is being deleted"))
+            case _:
+                assert_never(op)
+    if creates or deletes:
+        s = _evolve(s, expectations=exps.expect(s.expectations, key, add=creates, deletes=deletes, now=now))
+    if plan.backoff:
+        s = _requeue(s, key, now, effects)
+    writes, update = write_status(
+        s.status_writes, key, sts, plan.status, current=sts.status, with_status=_with_status
+    )
+    if writes is not s.status_writes:
+        s = _evolve(s, status_writes=writes)
+    if update is not None:
+        s = _send(s, update, Op(owner=key, action=Action.STATUS), effects)
+    if plan.available_at is not None:
+        # in motion: the pod becomes available by itself, and status must show it
+        s = _wake(s, key, plan.available_at, effects, in_motion=True)
+    return s, tuple(effects)
+
+
+def _with_status(sts: StatefulSet, status: StatefulSetStatus) -> StatefulSet:
+    return attrs.evolve(sts, status=status)
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+def _answered(
+    s: StatefulSetState, op: Op, resp: Response, now: Time
+) -> tuple[StatefulSetState, set[ObjectKey], tuple[Effect, ...]]:
+    """What an answer to one of our requests changes: the sets to sync and the effects it
+    asks for (its event, a retry)."""
+    s = _evolve(s, requests_out=exps.request_answered(s.requests_out, op.owner))
+    owner, target = op.owner, op.target
+    if op.action is Action.STATUS:
+        return _status_answered(s, owner, resp, now)
+    if target is None:
+        return s, {owner}, ()
+    if op.action in _WRITES:
+        s = _landed(s, target, resp)
+    if resp.ok and op.action is not Action.CLAIM_POD:
+        # a write of the plan went through: the backoff starts afresh (upstream's
+        # workqueue Forget after a sync without error)
+        s = _evolve(s, queue=forget(s.queue, owner))
+    effects: list[Effect] = []
+    match op.action:
+        case Action.CREATE_POD:
+            if resp.ok:
+                return s, set(), (_pod_event(owner, Verb.CREATE, target.name),)
+            s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
+            if resp.code == 409:  # AlreadyExists: the view is behind; upstream records nothing
+                return s, {owner}, ()
+            effects.append(_pod_event(owner, Verb.CREATE, target.name, error_message(resp)))
+        case Action.DELETE_POD:
+            if resp.ok:
+                return s, set(), (_pod_event(owner, Verb.DELETE, target.name),)
+            s = _evolve(s, expectations=exps.deletion_observed(s.expectations, owner, target))
+            if resp.code == 404:
+                return s, {owner}, ()
+            effects.append(_pod_event(owner, Verb.DELETE, target.name, error_message(resp)))
+        case Action.UPDATE_POD:
+            if resp.ok:
+                return s, set(), (_pod_event(owner, Verb.UPDATE, target.name),)
+            if resp.code in (404, 409):
+                return s, {owner}, ()
+            effects.append(_pod_event(owner, Verb.UPDATE, target.name, error_message(resp)))
+        case Action.CLAIM_POD:
+            return s, set() if resp.ok else {owner}, ()
+        case Action.CREATE_CLAIM | Action.UPDATE_CLAIM:
+            verb = Verb.CREATE if op.action is Action.CREATE_CLAIM else Verb.UPDATE
+            if resp.ok:
+                events = (_claim_event(owner, verb, target.name, op.pod),) if verb is Verb.CREATE else ()
+                return s, {owner}, events
+            if resp.code in (404, 409):  # exists already / changed meanwhile: the view catches up
+                return s, {owner}, ()
+            effects.append(_claim_event(owner, verb, target.name, op.pod, error_message(resp)))
+        case Action.STATUS:
+            return s, {owner}, ()
+        case _:
+            assert_never(op.action)
+    s = _requeue(s, owner, now, effects)
+    return s, {owner}, tuple(effects)
+
+
+def _status_answered(
+    s: StatefulSetState, owner: ObjectKey, resp: Response, now: Time
+) -> tuple[StatefulSetState, set[ObjectKey], tuple[Effect, ...]]:
+    writes, outcome = status_answered(s.status_writes, owner, resp)
+    s = _evolve(s, status_writes=writes)
+    match outcome:
+        case Outcome.LANDED:
+            return _evolve(s, queue=forget(s.queue, owner, STATUS_RETRY)), set(), ()
+        case Outcome.RESYNC:
+            return s, {owner}, ()
+        case Outcome.RETRY:
+            effects: list[Effect] = []
+            return _requeue(s, owner, now, effects, STATUS_RETRY), set(), tuple(effects)
+        case _:
+            assert_never(outcome)
 
 
 def _landed(s: StatefulSetState, target: ObjectKey, resp: Response) -> StatefulSetState:
@@ -660,6 +608,82 @@ def _landed(s: StatefulSetState, target: ObjectKey, resp: Response) -> StatefulS
     view shows it), or forget it when it failed."""
     body = resp.body
     if resp.ok and isinstance(body, Pod | PersistentVolumeClaim):
-        rv = body.metadata.resource_version
-        return attrs.evolve(s, writes=s.writes.set(target, rv))
-    return attrs.evolve(s, writes=s.writes.discard(target))
+        return _evolve(s, writes=s.writes.set(target, body.metadata.resource_version))
+    return _evolve(s, writes=s.writes.discard(target))
+
+
+# --- sending, failing, waking ---------------------------------------------------------------
+
+
+def _send(s: StatefulSetState, request: Request, op: Op, effects: list[Effect]) -> StatefulSetState:
+    effects.append(CallApi(request=request, tag=op))
+    s = _evolve(s, requests_out=exps.requests_sent(s.requests_out, op.owner))
+    if op.target is not None and op.action in _WRITES:
+        s = _evolve(s, writes=s.writes.set(op.target, 0))
+    return s
+
+
+def _requeue(
+    s: StatefulSetState, owner: ObjectKey, now: Time, effects: list[Effect], limiter: RateLimiter = DEFAULT_RATE_LIMITER
+) -> StatefulSetState:
+    """A failure: the set is synced again after `limiter`'s wait (and, under the default
+    limiter, not managed before)."""
+    queue, wakes = add_rate_limited(s.queue, owner, now, limiter)
+    effects.extend(wakes)
+    return _evolve(s, queue=queue)
+
+
+def _wake(s: StatefulSetState, owner: ObjectKey, at: Time, effects: list[Effect], *, in_motion: bool) -> StatefulSetState:
+    queue, wakes = add_after(s.queue, owner, at, in_motion=in_motion)
+    if not wakes:
+        return s
+    effects.extend(wakes)
+    return _evolve(s, queue=queue)
+
+
+def _forget_set(s: StatefulSetState, key: ObjectKey) -> StatefulSetState:
+    """The set is gone: nothing of it is expected, pending, failing or remembered any more."""
+    return _evolve(
+        s,
+        expectations=exps.forget(s.expectations, key),
+        status_writes=forget_status(s.status_writes, key),
+        queue=drop(s.queue, key),
+        revisions=s.revisions.discard(key),
+    )
+
+
+# --- events (stateful_pod_control.go) -------------------------------------------------------
+
+
+class Verb(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+_REASONS: Final[Mapping[Verb, tuple[str, str]]] = {
+    Verb.CREATE: (SUCCESSFUL_CREATE_POD_REASON, FAILED_CREATE_POD_REASON),
+    Verb.UPDATE: (SUCCESSFUL_UPDATE_REASON, FAILED_UPDATE_REASON),
+    Verb.DELETE: (SUCCESSFUL_DELETE_POD_REASON, FAILED_DELETE_POD_REASON),
+}
+"""Per verb, the reasons of its success and failure events."""
+
+
+def _pod_event(owner: ObjectKey, verb: Verb, pod: str, error: str = "") -> RecordEvent:
+    """recordPodEvent: Successful<Verb> / Failed<Verb> about the set."""
+    ok, failed = _REASONS[verb]
+    if not error:
+        msg = f"{verb.value} Pod {pod} in StatefulSet {owner.name} successful"
+        return RecordEvent(involved=owner, type=EventType.NORMAL, reason=ok, message=msg)
+    msg = f"{verb.value} Pod {pod} in StatefulSet {owner.name} failed error: {error}"
+    return RecordEvent(involved=owner, type=EventType.WARNING, reason=failed, message=msg)
+
+
+def _claim_event(owner: ObjectKey, verb: Verb, claim_name: str, pod: str, error: str = "") -> RecordEvent:
+    """recordClaimEvent: Successful<Verb> / Failed<Verb> about the set."""
+    ok, failed = _REASONS[verb]
+    if not error:
+        msg = f"{verb.value} Claim {claim_name} Pod {pod} in StatefulSet {owner.name} success"
+        return RecordEvent(involved=owner, type=EventType.NORMAL, reason=ok, message=msg)
+    msg = f"{verb.value} Claim {claim_name} for Pod {pod} in StatefulSet {owner.name} failed error: {error}"
+    return RecordEvent(involved=owner, type=EventType.WARNING, reason=failed, message=msg)

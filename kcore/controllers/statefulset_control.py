@@ -1,7 +1,7 @@
 """One reconcile of one StatefulSet, decided as data: which pods and claims to create,
 update or delete now (upstream's updateStatefulSet).
 
-Owns `plan(...) -> Plan`, the operation types it returns (`CreateClaim`, `CreatePod`,
+Owns `plan(...) -> Operations`, the operation types it returns (`CreateClaim`, `CreatePod`,
 `DeletePod`, `UpdatePod`, `UpdateClaim`), `ClaimSeen` (how the caller's view shows one
 claim: missing, in flight, or stored) and `max_unavailable`.
 
@@ -26,7 +26,7 @@ Theory of operation, as upstream:
 Because kcore's writes are asynchronous, claims are created in one sync and the pod in a
 later one (once the claims are stored or answered), where upstream does both in one call.
 
-Must not know: component state, the driver, request ids, events.
+Must not know: component state, the driver, request tags, events.
 Mirrors pkg/controller/statefulset/stateful_set_control.go (updateStatefulSet,
 processReplica, processCondemned, runForAll, updateStatefulSetAfterInvariantEstablished)
 and stateful_pod_control.go (CreateStatefulPod, createPersistentVolumeClaims,
@@ -116,15 +116,15 @@ class ClaimBlocked:
     pod: str
 
 
-Op = CreateClaim | UpdateClaim | CreatePod | UpdatePod | DeletePod | ClaimBlocked
+Operation = CreateClaim | UpdateClaim | CreatePod | UpdatePod | DeletePod | ClaimBlocked
 
 
 @attrs.frozen(kw_only=True)
-class Plan:
-    """What one sync does: `ops` in order, and the pods deleted for update (upstream
-    lowers status.currentReplicas by them)."""
+class Operations:
+    """What updateStatefulSet does in one sync: `ops` in order, and the pods deleted for
+    update (upstream lowers status.currentReplicas by them)."""
 
-    ops: tuple[Op, ...]
+    ops: tuple[Operation, ...]
     deleted_for_update: int = 0
 
 
@@ -153,11 +153,11 @@ def max_unavailable(sts: StatefulSet) -> int | None:
     return max(value, 1)
 
 
-def plan(sts: StatefulSet, pods: Sequence[Pod], revs: Revisions, claims: Lookup, now: Time) -> Plan:
+def plan(sts: StatefulSet, pods: Sequence[Pod], revs: Revisions, claims: Lookup, now: Time) -> Operations:
     """updateStatefulSet for `sts` over its claimed `pods` (any order): the operations to
     perform now. A set being deleted gets none."""
     if sts.metadata.deletion_timestamp is not None:
-        return Plan(ops=())
+        return Operations(ops=())
     start = start_ordinal(sts)
     slots: list[Pod | None] = [None] * sts.spec.replicas
     condemned: list[Pod] = []
@@ -175,21 +175,21 @@ def plan(sts: StatefulSet, pods: Sequence[Pod], revs: Revisions, claims: Lookup,
         monotonic=sts.spec.pod_management_policy is not PodManagementPolicy.PARALLEL,
         now=now,
     )
-    ops: list[Op] = []
+    ops: list[Operation] = []
     for i, slot in enumerate(slots):
         if _process_replica(ctx, start + i, slot, ops) and ctx.monotonic:
-            return Plan(ops=tuple(ops))
+            return Operations(ops=tuple(ops))
     first_unhealthy = _first_unhealthy(ctx, slots, condemned)
     fixing = _fix_condemned_claims(ctx, condemned, ops)
     for pod in condemned:
         if fixing:
             break  # the claims' new owners land before their pods go
         if _process_condemned(ctx, pod, first_unhealthy, ops) and ctx.monotonic:
-            return Plan(ops=tuple(ops))
+            return Operations(ops=tuple(ops))
     if sts.spec.update_strategy.type is StatefulSetUpdateStrategyType.ON_DELETE:
-        return Plan(ops=tuple(ops))
+        return Operations(ops=tuple(ops))
     deleted = _rolling_update(ctx, slots, ops)
-    return Plan(ops=tuple(ops), deleted_for_update=deleted)
+    return Operations(ops=tuple(ops), deleted_for_update=deleted)
 
 
 def _first_unhealthy(ctx: _Ctx, slots: Sequence[Pod | None], condemned: Sequence[Pod]) -> str:
@@ -205,7 +205,7 @@ def _first_unhealthy(ctx: _Ctx, slots: Sequence[Pod | None], condemned: Sequence
     return ""
 
 
-def _process_replica(ctx: _Ctx, ordinal: int, pod: Pod | None, ops: list[Op]) -> bool:
+def _process_replica(ctx: _Ctx, ordinal: int, pod: Pod | None, ops: list[Operation]) -> bool:
     """processReplica: True when an OrderedReady set must stop here this sync."""
     sts = ctx.sts
     if pod is None:
@@ -228,7 +228,7 @@ def _process_replica(ctx: _Ctx, ordinal: int, pod: Pod | None, ops: list[Op]) ->
     return False
 
 
-def _create_replica(ctx: _Ctx, ordinal: int, ops: list[Op]) -> bool:
+def _create_replica(ctx: _Ctx, ordinal: int, ops: list[Operation]) -> bool:
     """An empty slot: wait out stale claims, create missing claims, then (all stored) the pod."""
     sts, revs = ctx.sts, ctx.revs
     name = pod_name(sts, ordinal)
@@ -259,13 +259,13 @@ def _below_partition(sts: StatefulSet, ordinal: int) -> bool:
     return ordinal < start_ordinal(sts) + partition
 
 
-def _create_missing_claims(ctx: _Ctx, name: str, ordinal: int, ops: list[Op]) -> None:
+def _create_missing_claims(ctx: _Ctx, name: str, ordinal: int, ops: list[Operation]) -> None:
     for claim in claims_for(ctx.sts, ordinal):
         if ctx.claims(claim.metadata.name) is None:
             ops.append(CreateClaim(claim=claim, pod=name))
 
 
-def _fix_claims(ctx: _Ctx, pod: Pod, ops: list[Op]) -> bool:
+def _fix_claims(ctx: _Ctx, pod: Pod, ops: list[Operation]) -> bool:
     """ClaimsMatchRetentionPolicy / UpdatePodClaimForRetentionPolicy for one pod's stored
     claims; True when any claim needed (or still has) a write in flight."""
     busy = False
@@ -279,14 +279,14 @@ def _fix_claims(ctx: _Ctx, pod: Pod, ops: list[Op]) -> bool:
     return busy
 
 
-def _fix_condemned_claims(ctx: _Ctx, condemned: Sequence[Pod], ops: list[Op]) -> bool:
+def _fix_condemned_claims(ctx: _Ctx, condemned: Sequence[Pod], ops: list[Operation]) -> bool:
     busy = False
     for pod in condemned:
         busy = _fix_claims(ctx, pod, ops) or busy
     return busy
 
 
-def _process_condemned(ctx: _Ctx, pod: Pod, first_unhealthy: str, ops: list[Op]) -> bool:
+def _process_condemned(ctx: _Ctx, pod: Pod, first_unhealthy: str, ops: list[Operation]) -> bool:
     """processCondemned: True when an OrderedReady set must stop here this sync."""
     if is_terminating(pod):
         return ctx.monotonic
@@ -298,7 +298,7 @@ def _process_condemned(ctx: _Ctx, pod: Pod, first_unhealthy: str, ops: list[Op])
     return True
 
 
-def _rolling_update(ctx: _Ctx, slots: Sequence[Pod | None], ops: list[Op]) -> int:
+def _rolling_update(ctx: _Ctx, slots: Sequence[Pod | None], ops: list[Operation]) -> int:
     """Delete, from the highest ordinal down to the partition, pods not at the update
     revision; returns how many were deleted."""
     sts = ctx.sts
