@@ -221,6 +221,8 @@ def test_daemonset_backs_off_after_a_refused_create_instead_of_creating_again_at
 
 # StatefulSet
 
+WEB_STS = key(Kind.STATEFUL_SET, "web")
+
 
 def test_statefulset_retries_a_refused_create_in_motion_once_and_the_backoff_doubles() -> None:
     from kcore.controllers.statefulset import StatefulSetController
@@ -229,14 +231,14 @@ def test_statefulset_retries_a_refused_create_in_motion_once_and_the_backoff_dou
     quota = refusing(Pod)
     assert events_and_wakes(rig.settle(rig.start(), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.005", "in motion"),
+        (WEB_STS, "+0.005", "in motion"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 0.005), quota)) == [
+    assert events_and_wakes(rig.settle(rig.fire(WEB_STS, T0 + 0.005), quota)) == [
         ("FailedCreate",),
-        ("sync default/web", "+0.015", "scheduled"),
+        (WEB_STS, "+0.015", "scheduled"),
     ]
-    assert events_and_wakes(rig.settle(rig.fire("sync default/web", T0 + 0.015))) == [("SuccessfulCreate",)]
-    assert rig.s.failures == pmap()
+    assert events_and_wakes(rig.settle(rig.fire(WEB_STS, T0 + 0.015))) == [("SuccessfulCreate",)]
+    assert rig.s.queue.requeues == pmap()  # a create that lands starts the count afresh
 
 
 def test_statefulset_availability_wait_is_in_motion() -> None:
@@ -247,7 +249,7 @@ def test_statefulset_availability_wait_is_in_motion() -> None:
     assert events_and_wakes(rig.settle(rig.start())) == [("SuccessfulCreate",)]
     (pod,) = rig.pods()
     make_ready(rig, pod, T0)
-    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [("sync default/web", "+11", "in motion")]
+    assert events_and_wakes(rig.settle(rig.deliver_watches())) == [(WEB_STS, "+11", "in motion")]
 
 
 # Deployment

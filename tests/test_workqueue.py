@@ -18,6 +18,7 @@ from kcore.component.workqueue import (
     WorkQueue,
     add_after,
     add_rate_limited,
+    drop,
     covers,
     fired,
     forget,
@@ -119,3 +120,16 @@ def test_a_component_looking_again_after_every_answer_resyncs_in_motion_unless_t
     failures, pending, wakes = resync_after_answer(failures, pod, True, pending, Time(2.0), "retry")
     assert (failures, pending, wakes) == (pmap(), Wake(at=Time(2.0), in_motion=True), (WakeMeAt(at=Time(2.0), key="retry", in_motion=True),))
     assert resync_after_answer(failures, pod, True, pending, Time(3.0), "retry") == (pmap(), pending, ())
+
+
+def test_drop_forgets_a_gone_keys_wake_and_every_failure_count() -> None:
+    other = RateLimiter(base_delay=1.0, max_delay=1.0)
+    q = WorkQueue(kind=Kind.REPLICA_SET)
+    q, _ = add_rate_limited(q, RS_KEY, Time(0.0))
+    q, _ = add_rate_limited(q, RS_KEY, Time(0.0), other)
+    kept = key(Kind.REPLICA_SET, "db")
+    q, _ = add_rate_limited(q, kept, Time(0.0))
+    dropped = drop(q, RS_KEY)
+    assert RS_KEY not in dropped.waiting and kept in dropped.waiting
+    assert (num_requeues(dropped, RS_KEY), num_requeues(dropped, RS_KEY, other), num_requeues(dropped, kept)) == (0, 0, 1)
+    assert drop(dropped, RS_KEY) is dropped

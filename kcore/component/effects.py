@@ -34,7 +34,8 @@ Mirrors client-go's clientset calls, workqueue.AddAfter and record.EventRecorder
 from __future__ import annotations
 
 import enum
-from typing import Any, TypeAlias
+from collections.abc import Hashable
+from typing import TypeAlias
 
 import attrs
 
@@ -44,7 +45,7 @@ from kcore.api.meta import Time
 from kcore.component.requests import Request
 from kcore.runtime.cri import RuntimeCall
 
-Tag: TypeAlias = Any  # Hashable once every component uses typed tags (issue 10)
+Tag: TypeAlias = Hashable
 """What a `CallApi`/`CallRuntime` tag or a `WakeMeAt` key may be: any frozen value."""
 
 

@@ -5,7 +5,7 @@ Owns `WorkQueue` (the keys of one kind, as upstream's queue holds the namespace/
 of its controller's kind), `RateLimiter` (ItemExponentialFailureRateLimiter's delays, with
 `DEFAULT_RATE_LIMITER`), `Wake`, `Requeue`, and the functions `add_after`,
 `add_rate_limited`, `rate_limited`, `forget`, `num_requeues`, `in_backoff`, `fired`,
-`covers`, `retry_in_motion` and `resync_after_answer`.
+`covers`, `retry_in_motion`, `resync_after_answer` and `drop`.
 
 Rules:
 - A timer's key is the `ObjectKey` it resyncs: `WakeMeAt(at, key=owner)` comes back as
