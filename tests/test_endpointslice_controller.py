@@ -7,6 +7,7 @@ from __future__ import annotations
 import attrs
 from pyrsistent import pmap
 
+from kcore.api.apps import Deployment
 from kcore.api.core import Service, ServicePort, ServiceType
 from kcore.api.discovery import LABEL_SERVICE_NAME, EndpointSlice
 from kcore.api.kinds import Kind, ObjectKey
@@ -228,8 +229,8 @@ def test_a_deployment_behind_a_service_is_listed_and_scaling_to_150_gives_two_sl
     assert sorted(e.addresses[0] for e in es.endpoints if e.conditions.ready) == ready_pod_ips(c)
     assert len(ready_pod_ips(c)) == 3 and [(p.port, p.protocol) for p in es.ports] == [(8080, es.ports[0].protocol)]
     deployment = get(c.state, key(Kind.DEPLOYMENT, "web"))
-    assert deployment is not None
-    scaled = attrs.evolve(deployment, spec=attrs.evolve(deployment.spec, replicas=150))  # type: ignore[attr-defined]
+    assert isinstance(deployment, Deployment)
+    scaled = attrs.evolve(deployment, spec=attrs.evolve(deployment.spec, replicas=150))
     assert c.request(Update(obj=scaled)).ok
     c.settle()
     sizes = sorted(len(s.endpoints) for s in service_slices(c))

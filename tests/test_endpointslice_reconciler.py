@@ -22,10 +22,22 @@ from kcore.api.discovery import (
     EndpointPort,
     EndpointSlice,
 )
+from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ConditionStatus, ObjectMeta, Time
-from kcore.api.pod import Container, ContainerPort, Pod, PodCondition, PodIP, PodPhase, PodSpec, PodStatus, Protocol
+from kcore.api.pod import (
+    Container,
+    ContainerPort,
+    Pod,
+    PodCondition,
+    PodIP,
+    PodPhase,
+    PodSpec,
+    PodStatus,
+    Protocol,
+)
 from kcore.controllers.endpoint_util import ANNOTATION_LAST_CHANGE_TRIGGER_TIME, LABEL_HEADLESS
 from kcore.controllers.endpointslice_reconciler import (
+    DELETION_EXPECTED,
     LABEL_ZONE,
     Plan,
     SliceTracker,
@@ -37,9 +49,7 @@ from kcore.controllers.endpointslice_reconciler import (
     should_sync,
     stale_slices,
     track,
-    DELETION_EXPECTED,
 )
-from kcore.api.kinds import Kind, ObjectKey
 
 NS: Final = "test"
 T: Final = Time(1_700_000_000.5)

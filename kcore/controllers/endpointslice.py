@@ -40,7 +40,12 @@ from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from kcore.api.core import EventSource, Node, Service
-from kcore.api.discovery import LABEL_MANAGED_BY, LABEL_SERVICE_NAME, MANAGED_BY_CONTROLLER, EndpointSlice
+from kcore.api.discovery import (
+    LABEL_MANAGED_BY,
+    LABEL_SERVICE_NAME,
+    MANAGED_BY_CONTROLLER,
+    EndpointSlice,
+)
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import Time
 from kcore.api.pod import Pod
@@ -58,7 +63,15 @@ from kcore.component.events import (
 )
 from kcore.component.informer import follow
 from kcore.component.requests import Response
-from kcore.component.workqueue import RateLimiter, WorkQueue, add_after, add_rate_limited, fired, forget, num_requeues
+from kcore.component.workqueue import (
+    RateLimiter,
+    WorkQueue,
+    add_after,
+    add_rate_limited,
+    fired,
+    forget,
+    num_requeues,
+)
 from kcore.controllers import endpointslice_reconciler as rec
 from kcore.controllers.endpoint_util import (
     TriggerTimes,

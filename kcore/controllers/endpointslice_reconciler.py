@@ -294,7 +294,7 @@ def reconcile(
     by_type: dict[AddressType, list[EndpointSlice]] = {t: [] for t in supported}
     unsupported: list[EndpointSlice] = []
     for es in sorted(existing, key=lambda e: e.metadata.name):
-        (by_type[es.address_type] if es.address_type in by_type else unsupported).append(es)
+        by_type.get(es.address_type, unsupported).append(es)
     creates: list[EndpointSlice] = []
     updates: list[EndpointSlice] = []
     deletes: list[EndpointSlice] = []
