@@ -19,12 +19,16 @@ from typing import Final
 
 import attrs
 
+from kcore.addons.ingress import IngressController
 from kcore.addons.metricsserver import MetricsServer
 from kcore.api.kinds import Kind
 from kcore.controllers.cronjob import CronJobController
 from kcore.controllers.daemonset import DaemonSetController
 from kcore.controllers.deployment import DeploymentController
 from kcore.controllers.disruption import DisruptionController
+from kcore.controllers.endpoints import EndpointsController
+from kcore.controllers.endpointslice import EndpointSliceController
+from kcore.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
@@ -34,6 +38,7 @@ from kcore.controllers.nodelifecycle import NodeLifecycleController
 from kcore.controllers.podgc import PodGCController
 from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
 from kcore.controllers.serviceaccount import ServiceAccountController
+from kcore.controllers.servicelb import ServiceLBController
 from kcore.controllers.statefulset import StatefulSetController
 from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
 from kcore.driver.bootstrap import NodeShape, create_cluster
@@ -46,8 +51,8 @@ from kcore.state import ClusterConfig, ClusterState, list_objects
 
 
 def control_plane() -> tuple[AnyComponent, ...]:
-    """kube-controller-manager's controllers, the metrics server and kube-scheduler, in
-    delivery order."""
+    """kube-controller-manager's controllers, the cloud's load-balancer controller, the
+    metrics server and ingress add-ons and kube-scheduler, in delivery order."""
     return (
         NamespaceController(),
         ServiceAccountController(),
@@ -64,7 +69,12 @@ def control_plane() -> tuple[AnyComponent, ...]:
         CronJobController(),
         TTLAfterFinishedController(),
         DisruptionController(),
+        EndpointsController(),
+        EndpointSliceController(),
+        EndpointSliceMirroringController(),
+        ServiceLBController(),
         MetricsServer(),
+        IngressController(),
         HorizontalPodAutoscalerController(),
         Scheduler(),
     )
@@ -88,6 +98,11 @@ ALIASES: Final[Mapping[str, str]] = {
     "ttl-after-finished": "ttl-after-finished-controller",
     "disruption": "disruption-controller",
     "horizontalpodautoscaling": "horizontal-pod-autoscaler-controller",
+    "endpoint": "endpoints-controller",
+    "endpointslice": "endpointslice-controller",
+    "endpointslicemirroring": "endpointslice-mirroring-controller",
+    "service": "service-lb-controller",
+    "ingress": "ingress-nginx-controller",
     # kcore's earlier names
     "garbage-collector": "garbage-collector-controller",
     "pod-garbage-collector": "pod-garbage-collector-controller",
@@ -134,7 +149,7 @@ def new_cluster(
     `throttled` gives every component its upstream client rate limit
     (`kcore.driver.throttle.upstream_client_limits`), so simulated time passes as upstream
     would take it; unthrottled, every request goes out the moment it is made."""
-    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape())
+    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape(), addons=True)
     components = default_components(base.state)
     snapshot = base.snapshot()
     if throttled:
