@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+
 from kcore.addons.kubeproxy import NAME as KUBE_PROXY
 from kcore.addons.kubeproxy import ProxyState, node_rules
 from kcore.api.core import Node
