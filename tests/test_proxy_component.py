@@ -134,3 +134,10 @@ def test_a_deleted_service_leaves_the_tables_after_the_sync_and_nothing_is_writt
     assert rig.deliver_watches() == (SYNC_AT,)
     assert rig.fire(Timer.SYNC, at=T0 + 1.0) == ()
     assert node_rules(rig.s, "node-1") == NodeRules(node="node-1", address="")
+
+
+def test_the_benchmark_programs_and_changes_a_tiny_cluster_correctly() -> None:
+    from benchmarks.bench_proxy import measure
+
+    result = measure(nodes=20, services=30, endpoints=90, changes=6)
+    assert (result.nodes, result.services, result.endpoints, result.changes) == (20, 30, 90, 6)
