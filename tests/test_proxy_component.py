@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import attrs
 
+from benchmarks.bench_proxy import measure
 from kcore.addons.kubeproxy import KubeProxy, ProxyState, Timer, node_rules, rules_of_service
 from kcore.api.core import Node, NodeAddress, ServiceType
 from kcore.api.discovery import EndpointSlice
@@ -12,8 +13,13 @@ from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, ConditionStatus, Time
 from kcore.api.watch import WatchEvent, WatchType
 from kcore.component.effects import WakeMeAt
+from kcore.component.events import Resynced
 from kcore.component.requests import Create, Delete, Subresource, Update
+from kcore.driver import default_components, new_cluster
+from kcore.driver.cluster import Cluster
+from kcore.driver.faults import CrashNode
 from kcore.network.rules import Backend, NodeRules, Target, compute_table, table_rules
+from kcore.state import ClusterConfig
 from tests.builders import T0, a_node, a_service, an_endpoint_slice, cluster_with, key
 from tests.rig import Rig
 
@@ -28,7 +34,12 @@ def a_proxy_rig(*objects: ApiObject) -> Rig[ProxyState]:
 
 
 def backends(rig: Rig[ProxyState], node: str) -> tuple[Backend, ...]:
-    rules = rules_of_service(rig.s, node, WEB)
+    return backends_in(rig.s, node)
+
+
+def backends_in(s: ProxyState, node: str) -> tuple[Backend, ...]:
+    """The backends of service web's first rule as `node` programs them."""
+    rules = rules_of_service(s, node, WEB)
     assert rules is not None
     return rules.rules[0].backends
 
@@ -94,7 +105,8 @@ def test_a_not_ready_node_keeps_the_rules_it_had_and_catches_up_when_ready_again
     rig.request(Update(obj=with_ready(rig.get(node2, Node), True), subresource=Subresource.STATUS))
     rig.deliver_watches()
     assert backends(rig, "node-2") == ()
-    assert node_rules(rig.s, "node-2") == attrs.evolve(node_rules(rig.s, "node-1"), node="node-2")  # type: ignore[misc]
+    thawed, other = node_rules(rig.s, "node-2"), node_rules(rig.s, "node-1")
+    assert other is not None and thawed == attrs.evolve(other, node="node-2")
 
 
 def test_node_rules_show_the_nodes_internal_ip_on_its_node_ports_and_none_for_an_unknown_node() -> None:
@@ -136,8 +148,34 @@ def test_a_deleted_service_leaves_the_tables_after_the_sync_and_nothing_is_writt
     assert node_rules(rig.s, "node-1") == NodeRules(node="node-1", address="")
 
 
-def test_the_benchmark_programs_and_changes_a_tiny_cluster_correctly() -> None:
-    from benchmarks.bench_proxy import measure
+def test_a_relist_rebuilds_the_rules_from_the_fresh_list_and_programs_them_after_the_period() -> None:
+    rig = a_proxy_rig()
+    listed = cluster_with(a_node("node-1"), a_node("node-2"), a_service("web"), an_endpoint_slice("web", ips=("10.244.0.7",)))
+    assert rig.step(Resynced(view=listed, now=T0)) == (SYNC_AT,)
+    assert rules_of_service(rig.s, "node-1", WEB) is None
+    rig.fire(Timer.SYNC, at=T0 + 1.0)
+    assert backends(rig, "node-2") == (Backend(ip="10.244.0.7", port=80),)
+    assert rig.s.programmed == compute_table(listed)
 
+
+def test_the_benchmark_programs_and_changes_a_tiny_cluster_correctly() -> None:
     result = measure(nodes=20, services=30, endpoints=90, changes=6)
     assert (result.nodes, result.services, result.endpoints, result.changes) == (20, 30, 90, 6)
+
+
+def test_in_a_cluster_apply_settles_through_the_sync_and_a_crashed_node_keeps_its_rules() -> None:
+    snap = new_cluster(ClusterConfig(seed=1), nodes=2).snapshot()
+    c = Cluster(snap, (*default_components(snap.state), KubeProxy()))
+    start = c.now
+    c.apply([a_service("web"), an_endpoint_slice("web", ips=("10.244.0.5",))])
+    assert c.settle().ended == start + 1.0
+    assert backends_in(c.component_state("kube-proxy"), "node-2") == (Backend(ip="10.244.0.5", port=80),)
+    c.inject(CrashNode(node="node-2"))
+    c.advance(120)  # the node lifecycle controller marks it Ready=Unknown after its grace period
+    c.apply([an_endpoint_slice("web", ips=("10.244.0.9",))])
+    c.settle()
+    s = c.component_state("kube-proxy")
+    assert backends_in(s, "node-1") == (Backend(ip="10.244.0.9", port=80),)
+    assert backends_in(s, "node-2") == (Backend(ip="10.244.0.5", port=80),)
+    frozen = node_rules(s, "node-2")
+    assert frozen is not None and frozen.frozen
