@@ -534,7 +534,8 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 @attrs.frozen(kw_only=True)
 class Lookup:
-    """A stub resolver's result: the name that answered (or the last tried) and its reply."""
+    """A stub resolver's result: the name that answered (or the last tried), its reply, and
+    the names asked on the way, in order."""
 
     query: str
     fqdn: str
@@ -557,21 +558,21 @@ def lookup(zone: Zone, conf: ResolvConf, name: str, qtype: RecordType) -> Lookup
     """res_search over `conf`: each candidate name in turn, each to the nameservers in order
     (the next one only when a server fails); the first name with answers wins, else NODATA
     if any name had it, else SERVFAIL if any server failed, else NXDOMAIN."""
-    tried = candidates(name.lower(), conf)
+    names = candidates(name.lower(), conf)
     nodata: tuple[str, Reply] | None = None
     failed: tuple[str, Reply] | None = None
-    last: tuple[str, Reply] = (tried[-1], Reply(rcode=Rcode.NXDOMAIN))
-    for candidate in tried:
+    last: tuple[str, Reply] = (names[-1], Reply(rcode=Rcode.NXDOMAIN))
+    for i, candidate in enumerate(names):
         reply = _ask_servers(zone, conf.nameservers, candidate, qtype)
         if reply.rcode is Rcode.NOERROR and reply.answers:
-            return Lookup(query=name, fqdn=candidate, reply=reply, tried=tried)
+            return Lookup(query=name, fqdn=candidate, reply=reply, tried=names[: i + 1])
         if reply.rcode is Rcode.NOERROR and nodata is None:
             nodata = (candidate, reply)
         elif reply.rcode is Rcode.SERVFAIL and failed is None:
             failed = (candidate, reply)
         last = (candidate, reply)
     chosen = nodata or failed or last
-    return Lookup(query=name, fqdn=chosen[0], reply=chosen[1], tried=tried)
+    return Lookup(query=name, fqdn=chosen[0], reply=chosen[1], tried=names)
 
 
 def _ask_servers(zone: Zone, nameservers: tuple[str, ...], name: str, qtype: RecordType) -> Reply:
