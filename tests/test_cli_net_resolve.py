@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,6 @@ import pytest
 from kcore.addons.coredns import coredns_objects
 from kcore.api.manifest import dump_yaml
 from kcore.cli import main
-from kcore.cli.net_resolve import add_resolve_parser
-from kcore.cli.session import CliError
 from kcore.driver import control_plane
 from kcore.state import ClusterConfig
 
@@ -90,15 +86,8 @@ def dns(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 
 def resolve(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """`kcore net resolve ARGV`, through the `net` group's parser as main.py registers it."""
-    parser = argparse.ArgumentParser(prog="kcore net")
-    add_resolve_parser(parser.add_subparsers(dest="net_command"))
-    args = parser.parse_args(["resolve", *argv])
-    try:
-        code = args.func(args)
-    except CliError as e:
-        print(f"error: {e}", file=sys.stderr)
-        code = 1
+    """`kcore net resolve ARGV`, through the command line."""
+    code = main(["net", "resolve", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
