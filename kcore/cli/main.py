@@ -28,6 +28,7 @@ from kcore.cli.delete import cmd_delete
 from kcore.cli.drain import cmd_cordon, cmd_drain, cmd_uncordon
 from kcore.cli.fault import FAULT_HELP, cmd_fault
 from kcore.cli.get import cmd_get
+from kcore.cli.net import add_net_parser
 from kcore.cli.rollout import add_rollout_parser
 from kcore.cli.scale import cmd_scale
 from kcore.cli.session import CliError, SessionError, add_settle_flags
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_rollout_parser(sub)
     add_wait_parser(sub)
+    add_net_parser(sub)
 
     fault = sub.add_parser("fault", help="inject a fault: " + FAULT_HELP)
     fault.add_argument(
