@@ -19,7 +19,9 @@ from typing import Final
 
 import attrs
 
+from kcore.addons.coredns import CoreDNS
 from kcore.addons.ingress import IngressController
+from kcore.addons.kubeproxy import KubeProxy
 from kcore.addons.metricsserver import MetricsServer
 from kcore.api.kinds import Kind
 from kcore.controllers.cronjob import CronJobController
@@ -52,7 +54,8 @@ from kcore.state import ClusterConfig, ClusterState, list_objects
 
 def control_plane() -> tuple[AnyComponent, ...]:
     """kube-controller-manager's controllers, the cloud's load-balancer controller, the
-    metrics server and ingress add-ons and kube-scheduler, in delivery order."""
+    metrics server, ingress, CoreDNS and kube-proxy add-ons and kube-scheduler, in delivery
+    order."""
     return (
         NamespaceController(),
         ServiceAccountController(),
@@ -75,6 +78,8 @@ def control_plane() -> tuple[AnyComponent, ...]:
         ServiceLBController(),
         MetricsServer(),
         IngressController(),
+        CoreDNS(),
+        KubeProxy(),
         HorizontalPodAutoscalerController(),
         Scheduler(),
     )
@@ -142,18 +147,21 @@ def new_cluster(
     nodes: int = 3,
     shape: NodeShape | None = None,
     throttled: bool = False,
+    addons: bool = True,
 ) -> Cluster:
-    """A bootstrapped cluster (system namespaces, RBAC, `nodes` Ready nodes) running
-    `default_components`, settled: what `kcore cluster create` makes, as a value.
+    """A bootstrapped cluster (system namespaces, RBAC, `nodes` Ready nodes, the add-ons)
+    running `default_components`, settled (simulated time runs until the add-ons' pods are
+    up): what `kcore cluster create` makes, as a value.
 
     `throttled` gives every component its upstream client rate limit
     (`kcore.driver.throttle.upstream_client_limits`), so simulated time passes as upstream
-    would take it; unthrottled, every request goes out the moment it is made."""
-    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape(), addons=True)
+    would take it; unthrottled, every request goes out the moment it is made. Without
+    `addons` nothing of the add-ons is stored (their components still run, idle)."""
+    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape(), addons=addons)
     components = default_components(base.state)
     snapshot = base.snapshot()
     if throttled:
         snapshot = attrs.evolve(snapshot, client_limits=upstream_client_limits(c.name for c in components))
     cluster = Cluster(snapshot, components)
-    cluster.run_until_stable()
+    cluster.settle()  # the add-ons' pods (CoreDNS) are running when the command ends, as kind's `--wait`
     return cluster

@@ -24,6 +24,7 @@ from typing import Final
 import attrs
 from pyrsistent import pmap
 
+from kcore.addons.coredns import coredns_objects
 from kcore.addons.ingress import ingress_objects
 from kcore.api.core import (
     Namespace,
@@ -178,7 +179,8 @@ def create_cluster(
 ) -> Cluster:
     """A fresh cluster: system namespaces, bootstrap RBAC, the system PriorityClasses,
     `nodes` Ready nodes, and with `addons` the objects of the add-ons `kcore cluster
-    create` installs (the ingress controller's namespace, class and Service); settled.
+    create` installs (CoreDNS; the ingress controller's namespace, class and Service);
+    settled.
 
     Raises ValueError when the cluster CIDR cannot give every node a /24."""
     if nodes:
@@ -193,12 +195,13 @@ def create_cluster(
     for i in range(1, nodes + 1):
         add_node(cluster, i, shape)
     if addons:
-        for obj in addon_objects():
+        for obj in addon_objects(config):
             _must(cluster, obj)
     cluster.run_until_stable()
     return cluster
 
 
-def addon_objects() -> tuple[ApiObject, ...]:
-    """What the add-ons need stored, as minikube's and kind's add-ons install it."""
-    return ingress_objects()
+def addon_objects(config: ClusterConfig) -> tuple[ApiObject, ...]:
+    """What the add-ons need stored: CoreDNS as kubeadm installs it, the ingress
+    controller as minikube's and kind's add-ons do."""
+    return (*coredns_objects(config), *ingress_objects())
