@@ -265,6 +265,9 @@ def put(state: ClusterState, obj: ApiObject, events: tuple[WatchEvent, ...] = ()
         if namespace and (namespace in quota or kind is Kind.RESOURCE_QUOTA):
             key = ObjectKey(kind=kind, namespace=namespace, name=m.name)
             quota = recharge(quota, tables, state.keys_by_namespace, key, old, obj)
+        if kind is Kind.POD and old.metadata.labels is not m.labels:
+            by_label = _relabelled(state.pods_by_label, namespace, m.name, old.metadata.labels, m.labels)
+            return _EVOLVE_STATE(state, revision=revision, tables=tables, quota_usage=quota, log=log, pods_by_label=by_label)
         return _EVOLVE_STATE(state, revision=revision, tables=tables, quota_usage=quota, log=log)
     key = ObjectKey(kind=kind, namespace=namespace, name=m.name)
     ix = _Indexes(state)
@@ -285,8 +288,7 @@ def _same_index_fields(kind: Kind, old: ApiObject, new: ApiObject) -> bool:
     if old_refs is not new_refs and old_refs != new_refs:
         return False
     if kind is Kind.POD:
-        old_labels, new_labels = old.metadata.labels, new.metadata.labels
-        return _node_of(old) == _node_of(new) and (old_labels is new_labels or old_labels == new_labels)
+        return _node_of(old) == _node_of(new)  # labels: `_relabelled` on the fast path
     if kind is Kind.SERVICE:
         return getattr(old, "spec", None) is getattr(new, "spec", None)
     return True
@@ -400,6 +402,7 @@ def _drop_oldest(log: WatchLog, n: int) -> WatchLog:
 
 
 _NO_KEYS: Final[PSet[ObjectKey]] = pset()
+_NO_LABELS: Final[PMap[str, str]] = pmap()
 
 
 def _index_add(index: PMap[str, PSet[ObjectKey]], at: str, key: ObjectKey) -> PMap[str, PSet[ObjectKey]]:
@@ -424,12 +427,21 @@ def _label_slot(namespace: str, label: str, value: str) -> str:
     return f"{namespace}\x00{label}\x00{value}"
 
 
-def _label_slots(obj: ApiObject | None) -> frozenset[str]:
-    """The `pods_by_label` slots of a pod: one per label pair."""
-    if obj is None:
-        return frozenset()
-    ns = obj.metadata.namespace
-    return frozenset(_label_slot(ns, k, v) for k, v in obj.metadata.labels.items())
+def _relabelled(
+    index: PMap[str, PSet[ObjectKey]], namespace: str, name: str, old: PMap[str, str], new: PMap[str, str]
+) -> PMap[str, PSet[ObjectKey]]:
+    """`pods_by_label` once pod `namespace/name` goes from labels `old` to `new`: only the
+    pairs that changed move."""
+    key: ObjectKey | None = None
+    for k, v in old.items():
+        if new.get(k) != v:
+            key = key or ObjectKey(kind=Kind.POD, namespace=namespace, name=name)
+            index = _index_discard(index, _label_slot(namespace, k, v), key)
+    for k, v in new.items():
+        if old.get(k) != v:
+            key = key or ObjectKey(kind=Kind.POD, namespace=namespace, name=name)
+            index = _index_add(index, _label_slot(namespace, k, v), key)
+    return index
 
 
 def _selector_anchor(obj: ApiObject | None) -> str:
@@ -534,12 +546,10 @@ class _Indexes:
                     self.by_node = _index_discard(self.by_node, old_node, key)
                 if new_node:
                     self.by_node = _index_add(self.by_node, new_node, key)
-            old_slots, new_slots = _label_slots(old), _label_slots(new)
-            if old_slots != new_slots:
-                for slot in sorted(old_slots - new_slots):
-                    self.by_label = _index_discard(self.by_label, slot, key)
-                for slot in sorted(new_slots - old_slots):
-                    self.by_label = _index_add(self.by_label, slot, key)
+            old_labels = _NO_LABELS if old is None else old.metadata.labels
+            new_labels = _NO_LABELS if new is None else new.metadata.labels
+            if old_labels is not new_labels:
+                self.by_label = _relabelled(self.by_label, key.namespace, key.name, old_labels, new_labels)
         elif key.kind is Kind.SERVICE:
             self._reindex_service(key, old, new)
             old_anchor, new_anchor = _selector_anchor(old), _selector_anchor(new)
