@@ -113,7 +113,7 @@ def deployment(replicas: int, image: str = IMAGE_V1) -> Deployment:
 def build(nodes: int, throttled: bool = False) -> Cluster:
     """`new_cluster` with `nodes` nodes (with upstream client rate limits if `throttled`), settled."""
     tune_gc()
-    return new_cluster(ClusterConfig(seed=1), nodes=nodes, throttled=throttled)
+    return new_cluster(ClusterConfig(seed=1), nodes=nodes, throttled=throttled, addons=False)
 
 
 def trace_total(cluster: Cluster) -> int:

@@ -63,7 +63,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def cluster(home: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "2"]) == 0
     capsys.readouterr()
     return home
 
@@ -94,7 +94,7 @@ def test_cluster_create_makes_ready_nodes(cluster: Path, capsys: pytest.CaptureF
 
 
 def test_node_capacity_follows_the_flags(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["cluster", "create", "--nodes", "1", "--node-cpu", "8", "--node-memory", "32Gi", "--pods", "50"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "1", "--node-cpu", "8", "--node-memory", "32Gi", "--pods", "50"]) == 0
     capsys.readouterr()
     _, out, _ = run(capsys, "get", "node", "node-1", "-o", "json")
     status = json.loads(out)["status"]
@@ -391,7 +391,7 @@ def test_get_pdb_prints_kubectls_columns(tmp_path: Path, monkeypatch: pytest.Mon
         "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web-pdb}\n"
         "spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}\n"
     )
-    assert main(["cluster", "create", "--nodes", "1"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "1"]) == 0
     assert main(["apply", "-f", str(manifest)]) == 0
     capsys.readouterr()
     assert main(["get", "pdb"]) == 0
@@ -406,7 +406,7 @@ def test_static_pods_from_a_nodes_manifest_directory_get_mirror_pods(
 ) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("KCORE_HOME", str(home))
-    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "2"]) == 0
     manifests = home / "nodes" / "node-2" / "manifests"
     manifests.mkdir(parents=True)
     (manifests / "etcd.yaml").write_text(
@@ -435,7 +435,7 @@ def test_faults_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n"
         "spec: {nodeName: node-2, containers: [{name: app, image: nginx}]}\n"
     )
-    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "2"]) == 0
     assert main(["apply", "-f", str(manifest)]) == 0
     assert main(["advance", "30s"]) == 0
     assert main(["fault", "kill-container", "web", "-c", "app"]) == 0
@@ -467,7 +467,7 @@ def test_get_several_kinds_at_once_like_kubectl(tmp_path: Path, monkeypatch: pyt
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n---\n"
         "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n"
     )
-    assert main(["cluster", "create", "--nodes", "1"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "1"]) == 0
     assert main(["apply", "-f", str(manifest)]) == 0
     capsys.readouterr()
     assert main(["get", "cm,svc,deploy", "-o", "name"]) == 0
@@ -485,7 +485,7 @@ def test_get_several_kinds_at_once_like_kubectl(tmp_path: Path, monkeypatch: pyt
 def test_a_cluster_with_upstream_client_limits_fills_a_replicaset_at_20_pods_a_second(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["cluster", "create", "--nodes", "2", "--pods", "110", "--client-limits", "upstream"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "2", "--pods", "110", "--client-limits", "upstream"]) == 0
     assert run(capsys, "apply", "--wait=false", "-f", write(tmp_path, "d.yaml", deployment(60)))[0] == 0
 
     def pods() -> int:
@@ -515,3 +515,17 @@ def test_cluster_create_takes_a_load_balancer_pool_and_refuses_a_bad_one(home: P
     from kcore.cli.session import load, store_from_env
 
     assert load(store_from_env()).state.config.lb_pool == "203.0.113.0/28"
+
+
+def test_a_default_cluster_runs_coredns_and_the_ingress_add_on(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "cluster", "create", "--nodes", "2")[0] == 0
+    _, out, _ = run(capsys, "get", "pods", "-n", "kube-system", "-o", "name")
+    assert len(out.split()) == 2 and all(p.startswith("pod/coredns-") for p in out.split())
+    _, out, _ = run(capsys, "get", "pods", "-n", "kube-system")
+    assert [line.split()[1:3] for line in out.splitlines()[1:]] == [["1/1", "Running"], ["1/1", "Running"]]
+    _, out, _ = run(capsys, "get", "svc", "kube-dns", "-n", "kube-system", "-o", "json")
+    assert json.loads(out)["spec"]["clusterIP"] == "10.96.0.10"
+    _, out, _ = run(capsys, "get", "ingressclass", "-o", "name")
+    assert out.split() == ["ingressclass.networking.k8s.io/kcore"]
+    _, out, _ = run(capsys, "get", "svc", "ingress-nginx-controller", "-n", "ingress-nginx", "-o", "json")
+    assert json.loads(out)["status"]["loadBalancer"]["ingress"] == [{"ip": "198.51.100.1", "ipMode": "VIP"}]

@@ -103,5 +103,5 @@ def test_the_same_commands_give_the_same_bytes_in_every_process_and_in_process(t
     assert one == two
     assert one == _in_process()
     after_apply, after_scale = one
-    assert after_apply.count('"ready": true') == 6  # 4 web + 2 db pods, all Ready
-    assert after_scale.count('"ready": true') == 4
+    assert after_apply.count('"ready": true') == 8  # 4 web + 2 db + 2 CoreDNS pods, all Ready
+    assert after_scale.count('"ready": true') == 6

@@ -30,7 +30,7 @@ from tests.builders import a_pod, a_replica_set, a_template, key
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
     h = tmp_path / "home"
     monkeypatch.setenv("KCORE_HOME", str(h))
-    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "2"]) == 0
     capsys.readouterr()
     return h
 

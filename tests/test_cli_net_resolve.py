@@ -68,7 +68,7 @@ ports: [{name: pg, port: 5432, protocol: TCP}]
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
     h = tmp_path / "home"
     monkeypatch.setenv("KCORE_HOME", str(h))
-    assert main(["cluster", "create", "--nodes", "2"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "2"]) == 0  # the `dns` fixture adds CoreDNS
     app = tmp_path / "app.yaml"
     app.write_text(APP)
     assert main(["apply", "-f", str(app)]) == 0

@@ -161,7 +161,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         return comps if any(c.name == "deployment-controller" for c in comps) else (*comps, DeploymentController())
 
     monkeypatch.setattr(kcore.driver, "control_plane", with_deployments)
-    assert main(["cluster", "create", "--nodes", "1"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "1"]) == 0
     return h
 
 

@@ -156,7 +156,7 @@ spec:
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
     monkeypatch.setenv("KCORE_HOME", str(tmp_path / "home"))
-    assert main(["cluster", "create", "--nodes", "3"]) == 0
+    assert main(["cluster", "create", "--no-addons", "--nodes", "3"]) == 0
     capsys.readouterr()
     return tmp_path
 

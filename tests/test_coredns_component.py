@@ -165,7 +165,7 @@ def test_the_objects_are_kubeadms() -> None:
 
 def test_in_a_cluster_the_deployment_becomes_ready_and_serves_the_services() -> None:
     base = create_cluster(ClusterConfig(seed=3), nodes=2)
-    c = Cluster(base.snapshot(), (*default_components(base.state), CoreDNS()))
+    c = Cluster(base.snapshot(), default_components(base.state))
     c.run_until_stable()
     c.apply(coredns_objects(c.state.config))
     c.apply((a_service("web"),))

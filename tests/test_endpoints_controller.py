@@ -344,7 +344,7 @@ def test_in_a_cluster_a_deployment_behind_a_service_gets_its_ready_pods_listed()
     from kcore.state import ClusterConfig, get, list_objects
 
     base = create_cluster(ClusterConfig(seed=5), nodes=2)
-    c = Cluster(base.snapshot(), (*default_components(base.state), EndpointsController()))
+    c = Cluster(base.snapshot(), default_components(base.state))
     manifest = """
 apiVersion: apps/v1
 kind: Deployment

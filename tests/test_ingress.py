@@ -29,7 +29,6 @@ from kcore.api.networking import (
 )
 from kcore.component.effects import CallApi, EventType, RecordEvent
 from kcore.component.requests import Create, Subresource, Update
-from kcore.controllers.servicelb import ServiceLBController
 from kcore.network.ingress import host_matches, path_matches, route_http, served_ingresses
 from kcore.state import get
 from tests.builders import T0, an_ingress_class, cluster_with, meta
@@ -185,15 +184,10 @@ def test_the_controller_writes_its_service_address_into_served_ingresses() -> No
 
 
 def test_in_a_cluster_the_ingress_address_comes_from_the_pool() -> None:
-    from kcore.driver import default_components
-    from kcore.driver.bootstrap import create_cluster
-    from kcore.driver.cluster import Cluster
+    from kcore.driver import new_cluster
     from kcore.state import ClusterConfig
 
-    base = create_cluster(ClusterConfig(seed=1), nodes=1)
-    c = Cluster(base.snapshot(), (*default_components(base.state), ServiceLBController(), IngressController()))
-    for obj in ingress_objects():
-        assert c.request(Create(obj=obj)).ok
+    c = new_cluster(ClusterConfig(seed=1), nodes=1)  # the ingress add-on is installed
     assert c.request(Create(obj=ingress("web", ("/", P, "web"), cls=None))).ok
     c.settle()
     stored = get(c.state, ObjectKey(kind=Kind.INGRESS, namespace="default", name="web"))

@@ -164,8 +164,8 @@ def test_the_benchmark_programs_and_changes_a_tiny_cluster_correctly() -> None:
 
 
 def test_in_a_cluster_apply_settles_through_the_sync_and_a_crashed_node_keeps_its_rules() -> None:
-    snap = new_cluster(ClusterConfig(seed=1), nodes=2).snapshot()
-    c = Cluster(snap, (*default_components(snap.state), KubeProxy()))
+    snap = new_cluster(ClusterConfig(seed=1), nodes=2, addons=False).snapshot()
+    c = Cluster(snap, default_components(snap.state))
     start = c.now
     c.apply([a_service("web"), an_endpoint_slice("web", ips=("10.244.0.5",))])
     assert c.settle().ended == start + 1.0

@@ -159,7 +159,7 @@ def test_in_a_cluster_a_load_balancer_service_shows_its_external_ip() -> None:
     from kcore.driver.cluster import Cluster
 
     base = create_cluster(ClusterConfig(seed=2, lb_pool="203.0.113.0/29"), nodes=1)
-    c = Cluster(base.snapshot(), (*default_components(base.state), ServiceLBController()))
+    c = Cluster(base.snapshot(), default_components(base.state))
     assert c.request(Create(obj=a_namespace("shop"))).ok
     svc = attrs.evolve(lb("front"), metadata=attrs.evolve(lb("front").metadata, namespace="shop", labels=pmap()))
     assert c.request(Create(obj=svc)).ok

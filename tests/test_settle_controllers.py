@@ -533,7 +533,7 @@ spec:
 
 
 def a_cluster() -> Cluster:
-    cluster = new_cluster(ClusterConfig(seed=7), nodes=3)
+    cluster = new_cluster(ClusterConfig(seed=7), nodes=3, addons=False)  # workloads alone: no add-on pods
     assert cluster.now == EPOCH
     return cluster
 

@@ -61,6 +61,7 @@ def cmd_cluster_create(args: argparse.Namespace) -> int:
             nodes=args.nodes,
             shape=shape,
             throttled=args.client_limits == "upstream",
+            addons=not args.no_addons,
         )
     except ValueError as e:
         raise CliError(f"--cluster-cidr: {e}") from e

@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="pod network, a /24 per node (default 10.244.0.0/16, widened for more than 256 nodes)",
     )
     create.add_argument(
+        "--no-addons",
+        action="store_true",
+        help="install no add-ons (CoreDNS, the ingress controller): a bare control plane, its clock at 0s",
+    )
+    create.add_argument(
         "--lb-pool",
         default="198.51.100.0/24",
         help="addresses for LoadBalancer Services and the ingress controller (default 198.51.100.0/24)",

@@ -36,8 +36,8 @@ from collections.abc import Iterable
 from typing import Final, assert_never
 
 import attrs
-from pyrsistent import pmap
-from pyrsistent.typing import PMap
+from pyrsistent import pmap, pset
+from pyrsistent.typing import PMap, PSet
 
 from kcore.api.core import EventSource, Node, Service
 from kcore.api.discovery import (
@@ -105,6 +105,7 @@ class SliceState:
     triggers: TriggerTimes = TriggerTimes()
     rounds: PMap[ObjectKey, Round] = pmap()
     slices: SliceIndex = pmap()  # Service key -> names of the slices it manages (a cache of the view)
+    awaiting: PSet[ObjectKey] = pset()  # Services whose view lagged their own writes: synced on their next slice event
 
 
 @attrs.frozen
@@ -129,7 +130,7 @@ class EndpointSliceController:
             case Started():
                 keys = _all_services(s.view)
             case Resynced(view=view):
-                s = attrs.evolve(s, view=view, rounds=pmap(), slices=_index(view))
+                s = attrs.evolve(s, view=view, rounds=pmap(), slices=_index(view), awaiting=pset())
                 keys = _all_services(view)
             case WatchDelivered():
                 s, keys, wakes = _absorb(s, ev)
@@ -219,10 +220,23 @@ def _slice_event(
             later.append(svc)
     wakes: list[Effect] = []
     queue = s.queue
+    rounds = s.rounds
+    now_keys: list[ObjectKey] = []
+    if svc is not None and svc in s.awaiting:
+        # the write the view lagged behind has arrived: sync now
+        now_keys.append(svc)
+        s = attrs.evolve(s, awaiting=s.awaiting.discard(svc))
+        later = [k for k in later if k != svc]
     for key in later:
+        busy = rounds.get(key)
+        if busy is not None:
+            # A round of this Service is out: the change may be its own write seen before
+            # its answer (which the tracker needs); sync again once the round is answered.
+            rounds = rounds.set(key, attrs.evolve(busy, again=True))
+            continue
         queue, more = add_after(queue, key, Time(now + SLICE_CHANGE_DELAY), in_motion=True)
         wakes.extend(more)
-    return attrs.evolve(s, queue=queue), [], tuple(wakes)
+    return attrs.evolve(s, queue=queue, rounds=rounds), now_keys, tuple(wakes)
 
 
 def _label_service(es: EndpointSlice) -> ObjectKey | None:
@@ -254,7 +268,10 @@ def sync(s: SliceState, key: ObjectKey, now: Time) -> tuple[SliceState, tuple[Ef
     tracker, stale = rec.stale_slices(s.tracker, key, svc.metadata.uid, slices)
     s = attrs.evolve(s, tracker=tracker)
     if stale:
-        return _retry(s, key, now, "", ())
+        # Our own write is not in the view yet: its watch event syncs the Service again
+        # (work in motion, delivered by the driver); the timer is only a safety net.
+        queue, wakes = add_after(s.queue, key, Time(now + SLICE_CHANGE_DELAY), in_motion=False)
+        return attrs.evolve(s, queue=queue, awaiting=s.awaiting.add(key)), wakes
     triggers, trigger = compute_trigger_time(s.triggers, key, svc, pods)
     s = attrs.evolve(s, triggers=triggers)
     plan = rec.reconcile(svc, pods, slices, lambda n: _node(s.view, n), trigger)

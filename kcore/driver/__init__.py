@@ -19,12 +19,18 @@ from typing import Final
 
 import attrs
 
+from kcore.addons.coredns import CoreDNS
+from kcore.addons.ingress import IngressController
+from kcore.addons.kubeproxy import KubeProxy
 from kcore.addons.metricsserver import MetricsServer
 from kcore.api.kinds import Kind
 from kcore.controllers.cronjob import CronJobController
 from kcore.controllers.daemonset import DaemonSetController
 from kcore.controllers.deployment import DeploymentController
 from kcore.controllers.disruption import DisruptionController
+from kcore.controllers.endpoints import EndpointsController
+from kcore.controllers.endpointslice import EndpointSliceController
+from kcore.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from kcore.controllers.garbagecollector import GarbageCollector
 from kcore.controllers.hpa import HorizontalPodAutoscalerController
 from kcore.controllers.job import JobController
@@ -34,6 +40,7 @@ from kcore.controllers.nodelifecycle import NodeLifecycleController
 from kcore.controllers.podgc import PodGCController
 from kcore.controllers.replicaset import ReplicaSetController, ReplicationControllerController
 from kcore.controllers.serviceaccount import ServiceAccountController
+from kcore.controllers.servicelb import ServiceLBController
 from kcore.controllers.statefulset import StatefulSetController
 from kcore.controllers.ttlafterfinished import TTLAfterFinishedController
 from kcore.driver.bootstrap import NodeShape, create_cluster
@@ -46,8 +53,9 @@ from kcore.state import ClusterConfig, ClusterState, list_objects
 
 
 def control_plane() -> tuple[AnyComponent, ...]:
-    """kube-controller-manager's controllers, the metrics server and kube-scheduler, in
-    delivery order."""
+    """kube-controller-manager's controllers, the cloud's load-balancer controller, the
+    metrics server, ingress, CoreDNS and kube-proxy add-ons and kube-scheduler, in delivery
+    order."""
     return (
         NamespaceController(),
         ServiceAccountController(),
@@ -64,7 +72,14 @@ def control_plane() -> tuple[AnyComponent, ...]:
         CronJobController(),
         TTLAfterFinishedController(),
         DisruptionController(),
+        EndpointsController(),
+        EndpointSliceController(),
+        EndpointSliceMirroringController(),
+        ServiceLBController(),
         MetricsServer(),
+        IngressController(),
+        CoreDNS(),
+        KubeProxy(),
         HorizontalPodAutoscalerController(),
         Scheduler(),
     )
@@ -88,6 +103,11 @@ ALIASES: Final[Mapping[str, str]] = {
     "ttl-after-finished": "ttl-after-finished-controller",
     "disruption": "disruption-controller",
     "horizontalpodautoscaling": "horizontal-pod-autoscaler-controller",
+    "endpoint": "endpoints-controller",
+    "endpointslice": "endpointslice-controller",
+    "endpointslicemirroring": "endpointslice-mirroring-controller",
+    "service": "service-lb-controller",
+    "ingress": "ingress-nginx-controller",
     # kcore's earlier names
     "garbage-collector": "garbage-collector-controller",
     "pod-garbage-collector": "pod-garbage-collector-controller",
@@ -127,18 +147,21 @@ def new_cluster(
     nodes: int = 3,
     shape: NodeShape | None = None,
     throttled: bool = False,
+    addons: bool = True,
 ) -> Cluster:
-    """A bootstrapped cluster (system namespaces, RBAC, `nodes` Ready nodes) running
-    `default_components`, settled: what `kcore cluster create` makes, as a value.
+    """A bootstrapped cluster (system namespaces, RBAC, `nodes` Ready nodes, the add-ons)
+    running `default_components`, settled (simulated time runs until the add-ons' pods are
+    up): what `kcore cluster create` makes, as a value.
 
     `throttled` gives every component its upstream client rate limit
     (`kcore.driver.throttle.upstream_client_limits`), so simulated time passes as upstream
-    would take it; unthrottled, every request goes out the moment it is made."""
-    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape())
+    would take it; unthrottled, every request goes out the moment it is made. Without
+    `addons` nothing of the add-ons is stored (their components still run, idle)."""
+    base = create_cluster(config or ClusterConfig(), nodes=nodes, shape=shape or NodeShape(), addons=addons)
     components = default_components(base.state)
     snapshot = base.snapshot()
     if throttled:
         snapshot = attrs.evolve(snapshot, client_limits=upstream_client_limits(c.name for c in components))
     cluster = Cluster(snapshot, components)
-    cluster.run_until_stable()
+    cluster.settle()  # the add-ons' pods (CoreDNS) are running when the command ends, as kind's `--wait`
     return cluster

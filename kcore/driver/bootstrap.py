@@ -24,6 +24,8 @@ from typing import Final
 import attrs
 from pyrsistent import pmap
 
+from kcore.addons.coredns import coredns_objects
+from kcore.addons.ingress import ingress_objects
 from kcore.api.core import (
     Namespace,
     Node,
@@ -173,9 +175,12 @@ def create_cluster(
     nodes: int = 0,
     shape: NodeShape = NodeShape(),
     components: Sequence[AnyComponent] = (),
+    addons: bool = False,
 ) -> Cluster:
     """A fresh cluster: system namespaces, bootstrap RBAC, the system PriorityClasses,
-    `nodes` Ready nodes; settled.
+    `nodes` Ready nodes, and with `addons` the objects of the add-ons `kcore cluster
+    create` installs (CoreDNS; the ingress controller's namespace, class and Service);
+    settled.
 
     Raises ValueError when the cluster CIDR cannot give every node a /24."""
     if nodes:
@@ -189,5 +194,14 @@ def create_cluster(
         _must(cluster, pc)
     for i in range(1, nodes + 1):
         add_node(cluster, i, shape)
+    if addons:
+        for obj in addon_objects(config):
+            _must(cluster, obj)
     cluster.run_until_stable()
     return cluster
+
+
+def addon_objects(config: ClusterConfig) -> tuple[ApiObject, ...]:
+    """What the add-ons need stored: CoreDNS as kubeadm installs it, the ingress
+    controller as minikube's and kind's add-ons do."""
+    return (*coredns_objects(config), *ingress_objects())
