@@ -24,6 +24,7 @@ from kcore.addons.kubeproxy import ProxyState, node_rules
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.cli.net_resolve import add_resolve_parser
+from kcore.cli.net_route import add_route_parser
 from kcore.cli.session import CliError, store_from_env
 from kcore.network.rules import NodeRules, compute_table, render_rules, rules_json, table_rules
 from kcore.state import get
@@ -31,13 +32,14 @@ from kcore.state import get
 
 def add_net_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `net rules NODE [-o json]` and `net resolve NAME ...` to the `kcore` parser's subcommands."""
-    net = subparsers.add_parser("net", help="inspect the simulated network: kube-proxy's rules, DNS answers")
+    net = subparsers.add_parser("net", help="inspect the simulated network: kube-proxy's rules, DNS answers, routes")
     nsub = net.add_subparsers(dest="net_command", metavar="ACTION")
     rules = nsub.add_parser("rules", help="the Service rules kube-proxy programs on a node, one a line")
     rules.add_argument("node", metavar="NODE")
     rules.add_argument("-o", "--output", choices=("json",), default="")
     rules.set_defaults(func=cmd_net_rules)
     add_resolve_parser(nsub)
+    add_route_parser(nsub)
 
 
 def cmd_net_rules(args: argparse.Namespace) -> int:
