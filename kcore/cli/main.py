@@ -18,6 +18,7 @@ Mirrors k8s.io/kubectl/pkg/cmd/cmd.go (NewKubectlCommand: the command groups).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -168,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if args.command is None else 2
     try:
         return func(args)
+    except BrokenPipeError:
+        # the reader went away (`kcore get pods -o name | head -1`): stop quietly, as a
+        # command killed by SIGPIPE does, and keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CliError, SessionError, UnknownKindError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
