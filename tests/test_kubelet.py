@@ -16,8 +16,11 @@ from kcore.api.meta import ConditionStatus, Time
 from kcore.api.pod import (
     Container,
     ContainerRestartPolicy,
+    DNSPolicy,
     ExecAction,
     Pod,
+    PodDNSConfig,
+    PodDNSConfigOption,
     PodPhase,
     Probe,
     PullPolicy,
@@ -38,9 +41,10 @@ from kcore.kubelet import pod_worker as pw
 from kcore.kubelet import probes
 from kcore.kubelet.component import Asked, Kubelet, NetworkConfig, PodCall
 from kcore.kubelet.config import KubeletConfig
+from kcore.network.resolvconf import HOST_RESOLV_CONF, ResolvConf
 from kcore.quantity import parse_quantity
 from kcore.runtime import runtime as rt
-from kcore.runtime.cri import ProbeKind
+from kcore.runtime.cri import ProbeKind, RunPodSandbox
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_container, a_pod
 
@@ -715,3 +719,67 @@ def test_each_call_of_a_pod_is_tagged_with_its_worker_and_what_it_is_for() -> No
         ("Update", PodCall(uid=uid, asked=Asked.STATUS)),  # Running
     ]
     assert ("UpdateRuntimeConfig", NetworkConfig(pod_cidr=CIDR)) in calls
+
+
+# --- the pod's resolv.conf (GetPodDNS handed to the runtime) -----------------------------
+
+
+def _sandbox_dns(c: Cluster, uid: str) -> tuple[ResolvConf | None, object]:
+    """The resolv.conf the kubelet asked for in RunPodSandbox, and what the runtime holds."""
+    asked = [
+        e.effect.call.dns
+        for e in c.trace
+        if isinstance(e, Performed) and isinstance(e.effect, CallRuntime) and isinstance(e.effect.call, RunPodSandbox)
+    ]
+    return (asked[-1] if asked else None), rt.resolv_conf_of(c.snapshot().runtimes[NODE], uid)
+
+
+def test_the_kubelet_hands_the_runtime_the_pods_resolv_conf_from_its_cluster_dns() -> None:
+    kubelet = Kubelet(config=KubeletConfig(node_name=NODE, cluster_dns=("10.96.0.10",)))
+    c = create_cluster(ClusterConfig(), nodes=1, components=[kubelet])
+    uid = run_pod(c).metadata.uid
+    c.advance(5)
+    asked, held = _sandbox_dns(c, uid)
+    want = ResolvConf(
+        nameservers=("10.96.0.10",),
+        searches=("default.svc.cluster.local", "svc.cluster.local", "cluster.local"),
+        options=("ndots:5",),
+    )
+    assert asked == held == want
+    assert want.text() == (
+        "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+    )
+
+
+def test_without_cluster_dns_a_pod_gets_the_nodes_own_resolv_conf() -> None:
+    c = a_cluster()  # no clusterDNS configured: ClusterFirst falls back to Default
+    uid = run_pod(c).metadata.uid
+    c.advance(5)
+    asked, held = _sandbox_dns(c, uid)
+    assert asked == held == HOST_RESOLV_CONF
+
+
+def test_a_pod_with_dns_policy_none_gets_exactly_its_dns_config() -> None:
+    kubelet = Kubelet(config=KubeletConfig(node_name=NODE, cluster_dns=("10.96.0.10",)))
+    c = create_cluster(ClusterConfig(), nodes=1, components=[kubelet])
+    pod = attrs.evolve(
+        a_pod("custom", node_name=NODE),
+        spec=attrs.evolve(
+            a_pod("custom", node_name=NODE).spec,
+            dns_policy=DNSPolicy.NONE,
+            dns_config=PodDNSConfig(
+                nameservers=("192.0.2.1",),
+                searches=("ns1.svc.cluster-domain.example", "my.dns.search.suffix"),
+                options=(PodDNSConfigOption(name="ndots", value="2"), PodDNSConfigOption(name="edns0")),
+            ),
+        ),
+    )
+    created = c.request(Create(obj=pod))
+    assert created.ok, created.body
+    assert isinstance(created.body, Pod)
+    c.advance(5)
+    asked, held = _sandbox_dns(c, created.body.metadata.uid)
+    assert asked == held
+    assert held is not None and held.text() == (
+        "nameserver 192.0.2.1\nsearch ns1.svc.cluster-domain.example my.dns.search.suffix\noptions ndots:2 edns0\n"
+    )

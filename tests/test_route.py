@@ -28,13 +28,16 @@ from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import load_manifests
 from kcore.api.meta import ObjectMeta
 from kcore.api.pod import Pod
+from kcore.cli.net_resolve import pod_resolv_conf_in
 from kcore.cli.net_route import network_from
 from kcore.component.requests import Create, Delete, Update
 from kcore.driver import new_cluster
 from kcore.driver.cluster import Cluster
 from kcore.driver.faults import CrashNode
+from kcore.network.resolvconf import HOST_RESOLV_CONF
 from kcore.network.route import Destination, Route, Source, parse_destination, route
 from kcore.network.rules import node_ip
+from kcore.runtime.runtime import resolv_conf_of
 from kcore.state import ClusterConfig, get, list_objects
 from tests.builders import a_network_policy
 
@@ -269,3 +272,20 @@ def test_deleting_the_backends_leaves_the_service_without_endpoints(seeded: Clus
     (client, *_) = pods(c, "shop", "myweb")
     r = go(c, Source(pod=client), "my-service.default:80")
     assert (r.delivered, r.reason) == (False, "service default/my-service has no endpoints")
+
+
+def test_a_pod_resolves_with_the_resolv_conf_its_kubelet_gave_its_sandbox(seeded: Cluster) -> None:
+    (client, *_) = pods(seeded, "shop", "myweb")
+    snap = seeded.snapshot()
+    held = resolv_conf_of(snap.runtimes[client.spec.node_name], client.metadata.uid)
+    assert held is not None and held.searches[0] == "shop.svc.cluster.local"
+    assert held.nameservers == (get_cluster_ip(seeded, "kube-system", "kube-dns"),)
+    assert pod_resolv_conf_in(snap, client) == held
+    # a sandbox holding the node's own resolver (a kubelet without clusterDNS) knows no
+    # cluster names: the route asks what the pod's file says, not what it should say
+    runtime = snap.runtimes[client.spec.node_name]
+    (box,) = [b for b in runtime.sandboxes.values() if b.pod_uid == client.metadata.uid]
+    hosted = attrs.evolve(runtime, sandboxes=runtime.sandboxes.set(box.id, attrs.evolve(box, resolv_conf=HOST_RESOLV_CONF)))
+    snap = attrs.evolve(snap, runtimes=snap.runtimes.set(client.spec.node_name, hosted))
+    r = route(network_from(snap), Source(pod=client), parse_destination("mysql.default:3306"))
+    assert (r.delivered, r.reason) == (False, "mysql.default does not resolve: NXDOMAIN")

@@ -5,10 +5,11 @@ Owns `add_resolve_parser(net_subparsers)` (the `resolve` action of the `net` gro
 CNAME|PTR|TXT] [-o json]`. A read: it loads the cluster and stores nothing.
 
 Rules:
-- `--from pod/POD` resolves with that pod's resolv.conf (`resolvconf.pod_resolv_conf`:
-  its dnsPolicy and dnsConfig, the cluster DNS at the 10th address of the service CIDR)
-  and the glibc search rule (`dns.lookup`); without it the name is asked as is, absolute,
-  of the cluster DNS address (`dig @10.96.0.10 NAME`).
+- `--from pod/POD` resolves with that pod's resolv.conf, the one its kubelet handed the
+  runtime for its sandbox (`pod_resolv_conf_in`: its dnsPolicy and dnsConfig, the cluster
+  DNS at the 10th address of the service CIDR), and the glibc search rule (`dns.lookup`);
+  without it the name is asked as is, absolute, of the cluster DNS address
+  (`dig @10.96.0.10 NAME`).
 - `--type PTR` takes an address (asked as its in-addr.arpa name, as `dig -x`) or the
   in-addr.arpa name itself.
 - The records are the running CoreDNS component's own (its state in the store); when
@@ -32,6 +33,7 @@ from kcore.addons.coredns import CoreDNSState
 from kcore.api.kinds import Kind
 from kcore.api.pod import Pod
 from kcore.cli.session import CliError, store_from_env
+from kcore.driver.snapshot import Snapshot
 from kcore.network.dns import (
     Lookup,
     Rcode,
@@ -43,6 +45,7 @@ from kcore.network.dns import (
     zone_from,
 )
 from kcore.network.resolvconf import ResolvConf, cluster_dns_ip, pod_resolv_conf
+from kcore.runtime.runtime import resolv_conf_of
 from kcore.state import ClusterState
 from kcore.state import lookup as lookup_object
 
@@ -65,7 +68,7 @@ def cmd_net_resolve(args: argparse.Namespace) -> int:
     qtype = RecordType(args.qtype)
     name = _question(args.name, qtype)
     snap = store_from_env().load()
-    conf, source = _resolv_conf(snap.state, args.source, args.namespace or "default")
+    conf, source = _resolv_conf(snap, args.source, args.namespace or "default")
     zone, running = _zone(snap.state, snap.components.get(COREDNS))
     if not running:
         print(f"note: no {COREDNS} component runs in this cluster: records computed from the stored objects", file=sys.stderr)
@@ -127,8 +130,20 @@ def _zone(state: ClusterState, running: object) -> tuple[Zone, bool]:
     return zone_from(state), False
 
 
-def _resolv_conf(state: ClusterState, source: str, namespace: str) -> tuple[ResolvConf, str]:
+def pod_resolv_conf_in(snap: Snapshot, pod: Pod) -> ResolvConf:
+    """The resolv.conf `pod` reads: its sandbox's, as the kubelet handed it to the runtime;
+    for a pod with no sandbox (not started, or its node's runtime is gone), the one the
+    kubelet would write (kubeadm's clusterDNS)."""
+    runtime = snap.runtimes.get(pod.spec.node_name)
+    conf = resolv_conf_of(runtime, pod.metadata.uid) if runtime is not None else None
+    if conf is not None:
+        return conf
+    return pod_resolv_conf(pod, cluster_dns=(cluster_dns_ip(snap.state.config.service_cidr),))
+
+
+def _resolv_conf(snap: Snapshot, source: str, namespace: str) -> tuple[ResolvConf, str]:
     """The resolver configuration the lookup runs with, and what it is (for the header)."""
+    state = snap.state
     dns_ip = cluster_dns_ip(state.config.service_cidr)
     if not source:
         return ResolvConf(nameservers=(dns_ip,)), f"@{dns_ip}"
@@ -139,4 +154,4 @@ def _resolv_conf(state: ClusterState, source: str, namespace: str) -> tuple[Reso
     pod = lookup_object(state, Kind.POD, namespace, pod_name)
     if not isinstance(pod, Pod):
         raise CliError(f'pods "{pod_name}" not found in namespace {namespace}')
-    return pod_resolv_conf(pod, cluster_dns=(dns_ip,)), f"pod/{pod_name} in {namespace}"
+    return pod_resolv_conf_in(snap, pod), f"pod/{pod_name} in {namespace}"

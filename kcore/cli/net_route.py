@@ -25,10 +25,10 @@ from kcore.addons.kubeproxy import ProxyState, rules_of_service
 from kcore.api.core import Node
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.pod import Pod, Protocol
+from kcore.cli.net_resolve import pod_resolv_conf_in
 from kcore.cli.session import CliError, store_from_env
 from kcore.driver.snapshot import Snapshot
 from kcore.network.dns import zone_from
-from kcore.network.resolvconf import cluster_dns_ip, pod_resolv_conf
 from kcore.network.route import (
     BadRequest,
     Network,
@@ -77,12 +77,11 @@ def network_from(snap: Snapshot) -> Network:
 
     dns = snap.components.get(COREDNS)
     zone = dns.zone if isinstance(dns, CoreDNSState) else zone_from(view)
-    dns_ip = cluster_dns_ip(view.config.service_cidr)
     return network_of(
         view,
         rules_on,
         zone,
-        lambda pod: pod_resolv_conf(pod, cluster_dns=(dns_ip,)),
+        lambda pod: pod_resolv_conf_in(snap, pod),
         down=frozenset(snap.down_nodes),
         seed=view.config.seed,
         ingress_address=controller_address(view),

@@ -48,6 +48,7 @@ from kcore.driver.cluster import AnyComponent, Cluster
 from kcore.driver.throttle import upstream_client_limits
 from kcore.kubelet.component import Kubelet
 from kcore.kubelet.config import KubeletConfig
+from kcore.network.resolvconf import cluster_dns_ip
 from kcore.scheduler.component import Scheduler
 from kcore.state import ClusterConfig, ClusterState, list_objects
 
@@ -126,10 +127,16 @@ StaticManifests = Mapping[str, tuple[tuple[str, str], ...]]
 
 
 def kubelets(state: ClusterState, static_manifests: StaticManifests | None = None) -> tuple[AnyComponent, ...]:
-    """One kubelet per Node in `state`, in node name order, each with its static pods."""
+    """One kubelet per Node in `state`, in node name order, each with its static pods and
+    kubeadm's clusterDNS (the 10th address of the service CIDR)."""
     statics = static_manifests or {}
+    dns = (cluster_dns_ip(state.config.service_cidr),)
     return tuple(
-        Kubelet(config=KubeletConfig(node_name=n.metadata.name, static_manifests=statics.get(n.metadata.name, ())))
+        Kubelet(
+            config=KubeletConfig(
+                node_name=n.metadata.name, static_manifests=statics.get(n.metadata.name, ()), cluster_dns=dns
+            )
+        )
         for n in list_objects(state, Kind.NODE)
     )
 

@@ -11,6 +11,8 @@ from typing import Final
 
 import attrs
 
+from kcore.network.resolvconf import CLUSTER_DOMAIN
+
 KUBELET: Final = "kubelet"
 """The per-node component prefix: the kubelet of node `n` is the component `kubelet/n`."""
 
@@ -28,6 +30,10 @@ class KubeletConfig:
     backoff_reset_after: float = 600.0  # a container that ran this long starts over at 10s
     # static pods: (file name, manifest text) of the node's manifest directory
     static_manifests: tuple[tuple[str, str], ...] = ()
+    # DNS written into every pod's resolv.conf (clusterDNS, clusterDomain); kubeadm sets
+    # clusterDNS to the 10th address of the service CIDR. Empty: pods get the node's own.
+    cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = CLUSTER_DOMAIN
 
     @property
     def component_name(self) -> str:

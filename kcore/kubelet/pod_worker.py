@@ -11,7 +11,8 @@ transitions:
 - `on_runtime_event(worker, event, env)`: a pull ended or a container exited.
 
 Rules (upstream's, read from pkg/kubelet/kuberuntime/kuberuntime_manager.go):
-- The sandbox comes first (its IP is the pod's; hostNetwork pods get the node's IP);
+- The sandbox comes first (its IP is the pod's; hostNetwork pods get the node's IP),
+  with the pod's resolv.conf from its dnsPolicy and the kubelet's clusterDNS (GetPodDNS);
   then the init containers one at a time, in order, each to exit 0 (a sidecar, an init
   container with restartPolicy Always, only has to be running); then every app container.
 - Each (re)start of a container pulls by imagePullPolicy: Always pulls, IfNotPresent
@@ -67,6 +68,7 @@ from kcore.kubelet import events as reasons
 from kcore.kubelet import probes
 from kcore.kubelet.admission import Rejection
 from kcore.kubelet.config import KubeletConfig
+from kcore.network.resolvconf import pod_resolv_conf
 from kcore.runtime.cri import (
     CallFailed,
     ContainerCreated,
@@ -417,7 +419,8 @@ def _plan_live(w: PodWorker, env: Env, phase: PodPhase) -> tuple[PodWorker, tupl
         case SandboxStage.NONE | SandboxStage.GONE:
             if w.sandbox_busy:
                 return w, ()
-            call = run_pod_sandbox_for(w.pod, w.sandbox_attempt)
+            dns = pod_resolv_conf(w.pod, cluster_dns=env.config.cluster_dns, cluster_domain=env.config.cluster_domain)
+            call = run_pod_sandbox_for(w.pod, w.sandbox_attempt, dns)
             w = evolve_worker(w, sandbox=SandboxStage.CREATING, sandbox_busy=True)
             return w, (_ask(w, Op.SANDBOX, call),)
         case SandboxStage.CREATING | SandboxStage.REMOVING:

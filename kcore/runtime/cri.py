@@ -36,6 +36,7 @@ from pyrsistent.typing import PMap
 
 from kcore.api.meta import Time
 from kcore.api.pod import Container, ContainerRestartPolicy, Pod, RestartPolicy
+from kcore.network.resolvconf import HOST_RESOLV_CONF, ResolvConf
 from kcore.util_validation import FieldError
 
 ERR_IMAGE_PULL: Final = "ErrImagePull"
@@ -113,6 +114,8 @@ class RunPodSandbox:
     `annotations` are the pod's: the `kcore.io/...` ones script the pod's behaviour and
     are parsed once, here. `volumes` are the pod's volume names: the sandbox owns them
     (an emptyDir lives and dies with the sandbox) and containers mount them by name.
+    `dns` is CRI's DNSConfig: the resolv.conf the runtime writes into the sandbox (the
+    kubelet's GetPodDNS; the node's own when the kubelet sends none).
     """
 
     pod_uid: str
@@ -123,6 +126,7 @@ class RunPodSandbox:
     restart_policy: RestartPolicy = RestartPolicy.ALWAYS
     volumes: tuple[str, ...] = ()
     annotations: PMap[str, str] = pmap()
+    dns: ResolvConf = HOST_RESOLV_CONF
 
 
 @attrs.frozen(kw_only=True)
@@ -352,8 +356,8 @@ class Scheduled:
 # --- requests from the API model ---------------------------------------------------------
 
 
-def run_pod_sandbox_for(pod: Pod, attempt: int = 0) -> RunPodSandbox:
-    """The RunPodSandbox request for `pod`'s `attempt`-th sandbox."""
+def run_pod_sandbox_for(pod: Pod, attempt: int = 0, dns: ResolvConf = HOST_RESOLV_CONF) -> RunPodSandbox:
+    """The RunPodSandbox request for `pod`'s `attempt`-th sandbox, with resolv.conf `dns`."""
     return RunPodSandbox(
         pod_uid=pod.metadata.uid,
         namespace=pod.metadata.namespace,
@@ -363,6 +367,7 @@ def run_pod_sandbox_for(pod: Pod, attempt: int = 0) -> RunPodSandbox:
         restart_policy=pod.spec.restart_policy,
         volumes=tuple(v.name for v in pod.spec.volumes),
         annotations=pod.metadata.annotations,
+        dns=dns,
     )
 
 

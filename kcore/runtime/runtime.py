@@ -20,7 +20,8 @@ Theory of operation:
 - A container only moves forward: Created -> Running -> Exited. A restart is a new
   container (a new attempt, a new id), as with CRI; restart counts are the kubelet's.
 - The sandbox owns the network namespace (its IP, from the node's podCIDR, or the node
-  IP under hostNetwork) and the pod's volumes; every container of the pod shares both.
+  IP under hostNetwork), the pod's volumes and its /etc/resolv.conf (the DNSConfig the
+  kubelet sends; `resolv_conf_of`); every container of the pod shares them.
   Removing the sandbox kills and removes its containers and frees its IP.
 - No clock, no randomness: `now` comes with each call, ids are hashes
   (`cri.sandbox_id`, `cri.container_id`). Maps are read in sorted order.
@@ -45,6 +46,7 @@ from kcore.api.meta import Time
 from kcore.api.pod import RestartPolicy
 from kcore.bug import KcoreBug
 from kcore.network import ipam
+from kcore.network.resolvconf import HOST_RESOLV_CONF, ResolvConf
 from kcore.runtime.cri import (
     CallFailed,
     ContainerCreated,
@@ -118,6 +120,7 @@ class Sandbox:
     script: Script = Script()
     containers: PSet[str] = pset()
     failed_pulls: PMap[str, int] = pmap()  # container name -> pulls that failed so far
+    resolv_conf: ResolvConf = HOST_RESOLV_CONF  # /etc/resolv.conf as the sandbox holds it
 
 
 @attrs.frozen(kw_only=True)
@@ -191,6 +194,12 @@ def sandboxes_of(state: RuntimeState, pod_uid: str) -> tuple[Sandbox, ...]:
     """The pod's sandboxes, oldest attempt first."""
     found = [s for s in state.sandboxes.values() if s.pod_uid == pod_uid]
     return tuple(sorted(found, key=lambda s: (s.attempt, s.id)))
+
+
+def resolv_conf_of(state: RuntimeState, pod_uid: str) -> ResolvConf | None:
+    """The resolv.conf of the pod's newest sandbox (what its containers read), if it has one."""
+    boxes = sandboxes_of(state, pod_uid)
+    return boxes[-1].resolv_conf if boxes else None
 
 
 def containers_in(state: RuntimeState, sandbox: str) -> tuple[ContainerRecord, ...]:
@@ -350,6 +359,7 @@ def _run_pod_sandbox(state: RuntimeState, call: RunPodSandbox, now: Time) -> Out
         created_at=now,
         volumes=pmap(volumes),
         script=script,
+        resolv_conf=call.dns,
     )
     new = attrs.evolve(state, pod_ips=pool, sandboxes=state.sandboxes.set(sid, box))
     return new, SandboxReady(sandbox_id=sid, ip=ip, warnings=warnings), ()
