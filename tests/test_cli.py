@@ -255,7 +255,7 @@ EMPTY_LIST_JSON = """\
 EMPTY_LIST_YAML = 'apiVersion: v1\nitems: []\nkind: List\nmetadata:\n  resourceVersion: ""\n'
 
 
-@pytest.mark.parametrize("argv", [("pods", "-A"), ("pods", "-n", "nowhere"), ("deploy,svc",), ("pods", "-l", "app=none")])
+@pytest.mark.parametrize("argv", [("pods", "-A"), ("pods", "-n", "nowhere"), ("deploy,sts",), ("pods", "-l", "app=none")])
 def test_get_of_nothing_prints_an_empty_list_as_kubectl(
     cluster: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
 ) -> None:
@@ -471,13 +471,14 @@ def test_get_several_kinds_at_once_like_kubectl(tmp_path: Path, monkeypatch: pyt
     assert main(["apply", "-f", str(manifest)]) == 0
     capsys.readouterr()
     assert main(["get", "cm,svc,deploy", "-o", "name"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["configmap/a", "service/s"]
+    # the apiserver's own `kubernetes` Service is in default from the start, as upstream
+    assert capsys.readouterr().out.splitlines() == ["configmap/a", "service/kubernetes", "service/s"]
     assert main(["get", "cm,svc"]) == 0
     out = capsys.readouterr().out
     assert "configmap/a " in out and "service/s " in out and "\n\nNAME" in out
     assert main(["get", "cm,svc", "-o", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed["kind"] == "List" and [i["kind"] for i in listed["items"]] == ["ConfigMap", "Service"]
+    assert listed["kind"] == "List" and [i["kind"] for i in listed["items"]] == ["ConfigMap", "Service", "Service"]
     assert main(["get", "cm,nope"]) == 1
     assert 'resource type "nope"' in capsys.readouterr().err
 

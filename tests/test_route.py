@@ -289,3 +289,21 @@ def test_a_pod_resolves_with_the_resolv_conf_its_kubelet_gave_its_sandbox(seeded
     snap = attrs.evolve(snap, runtimes=snap.runtimes.set(client.spec.node_name, hosted))
     r = route(network_from(snap), Source(pod=client), parse_destination("mysql.default:3306"))
     assert (r.delivered, r.reason) == (False, "mysql.default does not resolve: NXDOMAIN")
+
+
+def test_every_cluster_has_the_apiservers_kubernetes_service_reached_through_the_proxy(seeded: Cluster) -> None:
+    svc = get(seeded.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="kubernetes"))
+    assert isinstance(svc, Service) and not svc.spec.selector
+    assert (svc.spec.cluster_ip, [(p.name, p.port, p.target_port) for p in svc.spec.ports]) == ("10.96.0.1", [("https", 443, 6443)])
+    slices = [s for s in list_objects(seeded.state, Kind.ENDPOINT_SLICE, "default") if s.metadata.labels.get("kubernetes.io/service-name") == "kubernetes"]
+    assert [s.metadata.name for s in slices] == ["kubernetes"]  # the apiserver's own; its Endpoints are not mirrored
+    (client, *_) = pods(seeded, "shop", "myweb")
+    r = go(seeded, Source(pod=client), "kubernetes.default:443")
+    assert r.delivered and r.backend is not None
+    assert (r.backend.pod, r.backend.ip, r.backend.port) == (None, "172.18.0.1", 6443)
+
+
+def test_the_kubernetes_service_takes_the_first_address_of_any_service_cidr() -> None:
+    c = new_cluster(ClusterConfig(service_cidr="10.100.0.0/16"), nodes=1, addons=False)
+    svc = get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="kubernetes"))
+    assert isinstance(svc, Service) and svc.spec.cluster_ip == "10.100.0.1"

@@ -1,5 +1,5 @@
 """What a new cluster starts with: system namespaces, the bootstrap RBAC policy, the system
-PriorityClasses, nodes.
+PriorityClasses, the `kubernetes` Service, nodes.
 
 Owns `create_cluster` and `node_object`. Everything is created through the apiserver
 (`Cluster.request`), as kubeadm and the kubelets do on a real cluster, so the objects
@@ -12,7 +12,10 @@ with the default 10.244.0.0/16, which holds 256 nodes; a larger cluster needs a 
 `ClusterConfig.cluster_cidr`, and `create_cluster` says so before creating anything). Mirrors kubeadm's
 bootstrap (namespaces, clusterrolebindings), the apiserver's start hook that creates
 system-node-critical and system-cluster-critical (pkg/registry/scheduling/rest/
-storage_scheduling.go) and the kubelet's node registration (pkg/kubelet/kubelet_node_status.go).
+storage_scheduling.go), its `kubernetes` Service with Endpoints and EndpointSlice
+(pkg/controlplane/controller/kubernetesservice, reconcilers/endpointsadapter.go: created
+once; a deleted one is not recreated) and the kubelet's node registration
+(pkg/kubelet/kubelet_node_status.go).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from pyrsistent import pmap
 from kcore.addons.coredns import coredns_objects
 from kcore.addons.ingress import ingress_objects
 from kcore.api.core import (
+    EndpointAddress,
+    Endpoints,
+    EndpointSubset,
     Namespace,
     Node,
     NodeAddress,
@@ -34,9 +40,23 @@ from kcore.api.core import (
     NodeSpec,
     NodeStatus,
     NodeSystemInfo,
+    Service,
+    ServicePort,
+    ServiceSpec,
+)
+from kcore.api.core import EndpointPort as CoreEndpointPort
+from kcore.api.discovery import (
+    LABEL_SERVICE_NAME,
+    LABEL_SKIP_MIRROR,
+    AddressType,
+    Endpoint,
+    EndpointConditions,
+    EndpointPort,
+    EndpointSlice,
 )
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Status, Time
+from kcore.api.pod import Protocol
 from kcore.api.scheduling import SYSTEM_PRIORITY_CLASSES
 from kcore.apiserver.auth import bootstrap_policy
 from kcore.bug import KcoreBug
@@ -47,6 +67,12 @@ from kcore.quantity import parse_quantity
 from kcore.state import ClusterConfig, empty_state
 
 DEFAULT_CLUSTER_CIDR: Final = ClusterConfig().cluster_cidr
+
+KUBERNETES_SERVICE: Final = "kubernetes"
+APISERVER_ADDRESS: Final = "172.18.0.1"
+"""The apiserver's advertise address: the control plane runs beside the nodes, at the one
+address of kind's 172.18.0.0/16 network that no node holds."""
+APISERVER_PORT: Final = 6443
 
 SYSTEM_NAMESPACES: Final = ("default", "kube-node-lease", "kube-public", "kube-system")
 KUBELET_VERSION: Final = "v1.30.0-kcore"
@@ -192,6 +218,8 @@ def create_cluster(
         _must(cluster, obj)
     for pc in SYSTEM_PRIORITY_CLASSES:
         _must(cluster, pc)
+    for obj in kubernetes_service_objects(config):
+        _must(cluster, obj)
     for i in range(1, nodes + 1):
         add_node(cluster, i, shape)
     if addons:
@@ -199,6 +227,45 @@ def create_cluster(
             _must(cluster, obj)
     cluster.run_until_stable()
     return cluster
+
+
+def kubernetes_service_objects(config: ClusterConfig) -> tuple[ApiObject, ...]:
+    """The `kubernetes` Service in `default` that the apiserver keeps (its bootstrap
+    controller): ClusterIP the first address of the service CIDR, port 443 (`https`) to the
+    apiserver's secure port 6443 at `APISERVER_ADDRESS`, with its Endpoints (not mirrored)
+    and the EndpointSlice the apiserver writes itself."""
+    network = ipaddress.ip_network(config.service_cidr.split(",")[0].strip(), strict=False)
+    first = str(network.network_address + 1)
+    labels = pmap({"component": "apiserver", "provider": "kubernetes"})
+    service = Service(
+        metadata=ObjectMeta(name=KUBERNETES_SERVICE, namespace="default", labels=labels),
+        spec=ServiceSpec(
+            cluster_ip=first,
+            ports=(
+                ServicePort(name="https", port=443, protocol=Protocol.TCP, target_port=APISERVER_PORT),
+            ),
+        ),
+    )
+    endpoints = Endpoints(
+        metadata=ObjectMeta(
+            name=KUBERNETES_SERVICE, namespace="default", labels=pmap({LABEL_SKIP_MIRROR: "true"})
+        ),
+        subsets=(
+            EndpointSubset(
+                addresses=(EndpointAddress(ip=APISERVER_ADDRESS),),
+                ports=(CoreEndpointPort(name="https", port=APISERVER_PORT, protocol=Protocol.TCP),),
+            ),
+        ),
+    )
+    slice_ = EndpointSlice(
+        metadata=ObjectMeta(
+            name=KUBERNETES_SERVICE, namespace="default", labels=pmap({LABEL_SERVICE_NAME: KUBERNETES_SERVICE})
+        ),
+        address_type=AddressType.IPV4,
+        endpoints=(Endpoint(addresses=(APISERVER_ADDRESS,), conditions=EndpointConditions(ready=True)),),
+        ports=(EndpointPort(name="https", port=APISERVER_PORT, protocol=Protocol.TCP),),
+    )
+    return service, endpoints, slice_
 
 
 def addon_objects(config: ClusterConfig) -> tuple[ApiObject, ...]:
