@@ -530,3 +530,10 @@ def test_a_default_cluster_runs_coredns_and_the_ingress_add_on(home: Path, capsy
     assert out.split() == ["ingressclass.networking.k8s.io/kcore"]
     _, out, _ = run(capsys, "get", "svc", "ingress-nginx-controller", "-n", "ingress-nginx", "-o", "json")
     assert json.loads(out)["status"]["loadBalancer"]["ingress"] == [{"ip": "198.51.100.1", "ipMode": "VIP"}]
+
+
+def test_names_may_follow_flags_as_kubectl_takes_them(cluster: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "get", "svc", "-n", "default", "kubernetes", "-o", "name") == (0, "service/kubernetes\n", "")
+    assert run(capsys, "get", "-n", "default", "svc", "kubernetes", "-o", "name") == (0, "service/kubernetes\n", "")
+    code, _, err = run(capsys, "get", "svc", "-n", "default", "kubernetes", "--bogus")
+    assert code == 2 and "unrecognized arguments: kubernetes --bogus" in err

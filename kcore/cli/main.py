@@ -156,11 +156,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """parse_args, but names may follow flags, as kubectl takes them (`get svc -n NS NAME`):
+    argparse ends a `nargs="*"` positional at the first flag, so later plain words join
+    `names`; anything else left over is the usual usage error."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "names") and not any(word.startswith("-") for word in extra):
+        args.names = [*args.names, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `kcore` command; returns the process exit code."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except SystemExit as e:  # argparse reports usage errors by exiting
         return e.code if isinstance(e.code, int) else 2
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
