@@ -21,6 +21,7 @@ from kcore.api.core import (
     Service,
     ServicePort,
     ServiceType,
+    TrafficPolicy,
 )
 from kcore.api.defaults import apply_defaults
 from kcore.api.meta import ApiObject, ObjectMeta, Status, StatusReason, Time
@@ -447,6 +448,56 @@ def test_an_update_that_omits_allocated_values_keeps_them() -> None:
         old.spec.cluster_ip,
         old.spec.ports[0].node_port,
     )
+
+
+def local_lb(name: str = "web", health: int = 0, policy: TrafficPolicy = TrafficPolicy.LOCAL) -> Service:
+    svc = a_service(name)
+    return attrs.evolve(
+        svc,
+        spec=attrs.evolve(
+            svc.spec,
+            type=ServiceType.LOAD_BALANCER,
+            external_traffic_policy=policy,
+            health_check_node_port=health,
+            ports=(ServicePort(port=80),),
+        ),
+    )
+
+
+def test_a_local_load_balancer_gets_a_health_check_node_port_apart_from_its_node_ports() -> None:
+    svc = created_service(cluster_with(), local_lb())
+    assert 30000 <= svc.spec.health_check_node_port <= 32767
+    assert svc.spec.health_check_node_port != svc.spec.ports[0].node_port
+    assert created_service(cluster_with(), local_lb(policy=TrafficPolicy.CLUSTER)).spec.health_check_node_port == 0
+
+
+def test_a_requested_health_check_node_port_is_honoured_or_refused_when_taken() -> None:
+    assert created_service(cluster_with(), local_lb(health=31000)).spec.health_check_node_port == 31000
+    state = store(cluster_with(), node_port_service("holder", 31000))
+    status = refused(create(state, local_lb(health=31000)))
+    assert status.message == (
+        'Service "web" is invalid: spec.healthCheckNodePort: Invalid value: 31000: failed to allocate '
+        "requested HealthCheck NodePort 31000: provided port is already allocated"
+    )
+
+
+def test_a_health_check_node_port_is_only_for_local_load_balancers() -> None:
+    status = refused(create(cluster_with(), local_lb(health=31000, policy=TrafficPolicy.CLUSTER)))
+    assert status.message == (
+        'Service "web" is invalid: spec.healthCheckNodePort: Invalid value: 31000: may only be set '
+        "when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"
+    )
+
+
+def test_an_update_keeps_the_health_check_node_port_and_drops_it_with_the_local_policy() -> None:
+    state = store(cluster_with(), local_lb())
+    old = state.tables[Service.KIND][("default", "web")]
+    assert isinstance(old, Service) and old.spec.health_check_node_port
+    kept = admitted(admit(state, Operation.UPDATE, apply_defaults(local_lb()), old, T0))
+    assert isinstance(kept, Service) and kept.spec.health_check_node_port == old.spec.health_check_node_port
+    to_cluster = attrs.evolve(old, spec=attrs.evolve(old.spec, external_traffic_policy=TrafficPolicy.CLUSTER))
+    dropped = admitted(admit(state, Operation.UPDATE, to_cluster, old, T0))
+    assert isinstance(dropped, Service) and dropped.spec.health_check_node_port == 0
 
 
 # ---- Validation fast paths ---------------------------------------------------------------

@@ -307,3 +307,26 @@ def test_the_kubernetes_service_takes_the_first_address_of_any_service_cidr() ->
     c = new_cluster(ClusterConfig(service_cidr="10.100.0.0/16"), nodes=1, addons=False)
     svc = get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="kubernetes"))
     assert isinstance(svc, Service) and svc.spec.cluster_ip == "10.100.0.1"
+
+
+def test_a_local_load_balancer_is_health_checked_and_keeps_the_client_address() -> None:
+    c = new_cluster(ClusterConfig(seed=6), nodes=3)
+    c.apply(item.obj for item in load_manifests((MANIFESTS / "kubeguide.yaml").read_text()))
+    svc = get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="my-service"))
+    assert isinstance(svc, Service)
+    lb = attrs.evolve(svc.spec, type=ServiceType.LOAD_BALANCER, external_traffic_policy=TrafficPolicy.LOCAL)
+    assert c.request(Update(obj=attrs.evolve(svc, spec=lb))).ok
+    c.settle()
+    svc = get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="my-service"))
+    assert isinstance(svc, Service) and 30000 <= svc.spec.health_check_node_port <= 32767
+    hosting = {p.spec.node_name for p in pods(c, "default", "MyApp")}
+    net = network_from(c.snapshot())
+    for n in nodes(c):  # each node's kube-proxy answers the health check by its local endpoints
+        rules = net.rules_on(n.metadata.name, ObjectKey(kind=Kind.SERVICE, namespace="default", name="my-service"))
+        assert rules.health_check is not None and rules.health_check.port == svc.spec.health_check_node_port
+        assert rules.health_check.status_code == (200 if n.metadata.name in hosting else 503)
+    (ingress,) = svc.status.load_balancer.ingress
+    for port in range(40000, 40020):  # the load balancer only picks nodes that pass
+        r = go(c, Source(ip="203.0.113.50"), f"{ingress.ip}:80", source_port=port)
+        assert r.delivered and r.backend is not None and r.backend.node in hosting
+        assert r.source_ip_seen == "203.0.113.50"

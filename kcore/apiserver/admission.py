@@ -3,8 +3,9 @@
 Owns `admit(state, op, obj, old, now) -> Admitted | Status`, the `Operation` enum and the
 plugins, each a small pure function `(request, obj) -> obj | Status` run in a fixed order:
 
-1. ServiceAllocatedValues  an update that omits a Service's allocated clusterIP or
-                           nodePorts keeps them (upstream's patchAllocatedValues)
+1. ServiceAllocatedValues  an update that omits a Service's allocated clusterIP,
+                           nodePorts or healthCheckNodePort keeps them (upstream's
+                           patchAllocatedValues); one no longer needed is dropped
    PodServerSetValues      likewise a pod's nodeName and admission-set fields
 2. NamespaceLifecycle      the namespace exists and is not terminating; the system
                            namespaces cannot be deleted
@@ -18,7 +19,8 @@ plugins, each a small pure function `(request, obj) -> obj | Status` run in a fi
 7. Validation              `validation.validate(obj, old)`; any error is 422 Invalid
    PriorityClasses         one globalDefault; system classes not deletable (priority.py)
 8. ResourceQuota           object counts and compute resources against every quota
-9. ServiceAllocation       ClusterIP from the service CIDR, NodePorts from the range
+9. ServiceAllocation       ClusterIP from the service CIDR, NodePorts (and a
+                           LoadBalancer/Local healthCheckNodePort) from the range
 
 Rules: pure; a plugin returns the (possibly changed) object or the Status that ends the
 request. Choices upstream makes at random (which free ClusterIP / NodePort) are a hash of
@@ -59,6 +61,7 @@ from kcore.api.core import (
     Service,
     ServicePort,
     ServiceType,
+    TrafficPolicy,
 )
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ObjectMeta, Status, Time, evolver
@@ -185,8 +188,15 @@ def _needs_node_ports(svc: Service) -> bool:
     )
 
 
+def needs_health_check(svc: Service) -> bool:
+    """NeedsHealthCheck: a LoadBalancer Service with externalTrafficPolicy Local gets a
+    healthCheckNodePort that each node's kube-proxy answers."""
+    return svc.spec.type is ServiceType.LOAD_BALANCER and svc.spec.external_traffic_policy is TrafficPolicy.LOCAL
+
+
 def service_allocated_values(req: Request, obj: ApiObject) -> ApiObject | Status:
-    """On update, values the user left out that the server allocated stay as they were."""
+    """On update, values the user left out that the server allocated stay as they were; a
+    healthCheckNodePort the Service no longer needs is dropped (dropTypeDependentFields)."""
     old = req.old
     if (
         req.op is not Operation.UPDATE
@@ -207,6 +217,14 @@ def service_allocated_values(req: Request, obj: ApiObject) -> ApiObject | Status
             for p in spec.ports
         )
         spec = attrs.evolve(spec, ports=ports)
+    if needs_health_check(old) and needs_health_check(obj) and not spec.health_check_node_port:
+        spec = attrs.evolve(spec, health_check_node_port=old.spec.health_check_node_port)
+    elif (
+        needs_health_check(old)
+        and not needs_health_check(obj)
+        and spec.health_check_node_port == old.spec.health_check_node_port
+    ):
+        spec = attrs.evolve(spec, health_check_node_port=0)
     return obj if spec == obj.spec else attrs.evolve(obj, spec=spec)
 
 
@@ -870,9 +888,40 @@ def _allocate_node_ports(req: Request, svc: Service) -> Service | Status:
             return errors.internal_error(
                 f"failed to allocate a nodePort: range is full ({low}-{high})"
             )
-        taken.add(found)
+            taken.add(found)
         result.append(attrs.evolve(port, node_port=found))
     return attrs.evolve(svc, spec=attrs.evolve(svc.spec, ports=tuple(result)))
+
+
+def _allocate_health_check_node_port(req: Request, svc: Service) -> Service | Status:
+    """allocHealthCheckNodePort: the requested port when it is free and in range, else a
+    free one of the NodePort range (after the Service's own nodePorts)."""
+    if not needs_health_check(svc):
+        return svc
+    key = _key(svc)
+    low, high = req.state.config.node_port_range
+    owners = req.state.service_node_ports
+    wanted = svc.spec.health_check_node_port
+    old = req.old
+    if wanted and isinstance(old, Service) and old.spec.health_check_node_port == wanted:
+        return svc
+    taken = {p.node_port for p in svc.spec.ports if p.node_port}
+    if wanted:
+        problem = None
+        if not low <= wanted <= high:
+            problem = f"provided port is not in the valid range. The range of valid ports is {low}-{high}"
+        elif owners.get(wanted, key) != key or wanted in taken:
+            problem = "provided port is already allocated"
+        if problem is None:
+            return svc
+        error = invalid(
+            "spec.healthCheckNodePort", wanted, f"failed to allocate requested HealthCheck NodePort {wanted}: {problem}"
+        )
+        return errors.invalid(Kind.SERVICE, svc.metadata.name, (error,))
+    found = _free_port(low, high, owners, taken, req.state.config.seed, f"{key.namespace}/{key.name}/health")
+    if found is None:
+        return errors.internal_error(f"failed to allocate a nodePort: range is full ({low}-{high})")
+    return attrs.evolve(svc, spec=attrs.evolve(svc.spec, health_check_node_port=found))
 
 
 def _free_port(
@@ -888,13 +937,17 @@ def _free_port(
 
 
 def service_allocation(req: Request, obj: ApiObject) -> ApiObject | Status:
-    """ClusterIP then NodePorts for a Service that needs them and has none."""
+    """ClusterIP, NodePorts and the healthCheckNodePort for a Service that needs them and
+    has none."""
     if req.op is Operation.DELETE or not isinstance(obj, Service):
         return obj
     with_ip = _allocate_cluster_ip(req, obj)
     if isinstance(with_ip, Status):
         return with_ip
-    return _allocate_node_ports(req, with_ip)
+    with_ports = _allocate_node_ports(req, with_ip)
+    if isinstance(with_ports, Status):
+        return with_ports
+    return _allocate_health_check_node_port(req, with_ports)
 
 
 PLUGINS: Final[tuple[Plugin, ...]] = (

@@ -41,6 +41,7 @@ from kcore.api.core import (
     ServiceAffinity,
     ServicePort,
     ServiceType,
+    TrafficPolicy,
 )
 from kcore.api.pod import RestartPolicy
 from kcore.api.validation.meta import (
@@ -223,6 +224,15 @@ def validate_service(svc: Service) -> Errors:
     elif spec.session_affinity_config is not None:
         errors.append(
             forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None")
+        )
+    local_lb = spec.type is ServiceType.LOAD_BALANCER and spec.external_traffic_policy is TrafficPolicy.LOCAL
+    if spec.health_check_node_port and not local_lb:
+        errors.append(
+            invalid(
+                "spec.healthCheckNodePort",
+                spec.health_check_node_port,
+                "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+            )
         )
     errors.extend(_cluster_ips(svc))
     for i, ip in enumerate(spec.external_ips):
