@@ -110,13 +110,10 @@ from kcore.controllers.expectations import Expectations, RequestsOut
 from kcore.controllers.ownership import resolve_controller_ref
 from kcore.controllers.podcontrol import (
     SlowStart,
-    batch_answered,
-    create_answered,
+    burst_create_answered,
     delete_answered,
-    error_message,
     key_of,
     mine_or_orphan,
-    skipped,
     slow_start,
 )
 from kcore.controllers.status import StatusWrites, emit_status, forget_owner, status_write_answered
@@ -369,25 +366,14 @@ def _created(
 ) -> tuple[DaemonSetState, set[ObjectKey], tuple[Effect, ...]]:
     """A create of a burst answered: its event; the next batch when this one is all
     answered; at the end of the burst a resync, or (after a failure) a backoff."""
-    effects: list[Effect] = [create_answered(owner, resp)]
-    error = "" if resp.ok else error_message(resp)
-    if error:
-        s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
-    burst = s.bursts.get(owner)
-    if burst is None:
-        return s, {owner}, tuple(effects)
-    progress, size = batch_answered(burst.progress, error)
-    s = _evolve(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
-    if size:
-        return _send_creates(s, owner, size, effects), set(), tuple(effects)
-    if not progress.done:
-        return s, set(), tuple(effects)
-    s = _evolve(
-        s,
-        bursts=s.bursts.discard(owner),
-        expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
-    )
-    if progress.error:
+    answer = burst_create_answered(s.expectations, s.bursts, owner, resp)
+    s = _evolve(s, expectations=answer.expectations, bursts=answer.bursts)
+    effects: list[Effect] = [answer.event]
+    if answer.send:
+        s = _send_creates(s, owner, answer.send, effects)
+    if answer.ended is None:
+        return s, {owner} if answer.unknown else set(), tuple(effects)
+    if answer.ended.error:
         # no resync now (it would create again at once, a hot loop while a quota refuses):
         # after a backoff, as upstream's AddRateLimited after a failed syncDaemonSet
         s, wakes = requeue(s, owner, now)

@@ -100,10 +100,9 @@ from kcore.controllers.podcontrol import (
     FAILED_DELETE_POD_REASON,
     SlowStart,
     adopt_request,
-    batch_answered,
+    burst_create_answered,
     co_location_ranks,
     controller_of,
-    create_answered,
     delete_answered,
     error_message,
     is_pod_available,
@@ -112,7 +111,6 @@ from kcore.controllers.podcontrol import (
     pod_from_template,
     pods_to_delete,
     release_request,
-    skipped,
     slow_start,
 )
 from kcore.controllers.replicaset_tally import Claiming, Orphans, Tally, pod_update_matters
@@ -507,26 +505,15 @@ def _created(
 ) -> tuple[ReplicaSetState, set[ObjectKey], tuple[Effect, ...]]:
     """A create of a burst answered: its event; the next batch when this one is all
     answered; at the end of the burst, the failure it met (or none) and a resync."""
-    effects: list[Effect] = [create_answered(owner, resp)]
-    error = "" if resp.ok else error_message(resp)
-    if error:
-        s = _evolve_state(s, expectations=exps.creation_observed(s.expectations, owner))
-    burst = s.bursts.get(owner)
-    if burst is None:
-        return s, {owner}, tuple(effects)
-    progress, size = batch_answered(burst.progress, error)
-    s = _evolve_state(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
-    if size:
-        return _send_creates(s, owner, size, effects), set(), tuple(effects)
-    if not progress.done:
-        return s, set(), tuple(effects)
-    s = _evolve_state(
-        s,
-        bursts=s.bursts.discard(owner),
-        expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
-    )
-    if progress.error:
-        s = _fail(s, owner, FAILED_CREATE_POD_REASON, progress.error, now, effects)
+    answer = burst_create_answered(s.expectations, s.bursts, owner, resp)
+    s = _evolve_state(s, expectations=answer.expectations, bursts=answer.bursts)
+    effects: list[Effect] = [answer.event]
+    if answer.send:
+        s = _send_creates(s, owner, answer.send, effects)
+    if answer.ended is None:
+        return s, {owner} if answer.unknown else set(), tuple(effects)
+    if answer.ended.error:
+        s = _fail(s, owner, FAILED_CREATE_POD_REASON, answer.ended.error, now, effects)
     else:
         s = _recovered(s, owner)
     return s, {owner}, tuple(effects)
