@@ -330,13 +330,9 @@ def _emit(s: DaemonSetState, seen: Observed, plan: Plan, now: Time) -> tuple[Dae
             s = _send(s, Delete(key=pk), Op(owner=key, action=Action.DELETE, pod=pk), effects)
     status = Op(owner=key, action=Action.STATUS)
     s, tail = emit_status(
-        s, key, ds, plan.status, current=ds.status, with_status=_with_status, tag=status, available_at=plan.available_at
+        s, key, ds, plan.status, current=ds.status, tag=status, available_at=plan.available_at
     )
     return s, (*effects, *tail)
-
-
-def _with_status(ds: DaemonSet, status: DaemonSetStatus) -> ApiObject:
-    return attrs.evolve(ds, status=status)
 
 
 # --- answers --------------------------------------------------------------------------------

@@ -389,7 +389,7 @@ def _emit(s: JobState, job: Job, plan: Plan, now: Time) -> tuple[JobState, tuple
     for pod in plan.release:
         s = _remove_finalizer(s, key, pod, effects)
     status = Op(owner=key, action=Action.STATUS, backoff=plan.backoff, finished=plan.finished)
-    s, tail = emit_status(s, key, job, plan.status, current=job.status, with_status=_with_status, tag=status)
+    s, tail = emit_status(s, key, job, plan.status, current=job.status, tag=status)
     return s, (*effects, *tail)
 
 
@@ -519,7 +519,3 @@ def _retry(s: JobState, job: ObjectKey, now: Time, effects: list[Effect]) -> Job
     s, wakes = requeue(s, job, now, RETRY)
     effects.extend(wakes)
     return s
-
-
-def _with_status(job: Job, status: JobStatus) -> Job:
-    return attrs.evolve(job, status=status)

@@ -506,13 +506,9 @@ def _emit(s: StatefulSetState, seen: Observed, plan: Plan, now: Time) -> tuple[S
         effects.extend(wakes)
     status = Op(owner=key, action=Action.STATUS)
     s, tail = emit_status(
-        s, key, sts, plan.status, current=sts.status, with_status=_with_status, tag=status, available_at=plan.available_at
+        s, key, sts, plan.status, current=sts.status, tag=status, available_at=plan.available_at
     )
     return s, (*effects, *tail)
-
-
-def _with_status(sts: StatefulSet, status: StatefulSetStatus) -> StatefulSet:
-    return attrs.evolve(sts, status=status)
 
 
 # --- answers --------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ Owns `StatusWrites` (per owner, the status write sent and not yet seen in the vi
 `Sent`, `Outcome`, and the functions `write_status`, `status_pending`,
 `status_answered` and `forget_status`; and, over a controller's state record that holds
 the kit (`OwnerState`: `queue`, `expectations`, `requests_out`, `status_writes`), the
-tail of a sync and its answer: `emit_status` (the status write, then the wake when a pod
-becomes available), `status_write_answered` (LANDED / RESYNC / RETRY applied), and
-`forget_owner` (the owner is gone).
+tail of a sync and its answer: `emit_status` (the status write, put into the object by
+`replace_status` unless the caller converts, then the wake when a pod becomes available),
+`status_write_answered` (LANDED / RESYNC / RETRY applied), and `forget_owner` (the owner
+is gone).
 
 Rules:
 - A controller writes an owner's status (through the status subresource, conditioned on
@@ -150,6 +151,12 @@ def _evolve(s: S, **changes: object) -> S:
     return attrs.evolve(s, **changes)  # type: ignore[misc]  # S is an attrs record (OwnerState)
 
 
+def replace_status(obj: ApiObject, status: object) -> ApiObject:
+    """`obj` carrying `status` in its `status` field (a kind whose status is stored as
+    computed; a ReplicationController seen as a ReplicaSet converts instead)."""
+    return attrs.evolve(obj, status=status)  # type: ignore[misc]  # API objects are attrs records
+
+
 def emit_status(
     s: S,
     key: ObjectKey,
@@ -157,13 +164,14 @@ def emit_status(
     status: St,
     *,
     current: St,
-    with_status: Callable[[O, St], ApiObject],
     tag: Tag,
+    with_status: Callable[[O, St], ApiObject] = replace_status,
     available_at: Time | None = None,
 ) -> tuple[S, tuple[Effect, ...]]:
     """The tail of a sync of `key` (the view's `obj`, with status `current`): the status
     write to `status` when `write_status` sends one (tagged `tag`, one request out for
-    `key`), then a wake at `available_at` (in motion) unless a pending one covers it."""
+    `key`; `with_status` puts the status into the object), then a wake at `available_at`
+    (in motion) unless a pending one covers it."""
     # the state record's `status_writes` holds statuses of the owner's kind, as `status` is
     pending = cast("StatusWrites[St]", s.status_writes)
     writes, update = write_status(pending, key, obj, status, current=current, with_status=with_status)
