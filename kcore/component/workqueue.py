@@ -211,7 +211,7 @@ def drop(q: WorkQueue, key: ObjectKey) -> WorkQueue:
     return attrs.evolve(q, waiting=q.waiting.discard(key), requeues=requeues)
 
 
-# --- a component state's queue ----------------------------------------------------------------
+# --- a component state's queue --------------------------------------------------------------
 
 
 class Queued(Protocol):

@@ -392,7 +392,7 @@ def _deleted(
     return s, set(), (event, *wakes)
 
 
-# --- sending ---------------------------------------------------------------
+# --- sending --------------------------------------------------------------------------------
 
 
 def _send(s: DaemonSetState, request: Request, op: Op, effects: list[Effect]) -> DaemonSetState:

@@ -558,7 +558,7 @@ def forget_owner(t: SliceTracker, owner: ObjectKey) -> SliceTracker:
     return SliceTracker(generations=t.generations.discard(owner), owner_uids=t.owner_uids.discard(owner))
 
 
-# --- slice writes: their tags and answers ------------------------------------------------------
+# --- slice writes: their tags and answers --------------------------------------------------------
 
 
 class Action(enum.Enum):

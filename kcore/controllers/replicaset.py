@@ -534,7 +534,7 @@ def _deleted(
     return _fail(s, owner, FAILED_DELETE_POD_REASON, error_message(resp), now, effects), {owner}, tuple(effects)
 
 
-# --- sending and failing -----------------------------------------------------------------------
+# --- sending and failing ----------------------------------------------------------------------
 
 
 def _send(s: ReplicaSetState, request: Request, op: Op, effects: list[Effect]) -> ReplicaSetState:

@@ -581,7 +581,7 @@ def _landed(s: StatefulSetState, target: ObjectKey, resp: Response) -> StatefulS
     return _evolve(s, writes=s.writes.discard(target))
 
 
-# --- sending and forgetting ----------------------------------------------------------------
+# --- sending and forgetting -----------------------------------------------------------------
 
 
 def _send(s: StatefulSetState, request: Request, op: Op, effects: list[Effect]) -> StatefulSetState:
