@@ -3,6 +3,7 @@ settling rule, rate-limited requeues, and timers that name their key."""
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from pyrsistent import pmap
 
@@ -18,6 +19,7 @@ from kcore.component.workqueue import (
     WorkQueue,
     add_after,
     add_rate_limited,
+    add_rate_limited_up_to,
     covers,
     drop,
     fired,
@@ -25,8 +27,10 @@ from kcore.component.workqueue import (
     in_backoff,
     num_requeues,
     rate_limited,
+    requeue,
     resync_after_answer,
     retry_in_motion,
+    wake,
 )
 from tests.builders import key
 
@@ -133,3 +137,32 @@ def test_drop_forgets_a_gone_keys_wake_and_every_failure_count() -> None:
     assert RS_KEY not in dropped.waiting and kept in dropped.waiting
     assert (num_requeues(dropped, RS_KEY), num_requeues(dropped, RS_KEY, other), num_requeues(dropped, kept)) == (0, 0, 1)
     assert drop(dropped, RS_KEY) is dropped
+
+
+def test_add_rate_limited_up_to_requeues_within_the_budget_then_forgets_the_key() -> None:
+    q, wakes = add_rate_limited_up_to(EMPTY, RS_KEY, Time(10.0), max_retries=2, limiter=FIXED)
+    assert wakes == (WakeMeAt(at=Time(11.0), key=RS_KEY, in_motion=True),)
+    q, _ = fired(q, TimerFired(key=RS_KEY, now=Time(11.0)))
+    q, wakes = add_rate_limited_up_to(q, RS_KEY, Time(11.0), max_retries=2, limiter=FIXED)
+    assert (wakes, num_requeues(q, RS_KEY, FIXED)) == ((WakeMeAt(at=Time(12.0), key=RS_KEY, in_motion=False),), 2)
+    q, wakes = add_rate_limited_up_to(q, RS_KEY, Time(12.0), max_retries=2, limiter=FIXED)
+    assert (wakes, num_requeues(q, RS_KEY, FIXED)) == ((), 0)
+
+
+@attrs.frozen(kw_only=True)
+class Owning:
+    """A component state keeping its queue in `queue`, beside something else of its own."""
+
+    queue: WorkQueue = EMPTY
+    other: int = 7
+
+
+def test_wake_and_requeue_work_on_a_states_queue_and_leave_the_rest() -> None:
+    s, wakes = wake(Owning(), RS_KEY, Time(5.0), in_motion=True)
+    assert (s.other, s.queue.waiting, wakes) == (
+        7, pmap({RS_KEY: Wake(at=Time(5.0), in_motion=True)}), (WakeMeAt(at=Time(5.0), key=RS_KEY, in_motion=True),)
+    )
+    covered, none = wake(s, RS_KEY, Time(6.0))
+    assert (covered, none) == (s, ())
+    s, wakes = requeue(Owning(), RS_KEY, Time(1.0), FIXED)
+    assert (num_requeues(s.queue, RS_KEY, FIXED), wakes) == (1, (WakeMeAt(at=Time(2.0), key=RS_KEY, in_motion=True),))

@@ -4,8 +4,10 @@ a row that space a key's retries.
 Owns `WorkQueue` (the keys of one kind, as upstream's queue holds the namespace/name keys
 of its controller's kind), `RateLimiter` (ItemExponentialFailureRateLimiter's delays, with
 `DEFAULT_RATE_LIMITER`), `Wake`, `Requeue`, and the functions `add_after`,
-`add_rate_limited`, `rate_limited`, `forget`, `num_requeues`, `in_backoff`, `fired`,
-`covers`, `retry_in_motion`, `resync_after_answer` and `drop`.
+`add_rate_limited`, `add_rate_limited_up_to`, `rate_limited`, `forget`, `num_requeues`,
+`in_backoff`, `fired`, `covers`, `retry_in_motion`, `resync_after_answer` and `drop`; and,
+for a controller whose state record keeps its queue in a field `queue` (`Queued`), `wake`
+and `requeue`, the same `add_after` / `add_rate_limited` returning the state.
 
 Rules:
 - A timer's key is the `ObjectKey` it resyncs: `WakeMeAt(at, key=owner)` comes back as
@@ -20,6 +22,8 @@ Rules:
   `when(n)`, in motion for n = 1 only (`retry_in_motion`); `forget` starts the count
   afresh. Each `RateLimiter` counts a key's failures on its own: a controller that retries
   failed status writes at a fixed second keeps that count apart from its sync backoff.
+- `add_rate_limited_up_to`: a controller's handleErr: requeued rate-limited while the key
+  has failed fewer than `max_retries` times in a row, else forgotten (dropped, no wake).
 - `in_backoff`: the key's last rate-limited requeue is not yet due (controllers that hold
   back their writes until then).
 - `resync_after_answer`: a component with one timer that looks again after every answer
@@ -36,7 +40,7 @@ default_rate_limiters.go (ItemExponentialFailureRateLimiter(5 ms, 1000 s)).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 import attrs
 from pyrsistent import pmap
@@ -139,6 +143,16 @@ def add_rate_limited(
     return add_after(q, key, requeue.at, in_motion=retry_in_motion(requeue.failures))
 
 
+def add_rate_limited_up_to(
+    q: WorkQueue, key: ObjectKey, now: Time, *, max_retries: int, limiter: RateLimiter = DEFAULT_RATE_LIMITER
+) -> tuple[WorkQueue, tuple[WakeMeAt, ...]]:
+    """handleErr: `add_rate_limited` while `key` has failed fewer than `max_retries` times
+    in a row under `limiter`, else `forget` it (no wake: the key waits for its next event)."""
+    if num_requeues(q, key, limiter) < max_retries:
+        return add_rate_limited(q, key, now, limiter)
+    return forget(q, key, limiter), ()
+
+
 def forget(q: WorkQueue, key: ObjectKey, limiter: RateLimiter = DEFAULT_RATE_LIMITER) -> WorkQueue:
     """Forget: `key` is done failing under `limiter`; its next failure waits the least."""
     if not q.requeues or (limiter, key) not in q.requeues:
@@ -195,3 +209,33 @@ def drop(q: WorkQueue, key: ObjectKey) -> WorkQueue:
     if key not in q.waiting and len(requeues) == len(q.requeues):
         return q
     return attrs.evolve(q, waiting=q.waiting.discard(key), requeues=requeues)
+
+
+# --- a component state's queue --------------------------------------------------------------
+
+
+class Queued(Protocol):
+    """A component's state record (an attrs class) that keeps its work queue in `queue`."""
+
+    @property
+    def queue(self) -> WorkQueue: ...
+
+
+S = TypeVar("S", bound=Queued)
+
+
+def wake(s: S, key: ObjectKey, at: Time, *, in_motion: bool = False) -> tuple[S, tuple[WakeMeAt, ...]]:
+    """`add_after` on the queue of state `s`: the state (unchanged when a pending wake
+    covers this one) and the timer to ask for."""
+    queue, wakes = add_after(s.queue, key, at, in_motion=in_motion)
+    if not wakes:
+        return s, ()
+    return attrs.evolve(s, queue=queue), wakes  # type: ignore[misc]  # S is an attrs record (Queued)
+
+
+def requeue(
+    s: S, key: ObjectKey, now: Time, limiter: RateLimiter = DEFAULT_RATE_LIMITER
+) -> tuple[S, tuple[WakeMeAt, ...]]:
+    """`add_rate_limited` on the queue of state `s`: another failure of `key` in a row."""
+    queue, wakes = add_rate_limited(s.queue, key, now, limiter)
+    return attrs.evolve(s, queue=queue), wakes  # type: ignore[misc]  # S is an attrs record (Queued)

@@ -90,10 +90,10 @@ from kcore.component.workqueue import (
     DEFAULT_RATE_LIMITER,
     RateLimiter,
     WorkQueue,
-    add_after,
-    add_rate_limited,
     fired,
     forget,
+    requeue,
+    wake,
 )
 from kcore.controllers import daemonset_util as du
 from kcore.controllers import expectations as exps
@@ -110,22 +110,13 @@ from kcore.controllers.expectations import Expectations, RequestsOut
 from kcore.controllers.ownership import resolve_controller_ref
 from kcore.controllers.podcontrol import (
     SlowStart,
-    batch_answered,
-    create_answered,
+    burst_create_answered,
     delete_answered,
-    error_message,
     key_of,
     mine_or_orphan,
-    skipped,
     slow_start,
 )
-from kcore.controllers.status import (
-    Outcome,
-    StatusWrites,
-    forget_status,
-    status_answered,
-    write_status,
-)
+from kcore.controllers.status import StatusWrites, emit_status, forget_owner, status_write_answered
 from kcore.state import ClusterState, get, list_objects
 
 NAME: Final = "daemonset-controller"
@@ -299,7 +290,7 @@ def sync(s: DaemonSetState, key: ObjectKey, now: Time) -> tuple[DaemonSetState, 
     """syncDaemonSet for `key`: observe its nodes and pods, decide a `Plan`, emit it."""
     ds = get(s.view, key)
     if not isinstance(ds, DaemonSet):
-        return _forget_owner(s, key), ()
+        return forget_owner(s, key, DEFAULT_RATE_LIMITER, STATUS_RETRY), ()
     if ds.metadata.deletion_timestamp is not None:
         return s, ()
     refused = selects_all(ds)
@@ -321,7 +312,8 @@ def _emit(s: DaemonSetState, seen: Observed, plan: Plan, now: Time) -> tuple[Dae
             case RecordEvent():
                 effects.append(note)
             case BackoffWait(at=at):
-                s = _wake(s, key, at, effects, in_motion=False)
+                s, wakes = wake(s, key, at)
+                effects.extend(wakes)
             case _:
                 assert_never(note)
     if plan.failed_backoff is not s.failed_backoff:
@@ -336,19 +328,11 @@ def _emit(s: DaemonSetState, seen: Observed, plan: Plan, now: Time) -> tuple[Dae
             s = _send_creates(s, key, progress.in_flight, effects)
         for pk in victims:
             s = _send(s, Delete(key=pk), Op(owner=key, action=Action.DELETE, pod=pk), effects)
-    writes, update = write_status(s.status_writes, key, ds, plan.status, current=ds.status, with_status=_with_status)
-    if writes is not s.status_writes:
-        s = _evolve(s, status_writes=writes)
-    if update is not None:
-        s = _send(s, update, Op(owner=key, action=Action.STATUS), effects)
-    if plan.available_at is not None:
-        # in motion: the pod becomes available by itself, and status must show it
-        s = _wake(s, key, plan.available_at, effects, in_motion=True)
-    return s, tuple(effects)
-
-
-def _with_status(ds: DaemonSet, status: DaemonSetStatus) -> ApiObject:
-    return attrs.evolve(ds, status=status)
+    status = Op(owner=key, action=Action.STATUS)
+    s, tail = emit_status(
+        s, key, ds, plan.status, current=ds.status, tag=status, available_at=plan.available_at
+    )
+    return s, (*effects, *tail)
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -367,18 +351,8 @@ def _answered(
         case Action.DELETE:
             return _deleted(s, owner, pod, resp, now) if pod is not None else (s, {owner}, ())
         case Action.STATUS:
-            writes, outcome = status_answered(s.status_writes, owner, resp)
-            s = _evolve(s, status_writes=writes)
-            match outcome:
-                case Outcome.LANDED:
-                    return _evolve(s, queue=forget(s.queue, owner, STATUS_RETRY)), set(), ()
-                case Outcome.RESYNC:
-                    return s, {owner}, ()
-                case Outcome.RETRY:
-                    s, wakes = _requeue(s, owner, now, STATUS_RETRY)
-                    return s, set(), wakes
-                case _:
-                    assert_never(outcome)
+            s, resync, wakes = status_write_answered(s, owner, resp, now, STATUS_RETRY)
+            return s, {owner} if resync else set(), wakes
         case _:
             assert_never(op.action)
 
@@ -388,28 +362,17 @@ def _created(
 ) -> tuple[DaemonSetState, set[ObjectKey], tuple[Effect, ...]]:
     """A create of a burst answered: its event; the next batch when this one is all
     answered; at the end of the burst a resync, or (after a failure) a backoff."""
-    effects: list[Effect] = [create_answered(owner, resp)]
-    error = "" if resp.ok else error_message(resp)
-    if error:
-        s = _evolve(s, expectations=exps.creation_observed(s.expectations, owner))
-    burst = s.bursts.get(owner)
-    if burst is None:
-        return s, {owner}, tuple(effects)
-    progress, size = batch_answered(burst.progress, error)
-    s = _evolve(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
-    if size:
-        return _send_creates(s, owner, size, effects), set(), tuple(effects)
-    if not progress.done:
-        return s, set(), tuple(effects)
-    s = _evolve(
-        s,
-        bursts=s.bursts.discard(owner),
-        expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
-    )
-    if progress.error:
+    answer = burst_create_answered(s.expectations, s.bursts, owner, resp)
+    s = _evolve(s, expectations=answer.expectations, bursts=answer.bursts)
+    effects: list[Effect] = [answer.event]
+    if answer.send:
+        s = _send_creates(s, owner, answer.send, effects)
+    if answer.ended is None:
+        return s, {owner} if answer.unknown else set(), tuple(effects)
+    if answer.ended.error:
         # no resync now (it would create again at once, a hot loop while a quota refuses):
         # after a backoff, as upstream's AddRateLimited after a failed syncDaemonSet
-        s, wakes = _requeue(s, owner, now)
+        s, wakes = requeue(s, owner, now)
         return s, set(), (*effects, *wakes)
     return _evolve(s, queue=forget(s.queue, owner)), {owner}, tuple(effects)
 
@@ -425,11 +388,11 @@ def _deleted(
     s = _evolve(s, expectations=exps.deletion_observed(s.expectations, owner, pod))
     if event is None:  # already gone
         return s, {owner}, ()
-    s, wakes = _requeue(s, owner, now)
+    s, wakes = requeue(s, owner, now)
     return s, set(), (event, *wakes)
 
 
-# --- sending, failing, waking ---------------------------------------------------------------
+# --- sending --------------------------------------------------------------------------------
 
 
 def _send(s: DaemonSetState, request: Request, op: Op, effects: list[Effect]) -> DaemonSetState:
@@ -453,28 +416,4 @@ def _send_creates(s: DaemonSetState, owner: ObjectKey, size: int, effects: list[
     )
 
 
-def _requeue(
-    s: DaemonSetState, owner: ObjectKey, now: Time, limiter: RateLimiter = DEFAULT_RATE_LIMITER
-) -> tuple[DaemonSetState, tuple[Effect, ...]]:
-    """Another failure in a row: resync after the limiter's wait (in motion the first time)."""
-    queue, wakes = add_rate_limited(s.queue, owner, now, limiter)
-    return _evolve(s, queue=queue), wakes
 
-
-def _wake(s: DaemonSetState, owner: ObjectKey, at: Time, effects: list[Effect], *, in_motion: bool) -> DaemonSetState:
-    """Ask for a resync of `owner` at `at`, unless a pending one covers it."""
-    queue, wakes = add_after(s.queue, owner, at, in_motion=in_motion)
-    if not wakes:
-        return s
-    effects.extend(wakes)
-    return _evolve(s, queue=queue)
-
-
-def _forget_owner(s: DaemonSetState, key: ObjectKey) -> DaemonSetState:
-    """The DaemonSet is gone: nothing of it is expected, pending or failing any more."""
-    return _evolve(
-        s,
-        expectations=exps.forget(s.expectations, key),
-        status_writes=forget_status(s.status_writes, key),
-        queue=forget(forget(s.queue, key), key, STATUS_RETRY),
-    )

@@ -53,8 +53,8 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
 
 from kcore.api.core import (
     EndpointAddress,
@@ -83,9 +83,10 @@ from kcore.component.events import (
     TimerFired,
     WatchDelivered,
 )
+from kcore.component.inflight import Rounds, round_answered, round_sent, round_wanted
 from kcore.component.informer import follow
 from kcore.component.requests import Create, Delete, Response, Update
-from kcore.component.workqueue import WorkQueue, add_rate_limited, fired, forget, num_requeues
+from kcore.component.workqueue import WorkQueue, add_rate_limited_up_to, fired, forget
 from kcore.controllers.endpoint_util import (
     ANNOTATION_LAST_CHANGE_TRIGGER_TIME,
     LABEL_HEADLESS,
@@ -132,8 +133,7 @@ class Op:
 class EndpointsState:
     view: ClusterState
     queue: WorkQueue = WorkQueue(kind=Kind.SERVICE)  # retries, keyed by the Service
-    writing: PSet[ObjectKey] = pset()  # Services with a write out
-    again: PSet[ObjectKey] = pset()  # Services to sync once their write is answered
+    rounds: Rounds = pmap()  # Services with a write out (and whether to sync again after it)
     replaced: PMap[ObjectKey, int] = pmap()  # the Endpoints version each Service's update replaced
     triggers: TriggerTimes = TriggerTimes()
 
@@ -152,7 +152,7 @@ class EndpointsController:
             case Started():
                 return sync_all(s, ev.now)
             case Resynced(view=view):
-                return sync_all(attrs.evolve(s, view=view, writing=pset(), again=pset()), ev.now)
+                return sync_all(attrs.evolve(s, view=view, rounds=pmap()), ev.now)
             case WatchDelivered(event=w):
                 old = get(s.view, w.key) if w.key.kind is Kind.POD else None
                 s = attrs.evolve(s, view=follow(s.view, ev))
@@ -207,8 +207,9 @@ def sync_each(s: EndpointsState, keys: Iterable[ObjectKey], now: Time) -> tuple[
 
 def sync(s: EndpointsState, key: ObjectKey, now: Time) -> tuple[EndpointsState, tuple[Effect, ...]]:
     """syncService: observe the Service, its pods and its Endpoints; decide; emit one write."""
-    if key in s.writing:
-        return attrs.evolve(s, again=s.again.add(key)), ()
+    rounds, busy = round_wanted(s.rounds, key)
+    if busy:
+        return attrs.evolve(s, rounds=rounds), ()
     svc = get(s.view, key)
     current = get(s.view, endpoints_key(key))
     current = current if isinstance(current, Endpoints) else None
@@ -217,7 +218,7 @@ def sync(s: EndpointsState, key: ObjectKey, now: Time) -> tuple[EndpointsState, 
         if current is None:
             return attrs.evolve(s, queue=forget(s.queue, key)), ()
         op = Op(service=key, action=Action.DELETE)
-        return attrs.evolve(s, writing=s.writing.add(key)), (CallApi(request=Delete(key=endpoints_key(key)), tag=op),)
+        return attrs.evolve(s, rounds=round_sent(s.rounds, key)), (CallApi(request=Delete(key=endpoints_key(key)), tag=op),)
     if svc.spec.type is ServiceType.EXTERNAL_NAME or not svc.spec.selector:
         return s, ()
     if current is not None and s.replaced.get(key) == current.metadata.resource_version:
@@ -233,7 +234,7 @@ def sync(s: EndpointsState, key: ObjectKey, now: Time) -> tuple[EndpointsState, 
     else:
         op = Op(service=key, action=Action.UPDATE, replaces=current.metadata.resource_version)
         call = CallApi(request=Update(obj=want), tag=op)
-    return attrs.evolve(s, writing=s.writing.add(key)), (call,)
+    return attrs.evolve(s, rounds=round_sent(s.rounds, key)), (call,)
 
 
 def answered(s: EndpointsState, op: Op, resp: Response, now: Time) -> tuple[EndpointsState, tuple[Effect, ...]]:
@@ -241,8 +242,8 @@ def answered(s: EndpointsState, op: Op, resp: Response, now: Time) -> tuple[Endp
     replaced); refused -> an event and a rate-limited retry; then a sync asked for
     meanwhile."""
     key = op.service
-    again = key in s.again
-    s = attrs.evolve(s, writing=s.writing.discard(key), again=s.again.discard(key))
+    rounds, done = round_answered(s.rounds, key)
+    s = attrs.evolve(s, rounds=rounds)
     effects: list[Effect] = []
     if resp.ok or (op.action is Action.DELETE and resp.code == 404):
         s = attrs.evolve(s, queue=forget(s.queue, key))
@@ -255,7 +256,7 @@ def answered(s: EndpointsState, op: Op, resp: Response, now: Time) -> tuple[Endp
             effects.append(_failure_event(key, op.action, resp))
         s, wakes = _failed(s, key, now)
         effects.extend(wakes)
-    if again:
+    if done is not None and done.again:
         s, more = sync(s, key, now)
         effects.extend(more)
     return s, tuple(effects)
@@ -263,10 +264,8 @@ def answered(s: EndpointsState, op: Op, resp: Response, now: Time) -> tuple[Endp
 
 def _failed(s: EndpointsState, key: ObjectKey, now: Time) -> tuple[EndpointsState, tuple[Effect, ...]]:
     """handleErr: retry rate-limited up to MAX_RETRIES times in a row, then drop the key."""
-    if num_requeues(s.queue, key) < MAX_RETRIES:
-        queue, wakes = add_rate_limited(s.queue, key, now)
-        return attrs.evolve(s, queue=queue), wakes
-    return attrs.evolve(s, queue=forget(s.queue, key)), ()
+    queue, wakes = add_rate_limited_up_to(s.queue, key, now, max_retries=MAX_RETRIES)
+    return attrs.evolve(s, queue=queue), wakes
 
 
 def _failure_event(key: ObjectKey, action: Action, resp: Response) -> RecordEvent:

@@ -61,16 +61,16 @@ from kcore.component.events import (
     TimerFired,
     WatchDelivered,
 )
+from kcore.component.inflight import Rounds, round_answered, round_sent, round_wanted
 from kcore.component.informer import follow
 from kcore.component.requests import Response
 from kcore.component.workqueue import (
     RateLimiter,
     WorkQueue,
     add_after,
-    add_rate_limited,
+    add_rate_limited_up_to,
     fired,
     forget,
-    num_requeues,
 )
 from kcore.controllers import endpointslice_reconciler as rec
 from kcore.controllers.endpoint_util import (
@@ -79,7 +79,7 @@ from kcore.controllers.endpoint_util import (
     forget_service,
     services_to_update_on_pod_change,
 )
-from kcore.controllers.endpointslice_reconciler import Op, Plan, Round, SliceTracker
+from kcore.controllers.endpointslice_reconciler import Op, Plan, SliceTracker
 from kcore.state import ClusterState, get, list_objects, pods_selected, services_selecting
 
 NAME: Final = "endpointslice-controller"
@@ -103,7 +103,7 @@ class SliceState:
     queue: WorkQueue = WorkQueue(kind=Kind.SERVICE)
     tracker: SliceTracker = SliceTracker()
     triggers: TriggerTimes = TriggerTimes()
-    rounds: PMap[ObjectKey, Round] = pmap()
+    rounds: Rounds = pmap()
     slices: SliceIndex = pmap()  # Service key -> names of the slices it manages (a cache of the view)
     awaiting: PSet[ObjectKey] = pset()  # Services whose view lagged their own writes: synced on their next slice event
 
@@ -228,11 +228,10 @@ def _slice_event(
         s = attrs.evolve(s, awaiting=s.awaiting.discard(svc))
         later = [k for k in later if k != svc]
     for key in later:
-        busy = rounds.get(key)
-        if busy is not None:
+        rounds, busy = round_wanted(rounds, key)
+        if busy:
             # A round of this Service is out: the change may be its own write seen before
             # its answer (which the tracker needs); sync again once the round is answered.
-            rounds = rounds.set(key, attrs.evolve(busy, again=True))
             continue
         queue, more = add_after(queue, key, Time(now + SLICE_CHANGE_DELAY), in_motion=True)
         wakes.extend(more)
@@ -249,9 +248,9 @@ def _label_service(es: EndpointSlice) -> ObjectKey | None:
 
 def sync(s: SliceState, key: ObjectKey, now: Time) -> tuple[SliceState, tuple[Effect, ...]]:
     """syncService for `key`: observe the Service, its pods and slices; decide; emit."""
-    busy = s.rounds.get(key)
-    if busy is not None:
-        return attrs.evolve(s, rounds=s.rounds.set(key, attrs.evolve(busy, again=True))), ()
+    rounds, busy = round_wanted(s.rounds, key)
+    if busy:
+        return attrs.evolve(s, rounds=rounds), ()
     svc = get(s.view, key)
     if not isinstance(svc, Service):
         s = attrs.evolve(
@@ -290,7 +289,7 @@ def _emit(s: SliceState, key: ObjectKey, plan: Plan, now: Time) -> tuple[SliceSt
         if missing:
             return _retry(s, key, now, _event_message(key, missing), ())
         return attrs.evolve(s, queue=forget(s.queue, key, SYNC_BACKOFF)), ()
-    return attrs.evolve(s, rounds=s.rounds.set(key, Round(out=len(calls), error=missing))), calls
+    return attrs.evolve(s, rounds=round_sent(s.rounds, key, len(calls), missing)), calls
 
 
 def _event_message(key: ObjectKey, error: str) -> str:
@@ -303,17 +302,15 @@ def _retry(s: SliceState, key: ObjectKey, now: Time, message: str, effects: tupl
     event: tuple[Effect, ...] = ()
     if message:
         event = (RecordEvent(involved=key, type=EventType.WARNING, reason=FAILED_TO_UPDATE, message=message),)
-    if num_requeues(s.queue, key, SYNC_BACKOFF) < MAX_RETRIES:
-        queue, wakes = add_rate_limited(s.queue, key, now, SYNC_BACKOFF)
-        return attrs.evolve(s, queue=queue), (*effects, *event, *wakes)
-    return attrs.evolve(s, queue=forget(s.queue, key, SYNC_BACKOFF)), (*effects, *event)
+    queue, wakes = add_rate_limited_up_to(s.queue, key, now, max_retries=MAX_RETRIES, limiter=SYNC_BACKOFF)
+    return attrs.evolve(s, queue=queue), (*effects, *event, *wakes)
 
 
 def _answered(s: SliceState, op: Op, resp: Response, now: Time) -> tuple[SliceState, list[ObjectKey], tuple[Effect, ...]]:
     """A slice write answered: the tracker learns it; after the round's last answer, a
     failure requeues (with its Warning), success forgets, and a wanted sync runs."""
     tracker, error = rec.write_answered(s.tracker, op, resp)
-    rounds, done = rec.round_answered(s.rounds, op.owner, error)
+    rounds, done = round_answered(s.rounds, op.owner, error)
     s = attrs.evolve(s, tracker=tracker, rounds=rounds)
     if done is None:
         return s, [], ()

@@ -6,8 +6,9 @@ of creates, updates and deletes), the pure helpers it is built from (`pod_to_end
 `endpoint_ports`, `address_types`, `slice_labels`, `new_slice`, `endpoint_key`,
 `equal_beyond_hash`, `port_key`, `slice_to_fill`, `same_placeholder`), `SliceTracker`
 (EndpointSliceTracker: the generation of each slice a controller wrote, to tell a stale
-informer view from a fresh one) and `Round` / `Op` / `emit_plan` / `round_answered`, the
-one-sync-in-flight bookkeeping of a controller that writes a plan of slices.
+informer view from a fresh one) and `Op` / `plan_calls` / `write_answered`, the requests
+of a plan of slices and what their answers mean (the round they form is the kit's
+`kcore.component.inflight`).
 
 Rules of the packing (upstream's reconcileByPortMapping, per address type and port list):
 1. Every existing slice keeps the desired endpoints it already holds (in their desired
@@ -557,7 +558,7 @@ def forget_owner(t: SliceTracker, owner: ObjectKey) -> SliceTracker:
     return SliceTracker(generations=t.generations.discard(owner), owner_uids=t.owner_uids.discard(owner))
 
 
-# --- write rounds: one sync in flight per owner --------------------------------------------------
+# --- slice writes: their tags and answers --------------------------------------------------------
 
 
 class Action(enum.Enum):
@@ -576,16 +577,6 @@ class Op:
     slice: str = ""
     uid: str = ""
     index: int = 0
-
-
-@attrs.frozen(kw_only=True)
-class Round:
-    """An owner's writes out: how many are unanswered, the first error met, and whether
-    another sync was wanted meanwhile (it runs after the last answer)."""
-
-    out: int
-    error: str = ""
-    again: bool = False
 
 
 def _slice_key(es: EndpointSlice) -> ObjectKey:
@@ -631,18 +622,6 @@ def write_answered(t: SliceTracker, op: Op, resp: Response) -> tuple[SliceTracke
     message = body.message if isinstance(body, Status) else f"unexpected response code {resp.code}"
     name = f" {op.slice}" if op.slice else ""
     return t, f"failed to {op.action.value} EndpointSlice{name}: {message}"
-
-
-def round_answered(rounds: PMap[ObjectKey, Round], owner: ObjectKey, error: str) -> tuple[PMap[ObjectKey, Round], Round | None]:
-    """One answer of `owner`'s round: the rounds after it and, when it was the last, the
-    finished round (its error and whether to sync again)."""
-    r = rounds.get(owner)
-    if r is None:
-        return rounds, None
-    r = attrs.evolve(r, out=r.out - 1, error=r.error or error)
-    if r.out > 0:
-        return rounds.set(owner, r), None
-    return rounds.discard(owner), r
 
 
 def index_slice(

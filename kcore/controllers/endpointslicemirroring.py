@@ -67,16 +67,10 @@ from kcore.component.events import (
     TimerFired,
     WatchDelivered,
 )
+from kcore.component.inflight import Rounds, round_answered, round_sent, round_wanted
 from kcore.component.informer import follow
 from kcore.component.requests import Response
-from kcore.component.workqueue import (
-    RateLimiter,
-    WorkQueue,
-    add_rate_limited,
-    fired,
-    forget,
-    num_requeues,
-)
+from kcore.component.workqueue import RateLimiter, WorkQueue, add_rate_limited_up_to, fired, forget
 from kcore.controllers import endpointslice_reconciler as rec
 from kcore.controllers.endpoint_util import ANNOTATION_LAST_CHANGE_TRIGGER_TIME
 from kcore.controllers.endpointslice_reconciler import (
@@ -84,7 +78,6 @@ from kcore.controllers.endpointslice_reconciler import (
     Op,
     Plan,
     PortKey,
-    Round,
     SliceTracker,
 )
 from kcore.state import ClusterState, get, list_objects
@@ -118,7 +111,7 @@ class MirrorState:
     view: ClusterState
     queue: WorkQueue = WorkQueue(kind=Kind.ENDPOINTS)
     tracker: SliceTracker = SliceTracker()
-    rounds: PMap[ObjectKey, Round] = pmap()
+    rounds: Rounds = pmap()
     slices: SliceIndex = pmap()  # Endpoints key -> names of the slices mirrored for it
 
 
@@ -248,9 +241,9 @@ def _slice_event(
 
 def sync(s: MirrorState, key: ObjectKey, now: Time) -> tuple[MirrorState, tuple[Effect, ...]]:
     """syncEndpoints for `key`: mirror the Endpoints, or delete its mirrored slices."""
-    busy = s.rounds.get(key)
-    if busy is not None:
-        return attrs.evolve(s, rounds=s.rounds.set(key, attrs.evolve(busy, again=True))), ()
+    rounds, busy = round_wanted(s.rounds, key)
+    if busy:
+        return attrs.evolve(s, rounds=rounds), ()
     slices = rec.owned_slices(s.slices, key, lambda k: get(s.view, k))
     ep = get(s.view, key)
     svc = get(s.view, ObjectKey(kind=Kind.SERVICE, namespace=key.namespace, name=key.name))
@@ -269,20 +262,18 @@ def _emit(s: MirrorState, key: ObjectKey, mp: MirrorPlan, now: Time) -> tuple[Mi
     calls = rec.plan_calls(key, mp.plan)
     if not calls:
         return attrs.evolve(s, queue=forget(s.queue, key, SYNC_BACKOFF)), events
-    return attrs.evolve(s, rounds=s.rounds.set(key, Round(out=len(calls)))), (*events, *calls)
+    return attrs.evolve(s, rounds=round_sent(s.rounds, key, len(calls))), (*events, *calls)
 
 
 def _retry(s: MirrorState, key: ObjectKey, now: Time, effects: tuple[Effect, ...]) -> tuple[MirrorState, tuple[Effect, ...]]:
     """handleErr: requeue rate-limited within the retry budget, else forget."""
-    if num_requeues(s.queue, key, SYNC_BACKOFF) < MAX_RETRIES:
-        queue, wakes = add_rate_limited(s.queue, key, now, SYNC_BACKOFF)
-        return attrs.evolve(s, queue=queue), (*effects, *wakes)
-    return attrs.evolve(s, queue=forget(s.queue, key, SYNC_BACKOFF)), effects
+    queue, wakes = add_rate_limited_up_to(s.queue, key, now, max_retries=MAX_RETRIES, limiter=SYNC_BACKOFF)
+    return attrs.evolve(s, queue=queue), (*effects, *wakes)
 
 
 def _answered(s: MirrorState, op: Op, resp: Response, now: Time) -> tuple[MirrorState, list[ObjectKey], tuple[Effect, ...]]:
     tracker, error = rec.write_answered(s.tracker, op, resp)
-    rounds, done = rec.round_answered(s.rounds, op.owner, error)
+    rounds, done = round_answered(s.rounds, op.owner, error)
     s = attrs.evolve(s, tracker=tracker, rounds=rounds)
     if done is None:
         return s, [], ()

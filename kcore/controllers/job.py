@@ -97,12 +97,12 @@ from kcore.component.requests import Create, Delete, Request, Response
 from kcore.component.workqueue import (
     RateLimiter,
     WorkQueue,
-    add_after,
-    add_rate_limited,
     fired,
     forget,
     rate_limited,
+    requeue,
     retry_in_motion,
+    wake,
 )
 from kcore.controllers import expectations as exps
 from kcore.controllers import job_indexes as ix
@@ -127,10 +127,10 @@ from kcore.controllers.podcontrol import (
 from kcore.controllers.status import (
     Outcome,
     StatusWrites,
-    forget_status,
+    emit_status,
+    forget_owner,
     status_answered,
     status_pending,
-    write_status,
 )
 from kcore.state import ClusterState, dependents, get, list_objects
 
@@ -256,17 +256,8 @@ class JobController:
         """syncJob for `key`: observe its pods, decide a `Plan` (manage, track), emit it."""
         job = get(s.view, key)
         if not isinstance(job, Job):
-            return (
-                attrs.evolve(
-                    s,
-                    expectations=exps.forget(s.expectations, key),
-                    removing=s.removing.discard(key),
-                    status_writes=forget_status(s.status_writes, key),
-                    backoff=s.backoff.discard(key),
-                    queue=forget(s.queue, key, RETRY),
-                ),
-                (),
-            )
+            s = forget_owner(s, key, RETRY)
+            return attrs.evolve(s, removing=s.removing.discard(key), backoff=s.backoff.discard(key)), ()
         if is_job_finished(job):
             return attrs.evolve(s, backoff=s.backoff.discard(key)), ()
         writes, busy = status_pending(s.status_writes, key, job)
@@ -379,7 +370,8 @@ def _emit(s: JobState, job: Job, plan: Plan, now: Time) -> tuple[JobState, tuple
     key = key_of(job)
     effects: list[Effect] = []
     if plan.deadline_at is not None:
-        s = _wake(s, key, plan.deadline_at, effects, in_motion=False)  # a deadline
+        s, wakes = wake(s, key, plan.deadline_at)  # a deadline: merely scheduled
+        effects.extend(wakes)
     if plan.delete:
         s = attrs.evolve(s, expectations=exps.expect_deletions(s.expectations, key, [key_of(p) for p in plan.delete], now))
         for pod in plan.delete:
@@ -387,7 +379,8 @@ def _emit(s: JobState, job: Job, plan: Plan, now: Time) -> tuple[JobState, tuple
                 s = _remove_finalizer(s, key, pod, effects)
             s = _send(s, Delete(key=key_of(pod)), Op(owner=key, action=Action.DELETE, pod=key_of(pod)), effects)
     if plan.backoff_at is not None:
-        s = _wake(s, key, plan.backoff_at, effects, in_motion=plan.backoff_in_motion)
+        s, wakes = wake(s, key, plan.backoff_at, in_motion=plan.backoff_in_motion)
+        effects.extend(wakes)
     if plan.create:
         s = attrs.evolve(s, expectations=exps.expect_creations(s.expectations, key, len(plan.create), now))
         for pod in plan.create:
@@ -395,11 +388,9 @@ def _emit(s: JobState, job: Job, plan: Plan, now: Time) -> tuple[JobState, tuple
     effects.extend(plan.events)
     for pod in plan.release:
         s = _remove_finalizer(s, key, pod, effects)
-    writes, update = write_status(s.status_writes, key, job, plan.status, current=job.status, with_status=_with_status)
-    if update is not None:
-        s = attrs.evolve(s, status_writes=writes)
-        s = _send(s, update, Op(owner=key, action=Action.STATUS, backoff=plan.backoff, finished=plan.finished), effects)
-    return s, tuple(effects)
+    status = Op(owner=key, action=Action.STATUS, backoff=plan.backoff, finished=plan.finished)
+    s, tail = emit_status(s, key, job, plan.status, current=job.status, tag=status)
+    return s, (*effects, *tail)
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -525,19 +516,6 @@ def _remove_finalizer(s: JobState, job: ObjectKey, pod: Pod, effects: list[Effec
 
 def _retry(s: JobState, job: ObjectKey, now: Time, effects: list[Effect]) -> JobState:
     """Resync `job` `RETRY` after a failed request: in motion the first time in a row."""
-    queue, wakes = add_rate_limited(s.queue, job, now, RETRY)
+    s, wakes = requeue(s, job, now, RETRY)
     effects.extend(wakes)
-    return attrs.evolve(s, queue=queue)
-
-
-def _wake(s: JobState, job: ObjectKey, at: Time, effects: list[Effect], *, in_motion: bool) -> JobState:
-    """Ask for a resync of `job` at `at`, unless a pending one covers it."""
-    queue, wakes = add_after(s.queue, job, at, in_motion=in_motion)
-    if not wakes:
-        return s
-    effects.extend(wakes)
-    return attrs.evolve(s, queue=queue)
-
-
-def _with_status(job: Job, status: JobStatus) -> Job:
-    return attrs.evolve(job, status=status)
+    return s

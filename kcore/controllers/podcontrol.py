@@ -15,6 +15,9 @@ Owns, as pure functions over API values:
   build the strategic merge patches upstream sends;
 - slow start: `SlowStart`, a creation burst sent in batches 1, 2, 4, ... that stops at the
   first failed batch (upstream slowStartBatch): `slow_start`, `batch_answered`, `skipped`;
+  and `burst_create_answered` (`BurstAnswered`), one create of an owner's burst answered:
+  its event, the owner's expectations lowered for a create that failed and, at the end of
+  a failed burst, for those never sent, the burst kept or ended, the next batch's size;
 - RealPodControl's events: the reasons `SUCCESSFUL_CREATE_POD_REASON`,
   `FAILED_CREATE_POD_REASON`, `SUCCESSFUL_DELETE_POD_REASON`, `FAILED_DELETE_POD_REASON`,
   and `create_answered` / `delete_answered`, the event a create or delete answer records
@@ -24,7 +27,8 @@ Rules: nothing here sends requests or reads a clock; callers pass `now`. Every t
 leaves a function is in a deterministic order (ties keep the caller's order, which callers
 sort by name). Usable by the ReplicaSet, Job, DaemonSet and StatefulSet controllers.
 
-Must not know: any particular owner kind, the driver, component state.
+Must not know: any particular owner kind, the driver, component state (a burst's record
+is the controller's; only its `progress` is read here).
 
 Mirrors pkg/controller/controller_utils.go (GetPodFromTemplate, getPodsPrefix,
 FilterActivePods, IsPodActive, ActivePodsWithRanks, SlowStartInitialBatchSize,
@@ -41,15 +45,18 @@ import functools
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Final
+from typing import Final, Generic, Protocol, TypeVar
 
 import attrs
+from pyrsistent.typing import PMap
 
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, OwnerReference, Status, Time
 from kcore.api.pod import ContainerRestartPolicy, Pod, PodPhase, PodTemplateSpec
 from kcore.component.effects import EventType, RecordEvent
 from kcore.component.requests import Patch, PatchType, Response
+from kcore.controllers import expectations as exps
+from kcore.controllers.expectations import Expectations
 
 BURST_REPLICAS: Final = 500
 """At most this many creates or deletes per sync of one owner (upstream BurstReplicas)."""
@@ -431,6 +438,53 @@ def batch_answered(ss: SlowStart, error: str) -> tuple[SlowStart, int]:
 def skipped(ss: SlowStart) -> int:
     """Creations never sent because a batch failed (their expectations must be lowered)."""
     return ss.remaining if ss.error else 0
+
+
+class Bursting(Protocol):
+    """A controller's record of one owner's creation burst: its slow-start progress."""
+
+    @property
+    def progress(self) -> SlowStart: ...
+
+
+B = TypeVar("B", bound=Bursting)
+
+
+@attrs.frozen(kw_only=True)
+class BurstAnswered(Generic[B]):
+    """What one create answer of an owner's burst asks: the event to record, the
+    expectations and bursts after it, the size of the next batch to send now (`send`),
+    the burst's progress when this answer ended it (`ended`, its `error` "" when every
+    create landed), and whether no burst of the owner was out at all (`unknown`)."""
+
+    event: RecordEvent
+    expectations: Expectations
+    bursts: PMap[ObjectKey, B]
+    send: int = 0
+    ended: SlowStart | None = None
+    unknown: bool = False
+
+
+def burst_create_answered(
+    expectations: Expectations, bursts: PMap[ObjectKey, B], owner: ObjectKey, resp: Response
+) -> BurstAnswered[B]:
+    """One create of `owner`'s burst answered with `resp`: a failed create is never
+    observed (its expectation lowered), the burst's progress moves on, and when the burst
+    ends it is dropped and the creates never sent are lowered too (slowStartBatch's caller
+    lowering the skipped pods' expectations)."""
+    event = create_answered(owner, resp)
+    error = "" if resp.ok else error_message(resp)
+    if error:
+        expectations = exps.creation_observed(expectations, owner)
+    burst = bursts.get(owner)
+    if burst is None:
+        return BurstAnswered(event=event, expectations=expectations, bursts=bursts, unknown=True)
+    progress, size = batch_answered(burst.progress, error)
+    if not progress.done:
+        kept = bursts.set(owner, attrs.evolve(burst, progress=progress))  # type: ignore[misc]  # B is an attrs record (Bursting)
+        return BurstAnswered(event=event, expectations=expectations, bursts=kept, send=size)
+    expectations = exps.creation_observed(expectations, owner, skipped(progress))
+    return BurstAnswered(event=event, expectations=expectations, bursts=bursts.discard(owner), ended=progress)
 
 
 # --- the events of pod creates and deletes (RealPodControl) ---------------------------------

@@ -79,11 +79,11 @@ from kcore.component.workqueue import (
     DEFAULT_RATE_LIMITER,
     RateLimiter,
     WorkQueue,
-    add_after,
-    add_rate_limited,
     fired,
     forget,
     in_backoff,
+    requeue,
+    wake,
 )
 from kcore.controllers import expectations as exps
 from kcore.controllers import replicaset_tally as tally
@@ -100,10 +100,9 @@ from kcore.controllers.podcontrol import (
     FAILED_DELETE_POD_REASON,
     SlowStart,
     adopt_request,
-    batch_answered,
+    burst_create_answered,
     co_location_ranks,
     controller_of,
-    create_answered,
     delete_answered,
     error_message,
     is_pod_available,
@@ -112,17 +111,10 @@ from kcore.controllers.podcontrol import (
     pod_from_template,
     pods_to_delete,
     release_request,
-    skipped,
     slow_start,
 )
 from kcore.controllers.replicaset_tally import Claiming, Orphans, Tally, pod_update_matters
-from kcore.controllers.status import (
-    Outcome,
-    StatusWrites,
-    forget_status,
-    status_answered,
-    write_status,
-)
+from kcore.controllers.status import StatusWrites, emit_status, forget_owner, status_write_answered
 from kcore.labels import Selector, selector_from_set
 from kcore.state import ClusterState, dependents, get, list_objects
 
@@ -465,18 +457,14 @@ def _emit(s: ReplicaSetState, owner: Owner, plan: Plan, now: Time) -> tuple[Repl
     if plan.in_sync:
         s = _recovered(s, key)
     if plan.recheck_at is not None:
-        s = _wake(s, key, plan.recheck_at, effects, in_motion=False)
-    writes, update = write_status(
-        s.status_writes, key, owner.obj, plan.status, current=owner.status, with_status=with_status
+        s, wakes = wake(s, key, plan.recheck_at)
+        effects.extend(wakes)
+    status = Op(owner=key, action=Action.STATUS)
+    s, tail = emit_status(
+        s, key, owner.obj, plan.status, current=owner.status, with_status=with_status, tag=status,
+        available_at=plan.available_at,
     )
-    if writes is not s.status_writes:
-        s = _evolve_state(s, status_writes=writes)
-    if update is not None:
-        s = _send(s, update, Op(owner=key, action=Action.STATUS), effects)
-    if plan.available_at is not None:
-        # in motion: the pod becomes available by itself, and status must show it
-        s = _wake(s, key, plan.available_at, effects, in_motion=True)
-    return s, tuple(effects)
+    return s, (*effects, *tail)
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -503,21 +491,11 @@ def _answered(
                 return s, set(), ()
             # no immediate resync: the view may not show yet why it failed (a 404 for a
             # pod whose DELETED event is still on its way), so retrying now could loop
-            s, wakes = _requeue(_evolve_state(s, claiming=s.claiming.discard(pod)), owner, now, WRITE_RETRY)
+            s, wakes = requeue(_evolve_state(s, claiming=s.claiming.discard(pod)), owner, now, WRITE_RETRY)
             return s, set(), wakes
         case Action.STATUS:
-            writes, outcome = status_answered(s.status_writes, owner, resp)
-            s = _evolve_state(s, status_writes=writes)
-            match outcome:
-                case Outcome.LANDED:
-                    return _evolve_state(s, queue=forget(s.queue, owner, WRITE_RETRY)), set(), ()
-                case Outcome.RESYNC:
-                    return s, {owner}, ()
-                case Outcome.RETRY:
-                    s, wakes = _requeue(s, owner, now, WRITE_RETRY)
-                    return s, set(), wakes
-                case _:
-                    assert_never(outcome)
+            s, resync, wakes = status_write_answered(s, owner, resp, now, WRITE_RETRY)
+            return s, {owner} if resync else set(), wakes
         case _:
             assert_never(op.action)
 
@@ -527,26 +505,15 @@ def _created(
 ) -> tuple[ReplicaSetState, set[ObjectKey], tuple[Effect, ...]]:
     """A create of a burst answered: its event; the next batch when this one is all
     answered; at the end of the burst, the failure it met (or none) and a resync."""
-    effects: list[Effect] = [create_answered(owner, resp)]
-    error = "" if resp.ok else error_message(resp)
-    if error:
-        s = _evolve_state(s, expectations=exps.creation_observed(s.expectations, owner))
-    burst = s.bursts.get(owner)
-    if burst is None:
-        return s, {owner}, tuple(effects)
-    progress, size = batch_answered(burst.progress, error)
-    s = _evolve_state(s, bursts=s.bursts.set(owner, attrs.evolve(burst, progress=progress)))
-    if size:
-        return _send_creates(s, owner, size, effects), set(), tuple(effects)
-    if not progress.done:
-        return s, set(), tuple(effects)
-    s = _evolve_state(
-        s,
-        bursts=s.bursts.discard(owner),
-        expectations=exps.creation_observed(s.expectations, owner, skipped(progress)),
-    )
-    if progress.error:
-        s = _fail(s, owner, FAILED_CREATE_POD_REASON, progress.error, now, effects)
+    answer = burst_create_answered(s.expectations, s.bursts, owner, resp)
+    s = _evolve_state(s, expectations=answer.expectations, bursts=answer.bursts)
+    effects: list[Effect] = [answer.event]
+    if answer.send:
+        s = _send_creates(s, owner, answer.send, effects)
+    if answer.ended is None:
+        return s, {owner} if answer.unknown else set(), tuple(effects)
+    if answer.ended.error:
+        s = _fail(s, owner, FAILED_CREATE_POD_REASON, answer.ended.error, now, effects)
     else:
         s = _recovered(s, owner)
     return s, {owner}, tuple(effects)
@@ -567,7 +534,7 @@ def _deleted(
     return _fail(s, owner, FAILED_DELETE_POD_REASON, error_message(resp), now, effects), {owner}, tuple(effects)
 
 
-# --- sending, failing, waking -------------------------------------------------------------------
+# --- sending and failing ----------------------------------------------------------------------
 
 
 def _send(s: ReplicaSetState, request: Request, op: Op, effects: list[Effect]) -> ReplicaSetState:
@@ -596,7 +563,7 @@ def _fail(
     """A manage failed: the ReplicaFailure condition stands, and the owner is managed
     again only after its rate-limited requeue."""
     s = _evolve_state(s, failures=s.failures.set(owner, Failure(reason=reason, message=message)))
-    s, wakes = _requeue(s, owner, now)
+    s, wakes = requeue(s, owner, now)
     effects.extend(wakes)
     return s
 
@@ -606,32 +573,10 @@ def _recovered(s: ReplicaSetState, owner: ObjectKey) -> ReplicaSetState:
     return _evolve_state(s, failures=s.failures.discard(owner), queue=forget(s.queue, owner))
 
 
-def _requeue(
-    s: ReplicaSetState, owner: ObjectKey, now: Time, limiter: RateLimiter = DEFAULT_RATE_LIMITER
-) -> tuple[ReplicaSetState, tuple[Effect, ...]]:
-    queue, wakes = add_rate_limited(s.queue, owner, now, limiter)
-    return _evolve_state(s, queue=queue), wakes
-
-
-def _wake(s: ReplicaSetState, owner: ObjectKey, at: Time, effects: list[Effect], *, in_motion: bool) -> ReplicaSetState:
-    queue, wakes = add_after(s.queue, owner, at, in_motion=in_motion)
-    if not wakes:
-        return s
-    effects.extend(wakes)
-    return _evolve_state(s, queue=queue)
-
-
 def _forget_owner(s: ReplicaSetState, key: ObjectKey) -> ReplicaSetState:
-    """The owner is gone: nothing of it is expected, pending or failing any more."""
-    return _evolve_state(
-        s,
-        expectations=exps.forget(s.expectations, key),
-        status_writes=forget_status(s.status_writes, key),
-        failures=s.failures.discard(key),
-        queue=forget(forget(s.queue, key), key, WRITE_RETRY),
-        tallies=s.tallies.discard(key),
-        owners=s.owners.discard(key),
-    )
+    """The owner is gone: nothing of it is expected, pending, failing or cached any more."""
+    s = forget_owner(s, key, DEFAULT_RATE_LIMITER, WRITE_RETRY)
+    return _evolve_state(s, failures=s.failures.discard(key), tallies=s.tallies.discard(key), owners=s.owners.discard(key))
 
 
 # --- owners of either kind ------------------------------------------------------------------

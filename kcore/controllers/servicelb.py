@@ -39,8 +39,8 @@ from collections.abc import Iterable
 from typing import Final
 
 import attrs
-from pyrsistent import pmap, pset
-from pyrsistent.typing import PMap, PSet
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
 
 from kcore.api.core import (
     EventSource,
@@ -64,6 +64,7 @@ from kcore.component.events import (
     TimerFired,
     WatchDelivered,
 )
+from kcore.component.inflight import Rounds, round_answered, round_sent
 from kcore.component.informer import follow
 from kcore.component.requests import Response, Subresource, Update
 from kcore.component.workqueue import RateLimiter, WorkQueue, add_rate_limited, fired, forget
@@ -104,7 +105,7 @@ class ServiceLBState:
     view: ClusterState
     pool: str
     queue: WorkQueue = WorkQueue(kind=Kind.SERVICE)
-    writing: PSet[ObjectKey] = pset()
+    rounds: Rounds = pmap()  # Services with a write out
     written: PMap[ObjectKey, str] = pmap()  # addresses written, not yet seen in the view
 
 
@@ -129,7 +130,7 @@ class ServiceLBController:
             case Started():
                 return sync_all(s, ev.now)
             case Resynced(view=view):
-                return sync_all(attrs.evolve(s, view=view, writing=pset()), ev.now)
+                return sync_all(attrs.evolve(s, view=view, rounds=pmap()), ev.now)
             case WatchDelivered(event=w):
                 s = attrs.evolve(s, view=follow(s.view, ev))
                 return sync(s, w.key, ev.now) if w.key.kind is Kind.SERVICE else (s, ())
@@ -238,7 +239,7 @@ def _event(key: ObjectKey, reason: str, message: str, warning: bool = False) -> 
 
 def sync(s: ServiceLBState, key: ObjectKey, now: Time) -> tuple[ServiceLBState, tuple[Effect, ...]]:
     """syncService: observe the Service, decide its next write, emit it."""
-    if key in s.writing:
+    if key in s.rounds:  # its answer and then its own watch event come first
         return s, ()
     svc = get(s.view, key)
     if not isinstance(svc, Service):
@@ -262,14 +263,14 @@ def sync(s: ServiceLBState, key: ObjectKey, now: Time) -> tuple[ServiceLBState, 
     status = op.action in (Action.ENSURE, Action.CLEAR)
     request = Update(obj=want, subresource=Subresource.STATUS if status else Subresource.NONE)
     effects.append(CallApi(request=request, tag=op))
-    return attrs.evolve(s, writing=s.writing.add(key)), tuple(effects)
+    return attrs.evolve(s, rounds=round_sent(s.rounds, key)), tuple(effects)
 
 
 def answered(s: ServiceLBState, op: Op, resp: Response, now: Time) -> tuple[ServiceLBState, tuple[Effect, ...]]:
     """A write's answer: landed -> the events it completes; refused -> SyncLoadBalancerFailed
     (when it failed to ensure or delete) and a rate-limited retry. A Service gone is done."""
     key = op.service
-    s = attrs.evolve(s, writing=s.writing.discard(key))
+    s = attrs.evolve(s, rounds=round_answered(s.rounds, key)[0])
     if resp.ok:
         s = attrs.evolve(s, queue=forget(s.queue, key, LIMITER))
         if op.action is Action.ENSURE:

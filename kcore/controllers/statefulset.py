@@ -75,15 +75,14 @@ from kcore.component.events import (
 from kcore.component.informer import follow
 from kcore.component.requests import Create, Delete, Request, Response, Update
 from kcore.component.workqueue import (
-    DEFAULT_RATE_LIMITER,
     RateLimiter,
     WorkQueue,
-    add_after,
-    add_rate_limited,
     drop,
     fired,
     forget,
     in_backoff,
+    requeue,
+    wake,
 )
 from kcore.controllers import expectations as exps
 from kcore.controllers import statefulset_control as control
@@ -131,13 +130,7 @@ from kcore.controllers.statefulset_util import (
     sorted_by_ordinal,
     template_from_pod,
 )
-from kcore.controllers.status import (
-    Outcome,
-    StatusWrites,
-    forget_status,
-    status_answered,
-    write_status,
-)
+from kcore.controllers.status import StatusWrites, emit_status, forget_owner, status_write_answered
 from kcore.labels import Selector
 from kcore.state import ClusterState, dependents, get, list_objects
 
@@ -481,7 +474,8 @@ def _emit(s: StatefulSetState, seen: Observed, plan: Plan, now: Time) -> tuple[S
         patch = release_request(pod, sts.metadata.uid)
         s = _send(s, patch, Op(owner=key, action=Action.CLAIM_POD, target=key_of(pod)), effects)
     if plan.recheck_at is not None:
-        s = _wake(s, key, plan.recheck_at, effects, in_motion=False)
+        s, wakes = wake(s, key, plan.recheck_at)
+        effects.extend(wakes)
     creates = 0
     deletes: list[ObjectKey] = []
     for op in plan.ops:
@@ -508,22 +502,13 @@ def _emit(s: StatefulSetState, seen: Observed, plan: Plan, now: Time) -> tuple[S
     if creates or deletes:
         s = _evolve(s, expectations=exps.expect(s.expectations, key, add=creates, deletes=deletes, now=now))
     if plan.backoff:
-        s = _requeue(s, key, now, effects)
-    writes, update = write_status(
-        s.status_writes, key, sts, plan.status, current=sts.status, with_status=_with_status
+        s, wakes = requeue(s, key, now)
+        effects.extend(wakes)
+    status = Op(owner=key, action=Action.STATUS)
+    s, tail = emit_status(
+        s, key, sts, plan.status, current=sts.status, tag=status, available_at=plan.available_at
     )
-    if writes is not s.status_writes:
-        s = _evolve(s, status_writes=writes)
-    if update is not None:
-        s = _send(s, update, Op(owner=key, action=Action.STATUS), effects)
-    if plan.available_at is not None:
-        # in motion: the pod becomes available by itself, and status must show it
-        s = _wake(s, key, plan.available_at, effects, in_motion=True)
-    return s, tuple(effects)
-
-
-def _with_status(sts: StatefulSet, status: StatefulSetStatus) -> StatefulSet:
-    return attrs.evolve(sts, status=status)
+    return s, (*effects, *tail)
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -537,7 +522,8 @@ def _answered(
     s = _evolve(s, requests_out=exps.request_answered(s.requests_out, op.owner))
     owner, target = op.owner, op.target
     if op.action is Action.STATUS:
-        return _status_answered(s, owner, resp, now)
+        s, resync, wakes = status_write_answered(s, owner, resp, now, STATUS_RETRY)
+        return s, {owner} if resync else set(), wakes
     if target is None:
         return s, {owner}, ()
     if op.action in _WRITES:
@@ -582,25 +568,8 @@ def _answered(
             return s, {owner}, ()
         case _:
             assert_never(op.action)
-    s = _requeue(s, owner, now, effects)
-    return s, {owner}, tuple(effects)
-
-
-def _status_answered(
-    s: StatefulSetState, owner: ObjectKey, resp: Response, now: Time
-) -> tuple[StatefulSetState, set[ObjectKey], tuple[Effect, ...]]:
-    writes, outcome = status_answered(s.status_writes, owner, resp)
-    s = _evolve(s, status_writes=writes)
-    match outcome:
-        case Outcome.LANDED:
-            return _evolve(s, queue=forget(s.queue, owner, STATUS_RETRY)), set(), ()
-        case Outcome.RESYNC:
-            return s, {owner}, ()
-        case Outcome.RETRY:
-            effects: list[Effect] = []
-            return _requeue(s, owner, now, effects, STATUS_RETRY), set(), tuple(effects)
-        case _:
-            assert_never(outcome)
+    s, wakes = requeue(s, owner, now)
+    return s, {owner}, (*effects, *wakes)
 
 
 def _landed(s: StatefulSetState, target: ObjectKey, resp: Response) -> StatefulSetState:
@@ -612,7 +581,7 @@ def _landed(s: StatefulSetState, target: ObjectKey, resp: Response) -> StatefulS
     return _evolve(s, writes=s.writes.discard(target))
 
 
-# --- sending, failing, waking ---------------------------------------------------------------
+# --- sending and forgetting -----------------------------------------------------------------
 
 
 def _send(s: StatefulSetState, request: Request, op: Op, effects: list[Effect]) -> StatefulSetState:
@@ -623,33 +592,10 @@ def _send(s: StatefulSetState, request: Request, op: Op, effects: list[Effect]) 
     return s
 
 
-def _requeue(
-    s: StatefulSetState, owner: ObjectKey, now: Time, effects: list[Effect], limiter: RateLimiter = DEFAULT_RATE_LIMITER
-) -> StatefulSetState:
-    """A failure: the set is synced again after `limiter`'s wait (and, under the default
-    limiter, not managed before)."""
-    queue, wakes = add_rate_limited(s.queue, owner, now, limiter)
-    effects.extend(wakes)
-    return _evolve(s, queue=queue)
-
-
-def _wake(s: StatefulSetState, owner: ObjectKey, at: Time, effects: list[Effect], *, in_motion: bool) -> StatefulSetState:
-    queue, wakes = add_after(s.queue, owner, at, in_motion=in_motion)
-    if not wakes:
-        return s
-    effects.extend(wakes)
-    return _evolve(s, queue=queue)
-
-
 def _forget_set(s: StatefulSetState, key: ObjectKey) -> StatefulSetState:
     """The set is gone: nothing of it is expected, pending, failing or remembered any more."""
-    return _evolve(
-        s,
-        expectations=exps.forget(s.expectations, key),
-        status_writes=forget_status(s.status_writes, key),
-        queue=drop(s.queue, key),
-        revisions=s.revisions.discard(key),
-    )
+    s = forget_owner(s, key)
+    return _evolve(s, queue=drop(s.queue, key), revisions=s.revisions.discard(key))
 
 
 # --- events (stateful_pod_control.go) -------------------------------------------------------
