@@ -13,6 +13,7 @@ quotes the sentence of the page it checks.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from kcore.api.manifest import ManifestError, load_manifests
 from kcore.api.meta import ApiObject, ObjectMeta
 from kcore.api.networking import Ingress, IngressClass
 from kcore.api.pod import Pod, PodPhase
+from kcore.cli import main
 from kcore.cli.net_route import network_from
 from kcore.cli.resources import with_namespace
 from kcore.component.requests import Create, Delete
@@ -519,6 +521,28 @@ def test_the_debugging_pods_get_the_cluster_resolv_conf(dns: Cluster, name: str)
     text = network_from(dns.snapshot()).resolv_conf(p).text()
     kube_dns = service(dns, "kube-dns", "kube-system").spec.cluster_ip
     assert text == f"nameserver {kube_dns}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+
+
+def test_kcore_apply_and_net_resolve_from_dnsutils_answer_as_nslookup_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dns-debugging-resolution.md through the command line: `kubectl apply -f
+    https://k8s.io/examples/admin/dns/dnsutils.yaml` prints "pod/dnsutils created", and
+    "Once that pod is running, you can exec nslookup in that environment"; the kube-dns
+    Service's name answers from its resolv.conf (search path `default.svc.cluster.local
+    svc.cluster.local cluster.local`, ndots 5)."""
+    monkeypatch.setenv("KCORE_HOME", str(tmp_path / "home"))
+    assert main(["cluster", "create", "--nodes", "1"]) == 0
+    capsys.readouterr()
+    assert main(["apply", "-f", str(WEBSITE / "admin/dns/dnsutils.yaml")]) == 0
+    assert capsys.readouterr().out == "pod/dnsutils created\n"
+    assert main(["net", "resolve", "kube-dns.kube-system", "--from", "pod/dnsutils", "-o", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["fqdn"], doc["rcode"], [a["data"] for a in doc["answers"]]) == (
+        "kube-dns.kube-system.svc.cluster.local.",
+        "NOERROR",
+        ["10.96.0.10"],
+    )
 
 
 def test_the_dns_pods_service_and_endpoints_are_up(dns: Cluster) -> None:
