@@ -194,3 +194,15 @@ def test_in_a_cluster_the_ingress_address_comes_from_the_pool() -> None:
     assert isinstance(stored, Ingress)
     assert stored.spec.ingress_class_name == CLASS_NAME
     assert stored.status == wanted_status("198.51.100.1")
+
+
+def test_equally_new_default_classes_give_the_first_by_name() -> None:
+    from kcore.apiserver import handle
+
+    state = cluster_with()
+    for name in ("zeta", "alpha"):  # created in the same instant
+        state, resp, _ = handle(state, Create(obj=an_ingress_class(name, default=True)), Time(T0 + 5))
+        assert resp.ok
+    state, resp, _ = handle(state, Create(obj=ingress("web", ("/", P, "web"), cls=None)), Time(T0 + 6))
+    stored = get(state, ObjectKey(kind=Kind.INGRESS, namespace="default", name="web"))
+    assert isinstance(stored, Ingress) and stored.spec.ingress_class_name == "alpha"

@@ -543,6 +543,14 @@ def test_kcore_apply_and_net_resolve_from_dnsutils_answer_as_nslookup_would(
         "NOERROR",
         ["10.96.0.10"],
     )
+    # "nslookup kubernetes.default" answers the apiserver's Service, the first service address
+    assert main(["net", "resolve", "kubernetes.default", "--from", "pod/dnsutils", "-o", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["fqdn"], doc["rcode"], [a["data"] for a in doc["answers"]]) == (
+        "kubernetes.default.svc.cluster.local.",
+        "NOERROR",
+        ["10.96.0.1"],
+    )
 
 
 def test_the_dns_pods_service_and_endpoints_are_up(dns: Cluster) -> None:
@@ -973,3 +981,20 @@ def test_dual_stack_services_on_an_ipv4_cluster_get_one_ipv4_cluster_ip(rel: str
     svc = service(c, "my-service")
     assert tuple(f.value for f in svc.spec.ip_families) == families
     assert svc.spec.cluster_ips == (svc.spec.cluster_ip,) and svc.spec.cluster_ip.count(".") == 3
+
+
+def test_an_ipv6_service_is_refused_by_an_ipv4_only_cluster() -> None:
+    """dual-stack.md: the ipFamilies field "can be set to IPv4 or IPv6 ... on a cluster
+    configured for that family"; the apiserver refuses a family whose service range it does
+    not have (initIPFamilyFields: "not configured on this cluster"), and stores nothing."""
+    c = cluster(seed=27, nodes=1)
+    applied = kubectl_apply_text(
+        c, (WEBSITE / "service/networking/dual-stack-ipfamilies-ipv6.yaml").read_text(encoding="utf-8"), "ipv6", ""
+    )
+    (result,) = applied
+    assert result.outcome is not ApplyOutcome.CREATED and result.status is not None
+    assert result.status.message == (
+        'Service "my-service" is invalid: spec.ipFamilies[0]: Invalid value: []core.IPFamily{"IPv6"}: '
+        "not configured on this cluster"
+    )
+    assert get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="my-service")) is None

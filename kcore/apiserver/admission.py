@@ -592,7 +592,7 @@ def validation(req: Request, obj: ApiObject) -> ApiObject | Status:
 def default_ingress_class(req: Request, obj: ApiObject) -> ApiObject | Status:
     """DefaultIngressClass: an Ingress created without `ingressClassName` gets the class
     marked `ingressclass.kubernetes.io/is-default-class: "true"` (the newest one when
-    several are marked; none when none is)."""
+    several are marked, the first by name among equally new ones; none when none is)."""
     if req.op is not Operation.CREATE or not isinstance(obj, Ingress) or obj.spec.ingress_class_name is not None:
         return obj
     marked = [
@@ -602,7 +602,8 @@ def default_ingress_class(req: Request, obj: ApiObject) -> ApiObject | Status:
     ]
     if not marked:
         return obj
-    newest = max(marked, key=lambda c: (c.metadata.creation_timestamp or 0.0, c.metadata.name))
+    # newest first, a tie to the first name (upstream's sort in defaultingressclass)
+    newest = min(marked, key=lambda c: (-(c.metadata.creation_timestamp or 0.0), c.metadata.name))
     return attrs.evolve(obj, spec=attrs.evolve(obj.spec, ingress_class_name=newest.metadata.name))
 
 
@@ -783,6 +784,9 @@ def _allocate_cluster_ip(req: Request, svc: Service) -> Service | Status:
         return svc
     key = _key(svc)
     network = ipaddress.ip_network(req.state.config.service_cidr, strict=False)
+    families = _family_problems(svc, IPFamily.IPV4 if network.version == 4 else IPFamily.IPV6)
+    if families:
+        return errors.invalid(Kind.SERVICE, svc.metadata.name, families)
     owners = req.state.service_cluster_ips
     if spec.cluster_ip == "None":
         ip = "None"
@@ -813,6 +817,27 @@ def _allocate_cluster_ip(req: Request, svc: Service) -> Service | Status:
         ip_family_policy=spec.ip_family_policy or IPFamilyPolicy.SINGLE_STACK,
     )
     return attrs.evolve(svc, spec=new_spec)
+
+
+def _family_problems(svc: Service, configured: IPFamily) -> list[FieldError]:
+    """initIPFamilyFields on a single-stack cluster: only its family, and no dual stack."""
+    spec = svc.spec
+    problems: list[FieldError] = []
+    if spec.ip_family_policy is IPFamilyPolicy.REQUIRE_DUAL_STACK:
+        problems.append(
+            invalid(
+                "spec.ipFamilyPolicy",
+                spec.ip_family_policy.value,
+                "this cluster is not configured for dual-stack services",
+            )
+        )
+    shown = "[]core.IPFamily{" + ", ".join(f'"{f.value}"' for f in spec.ip_families) + "}"
+    problems.extend(
+        invalid_rendered(index("spec.ipFamilies", i), shown, "not configured on this cluster")
+        for i, family in enumerate(spec.ip_families)
+        if family is not configured
+    )
+    return problems
 
 
 def _explicit_ip_problem(
