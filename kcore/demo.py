@@ -25,7 +25,7 @@ MANIFEST: Final = EXAMPLES / "demo.yaml"
 UPDATE: Final = EXAMPLES / "demo-v2.yaml"
 
 STEPS: Final[tuple[tuple[str, ...], ...]] = (
-    ("cluster", "create", "--nodes", "3", "--seed", "7"),
+    ("cluster", "create", "--nodes", "3", "--seed", "1"),
     ("get", "nodes", "-o", "wide"),
     ("apply", "-f", str(MANIFEST)),  # settles: scheduled, pulled, started, Ready
     ("get", "deploy,rs,pods", "-n", "demo"),

@@ -460,9 +460,8 @@ def test_a_terminating_pod_stays_in_its_slice_as_terminating_while_the_new_one_i
 
     kcore's runtime does not run lifecycle hooks, so the preStop `sleep 180` is given to it
     as the documented `kcore.io/stop-seconds: "180"` (the process outlives the grace period
-    and is killed at 120 s, as the example's comment says). The page's `serving: true` for
-    the old endpoint is not asserted: kcore's kubelet marks a stopping container not ready
-    (reported in SOURCE.md)."""
+    and is killed at 120 s, as the example's comment says). The old endpoint stays
+    `serving: true` while nginx runs out its grace period, as the page shows."""
     c = cluster(seed=17)
     (deployment, svc) = (i.obj for i in load_manifests((WEBSITE / "service/pod-with-graceful-termination.yaml").read_text(), defaults=False))
     assert isinstance(deployment, Deployment)
@@ -483,8 +482,8 @@ def test_a_terminating_pod_stays_in_its_slice_as_terminating_while_the_new_one_i
     still = pod(c, old.metadata.name)
     assert still.metadata.deletion_timestamp is not None and new.status.phase is PodPhase.RUNNING
     (es,) = slices(c, "nginx-service")
-    conditions = {e.addresses[0]: (e.conditions.ready, e.conditions.terminating) for e in es.endpoints}
-    assert conditions == {old.status.pod_ip: (False, True), new.status.pod_ip: (True, False)}
+    conditions = {e.addresses[0]: (e.conditions.ready, e.conditions.serving, e.conditions.terminating) for e in es.endpoints}
+    assert conditions == {old.status.pod_ip: (False, True, True), new.status.pod_ip: (True, True, False)}
     assert endpoint_ips(c, "nginx-service") == {(new.status.pod_ip, 80)}
     c.advance(119 - (c.now - start))
     assert get(c.state, ObjectKey(kind=Kind.POD, namespace="default", name=old.metadata.name)) is not None

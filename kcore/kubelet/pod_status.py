@@ -165,7 +165,10 @@ def image_id(image: str) -> str:
 
 
 def _ready(run: ContainerRun) -> bool:
-    if run.stage is not Stage.RUNNING or not run.started:
+    """A started container is ready while it runs, stopping included (the runtime still
+    runs it through its grace period; the prober keeps its last readiness result), as
+    upstream's prober manager reports it: so a terminating endpoint stays `serving`."""
+    if run.stage not in (Stage.RUNNING, Stage.STOPPING) or not run.started:
         return False
     track = run.probes.get(ProbeKind.READINESS)
     return track is None or track.passing
