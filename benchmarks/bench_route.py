@@ -46,7 +46,8 @@ from kcore.cli.net_route import network_from
 from kcore.driver.snapshot import Snapshot
 from kcore.network.dns import Lookup, Rcode, RecordType, lookup, reverse_name
 from kcore.network.route import Destination, Network, Route, Source, route
-from kcore.state import ClusterState, get, lookup as lookup_object
+from kcore.state import ClusterState, get
+from kcore.state import lookup as lookup_object
 from tests.synthetic import (
     INGRESS_ADDRESS,
     INGRESS_HOST,
@@ -283,7 +284,7 @@ def report(r: Result) -> list[str]:
         "|---|---:|",
         *(f"| {name} | {seconds * 1000:,.0f} ms |" for name, seconds in r.build),
         "",
-        f"| call (in process) | calls | mean | p99 | max | target |",
+        "| call (in process) | calls | mean | p99 | max | target |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for c in r.calls:
