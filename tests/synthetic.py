@@ -15,8 +15,9 @@ Rules of `scale_view` (what the benchmarks rely on, and check):
   (`SCALE_CONFIG`: 10.128.0.0/9, room for 32,768 nodes; bridge address .1).
 - Service i is `svc-%05d` in namespace `bench`, ClusterIP the (1024+i)-th address of the
   service CIDR (clear of kube-dns at the 10th), port `http` 80 -> targetPort `http`;
-  every tenth (i % 10 == 0) a NodePort with externalTrafficPolicy Local, every tenth
-  another (i % 10 == 5) has ClientIP session affinity. Each has one slice
+  every tenth (i % 10 == 0) a NodePort with externalTrafficPolicy Local (nodePort
+  30000 + (i // 10) % 2767: distinct up to 27,670 Services), every tenth another
+  (i % 10 == 5) has ClientIP session affinity. Each has one slice
   `svc-%05d-abcde` of `endpoints // services` Ready endpoints on port `http` 8080.
 - Endpoint e (global index) is on node `e % nodes` at the (e // nodes + 2)-th address of
   that node's podCIDR, so addresses are distinct and inside their node's podCIDR.
@@ -221,7 +222,7 @@ def scale_node(i: int) -> Node:
 def scale_service(i: int) -> Service:
     """Service i of the scale view (see the module doc for its shape)."""
     local = i % 10 == 0
-    port = ServicePort(name="http", port=80, target_port="http", node_port=30000 + i % 2700 if local else 0)
+    port = ServicePort(name="http", port=80, target_port="http", node_port=30000 + (i // 10) % 2767 if local else 0)
     return a_proxy_service(
         service_name(i),
         NAMESPACE,
@@ -290,7 +291,7 @@ def _dns_and_ingress(config: ClusterConfig) -> list[ApiObject]:
         INGRESS_CONTROLLER,
         INGRESS_NAMESPACE,
         cluster_ip=str(ipaddress.ip_network(config.service_cidr).network_address + 20),
-        ports=(ServicePort(name="http", port=80, target_port="http", node_port=32080),),
+        ports=(ServicePort(name="http", port=80, target_port="http", node_port=32767),),
         kind=ServiceType.LOAD_BALANCER,
     )
     controller = attrs.evolve(
