@@ -73,7 +73,7 @@ FULL: Plan = Plan(
     route_nodes=5_000,
     route_services=10_000,
     route_endpoints=100_000,
-    latency_nodes=1_000,
+    latency_nodes=5_000,
     latency_services=20,
     latency_replicas=50,
 )
