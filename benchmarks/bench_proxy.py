@@ -2,11 +2,11 @@
 
 `python -m benchmarks.bench_proxy [--nodes 5000] [--services 10000] [--endpoints 100000]`
 
-Synthetic values, no apiserver: a view (`kcore.state.put`) of `nodes` Ready nodes,
-`services` Services with one EndpointSlice each and `endpoints` endpoints spread over
-them and over the nodes. Every tenth Service is a NodePort with externalTrafficPolicy
-Local (so nodes hosting its endpoints get overrides), every tenth another one has
-ClientIP affinity. Measured:
+Synthetic values, no apiserver: `tests.synthetic.scale_view` (without pods) of `nodes`
+Ready nodes, `services` Services with one EndpointSlice each and `endpoints` endpoints
+spread over them and over the nodes. Every tenth Service is a NodePort with
+externalTrafficPolicy Local (so nodes hosting its endpoints get overrides), every tenth
+another one has ClientIP affinity. Measured:
 - from scratch: `KubeProxy().init(view)` (the slice index, every Service's rules, every
   node programmed), its time and the memory it keeps (tracemalloc, a separate run);
 - one change: one endpoint of one slice flips readiness, delivered as a watch event,
@@ -25,39 +25,20 @@ import tracemalloc
 from typing import Final
 
 import attrs
-from pyrsistent import pmap
 
 from benchmarks import BenchmarkError, tune_gc
 from kcore.addons.kubeproxy import KubeProxy, ProxyState, Timer, rules_of_service
-from kcore.api.core import (
-    Node,
-    NodeAddress,
-    NodeCondition,
-    NodeStatus,
-    Service,
-    ServicePort,
-    ServiceSpec,
-    ServiceType,
-    TrafficPolicy,
-)
-from kcore.api.discovery import (
-    LABEL_SERVICE_NAME,
-    AddressType,
-    Endpoint,
-    EndpointConditions,
-    EndpointPort,
-    EndpointSlice,
-)
+from kcore.api.core import Service
+from kcore.api.discovery import EndpointConditions, EndpointSlice
 from kcore.api.kinds import Kind, ObjectKey
-from kcore.api.meta import ConditionStatus, ObjectMeta, Time
-from kcore.api.pod import Protocol
+from kcore.api.meta import Time
 from kcore.api.watch import WatchEvent, WatchType
 from kcore.component.events import TimerFired, WatchDelivered
 from kcore.network.rules import service_entry
-from kcore.state import ClusterState, empty_state, get, put
+from kcore.state import ClusterState, get, put
+from tests.synthetic import NAMESPACE, node_name, scale_service, scale_view
 
 T0: Final = Time(1_700_000_000.0)
-NAMESPACE: Final = "bench"
 
 
 @attrs.frozen(kw_only=True)
@@ -73,58 +54,9 @@ class Result:
     change_max_ms: float
 
 
-def ip(i: int, base: int = 10) -> str:
-    return f"{base}.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
-
-
-def node(i: int) -> Node:
-    return Node(
-        metadata=ObjectMeta(name=f"node-{i:05d}"),
-        status=NodeStatus(
-            conditions=(NodeCondition(type="Ready", status=ConditionStatus.TRUE),),
-            addresses=(NodeAddress(type="InternalIP", address=ip(i, 172)),),
-        ),
-    )
-
-
-def service(i: int) -> Service:
-    local = i % 10 == 0
-    spec = ServiceSpec(
-        ports=(ServicePort(name="http", port=80, target_port="http", node_port=30000 + i % 2700 if local else 0),),
-        cluster_ip=ip(i, 11),
-        type=ServiceType.NODE_PORT if local else ServiceType.CLUSTER_IP,
-        external_traffic_policy=TrafficPolicy.LOCAL if local else None,
-        internal_traffic_policy=TrafficPolicy.CLUSTER,
-    )
-    return Service(metadata=ObjectMeta(name=f"svc-{i:05d}", namespace=NAMESPACE), spec=spec)
-
-
-def endpoint_slice(i: int, per: int, nodes: int, first: int) -> EndpointSlice:
-    endpoints = tuple(
-        Endpoint(
-            addresses=(ip(first + j, 10),),
-            node_name=f"node-{(first + j) * 7919 % nodes:05d}",
-            conditions=EndpointConditions(ready=True, serving=True, terminating=False),
-        )
-        for j in range(per)
-    )
-    return EndpointSlice(
-        metadata=ObjectMeta(name=f"svc-{i:05d}-abcde", namespace=NAMESPACE, labels=pmap({LABEL_SERVICE_NAME: f"svc-{i:05d}"})),
-        address_type=AddressType.IPV4,
-        endpoints=endpoints,
-        ports=(EndpointPort(name="http", protocol=Protocol.TCP, port=8080),),
-    )
-
-
 def build_view(nodes: int, services: int, endpoints: int) -> ClusterState:
-    view = empty_state()
-    for i in range(nodes):
-        view = put(view, node(i))
-    per = max(1, endpoints // services)
-    for i in range(services):
-        view = put(view, service(i))
-        view = put(view, endpoint_slice(i, per, nodes, i * per))
-    return view
+    """`tests.synthetic.scale_view` without pods: kube-proxy reads none."""
+    return scale_view(nodes, services, endpoints)
 
 
 def flipped(sl: EndpointSlice) -> EndpointSlice:
@@ -149,7 +81,7 @@ def check(s: ProxyState, view: ClusterState, svc: Service, sl: EndpointSlice) ->
     key = ObjectKey(kind=Kind.SERVICE, namespace=NAMESPACE, name=svc.metadata.name)
     shared, overrides = service_entry(svc, [sl])
     host = sl.endpoints[0].node_name or ""
-    for n in (host, "node-00000"):
+    for n in (host, node_name(0)):
         want = overrides.get(n, shared)
         if rules_of_service(s, n, key) != want:
             raise BenchmarkError(f"{n} does not program the new rules of {key.name}")
@@ -181,7 +113,7 @@ def measure(nodes: int, services: int, endpoints: int, changes: int) -> Result:
         t = time.perf_counter()
         s, view = one_change(proxy, s, view, sl, rv, Time(T0 + k))
         times.append(time.perf_counter() - t)
-        check(s, view, service(i), sl)
+        check(s, view, scale_service(i), sl)
     return Result(
         nodes=nodes, services=services, endpoints=endpoints, build_seconds=build, program_seconds=program,
         program_mib=mib, changes=changes, change_ms=1000 * sum(times) / len(times), change_max_ms=1000 * max(times),

@@ -6,7 +6,9 @@ minutes). The report starts with the machine (CPU model, cores, Python) and the 
 so it can be pasted into docs/benchmarks.md as is. The whole-cluster scenarios
 (`bench_cluster`: 5,000 idle nodes for 10 simulated minutes, 50,000 pods to Running) come
 last, then the Deployment scenario (`bench_deployment`: 1,000 replicas on 100 nodes
-created, then rolled to a new image).
+created, then rolled to a new image), then the network (`bench_route`: `net route` and
+`net resolve` per call at 5,000 nodes, 10,000 Services, 100,000 endpoints;
+`bench_netlatency`: the network programming latency SLI in simulated time).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from benchmarks import bench_apiserver as api
 from benchmarks import bench_cluster as whole
 from benchmarks import bench_deployment as rollout
 from benchmarks import bench_fork as fork
+from benchmarks import bench_netlatency as netlatency
+from benchmarks import bench_route as routing
 from kcore.state import ClusterState
 
 
@@ -45,6 +49,12 @@ class Plan:
     cluster_pods: int = 0
     deployment_nodes: int = 0  # the Deployment scenario (bench_deployment); 0 skips it
     deployment_replicas: int = 0
+    route_nodes: int = 0  # `net route` / `net resolve` per call (bench_route); 0 skips it
+    route_services: int = 0
+    route_endpoints: int = 0
+    latency_nodes: int = 0  # the network programming latency SLI (bench_netlatency); 0 skips it
+    latency_services: int = 0
+    latency_replicas: int = 0
 
 
 FULL: Plan = Plan(
@@ -60,6 +70,12 @@ FULL: Plan = Plan(
     cluster_pods=50_000,
     deployment_nodes=100,
     deployment_replicas=1_000,
+    route_nodes=5_000,
+    route_services=10_000,
+    route_endpoints=100_000,
+    latency_nodes=5_000,
+    latency_services=20,
+    latency_replicas=50,
 )
 QUICK: Plan = Plan(
     existing=(1_000, 10_000),
@@ -74,6 +90,12 @@ QUICK: Plan = Plan(
     cluster_pods=1_000,
     deployment_nodes=20,
     deployment_replicas=200,
+    route_nodes=200,
+    route_services=400,
+    route_endpoints=4_000,
+    latency_nodes=20,
+    latency_services=4,
+    latency_replicas=10,
 )
 TARGET_CREATES_PER_SECOND = 10_000
 TARGET_FORK_SECONDS = 10e-6
@@ -250,6 +272,22 @@ def deployment_section(plan: Plan, out: list[str]) -> None:
     _log(f"deployment of {plan.deployment_replicas:,} replicas: done")
 
 
+def network_section(plan: Plan, out: list[str]) -> None:
+    """`net route` / `net resolve` per call at scale, and the network programming latency."""
+    if plan.route_nodes > 0:
+        out.append("## Network: `net route` and `net resolve` in process\n")
+        out.append(f"Target: under {routing.TARGET_MS:g} ms per call.\n")
+        out.extend(routing.report(routing.measure(plan.route_nodes, plan.route_services, plan.route_endpoints, 2000)))
+        out.append("")
+        _log(f"route and resolve at {plan.route_nodes:,} nodes: done")
+    if plan.latency_nodes > 0:
+        out.append("## Network programming latency (pod Ready -> every node's rules), simulated time\n")
+        out.append(f"Target (SIG scalability SLO): p99 <= {netlatency.SLO_SECONDS:g} s.\n")
+        out.extend(netlatency.report(netlatency.measure(plan.latency_nodes, plan.latency_services, plan.latency_replicas)))
+        out.append("")
+        _log(f"network programming latency at {plan.latency_nodes:,} nodes: done")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
@@ -263,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fork_section(plan, out)
     cluster_section(plan, out)
     deployment_section(plan, out)
+    network_section(plan, out)
     out.append(f"Whole run: {time.perf_counter() - start:.0f} s.")
     print("\n".join(out))
     return 0

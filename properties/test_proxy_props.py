@@ -22,34 +22,17 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
-from pyrsistent import pmap
 
 from kcore.addons.kubeproxy import KubeProxy, ProxyState, Timer, node_rules
-from kcore.api.core import (
-    Node,
-    NodeAddress,
-    NodeCondition,
-    NodeStatus,
-    Service,
-    ServicePort,
-    ServiceSpec,
-    ServiceType,
-    TrafficPolicy,
-)
-from kcore.api.discovery import (
-    LABEL_SERVICE_NAME,
-    AddressType,
-    Endpoint,
-    EndpointConditions,
-    EndpointPort,
-    EndpointSlice,
-)
-from kcore.api.meta import ApiObject, ConditionStatus, ObjectMeta, Time
+from kcore.api.core import Service, ServicePort, ServiceType, TrafficPolicy
+from kcore.api.discovery import EndpointPort, EndpointSlice
+from kcore.api.meta import ApiObject, ObjectMeta, Time
 from kcore.api.pod import Protocol
 from kcore.api.watch import WatchEvent, WatchType
 from kcore.component.events import Event, TimerFired, WatchDelivered
 from kcore.network.rules import Frontend, NodeRules, compute_table, table_rules
 from kcore.state import empty_state, get, key_of, put
+from tests.synthetic import a_proxy_node, a_proxy_service, a_service_slice, an_endpoint
 
 NODES: Final = ("node-1", "node-2", "node-3")
 SERVICES: Final = ("a", "b", "c")
@@ -69,13 +52,12 @@ def services(draw: st.DrawFn) -> Service:
         ServicePort(name=n, port=80 + j, node_port=30000 + 10 * i + j if kind is ServiceType.NODE_PORT else 0)
         for j, n in enumerate(names)
     )
-    spec = ServiceSpec(
-        ports=ports, type=kind, cluster_ip=f"10.96.0.{i + 1}",
+    return a_proxy_service(
+        SERVICES[i], "default", cluster_ip=f"10.96.0.{i + 1}", ports=ports, kind=kind,
         external_ips=tuple(draw(st.lists(st.sampled_from(("203.0.113.1", "203.0.113.2")), max_size=1))),
-        internal_traffic_policy=draw(policies), external_traffic_policy=draw(policies),
+        internal_policy=draw(policies), external_policy=draw(policies),
         health_check_node_port=draw(st.sampled_from((0, 32000))),
     )
-    return Service(metadata=ObjectMeta(name=SERVICES[i], namespace="default"), spec=spec)
 
 
 @st.composite
@@ -83,10 +65,9 @@ def endpoint_slices(draw: st.DrawFn) -> EndpointSlice:
     svc = draw(st.sampled_from(SERVICES))
     name = f"{svc}-{draw(st.integers(0, 2))}"
     endpoints = tuple(
-        Endpoint(
-            addresses=(f"10.244.0.{draw(st.integers(1, 6))}",),
-            node_name=draw(st.sampled_from((None, *NODES))),
-            conditions=EndpointConditions(ready=draw(optional_bool), serving=draw(optional_bool), terminating=draw(optional_bool)),
+        an_endpoint(
+            f"10.244.0.{draw(st.integers(1, 6))}", node=draw(st.sampled_from((None, *NODES))),
+            ready=draw(optional_bool), serving=draw(optional_bool), terminating=draw(optional_bool),
         )
         for _ in range(draw(st.integers(0, 4)))
     )
@@ -94,22 +75,7 @@ def endpoint_slices(draw: st.DrawFn) -> EndpointSlice:
         EndpointPort(name=n, protocol=Protocol.TCP, port=draw(st.sampled_from((8080, 9090))))
         for n in draw(st.lists(st.sampled_from(PORT_NAMES), max_size=2, unique=True))
     )
-    labels = pmap({LABEL_SERVICE_NAME: draw(st.sampled_from((svc, svc, "a")))})
-    return EndpointSlice(
-        metadata=ObjectMeta(name=name, namespace="default", labels=labels),
-        address_type=AddressType.IPV4, endpoints=endpoints, ports=ports,
-    )
-
-
-def a_node(name: str, ready: bool, ip: str) -> Node:
-    status = ConditionStatus.TRUE if ready else ConditionStatus.FALSE
-    return Node(
-        metadata=ObjectMeta(name=name),
-        status=NodeStatus(
-            conditions=(NodeCondition(type="Ready", status=status),),
-            addresses=(NodeAddress(type="InternalIP", address=ip),) if ip else (),
-        ),
-    )
+    return a_service_slice(draw(st.sampled_from((svc, svc, "a"))), "default", name=name, endpoints=endpoints, ports=ports)
 
 
 class ProxyMachine(RuleBasedStateMachine):
@@ -123,7 +89,7 @@ class ProxyMachine(RuleBasedStateMachine):
         self.proxy = KubeProxy()
         view = empty_state()
         for n in NODES:
-            view = put(view, a_node(n, True, ""))
+            view = put(view, a_proxy_node(n))
         self.s, _ = self.proxy.init(view, T0)
         self.now = T0
         self.rv = 1
@@ -161,7 +127,7 @@ class ProxyMachine(RuleBasedStateMachine):
     def put_node(self, name: str, ready: bool, ip: str) -> None:
         before = node_rules(self.s, name)
         was_frozen = before is not None and before.frozen
-        self._deliver(WatchType.MODIFIED, a_node(name, ready, ip))
+        self._deliver(WatchType.MODIFIED, a_proxy_node(name, ready=ready, ip=ip))
         if not ready and not was_frozen:
             self.frozen_at[name] = before
         if ready:

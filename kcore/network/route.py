@@ -56,7 +56,7 @@ from typing import Final
 import attrs
 
 from kcore.api.core import Node, Service, TrafficPolicy
-from kcore.api.discovery import LABEL_SERVICE_NAME, EndpointSlice
+from kcore.api.discovery import EndpointSlice
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.networking import Ingress
 from kcore.api.pod import Pod, PodPhase, Protocol
@@ -65,7 +65,15 @@ from kcore.network.ingress import route_http, served_ingresses
 from kcore.network.policy import Peer, allowed
 from kcore.network.resolvconf import ResolvConf, cluster_dns_ip
 from kcore.network.rules import Backend as RuleBackend
-from kcore.network.rules import Frontend, Rule, ServiceRules, Target, node_ip, node_ready
+from kcore.network.rules import (
+    Frontend,
+    Rule,
+    ServiceRules,
+    Target,
+    node_ip,
+    node_ready,
+    slices_by_service,
+)
 from kcore.state import ClusterState, cluster_ip_owner, get, list_objects, node_port_owner
 
 INGRESS_PORTS: Final = (80, 443)
@@ -90,6 +98,10 @@ class Network:
     pods_by_ip: Mapping[str, Pod] = attrs.field(factory=dict)
     node_by_ip: Mapping[str, Node] = attrs.field(factory=dict)
     frontends: Mapping[str, ObjectKey] = attrs.field(factory=dict)  # LB and external IPs -> Service
+    bridges: Mapping[str, str] = attrs.field(factory=dict)  # node -> its bridge address (podCIDR's first host)
+    bridge_nodes: Mapping[str, str] = attrs.field(factory=dict)  # bridge address -> its node (the first by name)
+    nodes_in_order: tuple[Node, ...] = ()  # every Node, by name (where a load balancer looks)
+    slices_of: Mapping[ObjectKey, tuple[EndpointSlice, ...]] = attrs.field(factory=dict)  # Service -> its slices, by name
 
 
 def network_of(
@@ -104,9 +116,16 @@ def network_of(
     ingress_class: str = "",
 ) -> Network:
     """A `Network` with its lookup indexes built once (pod and node addresses, the
-    Services' load-balancer and external addresses)."""
+    nodes' bridge addresses, the Services' load-balancer and external addresses), so one
+    `route` costs what it follows, not the size of the cluster."""
     pods = {p.status.pod_ip: p for p in list_objects(view, Kind.POD) if isinstance(p, Pod) and p.status.pod_ip and not p.spec.host_network}
-    nodes = {node_ip(n): n for n in list_objects(view, Kind.NODE) if isinstance(n, Node) and node_ip(n)}
+    all_nodes = [n for n in list_objects(view, Kind.NODE) if isinstance(n, Node)]
+    nodes = {node_ip(n): n for n in all_nodes if node_ip(n)}
+    bridges = {n.metadata.name: _bridge_of(n) for n in all_nodes if n.spec.pod_cidr}
+    bridge_nodes: dict[str, str] = {}
+    for name, bridge in bridges.items():
+        bridge_nodes.setdefault(bridge, name)
+    slices_of = {key: tuple(slices) for key, slices in slices_by_service(view).items()}
     fronts: dict[str, ObjectKey] = {}
     for svc in list_objects(view, Kind.SERVICE):
         if not isinstance(svc, Service):
@@ -126,6 +145,10 @@ def network_of(
         pods_by_ip=pods,
         node_by_ip=nodes,
         frontends=fronts,
+        bridges=bridges,
+        bridge_nodes=bridge_nodes,
+        nodes_in_order=tuple(all_nodes),
+        slices_of=slices_of,
     )
 
 
@@ -399,9 +422,11 @@ def _through_rules(
 
 
 def _bridge_ip(net: Network, node: str) -> str:
-    n = get(net.view, ObjectKey(kind=Kind.NODE, namespace="", name=node))
-    if not isinstance(n, Node) or not n.spec.pod_cidr:
-        return ""
+    """The node's bridge address: the first host of its podCIDR ("" without one)."""
+    return net.bridges.get(node, "")
+
+
+def _bridge_of(n: Node) -> str:
     return str(next(ipaddress.ip_network(n.spec.pod_cidr, strict=False).hosts()))
 
 
@@ -464,8 +489,8 @@ def _lb_nodes(net: Network, key: ObjectKey, local: bool) -> list[str]:
     """The nodes a cloud load balancer sends to: Ready and up; for Local, those whose
     health check answers 200."""
     out = []
-    for n in list_objects(net.view, Kind.NODE):
-        if not isinstance(n, Node) or n.metadata.name in net.down or not _ready(n):
+    for n in net.nodes_in_order:
+        if n.metadata.name in net.down or not _ready(n):
             continue
         if local:
             rules = net.rules_on(n.metadata.name, key)
@@ -506,7 +531,7 @@ def _through_ingress(
     )
     if sp is None:
         return walk.drop(f"service {_svc_name(svc_key)} has no port {backend.port.name or backend.port.number}", http_status=503)
-    ready = _ready_endpoints(net.view, svc_key, sp.name, sp.protocol)
+    ready = _ready_endpoints(net.slices_of.get(svc_key, ()), sp.name, sp.protocol)
     if not ready:
         return walk.drop(f"service {_svc_name(svc_key)} has no ready endpoints", http_status=503)
     chosen = ready[_hash(net.seed, origin.ip, source_port, _svc_name(svc_key), sp.name) % len(ready)]
@@ -515,11 +540,10 @@ def _through_ingress(
     return attrs.evolve(result, http_status=200 if result.delivered else 502)
 
 
-def _ready_endpoints(view: ClusterState, svc: ObjectKey, port_name: str, protocol: Protocol) -> list[RuleBackend]:
+def _ready_endpoints(slices: tuple[EndpointSlice, ...], port_name: str, protocol: Protocol) -> list[RuleBackend]:
+    """The ready endpoints of one Service port across its slices, in address order."""
     out: list[RuleBackend] = []
-    for es in list_objects(view, Kind.ENDPOINT_SLICE, svc.namespace):
-        if not isinstance(es, EndpointSlice) or es.metadata.labels.get(LABEL_SERVICE_NAME) != svc.name:
-            continue
+    for es in slices:
         port = next((p.port for p in es.ports if (p.name or "") == port_name and (p.protocol or Protocol.TCP) is protocol), None)
         if port is None:
             continue
@@ -577,7 +601,4 @@ def _node_of_address(net: Network, ip: str) -> str:
     node = net.node_by_ip.get(ip)
     if node is not None:
         return node.metadata.name
-    for n in list_objects(net.view, Kind.NODE):
-        if isinstance(n, Node) and n.spec.pod_cidr and _bridge_ip(net, n.metadata.name) == ip:
-            return n.metadata.name
-    return ""
+    return net.bridge_nodes.get(ip, "")
