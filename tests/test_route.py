@@ -27,6 +27,7 @@ from kcore.api.core import (
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.manifest import load_manifests
 from kcore.api.meta import ObjectMeta
+from kcore.api.networking import IPBlock, NetworkPolicyEgressRule, NetworkPolicyPeer, PolicyType
 from kcore.api.pod import Pod
 from kcore.cli.net_resolve import pod_resolv_conf_in
 from kcore.cli.net_route import network_from
@@ -330,3 +331,33 @@ def test_a_local_load_balancer_is_health_checked_and_keeps_the_client_address() 
         r = go(c, Source(ip="203.0.113.50"), f"{ingress.ip}:80", source_port=port)
         assert r.delivered and r.backend is not None and r.backend.node in hosting
         assert r.source_ip_seen == "203.0.113.50"
+
+
+def test_egress_policy_applies_to_a_backend_outside_the_cluster() -> None:
+    """network-policy-default-deny-egress: an egress-isolated pod reaches nothing that no
+    rule allows, a selectorless Service's outside endpoint included; an ipBlock allows it."""
+    c = new_cluster(ClusterConfig(seed=7), nodes=1)
+    c.apply(item.obj for item in load_manifests((MANIFESTS / "kubeguide.yaml").read_text()))
+    svc = Service(metadata=ObjectMeta(name="external-db", namespace="default"), spec=ServiceSpec(ports=(ServicePort(port=5432),)))
+    eps = Endpoints(
+        metadata=ObjectMeta(name="external-db", namespace="default"),
+        subsets=(EndpointSubset(addresses=(EndpointAddress(ip="192.0.2.42"),), ports=(EndpointPort(port=5432),)),),
+    )
+    assert c.request(Create(obj=svc)).ok and c.request(Create(obj=eps)).ok
+    c.settle()
+    (client, *_) = pods(c, "default", "MyApp")
+    to = f"{get_cluster_ip(c, 'default', 'external-db')}:5432"
+    assert go(c, Source(pod=client), to).delivered
+    deny = a_network_policy("default-deny-egress", types=(PolicyType.EGRESS,))
+    assert c.request(Create(obj=deny)).ok
+    c.settle()
+    r = go(c, Source(pod=client), to)
+    assert not r.delivered and r.reason.startswith("denied by NetworkPolicy (egress from default/")
+    allow = a_network_policy(
+        "allow-db", types=(PolicyType.EGRESS,),
+        egress=(NetworkPolicyEgressRule(to=(NetworkPolicyPeer(ip_block=IPBlock(cidr="192.0.2.0/24")),)),),
+    )
+    assert c.request(Create(obj=allow)).ok
+    c.settle()
+    r = go(c, Source(pod=client), to)
+    assert r.delivered and r.backend is not None and r.backend.ip == "192.0.2.42"

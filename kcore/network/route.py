@@ -567,6 +567,10 @@ def _deliver(
     pod = net.pods_by_ip.get(backend.ip)
     if pod is None:
         if _outside(net.view, backend.ip) and backend.ip not in net.node_by_ip:
+            if origin.pod is not None and not from_ingress:  # the source pod's egress rules (ipBlock)
+                verdict = allowed(net.view, Peer(ip=origin.ip, pod=origin.pod), Peer(ip=backend.ip), backend.port, protocol)
+                if not verdict.allowed:
+                    return walk.add(origin.node, "network-policy", verdict.reason).drop(verdict.reason, seen)
             walk = walk.add(None, "deliver", f"to {backend.ip}:{backend.port} outside the cluster")
             target = Backend(namespace=None, pod=None, node=None, ip=backend.ip, port=backend.port)
             return Route(delivered=True, reason="", source_ip_seen=seen, backend=target, hops=walk.hops)
