@@ -364,7 +364,12 @@ class Network(RuleBasedStateMachine):
     # -- reading
 
     def pods(self) -> list[Pod]:
-        return [p for ns in self.NAMESPACES for p in list_objects(self.c.state, Kind.POD, ns) if isinstance(p, Pod)]
+        """The pod-network pods of the machine's namespaces (a hostNetwork pod has its node's
+        address and is not on the pod network)."""
+        return [
+            p for ns in self.NAMESPACES for p in list_objects(self.c.state, Kind.POD, ns)
+            if isinstance(p, Pod) and not p.spec.host_network
+        ]
 
     def services(self) -> list[Service]:
         return [
