@@ -48,7 +48,6 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar, Final
 
 import attrs
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, invariant, rule
 from pyrsistent import pmap
@@ -88,6 +87,7 @@ from properties.test_network_props import (
     base_cluster,
     chosen_backend,
     deployment,
+    machine_settings,
     service,
 )
 from tests.builders import a_namespace
@@ -422,5 +422,5 @@ def name(p: Pod) -> str:
     return f"{p.metadata.namespace}/{p.metadata.name}"
 
 
-NetPol.TestCase.settings = settings(stateful_step_count=25, deadline=None)
+NetPol.TestCase.settings = machine_settings(ci_examples=60, ci_steps=30, deep_steps=80)
 test_network_policy = NetPol.TestCase

@@ -45,6 +45,7 @@ extension points.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from typing import ClassVar, Final
@@ -608,7 +609,15 @@ class Network(RuleBasedStateMachine):
             self.converge()
 
 
-Network.TestCase.settings = settings(stateful_step_count=30, deadline=None)
+def machine_settings(*, ci_examples: int, ci_steps: int, deep_steps: int) -> settings:
+    """A whole-cluster machine's settings: bounded runs in the `ci` profile, and in `deep`
+    (KCORE_HYPOTHESIS_PROFILE=deep) the profile's many examples of longer programs."""
+    if os.environ.get("KCORE_HYPOTHESIS_PROFILE", "ci") == "deep":
+        return settings(stateful_step_count=deep_steps, deadline=None)
+    return settings(max_examples=ci_examples, stateful_step_count=ci_steps, deadline=None)
+
+
+Network.TestCase.settings = machine_settings(ci_examples=60, ci_steps=30, deep_steps=80)
 test_network = Network.TestCase
 
 
