@@ -23,9 +23,12 @@ Checked after every rule, with `kcore.network.route.route` over the cluster's ne
   kube-proxy picks, delivered exactly when that pod could be reached directly (the
   policies see the backend pod and its target port; a pod reaching itself through its
   Service is seen from its node's bridge address);
-- every node that is up, and every Running hostNetwork pod, to every Running pod: the
-  destination's ingress with the node's address (an ipBlock peer can match it), always
-  allowed from the pod's own node.
+- every node, and every Running hostNetwork pod, to every Running pod on 8080: never
+  from a node that is down, else the destination's ingress with the node's address (an
+  ipBlock peer can match it), always allowed from the pod's own node.
+Connections go to addresses, not names, and not through NodePorts: the DNS step of a
+route asks no policy, and a SNATed connection's ingress is also judged by its source pod
+(both differ from the NetworkPolicy page; they are the routing model's to change).
 
 The oracle's semantics (kubernetes.io/docs/concepts/services-networking/network-policies):
 a pod is isolated for a direction when a policy of its namespace selects it and lists the

@@ -18,7 +18,9 @@ Checked after every rule:
 - ClientIP session affinity: every connection of one client (any source port) picks one
   backend, and the client keeps it from rule to rule while it stays an endpoint; the one
   move allowed is to a backend that was not there before (kcore's highest-random-weight
-  choice; upstream's affinity table keeps the client then too, see docs/semantics.md);
+  choice; upstream's affinity table keeps the client then too, see docs/semantics.md).
+  Time plays no part: kcore's choice has no clock, and upstream's timeoutSeconds only
+  frees a client to move, so staying past it is within upstream's behaviour;
 - DNS answers what the API holds: when a CoreDNS pod is Ready, a ClusterIP Service's name
   is its ClusterIP (by the full name, and through a pod's search path), its SRV record
   for the named port points at the name, its address's PTR names it; a headless Service's
@@ -211,11 +213,10 @@ def dns_hostname(pod: Pod, svc: Service) -> str:
 
 @attrs.frozen
 class Pin:
-    """What a ClientIP client was last sent to, the backends there were then, and when."""
+    """What a ClientIP client was last sent to, and the backends there were then."""
 
     backend: tuple[str, int]
     backends: frozenset[tuple[str, int]]
-    at: float
 
 
 class Network(RuleBasedStateMachine):
@@ -450,7 +451,6 @@ class Network(RuleBasedStateMachine):
     @invariant()
     def client_ip_affinity_keeps_a_client_on_its_backend_while_it_lives(self) -> None:
         net = network_from(self.c.snapshot())
-        now = float(self.c.now)
         for svc in self.cluster_ip_services():
             if svc.spec.session_affinity is not ServiceAffinity.CLIENT_IP:
                 continue
@@ -475,7 +475,7 @@ class Network(RuleBasedStateMachine):
                 if pin is not None and pin.backend in backends and pick != pin.backend:
                     # the old backend is still an endpoint: only a newcomer may take the client
                     assert pick not in pin.backends, (svc.metadata.name, client.metadata.name, pin, pick)
-                self.pins[pin_key] = Pin(backend=pick, backends=backends, at=now)
+                self.pins[pin_key] = Pin(backend=pick, backends=backends)
 
     @invariant()
     def dns_answers_what_the_api_holds(self) -> None:
