@@ -8,6 +8,8 @@ quantities come from a small canonical set, times are whole seconds (MicroTime a
 microseconds), namespaces follow the kind's scope.
 
 Other property suites import these; build special cases on top (`.map(attrs.evolve...)`).
+The end of the module holds such special cases where a suite needs values that validation
+accepts: NetworkPolicy specs over a small world of labels, addresses and ports.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ from pyrsistent import typing as ptyping
 
 from kcore.api.kinds import Kind
 from kcore.api.meta import ApiObject, MicroTime, ObjectMeta, OwnerReference, Time
+from kcore.api.networking import (
+    IPBlock,
+    NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    NetworkPolicySpec,
+    PolicyType,
+)
+from kcore.api.pod import LabelSelector, LabelSelectorOperator, LabelSelectorRequirement, Protocol
 from kcore.api.registry import class_for
 from kcore.quantity import Quantity, parse_quantity
 
@@ -181,3 +193,81 @@ def _class_strategy(
         for a in attrs.fields(cls)
     }
     return st.builds(cls, **fields)
+
+
+# --- NetworkPolicy specs over a small world of labels, addresses and ports ----------------
+
+
+def label_selectors(keys: Mapping[str, typing.Sequence[str]]) -> st.SearchStrategy[LabelSelector]:
+    """Valid selectors over `keys` (label key -> the values it takes): empty (everything),
+    one `matchLabels` pair, or one expression of each operator."""
+    pairs = st.sampled_from(sorted((k, v) for k, vs in keys.items() for v in vs))
+    key_names = st.sampled_from(sorted(keys))
+
+    def expression(key: str, op: LabelSelectorOperator, data: st.DataObject) -> LabelSelector:
+        values: tuple[str, ...] = ()
+        if op in (LabelSelectorOperator.IN, LabelSelectorOperator.NOT_IN):
+            values = tuple(data.draw(st.lists(st.sampled_from(tuple(keys[key])), min_size=1, max_size=2, unique=True)))
+        return LabelSelector(match_expressions=(LabelSelectorRequirement(key=key, operator=op, values=values),))
+
+    return st.one_of(
+        st.just(LabelSelector()),
+        pairs.map(lambda kv: LabelSelector(match_labels=pmap({kv[0]: kv[1]}))),
+        st.builds(expression, key_names, st.sampled_from(list(LabelSelectorOperator)), st.data()),
+    )
+
+
+def network_policy_peers(
+    pod_keys: Mapping[str, typing.Sequence[str]],
+    namespace_keys: Mapping[str, typing.Sequence[str]],
+    blocks: typing.Sequence[tuple[str, tuple[str, ...]]],
+) -> st.SearchStrategy[NetworkPolicyPeer]:
+    """A peer: a podSelector, a namespaceSelector, both, or one of `blocks` (cidr, except)."""
+    pods = label_selectors(pod_keys)
+    namespaces = label_selectors(namespace_keys)
+    return st.one_of(
+        st.builds(NetworkPolicyPeer, pod_selector=pods),
+        st.builds(NetworkPolicyPeer, namespace_selector=namespaces),
+        st.builds(NetworkPolicyPeer, pod_selector=pods, namespace_selector=namespaces),
+        st.sampled_from(tuple(blocks)).map(lambda b: NetworkPolicyPeer(ip_block=IPBlock(cidr=b[0], except_=b[1]))),
+    )
+
+
+def network_policy_ports(
+    numbers: typing.Sequence[int], names: typing.Sequence[str]
+) -> st.SearchStrategy[NetworkPolicyPort]:
+    """A valid port: every port of a protocol, a number, a range up to `endPort`
+    (`numbers` give the starts, the ends run to the next ones), or a name."""
+    protocols = st.none() | st.sampled_from((Protocol.TCP, Protocol.UDP))
+    ordered = sorted(numbers)
+    ranges = st.sampled_from([(a, b) for i, a in enumerate(ordered) for b in ordered[i:]])
+    return st.one_of(
+        st.builds(NetworkPolicyPort, protocol=protocols),
+        st.builds(NetworkPolicyPort, protocol=protocols, port=st.sampled_from(ordered)),
+        st.builds(lambda r, p: NetworkPolicyPort(protocol=p, port=r[0], end_port=r[1]), ranges, protocols),
+        st.builds(NetworkPolicyPort, protocol=protocols, port=st.sampled_from(tuple(names))),
+    )
+
+
+def network_policy_specs(
+    pod_keys: Mapping[str, typing.Sequence[str]],
+    namespace_keys: Mapping[str, typing.Sequence[str]],
+    blocks: typing.Sequence[tuple[str, tuple[str, ...]]],
+    numbers: typing.Sequence[int],
+    names: typing.Sequence[str],
+) -> st.SearchStrategy[NetworkPolicySpec]:
+    """A valid NetworkPolicy spec: its podSelector, 0-2 ingress and egress rules (each with
+    0-2 peers, none = every peer, and 0-2 ports, none = every port) and its policyTypes
+    (unset: the API defaults them from the rules)."""
+    peers = network_policy_peers(pod_keys, namespace_keys, blocks)
+    ports = st.lists(network_policy_ports(numbers, names), max_size=2).map(tuple)
+    some_peers = st.lists(peers, max_size=2).map(tuple)
+    return st.builds(
+        NetworkPolicySpec,
+        pod_selector=label_selectors(pod_keys),
+        ingress=st.lists(st.builds(NetworkPolicyIngressRule, ports=ports, from_=some_peers), max_size=2).map(tuple),
+        egress=st.lists(st.builds(NetworkPolicyEgressRule, ports=ports, to=some_peers), max_size=2).map(tuple),
+        policy_types=st.sampled_from(
+            ((), (PolicyType.INGRESS,), (PolicyType.EGRESS,), (PolicyType.INGRESS, PolicyType.EGRESS))
+        ),
+    )

@@ -8,6 +8,10 @@ Specifications, for any namespaces, ClusterIP and headless services and Endpoint
 - the zone the component keeps by folding watch events equals the zone of a fresh LIST
   of the final state, whatever the writes (creates, updates, deletes) in between.
 
+The same agreement over a running cluster (CoreDNS's own zone after every rule of the
+whole-cluster machine: headless answers, SRV, PTR, StatefulSet hostnames, NXDOMAIN after
+deletion) is `dns_answers_what_the_api_holds` in properties/test_network_props.py.
+
 Names of namespaces (`ns-*`) and services (`svc-*`) come from disjoint sets, so a
 searched name never lands on an endpoint query of another service by accident (which
 a real cluster allows; it is not what these properties are about).

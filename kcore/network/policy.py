@@ -20,7 +20,13 @@ Rules (the NetworkPolicy page of kubernetes.io and the API reference):
 - A port: the protocol (TCP when unset) and the number, a range up to `endPort`, or a
   name, looked up in the destination pod's containers (a name matches no connection to
   something that is not a pod).
-- Connections between a pod and its own node are always allowed, in both directions.
+- Connections between a pod and its own node are always allowed, in both directions, and
+  a pod cannot block access to itself (a connection from a pod to itself, by its IP or
+  through its Service, is allowed at both ends).
+- hostNetwork pods, of the two behaviours the page allows the "most common" one: pod and
+  namespace selectors ignore them (no policy isolates one, no peer selector matches
+  one) and their traffic is their node's (an ipBlock matches the node's address, and
+  with pods on their own node it is node traffic).
 
 Must not know: routing, proxies, components. Pure.
 
@@ -50,6 +56,8 @@ from kcore.labels import SelectorParseError, selector_from_label_selector
 from kcore.state import ClusterState, get, list_objects
 
 NODE_TRAFFIC: Final = "traffic between a pod and its own node is always allowed"
+SELF_TRAFFIC: Final = "a pod cannot block access to itself"
+HOST_NETWORK: Final = "NetworkPolicy does not select a hostNetwork pod"
 
 
 @attrs.frozen(kw_only=True)
@@ -78,7 +86,22 @@ def _selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
     return parsed.matches(labels)
 
 
+def _as_seen(peer: Peer) -> Peer:
+    """A hostNetwork pod's end is its node's."""
+    if peer.pod is not None and peer.pod.spec.host_network:
+        return Peer(ip=peer.ip, node=peer.node or peer.pod.spec.node_name)
+    return peer
+
+
+def _same_pod(a: Pod | None, b: Pod) -> bool:
+    return a is not None and (a.metadata.namespace, a.metadata.name, a.metadata.uid) == (
+        b.metadata.namespace, b.metadata.name, b.metadata.uid
+    )
+
+
 def _policies(view: ClusterState, pod: Pod, direction: PolicyType) -> tuple[NetworkPolicy, ...]:
+    if pod.spec.host_network:
+        return ()
     return tuple(
         np
         for np in list_objects(view, Kind.NETWORK_POLICY, pod.metadata.namespace)
@@ -158,8 +181,13 @@ def _name(np: NetworkPolicy) -> str:
 
 def ingress_allowed(view: ClusterState, dst: Pod, src: Peer, port: int, protocol: Protocol = Protocol.TCP) -> Verdict:
     """Whether `dst` accepts a connection from `src` on `port`/`protocol`."""
+    src = _as_seen(src)
+    if dst.spec.host_network:
+        return Verdict(allowed=True, reason=HOST_NETWORK)
     if src.pod is None and src.node and src.node == dst.spec.node_name:
         return Verdict(allowed=True, reason=NODE_TRAFFIC)
+    if _same_pod(src.pod, dst):
+        return Verdict(allowed=True, reason=SELF_TRAFFIC)
     policies = _policies(view, dst, PolicyType.INGRESS)
     if not policies:
         return Verdict(allowed=True, reason="no policy isolates the destination for ingress")
@@ -174,8 +202,13 @@ def ingress_allowed(view: ClusterState, dst: Pod, src: Peer, port: int, protocol
 
 def egress_allowed(view: ClusterState, src: Pod, dst: Peer, port: int, protocol: Protocol = Protocol.TCP) -> Verdict:
     """Whether `src` may open a connection to `dst` on `port`/`protocol`."""
+    dst = _as_seen(dst)
+    if src.spec.host_network:
+        return Verdict(allowed=True, reason=HOST_NETWORK)
     if dst.pod is None and dst.node and dst.node == src.spec.node_name:
         return Verdict(allowed=True, reason=NODE_TRAFFIC)
+    if _same_pod(dst.pod, src):
+        return Verdict(allowed=True, reason=SELF_TRAFFIC)
     policies = _policies(view, src, PolicyType.EGRESS)
     if not policies:
         return Verdict(allowed=True, reason="no policy isolates the source for egress")
