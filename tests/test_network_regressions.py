@@ -4,18 +4,27 @@ routed with `kcore.network.route.route`."""
 
 from __future__ import annotations
 
+import attrs
 from pyrsistent import pmap
 
-from kcore.api.core import Node, Service
+from kcore.api.core import Node, Service, ServiceType
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.meta import ObjectMeta
-from kcore.api.networking import IPBlock, NetworkPolicyIngressRule, NetworkPolicyPeer, PolicyType
-from kcore.api.pod import Container, ContainerPort, LabelSelector, Pod, PodPhase, PodSpec
+from kcore.api.networking import (
+    IPBlock,
+    NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    PolicyType,
+)
+from kcore.api.pod import Container, ContainerPort, LabelSelector, Pod, PodPhase, PodSpec, Protocol
 from kcore.cli.net_route import network_from
-from kcore.component.requests import Create
+from kcore.component.requests import Create, Update
 from kcore.driver import new_cluster
 from kcore.driver.cluster import Cluster
 from kcore.network.route import Destination, Route, Source, route
+from kcore.network.rules import node_ip
 from kcore.state import ClusterConfig, get, list_objects
 from properties.test_network_props import deployment, service
 from tests.builders import a_network_policy
@@ -129,3 +138,57 @@ def test_a_host_network_pod_is_not_isolated_by_a_policy_selecting_it() -> None:
     x = the_pod(c, "x-")
     r = go(c, Source(pod=agent), x.status.pod_ip, 8080)
     assert r.delivered, r.reason
+
+
+def test_a_snated_node_port_connection_is_judged_at_the_backend_by_the_node_address() -> None:
+    """Found as: a pod on another node reaching x through a NodePort, x accepting only the
+    node addresses (ipBlock 172.18.0.0/16); the connection arrives SNATed to the receiving
+    node's InternalIP, yet x's ingress was judged against the client pod too and denied."""
+    c = cluster_with_app(nodes=2)
+    x = the_pod(c, "x-")
+    other = "node-2" if x.spec.node_name == "node-1" else "node-1"
+    client = Pod(
+        metadata=ObjectMeta(name="client", namespace="default", labels=pmap({"app": "client"})),
+        spec=PodSpec(containers=(Container(name="c", image="busybox"),), node_name=other),
+    )
+    assert c.request(Create(obj=client)).ok
+    svc = get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="x"))
+    assert isinstance(svc, Service)
+    as_node_port = attrs.evolve(svc, spec=attrs.evolve(svc.spec, type=ServiceType.NODE_PORT))
+    assert c.request(Update(obj=as_node_port)).ok
+    by_block = NetworkPolicyIngressRule(from_=(NetworkPolicyPeer(ip_block=IPBlock(cidr="172.18.0.0/16")),))
+    nodes_only = a_network_policy("from-nodes", selects={"app": "x"}, ingress=(by_block,), types=(PolicyType.INGRESS,))
+    assert c.request(Create(obj=nodes_only)).ok
+    c.settle()
+    svc = get(c.state, ObjectKey(kind=Kind.SERVICE, namespace="default", name="x"))
+    assert isinstance(svc, Service) and svc.spec.ports[0].node_port
+    nodes = {n.metadata.name: n for n in list_objects(c.state, Kind.NODE) if isinstance(n, Node)}
+    receiver = nodes[x.spec.node_name]
+    r = go(c, Source(pod=the_pod(c, "client")), node_ip(receiver), svc.spec.ports[0].node_port)
+    assert r.delivered, r.reason
+    assert r.source_ip_seen == node_ip(receiver)
+    direct = go(c, Source(pod=the_pod(c, "client")), x.status.pod_ip, 8080)
+    assert direct.reason == f"denied by NetworkPolicy (ingress to default/{x.metadata.name}: default/from-nodes)"
+
+
+def test_egress_default_deny_stops_lookups_by_name_until_dns_is_allowed() -> None:
+    """Found as: a pod under an egress default-deny still resolved `x` by name (the query
+    to kube-dns:53/UDP bypassed its egress policy). The NetworkPolicy page's usual fix is
+    an egress rule to the DNS pods on 53."""
+    c = cluster_with_app(nodes=1)
+    assert c.request(Create(obj=deployment("y", 1, 8080))).ok
+    assert c.request(Create(obj=a_network_policy("deny-egress", selects={"app": "y"}, types=(PolicyType.EGRESS,)))).ok
+    c.settle()
+    y = the_pod(c, "y-")
+    blocked = go(c, Source(pod=y), "x", 80)
+    assert not blocked.delivered
+    assert blocked.reason.startswith("x does not resolve: no servers could be reached: the query to 10.96.0.10:53/UDP is denied by NetworkPolicy (egress from default/y-")
+    dns = NetworkPolicyPeer(namespace_selector=LabelSelector(match_labels=pmap({"kubernetes.io/metadata.name": "kube-system"})))
+    rule = NetworkPolicyEgressRule(to=(dns,), ports=(NetworkPolicyPort(protocol=Protocol.UDP, port=53),))
+    assert c.request(Create(obj=a_network_policy("allow-dns", selects={"app": "y"}, egress=(rule,), types=(PolicyType.EGRESS,)))).ok
+    c.settle()
+    resolved = go(c, Source(pod=the_pod(c, "y-")), "x", 80)
+    assert [h.step for h in resolved.hops][:2] == ["source", "dns"]
+    assert resolved.reason.startswith("denied by NetworkPolicy (egress from default/y-")  # x itself stays denied
+    x = the_pod(c, "x-")
+    assert go(c, Source(pod=x), "y", 80).reason != blocked.reason  # x has no egress policy: it resolves y

@@ -37,7 +37,11 @@ mode, and the contracts of `kcore net route`):
   Service's Endpoints) and is delivered there; a pod whose node is down, a pod not
   Running, a port no container serves (a pod that declares no port serves every port)
   drop the connection with the reason; NetworkPolicy is enforced at both ends
-  (`kcore.network.policy`) with the addresses each end sees.
+  (`kcore.network.policy`): the source pod's egress against the backend it was sent to,
+  the backend's ingress against the address it sees (after SNAT, the node's).
+- A name is looked up through the source pod's resolv.conf; the query to the kube-dns
+  clusterIP is itself a connection on 53/UDP, so when NetworkPolicy denies it at every DNS
+  server pod (the pod's egress or the server's ingress) the name does not resolve.
 
 Must not know: the driver, the CLI, components. Pure.
 
@@ -60,9 +64,19 @@ from kcore.api.discovery import EndpointSlice
 from kcore.api.kinds import Kind, ObjectKey
 from kcore.api.networking import Ingress
 from kcore.api.pod import Pod, PodPhase, Protocol
-from kcore.network.dns import Lookup, Rcode, RecordType, Zone, lookup
+from kcore.network.dns import (
+    DNS_NAMESPACE,
+    DNS_SERVICE,
+    Lookup,
+    Rcode,
+    RecordType,
+    Reply,
+    Zone,
+    is_server_pod,
+    lookup,
+)
 from kcore.network.ingress import route_http, served_ingresses
-from kcore.network.policy import Peer, allowed
+from kcore.network.policy import Peer, egress_allowed, ingress_allowed
 from kcore.network.resolvconf import ResolvConf, cluster_dns_ip
 from kcore.network.rules import Backend as RuleBackend
 from kcore.network.rules import (
@@ -102,6 +116,7 @@ class Network:
     bridge_nodes: Mapping[str, str] = attrs.field(factory=dict)  # bridge address -> its node (the first by name)
     nodes_in_order: tuple[Node, ...] = ()  # every Node, by name (where a load balancer looks)
     slices_of: Mapping[ObjectKey, tuple[EndpointSlice, ...]] = attrs.field(factory=dict)  # Service -> its slices, by name
+    dns_pods: tuple[Pod, ...] = ()  # the cluster DNS server's pods that have an address, by name
 
 
 def network_of(
@@ -149,6 +164,7 @@ def network_of(
         bridge_nodes=bridge_nodes,
         nodes_in_order=tuple(all_nodes),
         slices_of=slices_of,
+        dns_pods=tuple(p for p in list_objects(view, Kind.POD, DNS_NAMESPACE) if is_server_pod(p) and isinstance(p, Pod) and p.status.pod_ip),
     )
 
 
@@ -353,9 +369,34 @@ def _resolve(net: Network, origin: _From, name: str) -> Lookup:
     """A pod asks through its own resolv.conf; a node or an outside client only a full
     name, of the cluster DNS."""
     if origin.pod is not None:
-        return lookup(net.zone, net.resolv_conf(origin.pod), name, RecordType.A)
+        conf = net.resolv_conf(origin.pod)
+        denied = _dns_denied(net, origin.pod, conf)
+        if denied:
+            return Lookup(query=name, fqdn=name, reply=Reply(rcode=Rcode.SERVFAIL, reason=denied))
+        return lookup(net.zone, conf, name, RecordType.A)
     full = name if name.endswith(".") else name + "."
     return lookup(net.zone, ResolvConf(nameservers=(cluster_dns_ip(net.view.config.service_cidr),)), full, RecordType.A)
+
+
+def _dns_denied(net: Network, pod: Pod, conf: ResolvConf) -> str:
+    """Why NetworkPolicy stops `pod`'s query to the cluster DNS (its first nameserver the
+    kube-dns clusterIP) on 53/UDP at every DNS server pod, or "" when one may answer (as a
+    real client then times out: "no servers could be reached")."""
+    if pod.spec.host_network or not conf.nameservers or not net.dns_pods:
+        return ""
+    if net.zone.cluster_ips.get(conf.nameservers[0]) != (DNS_NAMESPACE, DNS_SERVICE):
+        return ""
+    reason = ""
+    for server in net.dns_pods:
+        out = egress_allowed(net.view, pod, Peer(ip=server.status.pod_ip, pod=server), 53, Protocol.UDP)
+        if not out.allowed:
+            reason = out.reason
+            continue
+        inbound = ingress_allowed(net.view, server, Peer(ip=pod.status.pod_ip, pod=pod), 53, Protocol.UDP)
+        if inbound.allowed:
+            return ""
+        reason = inbound.reason
+    return f"no servers could be reached: the query to {conf.nameservers[0]}:53/UDP is {reason}"
 
 
 def _dns_detail(found: Lookup) -> str:
@@ -568,7 +609,7 @@ def _deliver(
     if pod is None:
         if _outside(net.view, backend.ip) and backend.ip not in net.node_by_ip:
             if origin.pod is not None and not from_ingress:  # the source pod's egress rules (ipBlock)
-                verdict = allowed(net.view, Peer(ip=origin.ip, pod=origin.pod), Peer(ip=backend.ip), backend.port, protocol)
+                verdict = egress_allowed(net.view, origin.pod, Peer(ip=backend.ip), backend.port, protocol)
                 if not verdict.allowed:
                     return walk.add(origin.node, "network-policy", verdict.reason).drop(verdict.reason, seen)
             walk = walk.add(None, "deliver", f"to {backend.ip}:{backend.port} outside the cluster")
@@ -589,11 +630,12 @@ def _deliver(
         src_peer = Peer(ip=net.ingress_address)
     seen_peer = Peer(ip=seen, pod=origin.pod if seen == origin.ip else None, node=_node_of_address(net, seen))
     dst_peer = Peer(ip=backend.ip, pod=pod, node="")
-    if src_peer.pod is not None:
-        verdict = allowed(net.view, src_peer, dst_peer, backend.port, protocol)
+    if src_peer.pod is not None:  # the source end: the pod's egress, whatever SNAT does later
+        verdict = egress_allowed(net.view, src_peer.pod, dst_peer, backend.port, protocol)
         if not verdict.allowed:
             return walk.add(origin.node, "network-policy", verdict.reason).drop(verdict.reason, seen)
-    verdict = allowed(net.view, seen_peer, dst_peer, backend.port, protocol)
+    # the destination end judges the address it sees (a SNATed connection is the node's)
+    verdict = ingress_allowed(net.view, pod, seen_peer, backend.port, protocol)
     if not verdict.allowed:
         return walk.add(node, "network-policy", verdict.reason).drop(verdict.reason, seen)
     walk = walk.add(node, "deliver", f"to pod {name} ({backend.ip}:{backend.port}) on {node}, seen from {seen}")
