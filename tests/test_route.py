@@ -195,14 +195,20 @@ def test_a_load_balancer_address_from_outside_lands_on_a_backend() -> None:
     assert r.source_ip_seen in {node_ip(n) for n in nodes(c)}
 
 
-def test_a_selectorless_service_delivers_to_its_outside_endpoint() -> None:
-    c = new_cluster(ClusterConfig(seed=7), nodes=1)
+def add_external_db(c: Cluster) -> None:
+    """A selectorless Service `external-db` (5432) with its Endpoints outside the cluster
+    (192.0.2.42), as the Services page's example."""
     svc = Service(metadata=ObjectMeta(name="external-db", namespace="default"), spec=ServiceSpec(ports=(ServicePort(port=5432),)))
     eps = Endpoints(
         metadata=ObjectMeta(name="external-db", namespace="default"),
         subsets=(EndpointSubset(addresses=(EndpointAddress(ip="192.0.2.42"),), ports=(EndpointPort(port=5432),)),),
     )
     assert c.request(Create(obj=svc)).ok and c.request(Create(obj=eps)).ok
+
+
+def test_a_selectorless_service_delivers_to_its_outside_endpoint() -> None:
+    c = new_cluster(ClusterConfig(seed=7), nodes=1)
+    add_external_db(c)
     c.settle()
     r = go(c, Source(node=nodes(c)[0]), f"{get_cluster_ip(c, 'default', 'external-db')}:5432")
     assert r.delivered and r.backend is not None
@@ -338,12 +344,7 @@ def test_egress_policy_applies_to_a_backend_outside_the_cluster() -> None:
     rule allows, a selectorless Service's outside endpoint included; an ipBlock allows it."""
     c = new_cluster(ClusterConfig(seed=7), nodes=1)
     c.apply(item.obj for item in load_manifests((MANIFESTS / "kubeguide.yaml").read_text()))
-    svc = Service(metadata=ObjectMeta(name="external-db", namespace="default"), spec=ServiceSpec(ports=(ServicePort(port=5432),)))
-    eps = Endpoints(
-        metadata=ObjectMeta(name="external-db", namespace="default"),
-        subsets=(EndpointSubset(addresses=(EndpointAddress(ip="192.0.2.42"),), ports=(EndpointPort(port=5432),)),),
-    )
-    assert c.request(Create(obj=svc)).ok and c.request(Create(obj=eps)).ok
+    add_external_db(c)
     c.settle()
     (client, *_) = pods(c, "default", "MyApp")
     to = f"{get_cluster_ip(c, 'default', 'external-db')}:5432"
