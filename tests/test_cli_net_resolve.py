@@ -211,3 +211,44 @@ def test_a_bad_request_exits_one(dns: Path, capsys: pytest.CaptureFixture[str]) 
     assert (code, err) == (1, "error: malformed name 'web..default': empty label\n")
     code, _, err = resolve(capsys, "web", "--from", "deploy/web")
     assert (code, err) == (1, "error: --from takes pod/NAME, not 'deploy/web'\n")
+
+
+DENY_EGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny-egress, namespace: default}
+spec: {podSelector: {}, policyTypes: [Egress]}
+"""
+
+ALLOW_DNS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-dns, namespace: default}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]
+    ports: [{protocol: UDP, port: 53}]
+"""
+
+
+def test_an_egress_default_deny_stops_the_pods_lookups_until_dns_is_allowed(
+    dns: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The query to kube-dns is a 53/UDP connection: a real client under default-deny
+    egress times out ("no servers could be reached")."""
+    (tmp_path / "deny.yaml").write_text(DENY_EGRESS)
+    assert main(["apply", "-f", str(tmp_path / "deny.yaml")]) == 0
+    capsys.readouterr()
+    doc = as_json(capsys, "web", "--from", "pod/client")
+    assert isinstance(doc, dict) and doc["rcode"] == "SERVFAIL" and doc["answers"] == []
+    assert doc["reason"] == (
+        "no servers could be reached: the query to 10.96.0.10:53/UDP is denied by NetworkPolicy "
+        "(egress from default/client: default/default-deny-egress)"
+    )
+    (tmp_path / "allow.yaml").write_text(ALLOW_DNS)
+    assert main(["apply", "-f", str(tmp_path / "allow.yaml")]) == 0
+    capsys.readouterr()
+    doc = as_json(capsys, "web", "--from", "pod/client")
+    assert isinstance(doc, dict) and doc["rcode"] == "NOERROR", doc

@@ -38,6 +38,7 @@ from kcore.network.dns import (
     Lookup,
     Rcode,
     RecordType,
+    Reply,
     Zone,
     lookup,
     malformed,
@@ -45,6 +46,7 @@ from kcore.network.dns import (
     zone_from,
 )
 from kcore.network.resolvconf import ResolvConf, cluster_dns_ip, pod_resolv_conf
+from kcore.network.route import dns_denied, dns_servers
 from kcore.runtime.runtime import resolv_conf_of
 from kcore.state import ClusterState
 from kcore.state import lookup as lookup_object
@@ -68,11 +70,15 @@ def cmd_net_resolve(args: argparse.Namespace) -> int:
     qtype = RecordType(args.qtype)
     name = _question(args.name, qtype)
     snap = store_from_env().load()
-    conf, source = _resolv_conf(snap, args.source, args.namespace or "default")
+    conf, source, pod = _resolv_conf(snap, args.source, args.namespace or "default")
     zone, running = _zone(snap.state, snap.components.get(COREDNS))
     if not running:
         print(f"note: no {COREDNS} component runs in this cluster: records computed from the stored objects", file=sys.stderr)
-    result = lookup(zone, conf, name, qtype)
+    denied = dns_denied(snap.state, zone, dns_servers(snap.state), pod, conf) if pod is not None else ""
+    if denied:
+        result = Lookup(query=name, fqdn=name, reply=Reply(rcode=Rcode.SERVFAIL, reason=denied))
+    else:
+        result = lookup(zone, conf, name, qtype)
     result = Lookup(query=args.name, fqdn=result.fqdn, reply=result.reply, tried=result.tried)
     if args.output == "json":
         print(json.dumps(as_json(result), indent=2))
@@ -141,12 +147,13 @@ def pod_resolv_conf_in(snap: Snapshot, pod: Pod) -> ResolvConf:
     return pod_resolv_conf(pod, cluster_dns=(cluster_dns_ip(snap.state.config.service_cidr),))
 
 
-def _resolv_conf(snap: Snapshot, source: str, namespace: str) -> tuple[ResolvConf, str]:
-    """The resolver configuration the lookup runs with, and what it is (for the header)."""
+def _resolv_conf(snap: Snapshot, source: str, namespace: str) -> tuple[ResolvConf, str, Pod | None]:
+    """The resolver configuration the lookup runs with, what it is (for the header), and
+    the pod asking (None: a question straight to the cluster DNS)."""
     state = snap.state
     dns_ip = cluster_dns_ip(state.config.service_cidr)
     if not source:
-        return ResolvConf(nameservers=(dns_ip,)), f"@{dns_ip}"
+        return ResolvConf(nameservers=(dns_ip,)), f"@{dns_ip}", None
     prefix = next((p for p in POD_PREFIXES if source.startswith(p)), None)
     if prefix is None:
         raise CliError(f"--from takes pod/NAME, not {source!r}")
@@ -154,4 +161,4 @@ def _resolv_conf(snap: Snapshot, source: str, namespace: str) -> tuple[ResolvCon
     pod = lookup_object(state, Kind.POD, namespace, pod_name)
     if not isinstance(pod, Pod):
         raise CliError(f'pods "{pod_name}" not found in namespace {namespace}')
-    return pod_resolv_conf_in(snap, pod), f"pod/{pod_name} in {namespace}"
+    return pod_resolv_conf_in(snap, pod), f"pod/{pod_name} in {namespace}", pod

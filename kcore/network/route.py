@@ -4,7 +4,8 @@ controller, to one backend or to the reason it was dropped.
 
 Owns `Network` (what routing reads: the API state, each node's programmed rules, the DNS
 zone, the nodes that are down, the seed), `Source`, `Destination`, `Hop`, `Backend`,
-`Route`, `network_of`, `parse_destination` and `route`.
+`Route`, `network_of`, `parse_destination`, `route`, and `dns_denied` (NetworkPolicy on a
+pod's DNS query, which `kcore net resolve` applies too).
 
 Rules (the flat network model of the Kubernetes networking page, kube-proxy's iptables
 mode, and the contracts of `kcore net route`):
@@ -164,7 +165,7 @@ def network_of(
         bridge_nodes=bridge_nodes,
         nodes_in_order=tuple(all_nodes),
         slices_of=slices_of,
-        dns_pods=tuple(p for p in list_objects(view, Kind.POD, DNS_NAMESPACE) if is_server_pod(p) and isinstance(p, Pod) and p.status.pod_ip),
+        dns_pods=dns_servers(view),
     )
 
 
@@ -370,7 +371,7 @@ def _resolve(net: Network, origin: _From, name: str) -> Lookup:
     name, of the cluster DNS."""
     if origin.pod is not None:
         conf = net.resolv_conf(origin.pod)
-        denied = _dns_denied(net, origin.pod, conf)
+        denied = dns_denied(net.view, net.zone, net.dns_pods, origin.pod, conf)
         if denied:
             return Lookup(query=name, fqdn=name, reply=Reply(rcode=Rcode.SERVFAIL, reason=denied))
         return lookup(net.zone, conf, name, RecordType.A)
@@ -378,21 +379,26 @@ def _resolve(net: Network, origin: _From, name: str) -> Lookup:
     return lookup(net.zone, ResolvConf(nameservers=(cluster_dns_ip(net.view.config.service_cidr),)), full, RecordType.A)
 
 
-def _dns_denied(net: Network, pod: Pod, conf: ResolvConf) -> str:
+def dns_servers(view: ClusterState) -> tuple[Pod, ...]:
+    """The cluster DNS server's pods that have an address, by name."""
+    return tuple(p for p in list_objects(view, Kind.POD, DNS_NAMESPACE) if is_server_pod(p) and isinstance(p, Pod) and p.status.pod_ip)
+
+
+def dns_denied(view: ClusterState, zone: Zone, servers: tuple[Pod, ...], pod: Pod, conf: ResolvConf) -> str:
     """Why NetworkPolicy stops `pod`'s query to the cluster DNS (its first nameserver the
-    kube-dns clusterIP) on 53/UDP at every DNS server pod, or "" when one may answer (as a
-    real client then times out: "no servers could be reached")."""
-    if pod.spec.host_network or not conf.nameservers or not net.dns_pods:
+    kube-dns clusterIP) on 53/UDP at every DNS server pod of `servers`, or "" when one may
+    answer (as a real client then times out: "no servers could be reached")."""
+    if pod.spec.host_network or not conf.nameservers or not servers:
         return ""
-    if net.zone.cluster_ips.get(conf.nameservers[0]) != (DNS_NAMESPACE, DNS_SERVICE):
+    if zone.cluster_ips.get(conf.nameservers[0]) != (DNS_NAMESPACE, DNS_SERVICE):
         return ""
     reason = ""
-    for server in net.dns_pods:
-        out = egress_allowed(net.view, pod, Peer(ip=server.status.pod_ip, pod=server), 53, Protocol.UDP)
+    for server in servers:
+        out = egress_allowed(view, pod, Peer(ip=server.status.pod_ip, pod=server), 53, Protocol.UDP)
         if not out.allowed:
             reason = out.reason
             continue
-        inbound = ingress_allowed(net.view, server, Peer(ip=pod.status.pod_ip, pod=pod), 53, Protocol.UDP)
+        inbound = ingress_allowed(view, server, Peer(ip=pod.status.pod_ip, pod=pod), 53, Protocol.UDP)
         if inbound.allowed:
             return ""
         reason = inbound.reason
